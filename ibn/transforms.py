@@ -1,0 +1,142 @@
+"""Möbius (Harsanyi) and zeta transforms over the subset lattice, as O(n·2^n) butterflies.
+
+Conventions (SPEC §1): a vector over all coalitions has length 2^n and is indexed by the
+coalition's bitmask, **player i is bit i**. Every transform acts on the last dimension and is
+batched over the leading ones. Inputs are converted to float64 (their device is kept).
+
+AND pair (paper B eq. 3):   I_S = Σ_{T⊆S} (−1)^{|S|−|T|} u_T        (``mobius``)
+                            u_T = Σ_{S⊆T} I_S                         (``zeta``)
+OR pair (paper B Thm 2.1):  I_S = −Σ_{T⊆S} (−1)^{|S|−|T|} u_{N\\T},  I_∅ = 0   (``or_mobius``)
+                            u_T = Σ_{S: S∩T≠∅} I_S                    (``or_zeta``)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+__all__ = [
+    "as_values",
+    "n_players",
+    "mobius",
+    "zeta",
+    "or_mobius",
+    "or_zeta",
+    "mobius_transpose",
+    "zeta_transpose",
+    "orders",
+    "all_masks",
+    "masks_to_index",
+]
+
+
+def as_values(x, *, name: str = "values") -> torch.Tensor:
+    """Return ``x`` as a float64 tensor (device kept), rejecting non-numeric input clearly."""
+    if isinstance(x, torch.Tensor):
+        if x.is_complex():
+            raise TypeError(f"{name} must be real, got a complex tensor")
+        return x.to(torch.float64)
+    try:
+        return torch.as_tensor(np.asarray(x, dtype=np.float64))
+    except (TypeError, ValueError) as err:
+        raise TypeError(f"{name} must be a real array or tensor: {err}") from None
+
+
+def n_players(length: int) -> int:
+    """The number of players n of a vector of length 2^n; a clear error otherwise."""
+    if length < 1 or length & (length - 1):
+        raise ValueError(
+            f"the last dimension must have length 2**n (one entry per coalition), got {length}, "
+            "which is not a power of two"
+        )
+    return length.bit_length() - 1
+
+
+def _butterfly(x: torch.Tensor, sign: float) -> torch.Tensor:
+    """x[T] += sign · x[T \\ {i}] for every T ∋ i, one pass per bit i (in place on a copy)."""
+    y = as_values(x).clone()
+    n = n_players(y.shape[-1])
+    lead = y.shape[:-1]
+    for i in range(n):
+        view = y.view(*lead, -1, 2, 1 << i)
+        view[..., 1, :].add_(view[..., 0, :], alpha=sign)
+    return y
+
+
+def _butterfly_down(x: torch.Tensor, sign: float) -> torch.Tensor:
+    """x[T] += sign · x[T ∪ {i}] for every T ∌ i: the transpose of :func:`_butterfly`."""
+    y = as_values(x).clone()
+    n = n_players(y.shape[-1])
+    lead = y.shape[:-1]
+    for i in range(n):
+        view = y.view(*lead, -1, 2, 1 << i)
+        view[..., 0, :].add_(view[..., 1, :], alpha=sign)
+    return y
+
+
+def mobius(u) -> torch.Tensor:
+    """AND (Harsanyi) effects I_S = Σ_{T⊆S} (−1)^{|S|−|T|} u_T (paper B eq. 3)."""
+    return _butterfly(u, -1.0)
+
+
+def zeta(effects) -> torch.Tensor:
+    """Inverse of :func:`mobius`: u_T = Σ_{S⊆T} I_S (universal matching of AND effects)."""
+    return _butterfly(effects, 1.0)
+
+
+def mobius_transpose(y) -> torch.Tensor:
+    """Apply the transpose of the Möbius matrix: (Mᵀy)_T = Σ_{S⊇T} (−1)^{|S|−|T|} y_S."""
+    return _butterfly_down(y, -1.0)
+
+
+def zeta_transpose(y) -> torch.Tensor:
+    """Apply the transpose of the zeta matrix: (Zᵀy)_S = Σ_{T⊇S} y_T."""
+    return _butterfly_down(y, 1.0)
+
+
+def or_mobius(u) -> torch.Tensor:
+    """OR effects I_S = −Σ_{T⊆S} (−1)^{|S|−|T|} u_{N\\T} for S ≠ ∅, I_∅ = 0 (paper B Thm 2.1).
+
+    ``u[..., 0]`` (the empty coalition) does not enter any OR effect; by the project's convention
+    (SPEC §2) the OR part of the reward has u^OR_∅ = 0.
+    """
+    u = as_values(u, name="u")
+    effects = -mobius(torch.flip(u, dims=(-1,)))
+    effects[..., 0] = 0.0
+    return effects
+
+
+def or_zeta(effects) -> torch.Tensor:
+    """Inverse of :func:`or_mobius`: u_T = Σ_{S∩T≠∅} I_S = Σ_S I_S − Σ_{S⊆N\\T} I_S.
+
+    ``effects[..., 0]`` (I_∅) is ignored: no coalition triggers the empty OR pattern.
+    """
+    effects = as_values(effects, name="effects").clone()
+    effects[..., 0] = 0.0
+    cumulative = zeta(effects)
+    return cumulative[..., -1:] - torch.flip(cumulative, dims=(-1,))
+
+
+def orders(n: int, device=None) -> torch.Tensor:
+    """|S| for every coalition S = 0..2^n−1 (int64)."""
+    idx = torch.arange(1 << n, device=device)
+    bits = (idx.unsqueeze(-1) >> torch.arange(n, device=device)) & 1
+    return bits.sum(-1)
+
+
+def all_masks(n: int, device=None) -> torch.Tensor:
+    """Bool matrix (2^n, n): row T has True in column i iff player i ∈ T (bit i of T)."""
+    idx = torch.arange(1 << n, device=device)
+    return ((idx.unsqueeze(-1) >> torch.arange(n, device=device)) & 1).bool()
+
+
+def masks_to_index(masks) -> torch.Tensor:
+    """Bitmask integers of a bool matrix (k, n) of coalitions (column i = player i = bit i)."""
+    masks = torch.as_tensor(masks)
+    if masks.ndim != 2:
+        raise ValueError(f"masks must be a (k, n) boolean matrix, got shape {tuple(masks.shape)}")
+    n = masks.shape[-1]
+    if n > 62:
+        raise ValueError(f"masks with {n} players cannot be indexed by a 64-bit integer")
+    weights = 1 << torch.arange(n, device=masks.device, dtype=torch.int64)
+    return (masks.to(torch.int64) * weights).sum(-1)
