@@ -1,0 +1,368 @@
+"""Maskers: turn one input and k coalition masks into the model's outputs on x_T (SPEC §1, §6).
+
+A masker implements the ``ibn.games`` protocol: attribute ``n_players`` and
+``masker(model, x, masks) -> outputs`` where ``x`` is ONE input (no batch dimension) and
+``masks`` is a bool tensor (k, n_players), column i = player i (bit i of the coalition
+integer). Players outside the coalition are replaced by the baseline; everything that is not a
+player keeps its original value. The masks are processed in chunks of ``batch_size``.
+
+Every masker also has ``apply(model, xb, masks)`` (row b of ``masks`` applies to ``xb[b]``,
+used by the order-steering losses during training), ``players`` (which cells, features or
+tokens were chosen) and ``describe()`` (a JSON-able dict for provenance). By default the model
+is switched to eval mode during a call and restored afterwards (``eval_mode=False`` to keep
+its mode); gradients are NOT disabled, so penalty losses can back-propagate through maskers.
+With the all-kept mask the masked input (or feature map) is the unmasked one exactly
+(``torch.where``), so the output equals ``model(x[None])`` up to batch-size effects of the
+kernels (~1e-8 in float32 on CPU).
+"""
+
+from __future__ import annotations
+
+import re
+from contextlib import contextmanager
+from typing import Any, Iterator, Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+__all__ = ["PatchMasker", "FeatureMapMasker", "TokenMasker", "TabularMasker", "all_masks",
+           "central_cells", "STOP_WORDS"]
+
+# A small English stop-word list (articles, pronouns, auxiliaries, prepositions, conjunctions).
+STOP_WORDS: frozenset[str] = frozenset("""
+a an the and or but nor so yet if then else than as of at by for from in into on onto to with
+without about above below over under after before during between through up down out off
+again further once here there when where why how all any both each few more most other some
+such no not only own same too very can will just should would could may might must shall
+i me my myself we our ours ourselves you your yours yourself yourselves he him his himself
+she her hers herself it its itself they them their theirs themselves what which who whom this
+that these those am is are was were be been being have has had having do does did doing
+s t d ll m o re ve y don doesn didn isn aren wasn weren hasn haven hadn won wouldn shouldn
+couldn ain ma let lets also us
+""".split())
+
+
+def all_masks(n: int) -> torch.Tensor:
+    """All 2^n coalitions as a bool tensor (2^n, n); row T, column i = bit i of T (SPEC §1)."""
+    if not 0 <= n <= 24:
+        raise ValueError(f"n must be in 0..24 for all_masks, got {n}")
+    t = torch.arange(2 ** n).unsqueeze(1)
+    return ((t >> torch.arange(n)) & 1).bool()
+
+
+def central_cells(grid: int, central: int, n: int, seed: int) -> list[int]:
+    """Draw ``n`` distinct cells of the central ``central``×``central`` block of a
+    ``grid``×``grid`` grid (seeded; numpy ``default_rng(seed).choice``), returned sorted as
+    row-major cell indices r·grid + c (SPEC §6: grid 8, central 6, n 10)."""
+    if not 0 < central <= grid:
+        raise ValueError(f"central must be in 1..grid={grid}, got {central}")
+    if not 0 < n <= central * central:
+        raise ValueError(f"cannot draw {n} players from a {central}x{central} block")
+    off = (grid - central) // 2
+    pick = np.random.default_rng(seed).choice(central * central, size=n, replace=False)
+    return sorted(int((off + p // central) * grid + off + p % central) for p in pick)
+
+
+@contextmanager
+def _mode(model: nn.Module, eval_mode: bool) -> Iterator[None]:
+    was = model.training
+    if eval_mode:
+        model.eval()
+    try:
+        yield
+    finally:
+        model.train(was)
+
+
+def _check_masks(masks: torch.Tensor, n: int) -> torch.Tensor:
+    masks = torch.as_tensor(masks)
+    if masks.ndim != 2 or masks.shape[1] != n:
+        raise ValueError(f"masks must have shape (k, {n}), got {tuple(masks.shape)}")
+    if masks.dtype != torch.bool:
+        if not bool(((masks == 0) | (masks == 1)).all()):
+            raise ValueError("masks must be boolean (or 0/1)")
+        masks = masks.bool()
+    return masks
+
+
+def _edges(size: int, parts: int) -> list[int]:
+    if parts > size:
+        raise ValueError(f"cannot cut {size} pixels into {parts} grid cells")
+    return [(i * size) // parts for i in range(parts + 1)]
+
+
+def _player_map(h: int, w: int, gh: int, gw: int, cells: Sequence[int]) -> torch.Tensor:
+    """(h, w) long map: player index of each pixel, or -1 for non-player pixels."""
+    re_, ce = _edges(h, gh), _edges(w, gw)
+    pm = torch.full((h, w), -1, dtype=torch.long)
+    for p, cell in enumerate(cells):
+        r, c = divmod(int(cell), gw)
+        pm[re_[r]:re_[r + 1], ce[c]:ce[c + 1]] = p
+    return pm
+
+
+def _keep_map(masks: torch.Tensor, pmap: torch.Tensor) -> torch.Tensor:
+    """(k, 1, h, w) bool: True where the pixel keeps its value."""
+    ext = torch.cat([masks, torch.ones(masks.shape[0], 1, dtype=torch.bool,
+                                       device=masks.device)], 1)
+    idx = torch.where(pmap < 0, masks.shape[1], pmap).to(masks.device)
+    return ext[:, idx].unsqueeze(1)
+
+
+def _baseline_repr(b: Any) -> Any:
+    if isinstance(b, torch.Tensor):
+        return {"tensor_shape": list(b.shape), "mean": float(b.float().mean())}
+    return b
+
+
+class _Masker:
+    n_players: int
+    players: list
+    batch_size: int = 256
+    eval_mode: bool = True
+
+    def apply(self, model: nn.Module, xb: Any, masks: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def _single(self, x: Any) -> Any:
+        x = torch.as_tensor(x)
+        return x.unsqueeze(0)
+
+    def __call__(self, model: nn.Module, x: Any, masks: torch.Tensor) -> torch.Tensor:
+        masks = _check_masks(masks, self.n_players)
+        xb = self._single(x)
+        outs = []
+        with _mode(model, self.eval_mode):
+            for s in range(0, masks.shape[0], self.batch_size):
+                outs.append(self.apply(model, xb, masks[s:s + self.batch_size]))
+        return torch.cat(outs, 0) if outs else torch.empty(0)
+
+    def describe(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+
+class PatchMasker(_Masker):
+    """Input patches as players: the image (C, H, W) is cut into a ``grid`` (int or (gh, gw))
+    of nearly equal cells (edges ⌊i·H/gh⌋); players are all cells (row-major), the listed
+    ``cells``, or ``n_players`` cells drawn (seeded) from the central ``central``² block.
+    Masked cells take ``baseline`` (a scalar or a tensor broadcastable to (C, H, W))."""
+
+    def __init__(self, grid: int | tuple[int, int] = 8, baseline: float | torch.Tensor = 0.0,
+                 cells: Sequence[int] | None = None, n_players: int | None = None,
+                 central: int | None = None, seed: int = 0, batch_size: int = 256,
+                 eval_mode: bool = True) -> None:
+        self.grid = (grid, grid) if isinstance(grid, int) else tuple(grid)
+        gh, gw = self.grid
+        if cells is not None and n_players is not None:
+            raise ValueError("give either cells or n_players, not both")
+        if n_players is not None:
+            if gh != gw:
+                raise ValueError("random central players need a square grid")
+            cells = central_cells(gh, central or gh, n_players, seed)
+        elif cells is None:
+            cells = list(range(gh * gw))
+        cells = [int(c) for c in cells]
+        if len(set(cells)) != len(cells) or not all(0 <= c < gh * gw for c in cells):
+            raise ValueError(f"cells must be distinct indices in 0..{gh * gw - 1}, got {cells}")
+        self.players = cells
+        self.n_players = len(cells)
+        self.baseline = baseline
+        self.seed, self.central = seed, central
+        self.batch_size, self.eval_mode = batch_size, eval_mode
+        self._pmaps: dict[tuple[int, int], torch.Tensor] = {}
+
+    def keep_map(self, masks: torch.Tensor, h: int, w: int) -> torch.Tensor:
+        """(k, 1, h, w) bool map of the pixels each mask keeps."""
+        if (h, w) not in self._pmaps:
+            self._pmaps[(h, w)] = _player_map(h, w, *self.grid, self.players)
+        return _keep_map(masks, self._pmaps[(h, w)])
+
+    def mask_inputs(self, xb: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
+        if xb.ndim != 4:
+            raise ValueError(f"PatchMasker expects images (C, H, W), got batch {tuple(xb.shape)}")
+        keep = self.keep_map(masks, xb.shape[-2], xb.shape[-1])
+        base = torch.as_tensor(self.baseline, dtype=xb.dtype, device=xb.device)
+        return torch.where(keep, xb, base)
+
+    def apply(self, model: nn.Module, xb: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
+        return model(self.mask_inputs(xb, masks))
+
+    def describe(self) -> dict[str, Any]:
+        return {"masker": "PatchMasker", "grid": list(self.grid), "n_players": self.n_players,
+                "players": self.players, "central": self.central, "seed": self.seed,
+                "baseline": _baseline_repr(self.baseline)}
+
+
+class FeatureMapMasker(_Masker):
+    """Patches of an intermediate feature map as players (SPEC §6; paper B App. K).
+
+    A forward hook on the named ``layer`` (default: the model's ``masking_layer``:
+    ``features.relu2`` for VGG, ``features.relu1`` for AlexNet) replaces its output
+    h (B, C, H', W') by ``where(keep, h, baseline)``. For a single input the prefix runs once
+    and the hook expands the map to the k masked versions (broadcasting), so the suffix sees a
+    batch of k. The map is cut into a ``grid``×``grid`` grid; ``n_players`` cells are drawn
+    (seeded) from the central ``central``×``central`` block, or given as ``cells``.
+    """
+
+    def __init__(self, layer: str | None = None, grid: int = 8, central: int = 6,
+                 n_players: int = 10, seed: int = 0, baseline: float | torch.Tensor = 0.0,
+                 cells: Sequence[int] | None = None, batch_size: int = 256,
+                 eval_mode: bool = True) -> None:
+        self.patches = PatchMasker(grid=grid, baseline=baseline, cells=cells,
+                                   n_players=None if cells is not None else n_players,
+                                   central=central, seed=seed)
+        self.layer, self.grid, self.central, self.seed = layer, grid, central, seed
+        self.baseline = baseline
+        self.players = self.patches.players
+        self.n_players = self.patches.n_players
+        self.batch_size, self.eval_mode = batch_size, eval_mode
+
+    def layer_name(self, model: nn.Module) -> str:
+        name = self.layer or getattr(model, "masking_layer", None)
+        if name is None:
+            raise ValueError("no layer given and the model has no `masking_layer` attribute")
+        return name
+
+    def apply(self, model: nn.Module, xb: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
+        name = self.layer_name(model)
+        try:
+            module = model.get_submodule(name)
+        except AttributeError as exc:
+            raise ValueError(f"model has no layer named {name!r}") from exc
+
+        def hook(_m: nn.Module, _inp: Any, out: torch.Tensor) -> torch.Tensor:
+            if out.ndim != 4:
+                raise ValueError(f"layer {name!r} output has shape {tuple(out.shape)}, "
+                                 "expected a feature map (B, C, H, W)")
+            return self.patches.mask_inputs(out, masks)
+
+        handle = module.register_forward_hook(hook)
+        try:
+            return model(xb)
+        finally:
+            handle.remove()
+
+    def describe(self) -> dict[str, Any]:
+        return {"masker": "FeatureMapMasker", "layer": self.layer, "grid": self.grid,
+                "central": self.central, "n_players": self.n_players, "players": self.players,
+                "seed": self.seed, "baseline": _baseline_repr(self.baseline)}
+
+
+class TabularMasker(_Masker):
+    """Features as players; masked features take ``baseline`` (a (d,) vector; use
+    :meth:`from_data` for the training mean). ``features`` selects a subset as players."""
+
+    def __init__(self, baseline: Any, features: Sequence[int] | None = None,
+                 batch_size: int = 1024, eval_mode: bool = True) -> None:
+        self.baseline = torch.as_tensor(baseline, dtype=torch.float32)
+        if self.baseline.ndim != 1:
+            raise ValueError(f"baseline must be a vector (d,), got {tuple(self.baseline.shape)}")
+        d = self.baseline.shape[0]
+        feats = list(range(d)) if features is None else [int(f) for f in features]
+        if len(set(feats)) != len(feats) or not all(0 <= f < d for f in feats):
+            raise ValueError(f"features must be distinct indices in 0..{d - 1}")
+        self.players = feats
+        self.n_players = len(feats)
+        self.batch_size, self.eval_mode = batch_size, eval_mode
+
+    @classmethod
+    def from_data(cls, x_train: Any, features: Sequence[int] | None = None,
+                  **kw: Any) -> "TabularMasker":
+        """Baseline = the per-feature mean of the training data (N, d)."""
+        x = torch.as_tensor(np.asarray(x_train), dtype=torch.float32)
+        return cls(x.mean(0), features, **kw)
+
+    def apply(self, model: nn.Module, xb: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
+        d = self.baseline.shape[0]
+        if xb.shape[-1] != d:
+            raise ValueError(f"inputs have {xb.shape[-1]} features, baseline has {d}")
+        keep = torch.ones(masks.shape[0], d, dtype=torch.bool, device=masks.device)
+        keep[:, self.players] = masks
+        base = self.baseline.to(device=xb.device, dtype=xb.dtype)
+        return model(torch.where(keep, xb, base))
+
+    def describe(self) -> dict[str, Any]:
+        return {"masker": "TabularMasker", "n_players": self.n_players, "players": self.players,
+                "baseline": self.baseline.tolist()}
+
+
+_MEANINGFUL = re.compile(r"[^\W_]", re.UNICODE)
+
+
+class TokenMasker(_Masker):
+    """Words of one sentence as players (SPEC §6): up to ``n_players`` words that are not stop
+    words and contain a letter or digit, drawn with ``default_rng(seed)``, kept in sentence
+    order. A player is a word: all its word-piece tokens are masked together. Masked tokens
+    become ``mask_token_id`` (default the tokenizer's [MASK], 103 for BERT), or, with
+    ``baseline_embedding`` (a (hidden,) vector), the model is fed ``inputs_embeds`` in which
+    those tokens' word embeddings are replaced (for LMs without a [MASK] token). The model must
+    accept ``input_ids``/``inputs_embeds`` and ``attention_mask`` keywords and, for the
+    embedding baseline, expose ``input_embeddings()`` (see :mod:`ibn.models.text`).
+    Raises ValueError when the sentence has no meaningful word.
+    """
+
+    def __init__(self, tokenizer: Any, text: str, n_players: int = 10, seed: int = 0,
+                 mask_token_id: int | None = None, baseline_embedding: torch.Tensor | None = None,
+                 stop_words: frozenset[str] = STOP_WORDS, max_length: int | None = None,
+                 batch_size: int = 128, eval_mode: bool = True) -> None:
+        self.text, self.seed = text, seed
+        enc = tokenizer(text, return_offsets_mapping=True, truncation=max_length is not None,
+                        max_length=max_length)
+        self.input_ids = torch.tensor(enc["input_ids"], dtype=torch.long)
+        offsets = enc["offset_mapping"]
+        word_ids = enc.word_ids()
+        words: dict[int, list[int]] = {}
+        for pos, w in enumerate(word_ids):
+            if w is not None:
+                words.setdefault(w, []).append(pos)
+        cand = []
+        for w, pos in words.items():
+            s, e = offsets[pos[0]][0], offsets[pos[-1]][1]
+            word = text[s:e]
+            if _MEANINGFUL.search(word) and word.lower() not in stop_words:
+                cand.append((word, pos))
+        if not cand:
+            raise ValueError(f"no meaningful (non-stop-word) token in {text!r}")
+        k = min(n_players, len(cand))
+        pick = sorted(np.random.default_rng(seed).choice(len(cand), size=k, replace=False))
+        self.players = [{"word": cand[i][0], "positions": cand[i][1]} for i in pick]
+        self.n_players = k
+        if baseline_embedding is None:
+            mask_token_id = tokenizer.mask_token_id if mask_token_id is None else mask_token_id
+            if mask_token_id is None:
+                raise ValueError("tokenizer has no [MASK] token: pass mask_token_id or "
+                                 "baseline_embedding")
+        self.mask_token_id = mask_token_id
+        self.baseline_embedding = baseline_embedding
+        self.batch_size, self.eval_mode = batch_size, eval_mode
+        self._pos_player = torch.full((len(self.input_ids),), -1, dtype=torch.long)
+        for p, pl in enumerate(self.players):
+            self._pos_player[pl["positions"]] = p
+
+    def _single(self, x: Any) -> Any:
+        if x is not None and x != self.text and not (
+                isinstance(x, torch.Tensor) and torch.equal(x.cpu(), self.input_ids)):
+            raise ValueError("a TokenMasker is built for one sentence; x must be that text, its "
+                             "input_ids, or None")
+        return None
+
+    def apply(self, model: nn.Module, xb: Any, masks: torch.Tensor) -> torch.Tensor:
+        dev = next(model.parameters()).device
+        masks = masks.to(dev)
+        ext = torch.cat([masks, torch.ones(masks.shape[0], 1, dtype=torch.bool, device=dev)], 1)
+        idx = torch.where(self._pos_player < 0, masks.shape[1], self._pos_player).to(dev)
+        keep = ext[:, idx]  # (k, L)
+        ids = self.input_ids.to(dev).expand(masks.shape[0], -1)
+        att = torch.ones_like(ids)
+        if self.baseline_embedding is None:
+            return model(input_ids=torch.where(keep, ids, self.mask_token_id), attention_mask=att)
+        emb = model.input_embeddings()(ids)
+        base = torch.as_tensor(self.baseline_embedding, dtype=emb.dtype, device=dev)
+        return model(inputs_embeds=torch.where(keep.unsqueeze(-1), emb, base), attention_mask=att)
+
+    def describe(self) -> dict[str, Any]:
+        return {"masker": "TokenMasker", "text": self.text, "n_players": self.n_players,
+                "players": self.players, "seed": self.seed, "mask_token_id": self.mask_token_id,
+                "baseline_embedding": None if self.baseline_embedding is None
+                else _baseline_repr(torch.as_tensor(self.baseline_embedding))}

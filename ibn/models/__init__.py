@@ -1,0 +1,61 @@
+"""Models of the ibn project and a name registry: ``build(name, **kw)``.
+
+| name | model | notes |
+|---|---|---|
+| ``resnet20`` | :class:`ResNet20` | He et al. CIFAR ResNet-20 |
+| ``vgg11``, ``vgg16`` | :class:`VGG` | BatchNorm by default (``batch_norm=False`` to drop it) |
+| ``alexnet`` | :class:`AlexNetDeng` | Deng et al. ICLR 2022 CIFAR AlexNet |
+| ``mlp5``, ``mlp8`` | :class:`MLP` | 100-wide hidden layers, needs ``in_features`` |
+| ``minilm`` | :func:`minilm_classifier` | pretrained MiniLM-L6 + linear head (local files) |
+| ``bert_medium`` | :func:`bert_medium_classifier` | BERT-Medium config, from scratch |
+| ``smollm2`` | :func:`smollm2` | SmolLM2-135M next-token wrapper (local gguf) |
+
+``build(name, seed=s, ...)`` draws the initial weights under ``torch.manual_seed(s)`` without
+disturbing the caller's global random state.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import torch
+from torch import nn
+
+from .tabular import MLP
+from .text import (BertClassifier, CausalLMNextToken, bert_medium_classifier, log_odds,
+                   minilm_classifier, smollm2)
+from .vision import VGG, AlexNetDeng, ResNet20
+
+__all__ = ["build", "available", "ResNet20", "VGG", "AlexNetDeng", "MLP", "BertClassifier",
+           "CausalLMNextToken", "minilm_classifier", "bert_medium_classifier", "smollm2",
+           "log_odds", "REGISTRY"]
+
+REGISTRY: dict[str, Callable[..., nn.Module]] = {
+    "resnet20": ResNet20,
+    "vgg11": lambda **kw: VGG(depth=11, **kw),
+    "vgg16": lambda **kw: VGG(depth=16, **kw),
+    "alexnet": AlexNetDeng,
+    "mlp5": lambda **kw: MLP(depth=5, **kw),
+    "mlp8": lambda **kw: MLP(depth=8, **kw),
+    "minilm": minilm_classifier,
+    "bert_medium": bert_medium_classifier,
+    "smollm2": smollm2,
+}
+
+
+def available() -> list[str]:
+    """Names accepted by :func:`build`."""
+    return sorted(REGISTRY)
+
+
+def build(name: str, *, seed: int | None = None, **kw: Any) -> nn.Module:
+    """Build a model by name (see the module table); ``seed`` fixes the initial weights."""
+    key = name.lower().replace("-", "").replace("_", "")
+    table = {k.replace("_", ""): v for k, v in REGISTRY.items()}
+    if key not in table:
+        raise ValueError(f"unknown model {name!r}; available: {', '.join(available())}")
+    if seed is None:
+        return table[key](**kw)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return table[key](**kw)
