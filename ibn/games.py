@@ -1,0 +1,256 @@
+"""The bridge from a model, an input and a masker to the values v(x_T) of a game (SPEC §1).
+
+- :func:`log_odds` the reward v = log p(y|x)/(1 − p(y|x)) computed stably (paper B eq. 1).
+- :class:`Masker` what a masker is: ``n_players`` and ``masker(model, x, masks) -> outputs``
+  (concrete maskers live in :mod:`ibn.maskers`).
+- :func:`evaluate` values of k masks (chunked, ``torch.inference_mode``, model's device).
+- :func:`evaluate_fn` the same for a plain function of a mask matrix (numpy returns accepted).
+- :func:`all_values` the 2^n values of every coalition (bit i = player i), with a cost guard.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any, Callable, Protocol, runtime_checkable
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from .transforms import all_masks
+
+__all__ = ["log_odds", "Masker", "evaluate", "evaluate_fn", "all_values"]
+
+Reward = Callable[[Any, Any], Any]
+
+#: progress bars switch on automatically above this many chunks
+_AUTO_PROGRESS_CHUNKS = 4
+
+
+def log_odds(logits, target) -> torch.Tensor:
+    """v = logit_y − logsumexp(logits without y) = log p(y)/(1 − p(y)) (paper B eq. 1, SPEC §1).
+
+    Args:
+        logits: (..., C) unnormalised scores (float64 is used internally).
+        target: class index y, an int or an integer tensor broadcastable to ``logits.shape[:-1]``.
+
+    Returns:
+        float64 tensor ``logits.shape[:-1]``. Stable for huge logits (no softmax is formed).
+        With a single output column (C = 1) the column is read as the logit z of a binary model
+        (p = sigmoid(z)): v = z for target 1 and −z for target 0.
+    """
+    z = torch.as_tensor(logits).to(torch.float64)
+    if z.ndim < 1:
+        raise ValueError("logits must have a class dimension (..., C)")
+    y = torch.as_tensor(target, device=z.device)
+    if y.is_floating_point() or y.is_complex():
+        raise TypeError(f"target must hold integer class indices, got dtype {y.dtype}")
+    y = y.to(torch.int64).expand(z.shape[:-1])
+    C = z.shape[-1]
+    if C == 1:
+        if ((y != 0) & (y != 1)).any():
+            raise ValueError("with a single logit column, target must be 0 or 1")
+        return torch.where(y == 1, z[..., 0], -z[..., 0])
+    if ((y < 0) | (y >= C)).any():
+        raise ValueError(f"target class out of range 0..{C - 1}")
+    picked = z.gather(-1, y.unsqueeze(-1)).squeeze(-1)
+    others = z.scatter(-1, y.unsqueeze(-1), float("-inf"))
+    return picked - torch.logsumexp(others, dim=-1)
+
+
+@runtime_checkable
+class Masker(Protocol):
+    """Produces a model's outputs on masked versions of one input (SPEC §1).
+
+    ``masker(model, x, masks)`` with ``masks`` a bool tensor (k, n_players) (True = player kept,
+    column i = player i) returns the model's outputs on the k inputs x_T, e.g. logits (k, C).
+    Players outside T are replaced by the masker's baseline.
+    """
+
+    n_players: int
+
+    def __call__(self, model: Any, x: Any, masks: torch.Tensor) -> Any: ...
+
+
+def _model_device(model) -> torch.device:
+    if isinstance(model, torch.nn.Module):
+        for p in model.parameters():
+            return p.device
+        for b in model.buffers():
+            return b.device
+    return torch.device("cpu")
+
+
+def _to_values(out, k: int, what: str) -> torch.Tensor:
+    """Values (k,) float64 on the CPU from a tensor / array / list."""
+    if isinstance(out, torch.Tensor):
+        vals = out.detach().to("cpu", torch.float64)
+    else:
+        try:
+            vals = torch.as_tensor(np.asarray(out, dtype=np.float64))
+        except (TypeError, ValueError) as err:
+            raise TypeError(f"{what} must return numbers, got {type(out).__name__}: {err}") from None
+    if vals.shape != (k,):
+        if vals.numel() == k:
+            vals = vals.reshape(k)
+        else:
+            raise ValueError(f"{what} must return {k} values for {k} masks, got shape {tuple(vals.shape)}")
+    return vals
+
+
+def _check_masks(masks, n: int | None = None) -> torch.Tensor:
+    masks = torch.as_tensor(masks)
+    if masks.ndim != 2:
+        raise ValueError(f"masks must be a (k, n) boolean matrix, got shape {tuple(masks.shape)}")
+    if masks.dtype != torch.bool:
+        if ((masks != 0) & (masks != 1)).any():
+            raise ValueError("masks must be boolean (or 0/1)")
+        masks = masks.bool()
+    if n is not None and masks.shape[1] != n:
+        raise ValueError(f"masks have {masks.shape[1]} columns but the masker has {n} players")
+    return masks
+
+
+def _check_finite(vals: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
+    bad = (~torch.isfinite(vals)).nonzero().flatten()
+    if len(bad):
+        first = bad[:5].tolist()
+        desc = ", ".join(
+            f"#{r} (players {masks[r].nonzero().flatten().tolist()}) -> {vals[r].item()}" for r in first
+        )
+        raise ValueError(
+            f"non-finite reward for {len(bad)} of {len(vals)} masks; first: {desc}. "
+            "Check the model's outputs on masked inputs (overflow, log of 0, NaN weights)."
+        )
+    return vals
+
+
+def _chunks(k: int, batch_size: int | None, progress: bool | None, desc: str):
+    if batch_size is not None and batch_size < 1:
+        raise ValueError(f"batch_size must be ≥ 1, got {batch_size}")
+    step = k if not batch_size else batch_size
+    starts = range(0, k, max(step, 1))
+    show = len(starts) > _AUTO_PROGRESS_CHUNKS if progress is None else progress
+    return tqdm(starts, desc=desc, disable=not show, leave=False), max(step, 1)
+
+
+def evaluate_fn(fn: Callable, masks, *, batch_size: int | None = None, progress: bool | None = None,
+                as_numpy: bool = False) -> torch.Tensor:
+    """Values (k,) float64 of a plain function ``fn(masks (k', n) bool) -> (k',)`` in chunks.
+
+    ``fn`` may return a tensor, a numpy array or a list (non-torch models). ``as_numpy=True``
+    hands it numpy bool arrays instead of tensors. ``batch_size=None`` evaluates all at once.
+    Non-finite values raise a ValueError naming the masks.
+    """
+    masks = _check_masks(masks)
+    k = masks.shape[0]
+    starts, step = _chunks(k, batch_size, progress, "masks")
+    parts = []
+    for a in starts:
+        chunk = masks[a:a + step]
+        arg = chunk.cpu().numpy() if as_numpy else chunk
+        parts.append(_to_values(fn(arg), len(chunk), "fn"))
+    vals = torch.cat(parts) if parts else torch.zeros(0, dtype=torch.float64)
+    return _check_finite(vals, masks)
+
+
+def evaluate(
+    model: Any,
+    x: Any = None,
+    masker: Masker | None = None,
+    masks=None,
+    *,
+    reward: Reward = log_odds,
+    target=None,
+    batch_size: int | None = 256,
+    device=None,
+    progress: bool | None = None,
+) -> torch.Tensor:
+    """Values v(x_T) (k,) float64 of the k coalitions in ``masks`` (bool (k, n), bit i = player i).
+
+    Args:
+        model: a torch model (or any object the masker knows how to run). Without a ``masker``,
+            ``model`` is a plain function of the masks and this is :func:`evaluate_fn`.
+        x: the input (moved to the device when it is a tensor).
+        masker: a :class:`Masker`; ``masker(model, x, masks_chunk)`` gives the outputs.
+        reward: ``reward(outputs, target) -> (k,)`` values; default :func:`log_odds`.
+        target: the class y of the reward. ``None`` = the class the model predicts on the
+            unmasked input x_N (argmax of its outputs). The papers use the true label: pass it.
+        batch_size: masks per forward pass.
+        device: where to run (default: the device of the model's parameters, else CPU).
+        progress: tqdm bar (None: automatic when there are more than a few chunks).
+
+    Runs under ``torch.inference_mode()``; the model should be in eval mode (a warning is
+    given when it is training). Non-finite rewards raise a ValueError naming the masks.
+    """
+    if masks is None:
+        raise ValueError("evaluate needs masks: a (k, n) boolean matrix of coalitions")
+    if masker is None:
+        if x is not None:
+            raise ValueError("an input x was given without a masker; pass masker=... (or only a function and masks)")
+        return evaluate_fn(model, masks, batch_size=batch_size, progress=progress)
+    masks = _check_masks(masks, getattr(masker, "n_players", None))
+    dev = torch.device(device) if device is not None else _model_device(model)
+    if isinstance(model, torch.nn.Module) and model.training:
+        warnings.warn("model is in training mode (dropout/batch-norm active); call model.eval() first",
+                      stacklevel=2)
+    if isinstance(x, torch.Tensor):
+        x = x.to(dev)
+    k, n = masks.shape
+    parts = []
+    with torch.inference_mode():
+        if target is None:
+            full = masker(model, x, torch.ones(1, n, dtype=torch.bool, device=dev))
+            is_logits = isinstance(full, torch.Tensor) and full.ndim >= 2
+            target = full[0].argmax(-1) if is_logits else None
+        starts, step = _chunks(k, batch_size, progress, "forward passes")
+        for a in starts:
+            chunk = masks[a:a + step].to(dev)
+            out = masker(model, x, chunk)
+            parts.append(_to_values(reward(out, target), len(chunk), "reward"))
+    vals = torch.cat(parts) if parts else torch.zeros(0, dtype=torch.float64)
+    return _check_finite(vals, masks)
+
+
+def all_values(
+    model_or_fn: Any,
+    x: Any = None,
+    masker: Masker | None = None,
+    *,
+    n: int | None = None,
+    max_players: int = 20,
+    reward: Reward = log_odds,
+    target=None,
+    batch_size: int | None = 256,
+    device=None,
+    progress: bool | None = None,
+) -> torch.Tensor:
+    """The 2^n values v(x_T) of every coalition T, indexed by bitmask (bit i = player i) (SPEC §1).
+
+    ``n`` defaults to ``masker.n_players``; without a masker ``model_or_fn`` is a plain function
+    of mask matrices and ``n`` is required. Refuses n > ``max_players`` (2^20 passes by
+    default): raise ``max_players`` to allow more. Other arguments as in :func:`evaluate`.
+    """
+    if masker is not None:
+        m = int(masker.n_players)
+        if n is not None and n != m:
+            raise ValueError(f"n = {n} disagrees with masker.n_players = {m}")
+        n = m
+    if n is None:
+        raise ValueError("all_values needs n (the number of players) when no masker is given")
+    if n < 0:
+        raise ValueError(f"n must be ≥ 0, got {n}")
+    if n > max_players:
+        raise ValueError(
+            f"all_values with n = {n} players needs 2**{n} = {2 ** n:,} masked evaluations "
+            f"(forward passes), above the limit max_players = {max_players} "
+            f"(2**{max_players} = {2 ** max_players:,}). Pass max_players={n} to allow it, or sample "
+            "instead (ibn.multiorder.sample)."
+        )
+    masks = all_masks(n)
+    if masker is None:
+        if x is not None:
+            raise ValueError("an input x was given without a masker; pass masker=...")
+        return evaluate_fn(model_or_fn, masks, batch_size=batch_size, progress=progress)
+    return evaluate(model_or_fn, x, masker, masks, reward=reward, target=target,
+                    batch_size=batch_size, device=device, progress=progress)

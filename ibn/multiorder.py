@@ -1,0 +1,331 @@
+"""Multi-order interactions I^(m)(i, j) and their relative strength J^(m) (SPEC §3; paper A).
+
+Δv(i,j,S) = v(S∪{i,j}) − v(S∪{i}) − v(S∪{j}) + v(S), and the order-m interaction of the pair is
+I^(m)(i,j) = E_{S⊆N\\{i,j}, |S|=m} Δv(i,j,S), m = 0..n−2 (Deng et al., ICLR 2022, eq. 1).
+
+- :func:`exact` gives every pair and order from the 2^n values in O(n²·2^n).
+- :func:`sample` follows the reference sampling protocol for large n (grid neighbours, random
+  contexts, |mean| after averaging contexts).
+- :func:`strength` S^(m) = E_{i<j} |I^(m)(i,j)|, :func:`relative_strength`
+  J^(m) = E_x S^(m)(x) / E_{m'} E_x S^(m')(x).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from .transforms import as_values, mobius, n_players, orders as _popcounts
+
+__all__ = [
+    "REFERENCE_RATIOS",
+    "SampledInteractions",
+    "exact",
+    "from_effects",
+    "order_weights",
+    "reference_orders",
+    "grid_pairs",
+    "sample",
+    "strength",
+    "relative_strength",
+]
+
+#: Order ratios r of the reference protocol; order m = int((n−2)·r) (SPEC §3).
+REFERENCE_RATIOS: tuple[float, ...] = (0.0, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 1.0)
+
+
+def _size_blocks(n: int, device) -> list[torch.Tensor]:
+    """Coalition indices grouped by size s = 0..n (each block sorted)."""
+    sizes = _popcounts(n, device=device)
+    perm = torch.argsort(sizes, stable=True)
+    counts = torch.bincount(sizes, minlength=n + 1).tolist()
+    return list(torch.split(perm, counts))
+
+
+def _pair_sums(x: torch.Tensor, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """G[..., s, i, j] = Σ_{|T|=s, i,j∈T} x_T and Z[..., s] = Σ_{|T|=s} x_T, in O(n²·2^n).
+
+    The coalitions of each size form one block, so the work is Σ_s n²·C(n,s) = n²·2^n.
+    G[..., s, i, i] = Σ_{|T|=s, i∈T} x_T.
+    """
+    lead = x.shape[:-1]
+    G = x.new_zeros(*lead, n + 1, n, n)
+    Z = x.new_zeros(*lead, n + 1)
+    bits = torch.arange(n, device=x.device)
+    for s, idx in enumerate(_size_blocks(n, x.device)):
+        member = ((idx.unsqueeze(-1) >> bits) & 1).to(x.dtype)  # (c, n)
+        block = x[..., idx]  # (..., c)
+        Z[..., s] = block.sum(-1)
+        if s:
+            G[..., s, :, :] = (member.T * block.unsqueeze(-2)) @ member
+    return G, Z
+
+
+def _check_pairs_n(n: int) -> None:
+    if n < 2:
+        raise ValueError(f"multi-order interactions need at least n = 2 players (a pair), got n = {n}")
+
+
+def exact(values) -> torch.Tensor:
+    """All multi-order interactions I^(m)(i,j), m = 0..n−2, from the 2^n values (SPEC §3).
+
+    Args:
+        values: tensor (..., 2^n) of v(x_T) indexed by the coalition bitmask (bit i = player i).
+
+    Returns:
+        float64 tensor (..., n−1, n, n): entry [..., m, i, j] = I^(m)(i,j) = E_{|S|=m} Δv(i,j,S),
+        symmetric in (i, j), zero on the diagonal.
+
+    Each order is computed straight from the values: with, per coalition size s,
+    G_s[i,j] = Σ_{|T|=s, i,j∈T} v_T, R_s[i] = G_s[i,i], Z_s = Σ_{|T|=s} v_T,
+    Σ_{|S|=m, S∌i,j} Δv(i,j,S) = G_{m+2} − (R_{m+1}[i] + R_{m+1}[j] − 2G_{m+1})
+    + (Z_m − R_m[i] − R_m[j] + G_m), divided by C(n−2, m). O(n²·2^n). This equals the Harsanyi
+    identity I^(m) = Σ_{|L|≤m} [C(n−2−|L|, m−|L|)/C(n−2, m)] I^AND_{L∪{i,j}} (see
+    :func:`from_effects`, which the tests check against it) but avoids the round-off that the
+    Möbius transform amplifies for large n (its coefficients grow like 2^n).
+    """
+    v = as_values(values)
+    n = n_players(v.shape[-1])
+    _check_pairs_n(n)
+    G, Z = _pair_sums(v, n)
+    R = torch.diagonal(G, dim1=-2, dim2=-1)  # (..., n+1, n)
+    m = torch.arange(n - 1, device=v.device)
+    Ri, Rj = R.unsqueeze(-1), R.unsqueeze(-2)
+    total = (
+        G[..., m + 2, :, :]
+        - (Ri[..., m + 1, :, :] + Rj[..., m + 1, :, :] - 2 * G[..., m + 1, :, :])
+        + (Z[..., m, None, None] - Ri[..., m, :, :] - Rj[..., m, :, :] + G[..., m, :, :])
+    )
+    contexts = torch.tensor([math.comb(n - 2, k) for k in range(n - 1)], dtype=v.dtype, device=v.device)
+    out = total / contexts[:, None, None]
+    out.diagonal(dim1=-2, dim2=-1).zero_()
+    return out
+
+
+def order_weights(n: int, dtype=torch.float64, device=None) -> torch.Tensor:
+    """W[m, l] = C(n−2−l, m−l) / C(n−2, m) for l ≤ m (0 otherwise), m, l = 0..n−2 (SPEC §3)."""
+    _check_pairs_n(n)
+    W = [[math.comb(n - 2 - l, m - l) / math.comb(n - 2, m) if l <= m else 0.0 for l in range(n - 1)]
+         for m in range(n - 1)]
+    return torch.tensor(W, dtype=dtype, device=device)
+
+
+def from_effects(effects) -> torch.Tensor:
+    """I^(m)(i,j) from the AND (Harsanyi) effects by SPEC §3's identity, O(n²·2^n).
+
+    I^(m)(i,j) = Σ_{L⊆N\\{i,j}, |L|≤m} [C(n−2−|L|, m−|L|)/C(n−2, m)] · I^AND_{L∪{i,j}}.
+    ``effects`` is (..., 2^n) as returned by :func:`ibn.transforms.mobius`; output as :func:`exact`.
+    ``exact(v)`` equals ``from_effects(mobius(v))`` up to round-off.
+    """
+    I = as_values(effects, name="effects")
+    n = n_players(I.shape[-1])
+    _check_pairs_n(n)
+    G, _ = _pair_sums(I, n)
+    A = G[..., 2:, :, :]  # A[..., l, i, j] = Σ_{|L|=l} I_{L∪{i,j}}, l = 0..n−2
+    out = torch.einsum("ml,...lij->...mij", order_weights(n, I.dtype, I.device), A)
+    out.diagonal(dim1=-2, dim2=-1).zero_()
+    return out
+
+
+def strength(interactions) -> torch.Tensor:
+    """S^(m) = E_{i<j} |I^(m)(i,j)| of :func:`exact`'s output (..., n−1, n, n) → (..., n−1)."""
+    I = as_values(interactions, name="interactions")
+    if I.ndim < 3 or I.shape[-1] != I.shape[-2]:
+        raise ValueError(f"interactions must be shaped (..., orders, n, n), got {tuple(I.shape)}")
+    n = I.shape[-1]
+    _check_pairs_n(n)
+    iu = torch.triu_indices(n, n, offset=1, device=I.device)
+    return I[..., iu[0], iu[1]].abs().mean(-1)
+
+
+def relative_strength(strengths) -> torch.Tensor:
+    """J^(m) = E_x S^(m)(x) / E_{m'} E_x S^(m')(x) (SPEC §3; paper A).
+
+    ``strengths`` is (samples, orders) (or (orders,) for one sample); returns (orders,).
+    """
+    S = as_values(strengths, name="strengths")
+    if S.ndim == 1:
+        S = S.unsqueeze(0)
+    if S.ndim != 2 or S.shape[-1] == 0:
+        raise ValueError(f"strengths must be shaped (samples, orders), got {tuple(S.shape)}")
+    mean = S.mean(0)
+    norm = mean.mean()
+    if not torch.isfinite(norm) or norm == 0:
+        raise ValueError(f"cannot normalise strengths: their mean over orders is {norm.item()}")
+    return mean / norm
+
+
+# ---------------------------------------------------------------------------------------------
+# Sampling for large n (the reference protocol)
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class SampledInteractions:
+    """Result of :func:`sample`.
+
+    Attributes:
+        orders: (K,) int64, order m of each column.
+        ratios: (K,) float64, ratio r with m = int((n−2)·r) (NaN when orders were given).
+        pairs: (P, 2) int64, the pairs (i, j).
+        mean: (P, K) float64, mean of Δv(i,j,S) over the sampled contexts S (estimate of I^(m)).
+        sem: (P, K) float64, its standard error std/√contexts (NaN with a single context; 0 when
+            all contexts coincide, e.g. m = 0 or m = n−2).
+        strength: (K,) float64, S^(m) = mean over pairs of |mean| (absolute value after averaging).
+        contexts: number of contexts per pair and order.
+    """
+
+    orders: torch.Tensor
+    ratios: torch.Tensor
+    pairs: torch.Tensor
+    mean: torch.Tensor
+    sem: torch.Tensor
+    strength: torch.Tensor
+    contexts: int
+
+
+def reference_orders(n: int, ratios: Sequence[float] = REFERENCE_RATIOS) -> list[int]:
+    """Orders m = int((n−2)·r) of the reference protocol (SPEC §3).
+
+    A 1e-9 guard keeps exact products from being floored one below by float round-off
+    (e.g. 90·0.7 = 62.99…); for n = 256 this is identical to the reference's plain int().
+    """
+    _check_pairs_n(n)
+    bad = [r for r in ratios if not 0.0 <= r <= 1.0]
+    if bad:
+        raise ValueError(f"order ratios must lie in [0, 1], got {bad}")
+    return [min(n - 2, math.floor((n - 2) * r + 1e-9)) for r in ratios]
+
+
+def grid_pairs(shape: tuple[int, int], n_pairs: int, *, radius: int = 2,
+               generator: torch.Generator | None = None) -> torch.Tensor:
+    """Draw ``n_pairs`` pairs (i, j) on an h×w grid, j a neighbour of i at L∞ distance ≤ radius.
+
+    Players are numbered row-major (player = row·w + col). i is uniform over the grid, j uniform
+    over i's neighbours (24 in the interior for radius 2). Returns (n_pairs, 2) int64.
+    """
+    h, w = (int(s) for s in shape)
+    if h < 1 or w < 1 or h * w < 2:
+        raise ValueError(f"grid shape must hold at least two players, got {shape}")
+    if radius < 1:
+        raise ValueError(f"radius must be ≥ 1, got {radius}")
+    out = []
+    for _ in range(n_pairs):
+        while True:
+            i = int(torch.randint(h * w, (1,), generator=generator))
+            r, c = divmod(i, w)
+            nb = [rr * w + cc for rr in range(max(0, r - radius), min(h, r + radius + 1))
+                  for cc in range(max(0, c - radius), min(w, c + radius + 1)) if (rr, cc) != (r, c)]
+            if nb:
+                break
+        j = nb[int(torch.randint(len(nb), (1,), generator=generator))]
+        out.append((i, j))
+    return torch.tensor(out, dtype=torch.int64).reshape(-1, 2)
+
+
+def _as_values_1d(out, k: int) -> torch.Tensor:
+    vals = torch.as_tensor(np.asarray(out.detach().cpu() if isinstance(out, torch.Tensor) else out,
+                                      dtype=np.float64))
+    if vals.shape != (k,):
+        raise ValueError(f"evaluate must return {k} values for {k} masks, got shape {tuple(vals.shape)}")
+    if not torch.isfinite(vals).all():
+        raise ValueError("evaluate returned non-finite values")
+    return vals
+
+
+def sample(
+    evaluate: Callable[[torch.Tensor], torch.Tensor],
+    n: int,
+    *,
+    pairs=None,
+    grid: tuple[int, int] | None = None,
+    n_pairs: int = 200,
+    radius: int = 2,
+    contexts: int = 100,
+    ratios: Sequence[float] = REFERENCE_RATIOS,
+    orders: Sequence[int] | None = None,
+    generator: torch.Generator | None = None,
+    seed: int | None = None,
+    unique: bool = True,
+    progress: bool | None = None,
+) -> SampledInteractions:
+    """Estimate I^(m)(i,j) by sampling contexts, following the reference protocol (SPEC §3).
+
+    Args:
+        evaluate: maps a bool mask matrix (k, n) (column i = player i kept) to k values v(x_T),
+            e.g. ``lambda m: ibn.games.evaluate(model, x, masker, m, target=y)``.
+        n: number of players.
+        pairs: explicit (P, 2) pairs; otherwise ``n_pairs`` pairs are drawn with j among the grid
+            neighbours of i (L∞ distance ≤ ``radius``, 24 neighbours for radius 2) when ``grid``
+            = (h, w) is given, or uniformly among all pairs otherwise.
+        contexts: random contexts S ⊆ N\\{i,j}, |S| = m, per pair and order (drawn with
+            replacement; 100 in the reference).
+        ratios / orders: orders m = int((n−2)·r) for ``ratios`` (default: the reference
+            0, .05, .1, .2, …, .9, .95, 1), or explicit ``orders``.
+        generator / seed: randomness (a ``torch.Generator``, or a seed for a fresh one).
+        unique: evaluate each distinct mask once per pair (exact for a deterministic model; at
+            m = 0 and m = n−2 all contexts coincide).
+        progress: tqdm bar over pairs (None: on when there are more than 10 pairs).
+
+    The 4 masks S, S∪{i}, S∪{j}, S∪{i,j} of all contexts and orders of one pair go to
+    ``evaluate`` in a single call. Strength takes |·| after averaging over contexts.
+    """
+    _check_pairs_n(n)
+    if contexts < 1:
+        raise ValueError(f"contexts must be ≥ 1, got {contexts}")
+    if generator is None:
+        generator = torch.Generator().manual_seed(0 if seed is None else int(seed))
+    elif seed is not None:
+        raise ValueError("pass either generator or seed, not both")
+    if orders is None:
+        ms = reference_orders(n, ratios)
+        rs = torch.tensor(list(ratios), dtype=torch.float64)
+    else:
+        ms = [int(m) for m in orders]
+        if any(not 0 <= m <= n - 2 for m in ms):
+            raise ValueError(f"orders must lie in 0..n−2 = 0..{n - 2}, got {ms}")
+        rs = torch.full((len(ms),), float("nan"), dtype=torch.float64)
+    if pairs is not None:
+        P = torch.as_tensor(pairs, dtype=torch.int64).reshape(-1, 2)
+        if ((P < 0) | (P >= n)).any() or (P[:, 0] == P[:, 1]).any():
+            raise ValueError(f"pairs must be distinct players in 0..{n - 1}, got {P.tolist()[:5]}...")
+    elif grid is not None:
+        if grid[0] * grid[1] != n:
+            raise ValueError(f"grid {tuple(grid)} holds {grid[0] * grid[1]} players, not n = {n}")
+        P = grid_pairs(grid, n_pairs, radius=radius, generator=generator)
+    else:
+        i = torch.randint(n, (n_pairs,), generator=generator)
+        j = (i + 1 + torch.randint(n - 1, (n_pairs,), generator=generator)) % n
+        P = torch.stack([i, j], -1)
+
+    K, C = len(ms), contexts
+    m_t = torch.tensor(ms, dtype=torch.int64)
+    means = torch.empty(len(P), K, dtype=torch.float64)
+    sems = torch.empty(len(P), K, dtype=torch.float64)
+    show = len(P) > 10 if progress is None else progress
+    for p, (i, j) in enumerate(tqdm(P.tolist(), desc="pairs", disable=not show)):
+        keys = torch.rand(K, C, n, generator=generator)
+        keys[..., [i, j]] = 2.0  # never among the m smallest: S ⊆ N\{i,j}
+        ranks = keys.argsort(-1).argsort(-1)
+        S = ranks < m_t[:, None, None]  # (K, C, n), |S| = m
+        masks = S.unsqueeze(2).repeat(1, 1, 4, 1)  # (K, C, 4, n): S, S+i, S+j, S+ij
+        masks[:, :, 1, i] = True
+        masks[:, :, 2, j] = True
+        masks[:, :, 3, [i, j]] = True
+        flat = masks.reshape(-1, n)
+        if unique:
+            distinct, inverse = torch.unique(flat, dim=0, return_inverse=True)
+            vals = _as_values_1d(evaluate(distinct), len(distinct))[inverse]
+        else:
+            vals = _as_values_1d(evaluate(flat), len(flat))
+        vals = vals.reshape(K, C, 4)
+        delta = vals[..., 3] - vals[..., 1] - vals[..., 2] + vals[..., 0]  # (K, C)
+        means[p] = delta.mean(-1)
+        sems[p] = delta.std(-1, correction=1) / math.sqrt(C) if C > 1 else float("nan")
+    return SampledInteractions(orders=m_t, ratios=rs, pairs=P, mean=means, sem=sems,
+                               strength=means.abs().mean(0), contexts=C)
