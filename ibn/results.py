@@ -1,0 +1,352 @@
+"""Cached experiment results with provenance.
+
+A result is a dict of tensors, numpy arrays, scalars, strings, lists/tuples and nested dicts,
+computed from JSON-serializable ``params``.  It is stored as::
+
+    <data root>/results/<name>/<hash>.pt     the result (torch.save; loaded with weights_only=True)
+    <data root>/results/<name>/<hash>.json   name, params, provenance, top-level scalars
+
+where ``<hash>`` is the first 12 hex digits of the SHA-256 of the canonical JSON of
+``params``.  ``data/results/`` is committed to git, so results should stay small (a warning is
+given above 5 MB).  Writes go to a temporary file then ``os.replace``: an interrupted run leaves
+either the old result or none, never a corrupt one.  The ``.json`` is written before the
+``.pt``, so a ``.pt`` always has its provenance beside it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import re
+import subprocess
+import tempfile
+import time
+import warnings
+from collections.abc import Callable, Mapping
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from .data.fetch import _repo_root, data_root
+
+__all__ = [
+    "params_hash",
+    "hardware",
+    "git_info",
+    "provenance",
+    "result_path",
+    "cached",
+    "load_result",
+    "load_provenance",
+    "list_results",
+]
+
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_ND = "__ndarray__"
+SIZE_WARNING_BYTES = 5 * 2**20
+
+
+# ---------------------------------------------------------------- params and hashes
+
+
+def _jsonable(obj: Any, where: str = "params") -> Any:
+    if obj is None or isinstance(obj, (bool, int, float, str)):
+        return obj
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, Path):
+        return str(obj)
+    if isinstance(obj, Mapping):
+        out = {}
+        for k, v in obj.items():
+            if not isinstance(k, str):
+                raise TypeError(f"{where}: keys must be strings, got {k!r}")
+            out[k] = _jsonable(v, f"{where}[{k!r}]")
+        return out
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v, f"{where}[{i}]") for i, v in enumerate(obj)]
+    raise TypeError(f"{where}: {type(obj).__name__} is not JSON-serializable; use numbers, strings, lists and dicts")
+
+
+def _canonical(params: Mapping[str, Any]) -> str:
+    if not isinstance(params, Mapping):
+        raise TypeError(f"params must be a dict, got {type(params).__name__}")
+    return json.dumps(_jsonable(params), sort_keys=True, separators=(",", ":"), allow_nan=True)
+
+
+def params_hash(params: Mapping[str, Any]) -> str:
+    """First 12 hex digits of the SHA-256 of the canonical (sorted-key) JSON of ``params``."""
+    return hashlib.sha256(_canonical(params).encode()).hexdigest()[:12]
+
+
+# ---------------------------------------------------------------- provenance
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.lower().startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "unknown"
+
+
+def hardware() -> dict[str, Any]:
+    """Hostname-free description: CPU model, cores, torch threads, OS, Python, torch, CUDA device."""
+    cuda = torch.cuda.is_available()
+    return {
+        "cpu": _cpu_model(),
+        "cores": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "os": f"{platform.system()} {platform.release()} {platform.machine()}",
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+        "cuda_device": torch.cuda.get_device_name(0) if cuda else None,
+        "cuda_version": torch.version.cuda if cuda else None,
+    }
+
+
+def git_info(repo: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+    """``{"commit": sha or None, "dirty": bool or None}`` of the ibn checkout (tracked files only)."""
+    cwd = Path(repo) if repo is not None else (_repo_root() or Path.cwd())
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True, timeout=20
+        )
+        if commit.returncode != 0:
+            return {"commit": None, "dirty": None}
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"], cwd=cwd, capture_output=True, text=True, timeout=20
+        )
+        return {"commit": commit.stdout.strip(), "dirty": bool(dirty.stdout.strip()) if dirty.returncode == 0 else None}
+    except (OSError, subprocess.SubprocessError):
+        return {"commit": None, "dirty": None}
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def provenance(
+    params: Mapping[str, Any],
+    *,
+    start: str | None = None,
+    end: str | None = None,
+    elapsed_s: float | None = None,
+) -> dict[str, Any]:
+    """Provenance record: params, their hash, ibn version, git commit + dirty flag, hardware, times.
+
+    ``start``/``end`` are ISO-8601 UTC strings (``end`` defaults to now, ``start`` to ``end``).
+    """
+    from . import __version__
+
+    end = end or _now()
+    return {
+        "params": _jsonable(params),
+        "params_hash": params_hash(params),
+        "ibn_version": __version__,
+        "git": git_info(),
+        "hardware": hardware(),
+        "start": start or end,
+        "end": end,
+        "elapsed_s": None if elapsed_s is None else round(float(elapsed_s), 3),
+    }
+
+
+# ---------------------------------------------------------------- encoding results
+
+
+def _encode(obj: Any, where: str = "result") -> Any:
+    if obj is None or isinstance(obj, (bool, int, float, str)):
+        return obj
+    if isinstance(obj, torch.Tensor):
+        return obj.detach().cpu().clone()
+    if isinstance(obj, np.ndarray):
+        if obj.dtype == object or obj.dtype.kind in "USV":
+            raise TypeError(f"{where}: numpy arrays of dtype {obj.dtype} cannot be stored; use a list")
+        return {_ND: torch.from_numpy(np.ascontiguousarray(obj).copy())}
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, Mapping):
+        out = {}
+        for k, v in obj.items():
+            if not isinstance(k, str):
+                raise TypeError(f"{where}: keys must be strings, got {k!r}")
+            if k == _ND:
+                raise ValueError(f"{where}: the key {_ND!r} is reserved")
+            out[k] = _encode(v, f"{where}[{k!r}]")
+        return out
+    if isinstance(obj, list):
+        return [_encode(v, f"{where}[{i}]") for i, v in enumerate(obj)]
+    if isinstance(obj, tuple):
+        return tuple(_encode(v, f"{where}[{i}]") for i, v in enumerate(obj))
+    raise TypeError(
+        f"{where}: cannot store {type(obj).__name__}; results hold tensors, numpy arrays, scalars, "
+        f"strings, lists/tuples and dicts with string keys"
+    )
+
+
+def _decode(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        if set(obj) == {_ND}:
+            return obj[_ND].numpy()
+        return {k: _decode(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_decode(v) for v in obj]
+    if isinstance(obj, tuple):
+        return tuple(_decode(v) for v in obj)
+    return obj
+
+
+def _scalars(result: Mapping[str, Any]) -> dict[str, Any]:
+    out = {}
+    for k, v in result.items():
+        if isinstance(v, np.generic):
+            v = v.item()
+        if isinstance(v, torch.Tensor) and v.numel() == 1 and not v.is_complex():
+            v = v.item()
+        if v is None or isinstance(v, (bool, int, float, str)):
+            if isinstance(v, str) and len(v) > 200:
+                continue
+            out[k] = v
+    return out
+
+
+# ---------------------------------------------------------------- storage
+
+
+def result_path(name: str, params: Mapping[str, Any], root: str | os.PathLike[str] | None = None) -> Path:
+    """``<data root>/results/<name>/<params hash>.pt`` (the ``.json`` sits beside it)."""
+    if not isinstance(name, str) or not _NAME_RE.match(name):
+        raise ValueError(f"result name must match {_NAME_RE.pattern} (letters, digits, _ . -), got {name!r}")
+    return data_root(root) / "results" / name / f"{params_hash(params)}.pt"
+
+
+def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _save(name: str, params: Mapping[str, Any], result: Mapping[str, Any], prov: dict, root) -> Path:
+    path = result_path(name, params, root)
+    encoded = _encode(dict(result))
+    meta = {
+        "name": name,
+        "params_hash": params_hash(params),
+        "params": _jsonable(params),
+        "provenance": prov,
+        "keys": sorted(result),
+        "scalars": _scalars(result),
+    }
+    _atomic_write(path.with_suffix(".json"), lambda p: p.write_text(json.dumps(meta, indent=1, sort_keys=True) + "\n"))
+    _atomic_write(path, lambda p: torch.save(encoded, p))
+    size = path.stat().st_size
+    if size > SIZE_WARNING_BYTES:
+        warnings.warn(f"result {path} is {size / 2**20:.1f} MB; data/results is committed to git, keep results small")
+    return path
+
+
+def load_result(
+    name: str,
+    params: Mapping[str, Any],
+    *,
+    root: str | os.PathLike[str] | None = None,
+) -> dict[str, Any]:
+    """Load a stored result (numpy arrays come back as numpy, tensors as CPU tensors).
+
+    Raises ``FileNotFoundError`` naming the path when no result is stored for these params.
+    """
+    path = result_path(name, params, root)
+    if not path.is_file():
+        raise FileNotFoundError(f"no stored result {name!r} for params {_canonical(params)} (expected {path})")
+    return _decode(torch.load(path, map_location="cpu", weights_only=True))
+
+
+def load_provenance(
+    name: str, params: Mapping[str, Any], *, root: str | os.PathLike[str] | None = None
+) -> dict[str, Any]:
+    """The ``.json`` record stored beside a result (name, params, provenance, keys, scalars)."""
+    path = result_path(name, params, root).with_suffix(".json")
+    if not path.is_file():
+        raise FileNotFoundError(f"no provenance for result {name!r} (expected {path})")
+    return json.loads(path.read_text())
+
+
+def cached(
+    name: str,
+    params: Mapping[str, Any],
+    compute: Callable[[], Mapping[str, Any]],
+    *,
+    root: str | os.PathLike[str] | None = None,
+    recompute: bool = False,
+) -> dict[str, Any]:
+    """Return the stored result for ``(name, params)``, or run ``compute()`` and store it with provenance.
+
+    ``compute`` takes no arguments (close over ``params``) and returns a dict.  With
+    ``recompute=True`` the stored result is ignored and overwritten.
+    """
+    path = result_path(name, params, root)
+    if not recompute and path.is_file():
+        return load_result(name, params, root=root)
+    start, t0 = _now(), time.perf_counter()
+    result = compute()
+    elapsed = time.perf_counter() - t0
+    if not isinstance(result, Mapping):
+        raise TypeError(f"compute() for result {name!r} must return a dict, got {type(result).__name__}")
+    prov = provenance(params, start=start, end=_now(), elapsed_s=elapsed)
+    _save(name, params, result, prov, root)
+    return load_result(name, params, root=root)
+
+
+def list_results(root: str | os.PathLike[str] | None = None) -> list[dict[str, Any]]:
+    """One row per stored result, for the reproducibility page.
+
+    Keys: ``name``, ``params_hash``, ``params``, ``commit``, ``dirty``, ``hardware`` (one line),
+    ``cuda_device``, ``start``, ``elapsed_s``, ``bytes``, ``path``.  Sorted by name then start.
+    """
+    base = data_root(root) / "results"
+    rows = []
+    if not base.is_dir():
+        return rows
+    for js in sorted(base.glob("*/*.json")):
+        pt = js.with_suffix(".pt")
+        if js.name.startswith(".") or not pt.is_file():
+            continue
+        try:
+            meta = json.loads(js.read_text())
+        except ValueError:
+            continue
+        prov = meta.get("provenance", {})
+        hw = prov.get("hardware", {})
+        git = prov.get("git", {})
+        rows.append(
+            {
+                "name": meta.get("name", js.parent.name),
+                "params_hash": meta.get("params_hash", js.stem),
+                "params": meta.get("params"),
+                "commit": git.get("commit"),
+                "dirty": git.get("dirty"),
+                "hardware": f"{hw.get('cpu', '?')} ({hw.get('cores', '?')} cores), torch {hw.get('torch', '?')}",
+                "cuda_device": hw.get("cuda_device"),
+                "start": prov.get("start"),
+                "elapsed_s": prov.get("elapsed_s"),
+                "bytes": pt.stat().st_size,
+                "path": str(pt),
+            }
+        )
+    rows.sort(key=lambda r: (r["name"], r["start"] or ""))
+    return rows
