@@ -66,6 +66,13 @@ def _pair_sums(x: torch.Tensor, n: int) -> tuple[torch.Tensor, torch.Tensor]:
     return G, Z
 
 
+def _symmetric(out: torch.Tensor) -> torch.Tensor:
+    """Exactly symmetric in (i, j) (matmul round-off is not), zero diagonal."""
+    out = (out + out.transpose(-1, -2)) / 2
+    out.diagonal(dim1=-2, dim2=-1).zero_()
+    return out
+
+
 def _check_pairs_n(n: int) -> None:
     if n < 2:
         raise ValueError(f"multi-order interactions need at least n = 2 players (a pair), got n = {n}")
@@ -102,9 +109,7 @@ def exact(values) -> torch.Tensor:
         + (Z[..., m, None, None] - Ri[..., m, :, :] - Rj[..., m, :, :] + G[..., m, :, :])
     )
     contexts = torch.tensor([math.comb(n - 2, k) for k in range(n - 1)], dtype=v.dtype, device=v.device)
-    out = total / contexts[:, None, None]
-    out.diagonal(dim1=-2, dim2=-1).zero_()
-    return out
+    return _symmetric(total / contexts[:, None, None])
 
 
 def order_weights(n: int, dtype=torch.float64, device=None) -> torch.Tensor:
@@ -127,9 +132,7 @@ def from_effects(effects) -> torch.Tensor:
     _check_pairs_n(n)
     G, _ = _pair_sums(I, n)
     A = G[..., 2:, :, :]  # A[..., l, i, j] = Σ_{|L|=l} I_{L∪{i,j}}, l = 0..n−2
-    out = torch.einsum("ml,...lij->...mij", order_weights(n, I.dtype, I.device), A)
-    out.diagonal(dim1=-2, dim2=-1).zero_()
-    return out
+    return _symmetric(torch.einsum("ml,...lij->...mij", order_weights(n, I.dtype, I.device), A))
 
 
 def strength(interactions) -> torch.Tensor:
