@@ -1,0 +1,330 @@
+"""One training loop for every model of the project (images, tables, texts).
+
+Datasets are pairs ``(x, y)``: ``x`` a tensor (N, ...) or a list of N texts (then a
+``collate(list_of_texts) -> dict`` turns a batch into model inputs; by default the model's own
+``collate``), ``y`` N integer labels. Paper B's k baseline models are trained ON THE TEST
+SPLIT, one seed each: ``[train(build(name, seed=s), test_set, seed=s, ...) for s in range(k)]``
+(SPEC §4).
+
+Reproducibility: with the same seed, inputs and device the run is deterministic (shuffling uses
+a generator seeded by (seed, epoch); dropout and extra losses use torch's global RNG, seeded at
+the start). With ``checkpoint_dir`` the full state (model, optimizer, RNG states, epoch,
+history) is written atomically after every epoch, and a later call with ``resume=True``
+continues from it and ends with the same final weights as an uninterrupted run (bitwise on
+CPU; tested).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import random
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+from tqdm.auto import tqdm
+
+from .noise import choose_subset, flip_labels
+
+__all__ = ["train", "evaluate", "History", "ExtraLoss"]
+
+ExtraLoss = Callable[[nn.Module, Any, torch.Tensor, torch.Tensor], torch.Tensor]
+STATE_FILE = "state.pt"
+
+
+@dataclass
+class History:
+    """Per-epoch records (the same dicts as the JSON-lines log), the training indices used
+    (``subset``, None = all), the flipped label indices (into the training data after the
+    subset) and the configuration."""
+
+    records: list[dict[str, Any]] = field(default_factory=list)
+    subset: list[int] | None = None
+    flipped: list[int] = field(default_factory=list)
+    config: dict[str, Any] = field(default_factory=dict)
+
+    def last(self, key: str) -> Any:
+        return self.records[-1][key] if self.records else None
+
+
+def _n_items(x: Any) -> int:
+    return x.shape[0] if isinstance(x, torch.Tensor) else len(x)
+
+
+def _take(x: Any, idx: torch.Tensor) -> Any:
+    if isinstance(x, torch.Tensor):
+        return x[idx]
+    return [x[int(i)] for i in idx]
+
+
+def _to(batch: Any, device: torch.device) -> Any:
+    if isinstance(batch, torch.Tensor):
+        return batch.to(device)
+    if isinstance(batch, dict):
+        return {k: (v.to(device) if isinstance(v, torch.Tensor) else v) for k, v in batch.items()}
+    raise TypeError(f"model inputs must be a tensor or a dict of tensors, got {type(batch)}")
+
+
+def _forward(model: nn.Module, inputs: Any) -> torch.Tensor:
+    return model(**inputs) if isinstance(inputs, dict) else model(inputs)
+
+
+def _split(ds: Any, name: str) -> tuple[Any, torch.Tensor]:
+    if not isinstance(ds, (tuple, list)) or len(ds) != 2:
+        raise ValueError(f"{name} must be a pair (x, y)")
+    x, y = ds
+    if isinstance(x, np.ndarray):
+        x = torch.as_tensor(x)
+    y = torch.as_tensor(np.asarray(y)).long()
+    if _n_items(x) != len(y):
+        raise ValueError(f"{name}: {_n_items(x)} inputs but {len(y)} labels")
+    return x, y
+
+
+def _lr_factor(schedule: str | Callable[[int], float], epoch: int, epochs: int) -> float:
+    if callable(schedule):
+        return float(schedule(epoch))
+    if schedule == "constant":
+        return 1.0
+    if schedule == "cosine":
+        return 0.5 * (1 + math.cos(math.pi * epoch / max(epochs, 1)))
+    if schedule == "logspace":  # Deng et al.: lr → lr/10 log-uniformly over the epochs
+        return 10.0 ** (-epoch / max(epochs - 1, 1))
+    raise ValueError(f"lr_schedule must be 'constant', 'cosine', 'logspace' or a callable, "
+                     f"got {schedule!r}")
+
+
+def _rng_state() -> dict[str, Any]:
+    s = {"torch": torch.get_rng_state(), "numpy": np.random.get_state(),
+         "python": random.getstate()}
+    if torch.cuda.is_available():
+        s["cuda"] = torch.cuda.get_rng_state_all()
+    return s
+
+
+def _set_rng_state(s: dict[str, Any]) -> None:
+    torch.set_rng_state(s["torch"])
+    np.random.set_state(s["numpy"])
+    random.setstate(s["python"])
+    if "cuda" in s and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(s["cuda"])
+
+
+def _atomic_save(obj: Any, path: Path) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, dataset: Any, *, batch_size: int = 256,
+             collate: Callable[[Any], Any] | None = None,
+             device: str | torch.device | None = None) -> dict[str, float]:
+    """Mean cross-entropy and accuracy of ``model`` on a dataset ``(x, y)`` (eval mode)."""
+    x, y = _split(dataset, "dataset")
+    dev = torch.device(device) if device is not None else next(model.parameters()).device
+    collate = collate or (getattr(model, "collate", None) if not isinstance(x, torch.Tensor)
+                          else None)
+    was = model.training
+    model.eval()
+    loss = correct = 0.0
+    try:
+        for s in range(0, len(y), batch_size):
+            idx = torch.arange(s, min(s + batch_size, len(y)))
+            xb = _take(x, idx)
+            inputs = _to(collate(xb) if collate else xb.float() if xb.dtype == torch.uint8 else xb,
+                         dev)
+            logits = _forward(model, inputs)
+            yb = y[idx].to(dev)
+            loss += float(F.cross_entropy(logits, yb, reduction="sum"))
+            correct += float((logits.argmax(1) == yb).sum())
+    finally:
+        model.train(was)
+    n = max(len(y), 1)
+    return {"loss": loss / n, "acc": correct / n}
+
+
+def train(model: nn.Module, train_set: Any, *, test_set: Any = None, epochs: int = 1,
+          batch_size: int = 128, optimizer: str = "sgd", lr: float = 0.01,
+          momentum: float = 0.9, weight_decay: float = 0.0,
+          lr_schedule: str | Callable[[int], float] = "constant", label_noise: float = 0.0,
+          num_classes: int | None = None, subset: int | float | Sequence[int] | None = None,
+          seed: int = 0, device: str | torch.device | None = None,
+          checkpoint_dir: str | os.PathLike | None = None, checkpoint_at: Iterable[int] = (),
+          checkpoint_steps: Iterable[int] = (),
+          extra_loss: ExtraLoss | Sequence[ExtraLoss] | None = None,
+          log_path: str | os.PathLike | None = None, resume: bool = True, progress: bool = True,
+          collate: Callable[[Any], Any] | None = None,
+          transform: Callable[[torch.Tensor, torch.Generator], torch.Tensor] | None = None,
+          callback: Callable[[int, History], None] | None = None,
+          eval_batch_size: int = 256, grad_clip: float | None = None) -> History:
+    """Train ``model`` with cross-entropy (+ ``extra_loss`` terms) and return its History.
+
+    - ``optimizer``: ``"sgd"`` (with ``momentum``) or ``"adam"``; ``lr_schedule`` per epoch:
+      ``"constant"``, ``"cosine"``, ``"logspace"`` (lr → lr/10, the Deng et al. schedule) or a
+      callable epoch → factor.
+    - ``subset``: train on a subset (int count, float fraction or indices; seeded).
+    - ``label_noise``: flip exactly round(fraction·N) training labels (after the subset) to a
+      different random class (seeded); indices in ``History.flipped``.
+    - ``extra_loss(model, x, y, logits) -> scalar`` (or a list of them) is added to the CE, e.g.
+      :class:`ibn.train.OrderSteeringLoss` or paper B's App. J penalty; ``x`` is the batch as
+      fed to the model (tensor or dict), ``y`` the (possibly noisy) labels.
+    - ``checkpoint_dir``: resumable state after each epoch (``state.pt``, atomic) plus
+      ``epoch_XXXX.pt`` for each epoch in ``checkpoint_at`` (0 = the initial weights) and
+      ``step_XXXXXXX.pt`` for each global step in ``checkpoint_steps`` (model weights only).
+    - ``log_path``: JSON-lines log, one ``{"event": "epoch", ...}`` record per epoch with
+      train/test loss and accuracy (a ``{"event": "start"}`` record first).
+    - ``transform(x_batch, generator)``: optional augmentation (generator seeded per epoch).
+    - ``callback(epoch, history)`` after each epoch, once the state is saved (raising from it
+      interrupts the run; a later call resumes).
+    - uint8 tensors are converted with ``.float()`` only: normalise images beforehand.
+    """
+    if epochs < 0 or batch_size < 1:
+        raise ValueError(f"need epochs >= 0 and batch_size >= 1, got {epochs}, {batch_size}")
+    if optimizer not in ("sgd", "adam"):
+        raise ValueError(f"optimizer must be 'sgd' or 'adam', got {optimizer!r}")
+    dev = torch.device(device if device is not None
+                       else ("cuda" if torch.cuda.is_available() else "cpu"))
+    x, y = _split(train_set, "train_set")
+    if test_set is not None:
+        test_set = _split(test_set, "test_set")
+    if collate is None and not isinstance(x, torch.Tensor):
+        collate = getattr(model, "collate", None)
+        if collate is None:
+            raise ValueError("non-tensor inputs need a collate function")
+    extras = [] if extra_loss is None else (list(extra_loss) if isinstance(extra_loss, (list, tuple))
+                                            else [extra_loss])
+
+    sub = choose_subset(len(y), subset, seed)
+    if sub is not None:
+        x, y = _take(x, sub), y[sub]
+    flipped = torch.empty(0, dtype=torch.long)
+    if label_noise > 0:
+        nc = num_classes if num_classes is not None else int(y.max()) + 1
+        y, flipped = flip_labels(y, label_noise, nc, seed)
+    n = len(y)
+    config = {"epochs": epochs, "batch_size": batch_size, "optimizer": optimizer, "lr": lr,
+              "momentum": momentum, "weight_decay": weight_decay,
+              "lr_schedule": lr_schedule if isinstance(lr_schedule, str) else "callable",
+              "label_noise": label_noise, "n_train": n, "seed": seed,
+              "n_flipped": int(len(flipped)), "subset": None if sub is None else len(sub),
+              "extra_loss": [getattr(e, "describe", lambda: repr(e))() for e in extras]}
+    hist = History(subset=None if sub is None else sub.tolist(), flipped=flipped.tolist(),
+                   config=config)
+
+    model.to(dev)
+    if optimizer == "sgd":
+        opt: torch.optim.Optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum,
+                                                     weight_decay=weight_decay)
+    else:
+        opt = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
+
+    ckdir = Path(checkpoint_dir) if checkpoint_dir is not None else None
+    start_epoch, step = 0, 0
+    fingerprint = {k: config[k] for k in ("epochs", "batch_size", "optimizer", "lr", "seed",
+                                          "n_train", "label_noise", "n_flipped")}
+    if ckdir is not None:
+        ckdir.mkdir(parents=True, exist_ok=True)
+    if ckdir is not None and resume and (ckdir / STATE_FILE).exists():
+        st = torch.load(ckdir / STATE_FILE, map_location=dev, weights_only=False)
+        if st["fingerprint"] != fingerprint:
+            raise ValueError(f"checkpoint in {ckdir} was made with a different configuration: "
+                             f"{st['fingerprint']} vs {fingerprint}; use resume=False or "
+                             "another checkpoint_dir")
+        model.load_state_dict(st["model"])
+        opt.load_state_dict(st["optimizer"])
+        _set_rng_state(st["rng"])
+        start_epoch, step = st["epoch"], st["step"]
+        hist.records = st["records"]
+    else:
+        torch.manual_seed(seed)
+        np.random.seed(seed % 2 ** 32)
+        random.seed(seed)
+        if log_path is not None:
+            Path(log_path).parent.mkdir(parents=True, exist_ok=True)
+            with open(log_path, "a") as f:
+                f.write(json.dumps({"event": "start", **config}) + "\n")
+    at_epochs, at_steps = set(int(e) for e in checkpoint_at), set(int(s) for s in checkpoint_steps)
+    if (at_epochs or at_steps) and ckdir is None:
+        raise ValueError("checkpoint_at / checkpoint_steps need a checkpoint_dir")
+    if 0 in at_epochs and start_epoch == 0 and ckdir is not None:
+        torch.save({"model": model.state_dict(), "epoch": 0, "step": 0}, ckdir / "epoch_0000.pt")
+
+    for epoch in range(start_epoch, epochs):
+        t0 = time.time()
+        cur_lr = lr * _lr_factor(lr_schedule, epoch, epochs)
+        for g in opt.param_groups:
+            g["lr"] = cur_lr
+        gen = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
+        order = torch.randperm(n, generator=gen)
+        model.train()
+        sums = {"loss": 0.0, "extra": 0.0, "correct": 0.0}
+        bar = tqdm(range(0, n, batch_size), desc=f"epoch {epoch + 1}/{epochs}",
+                   disable=not progress, leave=False)
+        for s in bar:
+            idx = order[s:s + batch_size]
+            xb = _take(x, idx)
+            if isinstance(xb, torch.Tensor) and xb.dtype == torch.uint8:
+                xb = xb.float()
+            if transform is not None:
+                xb = transform(xb, gen)
+            inputs = _to(collate(xb) if collate else xb, dev)
+            yb = y[idx].to(dev)
+            logits = _forward(model, inputs)
+            ce = F.cross_entropy(logits, yb)
+            loss = ce
+            extra_val = 0.0
+            for e in extras:
+                term = e(model, inputs, yb, logits)
+                loss = loss + term
+                extra_val += float(term.detach())
+            if not torch.isfinite(loss):
+                raise FloatingPointError(f"non-finite loss at epoch {epoch + 1}, step {step + 1}")
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            if grad_clip is not None:
+                nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+            opt.step()
+            step += 1
+            k = len(idx)
+            sums["loss"] += float(ce.detach()) * k
+            sums["extra"] += extra_val * k
+            sums["correct"] += float((logits.detach().argmax(1) == yb).sum())
+            if progress:
+                bar.set_postfix(loss=f"{float(ce.detach()):.4f}")
+            if step in at_steps and ckdir is not None:
+                torch.save({"model": model.state_dict(), "epoch": epoch, "step": step},
+                           ckdir / f"step_{step:07d}.pt")
+        bar.close()
+        rec: dict[str, Any] = {"event": "epoch", "epoch": epoch + 1, "step": step, "lr": cur_lr,
+                               "train_loss": sums["loss"] / n, "train_acc": sums["correct"] / n}
+        if extras:
+            rec["train_extra_loss"] = sums["extra"] / n
+        if test_set is not None:
+            ev = evaluate(model, test_set, batch_size=eval_batch_size, collate=collate, device=dev)
+            rec["test_loss"], rec["test_acc"] = ev["loss"], ev["acc"]
+        rec["time_s"] = time.time() - t0
+        hist.records.append(rec)
+        if ckdir is not None:
+            if epoch + 1 in at_epochs:
+                torch.save({"model": model.state_dict(), "epoch": epoch + 1, "step": step},
+                           ckdir / f"epoch_{epoch + 1:04d}.pt")
+            _atomic_save({"model": model.state_dict(), "optimizer": opt.state_dict(),
+                          "rng": _rng_state(), "epoch": epoch + 1, "step": step,
+                          "records": hist.records, "fingerprint": fingerprint}, ckdir / STATE_FILE)
+        if log_path is not None:
+            with open(log_path, "a") as f:
+                f.write(json.dumps(rec) + "\n")
+        if progress:
+            tqdm.write(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+                                for k, v in rec.items() if k != "event"))
+        if callback is not None:
+            callback(epoch + 1, hist)
+    return hist

@@ -1,0 +1,122 @@
+"""Order-steering losses (SPEC §3; paper A eq. 14; Deng et al. ICLR 2022 reference code).
+
+Per sample draw one random permutation of the n players; S2 = the first ⌊r2·n⌋, S1 = the first
+⌊r1·n⌋ (S1 ⊂ S2); the others sit at the baseline. On the logit vector
+Δu = f(x_{S2}) − (r2/r1)·f(x_{S1}) (factor 1, and x_{S1} all-baseline, when r1 = 0).
+Boost the orders ≈ [r1·n, r2·n]: L = CE(f(x), y) + λ·CE(Δu, y).
+Suppress them:                    L = CE(f(x), y) − λ·H(softmax(Δu)).
+Presets (SPEC §3): high-order = suppress (0, 0.5); mid-order = boost (0.3, 0.7);
+low-order = suppress (0.7, 1.0).
+
+Players: a masker with ``apply(model, xb, masks)`` (``PatchMasker``, ``FeatureMapMasker``,
+``TabularMasker``), or a baseline value/tensor, in which case images (B, C, H, W) are cut into
+a ``grid``×``grid`` pixel grid (the reference code: 16×16 cells of the input, baseline 0) and
+vectors (B, d) use their d features. The permutations come from ``generator`` or, by default,
+torch's global RNG (so :func:`ibn.train.train` replays them exactly on resume).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..maskers import PatchMasker, TabularMasker
+
+__all__ = ["PRESETS", "delta_u", "order_loss", "OrderSteeringLoss"]
+
+PRESETS: dict[str, tuple[str, float, float]] = {
+    "high": ("suppress", 0.0, 0.5),
+    "mid": ("boost", 0.3, 0.7),
+    "low": ("suppress", 0.7, 1.0),
+}
+
+
+def _check(r1: float, r2: float, mode: str | None = None) -> None:
+    if not 0.0 <= r1 < r2 <= 1.0:
+        raise ValueError(f"need 0 <= r1 < r2 <= 1, got r1={r1}, r2={r2}")
+    if mode is not None and mode not in ("boost", "suppress"):
+        raise ValueError(f"mode must be 'boost' or 'suppress', got {mode!r}")
+
+
+def _masker_for(x: torch.Tensor, masker_or_baseline: Any, grid: int) -> Any:
+    if hasattr(masker_or_baseline, "apply") and hasattr(masker_or_baseline, "n_players"):
+        return masker_or_baseline
+    base = masker_or_baseline
+    if x.ndim == 4:
+        return PatchMasker(grid=grid, baseline=base)
+    if x.ndim == 2:
+        b = torch.as_tensor(base, dtype=x.dtype).expand(x.shape[1]).clone()
+        return TabularMasker(b)
+    raise ValueError(f"cannot infer players for inputs of shape {tuple(x.shape)}; pass a masker")
+
+
+def delta_u(model: nn.Module, x: torch.Tensor, *, r1: float, r2: float,
+            masker_or_baseline: Any = 0.0, grid: int = 16,
+            generator: torch.Generator | None = None) -> torch.Tensor:
+    """Δu = f(x_{S2}) − (r2/r1)·f(x_{S1}) for a batch x (B, ...), one permutation per sample
+    (SPEC §3). Returns (B, classes). ⌊r·n⌋ is computed as ``int(r·n + 1e-9)``."""
+    _check(r1, r2)
+    masker = _masker_for(x, masker_or_baseline, grid)
+    b, n = x.shape[0], masker.n_players
+    n1, n2 = int(r1 * n + 1e-9), int(r2 * n + 1e-9)
+    rank = torch.argsort(torch.argsort(torch.rand(b, n, generator=generator), 1), 1)
+    masks = torch.cat([rank < n2, rank < n1]).to(x.device)
+    out = masker.apply(model, torch.cat([x, x]), masks)
+    coef = r2 / r1 if r1 > 0 else 1.0
+    return out[:b] - coef * out[b:]
+
+
+def _term(du: torch.Tensor, y: torch.Tensor, mode: str) -> torch.Tensor:
+    if mode == "boost":
+        return F.cross_entropy(du, y)
+    p = F.softmax(du, 1)
+    entropy = -(p * F.log_softmax(du, 1)).sum(1).mean()
+    return -entropy
+
+
+def order_loss(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, r1: float, r2: float,
+               mode: str = "boost", lam: float = 1.0, masker_or_baseline: Any = 0.0,
+               grid: int = 16, logits: torch.Tensor | None = None,
+               generator: torch.Generator | None = None) -> torch.Tensor:
+    """The full loss of SPEC §3: CE(f(x), y) + λ·CE(Δu, y) (boost) or CE(f(x), y) − λ·H(softmax
+    Δu) (suppress). ``logits`` = f(x) if already computed."""
+    _check(r1, r2, mode)
+    if logits is None:
+        logits = model(x)
+    du = delta_u(model, x, r1=r1, r2=r2, masker_or_baseline=masker_or_baseline, grid=grid,
+                 generator=generator)
+    return F.cross_entropy(logits, y) + lam * _term(du, y, mode)
+
+
+class OrderSteeringLoss:
+    """The λ-term alone, as an ``extra_loss(model, x, y, logits)`` for :func:`ibn.train.train`
+    (whose main loss is already CE(f(x), y)). ``OrderSteeringLoss.preset("high")`` etc."""
+
+    def __init__(self, r1: float, r2: float, mode: str = "boost", lam: float = 1.0,
+                 masker_or_baseline: Any = 0.0, grid: int = 16) -> None:
+        _check(r1, r2, mode)
+        self.r1, self.r2, self.mode, self.lam = r1, r2, mode, lam
+        self.masker_or_baseline, self.grid = masker_or_baseline, grid
+
+    @classmethod
+    def preset(cls, name: str, lam: float = 1.0, **kw: Any) -> "OrderSteeringLoss":
+        if name not in PRESETS:
+            raise ValueError(f"unknown preset {name!r}; choose from {sorted(PRESETS)}")
+        mode, r1, r2 = PRESETS[name]
+        return cls(r1, r2, mode, lam, **kw)
+
+    def __call__(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor,
+                 logits: torch.Tensor | None = None) -> torch.Tensor:
+        du = delta_u(model, x, r1=self.r1, r2=self.r2,
+                     masker_or_baseline=self.masker_or_baseline, grid=self.grid)
+        return self.lam * _term(du, y, self.mode)
+
+    def describe(self) -> dict[str, Any]:
+        m = self.masker_or_baseline
+        return {"loss": "order_steering", "r1": self.r1, "r2": self.r2, "mode": self.mode,
+                "lam": self.lam, "grid": self.grid,
+                "players": m.describe() if hasattr(m, "describe") else {"baseline": float(m)
+                                                                        if isinstance(m, (int, float)) else "tensor"}}
