@@ -1,0 +1,210 @@
+"""Sphinx extension of the ibn book: generates pages' parts at build time, before reading.
+
+- ``book/_generated/results_table.md``: one row per cached result (``data/results/*/*.json``,
+  the provenance records written by ``ibn.results.cached``): scale, commit, date, hardware,
+  run time. An empty or missing ``data/results`` gives a sentence saying so.
+- ``book/_generated/api_modules.md``: one ``automodule`` directive per ibn module that exists
+  at build time (a module that exists but fails to import is a build warning, hence an error
+  under ``-W``).
+
+The files are written only when their content changes. Also runnable as a script
+(``python book/_ext/ibn_book_ext.py``) to regenerate them without building.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import json
+import re
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+GENERATED = ROOT / "book" / "_generated"
+
+#: The modules of the API page, in reading order; only those present at build time are listed.
+API_MODULES = [
+    ("ibn.transforms", "Möbius and zeta butterflies (AND and OR)"),
+    ("ibn.and_or", "AND-OR interactions: the sparsest decomposition"),
+    ("ibn.multiorder", "Multi-order interactions and relative strength"),
+    ("ibn.games", "Games: from a model, an input and a masker to values"),
+    ("ibn.maskers", "Maskers: baselines for images, text and tables"),
+    ("ibn.distributions", "Decay and spindle distributions, disentangling"),
+    ("ibn.data", "Data sets"),
+    ("ibn.models", "Models"),
+    ("ibn.train", "Training, order-steering losses"),
+    ("ibn.results", "Cached results and provenance"),
+    ("ibn.book", "Helpers for the book's notebooks"),
+]
+
+
+def _write_if_changed(path: Path, text: str) -> bool:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.is_file() and path.read_text(encoding="utf-8") == text:
+        return False
+    path.write_text(text, encoding="utf-8")
+    return True
+
+
+def _cell(value) -> str:
+    return str(value).replace("|", "\\|").replace("\n", " ")
+
+
+def results_table(root: Path = ROOT) -> str:
+    """Markdown of the table of every cached result's provenance (scale, hardware, time...)."""
+    sys.path.insert(0, str(root))
+    try:
+        from ibn.book import provenance_rows
+    finally:
+        sys.path.pop(0)
+    results = root / "data" / "results"
+    records = sorted(results.glob("*/*.json")) if results.is_dir() else []
+    lines, problems = [], []
+    for path in records:
+        try:
+            record = json.loads(path.read_text(encoding="utf-8"))
+            if not isinstance(record, dict):
+                raise ValueError("not a JSON object")
+            rows = dict(provenance_rows(record))
+        except (OSError, ValueError) as err:
+            problems.append(f"- `{path.relative_to(root).as_posix()}`: unreadable ({err})")
+            continue
+        name = path.relative_to(results).with_suffix("").as_posix()
+        lines.append("| " + " | ".join(_cell(v) for v in (
+            f"`{name}`", rows["scale"], rows["commit"], rows["date"], rows["hardware"],
+            rows["run time"])) + " |")
+    if not lines and not problems:
+        return ("*No cached results yet:* `data/results/` holds no provenance records at the "
+                "time this book was built. Run a notebook (see above) to create some.\n")
+    out = []
+    if lines:
+        out += [f"{len(lines)} cached result(s) at build time.", "",
+                "| result | scale | commit | date | hardware | run time |",
+                "|---|---|---|---|---|---|", *lines]
+    if problems:
+        out += ["", "Records that could not be read:", "", *problems]
+    return "\n".join(out) + "\n"
+
+
+def api_modules() -> tuple[str, list[str]]:
+    """(Markdown with one automodule per present module, [import problems])."""
+    parts, problems = [], []
+    for name, title in API_MODULES:
+        try:
+            present = importlib.util.find_spec(name) is not None
+        except ImportError:
+            present = False
+        if not present:
+            continue
+        try:
+            importlib.import_module(name)
+        except Exception as err:  # noqa: BLE001 - reported as a build warning
+            problems.append(f"{name} exists but fails to import: {type(err).__name__}: {err}")
+            continue
+        parts.append(f"## `{name}`: {title}\n\n```{{eval-rst}}\n.. automodule:: {name}\n"
+                     f"   :members:\n```\n")
+    return "\n".join(parts), problems
+
+
+def generate(root: Path = ROOT) -> list[str]:
+    """Write the generated files; return the import problems of API modules."""
+    _write_if_changed(GENERATED / "results_table.md", results_table(root))
+    api_md, problems = api_modules()
+    _write_if_changed(GENERATED / "api_modules.md", api_md)
+    return problems
+
+
+_TABLE_RULE = re.compile(r"^\|\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)*\|?$")
+_SPANS = re.compile(r"(``.+?``|`[^`]*`)")
+
+
+def _escape_bars(line: str) -> str:
+    """Escape ``|`` outside backtick spans: the project's docstrings write plain-text math such
+    as ``|S|``, which reStructuredText would read as a substitution reference."""
+    parts = _SPANS.split(line)
+    return "".join(p if i % 2 else p.replace("|", "\\|") for i, p in enumerate(parts))
+
+
+def _split_row(line: str) -> list[str]:
+    """The cells of a Markdown table row, splitting on bars outside backtick spans."""
+    cells, cur = [], ""
+    for i, part in enumerate(_SPANS.split(line.strip())):
+        if i % 2:
+            cur += part
+            continue
+        pieces = part.split("|")
+        cur += pieces[0]
+        for piece in pieces[1:]:
+            cells.append(cur)
+            cur = piece
+    cells.append(cur)
+    cells = [c.strip() for c in cells]
+    if cells and cells[0] == "":
+        cells = cells[1:]
+    if cells and cells[-1] == "":
+        cells = cells[:-1]
+    return cells
+
+
+def normalize_docstring(lines: list[str]) -> list[str]:
+    """Make plain-text docstrings valid reStructuredText, in place of their authors' Markdown.
+
+    - a Markdown pipe table (header row, ``|---|`` rule, rows) becomes a ``list-table``;
+    - any other ``|`` outside backtick spans is escaped (plain-text math: ``|S|``).
+    """
+    out: list[str] = []
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        stripped = line.strip()
+        if (stripped.startswith("|") and i + 1 < len(lines)
+                and _TABLE_RULE.match(lines[i + 1].strip())):
+            indent = line[: len(line) - len(line.lstrip())]
+            rows = [_split_row(line)]
+            i += 2
+            while i < len(lines) and lines[i].strip().startswith("|"):
+                rows.append(_split_row(lines[i]))
+                i += 1
+            width = max(len(r) for r in rows)
+            if out and out[-1].strip():
+                out.append("")
+            out += [f"{indent}.. list-table::", f"{indent}   :header-rows: 1", ""]
+            for row in rows:
+                row = row + [""] * (width - len(row))
+                for k, cell in enumerate(row):
+                    out.append(f"{indent}   {'*' if k == 0 else ' '} - {cell}".rstrip())
+            out.append("")
+            continue
+        out.append(_escape_bars(line))
+        i += 1
+    return out
+
+
+def _on_docstring(app, what, name, obj, options, lines):
+    lines[:] = normalize_docstring(lines)
+
+
+def _on_config_inited(app, config):
+    from sphinx.util import logging
+
+    logger = logging.getLogger(__name__)
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    for problem in generate(ROOT):
+        logger.warning("[ibn api] %s", problem)
+
+
+def setup(app):
+    app.connect("config-inited", _on_config_inited)
+    app.connect("autodoc-process-docstring", _on_docstring)
+    return {"version": "0.1", "parallel_read_safe": True, "parallel_write_safe": True}
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(ROOT))
+    issues = generate(ROOT)
+    print(f"wrote {GENERATED.relative_to(ROOT)}/results_table.md and api_modules.md")
+    for issue in issues:
+        print("warning:", issue, file=sys.stderr)
+    sys.exit(1 if issues else 0)

@@ -1,0 +1,197 @@
+"""Small helpers the book's notebooks call: per-scale settings and provenance tables.
+
+Every notebook has a papermill ``parameters`` cell with ``scale = "smoke"`` (one of
+:data:`SCALES`) and picks its settings with :func:`scale_params`; after computing (or loading a
+cached) result it calls :func:`show_provenance` so the page says where the numbers come from.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import platform
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+__all__ = ["SCALES", "scale_params", "provenance", "provenance_rows", "show_provenance", "here"]
+
+#: The three run sizes of every notebook. ``smoke`` takes seconds (CI), ``book`` gives the
+#: published pages (minutes on a laptop or one GPU), ``paper`` uses the papers' own settings.
+SCALES = ("smoke", "book", "paper")
+
+
+def scale_params(scale: str, presets: Mapping[str, Mapping[str, Any]], **overrides) -> dict:
+    """The settings of ``presets[scale]`` (a copy), updated by ``overrides``.
+
+    ``presets`` maps each scale name to a dict of settings, e.g.
+    ``{"smoke": {"n": 6}, "book": {"n": 10}, "paper": {"n": 10, "samples": 50}}``.
+    An unknown scale, or one that ``presets`` does not define, raises ``ValueError`` naming the
+    choices. Overrides whose value is ``None`` are ignored (handy for optional papermill
+    parameters).
+
+    >>> scale_params("smoke", {"smoke": {"n": 4}, "book": {"n": 8}})
+    {'n': 4}
+    """
+    if not isinstance(scale, str) or scale not in SCALES:
+        raise ValueError(f"unknown scale {scale!r}: choose one of {', '.join(SCALES)}")
+    if scale not in presets:
+        raise ValueError(
+            f"this notebook defines no settings for scale {scale!r} "
+            f"(it defines: {', '.join(presets) or 'none'})"
+        )
+    params = dict(presets[scale])
+    params.update({k: v for k, v in overrides.items() if v is not None})
+    return params
+
+
+def _load_json(path: Path) -> dict:
+    with open(path, encoding="utf-8") as fh:
+        return json.load(fh)
+
+
+def provenance(result_or_params: Any) -> dict:
+    """The provenance record (a dict) of a cached result, a path, or a parameter dict.
+
+    Accepts: a dict (a provenance record, or plain parameters); a path to a provenance ``.json``
+    or to a result file with a sibling ``.json`` (``x.pt`` -> ``x.json``); or an object with a
+    ``provenance``, ``meta`` or ``metadata`` attribute/key holding such a dict.
+    """
+    obj = result_or_params
+    if isinstance(obj, (str, os.PathLike)):
+        path = Path(obj)
+        candidates = [path] if path.suffix == ".json" else [path.with_suffix(".json"),
+                                                             Path(str(path) + ".json")]
+        for cand in candidates:
+            if cand.is_file():
+                record = _load_json(cand)
+                record.setdefault("path", str(path))
+                return record
+        raise FileNotFoundError(f"no provenance .json for {path}")
+    for attr in ("provenance", "meta", "metadata"):
+        inner = obj.get(attr) if isinstance(obj, Mapping) else getattr(obj, attr, None)
+        if isinstance(inner, Mapping):
+            return dict(inner)
+    if isinstance(obj, Mapping):
+        return dict(obj)
+    raise TypeError(
+        f"cannot find provenance in a {type(obj).__name__}: pass a dict, a path, or an object "
+        "with a .provenance dict"
+    )
+
+
+def _first(record: Mapping, *keys, default=None):
+    """The first present, non-empty value among dotted ``keys`` of ``record``."""
+    for key in keys:
+        node: Any = record
+        for part in key.split("."):
+            if isinstance(node, Mapping) and part in node:
+                node = node[part]
+            else:
+                node = None
+                break
+        if node not in (None, "", {}):
+            return node
+    return default
+
+
+def _fmt_seconds(seconds) -> str:
+    try:
+        s = float(seconds)
+    except (TypeError, ValueError):
+        return str(seconds)
+    if s < 60:
+        return f"{s:.1f} s"
+    if s < 3600:
+        return f"{s / 60:.1f} min"
+    return f"{s / 3600:.2f} h"
+
+
+def _fmt_hardware(hw) -> str:
+    if isinstance(hw, Mapping):
+        parts = [str(hw[k]) for k in ("gpu", "device", "cuda_device", "cpu", "processor")
+                 if hw.get(k)]
+        return ", ".join(dict.fromkeys(parts)) or json.dumps(hw, sort_keys=True)
+    return str(hw)
+
+
+def provenance_rows(result_or_params: Any) -> list[tuple[str, str]]:
+    """(field, value) rows of a provenance record: scale, commit, date, hardware, run time."""
+    rec = provenance(result_or_params)
+    scale = _first(rec, "scale", "params.scale", "parameters.scale", default="?")
+    commit = _first(rec, "commit", "git.commit", "git_commit", default="?")
+    dirty = _first(rec, "dirty", "git.dirty")
+    commit = str(commit)[:12] + (" (dirty)" if dirty else "")
+    date = _first(rec, "end", "end_time", "finished", "start", "start_time", "date",
+                  default="?")
+    hardware = _first(rec, "hardware", "device", default=None)
+    hardware = _fmt_hardware(hardware) if hardware is not None else "?"
+    elapsed = _first(rec, "elapsed", "elapsed_s", "seconds", "duration")
+    rows = [
+        ("scale", str(scale)),
+        ("commit", commit),
+        ("date", str(date)),
+        ("hardware", hardware),
+        ("run time", _fmt_seconds(elapsed) if elapsed is not None else "?"),
+    ]
+    if rec.get("cached") is not None:
+        rows.append(("from cache", str(bool(rec["cached"]))))
+    return rows
+
+
+def _git_commit() -> str | None:
+    """The commit of the working tree this module lives in (None outside a git checkout)."""
+    import subprocess
+
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).resolve().parent,
+                             capture_output=True, text=True, timeout=10, check=True)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None
+
+
+def _hardware() -> dict:
+    """CPU model (and the CUDA device when torch is already imported and sees one)."""
+    import sys
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    hw = {"cpu": f"{cpu} ({os.cpu_count()} cores)", "python": platform.python_version()}
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.cuda.is_available():
+        hw["gpu"] = torch.cuda.get_device_name(0)
+    return hw
+
+
+def here() -> dict:
+    """A provenance record for a computation that runs now, in this process (no cache)."""
+    record = {
+        "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "hardware": _hardware(),
+    }
+    commit = _git_commit()
+    if commit:
+        record["commit"] = commit
+    return record
+
+
+def show_provenance(result_or_params: Any) -> list[tuple[str, str]]:
+    """Print a provenance table (scale, commit, date, hardware, run time) and return its rows.
+
+    ``result_or_params``: see :func:`provenance`. Missing fields print as ``?``.
+    """
+    rows = provenance_rows(result_or_params)
+    width = max(len(k) for k, _ in rows)
+    print("provenance")
+    for key, value in rows:
+        print(f"  {key:<{width}}  {value}")
+    return rows
