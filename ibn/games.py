@@ -181,7 +181,7 @@ def evaluate(
         progress: tqdm bar (None: automatic when there are more than a few chunks).
 
     Runs under ``torch.inference_mode()``; the model should be in eval mode (a warning is
-    given when it is training). Non-finite rewards raise a ValueError naming the masks.
+    given when it is training, unless the masker has ``eval_mode = True``, i.e. switches it). Non-finite rewards raise a ValueError naming the masks.
     """
     if masks is None:
         raise ValueError("evaluate needs masks: a (k, n) boolean matrix of coalitions")
@@ -191,7 +191,7 @@ def evaluate(
         return evaluate_fn(model, masks, batch_size=batch_size, progress=progress)
     masks = _check_masks(masks, getattr(masker, "n_players", None))
     dev = torch.device(device) if device is not None else _model_device(model)
-    if isinstance(model, torch.nn.Module) and model.training:
+    if isinstance(model, torch.nn.Module) and model.training and not getattr(masker, "eval_mode", False):
         warnings.warn("model is in training mode (dropout/batch-norm active); call model.eval() first",
                       stacklevel=2)
     if isinstance(x, torch.Tensor):

@@ -1,0 +1,106 @@
+"""Benchmark: model → 2^n values → AND-OR interactions, end to end, at n = 10 players.
+
+Usage: python benchmarks/bench_end_to_end.py [--quick] [--threads T] [--samples S]
+
+A small CNN (random weights: only the cost matters) on a 1×28×28 input; players are 10 input
+patches of a 7×7 grid (ibn.maskers.PatchMasker, zero baseline). Per sample we time
+``ibn.games.all_values`` (2^10 = 1024 masked forward passes) and ``ibn.and_or.extract`` on the
+values, and report the share of the total spent inside the model's forward calls.
+Target: ≥ 90 % of the time in forward passes (the interaction maths should be negligible).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import torch
+from torch import nn
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from ibn import games  # noqa: E402
+from ibn.maskers import PatchMasker  # noqa: E402
+
+
+class Timed(nn.Module):
+    """Wraps a model and accumulates the wall time of its forward calls."""
+
+    def __init__(self, inner: nn.Module):
+        super().__init__()
+        self.inner, self.seconds, self.calls = inner, 0.0, 0
+
+    def forward(self, x):
+        t = time.perf_counter()
+        out = self.inner(x)
+        self.seconds += time.perf_counter() - t
+        self.calls += 1
+        return out
+
+
+def small_cnn() -> nn.Module:
+    torch.manual_seed(0)
+    return nn.Sequential(
+        nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(32 * 7 * 7, 64), nn.ReLU(), nn.Linear(64, 10),
+    ).eval()
+
+
+def load_extract():
+    try:
+        from ibn.and_or import extract
+    except ImportError as err:
+        print(f"ibn.and_or.extract not available ({err}); timing all_values only\n")
+        return None
+    return extract
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="one sample")
+    ap.add_argument("--samples", type=int, default=5)
+    ap.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
+    ap.add_argument("--batch-size", type=int, default=256)
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    samples = 1 if args.quick else args.samples
+
+    model = Timed(small_cnn()).eval()
+    masker = PatchMasker(grid=7, n_players=10, central=5, seed=0, batch_size=args.batch_size)
+    extract = load_extract()
+    g = torch.Generator().manual_seed(1)
+    # warm-up (first-call allocations, kernel selection)
+    x = torch.rand(1, 28, 28, generator=g)
+    games.all_values(model, x, masker, target=0, batch_size=args.batch_size, progress=False)
+
+    print(f"torch {torch.__version__}, {args.threads} thread(s), n = {masker.n_players} players, "
+          f"batch size {args.batch_size}\n")
+    print(f"{'sample':>6} {'all_values [s]':>15} {'forward [s]':>12} {'extract [s]':>12} {'total [s]':>10} {'forward share':>14}")
+    tot = {"values": 0.0, "fwd": 0.0, "extract": 0.0}
+    for s in range(samples):
+        x = torch.rand(1, 28, 28, generator=g)
+        model.seconds = 0.0
+        t0 = time.perf_counter()
+        values = games.all_values(model, x, masker, target=s % 10, batch_size=args.batch_size, progress=False)
+        t1 = time.perf_counter()
+        if extract is not None:
+            extract(values)
+        t2 = time.perf_counter()
+        total = t2 - t0
+        print(f"{s:>6} {t1 - t0:>15.4f} {model.seconds:>12.4f} {t2 - t1:>12.4f} {total:>10.4f} "
+              f"{100 * model.seconds / total:>13.1f}%")
+        tot["values"] += t1 - t0
+        tot["fwd"] += model.seconds
+        tot["extract"] += t2 - t1
+    total = tot["values"] + tot["extract"]
+    print(f"{'all':>6} {tot['values']:>15.4f} {tot['fwd']:>12.4f} {tot['extract']:>12.4f} {total:>10.4f} "
+          f"{100 * tot['fwd'] / total:>13.1f}%")
+    if extract is None:
+        print("(extract not timed: ibn.and_or.extract missing)")
+    print("target: forward share >= 90 %")
+
+
+if __name__ == "__main__":
+    main()
