@@ -8,9 +8,9 @@ computed from JSON-serializable ``params``.  It is stored as::
 
 where ``<hash>`` is the first 12 hex digits of the SHA-256 of the canonical JSON of
 ``params``.  ``data/results/`` is committed to git, so results should stay small (a warning is
-given above 5 MB).  Writes go to a temporary file then ``os.replace``: an interrupted run leaves
-either the old result or none, never a corrupt one.  The ``.json`` is written before the
-``.pt``, so a ``.pt`` always has its provenance beside it.
+given above 5 MB).  Both files are first written to temporaries beside them, then renamed (``os.replace``), the
+``.json`` before the ``.pt``: an interrupted run leaves the old result or none, never a
+corrupt one, and a ``.pt`` always has its provenance beside it.
 """
 
 from __future__ import annotations
@@ -229,19 +229,15 @@ def result_path(name: str, params: Mapping[str, Any], root: str | os.PathLike[st
     return data_root(root) / "results" / name / f"{params_hash(params)}.pt"
 
 
-def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
+def _tmp_beside(path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
-    try:
-        write(Path(tmp))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    return Path(tmp)
 
 
 def _save(name: str, params: Mapping[str, Any], result: Mapping[str, Any], prov: dict, root) -> Path:
+    """Write both files to temporaries, then rename the ``.json`` and then the ``.pt`` into place."""
     path = result_path(name, params, root)
     encoded = _encode(dict(result))
     meta = {
@@ -252,8 +248,19 @@ def _save(name: str, params: Mapping[str, Any], result: Mapping[str, Any], prov:
         "keys": sorted(result),
         "scalars": _scalars(result),
     }
-    _atomic_write(path.with_suffix(".json"), lambda p: p.write_text(json.dumps(meta, indent=1, sort_keys=True) + "\n"))
-    _atomic_write(path, lambda p: torch.save(encoded, p))
+    tmps: list[Path] = []
+    try:
+        tmp_pt = _tmp_beside(path)
+        tmps.append(tmp_pt)
+        torch.save(encoded, tmp_pt)
+        tmp_js = _tmp_beside(path.with_suffix(".json"))
+        tmps.append(tmp_js)
+        tmp_js.write_text(json.dumps(meta, indent=1, sort_keys=True) + "\n")
+        os.replace(tmp_js, path.with_suffix(".json"))
+        os.replace(tmp_pt, path)
+    finally:
+        for t in tmps:
+            t.unlink(missing_ok=True)
     size = path.stat().st_size
     if size > SIZE_WARNING_BYTES:
         warnings.warn(f"result {path} is {size / 2**20:.1f} MB; data/results is committed to git, keep results small")

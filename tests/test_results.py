@@ -1,0 +1,146 @@
+"""Tests of ibn.results: hashing, provenance, cached round trip, recompute, atomic writes."""
+
+from __future__ import annotations
+
+import json
+import socket
+
+import numpy as np
+import pytest
+import torch
+
+from ibn import results
+
+
+def test_params_hash_is_canonical():
+    a = results.params_hash({"model": "vgg11", "n": 10, "nested": {"x": 1, "y": [1, 2]}})
+    b = results.params_hash({"nested": {"y": [1, 2], "x": 1}, "n": 10, "model": "vgg11"})
+    assert a == b and len(a) == 12 and int(a, 16) >= 0
+    assert results.params_hash({"n": 11, "model": "vgg11", "nested": {"x": 1, "y": [1, 2]}}) != a
+    assert results.params_hash({"t": (1, 2)}) == results.params_hash({"t": [1, 2]})
+    with pytest.raises(TypeError, match="JSON"):
+        results.params_hash({"bad": object()})
+    with pytest.raises(TypeError):
+        results.params_hash([1, 2])
+
+
+def test_provenance_fields():
+    p = results.provenance({"a": 1}, start="2026-01-01T00:00:00+00:00", elapsed_s=1.23456)
+    assert p["params"] == {"a": 1} and p["params_hash"] == results.params_hash({"a": 1})
+    assert set(p["git"]) == {"commit", "dirty"}
+    hw = p["hardware"]
+    assert hw["cores"] and hw["cpu"] and hw["torch"] == torch.__version__
+    assert "cuda_device" in hw
+    assert p["start"] == "2026-01-01T00:00:00+00:00" and p["end"] >= p["start"]
+    assert p["elapsed_s"] == 1.235
+    host = socket.gethostname()
+    if len(host) >= 6:
+        assert host not in json.dumps(p)
+
+
+def _example(scale: float = 1.0) -> dict:
+    return {
+        "t": torch.arange(6, dtype=torch.float64).reshape(2, 3) * scale,
+        "a": np.eye(3, dtype=np.float32) * scale,
+        "i": np.int64(7),
+        "s": scale,
+        "name": "run",
+        "nested": {"x": [1, 2, {"y": torch.ones(2)}], "tup": (1, "b")},
+        "none": None,
+    }
+
+
+def _check_equal(got: dict, want: dict) -> None:
+    assert torch.equal(got["t"], want["t"])
+    assert isinstance(got["a"], np.ndarray) and got["a"].dtype == np.float32
+    np.testing.assert_array_equal(got["a"], want["a"])
+    assert got["i"] == 7 and isinstance(got["i"], int)
+    assert got["s"] == want["s"] and got["name"] == "run" and got["none"] is None
+    assert got["nested"]["x"][:2] == [1, 2] and torch.equal(got["nested"]["x"][2]["y"], torch.ones(2))
+    assert got["nested"]["tup"] == (1, "b")
+
+
+def test_cached_round_trip_and_recompute(tmp_path):
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return _example(float(len(calls)))
+
+    params = {"model": "mlp5", "samples": 3}
+    r1 = results.cached("demo", params, compute, root=tmp_path)
+    assert len(calls) == 1
+    _check_equal(r1, _example(1.0))
+    path = results.result_path("demo", params, tmp_path)
+    assert path == tmp_path / "results" / "demo" / f"{results.params_hash(params)}.pt"
+    assert path.is_file() and path.with_suffix(".json").is_file()
+
+    r2 = results.cached("demo", dict(reversed(list(params.items()))), compute, root=tmp_path)
+    assert len(calls) == 1  # loaded, not recomputed
+    _check_equal(r2, _example(1.0))
+    _check_equal(results.load_result("demo", params, root=tmp_path), _example(1.0))
+
+    meta = results.load_provenance("demo", params, root=tmp_path)
+    assert meta["name"] == "demo" and meta["params"] == params
+    assert meta["scalars"] == {"i": 7, "s": 1.0, "name": "run", "none": None}
+    assert meta["provenance"]["elapsed_s"] >= 0 and meta["provenance"]["hardware"]["cores"]
+
+    r3 = results.cached("demo", params, compute, root=tmp_path, recompute=True)
+    assert len(calls) == 2
+    _check_equal(r3, _example(2.0))
+    _check_equal(results.load_result("demo", params, root=tmp_path), _example(2.0))
+    assert results.load_provenance("demo", params, root=tmp_path)["scalars"]["s"] == 2.0
+
+    other = results.cached("demo", {"model": "mlp5", "samples": 4}, compute, root=tmp_path)
+    assert len(calls) == 3 and other["s"] == 3.0
+
+
+def test_load_result_missing(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no stored result"):
+        results.load_result("nothing", {"a": 1}, root=tmp_path)
+
+
+def test_bad_names_and_values(tmp_path):
+    with pytest.raises(ValueError, match="result name"):
+        results.cached("../escape", {}, dict, root=tmp_path)
+    with pytest.raises(TypeError, match="must return a dict"):
+        results.cached("x", {}, lambda: [1, 2], root=tmp_path)
+    with pytest.raises(TypeError, match="cannot store"):
+        results.cached("x", {}, lambda: {"f": object()}, root=tmp_path)
+    assert not list((tmp_path / "results").rglob("*.pt")) if (tmp_path / "results").exists() else True
+
+
+def test_interrupted_write_leaves_old_result_intact(tmp_path, monkeypatch):
+    params = {"k": 1}
+    results.cached("atomic", params, lambda: {"v": torch.tensor([1.0])}, root=tmp_path)
+    path = results.result_path("atomic", params, tmp_path)
+    before = path.read_bytes()
+
+    real_save = torch.save
+
+    def broken_save(obj, f, *a, **k):
+        with open(f, "wb") as fh:
+            fh.write(b"half a file")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(torch, "save", broken_save)
+    with pytest.raises(KeyboardInterrupt):
+        results.cached("atomic", params, lambda: {"v": torch.tensor([2.0])}, root=tmp_path, recompute=True)
+    monkeypatch.setattr(torch, "save", real_save)
+    assert path.read_bytes() == before
+    assert [p.name for p in path.parent.iterdir() if p.name.endswith(".tmp")] == []
+    assert torch.equal(results.load_result("atomic", params, root=tmp_path)["v"], torch.tensor([1.0]))
+    assert results.load_provenance("atomic", params, root=tmp_path)["scalars"] == {"v": 1.0}
+
+
+def test_list_results(tmp_path):
+    assert results.list_results(tmp_path) == []
+    results.cached("b-run", {"x": 1}, lambda: {"v": 1}, root=tmp_path)
+    results.cached("a-run", {"x": 2}, lambda: {"v": 2}, root=tmp_path)
+    rows = results.list_results(tmp_path)
+    assert [r["name"] for r in rows] == ["a-run", "b-run"]
+    r = rows[0]
+    assert r["params"] == {"x": 2} and r["params_hash"] == results.params_hash({"x": 2})
+    for key in ("commit", "dirty", "hardware", "cuda_device", "start", "elapsed_s", "bytes", "path"):
+        assert key in r
+    assert "torch" in r["hardware"]
