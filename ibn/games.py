@@ -181,7 +181,8 @@ def evaluate(
         progress: tqdm bar (None: automatic when there are more than a few chunks).
 
     Runs under ``torch.inference_mode()``; the model should be in eval mode (a warning is
-    given when it is training, unless the masker has ``eval_mode = True``, i.e. switches it). Non-finite rewards raise a ValueError naming the masks.
+    given when it is training, unless the masker has ``eval_mode = True``, i.e. switches it).
+    Non-finite rewards raise a ValueError naming the masks.
     """
     if masks is None:
         raise ValueError("evaluate needs masks: a (k, n) boolean matrix of coalitions")
