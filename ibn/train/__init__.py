@@ -6,13 +6,11 @@ order-steering losses of paper A (SPEC §3).
 - ``flip_labels(y, fraction, num_classes, seed) -> (y_noisy, flipped_indices)``
 - ``order_loss(model, x, y, *, r1, r2, mode, lam, masker_or_baseline)`` and
   ``OrderSteeringLoss`` (the λ-term as an ``extra_loss``), presets ``PRESETS``.
-- ``image_tensor(images, size=None, ...)``: uint8 images → normalised float (N, C, H, W).
 """
 
-from .data import image_tensor
 from .losses import PRESETS, OrderSteeringLoss, delta_u, order_loss
 from .loop import History, evaluate, train
 from .noise import choose_subset, flip_labels
 
 __all__ = ["train", "evaluate", "History", "flip_labels", "choose_subset", "order_loss",
-           "delta_u", "OrderSteeringLoss", "PRESETS", "image_tensor"]
+           "delta_u", "OrderSteeringLoss", "PRESETS"]
