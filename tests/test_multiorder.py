@@ -49,6 +49,7 @@ def test_exact_equals_brute_force(n):
     assert torch.all(E.diagonal(dim1=-2, dim2=-1) == 0)
     # SPEC §3 Harsanyi identity gives the same numbers
     torch.testing.assert_close(mo.from_effects(tf.mobius(v)), E, rtol=0, atol=1e-11)
+    torch.testing.assert_close(mo.exact(v, method="harsanyi"), E, rtol=0, atol=1e-11)
 
 
 def test_exact_batched():
