@@ -7,7 +7,7 @@
     ibn data verify NAME... [--full]                re-check pinned SHA-256s
     ibn results list [--root DIR]                   stored results with provenance
     ibn extract --model M --dataset D ...           AND-OR interactions of N samples -> results file
-    ibn train ...                                   train a model (needs ibn.train)
+    ibn train --model M --dataset D ...             train with ibn.train, save the state dict
 """
 
 from __future__ import annotations
@@ -112,21 +112,32 @@ def _need(module: str, names: Sequence[str], command: str) -> Any:
     return mod
 
 
-def _samples(dataset: str, split: str, n: int, seed: int, root: str | None) -> dict[str, Any]:
-    """The first ``n`` samples of a split, and what a model and masker need to know about them."""
+def _dataset(dataset: str, split: str, seed: int, root: str | None, n: int | None = None) -> dict[str, Any]:
+    """A split (its first ``n`` items, or all) as model inputs, and what a model and masker need.
+
+    Returns ``kind`` ('tabular', 'image' or 'text'), ``x`` (float tensor, or a list of texts),
+    ``y`` (int64 tensor), ``model_kw`` (for ``ibn.models.build``) and, for tables, ``x_train``.
+    Images are scaled to [0, 1] and standardized; (Fashion-)MNIST is resized to 32x32 (SPEC §6).
+    """
+    import torch
+
     from . import data
 
+    if split not in ("train", "validation", "test"):
+        raise CLIError(f"split must be train, validation or test, got {split!r}")
     if dataset in TABULAR_SETS:
+        if split == "validation":
+            raise CLIError("tabular sets have only train and test splits")
         t = data.load_tabular(dataset, seed=seed)
         x, y = (t.x_train, t.y_train) if split == "train" else (t.x_test, t.y_test)
-        return {"kind": "tabular", "x": list(x[:n]), "y": y[:n].tolist(), "x_train": t.x_train,
+        return {"kind": "tabular", "x": x[:n], "y": y[:n], "x_train": t.x_train,
                 "model_kw": {"in_features": t.n_features, "num_classes": t.n_classes}}
     if dataset in IMAGE_SETS:
-        if dataset == "mnist":
-            imgs, labels = data.load_mnist(split, root)
-            x = data.to_float_images(imgs[:n], 32, data.MNIST_MEAN, data.MNIST_STD)
-        elif dataset == "fashion-mnist":
-            imgs, labels = data.load_fashion_mnist(split, root)
+        if split == "validation":
+            raise CLIError("image sets have only train and test splits")
+        if dataset in ("mnist", "fashion-mnist"):
+            load = data.load_mnist if dataset == "mnist" else data.load_fashion_mnist
+            imgs, labels = load(split, root)
             x = data.to_float_images(imgs[:n], 32, data.MNIST_MEAN, data.MNIST_STD)
         else:
             if dataset == "cifar10-sample":
@@ -134,11 +145,12 @@ def _samples(dataset: str, split: str, n: int, seed: int, root: str | None) -> d
             else:
                 imgs, labels = data.load_cifar10(split, root=root)
             x = data.to_float_images(imgs[:n], None, data.CIFAR10_MEAN, data.CIFAR10_STD)
-        return {"kind": "image", "x": list(x), "y": labels[:n].tolist(),
+        return {"kind": "image", "x": x, "y": labels[:n],
                 "model_kw": {"in_channels": x.shape[1], "num_classes": 10}}
     if dataset in TEXT_SETS:
-        rows = data.load_rt_sentences("validation" if split == "validation" else split, seed=seed, root=root)[:n]
-        return {"kind": "text", "x": [r[0] for r in rows], "y": [r[1] for r in rows], "model_kw": {"num_classes": 2}}
+        rows = data.load_rt_sentences(split, seed=seed, root=root)[:n]
+        return {"kind": "text", "x": [r[0] for r in rows], "y": torch.tensor([r[1] for r in rows], dtype=torch.int64),
+                "model_kw": {"num_classes": 2}}
     raise CLIError(f"unknown dataset {dataset!r}; choose from {', '.join(TABULAR_SETS + IMAGE_SETS + TEXT_SETS)}")
 
 
@@ -188,7 +200,7 @@ def _cmd_extract(args: argparse.Namespace) -> int:
         raise CLIError("give --checkpoint PATH (a state dict from `ibn train`), or --untrained to use random weights")
     if args.players > 16:
         raise CLIError(f"--players {args.players}: exact extraction needs 2**players forward passes per sample; use <= 16")
-    spec = _samples(args.dataset, args.split, args.samples, args.seed, args.root)
+    spec = _dataset(args.dataset, args.split, args.seed, args.root, n=args.samples)
     kind = spec["kind"]
     if kind == "image" and args.masker is None:
         args.masker = "featuremap" if args.model.lower() in ("vgg11", "vgg16", "alexnet") else "patch"
@@ -202,16 +214,13 @@ def _cmd_extract(args: argparse.Namespace) -> int:
     name = args.name or f"extract-{args.model}-{args.dataset}".lower().replace("_", "-")
 
     def compute() -> dict[str, Any]:
-        model_kw = dict(spec["model_kw"])
-        if kind == "text":
-            model_kw = {"num_classes": 2}
-        model = models.build(args.model, seed=args.seed, **model_kw)
+        model = models.build(args.model, seed=args.seed, **spec["model_kw"])
         if args.checkpoint:
             _load_checkpoint(model, args.checkpoint)
         model.eval()
         out: dict[str, list] = {"values": [], "and_effects": [], "or_effects": [], "objective": [],
                                 "label": [], "target": [], "players": []}
-        for i, (x, y) in enumerate(tqdm(list(zip(spec["x"], spec["y"])), desc="samples")):
+        for i, (x, y) in enumerate(tqdm(list(zip(spec["x"], spec["y"].tolist())), desc="samples")):
             masker = _masker(kind, spec, x, model, args, i)
             target = y if args.target == "label" else None
             v = games.all_values(model, x, masker, target=target, batch_size=args.batch_size, progress=False)
@@ -220,10 +229,15 @@ def _cmd_extract(args: argparse.Namespace) -> int:
             out["and_effects"].append(torch.as_tensor(res.and_effects, dtype=torch.float64))
             out["or_effects"].append(torch.as_tensor(res.or_effects, dtype=torch.float64))
             out["objective"].append(float(res.objective))
+            delta = getattr(res, "delta", None)
+            if delta is not None:
+                out.setdefault("delta", []).append(torch.as_tensor(delta, dtype=torch.float64))
             out["label"].append(int(y))
             out["target"].append(-1 if target is None else int(target))
             out["players"].append(masker.describe().get("players"))
+        extra = {"delta": torch.stack(out["delta"])} if out.get("delta") else {}
         return {
+            **extra,
             "values": torch.stack(out["values"]),
             "and_effects": torch.stack(out["and_effects"]),
             "or_effects": torch.stack(out["or_effects"]),
@@ -241,8 +255,49 @@ def _cmd_extract(args: argparse.Namespace) -> int:
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    train = _need("ibn.train", ["fit"], "train")
-    raise CLIError(f"`ibn train` is not wired to {train.__name__} in this version; train from Python with ibn.train")
+    import json
+    import os
+    import time
+
+    import torch
+
+    from . import results
+    from .data import data_root
+
+    train = _need("ibn.train", ["train"], "train")
+    models = _need("ibn.models", ["build"], "train")
+    tr = _dataset(args.dataset, args.train_split, args.seed, args.root, n=None)
+    te = None
+    if args.eval_split != "none":
+        te = _dataset(args.dataset, args.eval_split, args.seed, args.root, n=None)
+    params = {k: getattr(args, k) for k in ("model", "dataset", "train_split", "eval_split", "epochs", "batch_size",
+                                             "optimizer", "lr", "momentum", "weight_decay", "lr_schedule",
+                                             "label_noise", "subset", "seed")}
+    out = Path(args.out) if args.out else (
+        data_root(args.root) / "models" / f"{args.model}-{args.dataset}-{results.params_hash(params)}.pt")
+    model = models.build(args.model, seed=args.seed, **tr["model_kw"])
+    start, t0 = time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime()), time.perf_counter()
+    subset = args.subset
+    if subset is not None:
+        subset = float(subset) if "." in subset else int(subset)
+    hist = train.train(
+        model, (tr["x"], tr["y"]), test_set=None if te is None else (te["x"], te["y"]), epochs=args.epochs,
+        batch_size=args.batch_size, optimizer=args.optimizer, lr=args.lr, momentum=args.momentum,
+        weight_decay=args.weight_decay, lr_schedule=args.lr_schedule, label_noise=args.label_noise,
+        num_classes=tr["model_kw"]["num_classes"], subset=subset, seed=args.seed, device=args.device,
+        checkpoint_dir=args.checkpoint_dir, progress=not args.quiet,
+    )
+    prov = results.provenance(params, start=start, elapsed_s=time.perf_counter() - t0)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+    torch.save(model.state_dict(), tmp)
+    os.replace(tmp, out)
+    meta = {"provenance": prov, "records": hist.records, "flipped": hist.flipped, "subset": hist.subset}
+    out.with_suffix(".json").write_text(json.dumps(meta, indent=1, default=str) + "\n")
+    last = hist.records[-1] if hist.records else {}
+    summary = " ".join(f"{k}={last[k]:.4g}" for k in ("train_loss", "train_acc", "test_loss", "test_acc") if k in last)
+    print(f"trained {args.model} on {args.dataset}/{args.train_split}: {summary} -> {out}")
+    return 0
 
 
 # ---------------------------------------------------------------- parser
@@ -285,7 +340,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--samples", type=int, default=50, help="number of samples, the first N of the split (default 50)")
     e.add_argument("--players", type=int, default=10, help="players per sample (default 10)")
     e.add_argument("--masker", choices=("patch", "featuremap"), help="image players: input patches or feature-map patches")
-    e.add_argument("--noise-bound", type=float, default=0.0, help="bound of the learnable noise (default 0)")
+    e.add_argument("--noise-bound", type=float, default=0.02,
+                   help="bound of the learnable noise, relative to |v(N) - v(empty)| (default 0.02, SPEC §2)")
     e.add_argument("--target", choices=("label", "predicted"), default="label", help="class whose log-odds is the reward")
     e.add_argument("--seed", type=int, default=0, help="seed for weights, data split and player choice")
     e.add_argument("--batch-size", type=int, default=256, help="masked inputs per forward pass")
@@ -294,7 +350,26 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--recompute", action="store_true", help="recompute even if stored")
     e.set_defaults(func=_cmd_extract)
 
-    t = sub.add_parser("train", help="train a model (needs ibn.train)")
+    t = sub.add_parser("train", help="train a model with ibn.train and save its state dict (+ provenance JSON)")
+    t.add_argument("--model", required=True, help="model name for ibn.models.build (e.g. mlp5, vgg11, minilm)")
+    t.add_argument("--dataset", required=True, help=f"one of {', '.join(TABULAR_SETS + IMAGE_SETS + TEXT_SETS)}")
+    t.add_argument("--train-split", default="train", help="split to train on (paper B's baselines: test)")
+    t.add_argument("--eval-split", default="test", help="split evaluated after each epoch, or 'none'")
+    t.add_argument("--epochs", type=int, default=10)
+    t.add_argument("--batch-size", type=int, default=128)
+    t.add_argument("--optimizer", choices=("sgd", "adam"), default="sgd")
+    t.add_argument("--lr", type=float, default=0.01)
+    t.add_argument("--momentum", type=float, default=0.9)
+    t.add_argument("--weight-decay", type=float, default=0.0)
+    t.add_argument("--lr-schedule", choices=("constant", "cosine", "logspace"), default="constant")
+    t.add_argument("--label-noise", type=float, default=0.0, help="fraction of training labels flipped (seeded)")
+    t.add_argument("--subset", help="train on a subset: a count (int) or a fraction (float)")
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--device", help="torch device (default cuda if available)")
+    t.add_argument("--checkpoint-dir", help="resumable training state (see ibn.train.train)")
+    t.add_argument("--out", help="state-dict path (default <data root>/models/<model>-<dataset>-<hash>.pt)")
+    t.add_argument("--root", help="data root")
+    t.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     t.set_defaults(func=_cmd_train)
     return p
 
