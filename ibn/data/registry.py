@@ -65,7 +65,7 @@ class Source:
     @property
     def spec(self) -> str:
         """Human-readable ``client: package==version`` string."""
-        sep = "@" if self.client == "npm" else "="
+        sep = {"npm": "@", "apt": "="}.get(self.client, "==")
         return f"{self.client}: {self.package}{sep}{self.version}" if self.version else f"{self.client}: {self.package}"
 
 
