@@ -236,6 +236,22 @@ def test_read_idx_rejects_bad_files(tmp_path):
         data.read_idx(tmp_path / "short")
 
 
+def test_mnist_loaders_read_a_user_folder(tmp_path):
+    imgs = np.random.default_rng(0).integers(0, 256, size=(5, 28, 28)).astype(np.uint8)
+    labels = np.array([0, 1, 2, 3, 9], dtype=np.uint8)
+    (tmp_path / "t10k-images-idx3-ubyte.gz").write_bytes(gzip.compress(_idx_bytes(imgs)))
+    (tmp_path / "t10k-labels-idx1-ubyte").write_bytes(_idx_bytes(labels))
+    for load in (data.load_mnist, data.load_fashion_mnist):
+        x, y = load("test", folder=tmp_path)
+        assert x.shape == (5, 28, 28) and x.dtype == torch.uint8 and y.dtype == torch.int64
+        np.testing.assert_array_equal(x.numpy(), imgs)
+        assert y.tolist() == [0, 1, 2, 3, 9]
+    with pytest.raises(FileNotFoundError, match="train-images"):
+        data.load_mnist("train", folder=tmp_path)
+    with pytest.raises(ValueError, match="split"):
+        data.load_mnist("val", folder=tmp_path)
+
+
 # ---------------------------------------------------------------- images
 
 

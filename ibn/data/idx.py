@@ -43,27 +43,51 @@ def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
     return np.frombuffer(raw, dtype=dtype, offset=offset).reshape(shape).astype(dtype.newbyteorder("="))
 
 
-def _load_pair(name: str, split: str, suffix: str, root) -> tuple[torch.Tensor, torch.Tensor]:
+def _find(folder: Path, stem: str) -> Path:
+    for cand in (folder / stem, folder / f"{stem}.gz"):
+        if cand.is_file():
+            return cand
+    raise FileNotFoundError(f"neither {stem} nor {stem}.gz in {folder}")
+
+
+def _load_pair(name: str, split: str, suffix: str, root, folder) -> tuple[torch.Tensor, torch.Tensor]:
     if split not in ("train", "test"):
         raise ValueError(f"split must be 'train' or 'test', got {split!r}")
-    d = verify(name, root)
     stem = "train" if split == "train" else "t10k"
-    images = read_idx(d / f"{stem}-images-idx3-ubyte{suffix}")
-    labels = read_idx(d / f"{stem}-labels-idx1-ubyte{suffix}")
+    if folder is not None:  # files a user brings (e.g. the original .gz downloads): no pinned hash
+        images = read_idx(_find(Path(folder), f"{stem}-images-idx3-ubyte"))
+        labels = read_idx(_find(Path(folder), f"{stem}-labels-idx1-ubyte"))
+    else:
+        d = verify(name, root)
+        images = read_idx(d / f"{stem}-images-idx3-ubyte{suffix}")
+        labels = read_idx(d / f"{stem}-labels-idx1-ubyte{suffix}")
     if images.shape[0] != labels.shape[0]:
         raise ValueError(f"{name} {split}: {images.shape[0]} images but {labels.shape[0]} labels")
     return torch.from_numpy(images.copy()), torch.from_numpy(labels.astype(np.int64))
 
 
-def load_mnist(split: str = "train", root: str | os.PathLike[str] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+def load_mnist(
+    split: str = "train",
+    root: str | os.PathLike[str] | None = None,
+    folder: str | os.PathLike[str] | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
     """MNIST ``split`` ('train': 60 000, 'test': 10 000) as (N, 28, 28) uint8 images, (N,) int64 labels.
 
     Files are verified against their pinned SHA-256 first (fetch with ``ibn data fetch mnist``).
+    With ``folder``, the four standard IDX files (raw or ``.gz``, e.g. from the original site)
+    are read from there instead, unverified.
     Use :func:`ibn.data.to_float_images` for the 32x32 float input of SPEC §6.
     """
-    return _load_pair("mnist", split, "", root)
+    return _load_pair("mnist", split, "", root, folder)
 
 
-def load_fashion_mnist(split: str = "train", root: str | os.PathLike[str] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-    """Fashion-MNIST ``split`` as (N, 28, 28) uint8 images, (N,) int64 labels (classes: FASHION_MNIST_CLASSES)."""
-    return _load_pair("fashion-mnist", split, ".gz", root)
+def load_fashion_mnist(
+    split: str = "train",
+    root: str | os.PathLike[str] | None = None,
+    folder: str | os.PathLike[str] | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Fashion-MNIST ``split`` as (N, 28, 28) uint8 images, (N,) int64 labels (classes: FASHION_MNIST_CLASSES).
+
+    Verified like :func:`load_mnist`; ``folder`` reads user-provided IDX files (raw or ``.gz``).
+    """
+    return _load_pair("fashion-mnist", split, ".gz", root, folder)
