@@ -112,6 +112,14 @@ def _read_json(path: Path) -> dict:
         return {}
 
 
+def _save_stamp(path: Path, stamp: dict) -> None:
+    """Best effort: a read-only data folder only costs re-hashing next time."""
+    try:
+        _write_json_atomic(path, stamp)
+    except OSError:
+        pass
+
+
 def _fetch_hint(name: str) -> str:
     return f"run `ibn data fetch {name}` (or `ibn.data.fetch({name!r})` in Python)"
 
@@ -164,7 +172,7 @@ def verify(name: str, root: str | os.PathLike[str] | None = None, *, full: bool 
                 raise ChecksumError(d / f.path, f.sha256, actual or "", name)
     finally:
         if stamp != before and d.is_dir():
-            _write_json_atomic(stamp_path, stamp)
+            _save_stamp(stamp_path, stamp)
     return d
 
 
@@ -181,7 +189,7 @@ def status(name: str, root: str | os.PathLike[str] | None = None) -> dict[str, A
     before = dict(stamp)
     states = [_check_file(d, f, stamp, False)[0] for f in src.files]
     if stamp != before and d.is_dir():
-        _write_json_atomic(d / STAMP, stamp)
+        _save_stamp(d / STAMP, stamp)
     present = sum(s != "missing" for s in states)
     if "bad" in states:
         state = "corrupt"
