@@ -229,7 +229,7 @@ def _cmd_extract(args: argparse.Namespace) -> int:
             out["and_effects"].append(torch.as_tensor(res.and_effects, dtype=torch.float64))
             out["or_effects"].append(torch.as_tensor(res.or_effects, dtype=torch.float64))
             out["objective"].append(float(res.objective))
-            delta = getattr(res, "delta", None)
+            delta = next((getattr(res, a) for a in ("delta", "noise") if getattr(res, a, None) is not None), None)
             if delta is not None:
                 out.setdefault("delta", []).append(torch.as_tensor(delta, dtype=torch.float64))
             out["label"].append(int(y))
