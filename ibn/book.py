@@ -51,21 +51,27 @@ def _load_json(path: Path) -> dict:
         return json.load(fh)
 
 
-def provenance(result_or_params: Any) -> dict:
+def provenance(result_or_params: Any, params: Mapping | None = None) -> dict:
     """The provenance record (a dict) of a cached result, a path, or a parameter dict.
 
-    Accepts: a dict (a provenance record, or plain parameters); a path to a provenance ``.json``
-    or to a result file with a sibling ``.json`` (``x.pt`` -> ``x.json``); or an object with a
-    ``provenance``, ``meta`` or ``metadata`` attribute/key holding such a dict.
+    Accepts: a dict (a provenance record, the ``.json`` written beside a result by
+    ``ibn.results``, or plain parameters); a path to a provenance ``.json`` or to a result file
+    with a sibling ``.json`` (``x.pt`` -> ``x.json``); an object with a ``provenance``, ``meta``
+    or ``metadata`` attribute/key holding such a dict; or a result *name* together with its
+    ``params`` (looked up with ``ibn.results.load_provenance``).
     """
     obj = result_or_params
+    if params is not None:
+        from ibn.results import load_provenance
+
+        obj = load_provenance(result_or_params, params)
     if isinstance(obj, (str, os.PathLike)):
         path = Path(obj)
         candidates = [path] if path.suffix == ".json" else [path.with_suffix(".json"),
                                                              Path(str(path) + ".json")]
         for cand in candidates:
             if cand.is_file():
-                record = _load_json(cand)
+                record = provenance(_load_json(cand))
                 record.setdefault("path", str(path))
                 return record
         raise FileNotFoundError(f"no provenance .json for {path}")
@@ -112,13 +118,16 @@ def _fmt_hardware(hw) -> str:
     if isinstance(hw, Mapping):
         parts = [str(hw[k]) for k in ("gpu", "device", "cuda_device", "cpu", "processor")
                  if hw.get(k)]
+        if hw.get("cores") and not any("cores" in p for p in parts):
+            parts.append(f"{hw['cores']} cores")
         return ", ".join(dict.fromkeys(parts)) or json.dumps(hw, sort_keys=True)
     return str(hw)
 
 
-def provenance_rows(result_or_params: Any) -> list[tuple[str, str]]:
+def provenance_rows(result_or_params: Any, params: Mapping | None = None
+                    ) -> list[tuple[str, str]]:
     """(field, value) rows of a provenance record: scale, commit, date, hardware, run time."""
-    rec = provenance(result_or_params)
+    rec = provenance(result_or_params, params)
     scale = _first(rec, "scale", "params.scale", "parameters.scale", default="?")
     commit = _first(rec, "commit", "git.commit", "git_commit", default="?")
     dirty = _first(rec, "dirty", "git.dirty")
@@ -184,13 +193,18 @@ def here() -> dict:
     return record
 
 
-def show_provenance(result_or_params: Any) -> list[tuple[str, str]]:
+def show_provenance(result_or_params: Any, params: Mapping | None = None
+                    ) -> list[tuple[str, str]]:
     """Print a provenance table (scale, commit, date, hardware, run time) and return its rows.
 
-    ``result_or_params``: see :func:`provenance`. Missing fields print as ``?``.
+    ``result_or_params`` (and ``params``): see :func:`provenance`, e.g.
+    ``show_provenance("bottleneck_curves", params)`` for a result of ``ibn.results.cached``.
+    Missing fields print as ``?``.
     """
-    rows = provenance_rows(result_or_params)
+    rows = provenance_rows(result_or_params, params)
     width = max(len(k) for k, _ in rows)
+    if all(value.startswith("?") for key, value in rows if key != "scale"):
+        print("(no provenance fields found: pass the record written beside a cached result)")
     print("provenance")
     for key, value in rows:
         print(f"  {key:<{width}}  {value}")

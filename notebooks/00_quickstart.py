@@ -39,9 +39,13 @@ import torch
 from ibn import transforms as tf
 from ibn.book import here, scale_params, show_provenance
 
-# The planted game is the same at every scale; only the timing demo at the end grows.
-params = scale_params(scale, {"smoke": {"n_timing": 12}, "book": {"n_timing": 18},
-                              "paper": {"n_timing": 22}})
+# The planted game is the same at every scale; only the timing demo grows.
+presets = {
+    "smoke": {"n_timing": 12},
+    "book": {"n_timing": 18},
+    "paper": {"n_timing": 22},
+}
+params = scale_params(scale, presets)
 params
 
 # %%
@@ -58,7 +62,7 @@ def members(mask):
     return "{" + ", ".join(str(i) for i in range(n) if mask >> i & 1) + "}"
 
 
-# Planted effects (indexed by coalition bitmask). I_AND[∅] is the bias b = v(x_∅).
+# Planted effects, indexed by coalition bitmask; I_and[0] is the bias v(x_∅).
 I_and = torch.zeros(1 << n, dtype=torch.float64)
 I_and[0] = 0.5                       # bias
 I_and[coalition(0)] = 1.0            # player 0 alone
@@ -68,7 +72,8 @@ I_or = torch.zeros(1 << n, dtype=torch.float64)
 I_or[coalition(2, 3)] = 1.5          # "2 OR 3"
 I_or[coalition(0, 3)] = -0.5         # "0 OR 3"
 
-# The game: v(x_T) = u_AND(T) + u_OR(T), with u_AND = zeta(I_AND), u_OR = or_zeta(I_OR).
+# The game: v(x_T) = u_AND(T) + u_OR(T),
+# with u_AND = zeta(I_and) and u_OR = or_zeta(I_or).
 v = tf.zeta(I_and) + tf.or_zeta(I_or)
 for T in range(1 << n):
     print(f"v(x_{members(T):<12}) = {v[T]: .2f}")
@@ -105,12 +110,15 @@ for T in range(1 << n):
     and_part = sum(rec_and[S] for S in range(1, 1 << n) if S & T == S)
     or_part = sum(rec_or[S] for S in range(1, 1 << n) if S & T)
     h[T] = b + and_part + or_part
-print("exact recovery of the planted effects:",
-      bool(torch.allclose(rec_and, I_and, atol=1e-12) and torch.allclose(rec_or, I_or, atol=1e-12)))
+exact = (torch.allclose(rec_and, I_and, atol=1e-12)
+         and torch.allclose(rec_or, I_or, atol=1e-12))
+print("exact recovery of the planted effects:", bool(exact))
 print("universal matching h(x_T) == v(x_T) for all 16 coalitions:",
       bool(torch.allclose(h, v, rtol=0, atol=1e-12)))
-print("AND-only effects of v are denser:", int((tf.mobius(v)[1:].abs() > 1e-12).sum()),
-      "non-zero effects instead of", int((rec_and[1:].abs() > 1e-12).sum() + (rec_or.abs() > 1e-12).sum()))
+n_and_or = int((rec_and[1:].abs() > 1e-12).sum() + (rec_or.abs() > 1e-12).sum())
+n_and_only = int((tf.mobius(v)[1:].abs() > 1e-12).sum())
+print(f"AND-only effects of v are denser: {n_and_only} non-zero effects "
+      f"instead of {n_and_or}")
 
 # %% [markdown]
 # ## Effects per order
@@ -125,17 +133,20 @@ order = tf.orders(n)
 
 
 def per_order(effects):
-    pos = [float(effects[(order == m) & (effects > 0)].sum()) for m in range(1, n + 1)]
-    neg = [float(effects[(order == m) & (effects < 0)].sum()) for m in range(1, n + 1)]
-    return np.array(pos), np.array(neg)
+    pos = [effects[(order == m) & (effects > 0)].sum() for m in range(1, n + 1)]
+    neg = [effects[(order == m) & (effects < 0)].sum() for m in range(1, n + 1)]
+    return np.array(pos, dtype=float), np.array(neg, dtype=float)
 
 
 ms = np.arange(1, n + 1)
 fig, axes = plt.subplots(1, 2, figsize=(8, 3), sharey=True)
-for ax, (title, parts) in zip(axes, [
-    ("AND + OR (planted, sparse)", [("AND", rec_and, "tab:blue"), ("OR", rec_or, "tab:orange")]),
+panels = [
+    ("AND + OR (planted, sparse)",
+     [("AND", rec_and * (order > 0), "tab:blue"),
+      ("OR", rec_or, "tab:orange")]),
     ("AND only: mobius(v)", [("AND", tf.mobius(v) * (order > 0), "tab:blue")]),
-]):
+]
+for ax, (title, parts) in zip(axes, panels):
     width = 0.8 / len(parts)
     for k, (label, eff, color) in enumerate(parts):
         pos, neg = per_order(eff)
@@ -159,12 +170,13 @@ plt.show()
 
 # %%
 m = params["n_timing"]
-x = torch.randn(1 << m, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+gen = torch.Generator().manual_seed(0)
+x = torch.randn(1 << m, dtype=torch.float64, generator=gen)
 t0 = time.perf_counter()
 y = tf.zeta(tf.mobius(x))
 elapsed = time.perf_counter() - t0
-print(f"n = {m}: mobius + zeta on 2^{m} = {1 << m} values in {elapsed * 1e3:.1f} ms, "
-      f"round trip error {float((y - x).abs().max()):.1e}")
+print(f"n = {m}: mobius + zeta on 2^{m} = {1 << m} values "
+      f"in {elapsed * 1e3:.1f} ms, round trip error {(y - x).abs().max():.1e}")
 
 # %%
-show_provenance({**here(), "scale": scale, "elapsed": elapsed})
+show_provenance({**here(), "scale": scale, "elapsed": elapsed});

@@ -195,9 +195,35 @@ def _on_config_inited(app, config):
         logger.warning("[ibn api] %s", problem)
 
 
+def _offline_scripts(app, pagename, templatename, context, doctree):
+    """Per page: drop duplicate inline scripts and sphinx-thebe's loader.
+
+    Sphinx 7.4 registers an inline script added at ``builder-inited`` twice (once as ``None``,
+    once as ``''``), which re-declares ``const THEBE_JS_URL`` (a console error). The book has no
+    launch buttons, so sphinx-thebe's scripts (which name a CDN URL) are dropped altogether.
+    """
+    scripts = context.get("script_files")
+    if not scripts:
+        return
+    kept, seen = [], set()
+    for script in scripts:
+        filename = getattr(script, "filename", script) or ""
+        attributes = getattr(script, "attributes", {}) or {}
+        body = attributes.get("body", "")
+        if "THEBE_JS_URL" in body or str(filename).endswith("sphinx-thebe.js"):
+            continue
+        key = (str(filename), tuple(sorted((k, str(v)) for k, v in attributes.items())))
+        if key in seen:
+            continue
+        seen.add(key)
+        kept.append(script)
+    context["script_files"] = kept
+
+
 def setup(app):
     app.connect("config-inited", _on_config_inited)
     app.connect("autodoc-process-docstring", _on_docstring)
+    app.connect("html-page-context", _offline_scripts)
     return {"version": "0.1", "parallel_read_safe": True, "parallel_write_safe": True}
 
 

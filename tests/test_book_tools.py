@@ -1,0 +1,189 @@
+"""Tests of the book's tooling: ibn.book helpers, the Sphinx extension's generators and
+docstring normalizer, the papermill runner's argument handling, the site checker's URL rules
+(and, when Debian's chromium is installed, the checker itself on a tiny synthetic site)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+from ibn.book import SCALES, provenance_rows, scale_params, show_provenance
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _load(name: str, path: Path):
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+ext = _load("ibn_book_ext", ROOT / "book" / "_ext" / "ibn_book_ext.py")
+runner = _load("run_notebooks", ROOT / "scripts" / "run_notebooks.py")
+checker = _load("check_site", ROOT / "scripts" / "check_site.py")
+
+RECORD = {
+    "name": "curves",
+    "params": {"scale": "book", "n": 10},
+    "provenance": {
+        "params": {"scale": "book", "n": 10},
+        "git": {"commit": "0123456789abcdef0123", "dirty": False},
+        "hardware": {"cpu": "Some CPU", "cores": 2, "cuda_device": None},
+        "start": "2026-01-01T00:00:00+00:00",
+        "end": "2026-01-01T00:02:00+00:00",
+        "elapsed_s": 120.0,
+    },
+}
+
+
+# ------------------------------------------------------------------------------- ibn.book
+def test_scale_params_picks_and_overrides():
+    presets = {s: {"n": i + 4, "k": 1} for i, s in enumerate(SCALES)}
+    assert scale_params("book", presets) == {"n": 5, "k": 1}
+    assert scale_params("smoke", presets, k=3, seed=None) == {"n": 4, "k": 3}
+    presets["smoke"]["n"] = 99  # the result is a copy
+    assert scale_params("smoke", {"smoke": {"n": 4}}) == {"n": 4}
+
+
+@pytest.mark.parametrize("scale", ["big", "Smoke", None, 1])
+def test_scale_params_unknown_scale(scale):
+    with pytest.raises(ValueError, match="smoke, book, paper"):
+        scale_params(scale, {"smoke": {}})
+
+
+def test_scale_params_scale_missing_from_presets():
+    with pytest.raises(ValueError, match="defines no settings for scale 'paper'"):
+        scale_params("paper", {"smoke": {}, "book": {}})
+
+
+def test_provenance_rows_of_a_results_record(tmp_path, capsys):
+    rows = dict(provenance_rows(RECORD))
+    assert rows == {"scale": "book", "commit": "0123456789ab", "date": "2026-01-01T00:02:00+00:00",
+                    "hardware": "Some CPU, 2 cores", "run time": "2.0 min"}
+    # the same through a result path with a sibling .json
+    (tmp_path / "r.json").write_text(json.dumps(RECORD))
+    assert dict(provenance_rows(tmp_path / "r.pt")) == rows
+    show_provenance(str(tmp_path / "r.json"))
+    out = capsys.readouterr().out
+    assert "provenance" in out and "Some CPU" in out and "2.0 min" in out
+
+
+def test_provenance_missing_fields_are_marked(capsys):
+    rows = show_provenance({"scale": "smoke"})
+    assert dict(rows)["commit"] == "?"
+    assert "no provenance fields" in capsys.readouterr().out
+    with pytest.raises(FileNotFoundError):
+        provenance_rows("/nonexistent/result.pt")
+    with pytest.raises(TypeError):
+        provenance_rows(42)
+
+
+# -------------------------------------------------------------------- Sphinx extension
+def test_results_table_empty_and_filled(tmp_path):
+    assert "No cached results yet" in ext.results_table(tmp_path)
+    d = tmp_path / "data" / "results" / "curves"
+    d.mkdir(parents=True)
+    (d / "abc.json").write_text(json.dumps(RECORD))
+    (d / "bad.json").write_text("{not json")
+    table = ext.results_table(tmp_path)
+    assert "| `curves/abc` | book | 0123456789ab |" in table
+    assert "Some CPU, 2 cores | 2.0 min |" in table
+    assert "curves/bad.json" in table and "unreadable" in table
+
+
+def test_api_modules_lists_only_present_modules():
+    text, problems = ext.api_modules()
+    assert ".. automodule:: ibn.transforms" in text
+    assert problems == []
+    for name, _ in ext.API_MODULES:
+        present = importlib.util.find_spec(name) is not None
+        assert (f".. automodule:: {name}\n" in text) == present
+
+
+def test_normalize_docstring_escapes_bars_and_converts_tables():
+    lines = [
+        "Order |S| and ``|x|`` and :math:`|y|`.",
+        "",
+        "| name | what |",
+        "|---|---|",
+        "| ``a|b`` | first |",
+        "| c | second |",
+        "",
+        "after",
+    ]
+    out = ext.normalize_docstring(lines)
+    assert out[0] == "Order \\|S\\| and ``|x|`` and :math:`|y|`."
+    assert ".. list-table::" in out
+    assert "   * - ``a|b``" in out and "     - first" in out
+    assert out[-1] == "after"
+
+
+# ------------------------------------------------------------------------- runner, checker
+def test_run_notebooks_parameter_parsing_and_selection():
+    assert runner._parse_value("3") == 3
+    assert runner._parse_value("0.5") == 0.5
+    assert runner._parse_value("True") is True
+    assert runner._parse_value("none") is None
+    assert runner._parse_value("cifar10") == "cifar10"
+    names = [p.stem for p in runner.find_notebooks(None)]
+    assert "00_quickstart" in names
+    assert [p.stem for p in runner.find_notebooks(["00_quickstart.py"])] == ["00_quickstart"]
+    with pytest.raises(SystemExit, match="no notebook named nope"):
+        runner.find_notebooks(["nope"])
+
+
+def test_quickstart_has_parameters_cell():
+    import jupytext
+
+    nb = jupytext.read(ROOT / "notebooks" / "00_quickstart.py")
+    assert runner.has_parameters_cell(nb)
+    tags = [t for cell in nb.cells for t in cell.metadata.get("tags", [])]
+    assert "nbval-check-output" in tags
+
+
+def test_checker_url_rules(tmp_path):
+    assert checker.is_local("http://127.0.0.1:8000/x.js", 8000)
+    assert checker.is_local("data:image/png;base64,xx", 8000)
+    assert not checker.is_local("http://127.0.0.1:9/x.js", 8000)
+    assert not checker.is_local("https://cdn.jsdelivr.net/npm/mathjax", 8000)
+    page = tmp_path / "p.html"
+    page.write_text(
+        '<link rel="stylesheet" href="https://fonts.googleapis.com/css">'
+        '<link rel="canonical" href="https://example.org/p.html">'
+        '<a href="https://example.org">a link is fine</a>'
+        '<script src="//unpkg.com/thebe"></script><script src="_static/local.js"></script>'
+        '<img src="x.png" style="background: url(https://example.org/bg.png)">'
+    )
+    assert checker.static_external_refs(page) == [
+        "https://fonts.googleapis.com/css", "//unpkg.com/thebe", "https://example.org/bg.png"]
+
+
+def test_committed_mathjax_is_the_vendored_file():
+    import hashlib
+
+    script = (ROOT / "scripts" / "vendor_mathjax").read_text()
+    want = script.split('sha256="')[1].split('"')[0]
+    data = (ROOT / "book" / "_static" / "mathjax" / "tex-svg-full.js").read_bytes()
+    assert hashlib.sha256(data).hexdigest() == want
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not (Path(checker.CHROMEDRIVER).exists() and shutil.which("chromium")),
+                    reason="needs Debian's chromium and chromium-driver")
+def test_checker_catches_problems_on_a_synthetic_site(tmp_path):
+    site = tmp_path / "html"
+    (site / "book" / "notebooks").mkdir(parents=True)
+    (site / "index.html").write_text("<html><head><title>ok</title></head><body>fine</body></html>")
+    (site / "book" / "notebooks" / "nb.html").write_text(
+        "<html><body><p>raw $$x$$ math</p><img src='missing.png'>"
+        "<script>console.error('boom')</script></body></html>")
+    code = checker.main(["--site", str(site), "--screenshots", str(tmp_path / "shots")])
+    assert code == 1
+    assert (tmp_path / "shots" / "index.png").is_file()
