@@ -217,7 +217,8 @@ def _cmd_extract(args: argparse.Namespace) -> int:
         model = models.build(args.model, seed=args.seed, **spec["model_kw"])
         if args.checkpoint:
             _load_checkpoint(model, args.checkpoint)
-        model.eval()
+        device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
+        model.to(device).eval()
         out: dict[str, list] = {"values": [], "and_effects": [], "or_effects": [], "objective": [],
                                 "label": [], "target": [], "players": []}
         for i, (x, y) in enumerate(tqdm(list(zip(spec["x"], spec["y"].tolist())), desc="samples")):
@@ -345,6 +346,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--target", choices=("label", "predicted"), default="label", help="class whose log-odds is the reward")
     e.add_argument("--seed", type=int, default=0, help="seed for weights, data split and player choice")
     e.add_argument("--batch-size", type=int, default=256, help="masked inputs per forward pass")
+    e.add_argument("--device", help="torch device (default cuda if available)")
     e.add_argument("--name", help="result name (default extract-<model>-<dataset>)")
     e.add_argument("--root", help="data root")
     e.add_argument("--recompute", action="store_true", help="recompute even if stored")
