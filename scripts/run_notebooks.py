@@ -10,6 +10,7 @@ partly executed output is still written, papermill marks the failing cell).
 
 Usage:
     .venv/bin/python scripts/run_notebooks.py --scale smoke
+    .venv/bin/python scripts/run_notebooks.py --scale smoke --out artifacts/smoke_notebooks
     .venv/bin/python scripts/run_notebooks.py --scale book --only 00_quickstart -p seed 1
 """
 
@@ -64,11 +65,19 @@ def has_parameters_cell(nb) -> bool:
     return any("parameters" in cell.get("metadata", {}).get("tags", []) for cell in nb.cells)
 
 
-def run_one(src: Path, params: dict, kernel: str, timeout: int | None) -> dict:
+def _rel(path: Path) -> str:
+    try:
+        return path.resolve().relative_to(ROOT).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def run_one(src: Path, params: dict, kernel: str, timeout: int | None,
+            out_dir: Path = OUTPUT) -> dict:
     import jupytext
     import papermill as pm
 
-    out = OUTPUT / f"{src.stem}.ipynb"
+    out = out_dir / f"{src.stem}.ipynb"
     nb = jupytext.read(src)
     if not has_parameters_cell(nb):
         raise SystemExit(f"{src.relative_to(ROOT)} has no cell tagged 'parameters'")
@@ -91,7 +100,7 @@ def run_one(src: Path, params: dict, kernel: str, timeout: int | None) -> dict:
             error = f"{type(err).__name__}: {str(err).strip().splitlines()[-1] if str(err).strip() else ''}"
     elapsed = time.perf_counter() - t0
     return {"notebook": src.stem, "source": src.relative_to(ROOT).as_posix(),
-            "output": out.relative_to(ROOT).as_posix(), "parameters": params,
+            "output": _rel(out), "parameters": params,
             "started": started.isoformat(timespec="seconds"), "elapsed_s": round(elapsed, 2),
             "ok": error is None, "error": error}
 
@@ -107,6 +116,9 @@ def main(argv=None) -> int:
     parser.add_argument("--kernel", default="python3", help="Jupyter kernel (default: python3)")
     parser.add_argument("--timeout", type=int, default=None,
                         help="per-cell timeout in seconds (default: none)")
+    parser.add_argument("--out", type=Path, default=OUTPUT,
+                        help="where the executed notebooks go (default: book/notebooks; CI can "
+                             "run the smoke scale elsewhere to keep the committed ones)")
     parser.add_argument("--keep-going", action="store_true",
                         help="run the remaining notebooks after a failure")
     args = parser.parse_args(argv)
@@ -121,13 +133,13 @@ def main(argv=None) -> int:
     if not notebooks:
         print(f"no notebooks in {SOURCES.relative_to(ROOT)}/", file=sys.stderr)
         return 1
-    OUTPUT.mkdir(parents=True, exist_ok=True)
+    args.out.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
 
     results = []
     for src in notebooks:
         print(f"[run_notebooks] {src.relative_to(ROOT)} (scale={args.scale}) ...", flush=True)
-        res = run_one(src, params, args.kernel, args.timeout)
+        res = run_one(src, params, args.kernel, args.timeout, args.out)
         results.append(res)
         status = "ok" if res["ok"] else f"FAILED: {res['error']}"
         print(f"[run_notebooks]   -> {res['output']} in {res['elapsed_s']:.1f} s, {status}",

@@ -92,10 +92,11 @@ def api_modules() -> tuple[str, list[str]]:
     parts, problems = [], []
     for name, title in API_MODULES:
         try:
-            present = importlib.util.find_spec(name) is not None
+            spec = importlib.util.find_spec(name)
         except ImportError:
-            present = False
-        if not present:
+            spec = None
+        # absent, or a bare directory without __init__.py (a package still being written)
+        if spec is None or spec.origin in (None, "namespace"):
             continue
         try:
             importlib.import_module(name)
