@@ -17,7 +17,8 @@ AND, J[T, S] = 1(S ⊆ T)
         M(δ) = ⊗V · diag(Λ_⊗ / (Λ_⊗ + δ)) · ⊗V⁻¹,   Λ_⊗[K] = λ_0^{n−|K|} λ_1^{|K|},
 
     λ = (10 ± √68)/16 (λ_0 ≈ 1.140 for eigen-bit 0, λ_1 ≈ 0.1096 for eigen-bit 1). ⊗V and ⊗V⁻¹
-    are applied as per-bit 2 × 2 butterflies: O(n 2^n).
+    are applied as per-bit 2 × 2 butterflies (grouped 5 bits at a time into 32 × 32 blocks
+    applied by batched matmuls): O(n 2^n).
 
 OR, J[T, S] = 1(S ∩ T ≠ ∅) = 1 − 1(S ⊆ N\\T)
     Because J_AND e_∅ = 𝟙, J_OR = 𝟙𝟙ᵀ − P J_AND = −P J_AND R with P the complement permutation
@@ -84,17 +85,37 @@ EIGENVALUES, _Q, _V = _generalized_eig()
 _V_INV = _Q.T * _B_DIAG.sqrt()[None, :]
 
 
+_CHUNK = 5  # bits per dense block: ⊗⁵C is 32 × 32, applied by one batched matmul
+
+
+def _kron_power(c: torch.Tensor, k: int) -> torch.Tensor:
+    """⊗ᵏ c (2^k × 2^k) with bit i of the row/column index ↔ the i-th factor from the right."""
+    out = torch.ones(1, 1, dtype=torch.float64, device=c.device)
+    for _ in range(k):
+        out = torch.kron(c, out)
+    return out
+
+
 def _kron_apply(x: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
-    """(⊗ⁿ c) x along the last dim, c a 2×2 matrix indexed by bit values: n butterflies."""
+    """(⊗ⁿ c) x along the last dim, c a 2×2 matrix indexed by bit values (bit i = player i).
+
+    The n per-bit butterflies are grouped into blocks of ``_CHUNK`` bits, each applied as one
+    batched matmul with ⊗^k c: O(n 2^n · 2^k / k) flops at BLAS speed, never a 2^n × 2^n matrix.
+    """
     n = n_players(x.shape[-1])
-    lead = x.shape[:-1]
-    c00, c01, c10, c11 = (float(v) for v in c.reshape(-1))
-    y = x
-    for i in range(n):
-        v = y.reshape(*lead, -1, 2, 1 << i)
-        x0, x1 = v[..., 0, :], v[..., 1, :]
-        y = torch.stack((c00 * x0 + c01 * x1, c10 * x0 + c11 * x1), dim=-2).reshape(x.shape)
-    return y
+    c = c.to(device=x.device, dtype=torch.float64)
+    y = x.reshape(-1, 1 << n)
+    b = y.shape[0]
+    j = 0
+    while j < n:
+        k = min(_CHUNK, n - j)
+        w = _kron_power(c, k)
+        if j == 0:
+            y = y.reshape(b, -1, 1 << k) @ w.T
+        else:
+            y = w @ y.reshape(b, -1, 1 << k, 1 << j)
+        j += k
+    return y.reshape(x.shape)
 
 
 def _lambda_kron(n: int, device=None) -> torch.Tensor:
@@ -129,26 +150,29 @@ class DecayModel:
         self.shape = ref.shape
         self.device = ref.device
         self._lam = _lambda_kron(self.n, ref.device)
-        self._z_and = None
-        self._z_or = None
-        if and_effects is not None:
-            a = as_values(and_effects, name="and_effects")
-            self._check(a)
-            self._z_and = _kron_apply(a, _V_INV)
-        if or_effects is not None:
+        self._k = ref[..., 0].numel()  # vectors per effect kind (samples)
+        self._has_and = and_effects is not None
+        self._has_or = or_effects is not None
+        # rows (in this order): OR right-hand side ⊗Vᵀ G y*, AND ⊗V⁻¹ I* · Λ_⊗, ⊗Vᵀ e_∅, ⊗Vᵀ 𝟙;
+        # then every δ needs one elementwise scaling by 1/(Λ_⊗ + δ) and one ⊗V application.
+        rows = []
+        size = 1 << self.n
+        if self._has_or:
             o = as_values(or_effects, name="or_effects")
             self._check(o)
-            y_star = o.clone()
-            y_star[..., 0] = -o[..., 1:].sum(-1)
-            b = _kron_apply(y_star, _A)  # G y*
-            size = 1 << self.n
-            e0 = torch.zeros(size, dtype=torch.float64, device=ref.device)
-            e0[0] = 1.0
-            ones = torch.ones(size, dtype=torch.float64, device=ref.device)
-            vt = _V.T
-            self._z_or = _kron_apply(b, vt)
-            self._z_e0 = _kron_apply(e0, vt)
-            self._z_ones = _kron_apply(ones, vt)
+            y_star = o.reshape(-1, size).clone()
+            y_star[:, 0] = -y_star[:, 1:].sum(-1)
+            rows.append(_kron_apply(_kron_apply(y_star, _A), _V.T))  # ⊗Vᵀ G y*
+        if self._has_and:
+            a = as_values(and_effects, name="and_effects")
+            self._check(a)
+            rows.append(_kron_apply(a.reshape(-1, size), _V_INV) * self._lam)
+        if self._has_or:
+            basis = torch.zeros(2, size, dtype=torch.float64, device=ref.device)
+            basis[0, 0] = 1.0
+            basis[1] = 1.0
+            rows.append(_kron_apply(basis, _V.T))
+        self._z = torch.cat(rows)
 
     def _check(self, x: torch.Tensor) -> None:
         if x.shape != self.shape:
@@ -161,32 +185,20 @@ class DecayModel:
 
     def __call__(self, delta) -> tuple[torch.Tensor | None, torch.Tensor | None]:
         d = _check_delta(delta)
-        out_and = out_or = None
-        f_and = self._lam / (self._lam + d)
-        if self._z_or is None:
-            return _kron_apply(self._z_and * f_and, _V), None
-        g = 1.0 / (self._lam + d)
-        # one batched ⊗V application for every vector that needs it
-        rows = [self._z_or * g]
-        if self._z_and is not None:
-            rows.append(self._z_and * f_and)
-        lead = self._z_or.shape[:-1]
-        flat = [r.reshape(-1, r.shape[-1]) for r in rows]
-        flat.append(torch.stack((self._z_e0 * g, self._z_ones * g)))
-        out = _kron_apply(torch.cat(flat), _V)
-        k = flat[0].shape[0]
-        kb = out[:k].reshape(self._z_or.shape)
-        if self._z_and is not None:
-            out_and = out[k : 2 * k].reshape(self.shape)
-        ke, k1 = out[-2], out[-1]
+        out = _kron_apply(self._z / (self._lam + d), _V)
+        k = self._k
+        if not self._has_or:
+            return out.reshape(self.shape), None
+        kb, ke, k1 = out[:k], out[-2], out[-1]
+        out_and = out[k : 2 * k].reshape(self.shape) if self._has_and else None
         dd = d * (1 << self.n)
-        denom = 1.0 - dd * ke[0]
-        kpb = kb + (dd / denom) * kb[..., :1] * ke
-        kp1 = k1 + (dd / denom) * k1[0] * ke
+        coef = dd / (1.0 - dd * ke[0])  # Sherman–Morrison: K'⁻¹ = K⁻¹ + coef K⁻¹e_∅ e_∅ᵀK⁻¹
+        kpb = kb + (coef * kb[:, :1]) * ke
+        kp1 = k1 + (coef * k1[0]) * ke
         mu = kpb.sum(-1, keepdim=True) / kp1.sum()
         out_or = kpb - mu * kp1
-        out_or[..., 0] = 0.0
-        return out_and, out_or
+        out_or[:, 0] = 0.0
+        return out_and, out_or.reshape(self.shape)
 
     def strengths(self, delta, gamma: float = 1.0, combine: str = "separate") -> Strengths:
         """A_decay^(m),±(δ, γ), averaged over leading dims (see the module docstring)."""
@@ -216,15 +228,14 @@ def decay_strengths(
     if not parts:
         raise ValueError("decay_strengths needs and_hat, or_hat or both")
     if combine == "elementwise":
-        total = parts[0] if len(parts) == 1 else parts[0] + parts[1]
-        s = _signed(total)
-    elif combine == "separate":
-        s = _signed(parts[0])
-        if len(parts) == 2:
-            s = s + _signed(parts[1])
-    else:
+        parts = [parts[0] if len(parts) == 1 else parts[0] + parts[1]]
+    elif combine != "separate":
         raise ValueError(f"combine must be 'separate' or 'elementwise', got {combine!r}")
-    s = s.mean()
+    size = parts[0].shape[-1]
+    # E_x Σ_{|S|=m} max(Î_S, 0) = Σ_{|S|=m} E_x max(Î_S, 0): average first, then sum per order
+    pos = sum(p.reshape(-1, size).clamp(min=0.0).mean(0) for p in parts)
+    neg = sum(p.reshape(-1, size).clamp(max=0.0).mean(0) for p in parts)
+    s = _signed(pos) + _signed(neg)
     return Strengths(gamma * s.plus, gamma * s.minus)
 
 

@@ -8,9 +8,11 @@ A_decay from Theorem 3.1 applied to I*, the interactions of the final (over-fitt
 Order 0 (the bias) is not fitted.
 
 Method. β and γ enter linearly, so for fixed (α, δ) they are the non-negative least-squares
-solution (scipy ``nnls`` on two columns); the outer problem over (α, log10 δ) is non-convex and
-is solved by (1) a grid search, then (2) bounded L-BFGS-B from the ``n_starts`` best grid points plus
-one seeded random start. Deterministic for a given ``seed``.
+solution (two-column NNLS in closed form). The remaining problem over (α, log10 δ) is non-convex
+and is solved as a nested profile: for a given δ, the best α comes from a grid over α refined by
+bounded Brent (cheap: no decay evaluation); the δ profile is evaluated on a grid over log10 δ
+and each of its ``n_starts`` best local minima is refined by bounded Brent (one decay
+evaluation per step, cached). Multi-start, bounded and fully deterministic (no randomness).
 
 Default bounds. α ∈ [0.05, 1.5]. δ: M(δ) ≈ identity for δ ≪ λ_min = λ_1^n and
 M(δ) ≈ (⊗B)⁻¹⊗A / δ for δ ≫ λ_max = λ_0^n, whose *shape* no longer changes (γ absorbs the
@@ -30,7 +32,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from scipy.optimize import minimize, nnls
+from scipy.optimize import minimize_scalar
+from scipy.special import gammaln
 
 from ibn.distributions.decay import EIGENVALUES, DecayModel
 from ibn.distributions.spindle import spindle_curve
@@ -79,7 +82,6 @@ def disentangle(
     log10_delta_bounds: tuple[float, float] | None = None,
     grid: tuple[int, int] = (30, 40),
     n_starts: int = 3,
-    seed: int = 0,
     min_r2: float = 0.8,
     on_failure: str = "warn",
     combine: str = "separate",
@@ -123,39 +125,62 @@ def disentangle(
             decay_cache[ld] = torch.cat((s.plus[1:], s.minus[1:])).numpy()
         return decay_cache[ld]
 
+    m_fit = np.arange(1, n + 1, dtype=np.float64)
+    log_m_fact = gammaln(m_fit + 1.0)
+
     def spindle_col(a: float) -> np.ndarray:
-        c = spindle_curve(n, a)[1:].numpy()
+        # eq. 7 with β = 1 at m = 1..n, 0 where αn − m + 1 ≤ 0 (as spindle_curve, in numpy)
+        arg = a * n - m_fit + 1.0
+        inside = arg > 0
+        c = np.where(inside, np.exp(gammaln(a * n + 1.0) - log_m_fact - gammaln(np.where(inside, arg, 1.0))), 0.0)
         return np.concatenate((c, -c))
 
-    def solve(a: float, ld: float) -> tuple[float, np.ndarray]:
-        cols = np.stack((decay_col(ld), spindle_col(a)), axis=1)
-        scale = np.linalg.norm(cols, axis=0)
-        scale[scale == 0] = 1.0
-        coef, rnorm = nnls(cols / scale, y)
-        return rnorm**2, coef / scale  # (γ, β)
+    yy = float(y @ y)
 
-    def objective(p: np.ndarray) -> float:
-        return solve(float(p[0]), float(p[1]))[0]
+    def solve(a: float, ld: float) -> tuple[float, np.ndarray]:
+        """Two-column non-negative least squares in closed form: (SSR, (γ, β))."""
+        d, c = decay_col(ld), spindle_col(a)
+        dd, cc, dc, dy, cy = d @ d, c @ c, d @ c, d @ y, c @ y
+        best = (yy, np.zeros(2))
+        det = dd * cc - dc * dc
+        if det > 1e-14 * max(dd * cc, 1e-300):
+            g, b = (cc * dy - dc * cy) / det, (dd * cy - dc * dy) / det
+            if g >= 0 and b >= 0:
+                return max(yy - g * dy - b * cy, 0.0), np.array([g, b])
+        if dd > 0 and dy > 0 and yy - dy * dy / dd < best[0]:
+            best = (yy - dy * dy / dd, np.array([dy / dd, 0.0]))
+        if cc > 0 and cy > 0 and yy - cy * cy / cc < best[0]:
+            best = (yy - cy * cy / cc, np.array([0.0, cy / cc]))
+        return max(best[0], 0.0), best[1]
 
     alphas = np.linspace(lo_a, hi_a, grid[0])
     lds = np.linspace(lo_d, hi_d, grid[1])
-    table = np.array([[solve(a, ld)[0] for ld in lds] for a in alphas])
-    order = np.argsort(table, axis=None)
-    starts = [np.array([alphas[i], lds[j]]) for i, j in zip(*np.unravel_index(order[:n_starts], table.shape))]
-    rng = np.random.default_rng(seed)
-    starts += [
-        np.array([rng.uniform(lo_a, hi_a), rng.uniform(lo_d, hi_d)]) for _ in range(1)
-    ]
-    best_p, best_f = starts[0], objective(starts[0])
-    for p0 in starts:
-        res = minimize(
-            objective, p0, method="L-BFGS-B", bounds=[(lo_a, hi_a), (lo_d, hi_d)],
-            options={"maxiter": 200, "ftol": 1e-15, "gtol": 1e-12},
-        )
+
+    def best_alpha(ld: float) -> tuple[float, float]:
+        """Profile over α at fixed δ (no decay evaluation): grid, then bounded Brent."""
+        vals = np.array([solve(a, ld)[0] for a in alphas])
+        i = int(np.argmin(vals))
+        lo, hi = alphas[max(i - 1, 0)], alphas[min(i + 1, len(alphas) - 1)]
+        res = minimize_scalar(lambda a: solve(a, ld)[0], bounds=(lo, hi), method="bounded",
+                              options={"xatol": 1e-10})
+        return (float(res.x), float(res.fun)) if res.fun < vals[i] else (float(alphas[i]), float(vals[i]))
+
+    profile = np.array([best_alpha(ld)[1] for ld in lds])
+    # local minima of the δ profile on the grid, best first: each is refined by Brent in log δ
+    is_min = np.r_[True, profile[1:] <= profile[:-1]] & np.r_[profile[:-1] <= profile[1:], True]
+    cands = [int(i) for i in np.argsort(profile) if is_min[i]][:n_starts]
+    best_ld = float(lds[cands[0]])
+    best_f = float(profile[cands[0]])
+    for i in cands:
+        lo, hi = lds[max(i - 1, 0)], lds[min(i + 1, len(lds) - 1)]
+        res = minimize_scalar(lambda ld: best_alpha(ld)[1], bounds=(lo, hi), method="bounded",
+                              options={"xatol": 1e-9})
         if res.fun < best_f:
-            best_p, best_f = res.x, float(res.fun)
+            best_ld, best_f = float(res.x), float(res.fun)
+    best_p = (best_alpha(best_ld)[0], best_ld)
     alpha, ld = float(best_p[0]), float(best_p[1])
-    ssr, (gamma, beta) = solve(alpha, ld)
+    _, (gamma, beta) = solve(alpha, ld)
+    ssr = float(((y - gamma * decay_col(ld) - beta * spindle_col(alpha)) ** 2).sum())
     delta = 10.0**ld
 
     dec = model.strengths(delta, gamma=float(gamma), combine=combine)
