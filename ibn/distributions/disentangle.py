@@ -102,7 +102,7 @@ def disentangle(
             "average over samples first (Strengths.mean())"
         )
     n = measured.n
-    y = torch.cat((measured.plus[1:], measured.minus[1:])).double().numpy()
+    y = torch.cat((measured.plus[1:], measured.minus[1:])).detach().double().cpu().numpy()
     if not np.isfinite(y).all():
         raise ValueError("measured strengths contain NaN or infinite entries")
     if not np.any(y != 0):
@@ -122,7 +122,7 @@ def disentangle(
     def decay_col(ld: float) -> np.ndarray:
         if ld not in decay_cache:
             s = model.strengths(10.0**ld, combine=combine)
-            decay_cache[ld] = torch.cat((s.plus[1:], s.minus[1:])).numpy()
+            decay_cache[ld] = torch.cat((s.plus[1:], s.minus[1:])).cpu().numpy()
         return decay_cache[ld]
 
     m_fit = np.arange(1, n + 1, dtype=np.float64)
@@ -185,11 +185,12 @@ def disentangle(
 
     dec = model.strengths(delta, gamma=float(gamma), combine=combine)
     dec.plus[0] = dec.minus[0] = 0.0
-    sp = spindle_curve(n, alpha, float(beta))
+    sp = spindle_curve(n, alpha, float(beta)).to(dec.plus.device)
     sp[0] = 0.0
     spin = Strengths(sp, -sp)
     theory = dec + spin
-    residual = Strengths((theory.plus - measured.plus).abs(), (theory.minus - measured.minus).abs())
+    mp, mm = measured.plus.to(dec.plus.device, torch.float64), measured.minus.to(dec.plus.device, torch.float64)
+    residual = Strengths((theory.plus - mp).abs(), (theory.minus - mm).abs())
     half = n  # y = (A⁺ over m = 1..n, A⁻ over m = 1..n): R² against a constant per sign
     sst = float(((y[:half] - y[:half].mean()) ** 2).sum() + ((y[half:] - y[half:].mean()) ** 2).sum())
     r2 = 1.0 - ssr / sst if sst > 0 else float("nan")
