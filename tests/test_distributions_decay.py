@@ -18,6 +18,15 @@ from ibn.distributions.decay import (
 from ibn.transforms import orders
 
 
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """Small tensors: one torch thread is faster (and kinder to a shared machine); restored after."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 def trigger(n: int, kind: str) -> torch.Tensor:
     """Dense J[T, S] (test oracle only): 1(S ⊆ T) for AND, 1(S ∩ T ≠ ∅) for OR."""
     idx = torch.arange(1 << n)

@@ -24,6 +24,15 @@ from ibn.distributions import (
 from ibn.transforms import orders
 
 
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """Small tensors: one torch thread is faster (and kinder to a shared machine); restored after."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.mark.parametrize("n", [1, 5, 10, 16])
 def test_spindle_alpha_one_is_binomial(n):
     ref = torch.tensor([2.5 * math.comb(n, m) for m in range(n + 1)], dtype=torch.float64)
