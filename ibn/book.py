@@ -114,6 +114,18 @@ def _fmt_seconds(seconds) -> str:
     return f"{s / 3600:.2f} h"
 
 
+def _fmt_date(value) -> str:
+    """An ISO-8601 time as ``YYYY-MM-DD HH:MM UTC`` (other values unchanged)."""
+    try:
+        when = _dt.datetime.fromisoformat(str(value))
+    except ValueError:
+        return str(value)
+    if when.tzinfo is not None:
+        when = when.astimezone(_dt.timezone.utc)
+        return when.strftime("%Y-%m-%d %H:%M UTC")
+    return when.strftime("%Y-%m-%d %H:%M")
+
+
 def _fmt_hardware(hw) -> str:
     if isinstance(hw, Mapping):
         parts = [str(hw[k]) for k in ("gpu", "device", "cuda_device", "cpu", "processor")
@@ -140,7 +152,7 @@ def provenance_rows(result_or_params: Any, params: Mapping | None = None
     rows = [
         ("scale", str(scale)),
         ("commit", commit),
-        ("date", str(date)),
+        ("date", _fmt_date(date)),
         ("hardware", hardware),
         ("run time", _fmt_seconds(elapsed) if elapsed is not None else "?"),
     ]

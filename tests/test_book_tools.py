@@ -65,7 +65,7 @@ def test_scale_params_scale_missing_from_presets():
 
 def test_provenance_rows_of_a_results_record(tmp_path, capsys):
     rows = dict(provenance_rows(RECORD))
-    assert rows == {"scale": "book", "commit": "0123456789ab", "date": "2026-01-01T00:02:00+00:00",
+    assert rows == {"scale": "book", "commit": "0123456789ab", "date": "2026-01-01 00:02 UTC",
                     "hardware": "Some CPU, 2 cores", "run time": "2.0 min"}
     # the same through a result path with a sibling .json
     (tmp_path / "r.json").write_text(json.dumps(RECORD))
