@@ -55,7 +55,7 @@ import math
 
 import torch
 
-from ibn.distributions.strength import Strengths, _pair, _signed
+from ibn.distributions.strength import Strengths, _signed
 from ibn.transforms import as_values, n_players, orders
 
 __all__ = [

@@ -132,7 +132,8 @@ def disentangle(
         # eq. 7 with β = 1 at m = 1..n, 0 where αn − m + 1 ≤ 0 (as spindle_curve, in numpy)
         arg = a * n - m_fit + 1.0
         inside = arg > 0
-        c = np.where(inside, np.exp(gammaln(a * n + 1.0) - log_m_fact - gammaln(np.where(inside, arg, 1.0))), 0.0)
+        log_c = gammaln(a * n + 1.0) - log_m_fact - gammaln(np.where(inside, arg, 1.0))
+        c = np.where(inside, np.exp(log_c), 0.0)
         return np.concatenate((c, -c))
 
     yy = float(y @ y)
@@ -189,7 +190,8 @@ def disentangle(
     sp[0] = 0.0
     spin = Strengths(sp, -sp)
     theory = dec + spin
-    mp, mm = measured.plus.to(dec.plus.device, torch.float64), measured.minus.to(dec.plus.device, torch.float64)
+    mp = measured.plus.to(dec.plus.device, torch.float64)
+    mm = measured.minus.to(dec.plus.device, torch.float64)
     residual = Strengths((theory.plus - mp).abs(), (theory.minus - mm).abs())
     half = n  # y = (A⁺ over m = 1..n, A⁻ over m = 1..n): R² against a constant per sign
     sst = float(((y[:half] - y[:half].mean()) ** 2).sum() + ((y[half:] - y[half:].mean()) ** 2).sum())
