@@ -12,7 +12,8 @@ of the site with Debian's ``chromium`` + ``/usr/bin/chromedriver`` (selenium 4).
 - math not rendered: a ``.math`` element without an ``mjx-container`` holding an ``svg``, a
   MathJax error node, or a raw ``$$`` left in the text;
 - an image that did not load (``naturalWidth == 0``), or a notebook page
-  (``book/notebooks/``) without any image.
+  (``book/notebooks/``) without any image;
+- a notebook error output (traceback) shown on the page.
 
 A screenshot of each page goes to ``artifacts/screenshots/``. Exit status 1 with the list of
 problems, 0 when the whole site is clean.
@@ -71,6 +72,7 @@ const finish = () => {
     math_errors: errors,
     raw_dollars: text.includes('$$'),
     raw_parens: /\\\(|\\\[/.test(text),
+    n_error_outputs: document.querySelectorAll('.output.traceback, .output.error').length,
     imgs: imgs,
     resources: resources,
     height: Math.max(document.body.scrollHeight, document.documentElement.scrollHeight),
@@ -217,6 +219,8 @@ def check_page(driver, base: str, rel: str, port: int, shots: Path) -> list[str]
         problems.append("raw '$$' in the page text (unparsed math)")
     if state["raw_parens"] and state["n_math"] == 0:
         problems.append("raw '\\(' or '\\[' in the page text (unrendered math)")
+    if state["n_error_outputs"]:
+        problems.append(f"{state['n_error_outputs']} error output(s) (traceback) in the page")
     for img in state["imgs"]:
         if not img["complete"] or img["width"] == 0:
             problems.append(f"image not loaded: {img['src'][:120]}")

@@ -188,3 +188,33 @@ def test_checker_catches_problems_on_a_synthetic_site(tmp_path):
     code = checker.main(["--site", str(site), "--screenshots", str(tmp_path / "shots")])
     assert code == 1
     assert (tmp_path / "shots" / "index.png").is_file()
+
+
+def test_notebook_problems_finds_missing_stale_failed_and_untoc(tmp_path):
+    import jupytext
+    import nbformat
+
+    (tmp_path / "notebooks").mkdir()
+    (tmp_path / "book" / "notebooks").mkdir(parents=True)
+    (tmp_path / "_toc.yml").write_text(
+        "format: jb-book\nroot: book/intro\nchapters:\n- file: book/notebooks/ok\n"
+        "- file: book/notebooks/stale.ipynb\n")
+    src = '# %% tags=["parameters"]\nscale = "smoke"\n\n# %%\nprint(1)\n'
+    for name in ("ok", "stale", "failed", "untoc", "noexec"):
+        (tmp_path / "notebooks" / f"{name}.py").write_text(src)
+    for name in ("ok", "stale", "failed", "untoc", "nosource"):
+        nb = jupytext.reads(src.replace("print(1)", "print(2)") if name == "stale" else src,
+                            fmt="py:percent")
+        if name == "failed":
+            nb.cells[-1].outputs = [nbformat.v4.new_output("error", ename="E", evalue="x",
+                                                           traceback=[])]
+        nbformat.write(nb, tmp_path / "book" / "notebooks" / f"{name}.ipynb")
+    text = "\n".join(ext.notebook_problems(tmp_path))
+    assert "notebooks/noexec.py has no executed" in text
+    assert "nosource.ipynb has no source" in text
+    assert "stale.ipynb is stale" in text
+    assert "failed.ipynb holds an error" in text
+    assert "untoc.ipynb is not a chapter" in text
+    assert "ok.ipynb" not in text
+    assert ext.notebook_problems(ROOT) == [] or all(
+        "00_quickstart" not in p for p in ext.notebook_problems(ROOT))

@@ -7,6 +7,10 @@
   at build time (a module that exists but fails to import is a build warning, hence an error
   under ``-W``).
 
+It also warns (an error under ``-W``) when the notebooks are inconsistent: a source
+``notebooks/NAME.py`` without its executed ``book/notebooks/NAME.ipynb``, an executed notebook
+that is stale (its cells differ from the source), holds an error, or is missing from the TOC.
+
 The files are written only when their content changes. Also runnable as a script
 (``python book/_ext/ibn_book_ext.py``) to regenerate them without building.
 """
@@ -108,12 +112,86 @@ def api_modules() -> tuple[str, list[str]]:
     return "\n".join(parts), problems
 
 
+def _toc_files(root: Path) -> set[str]:
+    """The ``file:`` entries (and root) of ``_toc.yml``, without suffix."""
+    import yaml
+
+    toc = yaml.safe_load((root / "_toc.yml").read_text(encoding="utf-8")) or {}
+    found: set[str] = set()
+
+    def walk(node):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key in ("file", "root") and isinstance(value, str):
+                    found.add(str(Path(value).with_suffix("")) if Path(value).suffix in
+                              (".md", ".ipynb", ".rst") else value)
+                else:
+                    walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(toc)
+    return found
+
+
+def _cells(nb) -> list[tuple[str, str]]:
+    """(type, source) of a notebook's cells, without papermill's injected-parameters cell."""
+    out = []
+    for cell in nb.cells:
+        if "injected-parameters" in cell.get("metadata", {}).get("tags", []):
+            continue
+        out.append((cell.cell_type, cell.source.strip()))
+    return out
+
+
+def notebook_problems(root: Path = ROOT) -> list[str]:
+    """Inconsistencies between notebooks/*.py, the executed book/notebooks/*.ipynb and the TOC.
+
+    - a notebook source without its executed notebook, or an executed notebook without source;
+    - an executed notebook whose cells differ from its source (stale: rerun it);
+    - an executed notebook with an error output or a failed papermill status;
+    - an executed notebook that is not a chapter of ``_toc.yml``.
+    """
+    import jupytext
+    import nbformat
+
+    problems = []
+    sources = {p.stem: p for p in (root / "notebooks").glob("*.py") if not p.name.startswith("_")}
+    executed = {p.stem: p for p in (root / "book" / "notebooks").glob("*.ipynb")}
+    toc = _toc_files(root)
+    rerun = "rerun it: scripts/book --rerun book --only {}"
+    for name in sorted(set(sources) - set(executed)):
+        problems.append(f"notebooks/{name}.py has no executed book/notebooks/{name}.ipynb "
+                        f"({rerun.format(name)})")
+    for name in sorted(set(executed) - set(sources)):
+        problems.append(f"book/notebooks/{name}.ipynb has no source notebooks/{name}.py")
+    for name in sorted(set(executed)):
+        try:
+            nb = nbformat.read(executed[name], as_version=4)
+        except Exception as err:  # noqa: BLE001 - reported
+            problems.append(f"book/notebooks/{name}.ipynb is unreadable: {err}")
+            continue
+        if name in sources and _cells(jupytext.read(sources[name])) != _cells(nb):
+            problems.append(f"book/notebooks/{name}.ipynb is stale: its cells differ from "
+                            f"notebooks/{name}.py ({rerun.format(name)})")
+        status = nb.metadata.get("papermill", {}).get("exception")
+        errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
+                  if o.get("output_type") == "error"]
+        if status or errors:
+            problems.append(f"book/notebooks/{name}.ipynb holds an error output "
+                            f"(the run failed; {rerun.format(name)})")
+        if f"book/notebooks/{name}" not in toc:
+            problems.append(f"book/notebooks/{name}.ipynb is not a chapter of _toc.yml")
+    return problems
+
+
 def generate(root: Path = ROOT) -> list[str]:
-    """Write the generated files; return the import problems of API modules."""
+    """Write the generated files; return the problems to report as build warnings."""
     _write_if_changed(GENERATED / "results_table.md", results_table(root))
     api_md, problems = api_modules()
     _write_if_changed(GENERATED / "api_modules.md", api_md)
-    return problems
+    return problems + notebook_problems(root)
 
 
 _TABLE_RULE = re.compile(r"^\|\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)*\|?$")
@@ -193,7 +271,7 @@ def _on_config_inited(app, config):
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
     for problem in generate(ROOT):
-        logger.warning("[ibn api] %s", problem)
+        logger.warning("[ibn book] %s", problem)
 
 
 def _offline_scripts(app, pagename, templatename, context, doctree):
