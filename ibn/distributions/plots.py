@@ -35,7 +35,7 @@ def plot_strengths(
     ax.bar(m, scale * s.minus[1:].numpy(), width=width, color=color, alpha=0.45)
     ax.axhline(0.0, color="black", lw=0.6)
     ax.set_xlabel("order m")
-    ax.set_ylabel("strength A^(m),± (positive up, negative down)")
+    ax.set_ylabel(r"strength $A^{(m),\pm}$ (+ up, − down)")
     ax.set_xticks(m)
     return ax
 
@@ -75,16 +75,18 @@ def plot_generalization(
     else:
         fig = axes[0].figure
     ax_g, ax_n = axes
-    plot_strengths(gen, ax_g, color="tab:blue", label="generalizable A_gen")
+    plot_strengths(gen, ax_g, color="tab:blue", label=r"generalizable $A_\mathrm{gen}$")
     if decay is not None:
         plot_theory(decay, ax_g, color="navy", label="decay model")
     ax_g.set_title("generalizable")
-    plot_strengths(non, ax_n, color="tab:red", label="non-generalizable A_non", scale=non_scale)
+    plot_strengths(non, ax_n, color="tab:red", label=r"non-generalizable $A_\mathrm{non}$", scale=non_scale)
     if spindle is not None:
         plot_theory(spindle, ax_n, color="darkred", label="spindle model", scale=non_scale)
     ax_n.set_title("non-generalizable")
     if non_scale != 1.0:
-        ax_n.set_ylabel(f"{non_scale:g} × A_non^(m),± (y-axis scaled ×{non_scale:g})")
+        ax_n.set_ylabel(
+            f"{non_scale:g} × " + r"$A_\mathrm{non}^{(m),\pm}$" + f" (y-axis scaled ×{non_scale:g})"
+        )
     for ax in axes:
         ax.legend(fontsize=7)
     if title:
