@@ -1,0 +1,461 @@
+"""Paper B: generalizable vs non-generalizable interactions of image classifiers (SPEC §4-6).
+
+One *setup* is a model architecture on a dataset. :func:`run_games` trains (or loads)
+
+* a **target** model on a small subset of the training split with label noise (it over-fits, so
+  non-generalizable interactions exist; SPEC §6: 1 % noise), and
+* ``k_max`` **baseline** models on (a subset of) the TEST split, one seed each (SPEC §4),
+
+then records the values v(x_T) of every coalition (2^n, ``ibn.games.all_values``) of the target
+and of every baseline, on the same players (a :class:`ibn.maskers.FeatureMapMasker`: n patches
+of the feature map after VGG's 2nd ReLU / ResNet-20's first block, 8×8 grid, central 6×6,
+zero baseline; SPEC §6) for
+
+* ``n_samples`` training samples of the target (correctly classified, labels not flipped), and
+* ``n_heldout`` samples of the training split the target never saw, half correctly classified
+  and half misclassified by the target (paper B Fig. 8).
+
+The reward is the log-odds of the true label (SPEC §1). :func:`interactions` extracts AND-OR
+interactions from those values with a chosen sparsifier (``"lp"``: the exact optimum of eq. 17;
+``"sgd"``: the lab's SGD), both cached with :func:`ibn.results.cached`. The analysis helpers
+(:func:`split_strengths`, :func:`shape_summary`, :func:`fit_theory`, ...) turn effects into
+A^(m),± total / generalizable / non-generalizable curves, shape statistics and verdicts.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from ibn import distributions as dist
+from ibn import games as ibn_games
+from ibn import results
+from ibn.data import data_root, load_fashion_mnist, load_mnist, to_float_images
+from ibn.distributions import Strengths
+from ibn.maskers import FeatureMapMasker
+from ibn.models import build
+from ibn.train import evaluate, train
+
+__all__ = [
+    "IMAGE_STATS", "load_images", "train_model", "run_games", "extract_effects", "effects_key",
+    "interactions",
+    "sgd_sparsify", "split_strengths", "cancellation", "cancellation_total", "shape_summary",
+    "decay_verdict", "spindle_verdict", "fit_theory", "cross_similarity", "order_table",
+    "setup_params", "summary_rows",
+]
+
+#: per-dataset (mean, std) used to standardize the 32×32 images.
+IMAGE_STATS: dict[str, tuple[tuple[float], tuple[float]]] = {
+    "mnist": ((0.1307,), (0.3081,)),
+    "fashion_mnist": ((0.2860,), (0.3530,)),
+}
+#: show tqdm progress bars (notebooks switch them off to keep their pages clean).
+PROGRESS: bool = True
+_LOADERS = {"mnist": load_mnist, "fashion_mnist": load_fashion_mnist}
+
+
+@functools.lru_cache(maxsize=4)
+def load_images(dataset: str, split: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """(x, y) of ``split``: float32 (N, 1, 32, 32) standardized images (SPEC §6) and labels.
+
+    Cached in memory (do not modify the returned tensors in place)."""
+    if dataset not in _LOADERS:
+        raise ValueError(f"unknown dataset {dataset!r}; choose one of {sorted(_LOADERS)}")
+    images, labels = _LOADERS[dataset](split)
+    mean, std = IMAGE_STATS[dataset]
+    return to_float_images(images, 32, mean, std), labels
+
+
+# ---------------------------------------------------------------- training
+
+
+def train_model(model: str, dataset: str, *, split: str, n_train: int, epochs: int, seed: int,
+                lr: float = 1e-3, batch_size: int = 64, label_noise: float = 0.0,
+                device: str | None = None) -> tuple[nn.Module, dict[str, Any]]:
+    """Train ``model`` on ``n_train`` images of ``split`` (Adam, seeded), or load its weights.
+
+    Weights are kept under ``data/models/generalizable/`` (git-ignored), named by the hash of
+    the settings. Returns the model (eval mode) and an info dict with the training subset
+    indices (into ``split``), the flipped-label indices (into the subset) and the final
+    training accuracy (on the noisy labels).
+    """
+    spec = {"model": model, "dataset": dataset, "split": split, "n_train": n_train,
+            "epochs": epochs, "seed": seed, "lr": lr, "batch_size": batch_size,
+            "label_noise": label_noise}
+    path = data_root() / "models" / "generalizable" / f"{model}-{dataset}-{results.params_hash(spec)}.pt"
+    net = build(model, seed=seed, in_channels=1)
+    if path.is_file():
+        state = torch.load(path, map_location="cpu", weights_only=False)
+        net.load_state_dict(state["model"])
+        info = state["info"]
+    else:
+        x, y = load_images(dataset, split)
+        hist = train(net, (x, y), epochs=epochs, batch_size=batch_size, optimizer="adam", lr=lr,
+                     label_noise=label_noise, num_classes=10, subset=n_train, seed=seed,
+                     device=device, progress=False)
+        info = {"subset": hist.subset, "flipped": hist.flipped,
+                "train_acc": hist.last("train_acc"), "spec": spec}
+        path.parent.mkdir(parents=True, exist_ok=True)
+        torch.save({"model": net.cpu().state_dict(), "info": info}, path)
+    net.eval()
+    if device is not None:
+        net.to(device)
+    return net, info
+
+
+def _predict(net: nn.Module, x: torch.Tensor, batch: int = 256) -> torch.Tensor:
+    dev = next(net.parameters()).device
+    with torch.inference_mode():
+        return torch.cat([net(x[i:i + batch].to(dev)).argmax(1).cpu() for i in range(0, len(x), batch)])
+
+
+# ---------------------------------------------------------------- games
+
+
+def run_games(params: Mapping[str, Any], *, recompute: bool = False) -> dict[str, Any]:
+    """Values v(x_T) of the target and of the k baselines on the chosen samples (cached).
+
+    ``params`` keys: ``model``, ``dataset``, ``n_players``, ``n_samples``, ``n_heldout``,
+    ``k_max``, ``seed``, ``target`` (dict: ``n_train``, ``epochs``, ``lr``, ``batch_size``,
+    ``label_noise``), ``baseline`` (dict: ``n_train``, ``epochs``, ``lr``, ``batch_size``),
+    ``n_eval`` (images used to measure accuracies). Result keys: ``values`` (N, 2^n) and
+    ``baseline_values`` (k_max, N, 2^n) on training samples, ``heldout_values`` /
+    ``heldout_baseline_values`` / ``heldout_correct`` on held-out samples, ``labels``,
+    ``players``, and the models' accuracies.
+    """
+    p = dict(params)
+    name = f"B_games_{p['model']}_{p['dataset']}"
+    return results.cached(name, p, lambda: _compute_games(p), recompute=recompute)
+
+
+def _compute_games(p: dict[str, Any]) -> dict[str, Any]:
+    dev = "cuda" if torch.cuda.is_available() else None
+    tp, bp = p["target"], p["baseline"]
+    target, tinfo = train_model(p["model"], p["dataset"], split="train", seed=p["seed"],
+                                device=dev, **tp)
+    bases = [train_model(p["model"], p["dataset"], split="test", seed=p["seed"] + 1 + j,
+                         device=dev, **bp)[0] for j in range(p["k_max"])]
+    x_tr, y_tr = load_images(p["dataset"], "train")
+    x_te, y_te = load_images(p["dataset"], "test")
+    n_eval = p["n_eval"]
+    subset = torch.as_tensor(tinfo["subset"])
+    flipped = set(int(i) for i in tinfo["flipped"])
+    rng = np.random.default_rng(p["seed"])
+    # training samples of the target: correctly classified, clean labels
+    clean = torch.as_tensor([int(subset[i]) for i in range(len(subset)) if i not in flipped])
+    pred = _predict(target, x_tr[clean])
+    pool = clean[pred == y_tr[clean]].numpy()
+    train_idx = np.sort(rng.choice(pool, size=min(p["n_samples"], len(pool)), replace=False))
+    # held-out samples (train split, outside the target's subset): half right, half wrong
+    outside = np.setdiff1d(np.arange(len(y_tr)), subset.numpy())
+    cand = rng.choice(outside, size=min(len(outside), max(n_eval, 20 * p["n_heldout"])), replace=False)
+    cand_pred = _predict(target, x_tr[cand])
+    right = cand[(cand_pred == y_tr[cand]).numpy()]
+    wrong = cand[(cand_pred != y_tr[cand]).numpy()]
+    h = p["n_heldout"]
+    n_wrong = min(h // 2, len(wrong))
+    ho_idx = np.concatenate([wrong[:n_wrong], right[: h - n_wrong]])
+    ho_correct = np.concatenate([np.zeros(n_wrong, bool), np.ones(h - n_wrong, bool)])
+    acc = {
+        "target_train_acc_noisy": float(tinfo["train_acc"]),
+        "target_test_acc": float((_predict(target, x_te[:n_eval]) == y_te[:n_eval]).float().mean()),
+        "target_heldout_acc": float((cand_pred == y_tr[cand]).float().mean()),
+        "baseline_acc_on_train_split": [float((_predict(b, x_tr[cand]) == y_tr[cand]).float().mean())
+                                        for b in bases],
+    }
+
+    def values_of(idx: np.ndarray, what: str) -> tuple[torch.Tensor, torch.Tensor, list]:
+        v_t, v_b, players = [], [], []
+        for i in tqdm(idx, desc=f"{p['model']}/{p['dataset']} {what} games", leave=False,
+                      disable=not PROGRESS):
+            masker = FeatureMapMasker(grid=8, central=6, n_players=p["n_players"],
+                                      seed=p["seed"] * 100_003 + int(i))
+            y = int(y_tr[i])
+            v_t.append(ibn_games.all_values(target, x_tr[i], masker, target=y, progress=False))
+            v_b.append(torch.stack([ibn_games.all_values(b, x_tr[i], masker, target=y, progress=False)
+                                    for b in bases]))
+            players.append(masker.players)
+        return torch.stack(v_t), torch.stack(v_b, 1), players
+
+    v, vb, players = values_of(train_idx, "train")
+    hv, hvb, hplayers = values_of(ho_idx, "held-out")
+    return {
+        "values": v, "baseline_values": vb, "labels": y_tr[train_idx], "indices": train_idx,
+        "players": players, "heldout_values": hv, "heldout_baseline_values": hvb,
+        "heldout_labels": y_tr[ho_idx], "heldout_indices": ho_idx,
+        "heldout_correct": torch.as_tensor(ho_correct), "heldout_players": hplayers,
+        "n_flipped": len(flipped), "accuracy": json.dumps(acc), **{k: v for k, v in acc.items()
+                                                                   if not isinstance(v, list)},
+    }
+
+
+# ---------------------------------------------------------------- extraction
+
+
+def sgd_sparsify(values: torch.Tensor, noise_bound: float = 0.02, *, steps: int = 20_000,
+                 lr: float = 1e-5, momentum: float = 0.9) -> dict[str, torch.Tensor]:
+    """The lab's SGD sparsifier of eq. 17 (SPEC §2), batched over samples.
+
+    Minimizes Σ_{S≠∅} |I^AND_S| + |I^OR_S| over γ and δ with u^AND = ½(v − δ) + γ,
+    u^OR = ½(v − δ) − γ, SGD with momentum, learning rate decayed log-uniformly from ``lr`` to
+    ``lr``/10, δ clipped to ±ζ (ζ = noise_bound·|v_N − v_∅| per sample) after each step;
+    δ_∅ = 0 and u^OR_∅ = 0 (so I^AND_∅ = v_∅). Used only when ``ibn.and_or.extract`` is absent.
+    """
+    from ibn.transforms import mobius, or_mobius
+
+    v = torch.as_tensor(values, dtype=torch.float64)
+    zeta = (noise_bound * (v[..., -1] - v[..., 0]).abs()).unsqueeze(-1)
+    free = torch.ones_like(v)
+    free[..., 0] = 0.0
+    gamma = torch.zeros_like(v, requires_grad=True)
+    delta = torch.zeros_like(v, requires_grad=True)
+    opt = torch.optim.SGD([gamma, delta], lr=lr, momentum=momentum)
+    g0 = torch.zeros_like(v)
+    g0[..., 0] = 0.5 * v[..., 0]
+
+    def parts():
+        d = delta * free
+        g = gamma * free + g0
+        return mobius(0.5 * (v - d) + g), or_mobius(0.5 * (v - d) - g), d
+
+    for step in range(steps):
+        for group in opt.param_groups:
+            group["lr"] = lr * 10.0 ** (-step / max(steps - 1, 1))
+        a, o, _ = parts()
+        loss = a[..., 1:].abs().sum() + o[..., 1:].abs().sum()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        with torch.no_grad():
+            delta.copy_(torch.maximum(torch.minimum(delta, zeta), -zeta))
+    with torch.no_grad():
+        a, o, d = parts()
+    return {"and_effects": a.detach(), "or_effects": o.detach(), "delta": d.detach()}
+
+
+def extract_effects(values: torch.Tensor, solver: str = "lp", noise_bound: float = 0.02
+                    ) -> dict[str, Any]:
+    """AND-OR effects (B, 2^n) of values (B, 2^n) with ``solver`` ``"lp"`` or ``"sgd"`` (SPEC §2).
+
+    Uses ``ibn.and_or.extract(values, noise_bound=..., solver=...)`` when that function exists;
+    otherwise the exact LP of :func:`ibn.and_or.lp.solve_lp` sample by sample (``"lp"``) or
+    :func:`sgd_sparsify` (``"sgd"``). The result says which implementation ran (``extractor``).
+    """
+    if solver not in ("lp", "sgd"):
+        raise ValueError(f"solver must be 'lp' or 'sgd', got {solver!r}")
+    v = torch.as_tensor(values, dtype=torch.float64)
+    try:
+        from ibn.and_or import extract  # type: ignore[attr-defined]
+    except ImportError:
+        extract = None
+    if extract is not None:
+        res = extract(v, noise_bound=noise_bound, solver=solver)
+        return {"and_effects": torch.as_tensor(res.and_effects, dtype=torch.float64),
+                "or_effects": torch.as_tensor(res.or_effects, dtype=torch.float64),
+                "extractor": f"ibn.and_or.extract(solver={solver!r})"}
+    if solver == "sgd":
+        out = sgd_sparsify(v, noise_bound)
+        return {"and_effects": out["and_effects"], "or_effects": out["or_effects"],
+                "extractor": "ibn.experiments.generalizable.sgd_sparsify"}
+    from ibn.and_or.lp import solve_lp
+
+    flat = v.reshape(-1, v.shape[-1])
+    n = int(math.log2(v.shape[-1]))
+    a_all, o_all = [], []
+    for row in tqdm(flat, desc="LP", leave=False, disable=not PROGRESS):
+        r = (row - row[0]).numpy()
+        sol = solve_lp(r, noise_bound * abs(float(row[-1] - row[0])), n)
+        a = torch.as_tensor(sol["and_eff"])
+        a[0] = row[0]
+        a_all.append(a)
+        o_all.append(torch.as_tensor(sol["or_eff"]))
+    shape = v.shape
+    return {"and_effects": torch.stack(a_all).reshape(shape),
+            "or_effects": torch.stack(o_all).reshape(shape), "extractor": "ibn.and_or.lp.solve_lp"}
+
+
+def effects_key(params: Mapping[str, Any], solver: str = "lp", noise_bound: float = 0.02
+                ) -> dict[str, Any]:
+    """The cache params of :func:`interactions` (for ``show_provenance``)."""
+    return {"games": dict(params), "solver": solver, "noise_bound": noise_bound,
+            "scale": params.get("scale")}
+
+
+def interactions(params: Mapping[str, Any], solver: str = "lp", noise_bound: float = 0.02, *,
+                 recompute: bool = False) -> dict[str, Any]:
+    """Games of :func:`run_games` plus the AND-OR effects of every game (cached per solver).
+
+    Adds ``and``/``or`` (N, 2^n), ``baseline_and``/``baseline_or`` (k, N, 2^n) and the same with a
+    ``heldout_`` prefix to the games' result.
+    """
+    g = run_games(params)
+    key = effects_key(params, solver, noise_bound)
+    name = f"B_effects_{params['model']}_{params['dataset']}"
+
+    def compute() -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for prefix in ("", "heldout_"):
+            v, vb = g[f"{prefix}values"], g[f"{prefix}baseline_values"]
+            both = torch.cat([v.unsqueeze(0), vb])  # (1 + k, N, 2^n)
+            eff = extract_effects(both, solver, noise_bound) if both.numel() else {
+                "and_effects": both.clone(), "or_effects": both.clone(), "extractor": "none"}
+            out[f"{prefix}and"], out[f"{prefix}baseline_and"] = eff["and_effects"][0], eff["and_effects"][1:]
+            out[f"{prefix}or"], out[f"{prefix}baseline_or"] = eff["or_effects"][0], eff["or_effects"][1:]
+            out["extractor"] = eff["extractor"]
+        return out
+
+    eff = results.cached(name, key, compute, recompute=recompute)
+    return {**g, **eff}
+
+
+# ---------------------------------------------------------------- analysis
+
+
+def split_strengths(res: Mapping[str, Any], k: int | None = None, *, prefix: str = "",
+                    tau: float | torch.Tensor | None = None) -> tuple[Strengths, Strengths, Strengths]:
+    """Per-sample (A, A_gen, A_non), each (N, n+1), using the first ``k`` baselines (SPEC §4).
+
+    ``tau`` defaults to 0.02·E_x|v(x_N) − v(x_∅)| over the target's values of these samples.
+    """
+    a, o = res[f"{prefix}and"], res[f"{prefix}or"]
+    kk = res[f"{prefix}baseline_and"].shape[0] if k is None else k
+    if not 1 <= kk <= res[f"{prefix}baseline_and"].shape[0]:
+        raise ValueError(f"k = {k} baselines requested, {res[f'{prefix}baseline_and'].shape[0]} available")
+    if tau is None:
+        tau = dist.tau_from_values(res[f"{prefix}values"])
+    base = [(res[f"{prefix}baseline_and"][j], res[f"{prefix}baseline_or"][j]) for j in range(kk)]
+    return dist.generalizable_strengths(a, o, base, tau, average=False)
+
+
+def cancellation(s: Strengths) -> torch.Tensor:
+    """|A⁺ + A⁻| / (A⁺ − A⁻) per order (..., n+1); 0 = full +/− cancellation, 1 = one sign only.
+
+    NaN where an order has no strength. (A⁻ ≤ 0, so A⁺ − A⁻ = A⁺ + |A⁻|.)
+    """
+    den = s.plus - s.minus
+    return torch.where(den > 0, (s.plus + s.minus).abs() / den.where(den > 0, torch.ones_like(den)),
+                       torch.full_like(den, float("nan")))
+
+
+def cancellation_total(s: Strengths) -> torch.Tensor:
+    """Σ_m |A⁺ + A⁻| / Σ_m (A⁺ − A⁻) over the orders (per leading index); NaN if empty."""
+    num = (s.plus + s.minus).abs().sum(-1)
+    den = (s.plus - s.minus).sum(-1)
+    return torch.where(den > 0, num / den.where(den > 0, torch.ones_like(den)),
+                       torch.full_like(den, float("nan")))
+
+
+def _nan_stats(x: torch.Tensor) -> tuple[float, float]:
+    x = x[torch.isfinite(x)].double()
+    if x.numel() == 0:
+        return float("nan"), float("nan")
+    return float(x.mean()), float(x.std()) if x.numel() > 1 else 0.0
+
+
+def shape_summary(total: Strengths, gen: Strengths, non: Strengths) -> dict[str, float]:
+    """Shape statistics of per-sample curves (N, n+1): means, spread over samples, shares.
+
+    ``mean_order_*`` is the strength-weighted mean order of the sample-averaged curve,
+    ``mean_order_*_std`` the standard deviation of the per-sample values; ``peak_*`` the peak
+    order of the averaged curve; ``cancel_*`` the cancellation ratio Σ|A⁺+A⁻| / Σ(A⁺−A⁻) of the
+    averaged curve (``_std`` over samples); ``non_share`` the fraction of the total strength
+    that is non-generalizable.
+    """
+    out: dict[str, float] = {}
+    for key, s in (("total", total), ("gen", gen), ("non", non)):
+        mean = s.mean()
+        out[f"mean_order_{key}"] = float(dist.mean_order(mean))
+        out[f"mean_order_{key}_std"] = _nan_stats(dist.mean_order(s))[1]
+        out[f"peak_{key}"] = int(dist.peak_order(mean))
+        out[f"cancel_{key}"] = float(cancellation_total(mean))
+        out[f"cancel_{key}_std"] = _nan_stats(cancellation_total(s))[1]
+        out[f"strength_{key}"] = float(mean.total().sum())
+    out["non_share"] = out["strength_non"] / out["strength_total"] if out["strength_total"] else float("nan")
+    out["n"] = total.n
+    return out
+
+
+def decay_verdict(summary: Mapping[str, float]) -> tuple[bool, str]:
+    """Claim 1 (decay): the generalizable curve peaks at a low order (≤ max(2, n/4)) and its
+    strength-weighted mean order is below both n/2 and the non-generalizable one."""
+    n = summary["n"]
+    low = max(2, round(n / 4))
+    checks = {f"peak_gen {summary['peak_gen']} <= {low}": summary["peak_gen"] <= low,
+              f"mean_order_gen {summary['mean_order_gen']:.2f} < n/2 = {n / 2:g}":
+                  summary["mean_order_gen"] < n / 2,
+              f"mean_order_gen {summary['mean_order_gen']:.2f} < mean_order_non "
+              f"{summary['mean_order_non']:.2f}": summary["mean_order_gen"] < summary["mean_order_non"]}
+    ok = all(checks.values())
+    return ok, "; ".join(f"{k}: {'yes' if v else 'NO'}" for k, v in checks.items())
+
+
+def spindle_verdict(summary: Mapping[str, float]) -> tuple[bool, str]:
+    """Claim 2 (spindle): the non-generalizable curve peaks at an interior order (2..n−1), its mean
+    order exceeds the generalizable one, and its +/− cancellation is stronger (smaller ratio)."""
+    n = summary["n"]
+    checks = {f"2 <= peak_non {summary['peak_non']} <= {n - 1}": 2 <= summary["peak_non"] <= n - 1,
+              f"mean_order_non {summary['mean_order_non']:.2f} > mean_order_gen "
+              f"{summary['mean_order_gen']:.2f}": summary["mean_order_non"] > summary["mean_order_gen"],
+              f"cancel_non {summary['cancel_non']:.2f} < cancel_gen {summary['cancel_gen']:.2f}":
+                  summary["cancel_non"] < summary["cancel_gen"]}
+    ok = all(checks.values())
+    return ok, "; ".join(f"{k}: {'yes' if v else 'NO'}" for k, v in checks.items())
+
+
+def order_table(curves: Mapping[str, Strengths]) -> list[dict[str, float]]:
+    """Rows m = 1..n of A^(m),± (and the cancellation ratio) of named averaged curves."""
+    rows = []
+    first = next(iter(curves.values()))
+    for m in range(1, first.n + 1):
+        row: dict[str, float] = {"m": m}
+        for name, s in curves.items():
+            row[f"{name}+"] = float(s.plus[m])
+            row[f"{name}-"] = float(s.minus[m])
+            row[f"{name} cancel"] = float(cancellation(s)[m])
+        rows.append(row)
+    return rows
+
+
+def fit_theory(total: Strengths, and_star: torch.Tensor, or_star: torch.Tensor, **kw: Any
+               ) -> dist.DisentangleResult:
+    """Eq. 10: fit decay(I*) + spindle to the sample-averaged measured curve (no warnings)."""
+    kw.setdefault("on_failure", "ignore")
+    return dist.disentangle(total.mean(), and_star, or_star, **kw)
+
+
+def cross_similarity(gen: Strengths, non: Strengths, fit: dist.DisentangleResult) -> dict[str, float]:
+    """SIM of eq. 11 plus the per-part Jaccard similarities, matched and swapped.
+
+    ``sim`` compares (gen, non) with (decay, spindle); ``sim_swapped`` with (spindle, decay). A
+    disentangling that means something has ``sim > sim_swapped``.
+    """
+    g, nn_ = gen.mean(), non.mean()
+    return {"sim": dist.similarity(g, nn_, fit.decay, fit.spindle),
+            "sim_swapped": dist.similarity(g, nn_, fit.spindle, fit.decay),
+            "gen_vs_decay": dist.jaccard(g, fit.decay), "gen_vs_spindle": dist.jaccard(g, fit.spindle),
+            "non_vs_spindle": dist.jaccard(nn_, fit.spindle), "non_vs_decay": dist.jaccard(nn_, fit.decay)}
+
+
+def setup_params(model: str, dataset: str, settings: Mapping[str, Any], *, k_max: int | None = None,
+                 seed: int = 0, scale: str | None = None) -> dict[str, Any]:
+    """The :func:`run_games` params of one setup from a notebook's preset ``settings``.
+
+    ``scale`` (smoke / book / paper) is recorded so that provenance tables can show it.
+    """
+    keys = ("n_players", "n_samples", "n_heldout", "n_eval", "target", "baseline")
+    p = {k: settings[k] for k in keys}
+    p.update(model=model, dataset=dataset, seed=seed, scale=scale,
+             k_max=int(k_max if k_max is not None else settings["k"]))
+    return p
+
+
+def summary_rows(setups: Sequence[tuple[str, Mapping[str, Any]]]) -> list[dict[str, Any]]:
+    """One row per (label, summary) pair with the numbers behind the verdicts."""
+    return [{"setup": label, **{k: v for k, v in s.items()}} for label, s in setups]
