@@ -218,3 +218,20 @@ def test_notebook_problems_finds_missing_stale_failed_and_untoc(tmp_path):
     assert "ok.ipynb" not in text
     assert ext.notebook_problems(ROOT) == [] or all(
         "00_quickstart" not in p for p in ext.notebook_problems(ROOT))
+
+
+def test_part_status_lists_the_parts_notebook_chapters(tmp_path):
+    import nbformat
+
+    (tmp_path / "book" / "notebooks").mkdir(parents=True)
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# Fig. 2: spindles")])
+    nbformat.write(nb, tmp_path / "book" / "notebooks" / "B2.ipynb")
+    (tmp_path / "_toc.yml").write_text(
+        "format: jb-book\nroot: book/intro\nparts:\n"
+        "- caption: 'Paper A: x'\n  chapters:\n  - file: book/paper_a/index\n"
+        "- caption: 'Paper B: y'\n  chapters:\n  - file: book/paper_b/index\n"
+        "  - file: book/notebooks/B2\n")
+    assert "Not reproduced yet" in ext.part_status(tmp_path, "Paper A", "paper A")
+    status = ext.part_status(tmp_path, "Paper B", "paper B")
+    assert "{doc}`Fig. 2: spindles </book/notebooks/B2>`" in status
+    assert "Not reproduced" not in status

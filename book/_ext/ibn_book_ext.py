@@ -186,8 +186,57 @@ def notebook_problems(root: Path = ROOT) -> list[str]:
     return problems
 
 
+#: The paper parts of the TOC: (caption prefix, generated status file, paper label).
+PARTS = [("Paper A", "paper_a_status.md", "paper A"), ("Paper B", "paper_b_status.md", "paper B")]
+
+
+def _notebook_title(path: Path) -> str:
+    import nbformat
+
+    try:
+        nb = nbformat.read(path, as_version=4)
+    except Exception:  # noqa: BLE001 - the notebook check reports unreadable notebooks
+        return path.stem
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            for line in cell.source.splitlines():
+                if line.startswith("# "):
+                    return line[2:].strip()
+    return path.stem
+
+
+def part_status(root: Path, caption_prefix: str, label: str) -> str:
+    """Markdown: the notebook chapters of the TOC part whose caption starts with the prefix."""
+    import yaml
+
+    toc = yaml.safe_load((root / "_toc.yml").read_text(encoding="utf-8")) or {}
+    files: list[str] = []
+    for part in toc.get("parts", []) or []:
+        if str(part.get("caption", "")).startswith(caption_prefix):
+            stack = list(part.get("chapters", []) or [])
+            while stack:
+                entry = stack.pop(0)
+                if isinstance(entry, dict):
+                    if isinstance(entry.get("file"), str):
+                        files.append(str(Path(entry["file"]).with_suffix("")))
+                    stack = list(entry.get("sections", []) or []) + stack
+    chapters = [f for f in files if f.startswith("book/notebooks/")
+                and (root / f"{f}.ipynb").is_file()]
+    if not chapters:
+        return (":::{note}\n**Not reproduced yet.** No figure of "
+                f"{label} is reproduced in this build: the planned chapters are listed below.\n"
+                ":::\n")
+    lines = [f"Chapters of {label} in this build (each states which figures it reproduces, "
+             "and whether the numbers agree with the paper):", ""]
+    for f in chapters:
+        lines.append(f"- {{doc}}`{_notebook_title(root / f'{f}.ipynb')} </{f}>`")
+    return "\n".join(lines) + "\n"
+
+
 def generate(root: Path = ROOT) -> list[str]:
     """Write the generated files; return the problems to report as build warnings."""
+    for prefix, filename, label in PARTS:
+        _write_if_changed(GENERATED / filename, part_status(root, prefix, label))
     _write_if_changed(GENERATED / "results_table.md", results_table(root))
     api_md, problems = api_modules()
     _write_if_changed(GENERATED / "api_modules.md", api_md)
