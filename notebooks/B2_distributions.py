@@ -80,32 +80,13 @@ from ibn.experiments import generalizable as G
 
 torch.set_num_threads(2)
 G.PROGRESS = False
-_TARGET = {"lr": 2e-3, "batch_size": 50, "label_noise": 0.01}
-_BASE = {"lr": 2e-3, "batch_size": 50, "label_noise": 0.0}
-ALL_SETUPS = [["resnet20", "mnist"], ["resnet20", "fashion_mnist"],
-              ["vgg11", "mnist"], ["vgg11", "fashion_mnist"]]
-PRESETS = {
-    "smoke": {"n_players": 6, "n_samples": 3, "n_heldout": 2, "n_eval": 200, "k": 1,
-              "k_ablation": [1], "setups": [["resnet20", "mnist"]],
-              "target": {"n_train": 128, "epochs": 3, **_TARGET},
-              "baseline": {"n_train": 128, "epochs": 2, **_BASE}},
-    "book": {"n_players": 8, "n_samples": 8, "n_heldout": 8, "n_eval": 500, "k": 3,
-             "k_ablation": [1, 3, 5], "setups": ALL_SETUPS,
-             "target": {"n_train": 200, "epochs": 20, **_TARGET},
-             "baseline": {"n_train": 400, "epochs": 6, **_BASE}},
-    "paper": {"n_players": 10, "n_samples": 50, "n_heldout": 50, "n_eval": 2000, "k": 3,
-              "k_ablation": [1, 3, 5], "setups": ALL_SETUPS,
-              "target": {"n_train": 2000, "epochs": 100, **_TARGET},
-              "baseline": {"n_train": 10000, "epochs": 30, **_BASE}},
-}
-params = scale_params(scale, PRESETS, n_players=n_players, n_samples=n_samples, k=k)
-K_MAX = max(params["k_ablation"] + [params["k"]])
+# The presets are shared with the other paper-B notebooks (one cache): G.PRESETS.
+params = scale_params(scale, G.PRESETS, n_players=n_players, n_samples=n_samples, k=k)
 ABLATION = tuple(params["setups"][0])  # the k ablation runs on the first setup
 
 
 def setup_of(model, dataset):
-    k_max = K_MAX if (model, dataset) == ABLATION else params["k"]
-    return G.setup_params(model, dataset, params, k_max=k_max, scale=scale)
+    return G.setup_of(model, dataset, params, scale)
 
 
 {k: v for k, v in params.items() if k not in ("target", "baseline")}

@@ -48,7 +48,7 @@ __all__ = [
     "interactions",
     "sgd_sparsify", "split_strengths", "cancellation", "cancellation_total", "shape_summary",
     "decay_verdict", "spindle_verdict", "fit_theory", "cross_similarity", "order_table",
-    "setup_params", "summary_rows",
+    "setup_params", "setup_of", "summary_rows", "PRESETS", "ALL_SETUPS",
 ]
 
 #: per-dataset (mean, std) used to standardize the 32×32 images.
@@ -441,6 +441,39 @@ def cross_similarity(gen: Strengths, non: Strengths, fit: dist.DisentangleResult
             "sim_swapped": dist.similarity(g, nn_, fit.spindle, fit.decay),
             "gen_vs_decay": dist.jaccard(g, fit.decay), "gen_vs_spindle": dist.jaccard(g, fit.spindle),
             "non_vs_spindle": dist.jaccard(nn_, fit.spindle), "non_vs_decay": dist.jaccard(nn_, fit.decay)}
+
+
+_TARGET = {"lr": 2e-3, "batch_size": 50, "label_noise": 0.01}
+_BASE = {"lr": 2e-3, "batch_size": 50, "label_noise": 0.0}
+#: the four setups of paper B Fig. 2 (images).
+ALL_SETUPS = [["resnet20", "mnist"], ["resnet20", "fashion_mnist"],
+              ["vgg11", "mnist"], ["vgg11", "fashion_mnist"]]
+#: settings shared by the paper-B notebooks (B2, B4, B8, B_beyond_solver), so they reuse one
+#: cache. The k ablation runs on the first setup, which therefore trains max(k_ablation)
+#: baselines; the others train ``k``.
+PRESETS: dict[str, dict[str, Any]] = {
+    "smoke": {"n_players": 6, "n_samples": 3, "n_heldout": 2, "n_eval": 200, "k": 1,
+              "k_ablation": [1], "setups": [["resnet20", "mnist"]],
+              "target": {"n_train": 128, "epochs": 3, **_TARGET},
+              "baseline": {"n_train": 128, "epochs": 2, **_BASE}},
+    "book": {"n_players": 8, "n_samples": 8, "n_heldout": 8, "n_eval": 500, "k": 3,
+             "k_ablation": [1, 3, 5], "setups": ALL_SETUPS,
+             "target": {"n_train": 200, "epochs": 20, **_TARGET},
+             "baseline": {"n_train": 400, "epochs": 6, **_BASE}},
+    "paper": {"n_players": 10, "n_samples": 50, "n_heldout": 50, "n_eval": 2000, "k": 3,
+              "k_ablation": [1, 3, 5], "setups": ALL_SETUPS,
+              "target": {"n_train": 2000, "epochs": 100, **_TARGET},
+              "baseline": {"n_train": 10000, "epochs": 30, **_BASE}},
+}
+
+
+def setup_of(model: str, dataset: str, settings: Mapping[str, Any], scale: str | None) -> dict[str, Any]:
+    """:func:`setup_params` with the notebooks' rule: the first setup of ``settings["setups"]``
+    trains max(k_ablation + [k]) baselines (for the k ablation), the others ``k``."""
+    first = tuple(settings["setups"][0])
+    k_max = max(list(settings.get("k_ablation", [])) + [settings["k"]])
+    return setup_params(model, dataset, settings,
+                        k_max=k_max if (model, dataset) == first else settings["k"], scale=scale)
 
 
 def setup_params(model: str, dataset: str, settings: Mapping[str, Any], *, k_max: int | None = None,
