@@ -48,7 +48,8 @@ __all__ = [
     "interactions",
     "sgd_sparsify", "split_strengths", "cancellation", "cancellation_total", "shape_summary",
     "decay_verdict", "spindle_verdict", "fit_theory", "cross_similarity", "order_table",
-    "setup_params", "setup_of", "summary_rows", "PRESETS", "ALL_SETUPS",
+    "setup_params", "setup_of", "summary_rows", "PRESETS", "ALL_SETUPS", "per_sample_share",
+    "heldout_groups", "spindle_share",
 ]
 
 #: per-dataset (mean, std) used to standardize the 32×32 images.
@@ -456,10 +457,11 @@ PRESETS: dict[str, dict[str, Any]] = {
               "k_ablation": [1], "setups": [["resnet20", "mnist"]],
               "target": {"n_train": 128, "epochs": 3, **_TARGET},
               "baseline": {"n_train": 128, "epochs": 2, **_BASE}},
-    "book": {"n_players": 8, "n_samples": 8, "n_heldout": 8, "n_eval": 500, "k": 3,
-             "k_ablation": [1, 3, 5], "setups": ALL_SETUPS,
+    # book: what ~0.5 of a shared 2-core CPU computes in ~45 min (ResNet-20 only, k <= 3)
+    "book": {"n_players": 8, "n_samples": 6, "n_heldout": 6, "n_eval": 500, "k": 3,
+             "k_ablation": [1, 2, 3], "setups": ALL_SETUPS[:2],
              "target": {"n_train": 200, "epochs": 20, **_TARGET},
-             "baseline": {"n_train": 400, "epochs": 6, **_BASE}},
+             "baseline": {"n_train": 300, "epochs": 5, **_BASE}},
     "paper": {"n_players": 10, "n_samples": 50, "n_heldout": 50, "n_eval": 2000, "k": 3,
               "k_ablation": [1, 3, 5], "setups": ALL_SETUPS,
               "target": {"n_train": 2000, "epochs": 100, **_TARGET},
@@ -492,3 +494,35 @@ def setup_params(model: str, dataset: str, settings: Mapping[str, Any], *, k_max
 def summary_rows(setups: Sequence[tuple[str, Mapping[str, Any]]]) -> list[dict[str, Any]]:
     """One row per (label, summary) pair with the numbers behind the verdicts."""
     return [{"setup": label, **{k: v for k, v in s.items()}} for label, s in setups]
+
+
+def per_sample_share(part: Strengths, total: Strengths) -> torch.Tensor:
+    """Σ_m (|A_part⁺| + |A_part⁻|) / Σ_m (|A⁺| + |A⁻|) per sample (NaN where the total is 0)."""
+    num, den = part.total().sum(-1), total.total().sum(-1)
+    return torch.where(den > 0, num / den.where(den > 0, torch.ones_like(den)),
+                       torch.full_like(den, float("nan")))
+
+
+def heldout_groups(res: Mapping[str, Any], k: int | None = None
+                   ) -> dict[str, tuple[Strengths, Strengths, Strengths, torch.Tensor]]:
+    """Held-out samples split by the target's prediction (paper B Fig. 8).
+
+    Returns ``{"correct": ..., "misclassified": ...}``, each ``(A, A_gen, A_non, index)`` with
+    per-sample curves (N_group, n+1); one τ (0.02·E_x|v(x_N) − v(x_∅)| over all held-out
+    samples) serves both groups so that they are comparable. A group without samples is left out.
+    """
+    tau = dist.tau_from_values(res["heldout_values"])
+    tot, gen, non = split_strengths(res, k, prefix="heldout_", tau=tau)
+    correct = torch.as_tensor(res["heldout_correct"]).bool()
+    out = {}
+    for name, sel in (("correct", correct), ("misclassified", ~correct)):
+        idx = torch.nonzero(sel).flatten()
+        if len(idx):
+            out[name] = tuple(Strengths(s.plus[idx], s.minus[idx]) for s in (tot, gen, non)) + (idx,)
+    return out
+
+
+def spindle_share(fit: dist.DisentangleResult) -> float:
+    """Σ|A_spindle| / (Σ|A_decay| + Σ|A_spindle|) of a fitted eq. 10 (both signs, all orders)."""
+    sp, de = float(fit.spindle.total().sum()), float(fit.decay.total().sum())
+    return sp / (sp + de) if sp + de > 0 else float("nan")
