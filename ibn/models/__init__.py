@@ -22,12 +22,13 @@ import torch
 from torch import nn
 
 from .tabular import MLP
-from .text import (BertClassifier, CausalLMNextToken, bert_medium_classifier, log_odds,
+from .text import (BertClassifier, CausalLMNextToken, bert_medium_classifier, bert_medium_config,
+                   log_odds,
                    minilm_classifier, smollm2)
 from .vision import VGG, AlexNetDeng, ResNet20
 
 __all__ = ["build", "available", "ResNet20", "VGG", "AlexNetDeng", "MLP", "BertClassifier",
-           "CausalLMNextToken", "minilm_classifier", "bert_medium_classifier", "smollm2",
+           "CausalLMNextToken", "minilm_classifier", "bert_medium_classifier", "bert_medium_config", "smollm2",
            "log_odds", "REGISTRY"]
 
 REGISTRY: dict[str, Callable[..., nn.Module]] = {

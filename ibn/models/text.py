@@ -20,8 +20,8 @@ from typing import Any, Sequence
 import torch
 from torch import nn
 
-__all__ = ["BertClassifier", "minilm_classifier", "bert_medium_classifier", "CausalLMNextToken",
-           "smollm2", "log_odds"]
+__all__ = ["BertClassifier", "minilm_classifier", "bert_medium_classifier", "bert_medium_config",
+           "CausalLMNextToken", "smollm2", "log_odds"]
 
 
 def _offline() -> None:
@@ -116,6 +116,17 @@ def minilm_classifier(path: str | os.PathLike | None = None, num_classes: int = 
     return BertClassifier(encoder, num_classes, pooling, tok, max_length)
 
 
+def bert_medium_config(vocab_size: int = 30522, num_layers: int = 8, hidden: int = 512,
+                       heads: int = 8, intermediate: int = 2048, max_positions: int = 512) -> Any:
+    """The BERT-Medium ``BertConfig`` (Turc et al. 2019: L=8, H=512, A=8, intermediate 2048)."""
+    _offline()
+    from transformers import BertConfig
+
+    return BertConfig(vocab_size=vocab_size, hidden_size=hidden, num_hidden_layers=num_layers,
+                      num_attention_heads=heads, intermediate_size=intermediate,
+                      max_position_embeddings=max_positions)
+
+
 def bert_medium_classifier(num_classes: int = 2, tokenizer_path: str | os.PathLike | None = None,
                            vocab_size: int | None = None, num_layers: int = 8, hidden: int = 512,
                            heads: int = 8, intermediate: int = 2048, max_length: int = 64,
@@ -125,16 +136,15 @@ def bert_medium_classifier(num_classes: int = 2, tokenizer_path: str | os.PathLi
     ``ibn.data.minilm_path()``); give ``vocab_size`` instead to build without any file (the
     classifier then takes token ids only). Smaller sizes are allowed for tests."""
     _offline()
-    from transformers import AutoTokenizer, BertConfig, BertModel
+    from transformers import AutoTokenizer, BertModel
 
     tok = None
     if vocab_size is None:
         folder = _resolve(tokenizer_path, "minilm_path")
         tok = AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
         vocab_size = len(tok)
-    config = BertConfig(vocab_size=vocab_size, hidden_size=hidden, num_hidden_layers=num_layers,
-                        num_attention_heads=heads, intermediate_size=intermediate,
-                        max_position_embeddings=max(512, max_length))
+    config = bert_medium_config(vocab_size, num_layers, hidden, heads, intermediate,
+                                max(512, max_length))
     return BertClassifier(BertModel(config, add_pooling_layer=False), num_classes, pooling, tok,
                           max_length)
 
