@@ -5,7 +5,7 @@
 
 The default run trains with Adam (lr 2e-3, cosine over epochs) for 3 epochs on a seeded
 subset of 20 000 of the 60 000 training images at the native 28×28 (``--size 32`` for the
-SPEC §6 input), standardised with the MNIST mean/std, and tests on all 10 000 test images. It and saves the weights and the preprocessing to
+SPEC §6 input), standardised with the MNIST mean/std, and tests on all 10 000 test images. It saves the weights and the preprocessing to
 ``data/models/resnet20_mnist.pt`` (git-ignored) for the notebooks. Prints one JSON line.
 (Chosen so that it fits in ~30 min on 2 shared CPU cores.)
 """

@@ -132,6 +132,8 @@ class _Masker:
     def __call__(self, model: nn.Module, x: Any, masks: torch.Tensor) -> torch.Tensor:
         masks = _check_masks(masks, self.n_players)
         xb = self._single(x)
+        if isinstance(xb, torch.Tensor):
+            masks = masks.to(xb.device)
         outs = []
         with _mode(model, self.eval_mode):
             for s in range(0, masks.shape[0], self.batch_size):
@@ -213,6 +215,7 @@ class FeatureMapMasker(_Masker):
                                    n_players=None if cells is not None else n_players,
                                    central=central, seed=seed)
         self.layer, self.grid, self.central, self.seed = layer, grid, central, seed
+        self.layer_used: str | None = layer  # resolved at the first call (model.masking_layer)
         self.baseline = baseline
         self.players = self.patches.players
         self.n_players = self.patches.n_players
@@ -226,6 +229,7 @@ class FeatureMapMasker(_Masker):
 
     def apply(self, model: nn.Module, xb: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
         name = self.layer_name(model)
+        self.layer_used = name
         try:
             module = model.get_submodule(name)
         except AttributeError as exc:
@@ -244,7 +248,8 @@ class FeatureMapMasker(_Masker):
             handle.remove()
 
     def describe(self) -> dict[str, Any]:
-        return {"masker": "FeatureMapMasker", "layer": self.layer, "grid": self.grid,
+        return {"masker": "FeatureMapMasker", "layer": self.layer or self.layer_used,
+                "grid": self.grid,
                 "central": self.central, "n_players": self.n_players, "players": self.players,
                 "seed": self.seed, "baseline": _baseline_repr(self.baseline)}
 

@@ -147,6 +147,24 @@ def test_extra_loss_is_called_and_logged():
     assert h.records[0]["train_extra_loss"] > 0
 
 
+def test_extra_loss_with_indices():
+    x, y = _data(20)
+    seen = []
+
+    class Penalty:
+        needs_indices = True
+
+        def __call__(self, model, xb, yb, logits, indices):
+            seen.append(indices.clone())
+            assert torch.equal(xb, x[indices])  # indices point into the given train_set
+            return logits.sum() * 0.0
+
+    h = train(_net(), (x, y), epochs=1, batch_size=4, subset=12, extra_loss=Penalty(),
+              progress=False)
+    got = torch.cat(seen)
+    assert sorted(got.tolist()) == h.subset
+
+
 def test_text_dataset_with_collate():
     from _tiny_text import tiny_tokenizer  # tests/ is on sys.path under pytest
     tok = tiny_tokenizer()

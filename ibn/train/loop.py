@@ -175,7 +175,10 @@ def train(model: nn.Module, train_set: Any, *, test_set: Any = None, epochs: int
       different random class (seeded); indices in ``History.flipped``.
     - ``extra_loss(model, x, y, logits) -> scalar`` (or a list of them) is added to the CE, e.g.
       :class:`ibn.train.OrderSteeringLoss` or paper B's App. J penalty; ``x`` is the batch as
-      fed to the model (tensor or dict), ``y`` the (possibly noisy) labels.
+      fed to the model (tensor or dict), ``y`` the (possibly noisy) labels. A callable with
+      the attribute ``needs_indices = True`` also receives ``indices=`` (the batch's indices
+      into ``train_set``), e.g. to look up per-sample interactions precomputed for paper B's
+      App. J penalty.
     - ``checkpoint_dir``: resumable state after each epoch (``state.pt``, atomic) plus
       ``epoch_XXXX.pt`` for each epoch in ``checkpoint_at`` (0 = the initial weights) and
       ``step_XXXXXXX.pt`` for each global step in ``checkpoint_steps`` (model weights only).
@@ -203,6 +206,7 @@ def train(model: nn.Module, train_set: Any, *, test_set: Any = None, epochs: int
                                             else [extra_loss])
 
     sub = choose_subset(len(y), subset, seed)
+    orig = torch.arange(len(y)) if sub is None else sub  # position → index in train_set
     if sub is not None:
         x, y = _take(x, sub), y[sub]
     flipped = torch.empty(0, dtype=torch.long)
@@ -282,7 +286,10 @@ def train(model: nn.Module, train_set: Any, *, test_set: Any = None, epochs: int
             loss = ce
             extra_val = 0.0
             for e in extras:
-                term = e(model, inputs, yb, logits)
+                if getattr(e, "needs_indices", False):
+                    term = e(model, inputs, yb, logits, indices=orig[idx])
+                else:
+                    term = e(model, inputs, yb, logits)
                 loss = loss + term
                 extra_val += float(term.detach())
             if not torch.isfinite(loss):
