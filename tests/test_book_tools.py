@@ -235,3 +235,9 @@ def test_part_status_lists_the_parts_notebook_chapters(tmp_path):
     status = ext.part_status(tmp_path, "Paper B", "paper B")
     assert "{doc}`Fig. 2: spindles </book/notebooks/B2>`" in status
     assert "Not reproduced" not in status
+
+
+def test_stale_notebooks_are_picked_out():
+    problems = ["book/notebooks/B2.ipynb is stale: its cells differ from notebooks/B2.py",
+                "book/notebooks/B4.ipynb is not a chapter of _toc.yml"]
+    assert list(ext.stale_notebooks(problems)) == ["book/notebooks/B2"]

@@ -9,7 +9,9 @@
 
 It also warns (an error under ``-W``) when the notebooks are inconsistent: a source
 ``notebooks/NAME.py`` without its executed ``book/notebooks/NAME.ipynb``, an executed notebook
-that is stale (its cells differ from the source), holds an error, or is missing from the TOC.
+without source, holding an error, or missing from the TOC. A *stale* executed notebook (its
+cells differ from the source) gets a visible warning on its page instead, or a build warning
+with ``IBN_BOOK_STRICT=1``.
 
 The files are written only when their content changes. Also runnable as a script
 (``python book/_ext/ibn_book_ext.py``) to regenerate them without building.
@@ -313,14 +315,61 @@ def _on_docstring(app, what, name, obj, options, lines):
     lines[:] = normalize_docstring(lines)
 
 
+STALE_MARK = " is stale: "
+
+
+def stale_notebooks(problems: list[str]) -> dict[str, str]:
+    """{docname: message} of the stale executed notebooks among ``problems``."""
+    out = {}
+    for problem in problems:
+        if STALE_MARK in problem and problem.startswith("book/notebooks/"):
+            out[problem.split(".ipynb", 1)[0]] = problem
+    return out
+
+
 def _on_config_inited(app, config):
+    """Generate the included files; report notebook inconsistencies.
+
+    A stale executed notebook (its source changed since it ran) does not fail the build: its
+    page gets a visible warning instead (see :func:`_mark_stale`). With the environment
+    variable ``IBN_BOOK_STRICT=1`` (``scripts/book --strict``) staleness is a build warning too,
+    hence an error under ``-W``. Every other inconsistency is always a build warning.
+    """
+    import os
+
     from sphinx.util import logging
 
     logger = logging.getLogger(__name__)
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
-    for problem in generate(ROOT):
-        logger.warning("[ibn book] %s", problem)
+    strict = os.environ.get("IBN_BOOK_STRICT", "") not in ("", "0")
+    problems = generate(ROOT)
+    app.ibn_stale = stale_notebooks(problems)
+    for problem in problems:
+        if strict or STALE_MARK not in problem:
+            logger.warning("[ibn book] %s", problem)
+        else:
+            logger.info("[ibn book] %s (the page says so)", problem)
+
+
+def _mark_stale(app, doctree):
+    """Put a warning at the top of the page of a stale executed notebook."""
+    from docutils import nodes
+
+    docname = app.env.docname
+    message = getattr(app, "ibn_stale", {}).get(docname)
+    if not message:
+        return
+    name = docname.rsplit("/", 1)[-1]
+    warning = nodes.warning("", nodes.paragraph(
+        text=(f"Stale outputs: notebooks/{name}.py has changed since the outputs shown on this "
+              f"page were computed, so they may not match the code above them. To refresh: "
+              f"scripts/book --rerun book --only {name}")))
+    section = doctree.next_node(nodes.section)
+    if section is not None and section.children and isinstance(section[0], nodes.title):
+        section.insert(1, warning)
+    else:
+        doctree.insert(0, warning)
 
 
 def _offline_scripts(app, pagename, templatename, context, doctree):
@@ -352,6 +401,7 @@ def setup(app):
     app.connect("config-inited", _on_config_inited)
     app.connect("autodoc-process-docstring", _on_docstring)
     app.connect("html-page-context", _offline_scripts)
+    app.connect("doctree-read", _mark_stale)
     return {"version": "0.1", "parallel_read_safe": True, "parallel_write_safe": True}
 
 
