@@ -1,0 +1,261 @@
+"""Paper B Fig. 3 and Fig. 9: interactions through training, and Theorem 3.1 across checkpoints.
+
+:func:`run_dynamics` trains one *target* model (a small subset of the MNIST training split, 1 %
+label noise, Adam; SPEC §6) and keeps its weights at chosen epochs, through the normal-learning
+phase and into the over-fitting phase. At every checkpoint it records the values v(x_T) of all
+2^n coalitions of the same training samples and players (feature-map patches, zero baseline,
+reward = log-odds of the true label; as :mod:`ibn.experiments.generalizable`), and the AND-OR
+effects (exact LP, SPEC §2). The k *baseline* models trained on the test split are those of
+:func:`ibn.experiments.generalizable.train_model` (shared weights with Fig. 2).
+
+Analysis (cheap, not cached):
+
+* :func:`checkpoint_curves` — A^(m),± total / generalizable / non-generalizable per checkpoint
+  (SPEC §4), normalised by Z = E_x Σ_{salient, |S|=1} |I_S| of that checkpoint (paper B K.3);
+* :func:`phase_boundary` — the end of the normal-learning phase: the epoch of minimal test loss
+  (after it the train/test loss gap opens);
+* :func:`disentangle_checkpoints` — decay + spindle fits (eq. 10) of each checkpoint with I* =
+  the final checkpoint's interactions; ``spindle_share`` = Σ|spindle| / Σ(|decay| + |spindle|);
+* :func:`theorem_predictions` — Fig. 9: for each checkpoint, the best δ (and scale γ) such that
+  A_decay(M(δ) I*) matches the measured curve, with the relative error, against the δ → 0
+  prediction (I* itself, only rescaled) as a reference.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import torch
+from scipy.optimize import minimize_scalar
+from tqdm.auto import tqdm
+
+from ibn import distributions as dist
+from ibn import games as ibn_games
+from ibn import results
+from ibn.data import data_root
+from ibn.distributions import Strengths
+from ibn.experiments import generalizable as G
+from ibn.maskers import FeatureMapMasker
+from ibn.models import build
+from ibn.train import evaluate, train
+
+__all__ = ["run_dynamics", "checkpoint_curves", "phase_boundary", "disentangle_checkpoints",
+           "theorem_predictions", "fit_decay_to_curve", "rises_after", "PROGRESS"]
+
+#: show tqdm progress bars (notebooks switch them off).
+PROGRESS: bool = True
+
+
+def run_dynamics(params: Mapping[str, Any], *, recompute: bool = False) -> dict[str, Any]:
+    """Train with checkpoints, record games and AND-OR effects per checkpoint (cached).
+
+    ``params``: ``model``, ``dataset`` (``"mnist"``), ``seed``, ``n_players``, ``n_samples``,
+    ``n_eval`` (test images for the loss curve), ``k`` (baselines), ``checkpoints`` (epochs),
+    ``target`` (``n_train``, ``epochs``, ``lr``, ``batch_size``, ``label_noise``), ``baseline``
+    (as :func:`ibn.experiments.generalizable.train_model`), ``scale`` (recorded only).
+    Result keys: ``epochs`` (per-epoch history), ``train_loss``/``test_loss``/``train_acc``/
+    ``test_acc`` per epoch, ``ckpt_epochs``, ``ckpt_train_loss``/``ckpt_test_loss`` (eval mode),
+    ``values`` (C, N, 2^n), ``and``/``or`` (C, N, 2^n), ``baseline_values``/``baseline_and``/
+    ``baseline_or`` (k, N, 2^n), ``indices``, ``labels``, ``players``.
+    """
+    p = dict(params)
+    return results.cached(f"B3_dynamics_{p['model']}_{p['dataset']}", p, lambda: _compute(p),
+                          recompute=recompute)
+
+
+def _compute(p: dict[str, Any]) -> dict[str, Any]:
+    dev = "cuda" if torch.cuda.is_available() else "cpu"
+    tp = p["target"]
+    x_tr, y_tr = G.load_images(p["dataset"], "train")
+    x_te, y_te = G.load_images(p["dataset"], "test")
+    test = (x_te[:p["n_eval"]], y_te[:p["n_eval"]])
+    ckpts = sorted(set(int(e) for e in p["checkpoints"]))
+    if ckpts[-1] != tp["epochs"]:
+        raise ValueError(f"the last checkpoint must be the last epoch {tp['epochs']}, got {ckpts}")
+    ckdir = data_root() / "models" / "dynamics" / results.params_hash(p)
+    net = build(p["model"], seed=p["seed"], in_channels=1)
+    hist = train(net, (x_tr, y_tr), test_set=test, epochs=tp["epochs"],
+                 batch_size=tp["batch_size"], optimizer="adam", lr=tp["lr"],
+                 label_noise=tp["label_noise"], num_classes=10, subset=tp["n_train"],
+                 seed=p["seed"], device=dev, checkpoint_dir=ckdir, checkpoint_at=ckpts,
+                 progress=False)
+    subset = torch.as_tensor(hist.subset)
+    flipped = set(int(i) for i in hist.flipped)
+    # the noisy training labels, exactly as the loop built them (same seed)
+    from ibn.train import flip_labels
+
+    y_sub = y_tr[subset]
+    y_noisy, _ = flip_labels(y_sub, tp["label_noise"], 10, p["seed"]) if tp["label_noise"] > 0 \
+        else (y_sub, None)
+    bases = [G.train_model(p["model"], p["dataset"], split="test", seed=p["seed"] + 1 + j,
+                           device=dev, **p["baseline"])[0] for j in range(p["k"])]
+    states = [torch.load(ckdir / f"epoch_{e:04d}.pt", map_location="cpu", weights_only=False)["model"]
+              for e in ckpts]
+    net.load_state_dict(states[-1])
+    net.eval().to(dev)
+    # samples: training samples with clean labels that the FINAL model classifies correctly
+    clean = torch.as_tensor([int(subset[i]) for i in range(len(subset)) if i not in flipped])
+    pred = G._predict(net, x_tr[clean])
+    pool = clean[pred == y_tr[clean]].numpy()
+    rng = np.random.default_rng(p["seed"])
+    idx = np.sort(rng.choice(pool, size=min(p["n_samples"], len(pool)), replace=False))
+    maskers = [FeatureMapMasker(grid=8, central=6, n_players=p["n_players"],
+                                seed=p["seed"] * 100_003 + int(i)) for i in idx]
+
+    def games_of(model: torch.nn.Module) -> torch.Tensor:
+        return torch.stack([ibn_games.all_values(model, x_tr[i], m, target=int(y_tr[i]),
+                                                 progress=False) for i, m in zip(idx, maskers)])
+
+    vals, ck_train, ck_test = [], [], []
+    for e, st in tqdm(list(zip(ckpts, states)), desc="checkpoints", disable=not PROGRESS):
+        net.load_state_dict(st)
+        net.eval()
+        vals.append(games_of(net))
+        ck_train.append(evaluate(net, (x_tr[subset], y_noisy), device=dev)["loss"])
+        ck_test.append(evaluate(net, test, device=dev)["loss"])
+    vals_t = torch.stack(vals)
+    bvals = torch.stack([games_of(b) for b in bases])
+    both = torch.cat([vals_t, bvals])  # (C + k, N, 2^n)
+    eff = G.extract_effects(both, "lp")
+    C = len(ckpts)
+    rec = hist.records
+    return {
+        "epochs": [r["epoch"] for r in rec],
+        "train_loss": [r["train_loss"] for r in rec], "test_loss": [r["test_loss"] for r in rec],
+        "train_acc": [r["train_acc"] for r in rec], "test_acc": [r["test_acc"] for r in rec],
+        "ckpt_epochs": ckpts, "ckpt_train_loss": ck_train, "ckpt_test_loss": ck_test,
+        "values": vals_t, "and": eff["and_effects"][:C], "or": eff["or_effects"][:C],
+        "baseline_values": bvals, "baseline_and": eff["and_effects"][C:],
+        "baseline_or": eff["or_effects"][C:], "extractor": eff["extractor"],
+        "indices": idx, "labels": y_tr[idx], "players": [m.players for m in maskers],
+        "n_flipped": len(flipped),
+    }
+
+
+def checkpoint_curves(res: Mapping[str, Any], k: int | None = None, normalise: bool = True
+                      ) -> dict[str, list[Strengths]]:
+    """Per checkpoint: sample-averaged A (``total``), A_gen (``gen``), A_non (``non``) (SPEC §4).
+
+    τ = 0.02·E_x|v(x_N) − v(x_∅)| of that checkpoint (used for the baselines' ρ too). With
+    ``normalise`` every curve is divided by Z of that checkpoint (paper B K.3); ``Z`` lists them.
+    """
+    kk = res["baseline_and"].shape[0] if k is None else k
+    base = [(res["baseline_and"][j], res["baseline_or"][j]) for j in range(kk)]
+    out: dict[str, list] = {"total": [], "gen": [], "non": [], "Z": [], "tau": []}
+    for c in range(len(res["ckpt_epochs"])):
+        a, o = res["and"][c], res["or"][c]
+        tau = dist.tau_from_values(res["values"][c])
+        tot, gen, non = dist.generalizable_strengths(a, o, base, tau, average=True)
+        z = float(dist.normalizer(a, o, tau)) if normalise else 1.0
+        z = z if z > 0 else 1.0
+        for key, s in (("total", tot), ("gen", gen), ("non", non)):
+            out[key].append(s.scaled(z) if normalise else s)
+        out["Z"].append(z)
+        out["tau"].append(float(tau))
+    return out
+
+
+def phase_boundary(epochs: Sequence[int], test_loss: Sequence[float]) -> int:
+    """End of the normal-learning phase: the (first) epoch of minimal test loss."""
+    if len(epochs) != len(test_loss) or not len(epochs):
+        raise ValueError("epochs and test_loss must be non-empty and of the same length")
+    return int(epochs[int(np.argmin(np.asarray(test_loss, dtype=float)))])
+
+
+def _share(part: Strengths, whole: Strengths) -> float:
+    den = float(whole.total()[1:].sum())
+    return float(part.total()[1:].sum()) / den if den > 0 else float("nan")
+
+
+def disentangle_checkpoints(curves: Mapping[str, list], and_star: torch.Tensor,
+                            or_star: torch.Tensor) -> list[dict[str, Any]]:
+    """Eq. 10 per checkpoint (I* = the final checkpoint's effects): parameters, R², shares.
+
+    ``non_share`` = Σ|A_non| / Σ|A| (baseline-based); ``spindle_share`` = Σ|spindle| /
+    (Σ|decay| + Σ|spindle|) (fit-based); ``fit`` holds the :class:`DisentangleResult`.
+    """
+    rows = []
+    for tot, gen, non in zip(curves["total"], curves["gen"], curves["non"]):
+        fit = dist.disentangle(tot, and_star, or_star, on_failure="ignore")
+        theory_total = float(fit.decay.total()[1:].sum() + fit.spindle.total()[1:].sum())
+        rows.append({"alpha": fit.alpha, "beta": fit.beta, "delta": fit.delta, "gamma": fit.gamma,
+                     "r2": fit.r2, "ok": fit.ok,
+                     "spindle_share": float(fit.spindle.total()[1:].sum()) / theory_total
+                     if theory_total > 0 else float("nan"),
+                     "non_share": _share(non, tot), "fit": fit})
+    return rows
+
+
+def fit_decay_to_curve(measured: Strengths, model: dist.DecayModel,
+                       log10_delta_bounds: tuple[float, float] | None = None, grid: int = 60
+                       ) -> dict[str, float]:
+    """min over δ, γ ≥ 0 of Σ_m Σ_± (A^(m),± − γ A_decay^(m),±(δ))² (Theorem 3.1 prediction).
+
+    γ is the closed-form non-negative least-squares scale; log10 δ is searched on a grid over the
+    identifiable box [n·log10 λ_1 − 1, n·log10 λ_0 + 1] and refined by bounded Brent. Returns
+    ``delta``, ``gamma``, ``rel_err`` = ‖A − A_pred‖ / ‖A‖ (orders 1..n, both signs) and the
+    prediction as ``pred`` (a :class:`Strengths`).
+    """
+    n = measured.n
+    lam0, lam1 = (float(v) for v in dist.EIGENVALUES)
+    lo, hi = log10_delta_bounds or (n * math.log10(lam1) - 1.0, n * math.log10(lam0) + 1.0)
+    y = torch.cat((measured.plus[1:], measured.minus[1:])).double().cpu().numpy()
+    yy = float(y @ y)
+    if yy == 0:
+        raise ValueError("measured curve is all zero")
+
+    def col(ld: float) -> np.ndarray:
+        s = model.strengths(10.0 ** ld)
+        return torch.cat((s.plus[1:], s.minus[1:])).cpu().numpy()
+
+    def ssr(ld: float) -> tuple[float, float]:
+        d = col(ld)
+        dd, dy = float(d @ d), float(d @ y)
+        g = max(dy / dd, 0.0) if dd > 0 else 0.0
+        return float(((y - g * d) ** 2).sum()), g
+
+    lds = np.linspace(lo, hi, grid)
+    vals = np.array([ssr(ld)[0] for ld in lds])
+    i = int(np.argmin(vals))
+    res = minimize_scalar(lambda ld: ssr(ld)[0], bounds=(lds[max(i - 1, 0)], lds[min(i + 1, grid - 1)]),
+                          method="bounded", options={"xatol": 1e-6})
+    ld = float(res.x) if res.fun < vals[i] else float(lds[i])
+    f, g = ssr(ld)
+    s = model.strengths(10.0 ** ld, gamma=g)
+    pred = Strengths(s.plus.clone(), s.minus.clone())
+    pred.plus[0] = pred.minus[0] = 0.0
+    return {"delta": 10.0 ** ld, "log10_delta": ld, "gamma": g,
+            "rel_err": math.sqrt(f / yy), "pred": pred,
+            "at_bound": bool(min(ld - lo, hi - ld) < 1e-3 * (hi - lo))}
+
+
+def theorem_predictions(curves: Mapping[str, list], and_star: torch.Tensor, or_star: torch.Tensor
+                        ) -> list[dict[str, Any]]:
+    """Fig. 9: per checkpoint, the Theorem 3.1 fit (:func:`fit_decay_to_curve` on the total
+    normalised curve) and the δ → 0 reference (γ·A(I*) with all interactions, rel. error)."""
+    model = dist.DecayModel(and_star, or_star)
+    n = curves["total"][0].n
+    tiny = (n * math.log10(float(dist.EIGENVALUES[1])) - 6.0,) * 2
+    rows = []
+    for tot in curves["total"]:
+        fit = fit_decay_to_curve(tot, model)
+        ref = fit_decay_to_curve(tot, model, log10_delta_bounds=(tiny[0], tiny[0] + 1e-9), grid=2)
+        rows.append({**fit, "rel_err_identity": ref["rel_err"], "pred_identity": ref["pred"]})
+    return rows
+
+
+def rises_after(values: Sequence[float], epochs: Sequence[int], boundary: int
+                ) -> dict[str, float]:
+    """Mean of ``values`` at checkpoints ≤ ``boundary`` (normal learning) and after it
+    (over-fitting), their difference, and the Spearman correlation with the epoch."""
+    v = np.asarray(values, dtype=float)
+    e = np.asarray(epochs)
+    before, after = v[e <= boundary], v[e > boundary]
+    mb = float(before.mean()) if before.size else float("nan")
+    ma = float(after.mean()) if after.size else float("nan")
+    rank_v = np.argsort(np.argsort(v))
+    rank_e = np.argsort(np.argsort(e))
+    rho = float(np.corrcoef(rank_v, rank_e)[0, 1]) if len(v) > 2 and v.std() > 0 else float("nan")
+    return {"before": mb, "after": ma, "rise": ma - mb, "spearman_epoch": rho}
