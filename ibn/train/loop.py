@@ -247,6 +247,9 @@ def train(model: nn.Module, train_set: Any, *, test_set: Any = None, epochs: int
         _set_rng_state(st["rng"])
         start_epoch, step = st["epoch"], st["step"]
         hist.records = st["records"]
+        if log_path is not None:
+            with open(log_path, "a") as f:
+                f.write(json.dumps({"event": "resume", "epoch": start_epoch, "step": step}) + "\n")
     else:
         torch.manual_seed(seed)
         np.random.seed(seed % 2 ** 32)
