@@ -101,6 +101,7 @@ def or_mobius(u) -> torch.Tensor:
     (SPEC §2) the OR part of the reward has u^OR_∅ = 0.
     """
     u = as_values(u, name="u")
+    n_players(u.shape[-1])
     effects = -mobius(torch.flip(u, dims=(-1,)))
     effects[..., 0] = 0.0
     return effects
@@ -112,6 +113,7 @@ def or_zeta(effects) -> torch.Tensor:
     ``effects[..., 0]`` (I_∅) is ignored: no coalition triggers the empty OR pattern.
     """
     effects = as_values(effects, name="effects").clone()
+    n_players(effects.shape[-1])
     effects[..., 0] = 0.0
     cumulative = zeta(effects)
     return cumulative[..., -1:] - torch.flip(cumulative, dims=(-1,))
