@@ -129,3 +129,39 @@ def test_setup_params_and_effects_key():
     assert key["solver"] == "sgd" and key["games"] == p and key["scale"] == "smoke"
     with pytest.raises(ValueError, match="dataset"):
         G.load_images("cifar100", "train")
+
+
+def test_sgd_gradient_matches_autograd():
+    g = torch.Generator().manual_seed(5)
+    v = torch.randn(3, 32, generator=g, dtype=torch.float64)
+    gamma = torch.randn(3, 32, generator=g, dtype=torch.float64).requires_grad_()
+    delta = (0.1 * torch.randn(3, 32, generator=g, dtype=torch.float64)).requires_grad_()
+    a, o, _ = G._sgd_parts(v, gamma, delta)
+    loss = a[..., 1:].abs().sum() + o[..., 1:].abs().sum()
+    loss.backward()
+    dg, dd = G._sgd_grad(a.detach(), o.detach())
+    assert torch.allclose(dg, gamma.grad, atol=1e-12)
+    assert torch.allclose(dd, delta.grad, atol=1e-12)
+
+
+def test_heldout_groups_and_shares():
+    run = _fake_run(n=4, samples=4, k=1)
+    run = {f"heldout_{key}": val for key, val in run.items()}
+    run["heldout_correct"] = torch.tensor([True, False, True, False])
+    gr = G.heldout_groups(run)
+    assert gr["correct"][3].tolist() == [0, 2] and gr["misclassified"][3].tolist() == [1, 3]
+    tot, gen, non, _ = gr["correct"]
+    # the baseline equals the target: everything generalizes, non share 0, gen share 1
+    assert torch.all(G.per_sample_share(non, tot) == 0)
+    assert torch.allclose(G.per_sample_share(gen, tot), torch.ones(2, dtype=torch.float64))
+    run["heldout_correct"] = torch.ones(4, dtype=torch.bool)
+    assert set(G.heldout_groups(run)) == {"correct"}
+
+
+def test_sgd_several_rates_keeps_the_best_per_sample():
+    g = planted_game(4, batch=3, n_and=3, n_or=2, min_order=2, seed=7)
+    runs = [G.sgd_sparsify(g.values, steps=300, lr=r) for r in (1e-4, 1e-2)]
+    best = G.sgd_sparsify(g.values, steps=300, lr=(1e-4, 1e-2))
+    objs = torch.stack([_l1(r["and_effects"], r["or_effects"]) for r in runs])
+    assert torch.allclose(_l1(best["and_effects"], best["or_effects"]), objs.min(0).values)
+    assert torch.equal(best["lr"], torch.tensor([1e-4, 1e-2], dtype=torch.float64)[objs.argmin(0)])

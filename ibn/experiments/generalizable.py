@@ -200,45 +200,92 @@ def _compute_games(p: dict[str, Any]) -> dict[str, Any]:
 # ---------------------------------------------------------------- extraction
 
 
-def sgd_sparsify(values: torch.Tensor, noise_bound: float = 0.02, *, steps: int = 20_000,
-                 lr: float = 1e-5, momentum: float = 0.9) -> dict[str, torch.Tensor]:
-    """The lab's SGD sparsifier of eq. 17 (SPEC §2), batched over samples.
+def _sgd_parts(v: torch.Tensor, gamma: torch.Tensor, delta: torch.Tensor
+               ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(I^AND, I^OR, δ) for u^AND = v_∅ + ½(r − δ) + γ, u^OR = ½(r − δ) − γ, r = v − v_∅.
 
-    Minimizes Σ_{S≠∅} |I^AND_S| + |I^OR_S| over γ and δ with u^AND = ½(v − δ) + γ,
-    u^OR = ½(v − δ) − γ, SGD with momentum, learning rate decayed log-uniformly from ``lr`` to
-    ``lr``/10, δ clipped to ±ζ (ζ = noise_bound·|v_N − v_∅| per sample) after each step;
-    δ_∅ = 0 and u^OR_∅ = 0 (so I^AND_∅ = v_∅). Used only when ``ibn.and_or.extract`` is absent.
+    δ_∅ = γ_∅ = 0, so u^OR_∅ = 0 and the bias I^AND_∅ = v_∅ (SPEC §2); u^AND + u^OR = v − δ.
+    (SPEC's u = ½(v − δ) ± γ is the same family with γ shifted by ½v_∅; this form makes γ = 0
+    the neutral start that splits v − v_∅ evenly, as the lab code does for v_∅ = 0.)
     """
     from ibn.transforms import mobius, or_mobius
 
+    d = delta.clone()
+    d[..., 0] = 0.0
+    g = gamma.clone()
+    g[..., 0] = 0.0
+    v0 = v[..., :1]
+    r = v - v0
+    return mobius(v0 + 0.5 * (r - d) + g), or_mobius(0.5 * (r - d) - g), d
+
+
+def _sgd_grad(a: torch.Tensor, o: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Gradient of Σ_{S≠∅}|I^AND_S| + |I^OR_S| w.r.t. (γ, δ), given I^AND = a and I^OR = o.
+
+    d/du^AND = Mᵀ sign(I^AND) (M the Möbius matrix); I^OR = −M flip(u^OR), so
+    d/du^OR = −flip(Mᵀ sign(I^OR)); then dγ = d_and − d_or, dδ = −½(d_and + d_or) (∅ entries 0).
+    """
+    from ibn.transforms import mobius_transpose
+
+    sa, so = a.sign(), o.sign()
+    sa[..., 0] = 0.0
+    so[..., 0] = 0.0
+    g_and = mobius_transpose(sa)
+    g_or = -torch.flip(mobius_transpose(so), dims=(-1,))
+    dg, dd = g_and - g_or, -0.5 * (g_and + g_or)
+    dg[..., 0] = 0.0
+    dd[..., 0] = 0.0
+    return dg, dd
+
+
+#: the learning rates the SGD sparsifier tries (SPEC §2: the lab used 1e-7 ... 1e-5).
+SGD_LRS = (1e-7, 1e-6, 1e-5)
+#: its number of steps (SPEC §2: 20 000 - 50 000).
+SGD_STEPS = 20_000
+
+
+def sgd_sparsify(values: torch.Tensor, noise_bound: float = 0.02, *, steps: int = SGD_STEPS,
+                 lr: float | Sequence[float] = 1e-5, momentum: float = 0.9) -> dict[str, torch.Tensor]:
+    """The lab's SGD sparsifier of eq. 17 (SPEC §2), batched over samples.
+
+    Minimizes Σ_{S≠∅} |I^AND_S| + |I^OR_S| over γ and δ (parametrized as in :func:`_sgd_parts`,
+    starting from γ = δ = 0), by SGD with momentum (PyTorch's form: b ← μb + g, p ← p − lr·b),
+    the learning rate decayed log-uniformly from ``lr`` to ``lr``/10, δ clipped to ±ζ
+    (ζ = noise_bound·|v_N − v_∅| per sample) after each step; δ_∅ = 0 and u^OR_∅ = 0 (so
+    I^AND_∅ = v_∅). The (sub)gradient is computed in closed form with the butterflies
+    (:func:`_sgd_grad`). Used only when ``ibn.and_or.extract`` is absent.
+
+    The step size is not scale-free (the subgradient has entries up to 2^n), so ``lr`` may be a
+    sequence: every rate is run and each sample keeps the result with the smallest objective
+    (``lr`` in the output gives the rate chosen per sample).
+    """
+    if not isinstance(lr, (int, float)):
+        runs = [sgd_sparsify(values, noise_bound, steps=steps, lr=float(r), momentum=momentum)
+                for r in lr]
+        obj = torch.stack([o["and_effects"][..., 1:].abs().sum(-1) + o["or_effects"][..., 1:].abs().sum(-1)
+                           for o in runs])
+        best = obj.argmin(0)
+        out = {key: torch.stack([o[key] for o in runs]).gather(
+            0, best[None, ..., None].expand(1, *runs[0][key].shape))[0]
+            for key in ("and_effects", "or_effects", "delta")}
+        out["lr"] = torch.as_tensor(list(lr), dtype=torch.float64)[best]
+        return out
     v = torch.as_tensor(values, dtype=torch.float64)
     zeta = (noise_bound * (v[..., -1] - v[..., 0]).abs()).unsqueeze(-1)
-    free = torch.ones_like(v)
-    free[..., 0] = 0.0
-    gamma = torch.zeros_like(v, requires_grad=True)
-    delta = torch.zeros_like(v, requires_grad=True)
-    opt = torch.optim.SGD([gamma, delta], lr=lr, momentum=momentum)
-    g0 = torch.zeros_like(v)
-    g0[..., 0] = 0.5 * v[..., 0]
-
-    def parts():
-        d = delta * free
-        g = gamma * free + g0
-        return mobius(0.5 * (v - d) + g), or_mobius(0.5 * (v - d) - g), d
-
+    gamma, delta = torch.zeros_like(v), torch.zeros_like(v)
+    buf_g, buf_d = torch.zeros_like(v), torch.zeros_like(v)
     for step in range(steps):
-        for group in opt.param_groups:
-            group["lr"] = lr * 10.0 ** (-step / max(steps - 1, 1))
-        a, o, _ = parts()
-        loss = a[..., 1:].abs().sum() + o[..., 1:].abs().sum()
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        with torch.no_grad():
-            delta.copy_(torch.maximum(torch.minimum(delta, zeta), -zeta))
-    with torch.no_grad():
-        a, o, d = parts()
-    return {"and_effects": a.detach(), "or_effects": o.detach(), "delta": d.detach()}
+        rate = lr * 10.0 ** (-step / max(steps - 1, 1))
+        a, o, _ = _sgd_parts(v, gamma, delta)
+        dg, dd = _sgd_grad(a, o)
+        buf_g.mul_(momentum).add_(dg)
+        buf_d.mul_(momentum).add_(dd)
+        gamma.sub_(rate * buf_g)
+        delta.sub_(rate * buf_d)
+        delta.copy_(torch.maximum(torch.minimum(delta, zeta), -zeta))
+    a, o, d = _sgd_parts(v, gamma, delta)
+    return {"and_effects": a, "or_effects": o, "delta": d,
+            "lr": torch.full(v.shape[:-1], float(lr), dtype=torch.float64)}
 
 
 def extract_effects(values: torch.Tensor, solver: str = "lp", noise_bound: float = 0.02
@@ -262,9 +309,9 @@ def extract_effects(values: torch.Tensor, solver: str = "lp", noise_bound: float
                 "or_effects": torch.as_tensor(res.or_effects, dtype=torch.float64),
                 "extractor": f"ibn.and_or.extract(solver={solver!r})"}
     if solver == "sgd":
-        out = sgd_sparsify(v, noise_bound)
+        out = sgd_sparsify(v, noise_bound, lr=SGD_LRS, steps=SGD_STEPS)
         return {"and_effects": out["and_effects"], "or_effects": out["or_effects"],
-                "extractor": "ibn.experiments.generalizable.sgd_sparsify"}
+                "sgd_lr": out["lr"], "extractor": "ibn.experiments.generalizable.sgd_sparsify"}
     from ibn.and_or.lp import solve_lp
 
     flat = v.reshape(-1, v.shape[-1])
@@ -285,8 +332,11 @@ def extract_effects(values: torch.Tensor, solver: str = "lp", noise_bound: float
 def effects_key(params: Mapping[str, Any], solver: str = "lp", noise_bound: float = 0.02
                 ) -> dict[str, Any]:
     """The cache params of :func:`interactions` (for ``show_provenance``)."""
-    return {"games": dict(params), "solver": solver, "noise_bound": noise_bound,
-            "scale": params.get("scale")}
+    key = {"games": dict(params), "solver": solver, "noise_bound": noise_bound,
+           "scale": params.get("scale")}
+    if solver == "sgd":
+        key.update(sgd_lrs=list(SGD_LRS), sgd_steps=SGD_STEPS)
+    return key
 
 
 def interactions(params: Mapping[str, Any], solver: str = "lp", noise_bound: float = 0.02, *,
@@ -309,6 +359,8 @@ def interactions(params: Mapping[str, Any], solver: str = "lp", noise_bound: flo
                 "and_effects": both.clone(), "or_effects": both.clone(), "extractor": "none"}
             out[f"{prefix}and"], out[f"{prefix}baseline_and"] = eff["and_effects"][0], eff["and_effects"][1:]
             out[f"{prefix}or"], out[f"{prefix}baseline_or"] = eff["or_effects"][0], eff["or_effects"][1:]
+            if "sgd_lr" in eff:
+                out[f"{prefix}sgd_lr"] = eff["sgd_lr"]
             out["extractor"] = eff["extractor"]
         return out
 
