@@ -1,0 +1,268 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Paper B, Fig. 6: the AND-OR logical model of a language model
+#
+# Paper B illustrates that a large language model's next-token prediction on a prompt can be
+# rewritten as a small **logical model**: a bias plus a few AND and OR interactions between the
+# words of the prompt (SPEC §2),
+#
+# $$h(x_T) = b + \sum_{\emptyset\neq S\subseteq T} I^{\text{AND}}_S
+#   + \sum_{S\cap T\neq\emptyset} I^{\text{OR}}_S ,$$
+#
+# which reproduces the model's output $v(x_T) - \delta_T$ on **every** masked prompt $x_T$
+# (universal matching; $|\delta_T| \le \zeta = 0.02\,|v(x_N)-v(x_\emptyset)|$).
+#
+# **Setup.** The LM is SmolLM2-135M-Instruct (the only LM available offline here; the paper
+# uses larger LLMs). Players are $n$ content words of a prompt; the value is the log-odds of a
+# target next token, $v = \log p(y^*)/(1-p(y^*))$ (SPEC §1). The sparsest AND-OR decomposition
+# (eq. 17) is the exact linear-programming optimum.
+#
+# **Masking (a decision of this project).** SmolLM2 has no [MASK] token, so a masked word is
+# **removed** from the prompt: the LM reads the prompt without that word. Any replacement token
+# would be a word with its own meaning that would interact with the remaining words (and a
+# causal LM never saw [MASK]-like placeholders in training); removal is the closest a causal LM
+# comes to "this word is absent". Words that are not players (stop words, punctuation) always
+# stay.
+#
+# **Prompts.** We could not find the paper's two prompts in the offline sources, so we use
+# prompts of the same kind — a factual completion and a sentiment completion — plus two of our
+# own (a second factual one and a small arithmetic "reasoning" one). The player words are
+# listed per prompt, most important first; the first $n$ are used.
+#
+# Reading the figure: each bar is one salient interaction (|I_S| > τ, τ = 0.02·|v(x_N) −
+# v(x_∅)|), labelled with its words: "a ∧ b" = AND (blue, it fires only when all its words are
+# present), "a ∨ b" = OR (orange, it fires when any of its words is present).
+
+# %% tags=["parameters"]
+scale = "smoke"  # smoke | book | paper
+n_players = None  # override the preset's number of players
+
+# %%
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import torch
+
+from ibn import transforms as tf
+from ibn.book import scale_params, show_provenance
+from ibn.experiments import llm as L
+
+torch.set_num_threads(2)
+L.PROGRESS = False
+
+PROMPTS = {
+    "factual (paper-like)": {
+        "text": "The Eiffel Tower, the famous iron landmark built for the World Fair, stands in "
+                "the capital city of",
+        "target": " Paris",
+        "players": ["Eiffel", "Tower", "capital", "city", "landmark", "famous", "iron", "built",
+                    "World", "Fair"]},
+    "sentiment (paper-like)": {
+        "text": "I watched this movie last night: the acting was wonderful, the story moving, and "
+                "overall it was truly",
+        "target": " amazing",
+        "players": ["wonderful", "movie", "acting", "moving", "story", "truly", "overall",
+                    "watched", "night", "last"]},
+    "factual (ours)": {
+        "text": "Japan is a large island country in East Asia, and its famous capital and largest "
+                "city is",
+        "target": " Tokyo",
+        "players": ["Japan", "capital", "city", "largest", "island", "Asia", "East", "country",
+                    "large", "famous"]},
+    "arithmetic (ours)": {
+        "text": "Tom has three red apples and Mary gives him two more apples, so now Tom has a "
+                "total of",
+        "target": " five",
+        "players": ["three", "two", "total", "apples", "apples", "Tom", "Mary", "gives", "red",
+                    "more"]},
+}
+PRESETS = {
+    "smoke": {"n_players": 4, "prompts": ["factual (paper-like)", "sentiment (paper-like)"],
+              "n_check": 16, "top": 8},
+    "book": {"n_players": 8, "prompts": list(PROMPTS), "n_check": 48, "top": 12},
+    "paper": {"n_players": 10, "prompts": list(PROMPTS), "n_check": 128, "top": 15},
+}
+params = scale_params(scale, PRESETS, n_players=n_players)
+params
+
+# %% [markdown]
+# ## Values of all $2^n$ masked prompts and their AND-OR decomposition
+#
+# Cached under `data/results/B6_llm/` (the LM is loaded only when a result is missing).
+
+# %%
+runs = {}
+for name in params["prompts"]:
+    runs[name] = L.run_prompt(PROMPTS[name], n_players=params["n_players"],
+                              n_check=params["n_check"], scale=scale)
+
+rows = []
+for name, r in runs.items():
+    v = r["values"]
+    tau = 0.02 * float(abs(v[-1] - v[0]))
+    pats = L.salient_patterns(r["and_effects"], r["or_effects"], tau)
+    rows.append({"prompt": name, "target": repr(PROMPTS[name]["target"]),
+                 "p(target | full prompt)": round(r["p_target"], 3),
+                 "LM's top-5": ", ".join(repr(t) for t in r["top5"]),
+                 "v(x_N)": round(float(v[-1]), 3), "v(x_∅)": round(float(v[0]), 3),
+                 "salient AND": sum(p["kind"] == "AND" for p in pats),
+                 "salient OR": sum(p["kind"] == "OR" for p in pats),
+                 "possible": 2 * (2 ** len(r["players"]) - 1),
+                 "extractor": r["extractor"]})
+pd.DataFrame(rows)
+
+# %% [markdown]
+# Players of each prompt (player $i$ = bit $i$, in sentence order) and one masked prompt
+# (every other player removed) as the LM reads it:
+
+# %%
+for name, r in runs.items():
+    print(f"{name}: players {r['players']}")
+    print(f"    example x_T: {r['masked_example']!r}")
+
+# %% [markdown]
+# ## The logical models (Fig. 6)
+#
+# The most salient AND and OR patterns of each prompt, largest |I_S| first; the bias
+# $b = v(x_\emptyset)$ is in the title.
+
+# %%
+ncol = 2
+nrow = int(np.ceil(len(runs) / ncol))
+fig, axes = plt.subplots(nrow, ncol, figsize=(13, 4.2 * nrow), squeeze=False)
+colors = {"AND": "tab:blue", "OR": "tab:orange"}
+pattern_rows = []
+for ax, (name, r) in zip(axes.flat, runs.items()):
+    v = r["values"]
+    tau = 0.02 * float(abs(v[-1] - v[0]))
+    pats = L.salient_patterns(r["and_effects"], r["or_effects"], tau, top=params["top"])
+    labels = [L.pattern_label(p["mask"], r["players"], p["kind"]) for p in pats]
+    y = np.arange(len(pats))[::-1]
+    ax.barh(y, [p["effect"] for p in pats], color=[colors[p["kind"]] for p in pats])
+    ax.set_yticks(y)
+    ax.set_yticklabels(labels, fontsize=8)
+    ax.axvline(0, color="black", lw=0.8)
+    ax.set_xlabel("interaction effect $I_S$ (log-odds)")
+    ax.set_title(f"{name}: next token {PROMPTS[name]['target']!r}\n"
+                 f"$b = v(x_\\emptyset) = {float(v[0]):.2f}$, $v(x_N) = {float(v[-1]):.2f}$",
+                 fontsize=9)
+    for p, lab in zip(pats, labels):
+        pattern_rows.append({"prompt": name, "kind": p["kind"], "pattern": lab,
+                             "order": bin(p["mask"]).count("1"), "effect": round(p["effect"], 3)})
+for ax in list(axes.flat)[len(runs):]:
+    ax.axis("off")
+handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in colors.values()]
+fig.legend(handles, ["AND (all words present)", "OR (any word present)"], loc="lower center",
+           ncol=2, fontsize=9)
+fig.tight_layout(rect=(0, 0.04, 1, 1))
+plt.show()
+
+# %%
+pd.set_option("display.max_rows", 200)
+pd.DataFrame(pattern_rows)
+
+# %% [markdown]
+# ## Universal matching on random masked prompts
+#
+# For random coalitions $T$ (each word kept with probability ½) the LM is run **again** (fresh
+# forward passes, other batch sizes) and compared with the logical model's prediction
+# $h(x_T)$: `err h vs v−δ` = max |h(x_T) − (v(x_T) − δ_T)|, `err h vs v` = max |h(x_T) − v(x_T)|
+# (bounded by ζ), `rerun noise` = max |v_fresh − v_first| (float32 batch effects of the LM).
+
+# %%
+match_rows = []
+for name, r in runs.items():
+    rep = L.matching_report(r)
+    match_rows.append({"prompt": name, "masks checked": len(r["check_values"]), **rep})
+match = pd.DataFrame(match_rows)
+match
+
+# %% tags=["nbval-check-output"]
+for row in match_rows:
+    scale_v = max(abs(float(runs[row["prompt"]]["values"][-1])), 1.0)
+    ok = row["err_v_minus_delta"] <= row["rerun_noise"] + 1e-6 * scale_v
+    within = row["err_v"] <= row["zeta"] + row["rerun_noise"] + 1e-6 * scale_v
+    print(f"{row['prompt']}: h(x_T) == v(x_T) - delta_T up to the LM's re-run noise: {ok}; "
+          f"|h - v| <= zeta: {within}")
+
+# %% [markdown]
+# ## How much of the output do the top-$k$ patterns explain?
+#
+# Keeping only the bias and the $k$ interactions with the largest |I_S|, $h_k(x_T)$ is compared
+# with $v(x_T)$ over all $2^n$ masked prompts: $R^2 = 1 - \sum_T (v_T - h_k(T))^2 /
+# \sum_T (v_T - \bar v)^2$.
+
+# %%
+n = params["n_players"]
+ks = sorted({1, 2, 3, 5, 8, 12, 20, 30, 50, 2 * (2 ** n - 1)})
+ks = [k for k in ks if k <= 2 * (2 ** n - 1)]
+exp_rows = []
+for name, r in runs.items():
+    for row in L.topk_explained(r["values"], r["and_effects"], r["or_effects"], ks):
+        exp_rows.append({"prompt": name, **row})
+explained = pd.DataFrame(exp_rows)
+fig, ax = plt.subplots(figsize=(6, 3.5))
+for name, grp in explained.groupby("prompt", sort=False):
+    ax.plot(grp["k"], grp["r2"], "o-", label=name)
+ax.set_xscale("log")
+ax.set_xlabel("k (most salient interactions kept)")
+ax.set_ylabel("$R^2$ of $h_k$ vs $v$ over all $2^n$ masks")
+ax.axhline(0.9, color="gray", ls=":", lw=0.8)
+ax.legend(fontsize=8)
+fig.tight_layout()
+plt.show()
+explained.pivot(index="k", columns="prompt", values="r2").round(4)
+
+# %% [markdown]
+# ## Verdict
+#
+# Paper B's claim behind Fig. 6: the LM's output on all masked prompts is explained by a
+# **sparse** set of AND-OR patterns (universal matching with few salient interactions). Rule
+# (fixed in code): reproduced for a prompt when universal matching holds up to the LM's re-run
+# noise **and** the $k$ most salient interactions reach $R^2 \ge 0.9$ with $k$ at most 10 % of
+# the $2(2^n-1)$ possible ones. (With very few players — the smoke scale's $n = 4$ — 10 % is
+# 3 interactions and the rule is too strict to be informative.) For comparison, the same count
+# for the AND-only (Harsanyi) explanation $I^{\text{AND}} = \text{mobius}(v)$, which has no noise
+# term and no OR patterns.
+
+# %%
+verdicts = []
+total = 2 * (2 ** n - 1)
+for name, r in runs.items():
+    rep = L.matching_report(r)
+    scale_v = max(abs(float(r["values"][-1])), 1.0)
+    matched = rep["err_v_minus_delta"] <= rep["rerun_noise"] + 1e-6 * scale_v
+    k90 = L.k_for_r2(r["values"], r["and_effects"], r["or_effects"], 0.9)
+    v = torch.as_tensor(r["values"], dtype=torch.float64)
+    k90_and = L.k_for_r2(v, tf.mobius(v), torch.zeros_like(v), 0.9)
+    sparse = k90 is not None and k90 <= 0.1 * total
+    verdicts.append({"prompt": name, "universal matching": matched,
+                     "k for R² ≥ 0.9 (AND-OR)": k90, "k (AND only)": k90_and,
+                     "of possible": total, "sparse (k ≤ 10%)": sparse,
+                     "reproduced": bool(matched and sparse)})
+vt = pd.DataFrame(verdicts)
+print(vt.to_string(index=False))
+n_ok = int(vt["reproduced"].sum())
+print(f"\nVerdict: sparse AND-OR logical model {'reproduced' if n_ok == len(vt) else 'NOT reproduced'}"
+      f" on {n_ok}/{len(vt)} prompts at n = {n} players.")
+
+# %% [markdown]
+# ## Provenance
+
+# %%
+for name in runs:
+    print(f"-- {name}")
+    show_provenance("B6_llm", L.prompt_params(PROMPTS[name], n_players=params["n_players"],
+                                              n_check=params["n_check"], scale=scale))
