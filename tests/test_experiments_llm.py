@@ -145,6 +145,11 @@ def test_topk_explained_and_labels():
     assert L.pattern_label(0b0011, masker.players, "AND") == "a ∧ b"
 
 
+def test_unique_words_numbers_repeats():
+    assert L.unique_words(["apples", "x", "apples"]) == ["apples(1)", "x", "apples(2)"]
+    assert L.pattern_label(0b101, ["apples", "x", "apples"], "OR") == "apples(1) ∨ apples(2)"
+
+
 def test_random_masks_seeded():
     m1, m2 = L.random_masks(6, 10, seed=3), L.random_masks(6, 10, seed=3)
     assert m1.dtype == torch.bool and m1.shape == (10, 6) and torch.equal(m1, m2)

@@ -36,7 +36,7 @@ from ibn import transforms as tf
 
 __all__ = ["split_words", "WordRemovalMasker", "load_lm", "target_id", "extract_and_or",
            "predict", "salient_patterns", "topk_explained", "pattern_label", "run_prompt",
-           "random_masks", "prompt_params", "k_for_r2", "PROGRESS"]
+           "random_masks", "prompt_params", "k_for_r2", "unique_words", "PROGRESS"]
 
 #: show tqdm progress bars (notebooks switch them off).
 PROGRESS: bool = True
@@ -233,7 +233,21 @@ def salient_patterns(and_effects: torch.Tensor, or_effects: torch.Tensor, tau: f
 def pattern_label(mask: int, words: Sequence[str], kind: str) -> str:
     """``"Eiffel ∧ Tower"`` (AND) or ``"city ∨ capital"`` (OR) for a coalition bitmask."""
     sep = " ∧ " if kind == "AND" else " ∨ "
-    return sep.join(w for i, w in enumerate(words) if mask >> i & 1)
+    return sep.join(w for i, w in enumerate(unique_words(words)) if mask >> i & 1)
+
+
+def unique_words(words: Sequence[str]) -> list[str]:
+    """Words with repeated ones numbered in order: ``["apples", "x", "apples"]`` →
+    ``["apples(1)", "x", "apples(2)"]`` (so that pattern labels are unambiguous)."""
+    seen: dict[str, int] = {}
+    out = []
+    for w in words:
+        if list(words).count(w) > 1:
+            seen[w] = seen.get(w, 0) + 1
+            out.append(f"{w}({seen[w]})")
+        else:
+            out.append(w)
+    return out
 
 
 def topk_explained(values: torch.Tensor, and_effects: torch.Tensor, or_effects: torch.Tensor,
