@@ -48,7 +48,7 @@ __all__ = [
     "interactions",
     "sgd_sparsify", "split_strengths", "cancellation", "cancellation_total", "shape_summary",
     "decay_verdict", "spindle_verdict", "fit_theory", "cross_similarity", "order_table",
-    "setup_params", "setup_of", "summary_rows", "PRESETS", "ALL_SETUPS", "per_sample_share",
+    "setup_params", "setup_of", "PRESETS", "ALL_SETUPS", "per_sample_share",
     "heldout_groups", "spindle_share",
 ]
 
@@ -541,11 +541,6 @@ def setup_params(model: str, dataset: str, settings: Mapping[str, Any], *, k_max
     p.update(model=model, dataset=dataset, seed=seed, scale=scale,
              k_max=int(k_max if k_max is not None else settings["k"]))
     return p
-
-
-def summary_rows(setups: Sequence[tuple[str, Mapping[str, Any]]]) -> list[dict[str, Any]]:
-    """One row per (label, summary) pair with the numbers behind the verdicts."""
-    return [{"setup": label, **{k: v for k, v in s.items()}} for label, s in setups]
 
 
 def per_sample_share(part: Strengths, total: Strengths) -> torch.Tensor:
