@@ -31,8 +31,9 @@
 # checkpoint (paper B K.3). Each checkpoint's total curve is also disentangled (eq. 10) into a
 # decay part ($M(\delta) I^*$, $I^*$ = the final checkpoint's interactions) and a spindle part.
 #
-# The end of the normal-learning phase is located as the epoch of **minimal test loss** (after it
-# the gap test − train loss widens). Verdict rule (fixed in code): reproduced when the
+# The end of the normal-learning phase is located as the epoch of **minimal test loss** (averaged
+# over a centred window of 3 epochs, so that one noisy epoch does not decide; after it the gap
+# test − train loss widens). Verdict rule (fixed in code): reproduced when the
 # non-generalizable share $\sum|A_{\text{non}}|/\sum|A|$ **and** the fitted spindle share are both
 # larger, on average, at the checkpoints after the boundary than at those up to it.
 
@@ -68,7 +69,7 @@ params
 # %%
 res = D.run_dynamics(run_params)
 epochs = np.array(res["epochs"])
-boundary = D.phase_boundary(res["epochs"], res["test_loss"])
+boundary = D.phase_boundary(res["epochs"], res["test_loss"], smooth=3)
 ck = np.array(res["ckpt_epochs"])
 print(f"samples: {len(res['indices'])}, players: {params['n_players']}, "
       f"flipped labels: {res['n_flipped']} of {params['target']['n_train']}, "

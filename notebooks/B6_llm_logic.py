@@ -259,6 +259,15 @@ print(f"\nVerdict: sparse AND-OR logical model {'reproduced' if n_ok == len(vt) 
       f" on {n_ok}/{len(vt)} prompts at n = {n} players.")
 
 # %% [markdown]
+# How to read these numbers: the $R^2$ of a truncated model is not monotone in $k$, because the
+# sparsest decomposition often pairs large effects of opposite signs (for instance an OR pattern
+# and an AND pattern over overlapping words) that cancel on most masked prompts; keeping one of
+# them without the other overshoots. A prompt whose log-odds barely moves between $x_\emptyset$
+# and $x_N$ (small $|v(x_N) - v(x_\emptyset)|$, hence a small τ) has many salient interactions
+# relative to its output range. The column "k (AND only)" shows whether adding OR patterns made
+# the explanation sparser than the plain Harsanyi (AND-only) one for that prompt.
+
+# %% [markdown]
 # ## Provenance
 
 # %%

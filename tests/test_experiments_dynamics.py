@@ -25,6 +25,10 @@ def test_phase_boundary_is_min_test_loss():
     assert D.phase_boundary([1, 2, 3, 4, 5], [1.0, 0.5, 0.4, 0.6, 0.9]) == 3
     with pytest.raises(ValueError):
         D.phase_boundary([1, 2], [1.0])
+    # one noisy dip (epoch 6) moves the raw minimum, not the smoothed one
+    noisy = [1.0, 0.5, 0.4, 0.42, 0.7, 0.35, 0.9, 1.0]
+    assert D.phase_boundary(range(1, 9), noisy) == 6
+    assert D.phase_boundary(range(1, 9), noisy, smooth=3) == 3
 
 
 def test_rises_after():

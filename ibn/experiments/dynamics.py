@@ -180,11 +180,20 @@ def checkpoint_curves(res: Mapping[str, Any], k: int | None = None, normalise: b
     return out
 
 
-def phase_boundary(epochs: Sequence[int], test_loss: Sequence[float]) -> int:
-    """End of the normal-learning phase: the (first) epoch of minimal test loss."""
+def phase_boundary(epochs: Sequence[int], test_loss: Sequence[float], smooth: int = 1) -> int:
+    """End of the normal-learning phase: the (first) epoch of minimal test loss.
+
+    With ``smooth`` > 1 the test loss is first averaged over a centred window of that many
+    epochs (shrunk at the ends), so that one noisy epoch does not move the boundary.
+    """
     if len(epochs) != len(test_loss) or not len(epochs):
         raise ValueError("epochs and test_loss must be non-empty and of the same length")
-    return int(epochs[int(np.argmin(np.asarray(test_loss, dtype=float)))])
+    if smooth < 1:
+        raise ValueError(f"smooth must be >= 1, got {smooth}")
+    t = np.asarray(test_loss, dtype=float)
+    h = smooth // 2
+    sm = np.array([t[max(0, i - h):i + h + 1].mean() for i in range(len(t))])
+    return int(epochs[int(np.argmin(sm))])
 
 
 def _share(part: Strengths, whole: Strengths) -> float:
