@@ -235,6 +235,11 @@ def test_part_status_lists_the_parts_notebook_chapters(tmp_path):
     status = ext.part_status(tmp_path, "Paper B", "paper B")
     assert "{doc}`Fig. 2: spindles </book/notebooks/B2>`" in status
     assert "Not reproduced" not in status
+    (tmp_path / "notebooks").mkdir()
+    (tmp_path / "notebooks" / "B3.py").write_text("")
+    (tmp_path / "notebooks" / "B2.py").write_text("")
+    status = ext.part_status(tmp_path, "Paper B", "paper B")
+    assert "not executed yet, hence not in this build: `notebooks/B3.py`." in status
 
 
 def test_stale_notebooks_are_picked_out():

@@ -164,7 +164,7 @@ def notebook_problems(root: Path = ROOT) -> list[str]:
     toc = _toc_files(root)
     rerun = "rerun it: scripts/book --rerun book --only {}"
     for name in sorted(set(sources) - set(executed)):
-        problems.append(f"notebooks/{name}.py has no executed book/notebooks/{name}.ipynb "
+        problems.append(f"notebooks/{name}.py{NOT_EXECUTED_MARK}book/notebooks/{name}.ipynb "
                         f"({rerun.format(name)})")
     for name in sorted(set(executed) - set(sources)):
         problems.append(f"book/notebooks/{name}.ipynb has no source notebooks/{name}.py")
@@ -208,7 +208,8 @@ def _notebook_title(path: Path) -> str:
 
 
 def part_status(root: Path, caption_prefix: str, label: str) -> str:
-    """Markdown: the notebook chapters of the TOC part whose caption starts with the prefix."""
+    """Markdown: the notebook chapters of the TOC part whose caption starts with the prefix,
+    and the part's notebooks (``notebooks/X*.py`` for "Paper X") not executed yet."""
     import yaml
 
     toc = yaml.safe_load((root / "_toc.yml").read_text(encoding="utf-8")) or {}
@@ -224,14 +225,21 @@ def part_status(root: Path, caption_prefix: str, label: str) -> str:
                     stack = list(entry.get("sections", []) or []) + stack
     chapters = [f for f in files if f.startswith("book/notebooks/")
                 and (root / f"{f}.ipynb").is_file()]
+    letter = caption_prefix.split()[-1]
+    pending = sorted(p.stem for p in (root / "notebooks").glob(f"{letter}*.py")
+                     if not (root / "book" / "notebooks" / f"{p.stem}.ipynb").is_file())
+    lines = []
     if not chapters:
-        return (":::{note}\n**Not reproduced yet.** No figure of "
-                f"{label} is reproduced in this build: the planned chapters are listed below.\n"
-                ":::\n")
-    lines = [f"Chapters of {label} in this build (each states which figures it reproduces, "
-             "and whether the numbers agree with the paper):", ""]
-    for f in chapters:
-        lines.append(f"- {{doc}}`{_notebook_title(root / f'{f}.ipynb')} </{f}>`")
+        lines += [":::{note}", f"**Not reproduced yet.** No figure of {label} is reproduced in "
+                  "this build: the planned chapters are listed below.", ":::"]
+    else:
+        lines += [f"Chapters of {label} in this build (each states which figures it reproduces, "
+                  "and whether the numbers agree with the paper):", ""]
+        for f in chapters:
+            lines.append(f"- {{doc}}`{_notebook_title(root / f'{f}.ipynb')} </{f}>`")
+    if pending:
+        names = ", ".join(f"`notebooks/{name}.py`" for name in pending)
+        lines += ["", f"Written but not executed yet, hence not in this build: {names}."]
     return "\n".join(lines) + "\n"
 
 
@@ -316,6 +324,10 @@ def _on_docstring(app, what, name, obj, options, lines):
 
 
 STALE_MARK = " is stale: "
+NOT_EXECUTED_MARK = " has no executed "
+#: Notebook states shown on the pages (a warning on the page, a paper part's status list) rather
+#: than failing the build, unless IBN_BOOK_STRICT=1.
+SOFT_MARKS = (STALE_MARK, NOT_EXECUTED_MARK)
 
 
 def stale_notebooks(problems: list[str]) -> dict[str, str]:
@@ -331,9 +343,10 @@ def _on_config_inited(app, config):
     """Generate the included files; report notebook inconsistencies.
 
     A stale executed notebook (its source changed since it ran) does not fail the build: its
-    page gets a visible warning instead (see :func:`_mark_stale`). With the environment
-    variable ``IBN_BOOK_STRICT=1`` (``scripts/book --strict``) staleness is a build warning too,
-    hence an error under ``-W``. Every other inconsistency is always a build warning.
+    page gets a visible warning instead (see :func:`_mark_stale`); a notebook not executed yet
+    is listed as such on its paper part's page. With the environment variable
+    ``IBN_BOOK_STRICT=1`` (``scripts/book --strict``) both are build warnings too, hence errors
+    under ``-W``. Every other inconsistency is always a build warning.
     """
     import os
 
@@ -346,10 +359,10 @@ def _on_config_inited(app, config):
     problems = generate(ROOT)
     app.ibn_stale = stale_notebooks(problems)
     for problem in problems:
-        if strict or STALE_MARK not in problem:
+        if strict or not any(mark in problem for mark in SOFT_MARKS):
             logger.warning("[ibn book] %s", problem)
         else:
-            logger.info("[ibn book] %s (the page says so)", problem)
+            logger.info("[ibn book] %s (the book says so)", problem)
 
 
 def _mark_stale(app, doctree):
