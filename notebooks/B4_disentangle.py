@@ -117,6 +117,13 @@ print(f"\ndisentangling (eq. 10) separates generalizable from non-generalizable 
       f"mean SIM {sum(rr['sim'] for rr in rows) / len(rows):.3f}")
 
 # %% [markdown]
+# How to read the fit: when δ ends at its lower bound (see `fit message`), $M(\delta)$ is
+# practically the identity and the decay curve is the distribution of $I^*$ itself (all of the
+# target's interactions, no salience threshold). Such a decay curve can absorb the
+# non-generalizable part as well, leaving β (the spindle) small: the fit then reproduces the
+# total well (high R²) without separating the two parts.
+
+# %% [markdown]
 # ## Checks that hold whatever the data (validated by `pytest --nbval-lax`)
 #
 # The reported residual is $|A_{\text{theory}} - A|$, the theory is decay + spindle, and SIM lies
