@@ -63,6 +63,7 @@ def main() -> None:
     ap.add_argument("--samples", type=int, default=5)
     ap.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     ap.add_argument("--batch-size", type=int, default=256)
+    ap.add_argument("--solver", default="auto", help="ibn.and_or.extract solver (auto, fast, lp, sgd)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     samples = 1 if args.quick else args.samples
@@ -73,10 +74,14 @@ def main() -> None:
     g = torch.Generator().manual_seed(1)
     # warm-up (first-call allocations, kernel selection)
     x = torch.rand(1, 28, 28, generator=g)
-    games.all_values(model, x, masker, target=0, batch_size=args.batch_size, progress=False)
+    v0 = games.all_values(model, x, masker, target=0, batch_size=args.batch_size, progress=False)
+    if extract is not None:
+        t = time.perf_counter()
+        extract(v0, solver=args.solver)
+        print(f"warm-up extract (imports, LP structure caches): {time.perf_counter() - t:.2f} s, not counted")
 
     print(f"torch {torch.__version__}, {args.threads} thread(s), n = {masker.n_players} players, "
-          f"batch size {args.batch_size}\n")
+          f"batch size {args.batch_size}, extract solver {args.solver!r}\n")
     print(f"{'sample':>6} {'all_values [s]':>15} {'forward [s]':>12} {'extract [s]':>12} {'total [s]':>10} {'forward share':>14}")
     tot = {"values": 0.0, "fwd": 0.0, "extract": 0.0}
     for s in range(samples):
@@ -86,7 +91,7 @@ def main() -> None:
         values = games.all_values(model, x, masker, target=s % 10, batch_size=args.batch_size, progress=False)
         t1 = time.perf_counter()
         if extract is not None:
-            extract(values)
+            extract(values, solver=args.solver)
         t2 = time.perf_counter()
         total = t2 - t0
         print(f"{s:>6} {t1 - t0:>15.4f} {model.seconds:>12.4f} {t2 - t1:>12.4f} {total:>10.4f} "
