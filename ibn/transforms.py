@@ -97,8 +97,8 @@ def zeta_transpose(y) -> torch.Tensor:
 def or_mobius(u) -> torch.Tensor:
     """OR effects I_S = −Σ_{T⊆S} (−1)^{|S|−|T|} u_{N\\T} for S ≠ ∅, I_∅ = 0 (paper B Thm 2.1).
 
-    ``u[..., 0]`` (the empty coalition) does not enter any OR effect; by the project's convention
-    (SPEC §2) the OR part of the reward has u^OR_∅ = 0.
+    ``u[..., 0]`` (the empty coalition) enters I^OR_N through the term T = N; the project's
+    convention (SPEC §2) is u^OR_∅ = 0, the only case in which :func:`or_zeta` inverts this.
     """
     u = as_values(u, name="u")
     n_players(u.shape[-1])
