@@ -209,7 +209,7 @@ def _cmd_extract(args: argparse.Namespace) -> int:
         "players": args.players, "noise_bound": args.noise_bound, "seed": args.seed,
         "masker": args.masker if kind == "image" else kind,
         "checkpoint_sha256": sha256_file(args.checkpoint) if args.checkpoint else None,
-        "target": args.target,
+        "target": args.target, "solver": args.solver,
     }
     name = args.name or f"extract-{args.model}-{args.dataset}".lower().replace("_", "-")
 
@@ -225,7 +225,7 @@ def _cmd_extract(args: argparse.Namespace) -> int:
             masker = _masker(kind, spec, x, model, args, i)
             target = y if args.target == "label" else None
             v = games.all_values(model, x, masker, target=target, batch_size=args.batch_size, progress=False)
-            res = and_or.extract(v, noise_bound=args.noise_bound)
+            res = and_or.extract(v, noise_bound=args.noise_bound, solver=args.solver)
             out["values"].append(torch.as_tensor(v, dtype=torch.float64))
             out["and_effects"].append(torch.as_tensor(res.and_effects, dtype=torch.float64))
             out["or_effects"].append(torch.as_tensor(res.or_effects, dtype=torch.float64))
@@ -343,6 +343,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--masker", choices=("patch", "featuremap"), help="image players: input patches or feature-map patches")
     e.add_argument("--noise-bound", type=float, default=0.02,
                    help="bound of the learnable noise, relative to |v(N) - v(empty)| (default 0.02, SPEC §2)")
+    e.add_argument("--solver", choices=("auto", "fast", "lp", "sgd"), default="auto",
+                   help="ibn.and_or.extract solver (default auto = fast exact LP)")
     e.add_argument("--target", choices=("label", "predicted"), default="label", help="class whose log-odds is the reward")
     e.add_argument("--seed", type=int, default=0, help="seed for weights, data split and player choice")
     e.add_argument("--batch-size", type=int, default=256, help="masked inputs per forward pass")

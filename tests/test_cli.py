@@ -95,7 +95,7 @@ def test_extract_needs_checkpoint_or_untrained(tmp_path, capsys):
 class _FakeExtraction:
     """Stands in for ibn.and_or.extract's result: AND effects = Möbius transform, OR = 0."""
 
-    def __init__(self, values, noise_bound=0.0):
+    def __init__(self, values, noise_bound=0.0, solver="auto"):
         import torch
 
         from ibn.transforms import mobius
@@ -140,8 +140,32 @@ def test_train_then_extract_tabular(tmp_path, monkeypatch, capsys):
 
     recon = zeta(res["and_effects"]) + or_zeta(res["or_effects"])
     torch.testing.assert_close(recon, res["values"], atol=1e-6, rtol=1e-6)
+    assert res["objective"].shape == (3,)
+    torch.testing.assert_close(res["objective"], res["and_effects"][:, 1:].abs().sum(1) + res["or_effects"][:, 1:].abs().sum(1))
     # second run loads instead of recomputing
     import ibn.games as games
 
     monkeypatch.setattr(games, "all_values", lambda *a, **k: (_ for _ in ()).throw(AssertionError("recomputed")))
     assert main(args) == 0
+
+
+def test_extract_with_noise_stores_delta(tmp_path, capsys):
+    import importlib
+
+    import torch
+
+    from ibn.transforms import or_zeta, zeta
+
+    if not hasattr(importlib.import_module("ibn.and_or"), "extract"):
+        pytest.skip("ibn.and_or.extract not available")
+    root = str(tmp_path)
+    assert main(["extract", "--model", "mlp5", "--dataset", "breast_cancer", "--untrained", "--samples", "2",
+                 "--players", "5", "--noise-bound", "0.1", "--root", root, "--name", "noisy"]) == 0
+    (row,) = results.list_results(root)
+    res = results.load_result("noisy", row["params"], root=root)
+    assert row["params"]["noise_bound"] == 0.1 and row["params"]["players"] == 5
+    v, d = res["values"], res["delta"]
+    assert v.shape == d.shape == (2, 32)
+    bound = 0.1 * (v[:, -1] - v[:, 0]).abs()
+    assert (d.abs().max(1).values <= bound * (1 + 1e-6) + 1e-9).all()
+    torch.testing.assert_close(zeta(res["and_effects"]) + or_zeta(res["or_effects"]), v - d, atol=1e-6, rtol=1e-6)
