@@ -31,6 +31,12 @@ def test_phase_boundary_is_min_test_loss():
     assert D.phase_boundary(range(1, 9), noisy, smooth=3) == 3
 
 
+def test_spearman():
+    assert D.spearman([1, 2, 3, 4], [10, 20, 25, 100]) == pytest.approx(1.0)
+    assert D.spearman([1, 2, 3, 4], [4, 3, 2, 1]) == pytest.approx(-1.0)
+    assert math.isnan(D.spearman([1, 1, 1], [1, 2, 3]))
+
+
 def test_rises_after():
     r = D.rises_after([0.1, 0.2, 0.5, 0.6], [1, 2, 3, 4], boundary=2)
     assert r["before"] == pytest.approx(0.15) and r["after"] == pytest.approx(0.55)

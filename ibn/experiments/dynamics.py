@@ -42,7 +42,7 @@ from ibn.models import build
 from ibn.train import evaluate, train
 
 __all__ = ["run_dynamics", "checkpoint_curves", "phase_boundary", "disentangle_checkpoints",
-           "theorem_predictions", "fit_decay_to_curve", "rises_after", "PRESETS", "PROGRESS"]
+           "theorem_predictions", "fit_decay_to_curve", "rises_after", "spearman", "PRESETS", "PROGRESS"]
 
 #: show tqdm progress bars (notebooks switch them off).
 PROGRESS: bool = True
@@ -276,6 +276,18 @@ def theorem_predictions(curves: Mapping[str, list], and_star: torch.Tensor, or_s
         ref = fit_decay_to_curve(tot, model, log10_delta_bounds=(tiny[0], tiny[0] + 1e-9), grid=2)
         rows.append({**fit, "rel_err_identity": ref["rel_err"], "pred_identity": ref["pred"]})
     return rows
+
+
+def spearman(x: Sequence[float], y: Sequence[float]) -> float:
+    """Spearman rank correlation of two sequences (average ranks for ties); NaN if constant."""
+    from scipy.stats import spearmanr
+
+    a, b = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    if len(a) != len(b):
+        raise ValueError("x and y must have the same length")
+    if len(a) < 3 or a.std() == 0 or b.std() == 0:
+        return float("nan")
+    return float(spearmanr(a, b).statistic)
 
 
 def rises_after(values: Sequence[float], epochs: Sequence[int], boundary: int
