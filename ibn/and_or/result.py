@@ -1,0 +1,104 @@
+"""The result of an AND-OR decomposition (SPEC §2)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+
+from .. import transforms as tf
+
+__all__ = ["AndOrResult"]
+
+
+@dataclass
+class AndOrResult:
+    """The sparsest AND-OR decomposition of one game or a batch of games.
+
+    All per-coalition tensors have shape (..., 2^n), indexed by the coalition bitmask (bit i =
+    player i), on the device and in the float64 dtype of the input.
+
+    Attributes:
+        and_effects: I^AND_S; ``and_effects[..., 0]`` is the bias b = v(x_∅).
+        or_effects: I^OR_S; ``or_effects[..., 0]`` is 0.
+        gamma: γ_T, with u^AND = ½(v − δ) + γ and u^OR = ½(v − δ) − γ.
+        delta: δ_T, |δ_T| ≤ ζ, δ_∅ = 0.
+        objective: Σ_{S≠∅} |I^AND_S| + |I^OR_S|, shape (...).
+        values: the input values v(x_T).
+        noise_bound: the relative bound (ζ = noise_bound · |v(x_N) − v(x_∅)|) or None when an
+            absolute ζ was given.
+        zeta: the bound ζ used, shape (...).
+        solver: "fast", "lp" or "sgd".
+        n: the number of players.
+        lower_bound: a certified lower bound on the LP optimum per sample (from the solver's duals,
+            scaled into the dual feasible set and priced over all columns with the butterflies);
+            NaN for "sgd". ``objective / lower_bound − 1`` bounds the optimality gap.
+        info: solver details per sample (a list of dicts, in the order of the flattened batch).
+    """
+
+    and_effects: torch.Tensor
+    or_effects: torch.Tensor
+    gamma: torch.Tensor
+    delta: torch.Tensor
+    objective: torch.Tensor
+    values: torch.Tensor
+    noise_bound: float | None
+    zeta: torch.Tensor
+    solver: str
+    n: int
+    lower_bound: torch.Tensor | None = None
+    info: list = field(default_factory=list, repr=False)
+
+    @property
+    def bias(self) -> torch.Tensor:
+        """b = v(x_∅) = I^AND_∅, shape (...)."""
+        return self.and_effects[..., 0]
+
+    @property
+    def gap(self) -> torch.Tensor:
+        """Certified relative optimality gap objective / lower_bound − 1 (0 when both are 0)."""
+        lb = self.lower_bound if self.lower_bound is not None else torch.full_like(
+            self.objective, float("nan"))
+        gap = self.objective / lb - 1.0
+        return torch.where((self.objective == 0) & (lb <= 0), torch.zeros_like(gap), gap)
+
+    @property
+    def u_and(self) -> torch.Tensor:
+        """u^AND_T = ½(v − δ) + γ = Σ_{S⊆T} I^AND_S."""
+        return 0.5 * (self.values - self.delta) + self.gamma
+
+    @property
+    def u_or(self) -> torch.Tensor:
+        """u^OR_T = ½(v − δ) − γ = Σ_{S∩T≠∅} I^OR_S."""
+        return 0.5 * (self.values - self.delta) - self.gamma
+
+    def salient(self, tau: float) -> tuple[torch.Tensor, torch.Tensor]:
+        """Boolean masks (and_mask, or_mask) of the salient interactions |I_S| > τ, S ≠ ∅."""
+        if not (tau >= 0):
+            raise ValueError(f"tau must be a non-negative threshold, got {tau}")
+        and_mask = self.and_effects.abs() > tau
+        or_mask = self.or_effects.abs() > tau
+        and_mask[..., 0] = False
+        or_mask[..., 0] = False
+        return and_mask, or_mask
+
+    def predict(self, masks) -> torch.Tensor:
+        """h(x_T) = b + Σ_{∅≠S⊆T} I^AND_S + Σ_{S∩T≠∅} I^OR_S at the coalitions ``masks``.
+
+        ``masks``: bool (k, n), column i = player i. Returns (..., k); by universal matching it
+        equals ``values − delta`` at those coalitions.
+        """
+        masks = torch.as_tensor(masks)
+        if masks.ndim != 2 or masks.shape[-1] != self.n:
+            raise ValueError(f"masks must be a (k, {self.n}) boolean matrix, got shape "
+                             f"{tuple(masks.shape)}")
+        idx = tf.masks_to_index(masks.bool()).to(self.and_effects.device)
+        and_part = self.and_effects.clone()
+        and_part[..., 0] = 0.0
+        h = tf.zeta(and_part) + tf.or_zeta(self.or_effects) + self.and_effects[..., :1]
+        return h[..., idx]
+
+    def __repr__(self) -> str:
+        shape = tuple(self.objective.shape)
+        return (f"AndOrResult(n={self.n}, batch={shape}, solver={self.solver!r}, "
+                f"noise_bound={self.noise_bound}, objective={self.objective})")
