@@ -60,7 +60,8 @@ def _check_equal(got: dict, want: dict) -> None:
     assert got["nested"]["tup"] == (1, "b")
 
 
-def test_cached_round_trip_and_recompute(tmp_path):
+def test_cached_round_trip_and_recompute(tmp_path, monkeypatch):
+    monkeypatch.delenv("IBN_RECOMPUTE", raising=False)
     calls = []
 
     def compute():
@@ -144,3 +145,22 @@ def test_list_results(tmp_path):
     for key in ("commit", "dirty", "hardware", "cuda_device", "start", "elapsed_s", "bytes", "path"):
         assert key in r
     assert "torch" in r["hardware"]
+
+
+def test_cached_recompute_environment_variable(tmp_path, monkeypatch):
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return {"s": float(len(calls))}
+
+    monkeypatch.delenv("IBN_RECOMPUTE", raising=False)
+    results.cached("env", {"a": 1}, compute, root=tmp_path)
+    results.cached("env", {"a": 1}, compute, root=tmp_path)
+    assert len(calls) == 1
+    monkeypatch.setenv("IBN_RECOMPUTE", "1")
+    again = results.cached("env", {"a": 1}, compute, root=tmp_path)
+    assert len(calls) == 2 and again["s"] == 2.0
+    monkeypatch.setenv("IBN_RECOMPUTE", "0")
+    results.cached("env", {"a": 1}, compute, root=tmp_path)
+    assert len(calls) == 2
