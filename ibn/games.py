@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from .transforms import all_masks
+from .transforms import all_masks, check_masks
 
 __all__ = ["log_odds", "Masker", "evaluate", "evaluate_fn", "all_values"]
 
@@ -98,19 +98,6 @@ def _to_values(out, k: int, what: str) -> torch.Tensor:
     return vals
 
 
-def _check_masks(masks, n: int | None = None) -> torch.Tensor:
-    masks = torch.as_tensor(masks)
-    if masks.ndim != 2:
-        raise ValueError(f"masks must be a (k, n) boolean matrix, got shape {tuple(masks.shape)}")
-    if masks.dtype != torch.bool:
-        if ((masks != 0) & (masks != 1)).any():
-            raise ValueError("masks must be boolean (or 0/1)")
-        masks = masks.bool()
-    if n is not None and masks.shape[1] != n:
-        raise ValueError(f"masks have {masks.shape[1]} columns but the masker has {n} players")
-    return masks
-
-
 def _check_finite(vals: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
     bad = (~torch.isfinite(vals)).nonzero().flatten()
     if len(bad):
@@ -142,7 +129,7 @@ def evaluate_fn(fn: Callable, masks, *, batch_size: int | None = None, progress:
     hands it numpy bool arrays instead of tensors. ``batch_size=None`` evaluates all at once.
     Non-finite values raise a ValueError naming the masks.
     """
-    masks = _check_masks(masks)
+    masks = check_masks(masks)
     k = masks.shape[0]
     starts, step = _chunks(k, batch_size, progress, "masks")
     parts = []
@@ -190,7 +177,7 @@ def evaluate(
         if x is not None:
             raise ValueError("an input x was given without a masker; pass masker=... (or only a function and masks)")
         return evaluate_fn(model, masks, batch_size=batch_size, progress=progress)
-    masks = _check_masks(masks, getattr(masker, "n_players", None))
+    masks = check_masks(masks, getattr(masker, "n_players", None))
     dev = torch.device(device) if device is not None else _model_device(model)
     if isinstance(model, torch.nn.Module) and model.training and not getattr(masker, "eval_mode", False):
         warnings.warn("model is in training mode (dropout/batch-norm active); call model.eval() first",

@@ -26,6 +26,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from .transforms import all_masks, check_masks
+
 __all__ = ["PatchMasker", "FeatureMapMasker", "TokenMasker", "TabularMasker", "all_masks",
            "central_cells", "STOP_WORDS"]
 
@@ -41,14 +43,6 @@ that these those am is are was were be been being have has had having do does di
 s t d ll m o re ve y don doesn didn isn aren wasn weren hasn haven hadn won wouldn shouldn
 couldn ain ma let lets also us
 """.split())
-
-
-def all_masks(n: int) -> torch.Tensor:
-    """All 2^n coalitions as a bool tensor (2^n, n); row T, column i = bit i of T (SPEC §1)."""
-    if not 0 <= n <= 24:
-        raise ValueError(f"n must be in 0..24 for all_masks, got {n}")
-    t = torch.arange(2 ** n).unsqueeze(1)
-    return ((t >> torch.arange(n)) & 1).bool()
 
 
 def central_cells(grid: int, central: int, n: int, seed: int) -> list[int]:
@@ -73,17 +67,6 @@ def _mode(model: nn.Module, eval_mode: bool) -> Iterator[None]:
         yield
     finally:
         model.train(was)
-
-
-def _check_masks(masks: torch.Tensor, n: int) -> torch.Tensor:
-    masks = torch.as_tensor(masks)
-    if masks.ndim != 2 or masks.shape[1] != n:
-        raise ValueError(f"masks must have shape (k, {n}), got {tuple(masks.shape)}")
-    if masks.dtype != torch.bool:
-        if not bool(((masks == 0) | (masks == 1)).all()):
-            raise ValueError("masks must be boolean (or 0/1)")
-        masks = masks.bool()
-    return masks
 
 
 def _edges(size: int, parts: int) -> list[int]:
@@ -130,7 +113,7 @@ class _Masker:
         return x.unsqueeze(0)
 
     def __call__(self, model: nn.Module, x: Any, masks: torch.Tensor) -> torch.Tensor:
-        masks = _check_masks(masks, self.n_players)
+        masks = check_masks(masks, self.n_players)
         xb = self._single(x)
         if isinstance(xb, torch.Tensor):
             masks = masks.to(xb.device)

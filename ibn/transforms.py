@@ -27,6 +27,7 @@ __all__ = [
     "orders",
     "all_masks",
     "masks_to_index",
+    "check_masks",
 ]
 
 
@@ -142,3 +143,22 @@ def masks_to_index(masks) -> torch.Tensor:
         raise ValueError(f"masks with {n} players cannot be indexed by a 64-bit integer")
     weights = 1 << torch.arange(n, device=masks.device, dtype=torch.int64)
     return (masks.to(torch.int64) * weights).sum(-1)
+
+
+def check_masks(masks, n: int | None = None) -> torch.Tensor:
+    """A (k, n) matrix of coalitions as a bool tensor (column i = player i); clear errors otherwise.
+
+    Accepts bool or 0/1 entries; ``n`` (if given) is the number of players the masks must have.
+    """
+    masks = torch.as_tensor(masks)
+    if masks.ndim != 2:
+        raise ValueError(f"masks must be a (k, n) boolean matrix, got shape {tuple(masks.shape)}")
+    if masks.dtype != torch.bool:
+        if ((masks != 0) & (masks != 1)).any():
+            raise ValueError("masks must be boolean (or 0/1)")
+        masks = masks.bool()
+    if n is not None and masks.shape[1] != n:
+        raise ValueError(
+            f"masks have shape {tuple(masks.shape)}: {masks.shape[1]} columns but there are {n} players"
+        )
+    return masks

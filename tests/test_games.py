@@ -130,7 +130,7 @@ def test_bad_inputs():
     model = mlp(3)
     masker = Tabular(torch.zeros(3, dtype=torch.float64))
     x = torch.ones(3, dtype=torch.float64)
-    with pytest.raises(ValueError, match="4 columns but the masker has 3"):
+    with pytest.raises(ValueError, match="4 columns but there are 3 players"):
         games.evaluate(model, x, masker, torch.ones(2, 4, dtype=torch.bool))
     with pytest.raises(ValueError, match="disagrees"):
         games.all_values(model, x, masker, n=4)
