@@ -21,7 +21,9 @@
 # $10^{-7}\ldots10^{-5}$, 20 000 steps, δ clipped after each step), which can stop far from the
 # optimum. Its step size is not scale-free, so we run the three rates $10^{-7}, 10^{-6}, 10^{-5}$
 # and keep, per game, the one with the smallest objective (the most favourable reading of the
-# reference procedure). The other
+# reference procedure); the `smoke` preset runs only 2 000 steps with two rates. It starts, as the
+# lab code does, from $u^{\text{AND}} = u^{\text{OR}} = v/2$ (up to the bias), see
+# `ibn.experiments.generalizable.sgd_sparsify`. The other
 # paper-B notebooks use the exact LP optimum. Here we extract the interactions of the very same
 # games (the cached values of `B2_distributions`) with both, and compare:
 #
@@ -55,7 +57,8 @@ torch.set_num_threads(2)
 G.PROGRESS = False
 params = scale_params(scale, G.PRESETS, k=k)
 SOLVERS = ("lp", "sgd")
-runs = {(tuple(s), solver): G.interactions(G.setup_of(*s, params, scale), solver=solver)
+SGD = {"sgd_steps": params["sgd_steps"], "sgd_lrs": params["sgd_lrs"]}
+runs = {(tuple(s), solver): G.interactions(G.setup_of(*s, params, scale), solver=solver, **SGD)
         for s in params["setups"] for solver in SOLVERS}
 setups = [tuple(s) for s in params["setups"]]
 {kk: v for kk, v in params.items() if kk not in ("target", "baseline")}
@@ -94,7 +97,7 @@ for s in setups:
     row["L1 at SGD start"] = float(l1(tf.mobius(v_all[:, :1] + half), tf.or_mobius(half)).mean())
     if "sgd_lr" in runs[(s, "sgd")]:  # rate chosen per game among G.SGD_LRS
         lrs = runs[(s, "sgd")]["sgd_lr"].flatten()
-        row["SGD lr chosen"] = ", ".join(f"{x:g}: {int((lrs == x).sum())}" for x in G.SGD_LRS)
+        row["SGD lr chosen"] = ", ".join(f"{x:g}: {int((lrs == x).sum())}" for x in params["sgd_lrs"])
     ratio = row["_l1_sgd"] / row["_l1_lp"]
     row["L1 sgd / lp (median)"] = float(ratio.median())
     row["L1 sgd / lp (max)"] = float(ratio.max())
@@ -206,4 +209,4 @@ for model, dataset in params["setups"]:
     print(f"-- {model} / {dataset}")
     show_provenance(f"B_games_{model}_{dataset}", p)
     for solver in SOLVERS:
-        show_provenance(f"B_effects_{model}_{dataset}", G.effects_key(p, solver))
+        show_provenance(f"B_effects_{model}_{dataset}", G.effects_key(p, solver, **SGD))

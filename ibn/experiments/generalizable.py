@@ -288,30 +288,33 @@ def sgd_sparsify(values: torch.Tensor, noise_bound: float = 0.02, *, steps: int 
             "lr": torch.full(v.shape[:-1], float(lr), dtype=torch.float64)}
 
 
-def extract_effects(values: torch.Tensor, solver: str = "lp", noise_bound: float = 0.02
-                    ) -> dict[str, Any]:
+def extract_effects(values: torch.Tensor, solver: str = "lp", noise_bound: float = 0.02, *,
+                    sgd_steps: int = SGD_STEPS, sgd_lrs: Sequence[float] = SGD_LRS) -> dict[str, Any]:
     """AND-OR effects (B, 2^n) of values (B, 2^n) with ``solver`` ``"lp"`` or ``"sgd"`` (SPEC §2).
 
-    Uses ``ibn.and_or.extract(values, noise_bound=..., solver=...)`` when that function exists;
-    otherwise the exact LP of :func:`ibn.and_or.lp.solve_lp` sample by sample (``"lp"``) or
-    :func:`sgd_sparsify` (``"sgd"``). The result says which implementation ran (``extractor``).
+    ``"lp"``: the exact optimum, ``ibn.and_or.extract(..., solver="lp")`` (or, where that module
+    is absent, the same LP through :func:`ibn.and_or.lp.solve_lp`). ``"sgd"``:
+    :func:`sgd_sparsify` with ``sgd_steps`` and the best of ``sgd_lrs`` per game. It is used
+    rather than ``ibn.and_or.extract(solver="sgd")`` because that one pins γ_∅ = ½v_∅ with the
+    other γ_T = 0, a start whose AND effects all carry an extra ±½v_∅ (a larger L1 than the lab
+    code's start mobius(v/2)). The result says which implementation ran (``extractor``).
     """
     if solver not in ("lp", "sgd"):
         raise ValueError(f"solver must be 'lp' or 'sgd', got {solver!r}")
     v = torch.as_tensor(values, dtype=torch.float64)
+    if solver == "sgd":
+        out = sgd_sparsify(v, noise_bound, lr=tuple(sgd_lrs), steps=sgd_steps)
+        return {"and_effects": out["and_effects"], "or_effects": out["or_effects"],
+                "sgd_lr": out["lr"], "extractor": "ibn.experiments.generalizable.sgd_sparsify"}
     try:
-        from ibn.and_or import extract  # type: ignore[attr-defined]
+        from ibn.and_or import extract
     except ImportError:
         extract = None
     if extract is not None:
-        res = extract(v, noise_bound=noise_bound, solver=solver)
+        res = extract(v, noise_bound=noise_bound, solver="lp")
         return {"and_effects": torch.as_tensor(res.and_effects, dtype=torch.float64),
                 "or_effects": torch.as_tensor(res.or_effects, dtype=torch.float64),
-                "extractor": f"ibn.and_or.extract(solver={solver!r})"}
-    if solver == "sgd":
-        out = sgd_sparsify(v, noise_bound, lr=SGD_LRS, steps=SGD_STEPS)
-        return {"and_effects": out["and_effects"], "or_effects": out["or_effects"],
-                "sgd_lr": out["lr"], "extractor": "ibn.experiments.generalizable.sgd_sparsify"}
+                "extractor": "ibn.and_or.extract(solver='lp')"}
     from ibn.and_or.lp import solve_lp
 
     flat = v.reshape(-1, v.shape[-1])
@@ -329,25 +332,27 @@ def extract_effects(values: torch.Tensor, solver: str = "lp", noise_bound: float
             "or_effects": torch.stack(o_all).reshape(shape), "extractor": "ibn.and_or.lp.solve_lp"}
 
 
-def effects_key(params: Mapping[str, Any], solver: str = "lp", noise_bound: float = 0.02
-                ) -> dict[str, Any]:
+def effects_key(params: Mapping[str, Any], solver: str = "lp", noise_bound: float = 0.02, *,
+                sgd_steps: int = SGD_STEPS, sgd_lrs: Sequence[float] = SGD_LRS) -> dict[str, Any]:
     """The cache params of :func:`interactions` (for ``show_provenance``)."""
     key = {"games": dict(params), "solver": solver, "noise_bound": noise_bound,
            "scale": params.get("scale")}
     if solver == "sgd":
-        key.update(sgd_lrs=list(SGD_LRS), sgd_steps=SGD_STEPS)
+        key.update(sgd_lrs=[float(x) for x in sgd_lrs], sgd_steps=int(sgd_steps))
     return key
 
 
 def interactions(params: Mapping[str, Any], solver: str = "lp", noise_bound: float = 0.02, *,
+                 sgd_steps: int = SGD_STEPS, sgd_lrs: Sequence[float] = SGD_LRS,
                  recompute: bool = False) -> dict[str, Any]:
     """Games of :func:`run_games` plus the AND-OR effects of every game (cached per solver).
 
     Adds ``and``/``or`` (N, 2^n), ``baseline_and``/``baseline_or`` (k, N, 2^n) and the same with a
-    ``heldout_`` prefix to the games' result.
+    ``heldout_`` prefix to the games' result. ``sgd_steps`` / ``sgd_lrs`` set the SGD solver
+    (:func:`extract_effects`).
     """
     g = run_games(params)
-    key = effects_key(params, solver, noise_bound)
+    key = effects_key(params, solver, noise_bound, sgd_steps=sgd_steps, sgd_lrs=sgd_lrs)
     name = f"B_effects_{params['model']}_{params['dataset']}"
 
     def compute() -> dict[str, Any]:
@@ -355,7 +360,8 @@ def interactions(params: Mapping[str, Any], solver: str = "lp", noise_bound: flo
         for prefix in ("", "heldout_"):
             v, vb = g[f"{prefix}values"], g[f"{prefix}baseline_values"]
             both = torch.cat([v.unsqueeze(0), vb])  # (1 + k, N, 2^n)
-            eff = extract_effects(both, solver, noise_bound) if both.numel() else {
+            eff = extract_effects(both, solver, noise_bound, sgd_steps=sgd_steps,
+                                  sgd_lrs=sgd_lrs) if both.numel() else {
                 "and_effects": both.clone(), "or_effects": both.clone(), "extractor": "none"}
             out[f"{prefix}and"], out[f"{prefix}baseline_and"] = eff["and_effects"][0], eff["and_effects"][1:]
             out[f"{prefix}or"], out[f"{prefix}baseline_or"] = eff["or_effects"][0], eff["or_effects"][1:]
@@ -508,15 +514,18 @@ ALL_SETUPS = [["resnet20", "mnist"], ["resnet20", "fashion_mnist"],
 PRESETS: dict[str, dict[str, Any]] = {
     "smoke": {"n_players": 6, "n_samples": 3, "n_heldout": 2, "n_eval": 200, "k": 1,
               "k_ablation": [1], "setups": [["resnet20", "mnist"]], "seeds": [0],
+              "sgd_steps": 2000, "sgd_lrs": [1e-6, 1e-5],
               "target": {"n_train": 128, "epochs": 3, **_TARGET},
               "baseline": {"n_train": 128, "epochs": 2, **_BASE}},
     # book: what ~0.5 of a shared 2-core CPU computes in ~45 min (ResNet-20 only, k <= 3)
     "book": {"n_players": 8, "n_samples": 6, "n_heldout": 6, "n_eval": 500, "k": 3,
              "k_ablation": [1, 2, 3], "setups": ALL_SETUPS[:2], "seeds": [0, 1],
+             "sgd_steps": SGD_STEPS, "sgd_lrs": list(SGD_LRS),
              "target": {"n_train": 200, "epochs": 20, **_TARGET},
              "baseline": {"n_train": 300, "epochs": 5, **_BASE}},
     "paper": {"n_players": 10, "n_samples": 50, "n_heldout": 50, "n_eval": 2000, "k": 3,
               "k_ablation": [1, 3, 5], "setups": ALL_SETUPS, "seeds": [0, 1, 2],
+              "sgd_steps": SGD_STEPS, "sgd_lrs": list(SGD_LRS),
               "target": {"n_train": 2000, "epochs": 100, **_TARGET},
               "baseline": {"n_train": 10000, "epochs": 30, **_BASE}},
 }
