@@ -309,7 +309,8 @@ def _lab_train_p_q(v, qbound, steps, lr):
     m_and = torch.as_tensor(np.linalg.inv(z_and))
     m_or = torch.zeros(1 << n, 1 << n, dtype=torch.float64)
     m_or[1:, 1:] = torch.as_tensor(np.linalg.inv(z_or[1:, 1:]))
-    p = torch.zeros_like(v, requires_grad=True)
+    # start: the lab's p = 0 expressed with u^OR_∅ = 0, i.e. γ ≡ v_∅/2 (see ibn.and_or.sgd)
+    p = torch.full_like(v, 0.5 * float(v[0])).requires_grad_(True)
     q = torch.zeros_like(v, requires_grad=True)
     pin = torch.ones_like(v)
     pin[0] = 0.0
@@ -340,6 +341,24 @@ def test_sgd_matches_lab_procedure():
         assert torch.allclose(a[b, 1:], ia[1:], atol=1e-9)
         assert torch.allclose(o[b, 1:], io[1:], atol=1e-9)
         assert torch.allclose(delta[b], d, atol=1e-12)
+
+
+def test_sgd_starts_at_the_lab_start():
+    # the lab's start p = q = 0 (u^AND = u^OR = v/2, u^OR_∅ = v_∅/2 included in its OR matrix, as in
+    # get_reward2Ior_mat) gives the same effects for S ≠ ∅ as our first iterate
+    n = 4
+    v = mlp_game(n, batch=1, seed=8)[0] + 3.0  # a large v_∅ makes a wrong start obvious
+    z_and, z_or = _dense_matrices(n)
+    lab_and = np.linalg.inv(z_and) @ (0.5 * v.numpy())
+    lab_or_mat = np.zeros((16, 16))  # lab: I^OR_S = −Σ_{L⊆S} (−1)^{|S|−|L|} u_{N∖L}, S ≠ ∅
+    for s_ in range(1, 16):
+        for l_ in range(16):
+            if l_ & s_ == l_:
+                lab_or_mat[s_, 15 ^ l_] = -((-1.0) ** (bin(s_).count("1") - bin(l_).count("1")))
+    lab_or = lab_or_mat @ (0.5 * v.numpy())
+    a, o, _, _ = sgd_decompose(v[None], torch.zeros(1, dtype=torch.float64), steps=1)
+    assert np.allclose(a[0, 1:].numpy(), lab_and[1:], atol=1e-12)
+    assert np.allclose(o[0, 1:].numpy(), lab_or[1:], atol=1e-12)
 
 
 def test_lp_objective_not_above_sgd():

@@ -23,8 +23,11 @@ Differences, all forced by this project's conventions (SPEC §1–2):
   ∂L/∂u^AND = Mᵀ s^AND, ∂L/∂u^OR = M_orᵀ s^OR, ∂L/∂γ = ∂L/∂u^AND − ∂L/∂u^OR,
   ∂L/∂δ = −½(∂L/∂u^AND + ∂L/∂u^OR) (sign(0) = 0, as torch's subgradient of |·|);
 * the empty coalition is pinned: δ_∅ = 0 and u^OR_∅ = 0 (γ_∅ = ½v_∅), so the bias is exactly
-  I^AND_∅ = v(x_∅) and I^OR_∅ = 0; the lab instead treats γ_∅, q_∅ as parameters and counts
-  |I^AND_∅| + |u^OR_∅| in its loss. The loss here is the project's objective Σ_{S≠∅}.
+  I^AND_∅ = v(x_∅) and I^OR_∅ = 0; the lab instead treats p_∅, q_∅ as parameters and counts
+  |I^AND_∅| + |u^OR_∅| in its loss. The loss here is the project's objective Σ_{S≠∅}. The start
+  is the lab's: p = 0 gives the same effects I_{S≠∅} as γ ≡ ½v_∅ here (a constant added to γ only
+  changes I^AND_∅ and u^OR_∅), so γ starts at ½v_∅ on every coalition, not at 0 (starting at γ = 0
+  with γ_∅ pinned to ½v_∅ would add a dense ±½v_∅ pattern to every I^AND_S).
 * the batch is trained at once (one independent problem per sample, exactly as the lab's
   per-sample loop would do; the samples do not interact).
 """
@@ -63,9 +66,11 @@ def sgd_decompose(values: torch.Tensor, zeta: torch.Tensor, *, steps: int = 20_0
         raise ValueError(f"momentum must be in [0, 1), got {momentum}")
     v = values
     bound = zeta[:, None].expand_as(v)
-    gamma = torch.zeros_like(v)
+    # The lab starts at p = q = 0, i.e. u^AND = u^OR = v/2. With u^OR_∅ pinned to 0 the same
+    # effects I_{S≠∅} come from γ ≡ v_∅/2 on every coalition: a constant added to γ only moves
+    # I^AND_∅ and u^OR_∅ (M_or of a constant vanishes for S ≠ ∅), so this is the lab's start.
+    gamma = 0.5 * v[:, :1].expand_as(v).clone()
     delta = torch.zeros_like(v)
-    gamma[:, 0] = 0.5 * v[:, 0]  # u^OR_∅ = 0 (SPEC §2 convention); pinned
     buf_g = torch.zeros_like(v)
     buf_d = torch.zeros_like(v)
     etas = np.logspace(math.log10(lr), math.log10(lr) - 1, steps)
