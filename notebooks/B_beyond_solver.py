@@ -33,9 +33,10 @@
 # 4. the non-generalizable share on misclassified vs correct held-out samples of B8.
 #
 # A conclusion *depends on the solver* when its computed verdict differs between the two.
-# Which implementation ran is printed (`extractor`): `ibn.and_or.extract` when that function
-# exists, otherwise the LP of `ibn.and_or.lp.solve_lp` and the SGD of
-# `ibn.experiments.generalizable.sgd_sparsify`.
+# Which implementation ran is printed (`extractor`): the LP of `ibn.and_or` (results cached
+# before `ibn.and_or.extract` existed name `ibn.and_or.lp.solve_lp`, the same LP) and the SGD of
+# `ibn.experiments.generalizable.sgd_sparsify` (not `ibn.and_or.extract(solver="sgd")`, whose
+# start pins γ_∅ = v_∅/2 and so begins from a less sparse point than the lab code).
 
 # %% tags=["parameters"]
 scale = "smoke"  # smoke | book | paper

@@ -253,7 +253,7 @@ def sgd_sparsify(values: torch.Tensor, noise_bound: float = 0.02, *, steps: int 
     the learning rate decayed log-uniformly from ``lr`` to ``lr``/10, δ clipped to ±ζ
     (ζ = noise_bound·|v_N − v_∅| per sample) after each step; δ_∅ = 0 and u^OR_∅ = 0 (so
     I^AND_∅ = v_∅). The (sub)gradient is computed in closed form with the butterflies
-    (:func:`_sgd_grad`). Used only when ``ibn.and_or.extract`` is absent.
+    (:func:`_sgd_grad`). This is the ``"sgd"`` solver of :func:`extract_effects`.
 
     The step size is not scale-free (the subgradient has entries up to 2^n), so ``lr`` may be a
     sequence: every rate is run and each sample keeps the result with the smallest objective
@@ -292,8 +292,8 @@ def extract_effects(values: torch.Tensor, solver: str = "lp", noise_bound: float
                     sgd_steps: int = SGD_STEPS, sgd_lrs: Sequence[float] = SGD_LRS) -> dict[str, Any]:
     """AND-OR effects (B, 2^n) of values (B, 2^n) with ``solver`` ``"lp"`` or ``"sgd"`` (SPEC §2).
 
-    ``"lp"``: the exact optimum, ``ibn.and_or.extract(..., solver="lp")`` (or, where that module
-    is absent, the same LP through :func:`ibn.and_or.lp.solve_lp`). ``"sgd"``:
+    ``"lp"``: the exact optimum, ``ibn.and_or.extract(..., solver="lp")`` (results cached before
+    that function existed say ``ibn.and_or.lp.solve_lp``: the same LP). ``"sgd"``:
     :func:`sgd_sparsify` with ``sgd_steps`` and the best of ``sgd_lrs`` per game. It is used
     rather than ``ibn.and_or.extract(solver="sgd")`` because that one pins γ_∅ = ½v_∅ with the
     other γ_T = 0, a start whose AND effects all carry an extra ±½v_∅ (a larger L1 than the lab
@@ -306,30 +306,12 @@ def extract_effects(values: torch.Tensor, solver: str = "lp", noise_bound: float
         out = sgd_sparsify(v, noise_bound, lr=tuple(sgd_lrs), steps=sgd_steps)
         return {"and_effects": out["and_effects"], "or_effects": out["or_effects"],
                 "sgd_lr": out["lr"], "extractor": "ibn.experiments.generalizable.sgd_sparsify"}
-    try:
-        from ibn.and_or import extract
-    except ImportError:
-        extract = None
-    if extract is not None:
-        res = extract(v, noise_bound=noise_bound, solver="lp")
-        return {"and_effects": torch.as_tensor(res.and_effects, dtype=torch.float64),
-                "or_effects": torch.as_tensor(res.or_effects, dtype=torch.float64),
-                "extractor": "ibn.and_or.extract(solver='lp')"}
-    from ibn.and_or.lp import solve_lp
+    from ibn.and_or import extract
 
-    flat = v.reshape(-1, v.shape[-1])
-    n = int(math.log2(v.shape[-1]))
-    a_all, o_all = [], []
-    for row in tqdm(flat, desc="LP", leave=False, disable=not PROGRESS):
-        r = (row - row[0]).numpy()
-        sol = solve_lp(r, noise_bound * abs(float(row[-1] - row[0])), n)
-        a = torch.as_tensor(sol["and_eff"])
-        a[0] = row[0]
-        a_all.append(a)
-        o_all.append(torch.as_tensor(sol["or_eff"]))
-    shape = v.shape
-    return {"and_effects": torch.stack(a_all).reshape(shape),
-            "or_effects": torch.stack(o_all).reshape(shape), "extractor": "ibn.and_or.lp.solve_lp"}
+    res = extract(v, noise_bound=noise_bound, solver="lp")
+    return {"and_effects": torch.as_tensor(res.and_effects, dtype=torch.float64),
+            "or_effects": torch.as_tensor(res.or_effects, dtype=torch.float64),
+            "extractor": "ibn.and_or.extract(solver='lp')"}
 
 
 def effects_key(params: Mapping[str, Any], solver: str = "lp", noise_bound: float = 0.02, *,
