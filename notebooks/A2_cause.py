@@ -1,0 +1,273 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # A2 · Cause: contextual variability of the gradients
+#
+# **Claim (paper A; Deng et al. ICLR 2022, §4).** Middle-order interactions are hard to learn
+# because they have the most contexts: an interaction of order $m$ averages $\Delta v(i,j,S)$
+# over $C(n-2, m)$ contexts $S$, which peaks at $m \approx (n-2)/2$. If the gradients of
+# $\Delta v(i,j,S)$ for different contexts were roughly independent and zero-mean, the norm of
+# their mean — the gradient of $I^{(m)}(i,j)$ — would shrink like $1/\sqrt{C(n-2,m)}$, and the
+# net learning signal of order $m$ like
+#
+# $$F^{(m)} \propto \frac{n-m-1}{n(n-1)\sqrt{C(n-2,m)}}\quad(\text{normalised at } m = 0),$$
+#
+# where $R^{(m)} = (n-1-m)/(n(n-1))$ is the weight of $I^{(m)}$ in the decomposition
+# $v(N) = v(\emptyset) + \sum_i \mu_i + \sum_{i\neq j}\sum_m R^{(m)} I^{(m)}(i,j)$
+# ($\mu_i = v(\{i\}) - v(\emptyset)$). Fitted curves in the paper use an effective $n' \ll n$.
+#
+# **What this page checks — numerically, without assuming independence.** For an MLP on a
+# table with $n = 12$ players we compute, for each sample, the Gram matrix
+# $K[T,T'] = \langle\nabla_\theta v(x_T), \nabla_\theta v(x_{T'})\rangle$ of the gradients of the
+# reward on all $2^{12}$ masked inputs (θ = all weights and biases; exact, through the
+# per-example-gradient identity of linear layers). Every per-context gradient
+# $g_S = \nabla_\theta\Delta v(i,j,S)$ is a signed sum of four of those gradients, so for
+# **every** pair and **all** $C(n-2,m)$ contexts of every order we get exactly
+#
+# - $\lVert\bar g\rVert^2 = \lVert\mathbb{E}_S g_S\rVert^2 = \lVert\nabla_\theta I^{(m)}(i,j)\rVert^2$
+#   (the norm of the mean gradient over the $C$ contexts),
+# - $\mathbb{E}_S\lVert g_S\rVert^2$ (one context's gradient), the variance
+#   $\mathbb{E}_S\lVert g_S-\bar g\rVert^2$, the signal-to-noise ratio
+#   $\lVert\bar g\rVert^2/\text{variance}$,
+# - the mean correlation between the gradients of two different contexts,
+#   $\rho = (C\lVert\bar g\rVert^2/\mathbb{E}\lVert g_S\rVert^2 - 1)/(C-1)$, which is 0 for
+#   independent zero-mean gradients (then $\lVert\bar g\rVert/\sqrt{\mathbb{E}\lVert g_S\rVert^2}
+#   = 1/\sqrt{C}$),
+#
+# averaged over pairs and samples, at several points of training. The measured learning signal
+# is $R^{(m)}\sqrt{\mathbb{E}\lVert\nabla_\theta I^{(m)}\rVert^2}$, normalised at $m = 0$.
+
+# %% tags=["parameters"]
+scale = "smoke"  # smoke | book | paper
+seed = 0
+recompute = False
+
+# %%
+import time
+import warnings
+
+from tqdm import TqdmWarning
+
+warnings.filterwarnings("ignore", category=TqdmWarning)
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import torch
+
+from ibn import multiorder as mo
+from ibn.book import scale_params, show_provenance
+from ibn.data import load_tabular
+from ibn.experiments import bottleneck as bn
+from ibn.maskers import TabularMasker
+from ibn.models import build
+from ibn.results import cached, load_provenance
+
+torch.set_num_threads(2)
+P = scale_params(scale, {
+    "smoke": {"models": [["wine", "mlp5"]], "epochs": 1, "snapshots": [0, 1], "samples": 1},
+    "book": {"models": [["wine", "mlp5"], ["breast_cancer", "mlp8"]], "epochs": 100,
+             "snapshots": [0, 3, 100], "samples": 4},
+    "paper": {"models": [["wine", "mlp5"], ["wine", "mlp8"], ["breast_cancer", "mlp5"],
+                         ["breast_cancer", "mlp8"]], "epochs": 300,
+              "snapshots": [0, 1, 3, 10, 30, 100, 300], "samples": 20},
+})
+P
+
+# %% [markdown]
+# ## A numerical check of the decomposition weights $R^{(m)}$
+#
+# The identity behind $R^{(m)}$ holds for any game; we check it on one sample's values below
+# (trained model of the next section) and, in the test suite, on random games.
+
+# %%
+def run(dataset, model_name):
+    params = {"experiment": "A2_gradients", "dataset": dataset, "model": model_name,
+              "features": list(range(12)), "epochs": P["epochs"], "snapshots": P["snapshots"],
+              "samples": P["samples"], "optimizer": "adam", "lr": 1e-3, "batch_size": 32,
+              "seed": seed, "scale": scale, "version": 1}
+
+    def compute():
+        tab = bn.select_features(load_tabular(dataset, seed=seed), params["features"])
+        model = build(model_name, in_features=12, num_classes=tab.n_classes, seed=seed)
+        hist, snaps = bn.train_snapshots(
+            model, (tab.x_train, tab.y_train), test_set=(tab.x_test, tab.y_test),
+            epochs=params["epochs"], batch_size=32, optimizer="adam", lr=1e-3, seed=seed,
+            snapshot_epochs=params["snapshots"], device="cpu")
+        masker = TabularMasker(torch.zeros(12))
+        # correctly classified test samples, classes taken in turn, up to `samples`
+        per_class = -(-params["samples"] // tab.n_classes)
+        idx = bn.pick_samples(model, tab.x_test, tab.y_test, per_class=per_class, seed=seed)
+        yy = tab.y_test[idx].numpy()
+        rank = np.array([int(np.sum(yy[:k] == yy[k])) for k in range(len(yy))])
+        idx = idx[np.lexsort((yy, rank))][: params["samples"]]
+        xs, ys = tab.x_test[idx], tab.y_test[idx]
+        out = {"epochs": np.array(sorted(snaps)), "sample_index": idx.numpy(),
+               "train_loss": np.array([r["train_loss"] for r in hist.records]),
+               "test_acc": np.array([r["test_acc"] for r in hist.records]), "stats": {}}
+        t = time.perf_counter()
+        for e in sorted(snaps):
+            model.load_state_dict(snaps[e])
+            st = bn.gradient_statistics(model, xs, ys, masker, matmul_dtype=torch.float32)
+            out["stats"][str(e)] = {k: v for k, v in st.items()}
+        out["seconds_per_sample"] = (time.perf_counter() - t) / (len(snaps) * len(ys))
+        values = bn.game_values(model, xs[:1], ys[:1], masker)[0]
+        inter = mo.exact(values)
+        R = torch.as_tensor(bn.efficiency_weights(12))
+        lhs = values[-1] - values[0] - sum(values[1 << i] - values[0] for i in range(12))
+        out["identity_lhs"] = float(lhs)
+        out["identity_rhs"] = float((R[:, None, None] * inter).sum())
+        return out
+
+    return params, cached("A2_gradients", params, compute, recompute=recompute)
+
+
+t0 = time.perf_counter()
+results = {tuple(dm): run(*dm) for dm in P["models"]}
+print(f"ready in {time.perf_counter() - t0:.1f} s")
+for (d, m), (params, res) in results.items():
+    print(f"{m.upper()} {d}: v(N) − v(∅) − Σ μ_i = {res['identity_lhs']:.10f}, "
+          f"Σ_(i≠j) Σ_m R^(m) I^(m)(i,j) = {res['identity_rhs']:.10f}; "
+          f"test acc {res['test_acc'][-1]:.3f}; {res['seconds_per_sample']:.1f} s per sample "
+          "and snapshot")
+
+# %% [markdown]
+# ## Per-order gradient statistics
+#
+# Each row of panels is one model; colours are the kept epochs. (a) the norm of the mean
+# gradient over contexts, $\sqrt{\mathbb{E}\lVert\nabla_\theta I^{(m)}\rVert^2}$, and the RMS
+# norm of one context's gradient $\sqrt{\mathbb{E}\lVert g_S\rVert^2}$ (dashed), both relative to
+# $m = 0$ (where they coincide: a single context); (b) their ratio against the independence
+# prediction $1/\sqrt{C(n-2,m)}$ (black); (c) the mean correlation $\rho$ between two contexts'
+# gradients; (d) the signal-to-noise ratio $\lVert\bar g\rVert^2/\text{variance}$.
+
+# %%
+n = 12
+for (d, m), (params, res) in results.items():
+    fig, axes = plt.subplots(1, 4, figsize=(17, 3.4))
+    cmap = plt.get_cmap("viridis")
+    E = list(res["stats"])
+    for k, e in enumerate(E):
+        st = res["stats"][e]
+        c = cmap(k / max(len(E) - 1, 1))
+        r = st["ratios"]
+        axes[0].semilogy(r, np.sqrt(st["mean_sq"] / st["mean_sq"][0]), color=c, marker=".",
+                         label=f"epoch {e}: mean over contexts")
+        axes[0].semilogy(r, np.sqrt(st["ctx_sq"] / st["ctx_sq"][0]), color=c, ls="--")
+        axes[1].semilogy(r, st["indep"], color=c, marker=".", label=f"epoch {e}")
+        axes[2].plot(r, st["rho"], color=c, marker=".", label=f"epoch {e}")
+        axes[3].semilogy(r[1:-1], st["snr"][1:-1], color=c, marker=".", label=f"epoch {e}")
+    axes[1].semilogy(r, st["indep_pred"], color="black", lw=1.5, label="1/√C (independent)")
+    axes[2].axhline(0, color="black", lw=0.8)
+    titles = ["(a) ‖mean gradient‖ (solid), RMS ‖g_S‖ (dashed)", "(b) ‖mean‖ / RMS ‖g_S‖",
+              "(c) mean correlation ρ of two contexts", "(d) SNR ‖mean‖² / variance"]
+    for ax, t in zip(axes, titles):
+        ax.set_title(t, fontsize=9)
+        ax.set_xlabel("order ratio r = m/(n−2)")
+        ax.legend(fontsize=6)
+    fig.suptitle(f"{m.upper()} on {d} (n = {n}, {len(res['sample_index'])} samples, all 66 pairs, "
+                 "all contexts)", fontsize=10)
+    fig.tight_layout()
+    plt.show()
+
+# %% [markdown]
+# ## Measured learning signal vs the closed form
+#
+# The measured signal $R^{(m)}\sqrt{\mathbb{E}\lVert\nabla_\theta I^{(m)}\rVert^2}$ (normalised
+# at $m = 0$) beside the closed form at the true $n = 12$ and at a fitted effective $n'$ (least
+# squares on the log scale). "indep. only" is the closed form with the measured
+# $\lVert\bar g\rVert/\text{RMS}$ replaced by $1/\sqrt{C}$ but the measured RMS per-context norm
+# kept, i.e. what the signal would be if only the independence assumption failed or held.
+
+# %%
+rows = []
+fig, axes = plt.subplots(1, len(results), figsize=(5.5 * len(results), 3.6), squeeze=False)
+for k, ((d, m), (params, res)) in enumerate(results.items()):
+    ax = axes[0, k]
+    cmap = plt.get_cmap("viridis")
+    E = list(res["stats"])
+    for j, e in enumerate(E):
+        st = res["stats"][e]
+        r = st["ratios"]
+        fit = bn.fit_effective_n(r, st["signal"], n_max=60)
+        ax.semilogy(r, st["signal"], marker="o", ms=4, color=cmap(j / max(len(E) - 1, 1)),
+                    label=f"measured, epoch {e} (n' = {fit['n_eff']:.1f})")
+        ax.semilogy(r, fit["curve"], ls=":", color=cmap(j / max(len(E) - 1, 1)))
+        mid = (r >= 0.3) & (r <= 0.7)
+        indep_only = (bn.efficiency_weights(n) * np.sqrt(st["ctx_sq"]) * st["indep_pred"])
+        indep_only = indep_only / indep_only[0]
+        rows.append({"model": f"{m.upper()} {d}", "epoch": int(e), "n'": fit["n_eff"],
+                     "rmse(log)": fit["rmse_log"],
+                     "mean ρ (0.3 ≤ r ≤ 0.7)": float(np.nanmean(st["rho"][mid])),
+                     "‖mean‖/RMS at r=0.5": float(st["indep"][len(r) // 2]),
+                     "1/√C at r=0.5": float(st["indep_pred"][len(r) // 2]),
+                     "signal at r=0.5": float(st["signal"][len(r) // 2]),
+                     "closed form n=12 at r=0.5": float(st["predicted"][len(r) // 2]),
+                     "indep. only at r=0.5": float(indep_only[len(r) // 2]),
+                     "argmin signal (r)": float(r[int(np.argmin(st["signal"]))])})
+    ax.semilogy(r, bn.predicted_signal(n, r), color="black", lw=1.5, label="closed form, n = 12")
+    ax.set_title(f"{m.upper()} on {d}", fontsize=10)
+    ax.set_xlabel("order ratio r")
+    ax.set_ylabel("learning signal (m = 0 → 1)")
+    ax.legend(fontsize=6)
+fig.tight_layout()
+plt.show()
+table = pd.DataFrame(rows)
+table.round(4)
+
+# %% [markdown]
+# ## Verdict (computed)
+
+# %%
+NP = "n'"
+for row in table.to_dict("records"):
+    indep_ok = abs(row["mean ρ (0.3 ≤ r ≤ 0.7)"]) < 0.05
+    print(f"{row['model']}, epoch {row['epoch']}: mid-order context gradients are "
+          f"{'nearly uncorrelated' if indep_ok else 'correlated'} (mean ρ = "
+          f"{row['mean ρ (0.3 ≤ r ≤ 0.7)']:.3f}); ‖mean‖/RMS at r = 0.5 is "
+          f"{row['‖mean‖/RMS at r=0.5']:.3f} vs 1/√C = {row['1/√C at r=0.5']:.3f}; the signal is "
+          f"smallest at r = {row['argmin signal (r)']:.1f}; fitted n' = {row[NP]:.1f} "
+          f"(true n = 12).")
+
+# %% [markdown]
+# ## Reading the results (book scale)
+#
+# The tables above are computed at the scale this page was executed with; the reading below is
+# of the `book`-scale run.
+#
+# - **The mechanism is there, qualitatively.** The norm of the mean gradient over contexts,
+#   $\lVert\nabla_\theta I^{(m)}\rVert$, is U-shaped over the order with its minimum in the middle
+#   (about 0.2–0.4 of its value at $m = 0$ at $r = 0.5$), while the norm of a single context's
+#   gradient stays nearly flat: middle orders get the weakest net gradient because their many
+#   contexts partly cancel. The signal-to-noise ratio over contexts is also lowest in the middle.
+#   This holds at initialisation and after training, for both models.
+# - **The independence assumption does not hold, quantitatively.** The gradients of different
+#   contexts are positively correlated (mean ρ ≈ 0.07–0.12 in the middle band, more near the
+#   ends), so $\lVert\text{mean}\rVert/\text{RMS}$ at $r = 0.5$ is ≈ 0.26–0.34 instead of
+#   $1/\sqrt{C(10,5)} = 0.063$. The cancellation is real but about five times weaker than the
+#   closed form assumes.
+# - **The closed form vs the measured signal.** With the weight $R^{(m)}$, the measured signal
+#   $R^{(m)}\lVert\nabla_\theta I^{(m)}\rVert$ falls monotonically from $m = 0$ (smallest at
+#   $r = 1$), whereas the closed form at $n = 12$ is U-shaped with a minimum near $r = 0.6$. A
+#   fitted effective $n' \approx 7$–$9$ (< $n = 12$, as in the paper) matches the decline over the
+#   low and middle orders but still predicts a rise at the highest orders that is not measured
+#   (log-RMSE 0.14–0.33). In these MLPs the contextual-variability factor explains why the
+#   middle is weak relative to the low orders, not a recovery at high orders — consistent with
+#   the "falling" $J^{(m)}$ curves of the same trained models in A1.
+# - Scope: one table per model, 4 samples, all 66 pairs and all contexts ($n = 12$); the
+#   gradients are taken of the reward $v$ (log-odds of the true label), not of a loss.
+
+# %%
+for (d, m), (params, res) in list(results.items())[:1]:
+    show_provenance(load_provenance(params["experiment"], params))

@@ -1,0 +1,219 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # A3 · Modulation: losses that boost or suppress chosen orders
+#
+# **Claim (paper A eq. 14; Deng et al. ICLR 2022).** Two losses steer which orders a network
+# encodes. Per sample draw a random permutation of the $n$ players; $S_2$ = the first
+# $\lfloor r_2 n\rfloor$, $S_1$ = the first $\lfloor r_1 n\rfloor$ ($S_1\subset S_2$), the rest at
+# the baseline, and $\Delta u = f(x_{S_2}) - (r_2/r_1)\,f(x_{S_1})$ on the logits (factor 1 and
+# $x_{S_1}$ all-baseline when $r_1 = 0$).
+#
+# - **boost** orders $\approx[r_1 n, r_2 n]$: $L = \mathrm{CE}(f(x), y) + \lambda\,\mathrm{CE}(\Delta u, y)$;
+# - **suppress** them: $L = \mathrm{CE}(f(x), y) - \lambda\,H(\mathrm{softmax}(\Delta u))$.
+#
+# Presets (SPEC §3): *high-order* model = suppress $(0, 0.5)$; *mid-order* = boost
+# $(0.3, 0.7)$; *low-order* = suppress $(0.7, 1.0)$.
+#
+# **What is measured.** MLPs on a table with $n = 12$ players (the same setup as A1: the first 12
+# features, masked features at the training mean 0, Adam $10^{-3}$, batch 32), trained with each
+# preset over a sweep of $\lambda$ (and $\lambda = 0$, the *normal* model); the exact $J^{(m)}$ of
+# each on correctly classified test samples (reward: log-odds of the true label). The centre of
+# mass of $J$ over the order ratio, $\bar r = \sum_m r_m J^{(m)}/\sum_m J^{(m)}$, summarises
+# where a curve's weight sits. A *second peak* is an interior local maximum of $J^{(m)}$ with a
+# prominence of at least 10 % of the curve's mean (`interior_peaks`).
+
+# %% tags=["parameters"]
+scale = "smoke"  # smoke | book | paper
+seed = 0
+recompute = False
+
+# %%
+import time
+import warnings
+
+from tqdm import TqdmWarning
+
+warnings.filterwarnings("ignore", category=TqdmWarning)
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import torch
+
+from ibn import multiorder as mo
+from ibn.book import scale_params, show_provenance
+from ibn.data import load_tabular
+from ibn.experiments import bottleneck as bn
+from ibn.maskers import TabularMasker
+from ibn.models import build
+from ibn.results import cached, load_provenance
+from ibn.train import PRESETS
+
+torch.set_num_threads(2)
+P = scale_params(scale, {
+    "smoke": {"datasets": ["wine"], "model": "mlp5", "epochs": 2, "lams": [1.0],
+              "presets": ["mid"], "per_class": 2},
+    "book": {"datasets": ["wine"], "model": "mlp5", "epochs": 100, "lams": [0.1, 0.3, 1.0, 3.0],
+             "presets": ["low", "mid", "high"], "per_class": 8},
+    "paper": {"datasets": ["wine", "breast_cancer"], "model": "mlp5", "epochs": 300,
+              "lams": [0.03, 0.1, 0.3, 1.0, 3.0, 10.0], "presets": ["low", "mid", "high"],
+              "per_class": 20},
+})
+P
+
+# %%
+def run(dataset, preset, lam):
+    params = {"experiment": "A3_modulation", "dataset": dataset, "model": P["model"],
+              "features": list(range(12)), "epochs": P["epochs"],
+              "preset": preset if lam else "normal", "steer": list(PRESETS[preset]) if lam else None,
+              "lam": lam, "per_class": P["per_class"], "optimizer": "adam", "lr": 1e-3,
+              "batch_size": 32, "seed": seed, "scale": scale, "version": 1}
+
+    def compute():
+        tab = bn.select_features(load_tabular(dataset, seed=seed), params["features"])
+        model = build(P["model"], in_features=12, num_classes=tab.n_classes, seed=seed)
+        masker = TabularMasker(torch.zeros(12))
+        t = time.perf_counter()
+        hist, _ = bn.train_snapshots(
+            model, (tab.x_train, tab.y_train), test_set=(tab.x_test, tab.y_test),
+            epochs=params["epochs"], batch_size=32, optimizer="adam", lr=1e-3, seed=seed,
+            extra_loss=bn.steering_loss(preset if lam else None, lam, masker), device="cpu")
+        train_s = time.perf_counter() - t
+        idx = bn.pick_samples(model, tab.x_test, tab.y_test, per_class=params["per_class"],
+                              seed=seed)
+        values = bn.game_values(model, tab.x_test[idx], tab.y_test[idx], masker)
+        prof = bn.exact_profile(values)
+        last = hist.records[-1]
+        return {"strength": prof["strength"], "J": prof["J"], "ratios": prof["ratios"],
+                "train_loss": last["train_loss"], "train_acc": last["train_acc"],
+                "test_acc": last["test_acc"], "test_loss": last["test_loss"],
+                "n_samples": len(idx), "train_s": train_s}
+
+    return params, cached("A3_modulation", params, compute, recompute=recompute)
+
+
+t0 = time.perf_counter()
+results = {}
+for d in P["datasets"]:
+    results[(d, "normal", 0.0)] = run(d, "mid", 0.0)
+    for preset in P["presets"]:
+        for lam in P["lams"]:
+            results[(d, preset, lam)] = run(d, preset, lam)
+print(f"{len(results)} models ready in {time.perf_counter() - t0:.1f} s")
+
+# %%
+def centre(r, J):
+    return float((r * J).sum() / J.sum())
+
+
+rows = []
+for (d, preset, lam), (params, res) in results.items():
+    r, J = res["ratios"], res["J"]
+    summ = bn.shape_summary(r, J)
+    peaks = bn.interior_peaks(r, J)
+    rows.append({"dataset": d, "model": preset, "λ": lam, "train acc": res["train_acc"],
+                 "test acc": res["test_acc"], "J_low": summ["J_low"], "J_mid": summ["J_mid"],
+                 "J_high": summ["J_high"], "centre r̄": centre(r, J), "verdict": summ["verdict"],
+                 "interior peaks at r": ", ".join(f"{p['ratio']:.1f}" for p in peaks) or "—",
+                 "samples": res["n_samples"]})
+table = pd.DataFrame(rows)
+table.round(3)
+
+# %% [markdown]
+# ## $J^{(m)}$ of each preset over the λ sweep
+#
+# Black: the normal model ($\lambda = 0$). The shaded band marks the orders that the preset
+# targets ($[r_1, r_2]$, suppressed or boosted).
+
+# %%
+for d in P["datasets"]:
+    fig, axes = plt.subplots(1, len(P["presets"]), figsize=(5 * len(P["presets"]), 3.6),
+                             squeeze=False)
+    base = results[(d, "normal", 0.0)][1]
+    for k, preset in enumerate(P["presets"]):
+        ax = axes[0, k]
+        mode, r1, r2 = PRESETS[preset]
+        ax.axvspan(r1, r2, color="tab:green" if mode == "boost" else "tab:red", alpha=0.08)
+        ax.plot(base["ratios"], base["J"], color="black", marker=".", label="normal (λ = 0)")
+        cmap = plt.get_cmap("plasma")
+        for j, lam in enumerate(P["lams"]):
+            res = results[(d, preset, lam)][1]
+            ax.plot(res["ratios"], res["J"], marker=".", color=cmap(j / max(len(P["lams"]), 1)),
+                    label=f"λ = {lam:g} (test acc {res['test_acc']:.2f})")
+        ax.set_title(f"{preset}-order preset: {mode} ({r1}, {r2}) — {d}", fontsize=10)
+        ax.set_xlabel("order ratio r = m/(n−2)")
+        ax.set_ylabel("J(m)")
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    plt.show()
+
+# %% [markdown]
+# ## Verdict (computed)
+#
+# Does each preset move the curve's weight the intended way (centre $\bar r$ above the normal
+# model's for the high-order preset, below for the low-order one, and the middle band raised
+# for the mid-order boost), and from which $\lambda$ on does a second (interior) peak appear?
+
+# %%
+for d in P["datasets"]:
+    base = table[(table.dataset == d) & (table.model == "normal")].iloc[0]
+    print(f"{d}: normal model centre r̄ = {base['centre r̄']:.3f}, J_mid = {base['J_mid']:.3f}, "
+          f"verdict {base['verdict']}")
+    for preset in P["presets"]:
+        sub = table[(table.dataset == d) & (table.model == preset)]
+        if preset == "high":
+            ok = sub["centre r̄"] > base["centre r̄"]
+            what = "centre moved up"
+        elif preset == "low":
+            ok = sub["centre r̄"] < base["centre r̄"]
+            what = "centre moved down"
+        else:
+            ok = sub["J_mid"] > base["J_mid"]
+            what = "J_mid raised"
+        peaks = sub[sub["interior peaks at r"] != "—"]
+        first = (f"first interior peak at λ = {peaks['λ'].min():g} (r = "
+                 f"{peaks.sort_values('λ').iloc[0]['interior peaks at r']})") if len(peaks) else \
+            "no interior peak at any λ"
+        print(f"  {preset:>4}: {what} for λ in {sub.loc[ok, 'λ'].tolist()} of "
+              f"{sub['λ'].tolist()}; {first}")
+
+# %% [markdown]
+# ## Reading the results (book scale)
+#
+# The tables above are computed at the scale this page was executed with; the reading below is
+# of the `book`-scale run (wine, MLP-5, $n = 12$).
+#
+# - **Every preset moves the curve the intended way at every λ tried (0.1–3).** The low-order
+#   preset raises the lowest orders (J at r = 0 from 1.9 to ≈ 2.6) and lowers the high ones
+#   (centre r̄ 0.40 → 0.32–0.34); the high-order preset turns the curve around (J at r = 1 from
+#   0.7 to 1.8–2.9, centre r̄ 0.64–0.79); the mid-order boost lifts the middle band
+#   (J_mid 0.88 → 1.05–1.08) and removes the low-order maximum.
+# - **A second peak.** The normal model's curve falls monotonically (no interior maximum).
+#   Already at the smallest λ = 0.1, the mid-order boost produces an interior peak at r ≈ 0.3 and
+#   the high-order preset one at r ≈ 0.6 (with the high end rising beside it); for the
+#   high-order preset the interior peak merges into a monotone rise from λ = 0.3 on. The
+#   low-order preset never produces one. The boost peak sits at r ≈ 0.3, at the lower edge of
+#   the (0.3, 0.7) band: the preset's ratios count coalition sizes ($|S_1| = 3$,
+#   $|S_2| = 8$ of 12 players), while the plotted r counts the context size $m = |S|$ of a pair
+#   interaction, so the targeted orders are roughly $m \in [1, 6]$, i.e. r ∈ [0.1, 0.6].
+# - **Side effect on accuracy.** The high-order models lose test accuracy as λ grows (1.00 →
+#   0.94 → 0.86 → 0.81) while still fitting the training set perfectly — the direction A4
+#   examines. The low- and mid-order models keep 0.97–1.00.
+# - Cautions: with $n = 12$ each preset band holds only a few orders; each model is evaluated on
+#   its own correctly classified samples (23–24 of the 36 test samples here); one seed.
+
+# %%
+params, res = next(iter(results.values()))
+_ = show_provenance(load_provenance(params["experiment"], params))
