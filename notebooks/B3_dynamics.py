@@ -26,7 +26,7 @@
 # classified by the final model) and the same players ($n$ patches of the feature map after
 # ResNet-20's first stage, 8×8 grid, central 6×6, zero baseline; reward = log-odds of the true
 # label), the AND-OR interactions (exact LP, SPEC §2), and split them into generalizable /
-# non-generalizable with $k$ baseline ResNet-20s trained on the test split (the same baselines as
+# non-generalizable with $k$ baseline ResNet-20s trained on the test split (trained as in
 # Fig. 2, SPEC §4). Curves are divided by $Z = E_x \sum_{\text{salient}, |S|=1} |I_S|$ of the
 # checkpoint (paper B K.3). Each checkpoint's total curve is also disentangled (eq. 10) into a
 # decay part ($M(\delta) I^*$, $I^*$ = the final checkpoint's interactions) and a spindle part.
@@ -207,7 +207,7 @@ else:
     rule = ("no checkpoint after the boundary (the test loss had not turned up yet): "
             "judged on the rank correlation of both shares with the loss gap only")
 print(f"Verdict: the non-generalizable (spindle) share rises when the loss gap opens: "
-      f"{'reproduced' if ok else 'NOT reproduced'} ({rule}; boundary epoch {boundary}, "
+      f"{'reproduced' if ok else 'NOT reproduced'} (rule: {rule}; boundary epoch {boundary}, "
       f"{len(res['indices'])} samples, n = {params['n_players']}).")
 bad_fits = [int(ck[c]) for c in range(C) if not fits[c]["ok"]]
 if bad_fits:

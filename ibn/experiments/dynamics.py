@@ -51,7 +51,8 @@ _BASE = {"lr": 2e-3, "batch_size": 50, "label_noise": 0.0}
 #: Settings of Fig. 3 / Fig. 9 per scale (shared by ``B3_dynamics`` and ``B9_theorem``, so that
 #: both read the same cached result). Small batches give many steps per epoch, so the
 #: batch-norm running statistics of early checkpoints are already meaningful in eval mode. The
-#: baselines are those of Fig. 2 (``B2_distributions``) at the same scale (weights shared).
+#: baselines are trained by :func:`ibn.experiments.generalizable.train_model` like Fig. 2's
+#: (weights are shared with ``B2_distributions`` only where the settings coincide).
 PRESETS: dict[str, dict[str, Any]] = {
     "smoke": {"n_players": 5, "n_samples": 2, "n_eval": 200, "k": 1,
               "checkpoints": [1, 2, 4],
