@@ -12,7 +12,7 @@
 # ---
 
 # %% [markdown]
-# # A1 · Discovery: the relative strength $J^{(m)}$ over interaction orders
+# # A1 · Discovery: the relative strength of each interaction order
 #
 # **Claim (paper A, after Deng et al. ICLR 2022).** DNNs encode low-order and high-order
 # interactions easily but under-represent middle-order ones: the relative strength $J^{(m)}$,
