@@ -116,6 +116,18 @@ class _RowGen:
         return a, o
 
 
+def _full_lp(r: np.ndarray, zeta: float, n: int, tol: float, time_limit: float | None) -> dict:
+    """The whole LP: the bundled HiGHS object on the ranged form, and ``linprog`` on the
+    equality form if that object reports a solve error (seen on real ResNet-20 games)."""
+    try:
+        out = solve_sparse_highs(r, zeta, n, tol=tol, time_limit=time_limit)
+        out.update(method="sparse-lp")
+    except RuntimeError as err:
+        out = solve_lp(r, zeta, n, tol=tol, time_limit=time_limit)
+        out.update(method="linprog", sparse_lp_error=str(err))
+    return out
+
+
 def solve_fast(r: np.ndarray, zeta: float, n: int, *, tol: float = 1e-10,
                dense_fraction: float = 0.45, max_rounds: int = 500,
                time_limit: float | None = None) -> dict:
@@ -151,8 +163,12 @@ def solve_fast(r: np.ndarray, zeta: float, n: int, *, tol: float = 1e-10,
         rounds += 1
         status = gen.lp.run()
         total_iter += gen.lp.iterations
-        if not gen.lp.optimal():
-            raise RuntimeError(f"HiGHS did not solve a restricted AND-OR LP: {status}")
+        if not gen.lp.optimal():  # numerical trouble in the warm-started object: full LP
+            out = _full_lp(r, zeta, n, tol, None if time_limit is None
+                           else max(time_limit - (time.perf_counter() - t0), 1.0))
+            out.update(rounds=rounds, rows=gen.rows.size, iterations=out["iterations"] + total_iter,
+                       restricted_status=str(status))
+            return out
         x, duals = gen.lp.solution()
         a, o = gen.primal(x)
         d = rs - phi(a, o)
@@ -167,10 +183,9 @@ def solve_fast(r: np.ndarray, zeta: float, n: int, *, tol: float = 1e-10,
         if (gen.rows.size + min(batch, violated.size) > dense_fraction * (m - 1)
                 or rounds >= max_rounds
                 or (time_limit is not None and elapsed > time_limit)):
-            out = solve_sparse_highs(r, zeta, n, tol=tol,
-                                     time_limit=None if time_limit is None
-                                     else max(time_limit - elapsed, 1.0))
-            out.update(rounds=rounds, rows=gen.rows.size, method="sparse-lp",
+            out = _full_lp(r, zeta, n, tol, None if time_limit is None
+                           else max(time_limit - elapsed, 1.0))
+            out.update(rounds=rounds, rows=gen.rows.size,
                        iterations=out["iterations"] + total_iter)
             return out
         if violated.size > batch:
