@@ -131,25 +131,19 @@ print(f"AND-only effects of v are denser: {n_and_only} non-zero effects "
 # same total, since sparsest splits need not be unique.
 
 # %%
-try:
-    from ibn.and_or import extract
-except ImportError:  # ibn.and_or is not part of this checkout
-    extract = None
+from ibn.and_or import extract
 
-if extract is None:
-    print("ibn.and_or is not available here: skipping the extraction")
-else:
-    res = extract(v, noise_bound=0.0)
-    planted_l1 = float(I_and[1:].abs().sum() + I_or.abs().sum())
-    print(f"planted effects:   sum |I| = {planted_l1:.4f}")
-    print(f"sparsest split:    sum |I| = {float(res.objective):.4f} "
-          f"(certified lower bound {float(res.lower_bound):.4f}, solver {res.solver})")
-    for name, effects in (("AND", res.and_effects), ("OR", res.or_effects)):
-        for S in torch.nonzero(effects.abs() > 1e-9).flatten().tolist():
-            print(f"  I^{name}_{members(S):<12} = {effects[S]: .2f}")
-    all_T = tf.all_masks(n)
-    print("universal matching of the extracted effects:",
-          bool(torch.allclose(res.predict(all_T), v, atol=1e-9)))
+res = extract(v, noise_bound=0.0)
+planted_l1 = float(I_and[1:].abs().sum() + I_or.abs().sum())
+print(f"planted effects:   sum |I| = {planted_l1:.4f}")
+print(f"sparsest split:    sum |I| = {float(res.objective):.4f} "
+      f"(certified lower bound {float(res.lower_bound):.4f}, solver {res.solver})")
+for name, effects in (("AND", res.and_effects), ("OR", res.or_effects)):
+    for S in torch.nonzero(effects.abs() > 1e-9).flatten().tolist():
+        print(f"  I^{name}_{members(S):<12} = {effects[S]: .2f}")
+all_T = tf.all_masks(n)
+print("universal matching of the extracted effects:",
+      bool(torch.allclose(res.predict(all_T), v, atol=1e-9)))
 
 # %% [markdown]
 # ## Effects per order
