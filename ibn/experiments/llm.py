@@ -13,8 +13,7 @@ would add interactions of its own with the others). Words that are not players a
 end-of-text token) is available for comparison.
 
 The 2^n values are decomposed by the sparsest AND-OR decomposition (SPEC §2, eq. 17) with
-:func:`extract_and_or` (``ibn.and_or.extract`` when importable, else the exact LP
-:func:`ibn.and_or.lp.solve_lp`). :func:`predict` evaluates the logical model
+:func:`extract_and_or` (``ibn.and_or.extract``). :func:`predict` evaluates the logical model
 h(x_T) = b + Σ_{∅≠S⊆T} I^AND_S + Σ_{S∩T≠∅} I^OR_S (universal matching: h = v − δ), and
 :func:`topk_explained` how much of v the k most salient patterns explain.
 """
@@ -33,6 +32,7 @@ from tqdm.auto import tqdm
 from ibn import games as ibn_games
 from ibn import results
 from ibn import transforms as tf
+from ibn.and_or import extract
 
 __all__ = ["split_words", "WordRemovalMasker", "load_lm", "target_id", "extract_and_or",
            "predict", "salient_patterns", "topk_explained", "pattern_label", "run_prompt",
@@ -170,32 +170,12 @@ def extract_and_or(values: torch.Tensor, noise_bound: float = 0.02) -> dict[str,
     """Sparsest AND-OR decomposition (SPEC §2, eq. 17) of one game's 2^n values.
 
     Returns float64 ``and_effects`` (entry 0 = bias v(x_∅)), ``or_effects`` and ``delta``
-    (|δ_T| ≤ ζ = noise_bound·|v_N − v_∅|, δ_∅ = 0), plus ``extractor`` naming the code used:
-    ``ibn.and_or.extract`` when it is importable, else the exact LP ``ibn.and_or.lp.solve_lp``.
+    (|δ_T| ≤ ζ = noise_bound·|v_N − v_∅|, δ_∅ = 0) from :func:`ibn.and_or.extract` (exact,
+    default solver), plus ``extractor`` naming the code used (kept in the cached results).
     """
-    v = torch.as_tensor(values, dtype=torch.float64).flatten()
-    n = tf.n_players(v.shape[0])
-    try:
-        from ibn.and_or import extract  # type: ignore[attr-defined]
-    except ImportError:
-        extract = None
-    if extract is not None:
-        res = extract(v, noise_bound=noise_bound)
-        a = torch.as_tensor(res.and_effects, dtype=torch.float64).reshape(-1)
-        o = torch.as_tensor(res.or_effects, dtype=torch.float64).reshape(-1)
-        d = getattr(res, "delta", None)
-        d = (v - predict(a, o, tf.all_masks(n))) if d is None else \
-            torch.as_tensor(d, dtype=torch.float64).reshape(-1)
-        return {"and_effects": a, "or_effects": o, "delta": d, "extractor": "ibn.and_or.extract"}
-    from ibn.and_or.lp import solve_lp
-
-    r = (v - v[0]).numpy()
-    sol = solve_lp(r, noise_bound * abs(float(v[-1] - v[0])), n)
-    a = torch.as_tensor(sol["and_eff"], dtype=torch.float64)
-    a[0] = v[0]
-    return {"and_effects": a, "or_effects": torch.as_tensor(sol["or_eff"], dtype=torch.float64),
-            "delta": torch.as_tensor(sol["delta"], dtype=torch.float64),
-            "extractor": "ibn.and_or.lp.solve_lp"}
+    res = extract(torch.as_tensor(values, dtype=torch.float64).flatten(), noise_bound=noise_bound)
+    return {"and_effects": res.and_effects, "or_effects": res.or_effects, "delta": res.delta,
+            "extractor": "ibn.and_or.extract"}
 
 
 def predict(and_effects: torch.Tensor, or_effects: torch.Tensor, masks: torch.Tensor
