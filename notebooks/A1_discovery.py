@@ -433,9 +433,9 @@ verdicts.round(3)
 #   U-shaped. The high-order arm of the paper's U is what we do not see in these MLPs.
 # - **Over training (MLPs).** All four randomly initialised MLPs already give a U-shaped curve
 #   (mid/low ≈ 0.52, mid/high ≈ 0.65). Within the first 1–3 epochs the high-order end drops to
-#   the level of the middle or below (mid/high > 1) and stays there, while mid/low remains near
-#   0.5 apart from transients. So the weak middle relative to the low orders is present from
-#   initialisation and survives training; training removes the high-order arm rather than
+#   the level of the middle or below (mid/high > 1) and stays around or above it, while
+#   mid/low remains near 0.5 apart from transients. So the weak middle relative to the low
+#   orders is present from initialisation and survives training; training removes the high-order arm rather than
 #   creating the bottleneck.
 # - **ResNet-20, exact on 3×4 patches.** At initialisation the curve is dominated by the lowest
 #   orders (mid/low ≈ 0.2). After two epochs it is a shallow bowl, both ends above the middle:
@@ -443,7 +443,7 @@ verdicts.round(3)
 #   rule for Fashion-MNIST, just short of the 0.8 margin for MNIST. **Sampled on 8×8 patches**
 #   ($n = 64$) the same models give mid/low ≈ 0.50 / 0.41 and mid/high ≈ 0.82 / 0.56 (Fashion-MNIST
 #   U-shaped, MNIST again just short of the margin) — but at this budget (3 images, 16 pairs,
-#   16 contexts) the noise floor is 40–60 % of the sampled middle-order strength, so those values
+#   16 contexts) the noise floor is 40–65 % of the sampled middle-order strength, so those values
 #   are inflated by sampling noise; a cleaner estimate would put the middle lower, not higher.
 #   These CNNs are weak (92 % / 79 % test accuracy after 2 epochs on 3 000 16-px images), so the
 #   image curves are indicative only.

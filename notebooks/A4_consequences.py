@@ -226,11 +226,51 @@ direction = pd.DataFrame(rows)
 direction
 
 # %% [markdown]
+# ### Low- vs high-order models only
+#
+# The paper's claims single out the two ends: low-order models generalise and resist attacks and
+# corruptions better than high-order ones, which fit the training data better. For each quantity,
+# the difference of the means (low − high) and its size in units of the pooled seed sd.
+
+# %%
+higher_is_better = {c: ("acc" in c and "gap" not in c) or "@" in c for c in metrics}
+rows = []
+if {"low", "high"} <= set(mean.index):
+    for col in metrics:
+        diff = mean.loc["low", col] - mean.loc["high", col]
+        pooled = np.sqrt((sd.loc["low", col] ** 2 + sd.loc["high", col] ** 2) / 2)
+        better = diff > 0 if higher_is_better[col] else diff < 0
+        rows.append({"quantity": col, "low": mean.loc["low", col], "high": mean.loc["high", col],
+                     "low − high": diff, "in pooled sd": diff / pooled if pooled > 0 else np.nan,
+                     "low-order model better": bool(better)})
+low_high = pd.DataFrame(rows)
+low_high.round(4) if rows else "needs the low and high models"
+
+# %% [markdown]
 # ## Reading the results (book scale)
 #
 # The tables above are computed at the scale this page was executed with; the reading below is
-# of the `book`-scale run. Read the `agrees` column together with the spreads: on a 455-sample
-# table with 3 seeds, differences smaller than about one sd are not evidence either way.
+# of the `book`-scale run (MLP-8, breast cancer, 12 features, λ = 1, 3 seeds).
+#
+# - **The presets steer the orders strongly**: centre of mass r̄ = 0.27 (low), 0.40 (normal),
+#   0.56 (mid), 0.84 (high), with small seed-to-seed spread.
+# - **Low vs high.** The low-order models are more robust than the high-order ones under
+#   FGSM and PGD at ε = 0.1 and 0.25 (e.g. PGD ε = 0.25: 0.76 vs 0.63), under Gaussian noise
+#   (σ = 1: 0.84 vs 0.70) and random masking (half the players: 0.89 vs 0.64), and have a
+#   smaller test − train loss gap (0.24 vs 0.33) — the paper's direction. At ε = 0.5 the two
+#   are tied within the high-order models' large spread. The accuracy gap and the training loss
+#   do not separate them beyond the noise (the high-order models do *not* fit better here).
+# - **The normal model does not sit between them, so none of the full orderings of the paper
+#   is reproduced** (the `agrees` column). Without an extra loss term the normal MLP-8 drives
+#   its training loss to 0 and becomes over-confident: its test loss (1.27) and loss gap are by
+#   far the largest, and it is the least robust model at ε ≥ 0.25. Every order-steering term
+#   (boost or suppress) also acts as a confidence regulariser, which confounds the comparison
+#   with the unregularised normal model; a fair control would need a normal model with a
+#   matched, order-neutral regulariser (not done here).
+# - **Mid-order models** lie between low and high on most robustness measures (the paper puts
+#   them between normal and high).
+# - Scope: one small table (455 training samples), 3 seeds, one λ; Census and CIFAR-10 (the
+#   paper's settings) are not available offline.
 
 # %%
 params, res = next(iter(results.values()))
