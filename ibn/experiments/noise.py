@@ -1,0 +1,337 @@
+"""Paper B Figs. 5, 7, 13: interactions that newly emerge under noise (eq. 19, SPEC §5).
+
+A trained target model of :mod:`ibn.experiments.generalizable` (its samples, players and k
+baselines, from :func:`~ibn.experiments.generalizable.run_games`) is perturbed in two ways:
+
+* **parameter noise**: N(0, σ²) added to every parameter (:func:`perturb_parameters`; BatchNorm
+  running statistics are buffers, not parameters, and stay), several seeded draws per σ; draw d
+  uses the same standard-normal direction at every σ (common random numbers), so a sweep scales
+  one perturbation;
+* **FGSM** on the input: x + ε·sign(∇_x v(x)) with v the log-odds of the true label (SPEC §5,
+  :func:`fgsm`, ``direction=+1``). That step *raises* v; the usual adversarial step lowers it
+  (``direction=-1``, kind ``"fgsm_attack"``), run as well.
+
+At every level the values v(x_T) of all 2^n coalitions are recomputed on the same samples with
+the same players (feature-map patches), the AND-OR interactions extracted with
+:func:`ibn.and_or.extract` (exact, default solver), and :func:`run_noise` caches them. The
+analysis (:func:`level_rows`) gives per level: ΔI = I − I_noise, ΔA^(m),± (eq. 19,
+:func:`ibn.distributions.emerged_strengths`), a spindle fit of ΔA (:func:`fit_spindle`, eq. 7),
+the relative change of the generalizable curve A_gen (k baselines' ρ̂, SPEC §4) and of the decay
+part of the eq. 10 fit, and the noisy model's accuracy.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import torch
+from scipy.optimize import minimize_scalar
+from torch import nn
+
+from ibn import distributions as dist
+from ibn import results
+from ibn.and_or import extract
+from ibn.distributions import Strengths
+from ibn.experiments import generalizable as G
+from ibn.games import all_values, log_odds
+from ibn.maskers import FeatureMapMasker
+
+__all__ = ["KINDS", "PRESETS", "perturb_parameters", "fgsm", "game_values", "accuracy",
+           "noise_key", "run_noise", "SpindleFit", "fit_spindle", "relative_change", "level_rows",
+           "spindle_verdict", "stays_put_verdict", "R2_MIN", "GEN_TOL", "MILD_DROP"]
+
+#: the noise kinds: parameter noise, FGSM as in SPEC §5 (+ sign), the adversarial FGSM (− sign).
+KINDS = ("params", "fgsm", "fgsm_attack")
+#: a level counts as spindle-shaped when the spindle fit of ΔA reaches this R² (and ΔA peaks inside).
+R2_MIN = 0.8
+#: the generalizable curve "stays put" when its relative change is at most this.
+GEN_TOL = 0.25
+#: "mild" levels: the accuracy drops by at most this from the clean model's.
+MILD_DROP = 0.10
+
+_SMOKE = {"sigmas": [0.0, 0.01, 0.03], "draws": 2, "epsilons": [0.0, 0.1, 0.3]}
+_BOOK = {"sigmas": [0.0, 0.002, 0.005, 0.01, 0.02], "draws": 4,
+         "epsilons": [0.0, 0.01, 0.03, 0.1, 0.3]}
+#: noise settings per scale; the games' settings are ``generalizable.PRESETS[scale]`` (one cache
+#: with B2/B4). ``setups``: (model, dataset) pairs; ``noise_seed`` seeds the parameter draws.
+PRESETS: dict[str, dict[str, Any]] = {
+    "smoke": {**_SMOKE, "setups": [["resnet20", "mnist"]], "noise_seed": 0, "n_eval": 200},
+    "book": {**_BOOK, "setups": G.ALL_SETUPS[:2], "noise_seed": 0, "n_eval": 500},
+    "paper": {"sigmas": [0.0, 0.002, 0.005, 0.01, 0.02, 0.05], "draws": 10,
+              "epsilons": [0.0, 0.01, 0.03, 0.1, 0.3], "setups": G.ALL_SETUPS, "noise_seed": 0,
+              "n_eval": 2000},
+}
+
+
+# ---------------------------------------------------------------- the two perturbations
+
+
+def perturb_parameters(model: nn.Module, sigma: float, seed: int) -> nn.Module:
+    """A copy of ``model`` with N(0, σ²) added to every parameter (paper B eq. 19's noise).
+
+    The noise is drawn on the CPU from ``torch.Generator().manual_seed(seed)`` in the order of
+    ``model.parameters()``, so it is reproducible and, for one seed, the same direction at every σ.
+    ``model`` itself is not modified. σ = 0 returns an exact copy.
+    """
+    if not math.isfinite(sigma) or sigma < 0:
+        raise ValueError(f"sigma must be finite and >= 0, got {sigma}")
+    noisy = copy.deepcopy(model)
+    gen = torch.Generator().manual_seed(int(seed))
+    with torch.no_grad():
+        for p in noisy.parameters():
+            z = torch.randn(p.shape, generator=gen, dtype=torch.float32)
+            if sigma > 0:
+                p.add_((sigma * z).to(device=p.device, dtype=p.dtype))
+    return noisy
+
+
+def fgsm(model: nn.Module, x: torch.Tensor, target: torch.Tensor | int, epsilon: float, *,
+         direction: int = 1) -> torch.Tensor:
+    """x + direction·ε·sign(∇_x v(x)) with v = log p(y|x)/(1 − p(y|x)) (SPEC §5, eq. 1).
+
+    ``x`` is a batch (B, ...) and ``target`` the labels (B,) (or one int). ``direction=+1`` is
+    SPEC's formula (it raises v); ``-1`` is the adversarial FGSM (it lowers v). The model is used
+    in eval mode and its parameter gradients are left untouched. ε = 0 returns ``x`` unchanged.
+    """
+    if direction not in (1, -1):
+        raise ValueError(f"direction must be +1 or -1, got {direction}")
+    if not math.isfinite(epsilon) or epsilon < 0:
+        raise ValueError(f"epsilon must be finite and >= 0, got {epsilon}")
+    if epsilon == 0:
+        return x.clone()
+    was = model.training
+    model.eval()
+    try:
+        dev = next(model.parameters()).device
+        xx = x.detach().to(dev).clone().requires_grad_(True)
+        v = log_odds(model(xx), torch.as_tensor(target, device=dev))
+        (grad,) = torch.autograd.grad(v.sum(), xx)
+    finally:
+        model.train(was)
+    return (x.detach() + direction * epsilon * grad.sign().to(x.device, x.dtype)).detach()
+
+
+def game_values(model: nn.Module, images: torch.Tensor, labels: torch.Tensor,
+                players: Sequence[Sequence[int]]) -> torch.Tensor:
+    """v(x_T) of all 2^n coalitions per sample (N, 2^n): feature-map patch ``players[i]`` of
+    image i (the cells of a :class:`~ibn.maskers.FeatureMapMasker`, zero baseline), reward the
+    log-odds of ``labels[i]`` (SPEC §1, §6)."""
+    return torch.stack([all_values(model, images[i], FeatureMapMasker(cells=list(players[i])),
+                                   target=int(labels[i]), progress=False)
+                        for i in range(len(images))])
+
+
+def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, epsilon: float = 0.0,
+             direction: int = 1, batch: int = 250) -> float:
+    """Accuracy of ``model`` on (x, y), each image FGSM-perturbed with ε first (0: clean)."""
+    dev = next(model.parameters()).device
+    correct = 0
+    for i in range(0, len(y), batch):
+        xb, yb = x[i:i + batch], y[i:i + batch]
+        xb = fgsm(model, xb, yb, epsilon, direction=direction) if epsilon > 0 else xb
+        with torch.inference_mode():
+            correct += int((model(xb.to(dev)).argmax(1).cpu() == yb).sum())
+    return correct / max(len(y), 1)
+
+
+# ---------------------------------------------------------------- the cached experiment
+
+
+def noise_key(games: Mapping[str, Any], settings: Mapping[str, Any]) -> dict[str, Any]:
+    """The cache params of :func:`run_noise` (for ``show_provenance``)."""
+    keys = ("sigmas", "draws", "epsilons", "noise_seed", "n_eval")
+    return {"games": dict(games), **{k: settings[k] for k in keys}, "solver": "auto",
+            "noise_bound": 0.02, "scale": games.get("scale")}
+
+
+def run_noise(games: Mapping[str, Any], settings: Mapping[str, Any], *,
+              recompute: bool = False) -> dict[str, Any]:
+    """Interactions of the target of ``games`` (a :func:`generalizable.run_games` params dict)
+    under every noise level of ``settings`` (cached as ``B5_noise_<model>_<dataset>``).
+
+    Result keys: ``clean_and``/``clean_or`` (N, 2^n), ``clean_gap`` (N,) = v(x_N) − v(x_∅),
+    ``baseline_and``/``baseline_or`` (k, N, 2^n), ``values_check`` (max |recomputed − cached
+    clean values|), ``clean_acc``; per kind: ``<kind>_levels`` (L,), ``<kind>_and``/``<kind>_or``
+    (L, D, N, 2^n), ``<kind>_gap`` (L, D, N), ``<kind>_acc`` (L, D) (D = draws for ``params``,
+    1 for FGSM).
+    """
+    key = noise_key(games, settings)
+    name = f"B5_noise_{games['model']}_{games['dataset']}"
+    return results.cached(name, key, lambda: _compute(dict(games), dict(settings)),
+                          recompute=recompute)
+
+
+def _effects(values: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    r = extract(values.double(), noise_bound=0.02)
+    return (torch.as_tensor(r.and_effects, dtype=torch.float64),
+            torch.as_tensor(r.or_effects, dtype=torch.float64))
+
+
+def _compute(p: dict[str, Any], s: dict[str, Any]) -> dict[str, Any]:
+    g = G.run_games(p)
+    target, _ = G.train_model(p["model"], p["dataset"], split="train", seed=p["seed"], **p["target"])
+    x_tr, _ = G.load_images(p["dataset"], "train")
+    x_te, y_te = G.load_images(p["dataset"], "test")
+    idx = torch.as_tensor(np.asarray(g["indices"]))
+    x, y, players = x_tr[idx], torch.as_tensor(g["labels"]), g["players"]
+    xe, ye = x_te[: s["n_eval"]], y_te[: s["n_eval"]]
+    clean_v = game_values(target, x, y, players)
+    out: dict[str, Any] = {"values_check": float((clean_v - g["values"]).abs().max())}
+    out["clean_and"], out["clean_or"] = _effects(clean_v)
+    out["clean_gap"] = clean_v[:, -1] - clean_v[:, 0]
+    out["baseline_and"], out["baseline_or"] = _effects(g["baseline_values"])
+    out["clean_acc"] = accuracy(target, xe, ye)
+
+    def store(kind: str, levels: Sequence[float], per_level: list[list[torch.Tensor]],
+              acc: list[list[float]]) -> None:
+        vals = torch.stack([torch.stack(d) for d in per_level])  # (L, D, N, 2^n)
+        a, o = _effects(vals)
+        out[f"{kind}_levels"] = torch.tensor(levels, dtype=torch.float64)
+        out[f"{kind}_and"], out[f"{kind}_or"] = a, o
+        out[f"{kind}_gap"] = vals[..., -1] - vals[..., 0]
+        out[f"{kind}_acc"] = torch.tensor(acc, dtype=torch.float64)
+
+    vals, acc = [], []
+    for sigma in s["sigmas"]:
+        nets = [perturb_parameters(target, float(sigma), s["noise_seed"] * 1000 + d)
+                for d in range(s["draws"])]
+        vals.append([game_values(n, x, y, players) for n in nets])
+        acc.append([accuracy(n, xe, ye) for n in nets])
+    store("params", s["sigmas"], vals, acc)
+    for kind, sign in (("fgsm", 1), ("fgsm_attack", -1)):
+        vals, acc = [], []
+        for eps in s["epsilons"]:
+            xa = fgsm(target, x, y, float(eps), direction=sign)
+            vals.append([game_values(target, xa, y, players)])
+            acc.append([accuracy(target, xe, ye, epsilon=float(eps), direction=sign)])
+        store(kind, s["epsilons"], vals, acc)
+    return out
+
+
+# ---------------------------------------------------------------- analysis
+
+
+@dataclass(frozen=True)
+class SpindleFit:
+    """β·C(αn, m) fitted to both signs of a curve (eq. 7); ``curve`` is the fitted spindle."""
+
+    alpha: float
+    beta: float
+    r2: float  # 1 − SSR/SST, SST per sign around its mean over m = 1..n (as in disentangle)
+    curve: Strengths
+
+
+def fit_spindle(s: Strengths, alpha_bounds: tuple[float, float] = (0.05, 1.5),
+                grid: int = 60) -> SpindleFit:
+    """Least-squares spindle (eq. 7) A⁺ = β·C(αn, m), A⁻ = −β·C(αn, m), m = 1..n.
+
+    ``s`` is one curve (n+1,) with A⁻ ≤ 0 (pass eq. 19's ΔA as ``Strengths(ΔA⁺, −ΔA⁻)``). For a
+    fixed α, β ≥ 0 is the closed-form least-squares value; α is found on a grid over
+    ``alpha_bounds`` refined by bounded Brent. An all-zero curve gives β = 0 and R² = NaN.
+    """
+    n = s.n
+    y = torch.cat((s.plus[1:], s.minus[1:])).double().numpy()
+    sst = float(((y[:n] - y[:n].mean()) ** 2).sum() + ((y[n:] - y[n:].mean()) ** 2).sum())
+
+    def col(a: float) -> np.ndarray:
+        c = dist.spindle_curve(n, a).numpy()[1:]
+        return np.concatenate((c, -c))
+
+    def ssr(a: float) -> tuple[float, float]:
+        c = col(a)
+        cc = float(c @ c)
+        b = max(float(c @ y) / cc, 0.0) if cc > 0 else 0.0
+        return float(((y - b * c) ** 2).sum()), b
+
+    alphas = np.linspace(*alpha_bounds, grid)
+    vals = [ssr(a)[0] for a in alphas]
+    i = int(np.argmin(vals))
+    res = minimize_scalar(lambda a: ssr(a)[0], method="bounded", options={"xatol": 1e-8},
+                          bounds=(alphas[max(i - 1, 0)], alphas[min(i + 1, grid - 1)]))
+    alpha = float(res.x) if res.fun < vals[i] else float(alphas[i])
+    err, beta = ssr(alpha)
+    r2 = 1.0 - err / sst if sst > 0 else float("nan")
+    return SpindleFit(alpha, beta, r2, dist.spindle_strengths(n, alpha, beta))
+
+
+def relative_change(new: Strengths, old: Strengths) -> float:
+    """Σ_m Σ_± |A_new − A_old| / Σ_m Σ_± |A_old| of two averaged curves (NaN if old is 0)."""
+    num = float((new.plus - old.plus).abs().sum() + (new.minus - old.minus).abs().sum())
+    den = float(old.total().sum())
+    return num / den if den > 0 else float("nan")
+
+
+def _flat(a: torch.Tensor) -> torch.Tensor:
+    return a.reshape(-1, a.shape[-1])
+
+
+def level_rows(res: Mapping[str, Any], k: int, kind: str, *, fit_decay: bool = True
+               ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """One row of numbers per noise level of ``kind``, and the curves behind them.
+
+    τ = 0.02·E_x|v(x_N) − v(x_∅)| of the clean model serves every level (salience of I, of
+    I_noise and of ΔI). Row keys: ``level``, ``acc`` (mean over draws), ``dA`` (Σ ΔA⁺ + ΔA⁻),
+    ``peak`` and ``mean_order`` of ΔA, ``alpha``/``beta``/``r2`` of :func:`fit_spindle` on ΔA,
+    ``cancel`` (|ΣΔA⁺ − ΣΔA⁻| / Σ(ΔA⁺ + ΔA⁻)), ``r_gen`` / ``r_non`` / ``r_total`` (relative
+    change of A_gen / A_non / A, :func:`relative_change`) and, with ``fit_decay``, ``r_decay``:
+    the relative change of the decay part of the eq. 10 fit (I* = the clean interactions).
+    The curves dict holds ``dA`` (list of Strengths, eq. 19 sign convention), ``fit``
+    (SpindleFit list), ``gen`` (A_gen curves, clean first) and ``decay`` (fitted decay curves).
+    """
+    tau = float(res["clean_gap"].abs().mean() * 0.02)
+    ca, co = res["clean_and"], res["clean_or"]
+    base = [(res["baseline_and"][j], res["baseline_or"][j]) for j in range(k)]
+    tot0, gen0, non0 = (s.mean() for s in dist.generalizable_strengths(ca, co, base, tau, average=False))
+    fit0 = dist.disentangle(tot0, ca, co, on_failure="ignore") if fit_decay else None
+    rows, curves = [], {"dA": [], "fit": [], "gen": [gen0], "decay": [fit0.decay if fit0 else None]}
+    for li, level in enumerate(res[f"{kind}_levels"].tolist()):
+        na, no = res[f"{kind}_and"][li], res[f"{kind}_or"][li]  # (D, N, 2^n)
+        d = na.shape[0]
+        cab, cob = ca.expand_as(na), co.expand_as(no)
+        da = dist.emerged_strengths(_flat(cab), _flat(cob), _flat(na), _flat(no), tau=tau)
+        bases = [(b[0].expand_as(na), b[1].expand_as(no)) for b in base]
+        tot, gen, non = (s.mean() for s in dist.generalizable_strengths(na, no, bases, tau, average=False))
+        signed = Strengths(da.plus, -da.minus)
+        fit = fit_spindle(signed)
+        w = da.total()
+        mass = float(w.sum())
+        row = {"level": level, "draws": d, "acc": float(res[f"{kind}_acc"][li].mean()),
+               "dA": mass, "peak": int(dist.peak_order(signed)) if mass > 0 else -1,
+               "mean_order": float(dist.mean_order(signed)) if mass > 0 else float("nan"),
+               "alpha": fit.alpha, "beta": fit.beta, "r2": fit.r2,
+               "cancel": abs(float(da.plus.sum() - da.minus.sum())) / mass if mass > 0 else float("nan"),
+               "r_gen": relative_change(gen, gen0), "r_non": relative_change(non, non0),
+               "r_total": relative_change(tot, tot0)}
+        if fit_decay:
+            fitn = dist.disentangle(tot, ca, co, on_failure="ignore")
+            row["r_decay"] = relative_change(fitn.decay, fit0.decay)
+            curves["decay"].append(fitn.decay)
+        curves["dA"].append(da)
+        curves["fit"].append(fit)
+        curves["gen"].append(gen)
+        rows.append(row)
+    return rows, curves
+
+
+def spindle_verdict(rows: Sequence[Mapping[str, Any]], n: int) -> tuple[bool, list[bool]]:
+    """Per level > 0: ΔA is spindle-shaped when the spindle fit has R² ≥ :data:`R2_MIN` and ΔA
+    peaks at an interior order 2 ≤ m ≤ n−1. Returns (all such levels pass, per-level flags)."""
+    flags = [bool(r["dA"] > 0 and r["r2"] >= R2_MIN and 2 <= r["peak"] <= n - 1)
+             for r in rows if r["level"] > 0]
+    return bool(flags) and all(flags), flags
+
+
+def stays_put_verdict(rows: Sequence[Mapping[str, Any]], clean_acc: float
+                      ) -> tuple[bool, list[bool], list[bool]]:
+    """Per level > 0: the generalizable curve stays put when r_gen ≤ :data:`GEN_TOL`. The claim
+    is judged on the *mild* levels (accuracy ≥ clean − :data:`MILD_DROP`). Returns (all mild
+    levels pass, per-level flags, per-level mildness)."""
+    pos = [r for r in rows if r["level"] > 0]
+    flags = [bool(r["r_gen"] <= GEN_TOL) for r in pos]
+    mild = [bool(r["acc"] >= clean_acc - MILD_DROP) for r in pos]
+    judged = [f for f, m in zip(flags, mild) if m]
+    return bool(judged) and all(judged), flags, mild
