@@ -1,0 +1,186 @@
+"""Paper B Appendix J: penalise non-generalizable interactions during training (SPEC §5, last
+bullet): L = CE(f(x), y) + λ · Σ_S |I_S^non|.
+
+The term, for the P penalised samples of a batch (the first ``per_batch`` of the shuffled batch),
+each with label y and the n players of a masker (SPEC §1):
+
+1. v(x_T) = log p(y|x_T) / (1 − p(y|x_T)) for all 2^n coalitions T (one batch of 2^n masked
+   inputs through the model being trained, float64, **with gradients**; SPEC §1, eq. 1).
+2. (γ, δ) = the sparsest AND-OR decomposition of the **detached** values
+   (:func:`ibn.and_or.extract`, SPEC §2 eq. 14-17), held constant. With them the effects are
+   linear in v (:func:`effects_at`):
+
+       I^AND = mobius(½(v − δ) + γ),    I^OR = or_mobius(½(v − δ) − γ),
+
+   equal to the extracted effects at the current weights.
+3. Non-generalizable (SPEC §4): S ≠ ∅ salient for the trained model (|I_S| > τ) and not matched
+   by any baseline DNN (trained on a held-out validation split): ρ̂_S = 0, where
+   ρ_S = 1(|I_S^base| > τ and I_S · I_S^base > 0), AND and OR separately
+   (:func:`ibn.distributions.transfer_any`). τ = ``noise_bound_tau`` · |v(x_N) − v(x_∅)| of
+   the trained model per sample (the lab code's per-sample threshold), or a fixed ``tau``.
+4. L_pen = λ · (1/P) Σ_x [Σ_{S non-gen, AND} |I^AND_S(x)| + Σ_{S non-gen, OR} |I^OR_S(x)|].
+
+**Detached**: γ, δ, τ, the selection of non-generalizable S and the baseline effects; the gradient
+flows through v only, i.e. d L_pen / dv = λ/P · [½ Mᵀ(s_AND) − ½ flip(Mᵀ s_OR)] with s the signs
+of the selected effects (M the Möbius matrix). Holding the decomposition fixed is the Danskin
+(envelope) choice for the full L1 objective; for the partial sum over non-generalizable S it is a
+modelling choice, stated here.
+
+**Cost** per penalised sample and step: 2^n forward passes (one batch) and their backward, plus
+one exact LP (about 0.1 s at n = 8 on one CPU core; dense games at n = 10 take seconds). The
+baseline effects of a training sample (2^n forwards and one LP per baseline) are computed once and
+cached by the sample's index into the training set (the loop passes ``indices=``).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import torch
+from torch import nn
+
+from .. import transforms as tf
+from ..distributions import salient, transfer_any
+from ..games import log_odds
+
+__all__ = ["effects_at", "sample_values", "decompose", "nongeneralizable_masks",
+           "masked_l1", "NonGeneralizablePenalty"]
+
+Effects = tuple[torch.Tensor, torch.Tensor]
+
+
+def effects_at(values: torch.Tensor, gamma: torch.Tensor, delta: torch.Tensor) -> Effects:
+    """(I^AND, I^OR) = (mobius(½(v−δ)+γ), or_mobius(½(v−δ)−γ)) (SPEC §2, eq. 14-16), linear and
+    differentiable in ``values`` (..., 2^n); ``gamma`` and ``delta`` are used as given (detach
+    them to hold the decomposition fixed)."""
+    half = 0.5 * (tf.as_values(values) - tf.as_values(delta, name="delta"))
+    g = tf.as_values(gamma, name="gamma")
+    return tf.mobius(half + g), tf.or_mobius(half - g)
+
+
+def sample_values(model: nn.Module, x: Any, y: int | torch.Tensor, masker: Any) -> torch.Tensor:
+    """v(x_T) (2^n,) float64 for every coalition T (bit i = player i), reward = log-odds of class
+    ``y`` (SPEC §1), **with gradients** (unlike :func:`ibn.games.all_values`, which runs under
+    inference mode). ``masker(model, x, masks)`` takes one input without batch dimension."""
+    masks = tf.all_masks(masker.n_players)
+    return log_odds(masker(model, x, masks), torch.as_tensor(y).reshape(()))
+
+
+def decompose(values: torch.Tensor, noise_bound: float = 0.02, solver: str = "auto"
+              ) -> tuple[torch.Tensor, torch.Tensor, Effects]:
+    """(γ, δ, (I^AND, I^OR)) of the sparsest decomposition of the detached ``values``
+    (..., 2^n) by :func:`ibn.and_or.extract` (SPEC §2)."""
+    from ..and_or import extract
+
+    res = extract(values.detach(), noise_bound=noise_bound, solver=solver)
+    return res.gamma, res.delta, (res.and_effects, res.or_effects)
+
+
+def nongeneralizable_masks(effects: Effects, baselines: Sequence[Effects], tau: Any) -> Effects:
+    """Bool masks (non_AND, non_OR) of the salient interactions (|I_S| > τ, S ≠ ∅) that no
+    baseline matches: salient(I) & ¬ρ̂ (SPEC §4), AND and OR separately. ``baselines``: one
+    (I^AND, I^OR) pair per baseline DNN, same shape as ``effects``; ``tau`` a scalar or one per
+    sample. With no baseline every salient interaction is non-generalizable."""
+    out = []
+    for j, e in enumerate(effects):
+        e = e.detach()
+        sal = salient(e, tau)
+        if baselines:
+            sal = sal & ~transfer_any(e, [b[j].detach() for b in baselines], tau)
+        out.append(sal)
+    return out[0], out[1]
+
+
+def masked_l1(effects: Effects, masks: Effects) -> torch.Tensor:
+    """Σ_S mask_AND·|I^AND_S| + mask_OR·|I^OR_S| over the last dimension (shape (...))."""
+    return sum((e.abs() * m.to(e.dtype)).sum(-1) for e, m in zip(effects, masks))
+
+
+class NonGeneralizablePenalty:
+    """The λ-term of paper B App. J as an ``extra_loss`` for :func:`ibn.train.train` (see the
+    module docstring for the equation, what is detached and the cost).
+
+    Args:
+        baselines: the baseline DNN(s) trained on a held-out validation split (frozen; their
+            effects are computed without gradients).
+        masker: the players (``ibn.maskers``: ``TabularMasker``, ``PatchMasker``, ...), the
+            same for every sample; ``masker(model, x, masks)`` on one input.
+        lam: λ.
+        per_batch: P, how many samples of each batch are penalised (the first P of the shuffled
+            batch; the cost is P·2^n forwards and P LPs per step).
+        noise_bound: ζ = noise_bound·|v(x_N) − v(x_∅)| for the decomposition (SPEC §2).
+        tau: a fixed salience threshold; None = ``noise_bound_tau``·|v(x_N) − v(x_∅)| of the
+            trained model per sample.
+        cache: a dict index → baseline effects, shareable between runs with the same baselines,
+            masker and training set.
+
+    After each call ``last`` holds the detached penalty (before λ), the number of penalised
+    samples and the number of non-generalizable interactions penalised.
+    """
+
+    needs_indices = True
+
+    def __init__(self, baselines: nn.Module | Sequence[nn.Module], masker: Any, lam: float = 0.01,
+                 per_batch: int = 2, noise_bound: float = 0.02, tau: float | None = None,
+                 noise_bound_tau: float = 0.02, solver: str = "auto",
+                 cache: dict[int, list[Effects]] | None = None) -> None:
+        self.baselines = [baselines] if isinstance(baselines, nn.Module) else list(baselines)
+        if per_batch < 1:
+            raise ValueError(f"per_batch must be >= 1, got {per_batch}")
+        if lam < 0:
+            raise ValueError(f"lam must be >= 0, got {lam}")
+        self.masker, self.lam, self.per_batch = masker, float(lam), int(per_batch)
+        self.noise_bound, self.tau, self.noise_bound_tau = noise_bound, tau, noise_bound_tau
+        self.solver = solver
+        self.cache: dict[int, list[Effects]] = {} if cache is None else cache
+        self.last: dict[str, float] = {}
+
+    def baseline_effects(self, x: Any, y: int, index: int | None = None) -> list[Effects]:
+        """The baselines' (I^AND, I^OR) on sample ``x`` with label ``y`` (cached by ``index``)."""
+        if index is not None and index in self.cache:
+            return self.cache[index]
+        if not self.baselines:
+            return []
+        with torch.no_grad():
+            vals = torch.stack([sample_values(b, x, y, self.masker) for b in self.baselines])
+        eff = decompose(vals, self.noise_bound, self.solver)[2]
+        out = [(eff[0][j], eff[1][j]) for j in range(len(self.baselines))]
+        if index is not None:
+            self.cache[index] = out
+        return out
+
+    def terms(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor,
+              indices: torch.Tensor | None = None) -> tuple[torch.Tensor, dict[str, Any]]:
+        """Σ_S |I_S^non| per penalised sample (P,) with gradients, and the detached parts
+        (values, γ, δ, masks, τ) used, for tests and diagnostics."""
+        p = min(self.per_batch, len(y))
+        vals = torch.stack([sample_values(model, x[i], int(y[i]), self.masker) for i in range(p)])
+        gamma, delta, eff = decompose(vals, self.noise_bound, self.solver)
+        tau = (torch.as_tensor(self.tau, dtype=torch.float64) if self.tau is not None else
+               self.noise_bound_tau * (vals[:, -1] - vals[:, 0]).detach().abs())
+        bases = [self.baseline_effects(x[i], int(y[i]), None if indices is None
+                                       else int(indices[i])) for i in range(p)]
+        if self.baselines:
+            base_pairs = [(torch.stack([b[j][0] for b in bases]),
+                           torch.stack([b[j][1] for b in bases])) for j in range(len(self.baselines))]
+        else:
+            base_pairs = []
+        masks = nongeneralizable_masks(eff, base_pairs, tau)
+        l1 = masked_l1(effects_at(vals, gamma, delta), masks)
+        return l1, {"values": vals.detach(), "gamma": gamma, "delta": delta, "masks": masks,
+                    "tau": tau, "effects": eff}
+
+    def __call__(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor,
+                 logits: torch.Tensor | None = None,
+                 indices: torch.Tensor | None = None) -> torch.Tensor:
+        l1, parts = self.terms(model, x, y, indices)
+        self.last = {"l1": float(l1.detach().mean()), "samples": int(len(l1)),
+                     "count": int(sum(m.sum() for m in parts["masks"]))}
+        return (self.lam * l1.mean()).to(torch.float32 if logits is None else logits.dtype)
+
+    def describe(self) -> dict[str, Any]:
+        m = self.masker
+        return {"loss": "nongeneralizable_penalty", "lam": self.lam, "per_batch": self.per_batch,
+                "noise_bound": self.noise_bound, "tau": self.tau,
+                "noise_bound_tau": self.noise_bound_tau, "k_baselines": len(self.baselines),
+                "players": m.describe() if hasattr(m, "describe") else repr(m)}
