@@ -44,7 +44,7 @@ def test_lp_extraction_matches_and_is_no_worse_than_sgd():
     g = planted_game(5, batch=2, n_and=4, n_or=3, min_order=2, seed=3)
     lp = G.extract_effects(g.values, "lp")
     _check_decomposition(g.values, lp["and_effects"], lp["or_effects"])
-    sgd = G.sgd_sparsify(g.values, steps=1500, lr=1e-3)
+    sgd = G.sgd_best_rate(g.values, steps=1500, lrs=(1e-3,))
     _check_decomposition(g.values, sgd["and_effects"], sgd["or_effects"])
     assert torch.all(sgd["delta"].abs() <= 0.02 * (g.values[:, -1:] - g.values[:, :1]).abs() + 1e-12)
     l_lp, l_sgd = _l1(lp["and_effects"], lp["or_effects"]), _l1(sgd["and_effects"], sgd["or_effects"])
@@ -131,19 +131,6 @@ def test_setup_params_and_effects_key():
         G.load_images("cifar100", "train")
 
 
-def test_sgd_gradient_matches_autograd():
-    g = torch.Generator().manual_seed(5)
-    v = torch.randn(3, 32, generator=g, dtype=torch.float64)
-    gamma = torch.randn(3, 32, generator=g, dtype=torch.float64).requires_grad_()
-    delta = (0.1 * torch.randn(3, 32, generator=g, dtype=torch.float64)).requires_grad_()
-    a, o, _ = G._sgd_parts(v, gamma, delta)
-    loss = a[..., 1:].abs().sum() + o[..., 1:].abs().sum()
-    loss.backward()
-    dg, dd = G._sgd_grad(a.detach(), o.detach())
-    assert torch.allclose(dg, gamma.grad, atol=1e-12)
-    assert torch.allclose(dd, delta.grad, atol=1e-12)
-
-
 def test_heldout_groups_and_shares():
     run = _fake_run(n=4, samples=4, k=1)
     run = {f"heldout_{key}": val for key, val in run.items()}
@@ -159,9 +146,59 @@ def test_heldout_groups_and_shares():
 
 
 def test_sgd_several_rates_keeps_the_best_per_sample():
+    from ibn.and_or import extract
+
     g = planted_game(4, batch=3, n_and=3, n_or=2, min_order=2, seed=7)
-    runs = [G.sgd_sparsify(g.values, steps=300, lr=r) for r in (1e-4, 1e-2)]
-    best = G.sgd_sparsify(g.values, steps=300, lr=(1e-4, 1e-2))
-    objs = torch.stack([_l1(r["and_effects"], r["or_effects"]) for r in runs])
+    runs = [extract(g.values, solver="sgd", steps=300, lr=r) for r in (1e-4, 1e-2)]
+    best = G.sgd_best_rate(g.values, steps=300, lrs=(1e-4, 1e-2))
+    objs = torch.stack([r.objective for r in runs])
     assert torch.allclose(_l1(best["and_effects"], best["or_effects"]), objs.min(0).values)
+    assert torch.allclose(best["objective"], objs.min(0).values)
     assert torch.equal(best["lr"], torch.tensor([1e-4, 1e-2], dtype=torch.float64)[objs.argmin(0)])
+    for j in range(3):  # each game's effects are those of the run with its chosen rate
+        r = runs[int(objs[:, j].argmin())]
+        assert torch.equal(best["and_effects"][j], r.and_effects[j])
+        assert torch.equal(best["or_effects"][j], r.or_effects[j])
+    eff = G.extract_effects(g.values, "sgd", sgd_steps=300, sgd_lrs=(1e-4, 1e-2))
+    assert torch.equal(eff["and_effects"], best["and_effects"]) and "sgd" in eff["extractor"]
+    with pytest.raises(ValueError, match="lrs"):
+        G.sgd_best_rate(g.values, lrs=())
+
+
+def test_setup_of_trains_the_largest_k_everywhere():
+    p = G.setup_of("vgg11", "fashion_mnist", G.PRESETS["book"], "book", seed=1)
+    assert p["k_max"] == 5 and p["seed"] == 1 and p["scale"] == "book"
+    assert G.setup_of("resnet20", "mnist", G.PRESETS["smoke"], "smoke")["k_max"] == 1
+
+
+def _tiny_images(dataset: str, split: str) -> tuple[torch.Tensor, torch.Tensor]:
+    g = torch.Generator().manual_seed(0 if split == "train" else 1)
+    y = torch.arange(48) % 10
+    x = torch.randn(48, 1, 32, 32, generator=g) + y.float()[:, None, None, None] / 3
+    return x, y
+
+
+def test_games_with_more_baselines_extend_the_cached_ones(tmp_path, monkeypatch):
+    """Games with k baselines computed from a cache with fewer equal a full computation."""
+    monkeypatch.setenv("IBN_DATA", str(tmp_path))
+    monkeypatch.delenv("IBN_RECOMPUTE", raising=False)
+    monkeypatch.setattr(G, "load_images", _tiny_images)
+    monkeypatch.setattr(G, "PROGRESS", False)
+    small = {"model": "resnet20", "dataset": "mnist", "n_players": 3, "n_samples": 2,
+             "n_heldout": 2, "n_eval": 10, "k_max": 1, "seed": 0, "scale": "test",
+             "target": {"n_train": 16, "epochs": 1, "lr": 1e-3, "batch_size": 8, "label_noise": 0.0},
+             "baseline": {"n_train": 16, "epochs": 1, "lr": 1e-3, "batch_size": 8, "label_noise": 0.0}}
+    one = G.run_games(small)
+    n_s = one["values"].shape[0]
+    assert one["baselines_reused"] == 0 and n_s >= 1 and one["baseline_values"].shape == (1, n_s, 8)
+    ext = G.run_games({**small, "k_max": 3})
+    assert ext["baselines_reused"] == 1 and ext["baseline_values"].shape == (3, n_s, 8)
+    assert ext["heldout_baseline_values"].shape == (3, 2, 8)
+    assert torch.equal(ext["values"], one["values"])
+    assert torch.equal(ext["baseline_values"][:1], one["baseline_values"])
+    full = G.run_games({**small, "k_max": 3}, recompute=True)
+    assert full["baselines_reused"] == 0
+    for key in ("values", "baseline_values", "heldout_values", "heldout_baseline_values"):
+        assert torch.allclose(ext[key], full[key], atol=1e-10), key
+    assert ext["accuracy"] == full["accuracy"]
+    assert [list(map(int, pl)) for pl in ext["players"]] == [list(map(int, pl)) for pl in full["players"]]

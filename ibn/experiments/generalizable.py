@@ -27,6 +27,7 @@ from __future__ import annotations
 import functools
 import json
 import math
+import os
 from typing import Any, Mapping, Sequence
 
 import numpy as np
@@ -44,9 +45,9 @@ from ibn.models import build
 from ibn.train import evaluate, train
 
 __all__ = [
-    "IMAGE_STATS", "load_images", "train_model", "run_games", "extract_effects", "effects_key",
+    "IMAGE_STATS", "load_images", "train_model", "run_games", "games_name", "extract_effects", "effects_key",
     "interactions",
-    "sgd_sparsify", "split_strengths", "cancellation", "cancellation_total", "shape_summary",
+    "sgd_best_rate", "split_strengths", "cancellation", "cancellation_total", "shape_summary",
     "decay_verdict", "spindle_verdict", "fit_theory", "cross_similarity", "order_table",
     "setup_params", "setup_of", "PRESETS", "ALL_SETUPS", "per_sample_share",
     "heldout_groups", "spindle_share",
@@ -129,163 +130,168 @@ def run_games(params: Mapping[str, Any], *, recompute: bool = False) -> dict[str
     ``n_eval`` (images used to measure accuracies). Result keys: ``values`` (N, 2^n) and
     ``baseline_values`` (k_max, N, 2^n) on training samples, ``heldout_values`` /
     ``heldout_baseline_values`` / ``heldout_correct`` on held-out samples, ``labels``,
-    ``players``, and the models' accuracies.
+    ``players``, the models' accuracies, and ``baselines_reused``.
+
+    Baseline j is seeded ``seed + 1 + j`` whatever ``k_max`` is, and the samples and players
+    depend on the target alone, so the games with ``k_max`` baselines contain those with fewer.
+    When the cache holds the same setup with fewer baselines (k₀ < k_max), only baselines
+    k₀+1 ... k_max are trained and played; the target's values and the first k₀ baselines' are
+    taken from that cache (``baselines_reused`` = k₀; 0 for a full computation; never with
+    ``recompute`` or ``IBN_RECOMPUTE=1``).
     """
     p = dict(params)
-    name = f"B_games_{p['model']}_{p['dataset']}"
-    return results.cached(name, p, lambda: _compute_games(p), recompute=recompute)
+    name = games_name(p)
+    fresh = recompute or os.environ.get("IBN_RECOMPUTE", "") not in ("", "0")
+
+    def compute() -> dict[str, Any]:
+        for k0 in range(p["k_max"] - 1, 0, -1):
+            smaller = {**p, "k_max": k0}
+            if not fresh and results.result_path(name, smaller).is_file():
+                return _compute_games(p, reuse=results.load_result(name, smaller))
+        return _compute_games(p)
+
+    return results.cached(name, p, compute, recompute=recompute)
 
 
-def _compute_games(p: dict[str, Any]) -> dict[str, Any]:
-    dev = "cuda" if torch.cuda.is_available() else None
-    tp, bp = p["target"], p["baseline"]
-    target, tinfo = train_model(p["model"], p["dataset"], split="train", seed=p["seed"],
-                                device=dev, **tp)
-    bases = [train_model(p["model"], p["dataset"], split="test", seed=p["seed"] + 1 + j,
-                         device=dev, **bp)[0] for j in range(p["k_max"])]
+def games_name(params: Mapping[str, Any]) -> str:
+    """The cache name of :func:`run_games`: ``B_games_<model>_<dataset>``."""
+    return f"B_games_{params['model']}_{params['dataset']}"
+
+
+def _select(p: Mapping[str, Any], target: nn.Module, tinfo: Mapping[str, Any]) -> dict[str, Any]:
+    """The samples of a setup (deterministic given the target and ``p["seed"]``).
+
+    Training samples: ``n_samples`` of the target's subset, correctly classified, clean labels.
+    Held-out: ``n_heldout`` of the training split outside the subset, half misclassified by the
+    target (as many as exist) and the rest correct. Also the held-out candidates ``cand`` (used
+    for accuracies) and the target's predictions on them.
+    """
     x_tr, y_tr = load_images(p["dataset"], "train")
-    x_te, y_te = load_images(p["dataset"], "test")
-    n_eval = p["n_eval"]
     subset = torch.as_tensor(tinfo["subset"])
     flipped = set(int(i) for i in tinfo["flipped"])
     rng = np.random.default_rng(p["seed"])
-    # training samples of the target: correctly classified, clean labels
     clean = torch.as_tensor([int(subset[i]) for i in range(len(subset)) if i not in flipped])
     pred = _predict(target, x_tr[clean])
     pool = clean[pred == y_tr[clean]].numpy()
     train_idx = np.sort(rng.choice(pool, size=min(p["n_samples"], len(pool)), replace=False))
-    # held-out samples (train split, outside the target's subset): half right, half wrong
     outside = np.setdiff1d(np.arange(len(y_tr)), subset.numpy())
-    cand = rng.choice(outside, size=min(len(outside), max(n_eval, 20 * p["n_heldout"])), replace=False)
+    cand = rng.choice(outside, size=min(len(outside), max(p["n_eval"], 20 * p["n_heldout"])),
+                      replace=False)
     cand_pred = _predict(target, x_tr[cand])
     right = cand[(cand_pred == y_tr[cand]).numpy()]
     wrong = cand[(cand_pred != y_tr[cand]).numpy()]
     h = p["n_heldout"]
     n_wrong = min(h // 2, len(wrong))
-    ho_idx = np.concatenate([wrong[:n_wrong], right[: h - n_wrong]])
-    ho_correct = np.concatenate([np.zeros(n_wrong, bool), np.ones(h - n_wrong, bool)])
-    acc = {
-        "target_train_acc_noisy": float(tinfo["train_acc"]),
-        "target_test_acc": float((_predict(target, x_te[:n_eval]) == y_te[:n_eval]).float().mean()),
-        "target_heldout_acc": float((cand_pred == y_tr[cand]).float().mean()),
-        "baseline_acc_on_train_split": [float((_predict(b, x_tr[cand]) == y_tr[cand]).float().mean())
-                                        for b in bases],
-    }
+    return {"train_idx": train_idx, "cand": cand, "cand_pred": cand_pred, "n_flipped": len(flipped),
+            "ho_idx": np.concatenate([wrong[:n_wrong], right[: h - n_wrong]]),
+            "ho_correct": np.concatenate([np.zeros(n_wrong, bool), np.ones(h - n_wrong, bool)])}
 
-    def values_of(idx: np.ndarray, what: str) -> tuple[torch.Tensor, torch.Tensor, list]:
-        v_t, v_b, players = [], [], []
-        for i in tqdm(idx, desc=f"{p['model']}/{p['dataset']} {what} games", leave=False,
-                      disable=not PROGRESS):
-            masker = FeatureMapMasker(grid=8, central=6, n_players=p["n_players"],
-                                      seed=p["seed"] * 100_003 + int(i))
-            y = int(y_tr[i])
-            v_t.append(ibn_games.all_values(target, x_tr[i], masker, target=y, progress=False))
-            v_b.append(torch.stack([ibn_games.all_values(b, x_tr[i], masker, target=y, progress=False)
-                                    for b in bases]))
-            players.append(masker.players)
-        return torch.stack(v_t), torch.stack(v_b, 1), players
 
-    v, vb, players = values_of(train_idx, "train")
-    hv, hvb, hplayers = values_of(ho_idx, "held-out")
+def _play(p: Mapping[str, Any], nets: Sequence[nn.Module], idx: np.ndarray, what: str
+          ) -> tuple[torch.Tensor, list]:
+    """Values (len(nets), len(idx), 2^n) of every net on the samples ``idx`` of the training
+    split, with the players of each sample (FeatureMapMasker seeded by seed and sample index)."""
+    x_tr, y_tr = load_images(p["dataset"], "train")
+    vals, players = [], []
+    for i in tqdm(idx, desc=f"{p['model']}/{p['dataset']} {what} games", leave=False,
+                  disable=not PROGRESS):
+        masker = FeatureMapMasker(grid=8, central=6, n_players=p["n_players"],
+                                  seed=p["seed"] * 100_003 + int(i))
+        y = int(y_tr[i])
+        vals.append(torch.stack([ibn_games.all_values(net, x_tr[i], masker, target=y, progress=False)
+                                 for net in nets]))
+        players.append(masker.players)
+    m = 1 << p["n_players"]
+    out = torch.stack(vals, 1) if vals else torch.zeros(len(nets), 0, m, dtype=torch.float64)
+    return out, players
+
+
+def _compute_games(p: dict[str, Any], reuse: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    dev = "cuda" if torch.cuda.is_available() else None
+    tp, bp = p["target"], p["baseline"]
+    k0 = 0 if reuse is None else int(reuse["baseline_values"].shape[0])
+    target, tinfo = train_model(p["model"], p["dataset"], split="train", seed=p["seed"],
+                                device=dev, **tp)
+    bases = [train_model(p["model"], p["dataset"], split="test", seed=p["seed"] + 1 + j,
+                         device=dev, **bp)[0] for j in range(k0, p["k_max"])]
+    x_tr, y_tr = load_images(p["dataset"], "train")
+    x_te, y_te = load_images(p["dataset"], "test")
+    n_eval = p["n_eval"]
+    sel = _select(p, target, tinfo)
+    cand, cand_pred = sel["cand"], sel["cand_pred"]
+    base_acc = [float((_predict(b, x_tr[cand]) == y_tr[cand]).float().mean()) for b in bases]
+    if reuse is None:
+        acc = {
+            "target_train_acc_noisy": float(tinfo["train_acc"]),
+            "target_test_acc": float((_predict(target, x_te[:n_eval]) == y_te[:n_eval]).float().mean()),
+            "target_heldout_acc": float((cand_pred == y_tr[cand]).float().mean()),
+            "baseline_acc_on_train_split": base_acc,
+        }
+        v, players = _play(p, [target] + bases, sel["train_idx"], "train")
+        hv, hplayers = _play(p, [target] + bases, sel["ho_idx"], "held-out")
+        out = {"values": v[0], "baseline_values": v[1:], "players": players,
+               "heldout_values": hv[0], "heldout_baseline_values": hv[1:], "heldout_players": hplayers}
+    else:
+        if not (np.array_equal(sel["train_idx"], np.asarray(reuse["indices"]))
+                and np.array_equal(sel["ho_idx"], np.asarray(reuse["heldout_indices"]))):
+            raise RuntimeError("the cached games with fewer baselines used other samples "
+                               "(the target changed?); recompute them")
+        acc = json.loads(reuse["accuracy"])
+        acc["baseline_acc_on_train_split"] = list(acc["baseline_acc_on_train_split"]) + base_acc
+        v, _ = _play(p, bases, sel["train_idx"], "train")
+        hv, _ = _play(p, bases, sel["ho_idx"], "held-out")
+        out = {key: reuse[key] for key in ("values", "players", "heldout_values", "heldout_players")}
+        out["baseline_values"] = torch.cat([reuse["baseline_values"], v])
+        out["heldout_baseline_values"] = torch.cat([reuse["heldout_baseline_values"], hv])
     return {
-        "values": v, "baseline_values": vb, "labels": y_tr[train_idx], "indices": train_idx,
-        "players": players, "heldout_values": hv, "heldout_baseline_values": hvb,
-        "heldout_labels": y_tr[ho_idx], "heldout_indices": ho_idx,
-        "heldout_correct": torch.as_tensor(ho_correct), "heldout_players": hplayers,
-        "n_flipped": len(flipped), "accuracy": json.dumps(acc), **{k: v for k, v in acc.items()
-                                                                   if not isinstance(v, list)},
+        **out, "labels": y_tr[sel["train_idx"]], "indices": sel["train_idx"],
+        "heldout_labels": y_tr[sel["ho_idx"]], "heldout_indices": sel["ho_idx"],
+        "heldout_correct": torch.as_tensor(sel["ho_correct"]), "n_flipped": sel["n_flipped"],
+        "baselines_reused": k0,
+        "accuracy": json.dumps(acc), **{k: v for k, v in acc.items() if not isinstance(v, list)},
     }
 
 
 # ---------------------------------------------------------------- extraction
 
 
-def _sgd_parts(v: torch.Tensor, gamma: torch.Tensor, delta: torch.Tensor
-               ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """(I^AND, I^OR, δ) for u^AND = v_∅ + ½(r − δ) + γ, u^OR = ½(r − δ) − γ, r = v − v_∅.
-
-    δ_∅ = γ_∅ = 0, so u^OR_∅ = 0 and the bias I^AND_∅ = v_∅ (SPEC §2); u^AND + u^OR = v − δ.
-    (SPEC's u = ½(v − δ) ± γ is the same family with γ shifted by ½v_∅; this form makes γ = 0
-    the neutral start that splits v − v_∅ evenly, as the lab code does for v_∅ = 0.)
-    """
-    from ibn.transforms import mobius, or_mobius
-
-    d = delta.clone()
-    d[..., 0] = 0.0
-    g = gamma.clone()
-    g[..., 0] = 0.0
-    v0 = v[..., :1]
-    r = v - v0
-    return mobius(v0 + 0.5 * (r - d) + g), or_mobius(0.5 * (r - d) - g), d
-
-
-def _sgd_grad(a: torch.Tensor, o: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Gradient of Σ_{S≠∅}|I^AND_S| + |I^OR_S| w.r.t. (γ, δ), given I^AND = a and I^OR = o.
-
-    d/du^AND = Mᵀ sign(I^AND) (M the Möbius matrix); I^OR = −M flip(u^OR), so
-    d/du^OR = −flip(Mᵀ sign(I^OR)); then dγ = d_and − d_or, dδ = −½(d_and + d_or) (∅ entries 0).
-    """
-    from ibn.transforms import mobius_transpose
-
-    sa, so = a.sign(), o.sign()
-    sa[..., 0] = 0.0
-    so[..., 0] = 0.0
-    g_and = mobius_transpose(sa)
-    g_or = -torch.flip(mobius_transpose(so), dims=(-1,))
-    dg, dd = g_and - g_or, -0.5 * (g_and + g_or)
-    dg[..., 0] = 0.0
-    dd[..., 0] = 0.0
-    return dg, dd
-
-
 #: the learning rates the SGD sparsifier tries (SPEC §2: the lab used 1e-7 ... 1e-5).
 SGD_LRS = (1e-7, 1e-6, 1e-5)
 #: its number of steps (SPEC §2: 20 000 - 50 000).
 SGD_STEPS = 20_000
+#: the SGD implementation used (the lab's procedure, ``ibn.and_or.sgd``).
+SGD_EXTRACTOR = "ibn.and_or.extract(solver='sgd'), best of sgd_lrs per game"
 
 
-def sgd_sparsify(values: torch.Tensor, noise_bound: float = 0.02, *, steps: int = SGD_STEPS,
-                 lr: float | Sequence[float] = 1e-5, momentum: float = 0.9) -> dict[str, torch.Tensor]:
-    """The lab's SGD sparsifier of eq. 17 (SPEC §2), batched over samples.
+def sgd_best_rate(values: torch.Tensor, noise_bound: float = 0.02, *, steps: int = SGD_STEPS,
+                  lrs: Sequence[float] = SGD_LRS) -> dict[str, torch.Tensor]:
+    """The lab's SGD sparsifier of eq. 17 (SPEC §2) run with every rate of ``lrs``; per game the
+    result with the smallest objective Σ_{S≠∅}|I^AND_S| + |I^OR_S| is kept.
 
-    Minimizes Σ_{S≠∅} |I^AND_S| + |I^OR_S| over γ and δ (parametrized as in :func:`_sgd_parts`,
-    starting from γ = δ = 0), by SGD with momentum (PyTorch's form: b ← μb + g, p ← p − lr·b),
-    the learning rate decayed log-uniformly from ``lr`` to ``lr``/10, δ clipped to ±ζ
-    (ζ = noise_bound·|v_N − v_∅| per sample) after each step; δ_∅ = 0 and u^OR_∅ = 0 (so
-    I^AND_∅ = v_∅). The (sub)gradient is computed in closed form with the butterflies
-    (:func:`_sgd_grad`). This is the ``"sgd"`` solver of :func:`extract_effects`.
-
-    The step size is not scale-free (the subgradient has entries up to 2^n), so ``lr`` may be a
-    sequence: every rate is run and each sample keeps the result with the smallest objective
-    (``lr`` in the output gives the rate chosen per sample).
+    Each run is ``ibn.and_or.extract(values, solver="sgd", steps=steps, lr=rate)`` (the faithful
+    lab procedure of :mod:`ibn.and_or.sgd`: start u^AND = u^OR = v/2 up to the bias, momentum
+    0.9, rate decayed log-uniformly from ``rate`` to ``rate``/10, δ clipped to ±ζ with
+    ζ = noise_bound·|v_N − v_∅| per game). The step size is not scale-free (the subgradient has
+    entries up to 2^n), hence several rates. Returns ``and_effects``, ``or_effects``, ``delta``,
+    ``objective`` (B, ...) and ``lr`` (the rate chosen per game).
     """
-    if not isinstance(lr, (int, float)):
-        runs = [sgd_sparsify(values, noise_bound, steps=steps, lr=float(r), momentum=momentum)
-                for r in lr]
-        obj = torch.stack([o["and_effects"][..., 1:].abs().sum(-1) + o["or_effects"][..., 1:].abs().sum(-1)
-                           for o in runs])
-        best = obj.argmin(0)
-        out = {key: torch.stack([o[key] for o in runs]).gather(
-            0, best[None, ..., None].expand(1, *runs[0][key].shape))[0]
-            for key in ("and_effects", "or_effects", "delta")}
-        out["lr"] = torch.as_tensor(list(lr), dtype=torch.float64)[best]
-        return out
+    from ibn.and_or import extract
+
+    if len(lrs) == 0:
+        raise ValueError("lrs must name at least one learning rate")
     v = torch.as_tensor(values, dtype=torch.float64)
-    zeta = (noise_bound * (v[..., -1] - v[..., 0]).abs()).unsqueeze(-1)
-    gamma, delta = torch.zeros_like(v), torch.zeros_like(v)
-    buf_g, buf_d = torch.zeros_like(v), torch.zeros_like(v)
-    for step in range(steps):
-        rate = lr * 10.0 ** (-step / max(steps - 1, 1))
-        a, o, _ = _sgd_parts(v, gamma, delta)
-        dg, dd = _sgd_grad(a, o)
-        buf_g.mul_(momentum).add_(dg)
-        buf_d.mul_(momentum).add_(dd)
-        gamma.sub_(rate * buf_g)
-        delta.sub_(rate * buf_d)
-        delta.copy_(torch.maximum(torch.minimum(delta, zeta), -zeta))
-    a, o, d = _sgd_parts(v, gamma, delta)
-    return {"and_effects": a, "or_effects": o, "delta": d,
-            "lr": torch.full(v.shape[:-1], float(lr), dtype=torch.float64)}
+    runs = [extract(v, noise_bound=noise_bound, solver="sgd", steps=int(steps), lr=float(r))
+            for r in lrs]
+    obj = torch.stack([r.objective for r in runs])
+    best = obj.argmin(0)
+
+    def pick(key: str) -> torch.Tensor:
+        stacked = torch.stack([getattr(r, key) for r in runs])
+        return stacked.gather(0, best[None, ..., None].expand(1, *stacked.shape[1:]))[0]
+
+    return {"and_effects": pick("and_effects"), "or_effects": pick("or_effects"),
+            "delta": pick("delta"), "objective": obj.min(0).values,
+            "lr": torch.as_tensor([float(r) for r in lrs], dtype=torch.float64)[best]}
 
 
 def extract_effects(values: torch.Tensor, solver: str = "lp", noise_bound: float = 0.02, *,
@@ -293,19 +299,18 @@ def extract_effects(values: torch.Tensor, solver: str = "lp", noise_bound: float
     """AND-OR effects (B, 2^n) of values (B, 2^n) with ``solver`` ``"lp"`` or ``"sgd"`` (SPEC §2).
 
     ``"lp"``: the exact optimum, ``ibn.and_or.extract(..., solver="lp")`` (results cached before
-    that function existed say ``ibn.and_or.lp.solve_lp``: the same LP). ``"sgd"``:
-    :func:`sgd_sparsify` with ``sgd_steps`` and the best of ``sgd_lrs`` per game. It is used
-    rather than ``ibn.and_or.extract(solver="sgd")`` because that one pins γ_∅ = ½v_∅ with the
-    other γ_T = 0, a start whose AND effects all carry an extra ±½v_∅ (a larger L1 than the lab
-    code's start mobius(v/2)). The result says which implementation ran (``extractor``).
+    that function existed say ``ibn.and_or.lp.solve_lp``: the same LP). ``"sgd"``: the lab's
+    SGD through ``ibn.and_or.extract(solver="sgd")`` with ``sgd_steps`` and the best of
+    ``sgd_lrs`` per game (:func:`sgd_best_rate`). The result says which implementation ran
+    (``extractor``).
     """
     if solver not in ("lp", "sgd"):
         raise ValueError(f"solver must be 'lp' or 'sgd', got {solver!r}")
     v = torch.as_tensor(values, dtype=torch.float64)
     if solver == "sgd":
-        out = sgd_sparsify(v, noise_bound, lr=tuple(sgd_lrs), steps=sgd_steps)
+        out = sgd_best_rate(v, noise_bound, steps=sgd_steps, lrs=tuple(sgd_lrs))
         return {"and_effects": out["and_effects"], "or_effects": out["or_effects"],
-                "sgd_lr": out["lr"], "extractor": "ibn.experiments.generalizable.sgd_sparsify"}
+                "sgd_lr": out["lr"], "extractor": SGD_EXTRACTOR}
     from ibn.and_or import extract
 
     res = extract(v, noise_bound=noise_bound, solver="lp")
@@ -490,18 +495,18 @@ _BASE = {"lr": 2e-3, "batch_size": 50, "label_noise": 0.0}
 ALL_SETUPS = [["resnet20", "mnist"], ["resnet20", "fashion_mnist"],
               ["vgg11", "mnist"], ["vgg11", "fashion_mnist"]]
 #: settings shared by the paper-B notebooks (B2, B4, B8, B_beyond_solver), so they reuse one
-#: cache. The k ablation runs on the first setup, which therefore trains max(k_ablation)
-#: baselines; the others train ``k``. ``seeds``: B2 repeats the first setup with each seed
-#: (the other notebooks use seed 0).
+#: cache. Every setup trains max(k_ablation + [k]) baselines (the k ablation of B2); ``k`` is
+#: the default number used. ``seeds``: B2 repeats the first setup with each seed (the other
+#: notebooks use seed 0).
 PRESETS: dict[str, dict[str, Any]] = {
     "smoke": {"n_players": 6, "n_samples": 3, "n_heldout": 2, "n_eval": 200, "k": 1,
               "k_ablation": [1], "setups": [["resnet20", "mnist"]], "seeds": [0],
               "sgd_steps": 2000, "sgd_lrs": [1e-6, 1e-5],
               "target": {"n_train": 128, "epochs": 3, **_TARGET},
               "baseline": {"n_train": 128, "epochs": 2, **_BASE}},
-    # book: what ~0.5 of a shared 2-core CPU computes in ~45 min (ResNet-20 only, k <= 3)
+    # book: what a shared 2-core CPU computes in about an hour (ResNet-20 and VGG-11, k <= 5)
     "book": {"n_players": 8, "n_samples": 6, "n_heldout": 6, "n_eval": 500, "k": 3,
-             "k_ablation": [1, 2, 3], "setups": ALL_SETUPS[:2], "seeds": [0, 1],
+             "k_ablation": [1, 3, 5], "setups": ALL_SETUPS, "seeds": [0, 1],
              "sgd_steps": SGD_STEPS, "sgd_lrs": list(SGD_LRS),
              "target": {"n_train": 200, "epochs": 20, **_TARGET},
              "baseline": {"n_train": 300, "epochs": 5, **_BASE}},
@@ -515,15 +520,13 @@ PRESETS: dict[str, dict[str, Any]] = {
 
 def setup_of(model: str, dataset: str, settings: Mapping[str, Any], scale: str | None,
              seed: int = 0) -> dict[str, Any]:
-    """:func:`setup_params` with the notebooks' rule: the first setup of ``settings["setups"]``
-    trains max(k_ablation + [k]) baselines (for the k ablation), the others ``k``.
+    """:func:`setup_params` with the notebooks' rule: every setup trains
+    max(k_ablation + [k]) baselines (for the k ablation).
 
     ``seed`` seeds the target (``seed``), the baselines (``seed + 1 ... seed + k_max``), the
     training subset and the sample and player draws."""
-    first = tuple(settings["setups"][0])
     k_max = max(list(settings.get("k_ablation", [])) + [settings["k"]])
-    return setup_params(model, dataset, settings, seed=seed,
-                        k_max=k_max if (model, dataset) == first else settings["k"], scale=scale)
+    return setup_params(model, dataset, settings, seed=seed, k_max=k_max, scale=scale)
 
 
 def setup_params(model: str, dataset: str, settings: Mapping[str, Any], *, k_max: int | None = None,
