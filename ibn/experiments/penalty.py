@@ -1,0 +1,318 @@
+"""Paper B Appendix J: does penalising non-generalizable interactions help? (SPEC §4, §5 last
+bullet; the penalty is :class:`ibn.train.NonGeneralizablePenalty`).
+
+Protocol (CPU-sized; the same code runs every scale):
+
+* **Data**: scikit-learn's ``digits`` (8×8 images, 10 classes; :func:`ibn.data.load_tabular`,
+  standardized, stratified 80/20 split). The 80 % training part is cut (seeded) into a
+  **validation** split (trains the penalty's baseline DNN, App. J), a **reference** split (trains
+  the ``k_eval`` baselines that *measure* generalizability, SPEC §4 — independent of the penalty's
+  baseline) and the **pool** the target models learn from: all of it ("full") or ``n_scarce``
+  samples of it (a seeded subset per seed: "scarce"). Accuracy is measured on the 20 % test split.
+* **Model**: an MLP (``depth`` linear layers of ``width`` units) on the 64 pixels.
+* **Players**: n = 8 patches of the image (a 2×4 grid of 4×2-pixel cells, covering all pixels),
+  masked to the pool's mean image. Reward: log-odds of the true label (SPEC §1).
+* **Training**: Adam, cross-entropy, with or without λ·Σ|I_S^non| on ``per_batch`` samples per
+  batch (:class:`ibn.train.NonGeneralizablePenalty`), the same seed, subset and batch order for
+  both.
+* **Measures**: test accuracy; on ``n_eval`` test samples (never seen by any model) the
+  generalizable share Σ|A_gen| / Σ|A| (SPEC §4: salient interactions, τ = 0.02·E_x|v(x_N) −
+  v(x_∅)|, ρ̂ against the reference baselines), the total strength Σ|A| and per-order curves;
+  on ``n_eval`` training samples the L1 of the interactions that the *penalty's* baseline calls
+  non-generalizable (what the penalty minimises).
+
+Each run (setting, seed, λ) is cached with :func:`ibn.results.cached` under
+``data/results/BJ_penalty_<dataset>/``; baseline models are cached there too (their weights are
+small), so a book build recomputes nothing.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import math
+import time
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from ibn import distributions as dist
+from ibn import results
+from ibn.and_or import extract
+from ibn.data import load_tabular
+from ibn.games import all_values
+from ibn.maskers import PatchMasker
+from ibn.models import MLP
+from ibn.train import NonGeneralizablePenalty, evaluate, train
+
+__all__ = ["PRESETS", "Splits", "load_splits", "build_model", "masker_for", "train_baseline",
+           "effects_on", "run_one", "run_all", "summarize", "verdicts", "mean_sd"]
+
+PRESETS: dict[str, dict[str, Any]] = {
+    "smoke": {"dataset": "digits", "n_val": 200, "n_ref": 200, "n_scarce": 100, "seeds": [1],
+              "settings": ["scarce"], "lams": [0.1], "per_batch": 1,
+              "batch_size": {"full": 64, "scarce": 32}, "epochs": {"full": 2, "scarce": 4},
+              "baseline_epochs": 20, "baseline_batch_size": 32, "depth": 3, "width": 100,
+              "lr": 1e-3, "n_eval": 4, "k_pen": 1, "k_eval": 1},
+    # book: about 20 min on one (shared) CPU core; λ = 0.1 was chosen on a probe with seed 0
+    # (scarce; λ = 0.01 made the penalty ~2 % of the loss and barely moved the training
+    # non-generalizable L1), so the book's seeds start at 1.
+    "book": {"dataset": "digits", "n_val": 300, "n_ref": 300, "n_scarce": 200,
+             "seeds": [1, 2, 3], "settings": ["full", "scarce"], "lams": [0.1], "per_batch": 2,
+             "batch_size": {"full": 64, "scarce": 32}, "epochs": {"full": 15, "scarce": 40},
+             "baseline_epochs": 40, "baseline_batch_size": 32, "depth": 3, "width": 100,
+             "lr": 1e-3, "n_eval": 30, "k_pen": 1, "k_eval": 2},
+    # paper: the same protocol with more seeds, λ values, penalised samples and baselines (the
+    # project's reference does not give App. J's own settings)
+    "paper": {"dataset": "digits", "n_val": 300, "n_ref": 300, "n_scarce": 200,
+              "seeds": list(range(1, 11)), "settings": ["full", "scarce"],
+              "lams": [0.01, 0.03, 0.1, 0.3], "per_batch": 8,
+              "batch_size": {"full": 64, "scarce": 32}, "epochs": {"full": 30, "scarce": 80},
+              "baseline_epochs": 60, "baseline_batch_size": 32, "depth": 3, "width": 100,
+              "lr": 1e-3, "n_eval": 50, "k_pen": 3, "k_eval": 3},
+}
+
+#: baseline effects on pool samples, shared by the penalised runs with the same baselines.
+_PEN_CACHE: dict[str, dict] = {}
+
+#: the grid of image patches that are the players (2 rows × 4 columns of the 8×8 image).
+GRID = (2, 4)
+
+
+class Splits:
+    """Images (N, 1, 8, 8) and labels of the pool, validation, reference and test splits."""
+
+    def __init__(self, parts: Mapping[str, tuple[torch.Tensor, torch.Tensor]]) -> None:
+        self.pool, self.val, self.ref, self.test = (parts[k] for k in ("pool", "val", "ref", "test"))
+
+    @property
+    def baseline_image(self) -> torch.Tensor:
+        """The pool's mean image (1, 8, 8): the masked patches' value."""
+        return self.pool[0].mean(0)
+
+
+@functools.lru_cache(maxsize=4)
+def load_splits(dataset: str = "digits", n_val: int = 300, n_ref: int = 300,
+                seed: int = 0) -> Splits:
+    """Seeded pool / validation / reference / test splits (see the module docstring)."""
+    if dataset != "digits":
+        raise ValueError(f"only 'digits' (8×8 images, patch players) is set up, got {dataset!r}")
+    d = load_tabular(dataset, seed=seed)
+    img = lambda x: x.reshape(-1, 1, 8, 8)  # noqa: E731
+    perm = torch.as_tensor(np.random.default_rng(seed).permutation(len(d.y_train)))
+    if n_val + n_ref >= len(perm):
+        raise ValueError(f"n_val + n_ref = {n_val + n_ref} leaves no training pool")
+    val, ref, pool = perm[:n_val], perm[n_val:n_val + n_ref], perm[n_val + n_ref:]
+    xt, yt = img(d.x_train), d.y_train
+    return Splits({"val": (xt[val], yt[val]), "ref": (xt[ref], yt[ref]),
+                   "pool": (xt[pool], yt[pool]), "test": (img(d.x_test), d.y_test)})
+
+
+def build_model(p: Mapping[str, Any], seed: int) -> nn.Module:
+    """Flatten + :class:`ibn.models.MLP` (64 inputs, 10 classes), initial weights from ``seed``."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return nn.Sequential(nn.Flatten(), MLP(64, 10, depth=p["depth"], width=p["width"]))
+
+
+def masker_for(splits: Splits) -> PatchMasker:
+    """The n = 8 players: a 2×4 grid of patches, masked to the pool's mean image."""
+    return PatchMasker(grid=GRID, baseline=splits.baseline_image)
+
+
+def _state_bytes(model: nn.Module) -> np.ndarray:
+    buf = io.BytesIO()
+    torch.save(model.state_dict(), buf)
+    return np.frombuffer(buf.getvalue(), dtype=np.uint8).copy()
+
+
+def _load_state(model: nn.Module, blob: Any) -> nn.Module:
+    raw = bytes(np.asarray(blob, dtype=np.uint8))
+    model.load_state_dict(torch.load(io.BytesIO(raw), weights_only=True))
+    return model.eval()
+
+
+def _split_key(p: Mapping[str, Any]) -> dict[str, Any]:
+    """The cache-key part shared by every result (``scale`` is recorded for provenance)."""
+    return {"scale": p.get("scale"), **{k: p[k] for k in ("dataset", "n_val", "n_ref")}}
+
+
+def train_baseline(p: Mapping[str, Any], split: str, seed: int) -> nn.Module:
+    """A baseline MLP trained on the ``val`` (penalty) or ``ref`` (measure) split (cached)."""
+    key = {**_split_key(p), "split": split, "seed": seed, "depth": p["depth"], "width": p["width"],
+           "epochs": p["baseline_epochs"], "lr": p["lr"], "batch_size": p["baseline_batch_size"]}
+    splits = load_splits(p["dataset"], p["n_val"], p["n_ref"])
+
+    def compute() -> dict[str, Any]:
+        net = build_model(p, seed)
+        train(net, getattr(splits, split), epochs=p["baseline_epochs"],
+              batch_size=p["baseline_batch_size"],
+              optimizer="adam", lr=p["lr"], seed=seed, progress=False)
+        return {"state": _state_bytes(net), "test_acc": evaluate(net, splits.test)["acc"]}
+
+    res = results.cached(f"BJ_penalty_baselines_{p['dataset']}", key, compute)
+    return _load_state(build_model(p, seed), res["state"])
+
+
+def effects_on(model: nn.Module, x: torch.Tensor, y: torch.Tensor, masker: Any,
+               noise_bound: float = 0.02) -> dict[str, torch.Tensor]:
+    """Values (N, 2^n) and sparsest AND-OR effects of ``model`` on the samples ``x`` (SPEC §2)."""
+    model.eval()
+    v = torch.stack([all_values(model, x[i], masker, target=int(y[i]), progress=False)
+                     for i in range(len(y))])
+    r = extract(v, noise_bound=noise_bound)
+    return {"values": v, "and": r.and_effects, "or": r.or_effects}
+
+
+@functools.lru_cache(maxsize=8)
+def _reference_effects(key: str, p_items: tuple, split: str, idx: tuple[int, ...]
+                       ) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    p = dict(p_items)
+    splits = load_splits(p["dataset"], p["n_val"], p["n_ref"])
+    x, y = getattr(splits, split)
+    sel = torch.as_tensor(idx)
+    nets = ([train_baseline(p, "ref", 2000 + j) for j in range(p["k_eval"])] if key == "eval"
+            else [train_baseline(p, "val", 1000 + j) for j in range(p["k_pen"])])
+    out = [effects_on(b, x[sel], y[sel], masker_for(splits)) for b in nets]
+    return [(e["and"], e["or"]) for e in out]
+
+
+def _measure(model: nn.Module, p: Mapping[str, Any], splits: Splits, train_idx: torch.Tensor
+             ) -> dict[str, Any]:
+    """Generalizable share on held-out test samples and the penalty's non-gen L1 on training
+    samples (see the module docstring)."""
+    masker = masker_for(splits)
+    items = tuple(sorted((k, v) for k, v in p.items() if isinstance(v, (int, float, str))))
+    out: dict[str, Any] = {}
+    test_idx = tuple(range(p["n_eval"]))
+    x, y = splits.test
+    mine = effects_on(model, x[list(test_idx)], y[list(test_idx)], masker)
+    base = _reference_effects("eval", items, "test", test_idx)
+    tau = dist.tau_from_values(mine["values"])
+    tot, gen, non = dist.generalizable_strengths(mine["and"], mine["or"], base, tau)
+    s_tot, s_gen = float(tot.total().sum()), float(gen.total().sum())
+    out.update(heldout_share=s_gen / s_tot if s_tot > 0 else float("nan"),
+               heldout_strength=s_tot, heldout_non_strength=s_tot - s_gen,
+               heldout_tau=float(tau), curve_total=torch.stack([tot.plus, tot.minus]),
+               curve_gen=torch.stack([gen.plus, gen.minus]),
+               curve_non=torch.stack([non.plus, non.minus]))
+    # training samples of this model, against the penalty's baseline (what the penalty sees)
+    pidx = tuple(int(i) for i in train_idx[: p["n_eval"]])
+    xp, yp = splits.pool
+    mine_tr = effects_on(model, xp[list(pidx)], yp[list(pidx)], masker)
+    base_tr = _reference_effects("pen", items, "pool", pidx)
+    tau_tr = dist.tau_from_values(mine_tr["values"])
+    t2, g2, _ = dist.generalizable_strengths(mine_tr["and"], mine_tr["or"], base_tr, tau_tr)
+    s2, g2s = float(t2.total().sum()), float(g2.total().sum())
+    out.update(train_share_pen=g2s / s2 if s2 > 0 else float("nan"), train_strength=s2,
+               train_non_strength_pen=s2 - g2s)
+    return out
+
+
+def run_one(p: Mapping[str, Any], setting: str, seed: int, lam: float,
+            recompute: bool = False) -> dict[str, Any]:
+    """Train one target model (``lam`` = 0: plain CE) and measure it (cached)."""
+    if setting not in ("full", "scarce"):
+        raise ValueError(f"setting must be 'full' or 'scarce', got {setting!r}")
+    key = {**_split_key(p), "setting": setting, "seed": seed, "lam": float(lam),
+           "per_batch": p["per_batch"] if lam > 0 else 0, "k_pen": p["k_pen"] if lam > 0 else 0,
+           "n_scarce": p["n_scarce"] if setting == "scarce" else None,
+           "epochs": p["epochs"][setting], "batch_size": p["batch_size"][setting],
+           **{k: p[k] for k in ("baseline_epochs", "baseline_batch_size", "depth", "width", "lr",
+                                "n_eval", "k_eval")}}
+
+    def compute() -> dict[str, Any]:
+        splits = load_splits(p["dataset"], p["n_val"], p["n_ref"])
+        net = build_model(p, seed)
+        extra = None
+        if lam > 0:
+            bases = [train_baseline(p, "val", 1000 + j) for j in range(p["k_pen"])]
+            cache = _PEN_CACHE.setdefault(
+                repr(sorted({**_split_key(p), "k_pen": p["k_pen"], "depth": p["depth"],
+                             "width": p["width"], "epochs": p["baseline_epochs"],
+                "batch_size": p["baseline_batch_size"]}.items())), {})
+            extra = NonGeneralizablePenalty(bases, masker_for(splits), lam=lam,
+                                            per_batch=p["per_batch"], cache=cache)
+        t0 = time.perf_counter()
+        hist = train(net, splits.pool, test_set=splits.test, epochs=p["epochs"][setting],
+                     batch_size=p["batch_size"][setting], optimizer="adam", lr=p["lr"], seed=seed,
+                     subset=p["n_scarce"] if setting == "scarce" else None, extra_loss=extra,
+                     progress=False)
+        train_s = time.perf_counter() - t0
+        net.eval()
+        sub = torch.as_tensor(hist.subset) if hist.subset is not None else torch.arange(
+            len(splits.pool[1]))
+        rec = hist.records
+        return {"setting": setting, "seed": seed, "lam": float(lam),
+                "test_acc": evaluate(net, splits.test)["acc"],
+                "train_acc": evaluate(net, (splits.pool[0][sub], splits.pool[1][sub]))["acc"],
+                "test_acc_curve": torch.tensor([r["test_acc"] for r in rec]),
+                "extra_curve": torch.tensor([r.get("train_extra_loss", 0.0) for r in rec]),
+                "train_time_s": train_s, **_measure(net, p, splits, sub)}
+
+    return results.cached(f"BJ_penalty_{p['dataset']}", key, compute, recompute=recompute)
+
+
+def run_all(p: Mapping[str, Any], progress: bool = False) -> list[dict[str, Any]]:
+    """Every (setting, seed, λ ∈ {0} ∪ lams) run of the preset ``p``."""
+    out = []
+    for setting in p["settings"]:
+        for seed in p["seeds"]:
+            for lam in [0.0, *p["lams"]]:
+                t0 = time.perf_counter()
+                out.append(run_one(p, setting, seed, lam))
+                if progress:
+                    print(f"{setting} seed {seed} λ={lam:g}: acc {out[-1]['test_acc']:.4f} "
+                          f"({time.perf_counter() - t0:.0f} s)", flush=True)
+    return out
+
+
+def mean_sd(x: Sequence[float]) -> tuple[float, float]:
+    """Mean and sample standard deviation (0 for a single value)."""
+    a = np.asarray(x, dtype=float)
+    return float(a.mean()), float(a.std(ddof=1)) if len(a) > 1 else 0.0
+
+
+METRICS = ("test_acc", "train_acc", "heldout_share", "heldout_strength", "heldout_non_strength",
+           "train_share_pen", "train_non_strength_pen")
+
+
+def summarize(runs: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """One row per (setting, λ): mean and sd over seeds of every metric, plus the paired
+    difference to λ = 0 (same seed) of accuracy and held-out share."""
+    rows = []
+    keys = sorted({(r["setting"], float(r["lam"])) for r in runs}, key=lambda k: (k[0], k[1]))
+    for setting, lam in keys:
+        sel = sorted((r for r in runs if r["setting"] == setting and float(r["lam"]) == lam),
+                     key=lambda r: r["seed"])
+        plain = {r["seed"]: r for r in runs if r["setting"] == setting and float(r["lam"]) == 0}
+        row: dict[str, Any] = {"setting": setting, "lam": lam, "seeds": len(sel)}
+        for m in METRICS:
+            row[m], row[f"{m}_sd"] = mean_sd([float(r[m]) for r in sel])
+        for m in ("test_acc", "heldout_share"):
+            d = [float(r[m]) - float(plain[r["seed"]][m]) for r in sel if r["seed"] in plain]
+            row[f"d_{m}"], row[f"d_{m}_sd"] = mean_sd(d) if d else (math.nan, math.nan)
+        rows.append(row)
+    return rows
+
+
+def verdicts(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Per (setting, λ > 0): does the penalty raise test accuracy / the held-out generalizable
+    share beyond the seed spread? Rule: mean(pen) − mean(plain) > sd(pen) + sd(plain) (the
+    mean ± sd intervals do not overlap). Also reports the paired difference ± its sd."""
+    out = []
+    for r in rows:
+        if r["lam"] == 0:
+            continue
+        base = next(b for b in rows if b["setting"] == r["setting"] and b["lam"] == 0)
+        v: dict[str, Any] = {"setting": r["setting"], "lam": r["lam"]}
+        for m in ("test_acc", "heldout_share"):
+            diff = r[m] - base[m]
+            spread = r[f"{m}_sd"] + base[f"{m}_sd"]
+            v[f"{m}: pen − plain"] = diff
+            v[f"{m}: sd(pen) + sd(plain)"] = spread
+            v[f"{m} improved"] = bool(diff > spread)
+        out.append(v)
+    return out
