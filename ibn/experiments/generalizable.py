@@ -46,7 +46,7 @@ from ibn.train import evaluate, train
 
 __all__ = [
     "IMAGE_STATS", "load_images", "train_model", "run_games", "games_name", "extract_effects", "effects_key",
-    "interactions",
+    "interactions", "with_effects",
     "sgd_best_rate", "split_strengths", "cancellation", "cancellation_total", "shape_summary",
     "decay_verdict", "spindle_verdict", "fit_theory", "cross_similarity", "order_table",
     "setup_params", "setup_of", "PRESETS", "ALL_SETUPS", "per_sample_share",
@@ -335,17 +335,26 @@ def interactions(params: Mapping[str, Any], solver: str = "lp", noise_bound: flo
     """Games of :func:`run_games` plus the AND-OR effects of every game (cached per solver).
 
     Adds ``and``/``or`` (N, 2^n), ``baseline_and``/``baseline_or`` (k, N, 2^n) and the same with a
-    ``heldout_`` prefix to the games' result. ``sgd_steps`` / ``sgd_lrs`` set the SGD solver
-    (:func:`extract_effects`).
+    ``heldout_`` prefix to the games' result (:func:`with_effects`). ``sgd_steps`` / ``sgd_lrs``
+    set the SGD solver (:func:`extract_effects`).
     """
-    g = run_games(params)
+    return with_effects(run_games(params), params, f"B_effects_{params['model']}_{params['dataset']}",
+                        solver, noise_bound, sgd_steps=sgd_steps, sgd_lrs=sgd_lrs, recompute=recompute)
+
+
+def with_effects(games: Mapping[str, Any], params: Mapping[str, Any], name: str, solver: str = "lp",
+                 noise_bound: float = 0.02, *, sgd_steps: int = SGD_STEPS,
+                 sgd_lrs: Sequence[float] = SGD_LRS, recompute: bool = False) -> dict[str, Any]:
+    """``games`` (a result with ``values``, ``baseline_values`` and their ``heldout_`` versions,
+    games of ``params``) plus the AND-OR effects of every game, cached as ``name`` under
+    :func:`effects_key`. Shared by the image (:func:`interactions`) and the text setups
+    (:mod:`ibn.experiments.generalizable_text`)."""
     key = effects_key(params, solver, noise_bound, sgd_steps=sgd_steps, sgd_lrs=sgd_lrs)
-    name = f"B_effects_{params['model']}_{params['dataset']}"
 
     def compute() -> dict[str, Any]:
         out: dict[str, Any] = {}
         for prefix in ("", "heldout_"):
-            v, vb = g[f"{prefix}values"], g[f"{prefix}baseline_values"]
+            v, vb = games[f"{prefix}values"], games[f"{prefix}baseline_values"]
             both = torch.cat([v.unsqueeze(0), vb])  # (1 + k, N, 2^n)
             eff = extract_effects(both, solver, noise_bound, sgd_steps=sgd_steps,
                                   sgd_lrs=sgd_lrs) if both.numel() else {
@@ -354,11 +363,12 @@ def interactions(params: Mapping[str, Any], solver: str = "lp", noise_bound: flo
             out[f"{prefix}or"], out[f"{prefix}baseline_or"] = eff["or_effects"][0], eff["or_effects"][1:]
             if "sgd_lr" in eff:
                 out[f"{prefix}sgd_lr"] = eff["sgd_lr"]
-            out["extractor"] = eff["extractor"]
+            if eff["extractor"] != "none":
+                out["extractor"] = eff["extractor"]
         return out
 
     eff = results.cached(name, key, compute, recompute=recompute)
-    return {**g, **eff}
+    return {**games, **eff}
 
 
 # ---------------------------------------------------------------- analysis
