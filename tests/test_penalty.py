@@ -131,7 +131,7 @@ def test_zero_when_the_baseline_agrees():
     l1, parts = same.terms(model, x, y)
     assert torch.all(l1 == 0) and all(int(m.sum()) == 0 for m in parts["masks"])
     # ... and not zero with a different baseline, nor without any baseline
-    assert float(NonGeneralizablePenalty(_mlp(5), masker, per_batch=4).terms(model, x, y)[0].sum()) > 0
+    assert float(NonGeneralizablePenalty(_mlp(5), masker, per_batch=4).terms(model, x, y)[0].detach().sum()) > 0
     none = NonGeneralizablePenalty([], masker, per_batch=4).terms(model, x, y)[0]
     assert torch.all(none >= l1) and float(none.sum()) > 0
 
@@ -172,3 +172,50 @@ def test_argument_checks():
         NonGeneralizablePenalty(_mlp(0), masker, per_batch=0)
     with pytest.raises(ValueError):
         NonGeneralizablePenalty(_mlp(0), masker, lam=-1.0)
+
+
+# ---------------------------------------------------------------- ibn.experiments.penalty
+
+def test_splits_are_disjoint_and_sized():
+    from ibn.experiments import penalty as P
+
+    s = P.load_splits("digits", 200, 150)
+    assert len(s.val[1]) == 200 and len(s.ref[1]) == 150 and len(s.test[1]) == 360
+    assert len(s.pool[1]) == 1437 - 350 and s.pool[0].shape[1:] == (1, 8, 8)
+    rows = {tuple(r.tolist()) for part in (s.pool, s.val, s.ref) for r in part[0].flatten(1)}
+    assert len(rows) >= 1437 - 5  # (digits has a few duplicate images)
+    assert P.masker_for(s).n_players == 8
+
+
+def test_summary_and_verdict_rule():
+    from ibn.experiments import penalty as P
+
+    def run(seed, lam, acc, share):
+        return {"setting": "scarce", "seed": seed, "lam": lam, "test_acc": acc, "train_acc": 1.0,
+                "heldout_share": share, "heldout_strength": 1.0, "heldout_non_strength": 0.5,
+                "train_share_pen": 0.5, "train_non_strength_pen": 0.5}
+
+    runs = [run(1, 0.0, 0.90, 0.5), run(2, 0.0, 0.92, 0.5), run(1, 0.1, 0.95, 0.51),
+            run(2, 0.1, 0.97, 0.49)]
+    rows = P.summarize(runs)
+    pen = next(r for r in rows if r["lam"] == 0.1)
+    assert pen["test_acc"] == pytest.approx(0.96) and pen["d_test_acc"] == pytest.approx(0.05)
+    assert pen["test_acc_sd"] == pytest.approx(0.02 / 2 ** 0.5)
+    v = P.verdicts(rows)[0]
+    assert v["test_acc improved"] and not v["heldout_share improved"]
+
+
+def test_run_one_smoke(tmp_path, monkeypatch):
+    from ibn.experiments import penalty as P
+
+    monkeypatch.setenv("IBN_DATA", str(tmp_path))
+    p = dict(P.PRESETS["smoke"], scale="test", n_eval=2, epochs={"full": 1, "scarce": 1},
+             baseline_epochs=1, n_scarce=40)
+    plain, pen = P.run_one(p, "scarce", 1, 0.0), P.run_one(p, "scarce", 1, 0.1)
+    for r in (plain, pen):
+        assert 0 <= r["test_acc"] <= 1 and 0 <= r["heldout_share"] <= 1
+        assert r["curve_total"].shape == (2, 9)
+    assert float(pen["extra_curve"][0]) > 0 and float(plain["extra_curve"][0]) == 0
+    assert list((tmp_path / "results").iterdir())
+    with pytest.raises(ValueError):
+        P.run_key(p, "huge", 1, 0.0)

@@ -48,7 +48,7 @@ from ibn.models import MLP
 from ibn.train import NonGeneralizablePenalty, evaluate, train
 
 __all__ = ["PRESETS", "Splits", "load_splits", "build_model", "masker_for", "train_baseline",
-           "effects_on", "run_one", "run_all", "summarize", "verdicts", "mean_sd"]
+           "effects_on", "run_key", "run_one", "run_all", "summarize", "verdicts", "mean_sd"]
 
 PRESETS: dict[str, dict[str, Any]] = {
     "smoke": {"dataset": "digits", "n_val": 200, "n_ref": 200, "n_scarce": 100, "seeds": [1],
@@ -211,17 +211,22 @@ def _measure(model: nn.Module, p: Mapping[str, Any], splits: Splits, train_idx: 
     return out
 
 
+def run_key(p: Mapping[str, Any], setting: str, seed: int, lam: float) -> dict[str, Any]:
+    """The cache params of :func:`run_one` (also for ``show_provenance``)."""
+    if setting not in ("full", "scarce"):
+        raise ValueError(f"setting must be 'full' or 'scarce', got {setting!r}")
+    return {**_split_key(p), "setting": setting, "seed": seed, "lam": float(lam),
+            "per_batch": p["per_batch"] if lam > 0 else 0, "k_pen": p["k_pen"] if lam > 0 else 0,
+            "n_scarce": p["n_scarce"] if setting == "scarce" else None,
+            "epochs": p["epochs"][setting], "batch_size": p["batch_size"][setting],
+            **{k: p[k] for k in ("baseline_epochs", "baseline_batch_size", "depth", "width", "lr",
+                                 "n_eval", "k_eval")}}
+
+
 def run_one(p: Mapping[str, Any], setting: str, seed: int, lam: float,
             recompute: bool = False) -> dict[str, Any]:
     """Train one target model (``lam`` = 0: plain CE) and measure it (cached)."""
-    if setting not in ("full", "scarce"):
-        raise ValueError(f"setting must be 'full' or 'scarce', got {setting!r}")
-    key = {**_split_key(p), "setting": setting, "seed": seed, "lam": float(lam),
-           "per_batch": p["per_batch"] if lam > 0 else 0, "k_pen": p["k_pen"] if lam > 0 else 0,
-           "n_scarce": p["n_scarce"] if setting == "scarce" else None,
-           "epochs": p["epochs"][setting], "batch_size": p["batch_size"][setting],
-           **{k: p[k] for k in ("baseline_epochs", "baseline_batch_size", "depth", "width", "lr",
-                                "n_eval", "k_eval")}}
+    key = run_key(p, setting, seed, lam)
 
     def compute() -> dict[str, Any]:
         splits = load_splits(p["dataset"], p["n_val"], p["n_ref"])
