@@ -212,7 +212,7 @@ def test_relative_change_closed_form() -> None:
 
 
 def test_verdicts() -> None:
-    base = {"dA": 1.0, "r2": 0.9, "peak": 3, "r_gen": 0.1, "acc": 0.9}
+    base = {"dA": 1.0, "r2": 0.9, "peak": 3, "r_gen": 0.1, "r_non": 0.5, "acc": 0.9}
     rows = [{**base, "level": 0.0, "dA": 0.0},
             {**base, "level": 0.1}, {**base, "level": 0.2, "peak": 1},
             {**base, "level": 0.3, "r_gen": 0.6, "acc": 0.5}]
@@ -222,3 +222,6 @@ def test_verdicts() -> None:
     assert flags == [True, True, False] and mild == [True, True, False] and ok
     ok, _, _ = Nz.stays_put_verdict(rows, clean_acc=0.55)  # then level 0.3 is mild and fails
     assert not ok
+    # within the tolerance but moving more than the non-generalizable part: not "stays put"
+    ok, flags, _ = Nz.stays_put_verdict([{**base, "level": 0.1, "r_non": 0.05}], clean_acc=0.9)
+    assert flags == [False] and not ok

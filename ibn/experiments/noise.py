@@ -269,12 +269,13 @@ def _flat(a: torch.Tensor) -> torch.Tensor:
     return a.reshape(-1, a.shape[-1])
 
 
-def level_rows(res: Mapping[str, Any], k: int, kind: str, *, fit_decay: bool = True
-               ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+def level_rows(res: Mapping[str, Any], k: int, kind: str, *, fit_decay: bool = True,
+               salient_only: bool = True) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """One row of numbers per noise level of ``kind``, and the curves behind them.
 
     τ = 0.02·E_x|v(x_N) − v(x_∅)| of the clean model serves every level (salience of I, of
-    I_noise and of ΔI). Row keys: ``level``, ``acc`` (mean over draws), ``dA`` (Σ ΔA⁺ + ΔA⁻),
+    I_noise and of ΔI; with ``salient_only=False`` every ΔI_S, S ≠ ∅, enters ΔA).
+    Row keys: ``level``, ``acc`` (mean over draws), ``dA`` (Σ ΔA⁺ + ΔA⁻),
     ``peak`` and ``mean_order`` of ΔA, ``alpha``/``beta``/``r2`` of :func:`fit_spindle` on ΔA,
     ``cancel`` (|ΣΔA⁺ − ΣΔA⁻| / Σ(ΔA⁺ + ΔA⁻)), ``r_gen`` / ``r_non`` / ``r_total`` (relative
     change of A_gen / A_non / A, :func:`relative_change`) and, with ``fit_decay``, ``r_decay``:
@@ -292,7 +293,8 @@ def level_rows(res: Mapping[str, Any], k: int, kind: str, *, fit_decay: bool = T
         na, no = res[f"{kind}_and"][li], res[f"{kind}_or"][li]  # (D, N, 2^n)
         d = na.shape[0]
         cab, cob = ca.expand_as(na), co.expand_as(no)
-        da = dist.emerged_strengths(_flat(cab), _flat(cob), _flat(na), _flat(no), tau=tau)
+        da = dist.emerged_strengths(_flat(cab), _flat(cob), _flat(na), _flat(no),
+                                    tau=tau if salient_only else None)
         bases = [(b[0].expand_as(na), b[1].expand_as(no)) for b in base]
         tot, gen, non = (s.mean() for s in dist.generalizable_strengths(na, no, bases, tau, average=False))
         signed = Strengths(da.plus, -da.minus)
@@ -327,11 +329,12 @@ def spindle_verdict(rows: Sequence[Mapping[str, Any]], n: int) -> tuple[bool, li
 
 def stays_put_verdict(rows: Sequence[Mapping[str, Any]], clean_acc: float
                       ) -> tuple[bool, list[bool], list[bool]]:
-    """Per level > 0: the generalizable curve stays put when r_gen ≤ :data:`GEN_TOL`. The claim
-    is judged on the *mild* levels (accuracy ≥ clean − :data:`MILD_DROP`). Returns (all mild
-    levels pass, per-level flags, per-level mildness)."""
+    """Per level > 0: the generalizable curve stays put when r_gen ≤ :data:`GEN_TOL` and
+    r_gen < r_non (it moves less than the non-generalizable part). The claim is judged on the
+    *mild* levels (accuracy ≥ clean − :data:`MILD_DROP`). Returns (all mild levels pass,
+    per-level flags, per-level mildness)."""
     pos = [r for r in rows if r["level"] > 0]
-    flags = [bool(r["r_gen"] <= GEN_TOL) for r in pos]
+    flags = [bool(r["r_gen"] <= GEN_TOL and r["r_gen"] < r["r_non"]) for r in pos]
     mild = [bool(r["acc"] >= clean_acc - MILD_DROP) for r in pos]
     judged = [f for f, m in zip(flags, mild) if m]
     return bool(judged) and all(judged), flags, mild
