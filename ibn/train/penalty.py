@@ -23,8 +23,8 @@ each with label y and the n players of a masker (SPEC §1):
 **Detached**: γ, δ, τ, the selection of non-generalizable S and the baseline effects; the gradient
 flows through v only, i.e. d L_pen / dv = λ/P · [½ Mᵀ(s_AND) − ½ flip(Mᵀ s_OR)] with s the signs
 of the selected effects (M the Möbius matrix). Holding the decomposition fixed is the Danskin
-(envelope) choice for the full L1 objective; for the partial sum over non-generalizable S it is a
-modelling choice, stated here.
+(envelope) choice for the full L1 objective (up to ζ's own dependence on v); for the partial sum
+over non-generalizable S it is a modelling choice, stated here.
 
 **Cost** per penalised sample and step: 2^n forward passes (one batch) and their backward, plus
 one exact LP (about 0.1 s at n = 8 on one CPU core; dense games at n = 10 take seconds). The
