@@ -27,6 +27,10 @@ input patches), through :mod:`ibn.games` and :mod:`ibn.multiorder`:
   :func:`train_snapshots` trains with :func:`ibn.train.train` keeping the weights of chosen
   epochs; :func:`fgsm`, :func:`pgd`, :func:`gaussian_noise`, :func:`random_mask` and
   :func:`robustness` measure accuracy under attack and corruption.
+- **Trained image CNNs** (A1). :func:`train_image_model` trains a CNN of :mod:`ibn.models` on
+  (Fashion-)MNIST with :func:`ibn.train.train` once, keeping the weights of chosen epochs under
+  ``data/models/A1/`` (git-ignored, keyed by the hash of the settings, resumable); a second call
+  only loads. :func:`load_snapshot` rebuilds the model of one kept epoch.
 
 Order ratios are r = m/(n−2) ∈ [0, 1] (the reference protocol's m = int((n−2)·r)).
 """
@@ -53,7 +57,7 @@ __all__ = [
     "sampled_from_values", "sampled_profile", "masked_inputs", "gradient_gram",
     "context_gradient_stats", "gradient_statistics", "steering_loss", "train_snapshots",
     "accuracy", "fgsm", "pgd", "gaussian_noise", "random_mask", "robustness",
-    "select_features", "image_data",
+    "select_features", "image_data", "train_image_model", "load_snapshot",
 ]
 
 
@@ -698,4 +702,230 @@ def image_data(name: str, *, size: int = 28, n_train: int | None = None,
     for split in ("train", "test"):
         out[f"x_{split}"] = (out[f"x_{split}"] - mean) / std
     out["mean"], out["std"] = torch.tensor(mean), torch.tensor(std)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Trained image CNNs, cached on disk
+# ---------------------------------------------------------------------------------------------
+
+
+def _image_model_dir(spec: Mapping[str, Any], models_dir: Any = None) -> Any:
+    from pathlib import Path
+
+    from ..data.fetch import data_root
+    from ..results import params_hash
+
+    root = Path(models_dir) if models_dir is not None else data_root() / "models" / "A1"
+    return root / f"{spec['model']}-{spec['dataset']}-{params_hash(dict(spec))}"
+
+
+def train_image_model(model: str, dataset: str, *, size: int = 28, n_train: int | None = None,
+                      n_test: int | None = None, epochs: int = 1, checkpoint_epochs:
+                      Sequence[int] = (), checkpoint_steps: Sequence[int] = (),
+                      lr: float = 1e-3, batch_size: int = 128,
+                      seed: int = 0, models_dir: Any = None,
+                      device: str = "cpu") -> dict[str, Any]:
+    """Train ``model`` (a name of :func:`ibn.models.build`, 1 input channel, 10 classes) on
+    :func:`image_data` (``dataset``, ``size`` px, seeded subsets of ``n_train`` / ``n_test``
+    images) with Adam (``lr``, batch ``batch_size``, constant rate), or load the cached run.
+
+    The run lives in ``<models_dir>/<model>-<dataset>-<hash of the settings>/`` (default
+    ``data/models/A1``): ``epoch_XXXX.pt`` for each epoch of ``checkpoint_epochs`` (0 = the
+    initial weights) and the final epoch, ``step_XXXXXXX.pt`` for each global step of
+    ``checkpoint_steps``, ``state.pt`` (resumable, :func:`ibn.train.train`)
+    and ``info.json``. Returns ``{"model"`` (final weights, eval mode), ``"data"``
+    (:func:`image_data`), ``"spec"``, ``"records"`` (per-epoch train/test loss and accuracy),
+    ``"train_time_s"`` (of the run that trained it), ``"dir"``, ``"epochs"`` (kept epochs),
+    ``"steps"`` (kept steps), ``"steps_per_epoch"``}``."""
+    import json
+    import os
+    import time
+
+    from ..models import build
+    from ..train import train
+
+    spec = {"model": model, "dataset": dataset, "size": int(size), "n_train": n_train,
+            "n_test": n_test, "epochs": int(epochs), "lr": float(lr),
+            "batch_size": int(batch_size), "seed": int(seed), "optimizer": "adam",
+            "checkpoint_steps": sorted(int(k) for k in checkpoint_steps)}
+    keep = sorted(set(int(e) for e in checkpoint_epochs) | {int(epochs)})
+    if any(not 0 <= e <= epochs for e in keep):
+        raise ValueError(f"checkpoint epochs must lie in 0..{epochs}, got {list(checkpoint_epochs)}")
+    folder = _image_model_dir(spec, models_dir)
+    data = image_data(dataset, size=size, n_train=n_train, n_test=n_test, seed=seed)
+    net = build(model, in_channels=1, num_classes=10, seed=seed)
+    info_file = folder / "info.json"
+    missing = [e for e in keep if not (folder / f"epoch_{e:04d}.pt").is_file()] + [
+        k for k in spec["checkpoint_steps"] if not (folder / f"step_{k:07d}.pt").is_file()]
+    if info_file.is_file() and not missing:
+        info = json.loads(info_file.read_text())
+    else:
+        t0 = time.time()
+        hist = train(net, (data["x_train"], data["y_train"]),
+                     test_set=(data["x_test"], data["y_test"]), epochs=epochs,
+                     batch_size=batch_size, optimizer="adam", lr=lr, seed=seed, device=device,
+                     checkpoint_dir=folder, checkpoint_at=keep,
+                     checkpoint_steps=spec["checkpoint_steps"], progress=False)
+        info = {"spec": spec, "records": hist.records, "train_time_s": time.time() - t0,
+                "torch_threads": torch.get_num_threads(), "kept_epochs": keep}
+        tmp = info_file.with_name("info.json.tmp")
+        tmp.write_text(json.dumps(info, indent=1))
+        os.replace(tmp, info_file)
+    net.load_state_dict(torch.load(folder / f"epoch_{epochs:04d}.pt", map_location="cpu",
+                                   weights_only=True)["model"])
+    net.to("cpu").eval()
+    return {"model": net, "data": data, "spec": spec, "records": info["records"],
+            "train_time_s": info["train_time_s"], "dir": folder, "epochs": keep,
+            "steps": spec["checkpoint_steps"],
+            "steps_per_epoch": math.ceil(len(data["y_train"]) / batch_size)}
+
+
+def load_snapshot(run: Mapping[str, Any], epoch: int | None = None, *,
+                  step: int | None = None) -> nn.Module:
+    """The model of a :func:`train_image_model` run after ``epoch`` (one of ``run["epochs"]``)
+    or after global ``step`` (one of ``run["steps"]``), in eval mode on the CPU."""
+    from ..models import build
+
+    if (epoch is None) == (step is None):
+        raise ValueError("give exactly one of epoch and step")
+    if epoch is not None and epoch not in run["epochs"]:
+        raise ValueError(f"epoch {epoch} was not kept; kept: {run['epochs']}")
+    if step is not None and step not in run["steps"]:
+        raise ValueError(f"step {step} was not kept; kept: {run['steps']}")
+    name = f"epoch_{epoch:04d}.pt" if epoch is not None else f"step_{step:07d}.pt"
+    net = build(run["spec"]["model"], in_channels=1, num_classes=10, seed=run["spec"]["seed"])
+    net.load_state_dict(torch.load(run["dir"] / name, map_location="cpu",
+                                   weights_only=True)["model"])
+    return net.eval()
+
+
+# ---------------------------------------------------------------------------------------------
+# A1 order profiles of trained image CNNs and text classifiers (cached by the notebook)
+# ---------------------------------------------------------------------------------------------
+
+
+def _agreement_arrays(values: torch.Tensor, *, grid, n_pairs: int, contexts: int,
+                      seed: int) -> dict[str, np.ndarray]:
+    """The sampled protocol on recorded values (:func:`sampled_from_values`) beside the exact
+    I^(m)(i, j) of the same sampled pairs and orders: ``agree_exact`` (N, P, K) and
+    ``agree_orders``, ``agree_strength``, ``agree_mean``, ``agree_sem``, ``agree_pairs``."""
+    samp = sampled_from_values(values, grid=grid, n_pairs=n_pairs, contexts=contexts, seed=seed)
+    inter = mo.exact(values).numpy()
+    k = np.arange(values.shape[0])[:, None, None]
+    pr = samp["pairs"]
+    out = {"agree_exact": inter[k, samp["orders"][None, None, :], pr[..., 0:1], pr[..., 1:2]]}
+    for key in ("orders", "strength", "mean", "sem", "pairs"):
+        out[f"agree_{key}"] = samp[key]
+    return out
+
+
+def cnn_profiles(p: Mapping[str, Any], *, models_dir: Any = None) -> dict[str, Any]:
+    """Exact and sampled J^(m) of one CNN on (Fashion-)MNIST over its training (A1).
+
+    ``p``: ``model``, ``dataset``, ``size``, ``n_train``, ``n_test``, ``epochs``, ``snapshots``
+    (kept epochs), ``snapshot_steps`` (kept global steps), ``lr``, ``batch_size``, ``seed`` (training, :func:`train_image_model`);
+    ``exact_grid`` (gh, gw) with gh·gw ≤ 16 and ``n_exact`` images (exact values at every kept
+    epoch, :func:`exact_profile`); ``agree_pairs`` / ``agree_contexts`` (the sampled protocol
+    on the final exact values, :func:`sampled_from_values`); ``grid`` (g: g×g patches),
+    ``n_sampled`` images, ``pairs``, ``contexts`` (the reference protocol on the final model,
+    :func:`sampled_profile`). Images: correctly classified test images, one per class
+    (:func:`pick_samples`), the first ``n_exact`` / ``n_sampled`` classes. Baseline 0 = the
+    mean pixel after standardisation. ``models_dir``: where the trained weights live (default
+    ``data/models/A1``)."""
+    import time
+
+    timing: dict[str, float] = {}
+    run = train_image_model(p["model"], p["dataset"], size=p["size"], n_train=p["n_train"],
+                            n_test=p["n_test"], epochs=p["epochs"],
+                            checkpoint_epochs=p["snapshots"],
+                            checkpoint_steps=p["snapshot_steps"], lr=p["lr"],
+                            batch_size=p["batch_size"], seed=p["seed"],
+                            models_dir=models_dir)
+    timing["train_s"] = run["train_time_s"]
+    model, data = run["model"], run["data"]
+    idx = pick_samples(model, data["x_test"], data["y_test"], per_class=1, seed=p["seed"])
+    xs, ys = data["x_test"][idx], data["y_test"][idx]
+    gh, gw = p["exact_grid"]
+    masker = PatchMasker(grid=(gh, gw), baseline=0.0, batch_size=1024)
+    ne = p["n_exact"]
+    out: dict[str, Any] = {
+        "epochs": np.array(sorted(set(p["snapshots"]) | {p["epochs"]})),
+        "sample_index": idx.numpy(), "labels": ys.numpy(),
+        "train_loss": np.array([r["train_loss"] for r in run["records"]]),
+        "train_acc": np.array([r["train_acc"] for r in run["records"]]),
+        "test_acc": np.array([r["test_acc"] for r in run["records"]])}
+    t = time.perf_counter()
+    # kept weights in training order: (epoch as a real number, loader)
+    snaps = [(k / run["steps_per_epoch"], {"step": k}) for k in run["steps"]]
+    snaps += [(float(e), {"epoch": int(e)}) for e in out["epochs"]]
+    snaps.sort(key=lambda s: s[0])
+    strengths = []
+    for _, which in snaps:
+        values = game_values(load_snapshot(run, **which), xs[:ne], ys[:ne], masker)
+        strengths.append(exact_profile(values)["strength"])
+    out["snapshot_epoch"] = np.array([e for e, _ in snaps])  # real-valued epoch of each row
+    out["strength"] = np.stack(strengths)  # (snapshots, images, n−1)
+    timing["exact_s"] = time.perf_counter() - t
+    out.update(_agreement_arrays(values, grid=(gh, gw), n_pairs=p["agree_pairs"],
+                                 contexts=p["agree_contexts"], seed=p["seed"]))
+    t = time.perf_counter()
+    g, ns = p["grid"], p["n_sampled"]
+    fine = PatchMasker(grid=(g, g), baseline=0.0, batch_size=1024)
+    big = sampled_profile(model, xs[:ns], ys[:ns], fine, grid=(g, g), n_pairs=p["pairs"],
+                          contexts=p["contexts"], seed=p["seed"])
+    timing["sampled_s"] = time.perf_counter() - t
+    for key in ("orders", "ratios", "strength", "sem", "mean"):
+        out[f"fine_{key}"] = big[key]
+    out["timing"] = timing
+    return out
+
+
+def text_profiles(p: Mapping[str, Any], *, models_dir: Any = None) -> dict[str, Any]:
+    """Exact J^(m) of a text classifier on Rotten Tomatoes test sentences (A1).
+
+    ``p``: ``model`` ("minilm" | "bert_medium"), ``n_train``, ``epochs``, ``lr`` (None = the
+    default), ``seed`` (:func:`ibn.experiments.text_models.train_text_classifier` on the train
+    split); ``n_test`` (accuracy on the first ``n_test`` test sentences); ``n_players`` meaningful words per sentence, ``n_sentences``, ``max_tokens``: the
+    sentences are the first test sentences with at least ``n_players`` meaningful words and at
+    most ``max_tokens`` tokens — the same for every model, whether the model classifies them
+    correctly or not (``correct`` records it); ``agree_pairs`` / ``agree_contexts`` as in
+    :func:`cnn_profiles`. Reward: log-odds of the true label. ``models_dir``: where the weights
+    live (default ``data/models/text``)."""
+    import time
+
+    from . import text_models as tm
+
+    t = time.perf_counter()
+    net = tm.train_text_classifier(p["model"], "train", n_train=p["n_train"],
+                                   epochs=p["epochs"], seed=p["seed"], lr=p["lr"],
+                                   models_dir=models_dir)
+    info = net.training_info
+    acc = tm.text_accuracy(net, "test", p["n_test"])
+    texts, labels = tm.load_sentences("test")
+    chosen: list[int] = []
+    for k, text in enumerate(texts):
+        try:
+            masker = tm.token_masker(net, text, p["n_players"], p["seed"])
+        except ValueError:
+            continue
+        if masker.n_players == p["n_players"] and len(masker.input_ids) <= p["max_tokens"]:
+            chosen.append(k)
+        if len(chosen) == p["n_sentences"]:
+            break
+    t_train = time.perf_counter() - t
+    t = time.perf_counter()
+    values = torch.stack([tm.text_values(net, texts[k], labels[k], p["n_players"], p["seed"])
+                          for k in chosen])
+    n = p["n_players"]
+    full = values[:, (1 << n) - 1]
+    out: dict[str, Any] = {
+        "sentence_index": np.array(chosen), "labels": np.array([labels[k] for k in chosen]),
+        "words": [[pl["word"] for pl in tm.token_masker(net, texts[k], n, p["seed"]).players]
+                  for k in chosen],
+        "correct": (full > 0).numpy(), "test_acc": acc, "train_acc": info["train_acc"],
+        "train_time_s": info["train_time_s"], "strength": exact_profile(values)["strength"]}
+    out.update(_agreement_arrays(values, grid=None, n_pairs=p["agree_pairs"],
+                                 contexts=p["agree_contexts"], seed=p["seed"]))
+    out["timing"] = {"load_and_test_s": t_train, "exact_s": time.perf_counter() - t}
     return out
