@@ -21,9 +21,12 @@
 # $10^{-7}\ldots10^{-5}$, 20 000 steps, δ clipped after each step), which can stop far from the
 # optimum. Its step size is not scale-free, so we run the three rates $10^{-7}, 10^{-6}, 10^{-5}$
 # and keep, per game, the one with the smallest objective (the most favourable reading of the
-# reference procedure); the `smoke` preset runs only 2 000 steps with two rates. It starts, as the
-# lab code does, from $u^{\text{AND}} = u^{\text{OR}} = v/2$ (up to the bias), see
-# `ibn.experiments.generalizable.sgd_sparsify`. The other
+# reference procedure); the `smoke` preset runs only 2 000 steps with two rates. Each run is
+# `ibn.and_or.extract(values, solver="sgd", steps=..., lr=...)`, the faithful re-implementation
+# of the lab's `_train_p_q` (`ibn.and_or.sgd`): it starts, as the lab code does, from
+# $u^{\text{AND}} = u^{\text{OR}} = v/2$ (up to the bias), clips δ before each evaluation and
+# takes no step after the last one (`ibn.experiments.generalizable.sgd_best_rate` keeps the best
+# rate per game). The other
 # paper-B notebooks use the exact LP optimum. Here we extract the interactions of the very same
 # games (the cached values of `B2_distributions`) with both, and compare:
 #
@@ -35,8 +38,8 @@
 # A conclusion *depends on the solver* when its computed verdict differs between the two.
 # Which implementation ran is printed (`extractor`): the LP of `ibn.and_or` (results cached
 # before `ibn.and_or.extract` existed name `ibn.and_or.lp.solve_lp`, the same LP) and the SGD of
-# `ibn.experiments.generalizable.sgd_sparsify` (not `ibn.and_or.extract(solver="sgd")`, whose
-# start pins γ_∅ = v_∅/2 and so begins from a less sparse point than the lab code).
+# `ibn.and_or.extract(solver="sgd")`. Setups: those of the shared preset for which the SGD runs
+# (`sgd_setups`; at `book` scale the two ResNet-20 setups, with all 5 baselines of each).
 
 # %% tags=["parameters"]
 scale = "smoke"  # smoke | book | paper
@@ -59,9 +62,9 @@ G.PROGRESS = False
 params = scale_params(scale, G.PRESETS, k=k)
 SOLVERS = ("lp", "sgd")
 SGD = {"sgd_steps": params["sgd_steps"], "sgd_lrs": params["sgd_lrs"]}
-runs = {(tuple(s), solver): G.interactions(G.setup_of(*s, params, scale), solver=solver, **SGD)
-        for s in params["setups"] for solver in SOLVERS}
-setups = [tuple(s) for s in params["setups"]]
+setups = [tuple(s) for s in params.get("sgd_setups", params["setups"])]
+runs = {(s, solver): G.interactions(G.setup_of(*s, params, scale), solver=solver, **SGD)
+        for s in setups for solver in SOLVERS}
 {kk: v for kk, v in params.items() if kk not in ("target", "baseline")}
 
 # %% [markdown]
@@ -93,7 +96,7 @@ for s in setups:
     r = runs[(s, "lp")]
     v_all = torch.cat([r["values"], r["heldout_values"], r["baseline_values"].flatten(0, 1),
                        r["heldout_baseline_values"].flatten(0, 1)])
-    # SGD starts at γ = δ = 0: u^AND = v_∅ + (v − v_∅)/2, u^OR = (v − v_∅)/2
+    # the lab's start (p = q = 0): u^AND = v_∅ + (v − v_∅)/2, u^OR = (v − v_∅)/2 up to the bias
     half = (v_all - v_all[:, :1]) / 2
     row["L1 at SGD start"] = float(l1(tf.mobius(v_all[:, :1] + half), tf.or_mobius(half)).mean())
     if "sgd_lr" in runs[(s, "sgd")]:  # rate chosen per game among G.SGD_LRS
@@ -205,7 +208,7 @@ print("L1(LP) <= L1(SGD) on every game:", ok)
 # ## Provenance
 
 # %%
-for model, dataset in params["setups"]:
+for model, dataset in setups:
     p = G.setup_of(model, dataset, params, scale)
     print(f"-- {model} / {dataset}")
     show_provenance(f"B_games_{model}_{dataset}", p)
