@@ -63,9 +63,10 @@
 # judged on the *mild* levels, those that cost at most 10 points of accuracy (a destroyed model
 # need not keep anything).
 #
-# **Departures at `book` scale** (2-core CPU): ResNet-20 on MNIST and Fashion-MNIST only (no
-# VGG), $n = 8$ players instead of 10, 6 samples instead of 50, the small targets of B2, 4 draws
-# per σ; the `paper` preset has the paper's sizes (for a GPU) but was not run.
+# **Departures at `book` scale** (2-core CPU): ResNet-20 on MNIST (two target seeds, as in B2)
+# and Fashion-MNIST only (no VGG), $n = 8$ players instead of 10, 6 samples instead of 50, the
+# small targets of B2, 4 draws per σ; the `paper` preset has the paper's sizes (for a GPU) but
+# was not run.
 
 # %% tags=["parameters"]
 scale = "smoke"  # smoke | book | paper
@@ -88,7 +89,12 @@ G.PROGRESS = False
 settings = scale_params(scale, Nz.PRESETS)
 games_settings = scale_params(scale, G.PRESETS, k=k)
 K = games_settings["k"]
-games = {tuple(s): G.setup_of(*s, games_settings, scale) for s in settings["setups"]}
+# the first setup is repeated with every seed of settings["seeds"] (as in B2), the others use seed 0
+games = {}
+for i, (m, d) in enumerate(settings["setups"]):
+    for seed in (settings["seeds"] if i == 0 else [0]):
+        games[f"{m}/{d}" + (f" seed {seed}" if seed else "")] = G.setup_of(m, d, games_settings, scale,
+                                                                           seed=seed)
 runs = {key: Nz.run_noise(p, settings) for key, p in games.items()}
 N_PLAYERS = games_settings["n_players"]
 {**settings, "k": K, "n_players": N_PLAYERS, "n_samples": games_settings["n_samples"]}
@@ -102,11 +108,11 @@ N_PLAYERS = games_settings["n_players"]
 
 # %%
 clean_rows = []
-for (m, d), r in runs.items():
+for label, r in runs.items():
     tau = 0.02 * float(r["clean_gap"].abs().mean())
     base = [(r["baseline_and"][j], r["baseline_or"][j]) for j in range(K)]
     tot, gen, non = dist.generalizable_strengths(r["clean_and"], r["clean_or"], base, tau)
-    clean_rows.append({"setup": f"{m}/{d}", "clean test acc": r["clean_acc"],
+    clean_rows.append({"setup": label, "clean test acc": r["clean_acc"],
                        "samples": r["clean_and"].shape[0], "values check": r["values_check"],
                        "tau": tau, "mean order A": float(dist.mean_order(tot)),
                        "mean order A_gen": float(dist.mean_order(gen)),
@@ -122,10 +128,10 @@ tables, curves = {}, {}
 for key, r in runs.items():
     for kind in Nz.KINDS:
         rows, cur = Nz.level_rows(r, K, kind)
-        tables[key + (kind,)] = pd.DataFrame(rows)
-        curves[key + (kind,)] = cur
-for (m, d, kind), df in tables.items():
-    print(f"== {m} / {d}: {kind} ({LABEL[kind]} = level) ==")
+        tables[(key, kind)] = pd.DataFrame(rows)
+        curves[(key, kind)] = cur
+for (key, kind), df in tables.items():
+    print(f"== {key}: {kind} ({LABEL[kind]} = level) ==")
     print(df.round(4).to_string(index=False))
 
 # %% [markdown]
@@ -142,7 +148,7 @@ for key, r in runs.items():
     fig, axes = plt.subplots(len(Nz.KINDS), ncol, figsize=(2.9 * ncol, 2.5 * len(Nz.KINDS)),
                              squeeze=False)
     for row_axes, kind in zip(axes, Nz.KINDS):
-        df, cur = tables[key + (kind,)], curves[key + (kind,)]
+        df, cur = tables[(key, kind)], curves[(key, kind)]
         pos = [i for i, lv in enumerate(df["level"]) if lv > 0]
         for ax, i in zip(row_axes, pos):
             da, fit = cur["dA"][i], cur["fit"][i]
@@ -154,7 +160,7 @@ for key, r in runs.items():
             ax.set_xlabel("order m", fontsize=7)
         for ax in row_axes[len(pos):]:
             ax.axis("off")
-    fig.suptitle(f"{key[0]} / {key[1]}: newly emerged interactions (eq. 19) and spindle fit (eq. 7)",
+    fig.suptitle(f"{key}: newly emerged interactions (eq. 19) and spindle fit (eq. 7)",
                  fontsize=10)
     fig.tight_layout()
     plt.show()
@@ -170,7 +176,7 @@ for key, r in runs.items():
 # %%
 for key, r in runs.items():
     fig, axes = plt.subplots(1, 1 + len(Nz.KINDS), figsize=(3.3 * (1 + len(Nz.KINDS)), 2.9))
-    cur, df = curves[key + ("params",)], tables[key + ("params",)]
+    cur, df = curves[(key, "params")], tables[(key, "params")]
     mm = np.arange(1, N_PLAYERS + 1)
     cmap = plt.get_cmap("viridis")
     for i, g in enumerate(cur["gen"]):
@@ -181,11 +187,11 @@ for key, r in runs.items():
         axes[0].plot(mm, g.plus[1:].numpy(), "-o", ms=3, color=col, label=lab)
         axes[0].plot(mm, g.minus[1:].numpy(), "--", color=col)
     axes[0].axhline(0, color="gray", lw=0.5)
-    axes[0].set_title(f"{key[0]}/{key[1]}: A_gen under parameter noise", fontsize=8)
+    axes[0].set_title(f"{key}: A_gen under parameter noise", fontsize=8)
     axes[0].set_xlabel("order m", fontsize=8)
     axes[0].legend(fontsize=6)
     for ax, kind in zip(axes[1:], Nz.KINDS):
-        t = tables[key + (kind,)]
+        t = tables[(key, kind)]
         t = t[t["level"] > 0]
         for col, c in (("r_gen", "tab:blue"), ("r_non", "tab:red"), ("r_decay", "tab:green")):
             ax.plot(t["level"], t[col], "-o", ms=3, color=c, label=col)
@@ -204,9 +210,9 @@ for key, r in runs.items():
 
 # %%
 summary = []
-for (m, d, kind), df in tables.items():
+for (key, kind), df in tables.items():
     for _, row in df[df["level"] > 0].iterrows():
-        summary.append({"setup": f"{m}/{d}", "kind": kind, "level": row["level"], "acc": row["acc"],
+        summary.append({"setup": key, "kind": kind, "level": row["level"], "acc": row["acc"],
                         "r_gen": row["r_gen"], "r_non": row["r_non"], "r_total": row["r_total"],
                         "r_decay": row["r_decay"], "spindle R2": row["r2"], "peak": row["peak"]})
 pd.DataFrame(summary).round(3)
@@ -216,17 +222,17 @@ pd.DataFrame(summary).round(3)
 
 # %%
 verdicts = []
-for (m, d, kind), df in tables.items():
+for (key, kind), df in tables.items():
     rows = df.to_dict("records")
-    clean_acc = runs[(m, d)]["clean_acc"]
+    clean_acc = runs[key]["clean_acc"]
     sp_ok, sp_flags = Nz.spindle_verdict(rows, N_PLAYERS)
     put_ok, put_flags, mild = Nz.stays_put_verdict(rows, clean_acc)
     levels = [rw["level"] for rw in rows if rw["level"] > 0]
-    verdicts.append({"setup": f"{m}/{d}", "kind": kind, "spindle": sp_ok, "stays put": put_ok,
+    verdicts.append({"setup": key, "kind": kind, "spindle": sp_ok, "stays put": put_ok,
                      "spindle levels": f"{sum(sp_flags)}/{len(sp_flags)}",
                      "mild levels": f"{sum(mild)}/{len(mild)}",
                      "stays put (mild)": f"{sum(f for f, mi in zip(put_flags, mild) if mi)}/{sum(mild)}"})
-    print(f"{m}/{d}, {kind}: spindle-shaped at {LABEL[kind]} = "
+    print(f"{key}, {kind}: spindle-shaped at {LABEL[kind]} = "
           f"{[lv for lv, f in zip(levels, sp_flags) if f]} of {levels} -> the emerged interactions are "
           f"spindle-shaped: {'reproduced' if sp_ok else 'NOT reproduced'}")
     print(f"    A_gen within {Nz.GEN_TOL} at {[lv for lv, f in zip(levels, put_flags) if f]}; mild levels "
@@ -269,10 +275,10 @@ for key, r in runs.items():
         ok, flags = Nz.spindle_verdict(rows_all, N_PLAYERS)
         for rw in rows_all:
             if rw["level"] > 0:
-                robust.append({"setup": f"{key[0]}/{key[1]}", "kind": kind, "level": rw["level"],
+                robust.append({"setup": key, "kind": kind, "level": rw["level"],
                                "dA": rw["dA"], "peak": rw["peak"], "mean order": rw["mean_order"],
                                "alpha": rw["alpha"], "R2": rw["r2"]})
-        print(f"{key[0]}/{key[1]}, {kind}, all changes counted: spindle-shaped at {sum(flags)} of "
+        print(f"{key}, {kind}, all changes counted: spindle-shaped at {sum(flags)} of "
               f"{len(flags)} levels -> {'reproduced' if ok else 'NOT reproduced'}")
 pd.DataFrame(robust).round(3)
 
@@ -294,5 +300,5 @@ print("zero noise gives ΔI = 0 exactly:", zero_ok, "| clean games match B2's ca
 
 # %%
 for key, p in games.items():
-    print(f"-- {key[0]} / {key[1]}")
-    show_provenance(f"B5_noise_{key[0]}_{key[1]}", Nz.noise_key(p, settings))
+    print(f"-- {key}")
+    show_provenance(f"B5_noise_{p['model']}_{p['dataset']}", Nz.noise_key(p, settings))

@@ -57,13 +57,15 @@ _SMOKE = {"sigmas": [0.0, 0.01, 0.03], "draws": 2, "epsilons": [0.0, 0.1, 0.3]}
 _BOOK = {"sigmas": [0.0, 0.002, 0.005, 0.01, 0.02], "draws": 4,
          "epsilons": [0.0, 0.01, 0.03, 0.1, 0.3]}
 #: noise settings per scale; the games' settings are ``generalizable.PRESETS[scale]`` (one cache
-#: with B2/B4). ``setups``: (model, dataset) pairs; ``noise_seed`` seeds the parameter draws.
+#: with B2/B4). ``setups``: (model, dataset) pairs, the first one repeated with every target seed
+#: of ``seeds`` (as in B2); ``noise_seed`` seeds the parameter draws.
 PRESETS: dict[str, dict[str, Any]] = {
-    "smoke": {**_SMOKE, "setups": [["resnet20", "mnist"]], "noise_seed": 0, "n_eval": 200},
-    "book": {**_BOOK, "setups": G.ALL_SETUPS[:2], "noise_seed": 0, "n_eval": 500},
+    "smoke": {**_SMOKE, "setups": [["resnet20", "mnist"]], "seeds": [0], "noise_seed": 0,
+              "n_eval": 200},
+    "book": {**_BOOK, "setups": G.ALL_SETUPS[:2], "seeds": [0, 1], "noise_seed": 0, "n_eval": 500},
     "paper": {"sigmas": [0.0, 0.002, 0.005, 0.01, 0.02, 0.05], "draws": 10,
-              "epsilons": [0.0, 0.01, 0.03, 0.1, 0.3], "setups": G.ALL_SETUPS, "noise_seed": 0,
-              "n_eval": 2000},
+              "epsilons": [0.0, 0.01, 0.03, 0.1, 0.3], "setups": G.ALL_SETUPS, "seeds": [0, 1, 2],
+              "noise_seed": 0, "n_eval": 2000},
 }
 
 
@@ -173,7 +175,9 @@ def _effects(values: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 
 def _compute(p: dict[str, Any], s: dict[str, Any]) -> dict[str, Any]:
     g = G.run_games(p)
-    target, _ = G.train_model(p["model"], p["dataset"], split="train", seed=p["seed"], **p["target"])
+    dev = "cuda" if torch.cuda.is_available() else None  # the paper scale is meant for a GPU
+    target, _ = G.train_model(p["model"], p["dataset"], split="train", seed=p["seed"], device=dev,
+                              **p["target"])
     x_tr, _ = G.load_images(p["dataset"], "train")
     x_te, y_te = G.load_images(p["dataset"], "test")
     idx = torch.as_tensor(np.asarray(g["indices"]))
