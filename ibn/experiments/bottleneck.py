@@ -723,12 +723,14 @@ def _image_model_dir(spec: Mapping[str, Any], models_dir: Any = None) -> Any:
 def train_image_model(model: str, dataset: str, *, size: int = 28, n_train: int | None = None,
                       n_test: int | None = None, epochs: int = 1, checkpoint_epochs:
                       Sequence[int] = (), checkpoint_steps: Sequence[int] = (),
-                      lr: float = 1e-3, batch_size: int = 128,
+                      lr: float = 1e-3, lr_schedule: str = "constant", batch_size: int = 128,
                       seed: int = 0, models_dir: Any = None,
                       device: str = "cpu") -> dict[str, Any]:
     """Train ``model`` (a name of :func:`ibn.models.build`, 1 input channel, 10 classes) on
     :func:`image_data` (``dataset``, ``size`` px, seeded subsets of ``n_train`` / ``n_test``
-    images) with Adam (``lr``, batch ``batch_size``, constant rate), or load the cached run.
+    images) with Adam (``lr``, batch ``batch_size``, per-epoch ``lr_schedule`` of
+    :func:`ibn.train.train`: "constant", "cosine" or "logspace" = lr → lr/10 over the epochs),
+    or load the cached run.
 
     The run lives in ``<models_dir>/<model>-<dataset>-<hash of the settings>/`` (default
     ``data/models/A1``): ``epoch_XXXX.pt`` for each epoch of ``checkpoint_epochs`` (0 = the
@@ -749,6 +751,8 @@ def train_image_model(model: str, dataset: str, *, size: int = 28, n_train: int 
             "n_test": n_test, "epochs": int(epochs), "lr": float(lr),
             "batch_size": int(batch_size), "seed": int(seed), "optimizer": "adam",
             "checkpoint_steps": sorted(int(k) for k in checkpoint_steps)}
+    if lr_schedule != "constant":  # keeps the hash of earlier constant-rate runs
+        spec["lr_schedule"] = lr_schedule
     keep = sorted(set(int(e) for e in checkpoint_epochs) | {int(epochs)})
     if any(not 0 <= e <= epochs for e in keep):
         raise ValueError(f"checkpoint epochs must lie in 0..{epochs}, got {list(checkpoint_epochs)}")
@@ -764,7 +768,8 @@ def train_image_model(model: str, dataset: str, *, size: int = 28, n_train: int 
         t0 = time.time()
         hist = train(net, (data["x_train"], data["y_train"]),
                      test_set=(data["x_test"], data["y_test"]), epochs=epochs,
-                     batch_size=batch_size, optimizer="adam", lr=lr, seed=seed, device=device,
+                     batch_size=batch_size, optimizer="adam", lr=lr, lr_schedule=lr_schedule,
+                     seed=seed, device=device,
                      checkpoint_dir=folder, checkpoint_at=keep,
                      checkpoint_steps=spec["checkpoint_steps"], progress=False)
         info = {"spec": spec, "records": hist.records, "train_time_s": time.time() - t0,
@@ -824,7 +829,8 @@ def cnn_profiles(p: Mapping[str, Any], *, models_dir: Any = None) -> dict[str, A
     """Exact and sampled J^(m) of one CNN on (Fashion-)MNIST over its training (A1).
 
     ``p``: ``model``, ``dataset``, ``size``, ``n_train``, ``n_test``, ``epochs``, ``snapshots``
-    (kept epochs), ``snapshot_steps`` (kept global steps), ``lr``, ``batch_size``, ``seed`` (training, :func:`train_image_model`);
+    (kept epochs), ``snapshot_steps`` (kept global steps), ``lr``, ``lr_schedule`` (optional,
+    default "constant"), ``batch_size``, ``seed`` (training, :func:`train_image_model`);
     ``exact_grid`` (gh, gw) with gh·gw ≤ 16 and ``n_exact`` images (exact values at every kept
     epoch, :func:`exact_profile`); ``agree_pairs`` / ``agree_contexts`` (the sampled protocol
     on the final exact values, :func:`sampled_from_values`); ``grid`` (g: g×g patches),
@@ -840,6 +846,7 @@ def cnn_profiles(p: Mapping[str, Any], *, models_dir: Any = None) -> dict[str, A
                             n_test=p["n_test"], epochs=p["epochs"],
                             checkpoint_epochs=p["snapshots"],
                             checkpoint_steps=p["snapshot_steps"], lr=p["lr"],
+                            lr_schedule=p.get("lr_schedule", "constant"),
                             batch_size=p["batch_size"], seed=p["seed"],
                             models_dir=models_dir)
     timing["train_s"] = run["train_time_s"]
