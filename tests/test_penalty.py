@@ -132,7 +132,7 @@ def test_zero_when_the_baseline_agrees():
     assert torch.all(l1 == 0) and all(int(m.sum()) == 0 for m in parts["masks"])
     # ... and not zero with a different baseline, nor without any baseline
     assert float(NonGeneralizablePenalty(_mlp(5), masker, per_batch=4).terms(model, x, y)[0].detach().sum()) > 0
-    none = NonGeneralizablePenalty([], masker, per_batch=4).terms(model, x, y)[0]
+    none = NonGeneralizablePenalty([], masker, per_batch=4).terms(model, x, y)[0].detach()
     assert torch.all(none >= l1) and float(none.sum()) > 0
 
 
