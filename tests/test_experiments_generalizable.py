@@ -125,6 +125,11 @@ def test_setup_params_and_effects_key():
     p = G.setup_params("vgg11", "mnist", settings, k_max=5, scale="smoke")
     assert p["k_max"] == 5 and p["model"] == "vgg11" and "unused" not in p
     assert G.setup_params("vgg11", "mnist", settings)["k_max"] == 3
+    over = {**settings, "training": {"vgg11": {"target": {"lr": 0.5}}}}
+    assert G.setup_params("vgg11", "mnist", over)["target"] == {"n_train": 8, "lr": 0.5}
+    assert G.setup_params("vgg11", "mnist", over)["baseline"] == {"n_train": 8}
+    assert G.setup_params("resnet20", "mnist", over)["target"] == {"n_train": 8}
+    assert settings["target"] == {"n_train": 8}  # the preset itself is untouched
     key = G.effects_key(p, "sgd")
     assert key["solver"] == "sgd" and key["games"] == p and key["scale"] == "smoke"
     with pytest.raises(ValueError, match="dataset"):
