@@ -77,3 +77,17 @@ def test_text_games_are_the_sentences_games(tmp_path, monkeypatch) -> None:
     assert torch.allclose(tot.plus, gen.plus + non.plus)
     s = G.shape_summary(tot, gen, non)
     assert s["n"] == 3 and 0.0 <= s["non_share"] <= 1.0
+
+
+def test_target_accuracy_is_the_targets(tmp_path, monkeypatch) -> None:
+    monkeypatch.delenv("IBN_RECOMPUTE", raising=False)
+    root = results.data_root
+    monkeypatch.setattr(results, "data_root", lambda r=None: root(tmp_path if r is None else r))
+    monkeypatch.setattr(GT.T, "train_text_classifier",
+                        functools.partial(tm.train_text_classifier, models_dir=tmp_path / "models"))
+    p = GT.text_setup("minilm", {**GT.TEXT_PRESETS["smoke"],
+                                 "target": {"n_train": 8, "epochs": 1, "batch_size": 8}}, "test")
+    acc = GT.target_accuracy({**p, "n_eval": 16})
+    net = GT.T.train_text_classifier("minilm", "train", seed=0, n_train=8, epochs=1, batch_size=8)
+    assert acc["train_acc"] == pytest.approx(net.training_info["train_acc"])
+    assert acc["test_acc"] == pytest.approx(tm.text_accuracy(net, "test", 16))

@@ -38,11 +38,13 @@ from ibn import results
 from ibn.experiments import generalizable as G
 from ibn.experiments import text_models as T
 
-__all__ = ["DATASET", "TEXT_PRESETS", "text_setup", "run_text_games", "text_interactions",
-           "predict_texts"]
+__all__ = ["DATASET", "TEXT_MODELS", "TEXT_PRESETS", "text_setup", "run_text_games", "text_interactions",
+           "predict_texts", "target_accuracy"]
 
 #: the dataset name used in cache names and tables.
 DATASET = "rt_sentences"
+#: the text classifiers (``ibn.experiments.text_models.TEXT_MODELS``).
+TEXT_MODELS = T.TEXT_MODELS
 _TARGET = {"label_noise": 0.01}
 #: the text settings of paper B Fig. 2 per notebook scale. ``models``: the classifiers run;
 #: every setup trains max(k_ablation + [k]) baselines. ``target`` / ``baseline``: keyword
@@ -169,3 +171,17 @@ def text_interactions(params: Mapping[str, Any], solver: str = "lp", noise_bound
     (``generalizable.with_effects``, cached as ``B_effects_<model>_rt_sentences``)."""
     return G.with_effects(run_text_games(params), params, f"B_effects_{params['model']}_{DATASET}",
                           solver, noise_bound, recompute=recompute, **sgd)
+
+
+def target_accuracy(params: Mapping[str, Any], *, recompute: bool = False) -> dict[str, float]:
+    """Accuracies of the target of ``params`` alone (no baselines, no games; cached as
+    ``B_text_target_<model>``): ``train_acc`` (last epoch, noisy labels) and ``test_acc`` (first
+    ``n_eval`` test sentences). For a model whose games are not run, to say how well it learned."""
+    p = {k: params[k] for k in ("model", "seed", "target", "n_eval", "scale")}
+
+    def compute() -> dict[str, float]:
+        net = T.train_text_classifier(p["model"], "train", seed=p["seed"], **p["target"])
+        return {"train_acc": float(net.training_info["train_acc"]),
+                "test_acc": T.text_accuracy(net, "test", p["n_eval"])}
+
+    return results.cached(f"B_text_target_{p['model']}", p, compute, recompute=recompute)
