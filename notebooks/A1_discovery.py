@@ -104,8 +104,8 @@ P = scale_params(scale, {
              "agree_pairs": 50, "agree_contexts": 100,
              "cnn_sets": ["mnist", "fashion-mnist"], "cnn_models": ["resnet20", "vgg11", "alexnet"],
              "cnn_size": 28, "cnn_test": 1000, "cnn_batch": 64,
-             "cnn_train": {"resnet20": [5000, 2, 2e-3], "vgg11": [2000, 1, 1e-3],
-                           "alexnet": [2000, 1, 1e-3]},
+             "cnn_train": {"resnet20": [5000, 2, 2e-3], "vgg11": [2000, 3, 5e-4, 16],
+                           "alexnet": [2000, 3, 5e-4, 16]},
              "cnn_snapshots": [0, 1, 2], "cnn_steps": {"resnet20": [5, 20, 40], "vgg11": [10],
                                                        "alexnet": [10]},
              "cnn_exact": 3, "cnn_exact_grid": [3, 3], "cnn_sampled": 1, "cnn_grid": 8,
@@ -131,13 +131,12 @@ P = scale_params(scale, {
 
 def cnn_params(dataset, model):
     """Settings of one CNN run (training + players + protocols); the cache key."""
-    n_train, epochs, lr, *schedule = P["cnn_train"][model]
-    extra = {"lr_schedule": schedule[0]} if schedule else {}
-    return {**extra, "experiment": "A1_cnn", "dataset": dataset, "model": model, "size": P["cnn_size"],
+    n_train, epochs, lr, *batch = P["cnn_train"][model]
+    return {"experiment": "A1_cnn", "dataset": dataset, "model": model, "size": P["cnn_size"],
             "n_train": n_train, "n_test": P["cnn_test"], "epochs": epochs,
             "snapshots": [e for e in P["cnn_snapshots"] if e <= epochs],
             "snapshot_steps": P["cnn_steps"].get(model, []), "lr": lr,
-            "batch_size": P["cnn_batch"], "seed": seed, "exact_grid": P["cnn_exact_grid"],
+            "batch_size": batch[0] if batch else P["cnn_batch"], "seed": seed, "exact_grid": P["cnn_exact_grid"],
             "n_exact": P["cnn_exact"], "n_sampled": P["cnn_sampled"], "grid": P["cnn_grid"],
             "pairs": P["cnn_pairs"], "contexts": P["cnn_contexts"],
             "agree_pairs": P["agree_pairs"], "agree_contexts": P["agree_contexts"],
@@ -319,9 +318,8 @@ pd.DataFrame(rows).round(4)
 #
 # ResNet-20, VGG-11 (BatchNorm) and the AlexNet variant of Deng et al. take 1-channel
 # **28×28** images (standardised with the training subset's mean and std). Each is trained with
-# Adam (batch `cnn_batch`; sizes and rates in `cnn_train` = [training images, epochs, rate and,
-# when given, the per-epoch schedule — "logspace" divides the rate by 10 over the epochs,
-# otherwise constant]) on a seeded subset of the training images, by
+# Adam (constant learning rate; `cnn_train` = [training images, epochs, rate, and the batch
+# size when it differs from `cnn_batch`]) on a seeded subset of the training images, by
 # `ibn.experiments.bottleneck.train_image_model`, which keeps the weights of the epochs in
 # `cnn_snapshots` and the global steps in `cnn_steps` under `data/models/A1/` (git-ignored; a
 # rerun only loads them). Test accuracy is measured on `cnn_test` test images.
@@ -349,7 +347,8 @@ print(f"CNN results ready in {time.perf_counter() - t0:.1f} s")
 names = {"resnet20": "ResNet-20", "vgg11": "VGG-11", "vgg16": "VGG-16", "alexnet": "AlexNet"}
 cnn_train = pd.DataFrame([
     {"dataset": d, "model": names[m], "training images": params["n_train"],
-     "epochs": params["epochs"], "lr": params["lr"], "test acc": res["test_acc"][-1],
+     "epochs": params["epochs"], "lr": f"{params['lr']:g}",
+     "batch": params["batch_size"], "test acc": res["test_acc"][-1],
      "test acc per epoch": np.round(res["test_acc"], 4).tolist(),
      "train time (s)": res["timing"]["train_s"], "exact games (s)": res["timing"]["exact_s"],
      "sampled games (s)": res["timing"]["sampled_s"]}
@@ -517,17 +516,68 @@ init = tab_epochs[tab_epochs["epoch"] == 0]
 print(f"At initialisation (epoch 0), {int((init['verdict'] == 'U-shaped').sum())} of "
       f"{len(init)} tabular curves are U-shaped.")
 exact_cnn = cnn_summary[cnn_summary["players"].str.endswith("exact")]
+print("Exact CNN curves over training (epoch: mid/low, verdict):")
 for (d, mname), g in exact_cnn.groupby(["dataset", "model"], sort=False):
-    below = g[g["mid/low"] < 0.8]
-    print(f"{mname} {d}: mid/low < 0.8 first at epoch "
-          + (f"{below['epoch'].min():.2f}" if len(below) else "never")
-          + " (exact curves at epochs " + ", ".join(f"{e:.2f}" for e in g["epoch"]) + ")")
+    print(f"  {mname} {d}: " + "; ".join(f"{e:.2f}: {v:.2f} {w}" for e, v, w in
+                                        zip(g["epoch"], g["mid/low"], g["verdict"])))
 verdicts.round(3)
+
+# %% tags=["nbval-check-output"]
+# deterministic from the cached results: the verdict of every final curve
+print(n_u, n_low, len(verdicts))
+print(verdicts["verdict"].tolist())
 
 # %% [markdown]
 # ## Reading the results (book scale)
 #
-# READING_PLACEHOLDER
+# The tables above are computed at the scale this page was executed with; the reading below is
+# of the `book`-scale run.
+#
+# - **Tabular MLPs, exact, $n = 12$.** After training, the middle orders are clearly weaker
+#   than the low orders (mid/low ≈ 0.48–0.53 for all four models), but *not* weaker than the
+#   highest orders (mid/high ≈ 1.0–1.4): by the rule the trained curves are "falling", not
+#   U-shaped. All four randomly initialised MLPs already give a U-shaped curve (mid/low ≈ 0.52,
+#   mid/high ≈ 0.65); within 1–3 epochs the high-order end drops to the level of the middle
+#   while mid/low stays near 0.5. Training removes the high-order arm rather than creating the
+#   bottleneck.
+# - **The CNNs are weak at this budget.** Test accuracy (1 000 test images): ResNet-20 90.4 %
+#   on MNIST (95.3 % after its first epoch; the second epoch at a constant rate lowered it) and
+#   74.0 % on Fashion-MNIST; VGG-11 91.1 % / 74.9 %; AlexNet 88.0 % / 70.1 % — below the 97 % /
+#   85 % we aimed for. Training took 4–7 min per model on the shared 2-core CPU (2 000–5 000
+#   images, 2–3 epochs); more was not affordable. Read the CNN curves as those of
+#   partly trained networks.
+# - **When does the bottleneck appear? (exact, 3×3 patches, $n = 9$).** It does not appear
+#   during training: it is there at initialisation. Every randomly initialised CNN is dominated
+#   by the lowest orders (mid/low 0.14–0.51; U-shaped for VGG-11 and AlexNet, "falling" for
+#   ResNet-20). Training then *fills* the middle: ResNet-20's mid/low goes 0.14 → 0.26 → 0.33 →
+#   0.83 → 1.00 → 0.88 on MNIST (epochs 0, 0.06, 0.25, 0.5, 1, 2) and 0.16 → 0.63 → 1.07 → 0.61
+#   → 0.47 → 0.85 on Fashion-MNIST, ending "rising" (mid/high ≈ 0.70: the highest orders are the
+#   strongest). VGG-11 and AlexNet end with mid/low 0.62–0.91 and mid/high 0.94–1.13 ("falling"
+#   or "flat"). No trained CNN is U-shaped on 9 patches.
+# - **Sampled, 8×8 patches ($n = 64$).** On the finer grid the middle orders of every trained
+#   CNN are far below the low orders (mid/low 0.20–0.44); by the rule two of the six curves are
+#   U-shaped (VGG-11 MNIST, ResNet-20 Fashion-MNIST) and four "falling". The budget (1 image,
+#   8 pairs, 8 contexts, against 50 images, 200 pairs, 100 contexts in the reference) leaves a
+#   noise floor of 32–92 % of the sampled middle-order strength, so those middle values are
+#   mostly sampling noise and overestimate the middle: a cleaner estimate would put it lower, not
+#   higher. With many players ($n = 64$) the middle is much weaker than with 9, as contextual
+#   variability predicts (the number of contexts, $\binom{n-2}{m}$, grows with $n$).
+# - **Exact vs sampled agree** where both apply (same model, same players): identical at
+#   $m = 0$ and $m = n-2$ (single context; differences ≤ 1e-13), correlation ≥ 0.995 between
+#   sampled and exact $I^{(m)}(i,j)$, z-scores with mean within ±0.05 and sd 1.00–1.03 (≈ 95 %
+#   within ±2), and $J$ curves within 0.031 of each other (50 pairs × 100 contexts per sample) —
+#   for the MLPs, the six CNNs and the two text models alike.
+# - **Text, exact, $n = 10$ words.** MiniLM-L6 fine-tuned for one epoch on the 8 454 training
+#   sentences reaches 85.5 % test accuracy (47 min of training); on 4 sentences (all correctly
+#   classified) its curve is "rising": mid/low ≈ 1.04, mid/high ≈ 0.68 — no bottleneck; the
+#   highest orders are the strongest. **BERT-Medium from scratch learned nothing**: 48.4 % test
+#   accuracy (chance) after one epoch on 2 000 sentences (29 min); its flat curve (mid/low ≈ 1.00,
+#   mid/high ≈ 0.99) is that of an untrained network and says nothing about the claim.
+# - **Overall:** 2 of 18 final curves are U-shaped by the rule; the middle is below 0.8 × the
+#   low end in 12 of 18 (the 4 MLPs, the 6 sampled CNN curves, and 2 of the 6 exact CNN curves).
+#   The paper's U is **not reproduced** at this scale. What is robust is a weak middle relative
+#   to the low orders in the MLPs and in the 64-patch CNN curves; it is present at initialisation
+#   and training weakens it (CNNs) or keeps it (MLPs) rather than creating it.
 
 # %%
 for key, (params, res) in (list(tab_results.items())[:1] + list(cnn_results.items())[:1]
