@@ -250,6 +250,37 @@ def test_row_generation_path_matches_lp(n):
         assert fast["lower_bound"] == pytest.approx(lp["objective"], rel=1e-7)
 
 
+
+@pytest.mark.parametrize("n", [6, 8])
+def test_dense_path_adds_every_row_and_matches_lp(n):
+    v = mlp_game(n, batch=1, seed=10 + n)[0].numpy()
+    r = v - v[0]
+    zeta = 0.02 * abs(v[-1] - v[0])
+    fast = solve_fast(r, zeta, n, dense_fraction=0.0)  # every row at the first extension
+    assert fast["method"] == "rowgen" and fast["rows"] == (1 << n) - 1
+    lp = solve_lp(r, zeta, n)
+    assert fast["objective"] == pytest.approx(lp["objective"], rel=1e-8)
+    assert fast["lower_bound"] == pytest.approx(lp["objective"], rel=1e-7)
+
+
+def test_solve_error_falls_back_to_the_full_lp(monkeypatch):
+    """A HiGHS object that reports a non-optimal status (seen on a real ResNet-20 game) must
+    not end the solve: the full LP takes over and reaches the same optimum."""
+    from ibn.and_or import _highs
+
+    n = 7
+    v = mlp_game(n, batch=1, seed=3)[0].numpy()
+    r = v - v[0]
+    zeta = 0.02 * abs(v[-1] - v[0])
+    expected = solve_lp(r, zeta, n)["objective"]
+    monkeypatch.setattr(_highs.Highs, "optimal", lambda self: False)
+    out = solve_fast(r, zeta, n)
+    assert out["method"] in ("sparse-lp", "linprog")
+    assert out["objective"] == pytest.approx(expected, rel=1e-8)
+    d = r - phi(out["and_eff"], out["or_eff"])
+    assert np.abs(d[1:]).max() <= zeta * (1 + 1e-9)
+
+
 def _merged_support(res, tau):
     """Salient patterns with the singleton AND/OR columns (identical patterns) merged."""
     and_mask, or_mask = res.salient(tau)

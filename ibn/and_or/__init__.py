@@ -10,7 +10,8 @@ choosing the split with the smallest Σ_{S≠∅} |I^AND_S| + |I^OR_S| (a linear
 Solvers:
 
 * ``"auto"``/``"fast"`` (:mod:`ibn.and_or.fast`): exact row generation on a warm-started HiGHS dual
-  simplex, with a certified dual lower bound; switches to the full sparse LP on dense games.
+  simplex, with a certified dual lower bound; on dense games it adds every row and finishes the
+  full LP warm-started.
 * ``"lp"`` (:mod:`ibn.and_or.lp`): the full LP, formulated through the butterfly stages (no dense
   2^n × 2^n matrix), solved by ``scipy.optimize.linprog(method="highs")``.
 * ``"sgd"`` (:mod:`ibn.and_or.sgd`): the lab's momentum SGD on (γ, δ), for comparison.
@@ -54,9 +55,11 @@ def _solve_sample(solver: str, v: np.ndarray, zeta: float, n: int, opts: dict) -
 
 def _exact(solver, flat: np.ndarray, zetas: np.ndarray, n: int, opts: dict):
     opts = dict(opts)
-    workers = opts.pop("workers", 1)
+    workers = opts.pop("workers", None)
     progress = opts.pop("progress", False)
-    if workers is None or workers == "auto":
+    if workers is None:  # a process per CPU only where it repays the start-up (~2 s a process)
+        workers = "auto" if n >= 10 and flat.shape[0] >= 4 else 1
+    if workers == "auto":
         workers = min(os.cpu_count() or 1, flat.shape[0])
     if not isinstance(workers, int) or workers < 1:
         raise ValueError(f"workers must be a positive integer or 'auto', got {workers!r}")
@@ -92,9 +95,9 @@ def extract(values, *, noise_bound: float = 0.02, noise_scale: str = "sample",
         zeta: an absolute bound (number or tensor broadcastable to the batch shape); overrides
             noise_bound and noise_scale.
         **options: for ``"fast"``/``"lp"``: ``tol`` (HiGHS tolerances, default 1e-10),
-            ``time_limit`` (seconds per sample), ``workers`` (processes for a batch; default 1,
-            ``"auto"`` = one per CPU), ``progress``; ``"fast"`` also ``dense_fraction`` and
-            ``max_rounds``. For ``"sgd"``: ``steps`` (20 000), ``lr`` (1e-6), ``momentum`` (0.9),
+            ``time_limit`` (seconds per sample), ``workers`` (processes for a batch;
+            ``"auto"`` = one per CPU; default ``"auto"`` for n ≥ 10 and at least 4 samples,
+            else 1), ``progress``; ``"fast"`` also ``dense_fraction`` and ``max_rounds``. For ``"sgd"``: ``steps`` (20 000), ``lr`` (1e-6), ``momentum`` (0.9),
             ``progress``.
 
     Returns:

@@ -20,18 +20,18 @@ columns by ``zeta_transpose`` and ``zeta``) certifies it independently of the so
 OR columns are stored sparsely: u^OR_T = t − Σ_{S∩T=∅} o_S with one extra free variable t = Σ_S o_S,
 so a column S meets only the rows T ⊆ N∖S.
 
-When a game is dense (most rows become active, e.g. a tiny ζ relative to the spread of the
-values) the restricted LP approaches the full one and row generation stops paying; once the working
-set passes ``dense_fraction`` of the rows the solver switches to the full sparse-butterfly LP of
-:mod:`ibn.and_or.lp` (same optimum, its own certificate). The vertex is then polished
-(:func:`ibn.and_or._common.polish`).
+When a game is dense (most rows become active, as on real networks' games) row generation stops
+paying; once the working set would pass ``dense_fraction`` of the rows, every remaining row is
+added at once and the warm-started dual simplex finishes the full LP in this compact form (rows
+T, columns with 3^n nonzeros in all: about 2–3× faster than the staged LP of
+:mod:`ibn.and_or.lp`, which stays the fallback when HiGHS reports a solve error). The vertex is
+then polished (:func:`ibn.and_or._common.polish`).
 
-Performance (measured with ``benchmarks/bench_solvers.py`` on a shared 2-core machine under heavy
-load, so absolute times are pessimistic): on planted sparse games at n = 10 the working set ends at
-~25–35 % of the rows and a sample takes ~0.2 s, ~17× faster than the full LP and ~40× (batch of 3)
-to ~110× (batch of 1) faster than 20 000 SGD steps, at the LP optimum (certified gap ~1e-13). On
-dense games (a random MLP's log-odds: 30–80 % of the rows active at the optimum) row generation
-does not pay, the solver falls back to the full LP and costs about as much as ``"lp"``.
+Performance: see ``benchmarks/bench_solvers.py`` and ``benchmarks/bench_mnist_extract.py``. On
+planted sparse games at n = 10 the working set ends at ~25–35 % of the rows (~0.2 s a sample);
+on dense games (a trained ResNet-20's or a random MLP's log-odds, 30–80 % of the rows active at
+the optimum) a sample takes ~0.5–2 s (ResNet-20) and ~2–4 s (MLP) on one core, at the LP optimum
+(certified gap ≤ 1e-9).
 """
 
 from __future__ import annotations
@@ -180,14 +180,16 @@ def solve_fast(r: np.ndarray, zeta: float, n: int, *, tol: float = 1e-10,
             break
         elapsed = time.perf_counter() - t0
         batch = max(32, gen.rows.size // 2)
-        if (gen.rows.size + min(batch, violated.size) > dense_fraction * (m - 1)
-                or rounds >= max_rounds
-                or (time_limit is not None and elapsed > time_limit)):
+        if (time_limit is not None and elapsed > time_limit) or rounds >= max_rounds:
             out = _full_lp(r, zeta, n, tol, None if time_limit is None
                            else max(time_limit - elapsed, 1.0))
             out.update(rounds=rounds, rows=gen.rows.size,
                        iterations=out["iterations"] + total_iter)
             return out
+        if gen.rows.size + min(batch, violated.size) > dense_fraction * (m - 1):
+            # dense game: every row in, the warm-started dual simplex finishes the full LP.
+            gen.add_rows(np.flatnonzero(~gen.in_rows))
+            continue
         if violated.size > batch:
             violated = violated[np.argpartition(-excess[violated], batch)[:batch]]
         gen.add_rows(violated)
