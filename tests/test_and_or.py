@@ -251,12 +251,14 @@ def test_row_generation_path_matches_lp(n):
 
 
 
+@pytest.mark.parametrize("method", ["simplex", "ipm"])
 @pytest.mark.parametrize("n", [6, 8])
-def test_dense_path_adds_every_row_and_matches_lp(n):
+def test_dense_path_adds_every_row_and_matches_lp(n, method):
     v = mlp_game(n, batch=1, seed=10 + n)[0].numpy()
     r = v - v[0]
     zeta = 0.02 * abs(v[-1] - v[0])
-    fast = solve_fast(r, zeta, n, dense_fraction=0.0)  # every row at the first extension
+    # every row at the first extension
+    fast = solve_fast(r, zeta, n, dense_fraction=0.0, dense_method=method)
     assert fast["method"] == "rowgen" and fast["rows"] == (1 << n) - 1
     lp = solve_lp(r, zeta, n)
     assert fast["objective"] == pytest.approx(lp["objective"], rel=1e-8)

@@ -36,7 +36,7 @@ from .result import AndOrResult
 __all__ = ["extract", "AndOrResult"]
 
 _EXACT_OPTIONS = {"tol", "time_limit", "workers", "progress"}
-_FAST_OPTIONS = _EXACT_OPTIONS | {"dense_fraction", "max_rounds"}
+_FAST_OPTIONS = _EXACT_OPTIONS | {"dense_fraction", "dense_method", "max_rounds"}
 _SGD_OPTIONS = {"steps", "lr", "momentum", "progress"}
 
 
@@ -97,7 +97,8 @@ def extract(values, *, noise_bound: float = 0.02, noise_scale: str = "sample",
         **options: for ``"fast"``/``"lp"``: ``tol`` (HiGHS tolerances, default 1e-10),
             ``time_limit`` (seconds per sample), ``workers`` (processes for a batch;
             ``"auto"`` = one per CPU; default ``"auto"`` for n ≥ 10 and at least 4 samples,
-            else 1), ``progress``; ``"fast"`` also ``dense_fraction`` and ``max_rounds``. For ``"sgd"``: ``steps`` (20 000), ``lr`` (1e-6), ``momentum`` (0.9),
+            else 1), ``progress``; ``"fast"`` also ``dense_fraction``, ``dense_method``
+            (``"simplex"`` or ``"ipm"`` for the full LP of a dense game) and ``max_rounds``. For ``"sgd"``: ``steps`` (20 000), ``lr`` (1e-6), ``momentum`` (0.9),
             ``progress``.
 
     Returns:
