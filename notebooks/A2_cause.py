@@ -85,6 +85,11 @@ P = scale_params(scale, {
 })
 P
 
+# %% tags=["nbval-check-output"]
+# The closed form at n = 12 (no training involved): the predicted signal of order m, relative to m = 0.
+pd.Series(bn.predicted_signal(12, [0.0, 0.1, 0.3, 0.5, 0.7, 0.9, 1.0]),
+          index=[0.0, 0.1, 0.3, 0.5, 0.7, 0.9, 1.0], name="predicted signal").rename_axis("m/(n-2)").round(6)
+
 # %% [markdown]
 # ## A numerical check of the decomposition weights $R^{(m)}$
 #

@@ -131,6 +131,10 @@ for (d, preset, lam), (params, res) in results.items():
 table = pd.DataFrame(rows)
 table.round(3)
 
+# %% tags=["nbval-check-output"]
+# The order-steering presets (SPEC §3): which orders each loss boosts or suppresses.
+pd.DataFrame([{"preset": k, "mode": v[0], "r1": v[1], "r2": v[2]} for k, v in PRESETS.items()])
+
 # %% [markdown]
 # ## $J^{(m)}$ of each preset over the λ sweep
 #

@@ -36,6 +36,7 @@ seed = 0
 # %%
 import time
 
+t_start = time.perf_counter()
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -44,7 +45,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 
 from ibn import games, multiorder
 from ibn.and_or import extract
-from ibn.book import scale_params
+from ibn.book import here, scale_params, show_provenance
 from ibn.data import load_tabular
 from ibn.transforms import all_masks, orders
 
@@ -173,3 +174,6 @@ pd.DataFrame({"order": m, "A+": plus.numpy(), "A-": minus.numpy()}).round(3)
 # (input patches, feature-map patches after a named layer, text tokens, tabular features), and
 # `ibn.games.all_values(model, x, masker, target=y)` evaluates them in chunks on the model's
 # device with a progress bar.
+
+# %%
+show_provenance({**here(), "scale": scale, "elapsed": time.perf_counter() - t_start});
