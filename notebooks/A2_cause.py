@@ -68,10 +68,8 @@ import torch
 
 from ibn import multiorder as mo
 from ibn.book import scale_params, show_provenance
-from ibn.data import load_tabular
 from ibn.experiments import bottleneck as bn
 from ibn.maskers import TabularMasker
-from ibn.models import build
 from ibn.results import cached, load_provenance
 
 torch.set_num_threads(2)
@@ -104,12 +102,9 @@ def run(dataset, model_name):
               "seed": seed, "scale": scale, "version": 1}
 
     def compute():
-        tab = bn.select_features(load_tabular(dataset, seed=seed), params["features"])
-        model = build(model_name, in_features=12, num_classes=tab.n_classes, seed=seed)
-        hist, snaps = bn.train_snapshots(
-            model, (tab.x_train, tab.y_train), test_set=(tab.x_test, tab.y_test),
-            epochs=params["epochs"], batch_size=32, optimizer="adam", lr=1e-3, seed=seed,
-            snapshot_epochs=params["snapshots"], device="cpu")
+        tab, model, hist, snaps = bn.train_tabular(
+            dataset, model_name, features=params["features"], epochs=params["epochs"],
+            snapshots=params["snapshots"], seed=seed)
         masker = TabularMasker(torch.zeros(12))
         # correctly classified test samples, classes taken in turn, up to `samples`
         per_class = -(-params["samples"] // tab.n_classes)

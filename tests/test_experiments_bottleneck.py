@@ -238,3 +238,16 @@ def test_attacks_and_corruptions():
                         mask_fraction=[0.25])
     assert set(rep) == {"clean", "fgsm@0.1", "pgd@0.1", "noise@0.5", "mask@0.25"}
     assert torch.allclose(bn.gaussian_noise(x, 0.0), x)
+
+
+def test_train_tabular_keeps_snapshots_and_is_seeded():
+    tab, model, hist, snaps = bn.train_tabular("wine", "mlp5", features=range(12), epochs=2,
+                                               snapshots=[0, 2], seed=3)
+    assert sorted(snaps) == [0, 2] and tab.x_train.shape[1] == 12
+    assert len(hist.records) == 2
+    final = model.state_dict()
+    assert all(torch.equal(final[k], snaps[2][k]) for k in final)
+    assert not all(torch.equal(snaps[0][k], snaps[2][k]) for k in final)
+    _, _, _, again = bn.train_tabular("wine", "mlp5", features=range(12), epochs=2,
+                                      snapshots=[2], seed=3)
+    assert all(torch.equal(again[2][k], snaps[2][k]) for k in final)

@@ -680,6 +680,28 @@ def select_features(tab: Any, features: Sequence[int]) -> Any:
                                mean=tab.mean[f], std=tab.std[f])
 
 
+def train_tabular(dataset: str, model_name: str, *, features: Sequence[int], epochs: int,
+                  snapshots: Iterable[int], seed: int) -> tuple[Any, nn.Module, Any, dict]:
+    """The tabular setting of paper A's discovery and cause experiments: ``features`` (columns)
+    of scikit-learn's ``dataset`` (seeded split), ``model_name`` (e.g. MLP-5) built with
+    ``seed`` and trained on the CPU with Adam (learning rate 1e-3, batch 32), its weights kept
+    after the epochs in ``snapshots`` (:func:`train_snapshots`; 0 = initialisation).
+
+    Returns (Tabular split, trained model, History, {epoch: state_dict}).
+    """
+    from ..data import load_tabular
+    from ..models import build
+
+    tab = select_features(load_tabular(dataset, seed=seed), features)
+    model = build(model_name, in_features=len(list(features)), num_classes=tab.n_classes,
+                  seed=seed)
+    hist, snaps = train_snapshots(
+        model, (tab.x_train, tab.y_train), test_set=(tab.x_test, tab.y_test), epochs=epochs,
+        batch_size=32, optimizer="adam", lr=1e-3, seed=seed, snapshot_epochs=snapshots,
+        device="cpu")
+    return tab, model, hist, snaps
+
+
 def image_data(name: str, *, size: int = 28, n_train: int | None = None,
                n_test: int | None = None, seed: int = 0) -> dict[str, torch.Tensor]:
     """(Fashion-)MNIST as float images (N, 1, size, size), standardised with the mean and std
