@@ -179,6 +179,17 @@ def _reference_effects(key: str, p_items: tuple, split: str, idx: tuple[int, ...
     return [(e["and"], e["or"]) for e in out]
 
 
+def _split_strengths(model: nn.Module, masker: Any, x: torch.Tensor, y: torch.Tensor,
+                     idx: tuple[int, ...], reference: tuple) -> tuple[Any, Any, Any, torch.Tensor]:
+    """(total, generalizable, non-generalizable) strengths of ``model`` on samples ``idx`` of
+    (x, y), judged against the cached reference effects ``reference`` (arguments of
+    :func:`_reference_effects` but the indices), and the salience threshold τ used."""
+    mine = effects_on(model, x[list(idx)], y[list(idx)], masker)
+    base = _reference_effects(*reference, idx)
+    tau = dist.tau_from_values(mine["values"])
+    return (*dist.generalizable_strengths(mine["and"], mine["or"], base, tau), tau)
+
+
 def _measure(model: nn.Module, p: Mapping[str, Any], splits: Splits, train_idx: torch.Tensor
              ) -> dict[str, Any]:
     """Generalizable share on held-out test samples and the penalty's non-gen L1 on training
@@ -186,12 +197,8 @@ def _measure(model: nn.Module, p: Mapping[str, Any], splits: Splits, train_idx: 
     masker = masker_for(splits)
     items = tuple(sorted((k, v) for k, v in p.items() if isinstance(v, (int, float, str))))
     out: dict[str, Any] = {}
-    test_idx = tuple(range(p["n_eval"]))
-    x, y = splits.test
-    mine = effects_on(model, x[list(test_idx)], y[list(test_idx)], masker)
-    base = _reference_effects("eval", items, "test", test_idx)
-    tau = dist.tau_from_values(mine["values"])
-    tot, gen, non = dist.generalizable_strengths(mine["and"], mine["or"], base, tau)
+    tot, gen, non, tau = _split_strengths(model, masker, *splits.test, tuple(range(p["n_eval"])),
+                                          ("eval", items, "test"))
     s_tot, s_gen = float(tot.total().sum()), float(gen.total().sum())
     out.update(heldout_share=s_gen / s_tot if s_tot > 0 else float("nan"),
                heldout_strength=s_tot, heldout_non_strength=s_tot - s_gen,
@@ -200,11 +207,7 @@ def _measure(model: nn.Module, p: Mapping[str, Any], splits: Splits, train_idx: 
                curve_non=torch.stack([non.plus, non.minus]))
     # training samples of this model, against the penalty's baseline (what the penalty sees)
     pidx = tuple(int(i) for i in train_idx[: p["n_eval"]])
-    xp, yp = splits.pool
-    mine_tr = effects_on(model, xp[list(pidx)], yp[list(pidx)], masker)
-    base_tr = _reference_effects("pen", items, "pool", pidx)
-    tau_tr = dist.tau_from_values(mine_tr["values"])
-    t2, g2, _ = dist.generalizable_strengths(mine_tr["and"], mine_tr["or"], base_tr, tau_tr)
+    t2, g2, _, _ = _split_strengths(model, masker, *splits.pool, pidx, ("pen", items, "pool"))
     s2, g2s = float(t2.total().sum()), float(g2.total().sum())
     out.update(train_share_pen=g2s / s2 if s2 > 0 else float("nan"), train_strength=s2,
                train_non_strength_pen=s2 - g2s)
