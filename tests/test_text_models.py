@@ -9,18 +9,10 @@ import torch
 from ibn.experiments import text_models as tm
 from ibn.models import log_odds
 
-
-def _have_data() -> bool:
-    try:
-        from ibn.data import minilm_path
-        minilm_path()
-        tm.load_sentences("test")
-    except Exception:  # noqa: BLE001 - any missing file means skip
-        return False
-    return True
+from _text_data import requires_text_data  # tests/ is on sys.path under pytest
 
 
-pytestmark = pytest.mark.skipif(not _have_data(), reason="MiniLM / rt-sentences not fetched")
+pytestmark = requires_text_data
 
 
 def test_load_sentences_splits_disjoint() -> None:
