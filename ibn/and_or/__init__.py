@@ -98,8 +98,8 @@ def extract(values, *, noise_bound: float = 0.02, noise_scale: str = "sample",
             ``time_limit`` (seconds per sample), ``workers`` (processes for a batch;
             ``"auto"`` = one per CPU; default ``"auto"`` for n ≥ 10 and at least 4 samples,
             else 1), ``progress``; ``"fast"`` also ``dense_fraction``, ``dense_method``
-            (``"simplex"`` or ``"ipm"`` for the full LP of a dense game) and ``max_rounds``. For ``"sgd"``: ``steps`` (20 000), ``lr`` (1e-6), ``momentum`` (0.9),
-            ``progress``.
+            (``"simplex"`` or ``"ipm"`` for the full LP of a dense game) and ``max_rounds``.
+            For ``"sgd"``: ``steps`` (20 000), ``lr`` (1e-6), ``momentum`` (0.9), ``progress``.
 
     Returns:
         :class:`AndOrResult`; ``and_effects[..., 0]`` = v(x_∅), |δ| ≤ ζ, and

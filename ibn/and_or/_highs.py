@@ -27,7 +27,9 @@ class Highs:
     """An LP  min cᵀx  s.t.  row_lo ≤ A x ≤ row_hi,  col_lo ≤ x ≤ col_hi, built incrementally."""
 
     def __init__(self, *, tol: float = 1e-10, time_limit: float | None = None,
-                 presolve: bool = True):
+                 presolve: bool = True, solver: str = "choose"):
+        """``solver``: HiGHS's LP method, ``"choose"`` (its default), ``"simplex"`` or ``"ipm"``
+        (interior point, followed by crossover to a vertex)."""
         if not AVAILABLE:
             raise RuntimeError("SciPy's bundled HiGHS binding is not available")
         self.h = _hc._Highs()
@@ -35,6 +37,7 @@ class Highs:
         self.h.setOptionValue("primal_feasibility_tolerance", tol)
         self.h.setOptionValue("dual_feasibility_tolerance", tol)
         self.h.setOptionValue("presolve", "on" if presolve else "off")
+        self.h.setOptionValue("solver", solver)
         if time_limit is not None:
             self.h.setOptionValue("time_limit", float(time_limit))
         self.inf = self.h.getInfinity()

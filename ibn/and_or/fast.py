@@ -51,12 +51,13 @@ __all__ = ["solve_fast"]
 
 
 class _RowGen:
-    def __init__(self, r: np.ndarray, zeta: float, n: int, tol: float, time_limit):
+    def __init__(self, r: np.ndarray, zeta: float, n: int, tol: float, time_limit,
+                 solver: str = "choose"):
         self.n = n
         m = self.m = 1 << n
         self.r = r
         self.zeta = zeta
-        self.lp = _highs.Highs(tol=tol, time_limit=time_limit)
+        self.lp = _highs.Highs(tol=tol, time_limit=time_limit, solver=solver)
         s_all = np.arange(1, m)
         self.s_and = s_all
         self.s_or = s_all[np.bitwise_count(s_all) >= 2]
@@ -138,8 +139,9 @@ def solve_fast(r: np.ndarray, zeta: float, n: int, *, tol: float = 1e-10,
 
     ``r`` has length m = 2^n (entry 0 ignored, r_T = v_T − v_∅). Returns the dict of
     :func:`ibn.and_or.lp.solve_lp` plus ``rounds``, ``rows`` (size of the final working set) and
-    ``method`` (``"rowgen"``, ``"sparse-lp"`` after a switch, or ``"linprog"`` without the bundled
-    HiGHS binding).
+    ``method`` (``"rowgen"``, also when a dense game ends with every row in; ``"sparse-lp"``, or
+    ``"linprog"`` from there, after a HiGHS solve error, the time limit or ``max_rounds``;
+    ``"linprog"`` without the bundled HiGHS binding).
     """
     if dense_method not in ("simplex", "ipm"):
         raise ValueError(f"dense_method must be 'simplex' or 'ipm', got {dense_method!r}")
@@ -195,8 +197,8 @@ def solve_fast(r: np.ndarray, zeta: float, n: int, *, tol: float = 1e-10,
             # dense game: the full LP in this compact form, by HiGHS's interior-point method
             # with crossover to a vertex ("ipm"), or by the warm-started dual simplex ("simplex").
             if dense_method == "ipm":
-                gen = _RowGen(rs, zs, n, tol, time_limit)
-                gen.lp.h.setOptionValue("solver", "ipm")
+                gen = _RowGen(rs, zs, n, tol, None if time_limit is None
+                              else max(time_limit - elapsed, 1.0), solver="ipm")
                 gen.add_rows(np.arange(1, m))
             else:
                 gen.add_rows(np.flatnonzero(~gen.in_rows))
