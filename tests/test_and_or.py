@@ -243,7 +243,8 @@ def test_row_generation_path_matches_lp(n):
         vb = v[b].numpy()
         r = vb - vb[0]
         zeta = 0.02 * abs(vb[-1] - vb[0])
-        fast = solve_fast(r, zeta, n, dense_fraction=2.0)  # never switch to the full LP
+        fast = solve_fast(r, zeta, n, dense_fraction=2.0,  # never switch to the full LP
+                          dense_method="simplex")
         assert fast["method"] == "rowgen"
         lp = solve_lp(r, zeta, n)
         assert fast["objective"] == pytest.approx(lp["objective"], rel=1e-8)
@@ -257,9 +258,10 @@ def test_dense_path_adds_every_row_and_matches_lp(n, method):
     v = mlp_game(n, batch=1, seed=10 + n)[0].numpy()
     r = v - v[0]
     zeta = 0.02 * abs(v[-1] - v[0])
-    # every row at the first extension
+    # simplex: every row at the first extension; ipm: every row from the start
     fast = solve_fast(r, zeta, n, dense_fraction=0.0, dense_method=method)
-    assert fast["method"] == "rowgen" and fast["rows"] == (1 << n) - 1
+    assert fast["method"] == {"simplex": "rowgen", "ipm": "ipm"}[method]
+    assert fast["rows"] == (1 << n) - 1
     lp = solve_lp(r, zeta, n)
     assert fast["objective"] == pytest.approx(lp["objective"], rel=1e-8)
     assert fast["lower_bound"] == pytest.approx(lp["objective"], rel=1e-7)

@@ -9,16 +9,16 @@ choosing the split with the smallest Σ_{S≠∅} |I^AND_S| + |I^OR_S| (a linear
 
 Solvers:
 
-* ``"auto"``/``"fast"`` (:mod:`ibn.and_or.fast`): exact row generation on a warm-started HiGHS dual
-  simplex, with a certified dual lower bound; on dense games it adds every row and finishes the
-  full LP warm-started.
+* ``"auto"``/``"fast"`` (:mod:`ibn.and_or.fast`): exact, with a certified dual lower bound; row
+  generation on a warm-started HiGHS dual simplex, or HiGHS's interior point on the whole LP
+  when a batched ADMM estimate (:mod:`ibn.and_or.admm`) predicts a dense optimum.
 * ``"lp"`` (:mod:`ibn.and_or.lp`): the full LP, formulated through the butterfly stages (no dense
   2^n × 2^n matrix), solved by ``scipy.optimize.linprog(method="highs")``.
 * ``"sgd"`` (:mod:`ibn.and_or.sgd`): the lab's momentum SGD on (γ, δ), for comparison.
 
 Layout: ``result`` (the :class:`AndOrResult` dataclass), ``_common`` (Φx, Φᵀy, certificates,
-polishing), ``lp``, ``fast``, ``_highs`` (incremental HiGHS), ``sgd``, ``synthetic`` (planted and
-MLP games), ``_validate`` (input checks).
+polishing), ``lp``, ``fast``, ``admm`` (batched estimate of the optimum), ``_highs`` (incremental
+HiGHS), ``sgd``, ``synthetic`` (planted and MLP games), ``_validate`` (input checks).
 """
 
 from __future__ import annotations
@@ -40,14 +40,17 @@ _FAST_OPTIONS = _EXACT_OPTIONS | {"dense_fraction", "dense_method", "max_rounds"
 _SGD_OPTIONS = {"steps", "lr", "momentum", "progress"}
 
 
-def _solve_sample(solver: str, v: np.ndarray, zeta: float, n: int, opts: dict) -> dict:
+def _solve_sample(solver: str, v: np.ndarray, zeta: float, n: int, opts: dict,
+                  hint: int | None = None) -> dict:
     """One sample with an exact solver (a top-level function so that worker processes can run it)."""
     from .fast import solve_fast
     from .lp import solve_lp
 
     r = v - v[0]
-    fn = solve_fast if solver == "fast" else solve_lp
-    out = fn(r, float(zeta), n, **opts)
+    if solver == "fast":
+        out = solve_fast(r, float(zeta), n, support_hint=hint, **opts)
+    else:
+        out = solve_lp(r, float(zeta), n, **opts)
     a = out["and_eff"]
     a[0] = v[0]
     return out
@@ -64,13 +67,18 @@ def _exact(solver, flat: np.ndarray, zetas: np.ndarray, n: int, opts: dict):
     if not isinstance(workers, int) or workers < 1:
         raise ValueError(f"workers must be a positive integer or 'auto', got {workers!r}")
     b = flat.shape[0]
+    hints = [None] * b
+    if solver == "fast" and opts.get("dense_method", "auto") == "auto":
+        from .fast import support_hints  # one batched ADMM estimate for the whole batch
+
+        hints = support_hints(flat - flat[:, :1], zetas, n)
     if workers > 1 and b > 1:
         import multiprocessing as mp
         from concurrent.futures import ProcessPoolExecutor
 
         with ProcessPoolExecutor(max_workers=min(workers, b),
                                  mp_context=mp.get_context("spawn")) as pool:
-            futures = [pool.submit(_solve_sample, solver, flat[i], zetas[i], n, opts)
+            futures = [pool.submit(_solve_sample, solver, flat[i], zetas[i], n, opts, hints[i])
                        for i in range(b)]
             return [f.result() for f in futures]
     iterator = range(b)
@@ -78,7 +86,7 @@ def _exact(solver, flat: np.ndarray, zetas: np.ndarray, n: int, opts: dict):
         from tqdm.auto import tqdm
 
         iterator = tqdm(iterator, desc=f"and_or {solver}", leave=False)
-    return [_solve_sample(solver, flat[i], zetas[i], n, opts) for i in iterator]
+    return [_solve_sample(solver, flat[i], zetas[i], n, opts, hints[i]) for i in iterator]
 
 
 def extract(values, *, noise_bound: float = 0.02, noise_scale: str = "sample",
@@ -97,8 +105,10 @@ def extract(values, *, noise_bound: float = 0.02, noise_scale: str = "sample",
         **options: for ``"fast"``/``"lp"``: ``tol`` (HiGHS tolerances, default 1e-10),
             ``time_limit`` (seconds per sample), ``workers`` (processes for a batch;
             ``"auto"`` = one per CPU; default ``"auto"`` for n ≥ 10 and at least 4 samples,
-            else 1), ``progress``; ``"fast"`` also ``dense_fraction``, ``dense_method``
-            (``"simplex"`` or ``"ipm"`` for the full LP of a dense game) and ``max_rounds``.
+            else 1), ``progress``; ``"fast"`` also ``dense_method`` (``"auto"``, default:
+            chosen per sample from a batched ADMM estimate of the optimum's size; ``"simplex"``:
+            row generation; ``"ipm"``: interior point on the whole LP), ``dense_fraction`` and
+            ``max_rounds``.
             For ``"sgd"``: ``steps`` (20 000), ``lr`` (1e-6), ``momentum`` (0.9), ``progress``.
 
     Returns:

@@ -83,4 +83,7 @@ class Highs:
 
     @property
     def iterations(self) -> int:
-        return int(self.h.getInfo().simplex_iteration_count)
+        """Simplex, interior-point and crossover iterations of the last run."""
+        info = self.h.getInfo()
+        return int(info.simplex_iteration_count + max(info.ipm_iteration_count, 0)
+                   + max(info.crossover_iteration_count, 0))

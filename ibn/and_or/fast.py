@@ -1,4 +1,4 @@
-"""The default solver: exact row generation with a warm-started dual simplex and a dual certificate.
+"""The default solver: exact row generation (dual simplex) or interior point, with a dual certificate.
 
 For one sample (notation of :mod:`ibn.and_or._common`) the LP  min ||x||_1  s.t. |Φx − r| ≤ ζ
 has 2^n − 1 rows, but at the optimum only the *active* rows (|δ_T| = ζ) carry dual weight, and on
@@ -20,21 +20,27 @@ columns by ``zeta_transpose`` and ``zeta``) certifies it independently of the so
 OR columns are stored sparsely: u^OR_T = t − Σ_{S∩T=∅} o_S with one extra free variable t = Σ_S o_S,
 so a column S meets only the rows T ⊆ N∖S.
 
-When a game is dense (most rows become active, as on real networks' games) row generation stops
-paying; once the working set would pass ``dense_fraction`` of the rows, every remaining row is
-added at once and the warm-started dual simplex finishes the full LP in this compact form (rows
-T, columns with 3^n nonzeros in all: about 2–3× faster than the staged LP of
-:mod:`ibn.and_or.lp`, which stays the fallback when HiGHS reports a solve error). The vertex is
-then polished (:func:`ibn.and_or._common.polish`). ``dense_method="ipm"`` solves that full LP
-afresh with HiGHS's interior-point method and crossover instead: steadier on games where the
-dual simplex needs many pivots (random MLP games at n = 10: 1.8 s vs 2.6 s a sample), slower on
-the trained ResNet-20's games (1.5 s vs 0.65 s), hence not the default.
+Which method finishes first depends on the size of the optimal vertex (its number of nonzero
+effects, equal to its number of active rows). Measured on one core at n = 10 (12 trained
+ResNet-20 games, 6 random-MLP games, 4 planted games): the warm-started dual simplex needs about
+one pivot per row it touches and wins below ~300 effects (planted 0.1–0.3 s, ResNet-20 0.2–1.4 s a
+sample), while HiGHS's interior-point method with crossover takes ~1.0–1.3 s whatever the game and
+wins above (random MLP games with 330–1000 effects: 1.1–1.3 s instead of 1.7–3.9 s). So:
 
-Performance: see ``benchmarks/bench_solvers.py`` and ``benchmarks/bench_mnist_extract.py``. On
-planted sparse games at n = 10 the working set ends at ~25–35 % of the rows (~0.2 s a sample);
-on dense games (a trained ResNet-20's or a random MLP's log-odds, 30–80 % of the rows active at
-the optimum) a sample takes ~0.5–2 s (ResNet-20) and ~2–4 s (MLP) on one core, at the LP optimum
-(certified gap ≤ 1e-9).
+* ``dense_method="simplex"``: row generation; once the working set would pass ``dense_fraction``
+  of the rows, every remaining row is added at once and the warm-started dual simplex finishes
+  the full LP in this compact form (rows T, columns with 3^n nonzeros in all);
+* ``dense_method="ipm"``: the whole compact LP by interior point + crossover from the start;
+* ``dense_method="auto"`` (default): ``"ipm"`` when the support predicted by a few hundred
+  batched ADMM steps (:func:`ibn.and_or.admm.admm_estimate`, ~0.03–0.07 s a sample) is at least
+  ``IPM_FRACTION`` = 0.3 of the rows, else ``"simplex"``. Both are exact; a wrong guess costs
+  time only.
+
+The staged LP of :mod:`ibn.and_or.lp` stays the fallback when HiGHS reports a solve error. The
+vertex is polished (:func:`ibn.and_or._common.polish`) and certified by the dual bound in every
+case (gap ≤ 1e-9 relative on the benchmark games).
+
+Performance: see ``benchmarks/bench_solvers.py`` and ``benchmarks/bench_mnist_extract.py``.
 """
 
 from __future__ import annotations
@@ -42,22 +48,27 @@ from __future__ import annotations
 import time
 
 import numpy as np
+import torch
 
 from . import _highs
 from ._common import dual_bound, l1, phi, polish
+from .admm import admm_estimate
 from .lp import _trivial, solve_lp, solve_sparse_highs
 
-__all__ = ["solve_fast"]
+__all__ = ["solve_fast", "support_hints", "choose_method", "IPM_FRACTION"]
+
+IPM_FRACTION = 0.3
+HINT_MIN_PLAYERS = 8
 
 
 class _RowGen:
     def __init__(self, r: np.ndarray, zeta: float, n: int, tol: float, time_limit,
-                 solver: str = "choose"):
+                 solver: str = "choose", presolve: bool = True):
         self.n = n
         m = self.m = 1 << n
         self.r = r
         self.zeta = zeta
-        self.lp = _highs.Highs(tol=tol, time_limit=time_limit, solver=solver)
+        self.lp = _highs.Highs(tol=tol, time_limit=time_limit, solver=solver, presolve=presolve)
         s_all = np.arange(1, m)
         self.s_and = s_all
         self.s_or = s_all[np.bitwise_count(s_all) >= 2]
@@ -132,37 +143,65 @@ def _full_lp(r: np.ndarray, zeta: float, n: int, tol: float, time_limit: float |
     return out
 
 
-def solve_fast(r: np.ndarray, zeta: float, n: int, *, tol: float = 1e-10,
-               dense_fraction: float = 0.45, dense_method: str = "simplex", max_rounds: int = 500,
-               time_limit: float | None = None) -> dict:
-    """Solve one sample exactly by row generation (see the module docstring).
+def choose_method(support_hint: int | None, n: int, ipm_fraction: float = IPM_FRACTION) -> str:
+    """``"ipm"`` when the predicted optimum has at least ``ipm_fraction`` · (2^n − 1) effects,
+    else ``"simplex"`` (row generation). See the module docstring for the measurements."""
+    if support_hint is None:
+        return "simplex"
+    return "ipm" if support_hint >= ipm_fraction * ((1 << n) - 1) else "simplex"
 
-    ``r`` has length m = 2^n (entry 0 ignored, r_T = v_T − v_∅). Returns the dict of
-    :func:`ibn.and_or.lp.solve_lp` plus ``rounds``, ``rows`` (size of the final working set) and
-    ``method`` (``"rowgen"``, also when a dense game ends with every row in; ``"sparse-lp"``, or
-    ``"linprog"`` from there, after a HiGHS solve error, the time limit or ``max_rounds``;
-    ``"linprog"`` without the bundled HiGHS binding).
+
+def support_hints(r: np.ndarray, zetas: np.ndarray, n: int) -> list[int | None]:
+    """Predicted optimal support per sample (rows of ``r``) from :func:`admm_estimate`;
+    ``None`` for every sample below n = 8, where row generation is always quick."""
+    if n < HINT_MIN_PLAYERS:
+        return [None] * r.shape[0]
+    est = admm_estimate(torch.as_tensor(r), torch.as_tensor(zetas))
+    return [int(k) for k in est.support]
+
+
+def solve_fast(r: np.ndarray, zeta: float, n: int, *, tol: float = 1e-10,
+               dense_fraction: float = 0.45, dense_method: str = "auto", max_rounds: int = 500,
+               time_limit: float | None = None, support_hint: int | None = None) -> dict:
+    """Solve one sample exactly (see the module docstring).
+
+    ``r`` has length m = 2^n (entry 0 ignored, r_T = v_T − v_∅). ``dense_method``: ``"simplex"``
+    (row generation; a dense game ends with every row in, warm-started), ``"ipm"`` (the whole LP
+    by HiGHS's interior point and crossover from the start) or ``"auto"`` (``"ipm"`` when
+    ``support_hint``, the predicted number of effects at the optimum, is at least
+    ``IPM_FRACTION`` of the rows; the hint is computed here by :func:`support_hints` if not
+    given). Returns the dict of :func:`ibn.and_or.lp.solve_lp` plus ``rounds``, ``rows`` (size of
+    the final working set), ``support_hint`` and ``method`` (``"rowgen"``, ``"ipm"``;
+    ``"sparse-lp"``, or ``"linprog"`` from there, after a HiGHS solve error, the time limit or
+    ``max_rounds``; ``"linprog"`` without the bundled HiGHS binding).
     """
-    if dense_method not in ("simplex", "ipm"):
-        raise ValueError(f"dense_method must be 'simplex' or 'ipm', got {dense_method!r}")
+    if dense_method not in ("auto", "simplex", "ipm"):
+        raise ValueError(f"dense_method must be 'auto', 'simplex' or 'ipm', got {dense_method!r}")
     r = np.asarray(r, dtype=np.float64)
     m = 1 << n
     out = _trivial(r, zeta)
     if out is not None:
-        out.update(rounds=0, rows=0, method="trivial")
+        out.update(rounds=0, rows=0, method="trivial", support_hint=support_hint)
         return out
     if not _highs.AVAILABLE:  # pragma: no cover - depends on the SciPy build
         out = solve_lp(r, zeta, n, tol=tol, time_limit=time_limit)
-        out.update(rounds=1, rows=m - 1, method="linprog")
+        out.update(rounds=1, rows=m - 1, method="linprog", support_hint=support_hint)
         return out
+    if dense_method == "auto":
+        if support_hint is None:
+            support_hint = support_hints(r[None], np.array([zeta]), n)[0]
+        dense_method = choose_method(support_hint, n)
     t0 = time.perf_counter()
     scale = float(np.abs(r[1:]).max())
     rs = r / scale
     zs = zeta / scale
-    gen = _RowGen(rs, zs, n, tol, time_limit)
-    singles = 1 << np.arange(n)
-    init = np.unique(np.concatenate([singles, [m - 1]]))
-    gen.add_rows(init)
+    if dense_method == "ipm":
+        gen = _RowGen(rs, zs, n, tol, time_limit, solver="ipm", presolve=False)
+        gen.add_rows(np.arange(1, m))
+    else:
+        gen = _RowGen(rs, zs, n, tol, time_limit)
+        singles = 1 << np.arange(n)
+        gen.add_rows(np.unique(np.concatenate([singles, [m - 1]])))
     viol_tol = 10 * tol
     rounds = 0
     total_iter = 0
@@ -174,7 +213,7 @@ def solve_fast(r: np.ndarray, zeta: float, n: int, *, tol: float = 1e-10,
             out = _full_lp(r, zeta, n, tol, None if time_limit is None
                            else max(time_limit - (time.perf_counter() - t0), 1.0))
             out.update(rounds=rounds, rows=gen.rows.size, iterations=out["iterations"] + total_iter,
-                       restricted_status=str(status))
+                       restricted_status=str(status), support_hint=support_hint)
             return out
         x, duals = gen.lp.solution()
         a, o = gen.primal(x)
@@ -191,17 +230,11 @@ def solve_fast(r: np.ndarray, zeta: float, n: int, *, tol: float = 1e-10,
             out = _full_lp(r, zeta, n, tol, None if time_limit is None
                            else max(time_limit - elapsed, 1.0))
             out.update(rounds=rounds, rows=gen.rows.size,
-                       iterations=out["iterations"] + total_iter)
+                       iterations=out["iterations"] + total_iter, support_hint=support_hint)
             return out
         if gen.rows.size + min(batch, violated.size) > dense_fraction * (m - 1):
-            # dense game: the full LP in this compact form, by HiGHS's interior-point method
-            # with crossover to a vertex ("ipm"), or by the warm-started dual simplex ("simplex").
-            if dense_method == "ipm":
-                gen = _RowGen(rs, zs, n, tol, None if time_limit is None
-                              else max(time_limit - elapsed, 1.0), solver="ipm")
-                gen.add_rows(np.arange(1, m))
-            else:
-                gen.add_rows(np.flatnonzero(~gen.in_rows))
+            # dense after all: the full LP in this compact form, warm-started dual simplex
+            gen.add_rows(np.flatnonzero(~gen.in_rows))
             continue
         if violated.size > batch:
             violated = violated[np.argpartition(-excess[violated], batch)[:batch]]
@@ -214,4 +247,5 @@ def solve_fast(r: np.ndarray, zeta: float, n: int, *, tol: float = 1e-10,
     lower, _ = dual_bound(y, rs, zs)
     return {"and_eff": a, "or_eff": o, "delta": delta, "objective": float(l1(a, o)),
             "lower_bound": lower * scale, "status": status, "iterations": total_iter,
-            "rounds": rounds, "rows": int(gen.rows.size), "method": "rowgen"}
+            "rounds": rounds, "rows": int(gen.rows.size),
+            "method": "ipm" if dense_method == "ipm" else "rowgen", "support_hint": support_hint}

@@ -1,0 +1,93 @@
+"""The batched ADMM estimate (ibn.and_or.admm) and the method choice of the fast solver built on it.
+
+Oracles: the butterflies of ibn.transforms for the Kronecker products, the normal equations for
+the eigenbasis solve, the exact LP for the estimate's objective, and the LP again for the result
+of every method the fast solver can choose.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from ibn import transforms as tf
+from ibn.and_or import extract
+from ibn.and_or.admm import _Z1, _kron_apply, _kron_diagonal, admm_estimate
+from ibn.and_or.fast import IPM_FRACTION, choose_method, solve_fast, support_hints
+from ibn.and_or.lp import solve_lp
+from ibn.and_or.synthetic import mlp_game, planted_game
+
+Z1 = torch.tensor(_Z1, dtype=torch.float64)
+
+
+@pytest.mark.parametrize("n", [1, 2, 5, 6, 7, 11])
+def test_kron_apply_equals_the_butterflies(n):
+    x = torch.randn(3, 1 << n, dtype=torch.float64, generator=torch.Generator().manual_seed(n))
+    torch.testing.assert_close(_kron_apply(Z1, x, n), tf.zeta(x), rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(_kron_apply(Z1.T, x, n), tf.zeta_transpose(x), rtol=1e-12,
+                               atol=1e-12)
+
+
+@pytest.mark.parametrize("n", [3, 8])
+def test_eigenbasis_solve_inverts_identity_plus_gram(n):
+    """Q^{⊗n} diag(1/(1+λ)) Q^{⊗n}ᵀ b solves (I + ZᵀZ) x = b."""
+    lam1, q1 = torch.linalg.eigh(Z1.T @ Z1)
+    b = torch.randn(2, 1 << n, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    x = _kron_apply(q1, _kron_apply(q1.T, b, n) / (1 + _kron_diagonal(lam1, n)), n)
+    torch.testing.assert_close(x + tf.zeta_transpose(tf.zeta(x)), b, rtol=1e-9, atol=1e-9)
+
+
+@pytest.mark.parametrize("kind", ["planted", "mlp"])
+def test_estimate_objective_approaches_the_lp_optimum(kind):
+    n = 8
+    v = planted_game(n, batch=3, seed=1).values if kind == "planted" else mlp_game(n, batch=3,
+                                                                                 seed=1)
+    r = v - v[:, :1]
+    zeta = 0.02 * (v[:, -1] - v[:, 0]).abs()
+    est = admm_estimate(r, zeta, iterations=1000)
+    for b in range(3):
+        lp = solve_lp(r[b].numpy(), float(zeta[b]), n)["objective"]
+        assert est.objective[b].item() == pytest.approx(lp, rel=2e-3)
+        assert est.max_violation[b].item() < 1e-2 * r[b].abs().max().item()  # nearly feasible
+
+
+def test_support_hint_separates_sparse_from_dense_games():
+    n = 10
+    planted = planted_game(n, batch=2, seed=0).values
+    dense = mlp_game(n, batch=2, seed=0)
+    for v, dense_expected in ((planted, False), (dense, True)):
+        hints = support_hints((v - v[:, :1]).numpy(),
+                              (0.02 * (v[:, -1] - v[:, 0]).abs()).numpy(), n)
+        for h in hints:
+            assert (h >= IPM_FRACTION * ((1 << n) - 1)) == dense_expected, h
+
+
+def test_choose_method_threshold():
+    m1 = (1 << 10) - 1
+    assert choose_method(None, 10) == "simplex"
+    assert choose_method(int(IPM_FRACTION * m1) + 1, 10) == "ipm"
+    assert choose_method(int(IPM_FRACTION * m1) - 1, 10) == "simplex"
+    assert support_hints(np.zeros((2, 64)), np.zeros(2), 6) == [None, None]
+
+
+@pytest.mark.parametrize("hint,method", [(0, "rowgen"), (10**6, "ipm")])
+def test_every_method_reaches_the_lp_optimum(hint, method):
+    n = 8
+    v = mlp_game(n, batch=1, seed=4)[0].numpy()
+    r = v - v[0]
+    zeta = 0.02 * abs(v[-1] - v[0])
+    out = solve_fast(r, zeta, n, support_hint=hint)
+    assert out["method"] == method and out["support_hint"] == hint
+    lp = solve_lp(r, zeta, n)
+    assert out["objective"] == pytest.approx(lp["objective"], rel=1e-8)
+    assert out["lower_bound"] == pytest.approx(lp["objective"], rel=1e-7)
+
+
+def test_extract_auto_records_the_hint_and_matches_simplex():
+    v = mlp_game(8, batch=3, seed=2)
+    auto = extract(v, workers=1)
+    simplex = extract(v, workers=1, dense_method="simplex")
+    torch.testing.assert_close(auto.objective, simplex.objective, rtol=1e-8, atol=0)
+    assert all(isinstance(i["support_hint"], int) for i in auto.info)
+    assert all(i["support_hint"] is None for i in simplex.info)
