@@ -498,3 +498,16 @@ def test_unknown_solver_and_option():
         extract(torch.zeros(4), solver="sgd", steps=0)
     with pytest.raises(TypeError, match="real"):
         extract(torch.zeros(4, dtype=torch.complex128))
+
+
+def test_lp_retries_after_a_simplex_solve_error():
+    """HiGHS's simplex reports a solve error on this planted game at tolerance 1e-10; the LP
+    solver retries with looser tolerances and still returns the certified optimum."""
+    n = 10
+    v = planted_game(n, batch=4, n_and=6, n_or=6, noise=0.5, seed=10).values[1].numpy()
+    r = v - v[0]
+    zeta = 0.02 * abs(v[-1] - v[0])
+    out = solve_lp(r, zeta, n)
+    assert "after highs tol 1e-10" in out["status"]
+    assert out["objective"] == pytest.approx(solve_fast(r, zeta, n)["objective"], rel=1e-9)
+    assert out["lower_bound"] == pytest.approx(out["objective"], rel=1e-9)

@@ -196,13 +196,28 @@ def solve_lp(r: np.ndarray, zeta: float, n: int, *, tol: float = 1e-10,
     ub[lp["delta"]] = zs
     b_eq = np.zeros(lp["n_row"])
     b_eq[lp["final_rows"]] = rs[1:]
-    options = {"primal_feasibility_tolerance": tol, "dual_feasibility_tolerance": tol}
-    if time_limit is not None:
-        options["time_limit"] = float(time_limit)
-    res = scipy.optimize.linprog(c, A_eq=lp["A"], b_eq=b_eq, bounds=np.stack([lb, ub], axis=1),
-                                 method="highs", options=options)
+    bounds = np.stack([lb, ub], axis=1)
+    # HiGHS's simplex sometimes ends in a solve error at tolerance 1e-10 on this long chain of
+    # butterfly rows (2 of 4 planted games at n = 10, seed 10); looser tolerances, then the
+    # interior-point method, solve them. The result stays exact: it is polished and certified
+    # by the dual bound below whatever the tolerance.
+    attempts = [(tol, "highs"), (max(10 * tol, 1e-9), "highs"), (max(100 * tol, 1e-8), "highs"),
+                (tol, "highs-ipm")]
+    messages = []
+    for attempt_tol, method in attempts:
+        options = {"primal_feasibility_tolerance": attempt_tol,
+                   "dual_feasibility_tolerance": attempt_tol}
+        if time_limit is not None:
+            options["time_limit"] = float(time_limit)
+        res = scipy.optimize.linprog(c, A_eq=lp["A"], b_eq=b_eq, bounds=bounds, method=method,
+                                     options=options)
+        if res.status == 0 and res.x is not None:
+            break
+        messages.append(f"{method} tol {attempt_tol:g}: {res.message}")
+        if res.status == 1:  # time or iteration limit: retrying would exceed it
+            break
     if res.status != 0 or res.x is None:
-        raise RuntimeError(f"HiGHS did not solve the AND-OR LP: {res.message}")
+        raise RuntimeError("HiGHS did not solve the AND-OR LP: " + "; ".join(messages))
     x = res.x
     a = np.zeros(m)
     o = np.zeros(m)
@@ -210,14 +225,15 @@ def solve_lp(r: np.ndarray, zeta: float, n: int, *, tol: float = 1e-10,
     o[1:] = (x[lp["op"]] - x[lp["om"]]) * scale
     y = np.zeros(m)
     y[1:] = res.eqlin.marginals[lp["final_rows"]]
-    return _finish(a, o, y, r, zeta, scale, res.message, int(getattr(res, "nit", 0)))
+    status = res.message + (f" (after {'; '.join(messages)})" if messages else "")
+    return _finish(a, o, y, r, zeta, scale, status, int(getattr(res, "nit", 0)))
 
 
 def solve_sparse_highs(r: np.ndarray, zeta: float, n: int, *, tol: float = 1e-10,
                        time_limit: float | None = None) -> dict:
     """The same LP with δ eliminated (ranged final rows), solved by the bundled HiGHS object.
 
-    Used by the fast solver when a game is too dense for row generation to pay off.
+    The fast solver's fallback when its own HiGHS object reports a solve error.
     """
     from ._highs import Highs
 
