@@ -460,6 +460,19 @@ def test_workers_give_the_same_result():
     assert torch.allclose(one.objective, two.objective, rtol=1e-10)
 
 
+def test_worker_pool_is_kept_for_the_session():
+    from ibn.and_or import _pool
+
+    v = _random_game(5, seed=9, batch=3)
+    extract(v, workers=2)
+    first = _pool._pool
+    again = extract(v, workers=2, progress=True)
+    assert _pool._pool is first and first is not None
+    torch.testing.assert_close(again.objective, extract(v).objective, rtol=1e-10, atol=0)
+    _pool.shutdown()
+    assert _pool._pool is None
+
+
 # --------------------------------------------------------------------------------- bad inputs
 def test_bad_length():
     with pytest.raises(ValueError, match="not a power of two"):

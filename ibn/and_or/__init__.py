@@ -60,10 +60,10 @@ def _exact(solver, flat: np.ndarray, zetas: np.ndarray, n: int, opts: dict):
     opts = dict(opts)
     workers = opts.pop("workers", None)
     progress = opts.pop("progress", False)
-    if workers is None:  # a process per CPU only where it repays the start-up (~2 s a process)
+    if workers is None:  # processes where they repay their start-up (~2 s, once per session)
         workers = "auto" if n >= 10 and flat.shape[0] >= 4 else 1
     if workers == "auto":
-        workers = min(os.cpu_count() or 1, flat.shape[0])
+        workers = os.cpu_count() or 1
     if not isinstance(workers, int) or workers < 1:
         raise ValueError(f"workers must be a positive integer or 'auto', got {workers!r}")
     b = flat.shape[0]
@@ -73,14 +73,25 @@ def _exact(solver, flat: np.ndarray, zetas: np.ndarray, n: int, opts: dict):
 
         hints = support_hints(flat - flat[:, :1], zetas, n)
     if workers > 1 and b > 1:
-        import multiprocessing as mp
-        from concurrent.futures import ProcessPoolExecutor
+        from concurrent.futures import as_completed
+        from concurrent.futures.process import BrokenProcessPool
 
-        with ProcessPoolExecutor(max_workers=min(workers, b),
-                                 mp_context=mp.get_context("spawn")) as pool:
+        from . import _pool
+
+        pool = _pool.get(workers)
+        try:
             futures = [pool.submit(_solve_sample, solver, flat[i], zetas[i], n, opts, hints[i])
                        for i in range(b)]
+            if progress:
+                from tqdm.auto import tqdm
+
+                for _ in tqdm(as_completed(futures), total=b, desc=f"and_or {solver}",
+                              leave=False):
+                    pass
             return [f.result() for f in futures]
+        except BrokenProcessPool:
+            _pool.shutdown()  # a worker died (e.g. out of memory): start afresh next call
+            raise
     iterator = range(b)
     if progress:
         from tqdm.auto import tqdm
@@ -103,9 +114,9 @@ def extract(values, *, noise_bound: float = 0.02, noise_scale: str = "sample",
         zeta: an absolute bound (number or tensor broadcastable to the batch shape); overrides
             noise_bound and noise_scale.
         **options: for ``"fast"``/``"lp"``: ``tol`` (HiGHS tolerances, default 1e-10),
-            ``time_limit`` (seconds per sample), ``workers`` (processes for a batch;
-            ``"auto"`` = one per CPU; default ``"auto"`` for n ≥ 10 and at least 4 samples,
-            else 1), ``progress``; ``"fast"`` also ``dense_method`` (``"auto"``, default:
+            ``time_limit`` (seconds per sample), ``workers`` (processes for a batch,
+            started once per session and reused; ``"auto"`` = one per CPU; default ``"auto"``
+            for n ≥ 10 and at least 4 samples, else 1), ``progress``; ``"fast"`` also ``dense_method`` (``"auto"``, default:
             chosen per sample from a batched ADMM estimate of the optimum's size; ``"simplex"``:
             row generation; ``"ipm"``: interior point on the whole LP), ``dense_fraction`` and
             ``max_rounds``.

@@ -1,0 +1,37 @@
+"""One process pool per session for the exact solvers, started on first use and then reused.
+
+Starting a worker costs ~2 s (a fresh interpreter importing torch and ibn); a pool kept for the
+session pays that once instead of on every ``extract`` call, which is what makes worker
+processes worth it for batches of a few samples. The pool is shut down at exit, and replaced
+if a worker died or a different size is asked for.
+"""
+
+from __future__ import annotations
+
+import atexit
+import multiprocessing as mp
+from concurrent.futures import ProcessPoolExecutor
+
+_pool: ProcessPoolExecutor | None = None
+_size = 0
+
+
+def get(workers: int) -> ProcessPoolExecutor:
+    """The session's pool with ``workers`` processes (spawn context: safe with torch threads)."""
+    global _pool, _size
+    if _pool is None or _size != workers:
+        shutdown()
+        _pool = ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"))
+        _size = workers
+    return _pool
+
+
+def shutdown() -> None:
+    """Stop the pool's processes (also called at interpreter exit and after a broken pool)."""
+    global _pool, _size
+    if _pool is not None:
+        _pool.shutdown(wait=True, cancel_futures=True)
+    _pool, _size = None, 0
+
+
+atexit.register(shutdown)
