@@ -85,7 +85,7 @@ def test_every_method_reaches_the_lp_optimum(hint, method):
 
 
 def test_extract_auto_records_the_hint_and_matches_simplex():
-    v = mlp_game(8, batch=3, seed=2)
+    v = mlp_game(10, batch=2, seed=2)
     auto = extract(v, workers=1)
     simplex = extract(v, workers=1, dense_method="simplex")
     torch.testing.assert_close(auto.objective, simplex.objective, rtol=1e-8, atol=0)

@@ -469,8 +469,30 @@ def test_worker_pool_is_kept_for_the_session():
     again = extract(v, workers=2, progress=True)
     assert _pool._pool is first and first is not None
     torch.testing.assert_close(again.objective, extract(v).objective, rtol=1e-10, atol=0)
-    _pool.shutdown()
+    pids = list(first._processes)
+    _pool.terminate()  # what an interrupted extract does
     assert _pool._pool is None
+    for pid in pids:
+        assert _process_ends(pid)
+
+
+def _process_ends(pid: int, timeout: float = 10.0) -> bool:
+    """True once process ``pid`` is gone or a zombie (reaped or not by the pool's thread)."""
+    import os
+    import time
+    from pathlib import Path
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        stat = Path(f"/proc/{pid}/stat")
+        if stat.exists() and stat.read_text().split()[2] == "Z":
+            return True
+        time.sleep(0.05)
+    return False
 
 
 # --------------------------------------------------------------------------------- bad inputs

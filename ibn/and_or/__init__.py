@@ -92,6 +92,9 @@ def _exact(solver, flat: np.ndarray, zetas: np.ndarray, n: int, opts: dict):
         except BrokenProcessPool:
             _pool.shutdown()  # a worker died (e.g. out of memory): start afresh next call
             raise
+        except KeyboardInterrupt:
+            _pool.terminate()  # do not leave workers solving for a caller that has gone
+            raise
     iterator = range(b)
     if progress:
         from tqdm.auto import tqdm

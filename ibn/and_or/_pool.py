@@ -16,14 +16,32 @@ _pool: ProcessPoolExecutor | None = None
 _size = 0
 
 
+def _init_worker() -> None:
+    """One thread per worker: the workers already use one CPU each."""
+    import torch
+
+    torch.set_num_threads(1)
+
+
 def get(workers: int) -> ProcessPoolExecutor:
     """The session's pool with ``workers`` processes (spawn context: safe with torch threads)."""
     global _pool, _size
     if _pool is None or _size != workers:
         shutdown()
-        _pool = ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"))
+        _pool = ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"),
+                                    initializer=_init_worker)
         _size = workers
     return _pool
+
+
+def terminate() -> None:
+    """Kill the workers now (after Ctrl-C: their current solves would otherwise run on)."""
+    global _pool, _size
+    if _pool is not None:
+        for proc in list(getattr(_pool, "_processes", {}).values()):
+            proc.kill()
+        _pool.shutdown(wait=False, cancel_futures=True)
+    _pool, _size = None, 0
 
 
 def shutdown() -> None:

@@ -58,7 +58,7 @@ from .lp import _trivial, solve_lp, solve_sparse_highs
 __all__ = ["solve_fast", "support_hints", "choose_method", "IPM_FRACTION"]
 
 IPM_FRACTION = 0.3
-HINT_MIN_PLAYERS = 8
+HINT_MIN_PLAYERS = 10  # below, the LP is small and the dual simplex always quick
 
 
 class _RowGen:
@@ -153,7 +153,8 @@ def choose_method(support_hint: int | None, n: int, ipm_fraction: float = IPM_FR
 
 def support_hints(r: np.ndarray, zetas: np.ndarray, n: int) -> list[int | None]:
     """Predicted optimal support per sample (rows of ``r``) from :func:`admm_estimate`;
-    ``None`` for every sample below n = 8, where row generation is always quick."""
+    ``None`` for every sample below n = 10, where row generation is always quick (n = 8:
+    0.07 s a sample on planted games, 0.09 s on random-MLP games)."""
     if n < HINT_MIN_PLAYERS:
         return [None] * r.shape[0]
     est = admm_estimate(torch.as_tensor(r), torch.as_tensor(zetas))
