@@ -69,6 +69,7 @@ def run(ns, samples, steps, seed, sgd_single, skip_lp_above):
                 per["sgd(batch=1)"] = t_one
                 results["sgd(batch=1)"] = one
             ref = lp.objective if lp is not None else fast.objective
+            before = len(rows)
             for name, res in results.items():
                 if res is None:
                     continue
@@ -82,7 +83,7 @@ def run(ns, samples, steps, seed, sgd_single, skip_lp_above):
                     "x vs sgd": per[f"sgd(batch={b})"] / per[name],
                     "x vs lp": per["lp"] / per[name],
                 })
-            print(_table(rows[-len(results):], header=not any(r["n"] < n for r in rows)
+            print(_table(rows[before:], header=not any(r["n"] < n for r in rows)
                          and game == "planted"), flush=True)
     return rows
 
