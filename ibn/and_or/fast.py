@@ -31,8 +31,8 @@ wins above (random MLP games with 330–1000 effects: 1.1–1.3 s instead of 1.7
   of the rows, every remaining row is added at once and the warm-started dual simplex finishes
   the full LP in this compact form (rows T, columns with 3^n nonzeros in all);
 * ``dense_method="ipm"``: the whole compact LP by interior point + crossover from the start;
-* ``dense_method="auto"`` (default): ``"ipm"`` when the support predicted by a few hundred
-  batched ADMM steps (:func:`ibn.and_or.admm.admm_estimate`, ~0.03–0.07 s a sample) is at least
+* ``dense_method="auto"`` (default): ``"ipm"`` when the support predicted by 150 batched ADMM
+  steps (:func:`ibn.and_or.admm.admm_estimate`, ~0.02–0.05 s a sample) is at least
   ``IPM_FRACTION`` = 0.3 of the rows, else ``"simplex"``. Both are exact; a wrong guess costs
   time only.
 
@@ -59,6 +59,7 @@ __all__ = ["solve_fast", "support_hints", "choose_method", "IPM_FRACTION"]
 
 IPM_FRACTION = 0.3
 HINT_MIN_PLAYERS = 10  # below, the LP is small and the dual simplex always quick
+HINT_ITERATIONS = 150  # ADMM steps for the hint: the same choices as 300 on the benchmark games
 
 
 class _RowGen:
@@ -157,7 +158,7 @@ def support_hints(r: np.ndarray, zetas: np.ndarray, n: int) -> list[int | None]:
     0.07 s a sample on planted games, 0.09 s on random-MLP games)."""
     if n < HINT_MIN_PLAYERS:
         return [None] * r.shape[0]
-    est = admm_estimate(torch.as_tensor(r), torch.as_tensor(zetas))
+    est = admm_estimate(torch.as_tensor(r), torch.as_tensor(zetas), iterations=HINT_ITERATIONS)
     return [int(k) for k in est.support]
 
 
