@@ -91,3 +91,14 @@ def test_extract_auto_records_the_hint_and_matches_simplex():
     torch.testing.assert_close(auto.objective, simplex.objective, rtol=1e-8, atol=0)
     assert all(isinstance(i["support_hint"], int) for i in auto.info)
     assert all(i["support_hint"] is None for i in simplex.info)
+
+
+def test_hints_in_chunks_equal_one_batch(monkeypatch):
+    import ibn.and_or.fast as fast
+
+    v = mlp_game(10, batch=3, seed=3)
+    r = (v - v[:, :1]).numpy()
+    z = (0.02 * (v[:, -1] - v[:, 0]).abs()).numpy()
+    whole = support_hints(r, z, 10)
+    monkeypatch.setattr(fast, "HINT_CHUNK_ENTRIES", 1 << 10)  # one sample per chunk
+    assert support_hints(r, z, 10) == whole

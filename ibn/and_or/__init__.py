@@ -63,7 +63,8 @@ def _exact(solver, flat: np.ndarray, zetas: np.ndarray, n: int, opts: dict):
     if workers is None:  # processes where they repay their start-up (~2 s, once per session)
         workers = "auto" if n >= 10 and flat.shape[0] >= 4 else 1
     if workers == "auto":
-        workers = os.cpu_count() or 1
+        workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
+            os.cpu_count() or 1)
     if not isinstance(workers, int) or workers < 1:
         raise ValueError(f"workers must be a positive integer or 'auto', got {workers!r}")
     b = flat.shape[0]
@@ -78,23 +79,27 @@ def _exact(solver, flat: np.ndarray, zetas: np.ndarray, n: int, opts: dict):
 
         from . import _pool
 
-        pool = _pool.get(workers)
-        try:
-            futures = [pool.submit(_solve_sample, solver, flat[i], zetas[i], n, opts, hints[i])
-                       for i in range(b)]
-            if progress:
-                from tqdm.auto import tqdm
+        for attempt in (1, 2):  # a worker that died before or during the call: one retry
+            pool = _pool.get(workers)
+            try:
+                futures = [pool.submit(_solve_sample, solver, flat[i], zetas[i], n, opts,
+                                       hints[i]) for i in range(b)]
+                if progress:
+                    from tqdm.auto import tqdm
 
-                for _ in tqdm(as_completed(futures), total=b, desc=f"and_or {solver}",
-                              leave=False):
-                    pass
-            return [f.result() for f in futures]
-        except BrokenProcessPool:
-            _pool.shutdown()  # a worker died (e.g. out of memory): start afresh next call
-            raise
-        except KeyboardInterrupt:
-            _pool.terminate()  # do not leave workers solving for a caller that has gone
-            raise
+                    for _ in tqdm(as_completed(futures), total=b, desc=f"and_or {solver}",
+                                  leave=False):
+                        pass
+                return [f.result() for f in futures]
+            except BrokenProcessPool:
+                _pool.terminate()
+                if attempt == 2:
+                    raise
+            except BaseException:
+                # a failed sample or Ctrl-C: stop the batch's remaining solves now instead of
+                # leaving them to delay the next call (and the interpreter's exit)
+                _pool.terminate()
+                raise
     iterator = range(b)
     if progress:
         from tqdm.auto import tqdm
@@ -118,11 +123,12 @@ def extract(values, *, noise_bound: float = 0.02, noise_scale: str = "sample",
             noise_bound and noise_scale.
         **options: for ``"fast"``/``"lp"``: ``tol`` (HiGHS tolerances, default 1e-10),
             ``time_limit`` (seconds per sample), ``workers`` (processes for a batch,
-            started once per session and reused; ``"auto"`` = one per CPU; default ``"auto"``
-            for n ≥ 10 and at least 4 samples, else 1), ``progress``; ``"fast"`` also ``dense_method`` (``"auto"``, default:
-            chosen per sample from a batched ADMM estimate of the optimum's size; ``"simplex"``:
-            row generation; ``"ipm"``: interior point on the whole LP), ``dense_fraction`` and
-            ``max_rounds``.
+            started once per session and reused, so they keep the ``ibn`` code they imported;
+            ``"auto"`` = one per usable CPU; default ``"auto"`` for n ≥ 10 and at least 4
+            samples, else 1), ``progress``; ``"fast"`` also ``dense_method`` (``"auto"``, default:
+            chosen per sample from a batched ADMM estimate of the optimum's size from n = 10 on,
+            row generation below; ``"simplex"``: row generation; ``"ipm"``: interior point on
+            the whole LP), ``dense_fraction`` and ``max_rounds`` (both row generation only).
             For ``"sgd"``: ``steps`` (20 000), ``lr`` (1e-6), ``momentum`` (0.9), ``progress``.
 
     Returns:

@@ -2,8 +2,10 @@
 
 Starting a worker costs ~2 s (a fresh interpreter importing torch and ibn); a pool kept for the
 session pays that once instead of on every ``extract`` call, which is what makes worker
-processes worth it for batches of a few samples. The pool is shut down at exit, and replaced
-if a worker died or a different size is asked for.
+processes worth it for batches of a few samples. The pool is shut down at exit, replaced if a
+worker died or a different size is asked for, and killed when a call fails or is interrupted.
+Workers keep the ``ibn`` code they imported: after editing the library in a running session,
+call :func:`shutdown` (or restart) for the workers to see the change.
 """
 
 from __future__ import annotations
@@ -26,8 +28,8 @@ def _init_worker() -> None:
 def get(workers: int) -> ProcessPoolExecutor:
     """The session's pool with ``workers`` processes (spawn context: safe with torch threads)."""
     global _pool, _size
-    if _pool is None or _size != workers:
-        shutdown()
+    if _pool is None or _size != workers or getattr(_pool, "_broken", False):
+        terminate()  # also replaces a pool whose worker died while idle
         _pool = ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"),
                                     initializer=_init_worker)
         _size = workers

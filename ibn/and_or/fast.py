@@ -31,10 +31,11 @@ wins above (random MLP games with 330–1000 effects: 1.1–1.3 s instead of 1.7
   of the rows, every remaining row is added at once and the warm-started dual simplex finishes
   the full LP in this compact form (rows T, columns with 3^n nonzeros in all);
 * ``dense_method="ipm"``: the whole compact LP by interior point + crossover from the start;
-* ``dense_method="auto"`` (default): ``"ipm"`` when the support predicted by 150 batched ADMM
-  steps (:func:`ibn.and_or.admm.admm_estimate`, ~0.02–0.05 s a sample) is at least
-  ``IPM_FRACTION`` = 0.3 of the rows, else ``"simplex"``. Both are exact; a wrong guess costs
-  time only.
+* ``dense_method="auto"`` (default): for n ≥ 10, ``"ipm"`` when the support predicted by 150
+  batched ADMM steps (:func:`ibn.and_or.admm.admm_estimate`, ~0.02–0.05 s a sample) is at least
+  ``IPM_FRACTION`` = 0.3 of the rows, else ``"simplex"``; below n = 10 always ``"simplex"``.
+  Both are exact; a wrong guess costs time only. ``dense_fraction`` and ``max_rounds`` concern
+  row generation only.
 
 The staged LP of :mod:`ibn.and_or.lp` stays the fallback when HiGHS reports a solve error. The
 vertex is polished (:func:`ibn.and_or._common.polish`) and certified by the dual bound in every
@@ -60,6 +61,7 @@ __all__ = ["solve_fast", "support_hints", "choose_method", "IPM_FRACTION"]
 IPM_FRACTION = 0.3
 HINT_MIN_PLAYERS = 10  # below, the LP is small and the dual simplex always quick
 HINT_ITERATIONS = 150  # ADMM steps for the hint: the same choices as 300 on the benchmark games
+HINT_CHUNK_ENTRIES = 1 << 20  # samples × 2^n per ADMM batch (~160 MiB of float64 state)
 
 
 class _RowGen:
@@ -158,8 +160,14 @@ def support_hints(r: np.ndarray, zetas: np.ndarray, n: int) -> list[int | None]:
     0.07 s a sample on planted games, 0.09 s on random-MLP games)."""
     if n < HINT_MIN_PLAYERS:
         return [None] * r.shape[0]
-    est = admm_estimate(torch.as_tensor(r), torch.as_tensor(zetas), iterations=HINT_ITERATIONS)
-    return [int(k) for k in est.support]
+    r = torch.as_tensor(r)
+    zetas = torch.as_tensor(zetas)
+    chunk = max(1, HINT_CHUNK_ENTRIES >> n)  # ADMM holds ~20 (chunk, 2^n) float64 tensors
+    hints = []
+    for lo in range(0, r.shape[0], chunk):
+        est = admm_estimate(r[lo:lo + chunk], zetas[lo:lo + chunk], iterations=HINT_ITERATIONS)
+        hints += [int(k) for k in est.support]
+    return hints
 
 
 def solve_fast(r: np.ndarray, zeta: float, n: int, *, tol: float = 1e-10,

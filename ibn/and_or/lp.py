@@ -19,6 +19,8 @@ to round-off.
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import scipy.optimize
 import scipy.sparse as sp
@@ -204,11 +206,16 @@ def solve_lp(r: np.ndarray, zeta: float, n: int, *, tol: float = 1e-10,
     attempts = [(tol, "highs"), (max(10 * tol, 1e-9), "highs"), (max(100 * tol, 1e-8), "highs"),
                 (tol, "highs-ipm")]
     messages = []
+    start = time.perf_counter()
     for attempt_tol, method in attempts:
         options = {"primal_feasibility_tolerance": attempt_tol,
                    "dual_feasibility_tolerance": attempt_tol}
-        if time_limit is not None:
-            options["time_limit"] = float(time_limit)
+        if time_limit is not None:  # the retries share the sample's time limit
+            left = float(time_limit) - (time.perf_counter() - start)
+            if left <= 0:
+                messages.append("time limit spent")
+                break
+            options["time_limit"] = left
         res = scipy.optimize.linprog(c, A_eq=lp["A"], b_eq=b_eq, bounds=bounds, method=method,
                                      options=options)
         if res.status == 0 and res.x is not None:
