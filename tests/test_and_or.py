@@ -593,3 +593,11 @@ def test_lp_retries_after_a_simplex_solve_error(monkeypatch):
     with pytest.raises(RuntimeError, match="highs-ipm tol 1e-10: Solve error"):
         solve_lp(r, zeta, n)
     assert calls == ["highs", "highs", "highs", "highs-ipm"]
+
+
+def test_lp_with_no_time_left_says_so():
+    n = 5
+    v = mlp_game(n, batch=1, seed=1)[0].numpy()
+    r = v - v[0]
+    with pytest.raises(RuntimeError, match="time limit spent"):
+        solve_lp(r, 0.02 * abs(r[-1]), n, time_limit=0)

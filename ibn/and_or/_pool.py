@@ -47,7 +47,7 @@ def terminate() -> None:
 
 
 def shutdown() -> None:
-    """Stop the pool's processes (also called at interpreter exit and after a broken pool)."""
+    """Stop the pool's processes once they are idle (called at interpreter exit)."""
     global _pool, _size
     if _pool is not None:
         _pool.shutdown(wait=True, cancel_futures=True)

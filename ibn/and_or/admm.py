@@ -19,7 +19,8 @@ eigendecomposition Z₁ᵀZ₁ = Q Λ Qᵀ,
 
     (I + ZᵀZ)⁻¹ = Q^{⊗n} diag(1 / (1 + λ_T)) (Q^{⊗n})ᵀ,   λ_T = Π_i Λ[bit i of T],
 
-and every ADMM step is a handful of Kronecker products applied in blocks of ≤ 5 bits.
+and every ADMM step is two such solves (Q^{⊗n} applied in blocks of ≤ 5 bits) plus the
+butterflies Z and Zᵀ of :mod:`ibn.transforms`.
 
 ADMM splitting (scaled form, one penalty ρ, over-relaxation α; Boyd et al. 2011, §3.4.3):
 p = a and p' = q (soft thresholding), s₁ = Z a and s₂ = −R Z q with s₁ + s₂ in the slab
@@ -32,7 +33,7 @@ from dataclasses import dataclass
 
 import torch
 
-from ..transforms import or_zeta
+from ..transforms import or_zeta, zeta_transpose
 from ..transforms import zeta as zeta_transform
 
 __all__ = ["AdmmEstimate", "admm_estimate"]
@@ -107,12 +108,6 @@ def admm_estimate(r: torch.Tensor, zeta: torch.Tensor, *, iterations: int = 300,
     lam1, q1 = torch.linalg.eigh(z1.T @ z1)
     den = rho * (1.0 + _kron_diagonal(lam1, n))
 
-    def z(x):
-        return _kron_apply(z1, x, n)
-
-    def zt(x):
-        return _kron_apply(z1.T, x, n)
-
     def solve(rhs):  # (ρ I + ρ ZᵀZ)⁻¹ rhs
         return _kron_apply(q1, _kron_apply(q1.T, rhs, n) / den, n)
 
@@ -127,10 +122,10 @@ def admm_estimate(r: torch.Tensor, zeta: torch.Tensor, *, iterations: int = 300,
     p, pq, s1, s2 = zeros.clone(), zeros.clone(), zeros.clone(), zeros.clone()
     up, uq, u1, u2 = zeros.clone(), zeros.clone(), zeros.clone(), zeros.clone()
     for _ in range(iterations):
-        a = solve(rho * (p - up) + rho * zt(s1 - u1))
-        q = solve(rho * (pq - uq) - rho * zt((s2 - u2).flip(-1)))
-        za = alpha * z(a) + (1 - alpha) * s1
-        zq = alpha * -z(q).flip(-1) + (1 - alpha) * s2
+        a = solve(rho * (p - up) + rho * zeta_transpose(s1 - u1))
+        q = solve(rho * (pq - uq) - rho * zeta_transpose((s2 - u2).flip(-1)))
+        za = alpha * zeta_transform(a) + (1 - alpha) * s1
+        zq = alpha * -zeta_transform(q).flip(-1) + (1 - alpha) * s2
         a = alpha * a + (1 - alpha) * p
         q = alpha * q + (1 - alpha) * pq
         p = torch.sign(a + up) * ((a + up).abs() - thresh).clamp(min=0.0)

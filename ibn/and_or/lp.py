@@ -206,6 +206,7 @@ def solve_lp(r: np.ndarray, zeta: float, n: int, *, tol: float = 1e-10,
     attempts = [(tol, "highs"), (max(10 * tol, 1e-9), "highs"), (max(100 * tol, 1e-8), "highs"),
                 (tol, "highs-ipm")]
     messages = []
+    res = None
     start = time.perf_counter()
     for attempt_tol, method in attempts:
         options = {"primal_feasibility_tolerance": attempt_tol,
@@ -223,7 +224,7 @@ def solve_lp(r: np.ndarray, zeta: float, n: int, *, tol: float = 1e-10,
         messages.append(f"{method} tol {attempt_tol:g}: {res.message}")
         if res.status == 1:  # time or iteration limit: retrying would exceed it
             break
-    if res.status != 0 or res.x is None:
+    if res is None or res.status != 0 or res.x is None:
         raise RuntimeError("HiGHS did not solve the AND-OR LP: " + "; ".join(messages))
     x = res.x
     a = np.zeros(m)
