@@ -41,14 +41,15 @@ _SGD_OPTIONS = {"steps", "lr", "momentum", "progress"}
 
 
 def _solve_sample(solver: str, v: np.ndarray, zeta: float, n: int, opts: dict,
-                  hint: int | None = None) -> dict:
-    """One sample with an exact solver (a top-level function so that worker processes can run it)."""
+                  hint=None) -> dict:
+    """One sample with an exact solver (a top-level function so that worker processes can run it);
+    ``hint``: the sample's :class:`ibn.and_or.fast.Hint`, if any."""
     from .fast import solve_fast
     from .lp import solve_lp
 
     r = v - v[0]
     if solver == "fast":
-        out = solve_fast(r, float(zeta), n, support_hint=hint, **opts)
+        out = solve_fast(r, float(zeta), n, hint=hint, **opts)
     else:
         out = solve_lp(r, float(zeta), n, **opts)
     a = out["and_eff"]

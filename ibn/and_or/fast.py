@@ -6,7 +6,9 @@ sparse games they are a small fraction. The solver therefore keeps every column 
 S ≠ ∅ and OR columns |S| ≥ 2, each split into x⁺ − x⁻; an OR singleton is the same column as the
 AND singleton and is left out) and only a working set R of rows:
 
-1. start with R = the n singleton coalitions and N;
+1. start with R = the n singleton coalitions, N, and (when a :class:`Hint` is given) the rows
+   that a batched ADMM estimate (:func:`ibn.and_or.admm.admm_estimate`) gives the largest dual
+   weight |y_T|, as many as the effects it predicts at the optimum;
 2. solve the restricted LP with HiGHS (warm-started from the previous basis: adding rows keeps the
    basis dual feasible, so the dual simplex resumes where it stopped);
 3. compute δ = r − Φx for *all* coalitions with the butterflies (O(n·2^n)); add the most violated
@@ -22,20 +24,24 @@ so a column S meets only the rows T ⊆ N∖S.
 
 Which method finishes first depends on the size of the optimal vertex (its number of nonzero
 effects, equal to its number of active rows). Measured on one core at n = 10 (12 trained
-ResNet-20 games, 6 random-MLP games, 4 planted games): the warm-started dual simplex needs about
-one pivot per row it touches and wins below ~300 effects (planted 0.1–0.3 s, ResNet-20 0.2–1.4 s a
-sample), while HiGHS's interior-point method with crossover takes ~1.0–1.3 s whatever the game and
-wins above (random MLP games with 330–1000 effects: 1.1–1.3 s instead of 1.7–3.9 s). So:
+ResNet-20 games, 12 random-MLP games, 6 planted games): row generation seeded with the ADMM rows
+needs far fewer pivots than from the singletons alone (the seeds are rows of the optimal vertex
+far more often than chance: 36–63 % of them on planted games, where 3–6 % of all rows are) —
+planted games 0.13 → 0.07 s a sample, ResNet-20 0.63 → 0.19 s, random-MLP games with ≤ 500
+effects 1.7–3.9 → 0.45–1.0 s —, while HiGHS's interior-point method with crossover takes
+~1.1–1.4 s whatever the game and wins only above ~600 effects. So:
 
-* ``dense_method="simplex"``: row generation; once the working set would pass ``dense_fraction``
-  of the rows, every remaining row is added at once and the warm-started dual simplex finishes
-  the full LP in this compact form (rows T, columns with 3^n nonzeros in all);
+* ``dense_method="simplex"``: row generation (seeded if a hint is given); once the working set
+  would pass ``dense_fraction`` of the rows, every remaining row is added at once and the
+  warm-started dual simplex finishes the full LP in this compact form (rows T, columns with 3^n
+  nonzeros in all);
 * ``dense_method="ipm"``: the whole compact LP by interior point + crossover from the start;
-* ``dense_method="auto"`` (default): for n ≥ 10, ``"ipm"`` when the support predicted by 150
-  batched ADMM steps (:func:`ibn.and_or.admm.admm_estimate`, ~0.02–0.05 s a sample) is at least
-  ``IPM_FRACTION`` = 0.3 of the rows, else ``"simplex"``; below n = 10 always ``"simplex"``.
-  Both are exact; a wrong guess costs time only. ``dense_fraction`` and ``max_rounds`` concern
-  row generation only.
+* ``dense_method="auto"`` (default): for n ≥ 10, a :class:`Hint` from 300 batched ADMM steps in
+  float32 (~0.01–0.03 s a sample, batch-dependent; see :func:`support_hints`), then ``"ipm"``
+  when its predicted support is at least ``IPM_FRACTION`` = 0.6 of the rows, else seeded
+  ``"simplex"``; below n = 10 always unseeded ``"simplex"``.
+  Both are exact; a wrong guess or a poor seed costs time only. ``dense_fraction`` and
+  ``max_rounds`` concern row generation only.
 
 The staged LP of :mod:`ibn.and_or.lp` stays the fallback when HiGHS reports a solve error. The
 vertex is polished (:func:`ibn.and_or._common.polish`) and certified by the dual bound in every
@@ -47,6 +53,7 @@ Performance: see ``benchmarks/bench_solvers.py`` and ``benchmarks/bench_mnist_ex
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -56,11 +63,12 @@ from ._common import dual_bound, l1, phi, polish
 from .admm import admm_estimate
 from .lp import _trivial, solve_lp, solve_sparse_highs
 
-__all__ = ["solve_fast", "support_hints", "choose_method", "IPM_FRACTION"]
+__all__ = ["solve_fast", "support_hints", "choose_method", "Hint", "IPM_FRACTION"]
 
-IPM_FRACTION = 0.3
+IPM_FRACTION = 0.6
 HINT_MIN_PLAYERS = 10  # below, the LP is small and the dual simplex always quick
-HINT_ITERATIONS = 150  # ADMM steps for the hint: the same choices as 300 on the benchmark games
+HINT_ITERATIONS = 300  # ADMM steps for the hint (150 choose the same methods but seed worse rows)
+SEED_MIN_DUAL = 1e-6  # seed rows need an estimated dual weight above this fraction of the largest
 HINT_CHUNK_ENTRIES = 1 << 20  # samples × 2^n per ADMM batch (~160 MiB of float64 state)
 
 
@@ -154,8 +162,20 @@ def choose_method(support_hint: int | None, n: int, ipm_fraction: float = IPM_FR
     return "ipm" if support_hint >= ipm_fraction * ((1 << n) - 1) else "simplex"
 
 
-def support_hints(r: np.ndarray, zetas: np.ndarray, n: int) -> list[int | None]:
-    """Predicted optimal support per sample (rows of ``r``) from :func:`admm_estimate`;
+@dataclass(frozen=True)
+class Hint:
+    """What :func:`admm_estimate` predicts about one sample's optimum.
+
+    ``support``: the number of effects at the optimum; ``rows``: the coalitions T with the
+    largest estimated dual weight |y_T| (``support`` of them, fewer if fewer are nonzero), which
+    row generation starts from (see the module docstring)."""
+
+    support: int
+    rows: np.ndarray
+
+
+def support_hints(r: np.ndarray, zetas: np.ndarray, n: int) -> list[Hint | None]:
+    """A :class:`Hint` per sample (rows of ``r``) from one batched :func:`admm_estimate`;
     ``None`` for every sample below n = 10, where row generation is always quick (n = 8:
     0.07 s a sample on planted games, 0.09 s on random-MLP games)."""
     if n < HINT_MIN_PLAYERS:
@@ -165,23 +185,29 @@ def support_hints(r: np.ndarray, zetas: np.ndarray, n: int) -> list[int | None]:
     chunk = max(1, HINT_CHUNK_ENTRIES >> n)  # ADMM holds ~20 (chunk, 2^n) float64 tensors
     hints = []
     for lo in range(0, r.shape[0], chunk):
-        est = admm_estimate(r[lo:lo + chunk], zetas[lo:lo + chunk], iterations=HINT_ITERATIONS)
-        hints += [int(k) for k in est.support]
+        est = admm_estimate(r[lo:lo + chunk], zetas[lo:lo + chunk], iterations=HINT_ITERATIONS,
+                             dtype=torch.float32)
+        weight = est.dual.abs().numpy()
+        for k, w in zip(est.support.tolist(), weight):
+            top = np.argsort(-w, kind="stable")[:k]
+            hints.append(Hint(int(k), np.sort(top[w[top] > SEED_MIN_DUAL * max(w.max(), 1e-300)])))
     return hints
 
 
 def solve_fast(r: np.ndarray, zeta: float, n: int, *, tol: float = 1e-10,
                dense_fraction: float = 0.45, dense_method: str = "auto", max_rounds: int = 500,
-               time_limit: float | None = None, support_hint: int | None = None) -> dict:
+               time_limit: float | None = None, hint: Hint | None = None) -> dict:
     """Solve one sample exactly (see the module docstring).
 
     ``r`` has length m = 2^n (entry 0 ignored, r_T = v_T − v_∅). ``dense_method``: ``"simplex"``
     (row generation; a dense game ends with every row in, warm-started), ``"ipm"`` (the whole LP
     by HiGHS's interior point and crossover from the start) or ``"auto"`` (``"ipm"`` when
-    ``support_hint``, the predicted number of effects at the optimum, is at least
-    ``IPM_FRACTION`` of the rows; the hint is computed here by :func:`support_hints` if not
-    given). Returns the dict of :func:`ibn.and_or.lp.solve_lp` plus ``rounds``, ``rows`` (size of
-    the final working set), ``support_hint`` and ``method`` (``"rowgen"``, ``"ipm"``;
+    ``hint.support``, the predicted number of effects at the optimum, is at least
+    ``IPM_FRACTION`` of the rows, else row generation seeded with ``hint.rows``; the hint is
+    computed here by :func:`support_hints` if not given, which for a batch is cheaper done once
+    for all samples). Returns the dict of :func:`ibn.and_or.lp.solve_lp` plus ``rounds``,
+    ``rows`` (size of the final working set), ``support_hint`` (``hint.support``) and ``method``
+    (``"rowgen"``, ``"ipm"``;
     ``"sparse-lp"``, or ``"linprog"`` from there, after a HiGHS solve error, the time limit or
     ``max_rounds``; ``"linprog"`` without the bundled HiGHS binding).
     """
@@ -191,15 +217,16 @@ def solve_fast(r: np.ndarray, zeta: float, n: int, *, tol: float = 1e-10,
     m = 1 << n
     out = _trivial(r, zeta)
     if out is not None:
-        out.update(rounds=0, rows=0, method="trivial", support_hint=support_hint)
+        out.update(rounds=0, rows=0, method="trivial", support_hint=None)
         return out
     if not _highs.AVAILABLE:  # pragma: no cover - depends on the SciPy build
         out = solve_lp(r, zeta, n, tol=tol, time_limit=time_limit)
-        out.update(rounds=1, rows=m - 1, method="linprog", support_hint=support_hint)
+        out.update(rounds=1, rows=m - 1, method="linprog", support_hint=None)
         return out
+    if dense_method == "auto" and hint is None:
+        hint = support_hints(r[None], np.array([zeta]), n)[0]
+    support_hint = None if hint is None else hint.support
     if dense_method == "auto":
-        if support_hint is None:
-            support_hint = support_hints(r[None], np.array([zeta]), n)[0]
         dense_method = choose_method(support_hint, n)
     t0 = time.perf_counter()
     scale = float(np.abs(r[1:]).max())
@@ -210,8 +237,8 @@ def solve_fast(r: np.ndarray, zeta: float, n: int, *, tol: float = 1e-10,
         gen.add_rows(np.arange(1, m))
     else:
         gen = _RowGen(rs, zs, n, tol, time_limit)
-        singles = 1 << np.arange(n)
-        gen.add_rows(np.unique(np.concatenate([singles, [m - 1]])))
+        seed = [1 << np.arange(n), [m - 1]] + ([] if hint is None else [hint.rows])
+        gen.add_rows(np.unique(np.concatenate(seed).astype(np.int64)))
     viol_tol = 10 * tol
     rounds = 0
     total_iter = 0
