@@ -1,45 +1,55 @@
-"""The default solver: exact row generation (dual simplex) or interior point, with a dual certificate.
+"""The default solver: exact row and column generation (simplex) or interior point, certified.
 
 For one sample (notation of :mod:`ibn.and_or._common`) the LP  min ||x||_1  s.t. |Φx − r| ≤ ζ
-has 2^n − 1 rows, but at the optimum only the *active* rows (|δ_T| = ζ) carry dual weight, and on
-sparse games they are a small fraction. The solver therefore keeps every column (AND columns
-S ≠ ∅ and OR columns |S| ≥ 2, each split into x⁺ − x⁻; an OR singleton is the same column as the
-AND singleton and is left out) and only a working set R of rows:
+has 2^n − 1 rows and ~2^{n+1} columns (AND columns S ≠ ∅ and OR columns |S| ≥ 2, each split into
+x⁺ − x⁻; an OR singleton is the same column as the AND singleton and is left out), but at the
+optimum only the *active* rows (|δ_T| = ζ) carry dual weight and only the support's columns are
+nonzero; on sparse games both are a small fraction. The solver therefore works on a working set
+R of rows and C of columns:
 
-1. start with R = the n singleton coalitions, N, and (when a :class:`Hint` is given) the rows
-   that a batched ADMM estimate (:func:`ibn.and_or.admm.admm_estimate`) gives the largest dual
-   weight |y_T|, as many as the effects it predicts at the optimum;
-2. solve the restricted LP with HiGHS (warm-started from the previous basis: adding rows keeps the
-   basis dual feasible, so the dual simplex resumes where it stopped);
-3. compute δ = r − Φx for *all* coalitions with the butterflies (O(n·2^n)); add the most violated
-   rows outside R (a batch that grows with |R|) and go to 2; stop when no row is violated.
+1. start with R = the n singleton coalitions and N, and C = every column; with a :class:`Hint`
+   (a batched ADMM estimate, :func:`ibn.and_or.admm.admm_estimate`), add to R the rows it gives
+   the largest dual weight |y_T| (as many as the effects it predicts), and start C from the AND
+   singletons and the effects it predicts instead. The AND column of every row in R is always in
+   C, so the restricted LP is feasible (Z on rows R and AND columns R is unit triangular);
+2. solve the restricted LP with HiGHS, warm-started from the previous basis (added rows keep the
+   basis dual feasible: dual simplex; added columns keep it primal feasible: primal simplex);
+3. compute δ = r − Φx for *all* coalitions and Φᵀy for *all* columns with the butterflies
+   (O(n·2^n)); add the most violated rows outside R (a batch that grows with |R|) and every
+   column outside C with |Φᵀy|_S > 1, and go to 2; stop when neither exists. If R would pass
+   ``dense_fraction`` of the rows, every column and then every row is added at once.
 
-At that point x is feasible for the full LP, and the restricted duals y (zero off R) satisfy
-|Φᵀy| ≤ 1 for every column because every column is in the restricted LP; so x is optimal, and
-``lower_bound`` = rᵀy − ζ||y||_1 (with y scaled into the dual feasible set, priced over all
-columns by ``zeta_transpose`` and ``zeta``) certifies it independently of the solver.
+At that point x is feasible for the full LP and the restricted duals y (zero off R) satisfy
+|Φᵀy| ≤ 1 for every column; so x is optimal, and ``lower_bound`` = rᵀy − ζ||y||_1 (with y scaled
+into the dual feasible set, priced over all columns by ``zeta_transpose`` and ``zeta``)
+certifies it independently of the solver.
 
 OR columns are stored sparsely: u^OR_T = t − Σ_{S∩T=∅} o_S with one extra free variable t = Σ_S o_S,
 so a column S meets only the rows T ⊆ N∖S.
 
 Which method finishes first depends on the size of the optimal vertex (its number of nonzero
 effects, equal to its number of active rows). Measured on one core at n = 10 (12 trained
-ResNet-20 games, 12 random-MLP games, 6 planted games): row generation seeded with the ADMM rows
-needs far fewer pivots than from the singletons alone (the seeds are rows of the optimal vertex
-far more often than chance: 36–63 % of them on planted games, where 3–6 % of all rows are) —
-planted games 0.13 → 0.07 s a sample, ResNet-20 0.63 → 0.19 s, random-MLP games with ≤ 500
-effects 1.7–3.9 → 0.45–1.0 s —, while HiGHS's interior-point method with crossover takes
-~1.1–1.4 s whatever the game and wins only above ~600 effects. So:
+ResNet-20 games, 12 random-MLP games, 6 planted games), mean seconds a sample:
 
-* ``dense_method="simplex"``: row generation (seeded if a hint is given); once the working set
-  would pass ``dense_fraction`` of the rows, every remaining row is added at once and the
-  warm-started dual simplex finishes the full LP in this compact form (rows T, columns with 3^n
-  nonzeros in all);
+==========================  =========  =========  ========================
+working sets                planted    ResNet-20  random MLP
+==========================  =========  =========  ========================
+rows from singletons        0.13       0.63       1.7–3.9 (≤ 500 effects)
++ ADMM seed rows            0.07       0.17       0.4–1.0
++ ADMM columns, pricing     0.02       0.10       0.24–0.9
+interior point + crossover  1.2        1.2        1.1–1.7 (any)
+==========================  =========  =========  ========================
+
+(the seed rows are rows of the optimal vertex far more often than chance: 36–63 % of them on
+planted games, where 3–6 % of all rows are). The interior-point method wins only above ~650
+effects. So:
+
+* ``dense_method="simplex"``: row and column generation (seeded if a hint is given);
 * ``dense_method="ipm"``: the whole compact LP by interior point + crossover from the start;
 * ``dense_method="auto"`` (default): for n ≥ 10, a :class:`Hint` from 300 batched ADMM steps in
   float32 (~0.01–0.03 s a sample, batch-dependent; see :func:`support_hints`), then ``"ipm"``
-  when its predicted support is at least ``IPM_FRACTION`` = 0.6 of the rows, else seeded
-  ``"simplex"``; below n = 10 always unseeded ``"simplex"``.
+  when its predicted support is at least ``IPM_FRACTION`` = 0.65 of the rows, else seeded
+  ``"simplex"``; below n = 10 always ``"simplex"`` from the singletons and every column.
   Both are exact; a wrong guess or a poor seed costs time only. ``dense_fraction`` and
   ``max_rounds`` concern row generation only.
 
@@ -53,77 +63,109 @@ Performance: see ``benchmarks/bench_solvers.py`` and ``benchmarks/bench_mnist_ex
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 
 from . import _highs
-from ._common import dual_bound, l1, phi, polish
-from .admm import admm_estimate
+from ._common import dual_bound, l1, phi, phi_t, polish
+from .admm import SUPPORT_RTOL, admm_estimate
 from .lp import _trivial, solve_lp, solve_sparse_highs
 
 __all__ = ["solve_fast", "support_hints", "choose_method", "Hint", "IPM_FRACTION"]
 
-IPM_FRACTION = 0.6
+IPM_FRACTION = 0.65
 HINT_MIN_PLAYERS = 10  # below, the LP is small and the dual simplex always quick
 HINT_ITERATIONS = 300  # ADMM steps for the hint (150 choose the same methods but seed worse rows)
+COLUMN_GENERATION = True  # with a hint, start from its predicted columns and price the others
 SEED_MIN_DUAL = 1e-6  # seed rows need an estimated dual weight above this fraction of the largest
 HINT_CHUNK_ENTRIES = 1 << 20  # samples × 2^n per ADMM batch (~160 MiB of float64 state)
 
 
 class _RowGen:
+    """The compact LP over a working set of rows and of columns, grown in place.
+
+    Columns: 0 is t (free); every AND column S ≠ ∅ and OR column |S| ≥ 2 in the working set is a
+    (+, −) pair of nonnegative variables with cost 1. ``columns=None`` puts every column in at
+    the start; otherwise only the given ones, and :meth:`add_rows` also adds the AND column of
+    each new row, so that the restricted LP stays feasible (Z restricted to rows R and AND
+    columns R is unit triangular).
+    """
+
     def __init__(self, r: np.ndarray, zeta: float, n: int, tol: float, time_limit,
-                 solver: str = "choose", presolve: bool = True):
+                 solver: str = "choose", presolve: bool = True,
+                 columns: tuple[np.ndarray, np.ndarray] | None = None):
         self.n = n
         m = self.m = 1 << n
         self.r = r
         self.zeta = zeta
         self.lp = _highs.Highs(tol=tol, time_limit=time_limit, solver=solver, presolve=presolve)
-        s_all = np.arange(1, m)
-        self.s_and = s_all
-        self.s_or = s_all[np.bitwise_count(s_all) >= 2]
-        k_and, k_or = self.s_and.size, self.s_or.size
-        # column 0: t (free); then AND S (+,−) pairs; then OR S (+,−) pairs.
-        self.col_and = 1 + 2 * np.arange(k_and)
-        self.col_or = 1 + 2 * k_and + 2 * np.arange(k_or)
-        # row 0: t − Σ_S o_S = 0.
+        # HiGHS index of the + variable of each AND / OR column S (−1: not in the working set)
+        self.col_and = np.full(m, -1, dtype=np.int64)
+        self.col_or = np.full(m, -1, dtype=np.int64)
+        self.or_ok = np.bitwise_count(np.arange(m)) >= 2  # OR singletons = AND singletons
+        self.restricted = columns is not None
+        # row 0: t − Σ_S o_S = 0; column 0: t, free, in row 0 (its rows T are added with them)
         self.lp.add_rows([0.0], [0.0], [0], [], [])
-        n_cols = 1 + 2 * k_and + 2 * k_or
-        cost = np.ones(n_cols)
-        cost[0] = 0.0
-        lo = np.zeros(n_cols)
-        lo[0] = -np.inf
-        starts = np.zeros(n_cols, dtype=np.int64)
-        # entries in row 0: t: +1; o⁺_S: −1; o⁻_S: +1
-        has = np.zeros(n_cols, dtype=bool)
-        has[0] = True
-        has[self.col_or] = True
-        has[self.col_or + 1] = True
-        counts = has.astype(np.int64)
-        starts[1:] = np.cumsum(counts)[:-1]
-        vals = np.zeros(n_cols)
-        vals[0] = 1.0
-        vals[self.col_or] = -1.0
-        vals[self.col_or + 1] = 1.0
-        self.lp.add_cols(cost, lo, np.full(n_cols, np.inf), starts, np.zeros(int(has.sum())),
-                         vals[has])
+        self.lp.add_cols([0.0], [-np.inf], [np.inf], [0], [0], [1.0])
+        self.n_cols = 1
         self.rows = np.zeros(0, dtype=np.int64)
         self.in_rows = np.zeros(m, dtype=bool)
         self.in_rows[0] = True
+        s_all = np.arange(1, m)
+        if columns is None:
+            self.add_cols(s_all, s_all[self.or_ok[s_all]])
+        else:
+            self.add_cols(*columns)
+
+    def add_cols(self, s_and: np.ndarray, s_or: np.ndarray) -> None:
+        """Add AND columns ``s_and`` and OR columns ``s_or`` (those already in are skipped)."""
+        s_and = np.unique(np.asarray(s_and, dtype=np.int64))
+        s_or = np.unique(np.asarray(s_or, dtype=np.int64))
+        s_and = s_and[(s_and > 0) & (self.col_and[s_and] < 0)]
+        s_or = s_or[self.or_ok[s_or] & (self.col_or[s_or] < 0)]
+        if s_and.size + s_or.size == 0:
+            return
+        rows = self.rows
+        k_and, k_or = s_and.size, s_or.size
+        # entries (local column, HiGHS row, value): AND S in the rows T ⊇ S (+1); OR S in row 0
+        # and in the rows T with T ∩ S = ∅ (−1); HiGHS row of self.rows[i] is i + 1
+        ca, ra = np.nonzero((rows[None, :] & s_and[:, None]) == s_and[:, None])
+        co, ro = np.nonzero((rows[None, :] & s_or[:, None]) == 0)
+        col = np.concatenate([ca, k_and + co, k_and + np.arange(k_or)])
+        row = np.concatenate([ra + 1, ro + 1, np.zeros(k_or, dtype=np.int64)])
+        val = np.concatenate([np.ones(ca.size), -np.ones(co.size + k_or)])
+        # each column is a (+, −) pair of HiGHS columns 2c, 2c + 1 with opposite values
+        col2 = np.concatenate([2 * col, 2 * col + 1])
+        order = np.argsort(col2, kind="stable")
+        n_new = 2 * (k_and + k_or)
+        counts = np.bincount(col2, minlength=n_new)
+        starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+        self.lp.add_cols(np.ones(n_new), np.zeros(n_new), np.full(n_new, np.inf), starts,
+                         np.concatenate([row, row])[order], np.concatenate([val, -val])[order])
+        self.col_and[s_and] = self.n_cols + 2 * np.arange(k_and)
+        self.col_or[s_or] = self.n_cols + 2 * k_and + 2 * np.arange(k_or)
+        self.n_cols += n_new
 
     def add_rows(self, t: np.ndarray) -> None:
         t = np.asarray(t, dtype=np.int64)
-        inter_and = (t[:, None] & self.s_and[None, :]) == self.s_and[None, :]
-        inter_or = (t[:, None] & self.s_or[None, :]) == 0
+        if self.restricted:  # keep the restricted LP feasible: the AND column of each new row
+            self.add_cols(t, np.zeros(0, dtype=np.int64))
+        s_and = np.flatnonzero(self.col_and >= 0)
+        s_or = np.flatnonzero(self.col_or >= 0)
+        inter_and = (t[:, None] & s_and[None, :]) == s_and[None, :]
+        inter_or = (t[:, None] & s_or[None, :]) == 0
         ra, ca = np.nonzero(inter_and)
         ro, co = np.nonzero(inter_or)
         k = t.size
+        pa = self.col_and[s_and]
+        po = self.col_or[s_or]
         # per row: t (+1), AND pairs (+1, −1), OR pairs (−1, +1)
         row_id = np.concatenate([np.arange(k), np.repeat(ra, 2), np.repeat(ro, 2)])
         col_id = np.concatenate([np.zeros(k, dtype=np.int64),
-                                 np.stack([self.col_and[ca], self.col_and[ca] + 1], 1).ravel(),
-                                 np.stack([self.col_or[co], self.col_or[co] + 1], 1).ravel()])
+                                 np.stack([pa[ca], pa[ca] + 1], 1).ravel(),
+                                 np.stack([po[co], po[co] + 1], 1).ravel()])
         val = np.concatenate([np.ones(k), np.tile([1.0, -1.0], ra.size),
                               np.tile([-1.0, 1.0], ro.size)])
         order = np.argsort(row_id, kind="stable")
@@ -137,8 +179,10 @@ class _RowGen:
     def primal(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         a = np.zeros(self.m)
         o = np.zeros(self.m)
-        a[self.s_and] = x[self.col_and] - x[self.col_and + 1]
-        o[self.s_or] = x[self.col_or] - x[self.col_or + 1]
+        s_and = np.flatnonzero(self.col_and >= 0)
+        s_or = np.flatnonzero(self.col_or >= 0)
+        a[s_and] = x[self.col_and[s_and]] - x[self.col_and[s_and] + 1]
+        o[s_or] = x[self.col_or[s_or]] - x[self.col_or[s_or] + 1]
         return a, o
 
 
@@ -168,10 +212,14 @@ class Hint:
 
     ``support``: the number of effects at the optimum; ``rows``: the coalitions T with the
     largest estimated dual weight |y_T| (``support`` of them, fewer if fewer are nonzero), which
-    row generation starts from (see the module docstring)."""
+    row generation starts from; ``and_cols``, ``or_cols``: the coalitions S of the estimate's
+    AND and OR effects above ``SUPPORT_RTOL`` of the largest, which column generation starts
+    from (see the module docstring)."""
 
     support: int
     rows: np.ndarray
+    and_cols: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    or_cols: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
 
 def support_hints(r: np.ndarray, zetas: np.ndarray, n: int) -> list[Hint | None]:
@@ -188,9 +236,13 @@ def support_hints(r: np.ndarray, zetas: np.ndarray, n: int) -> list[Hint | None]
         est = admm_estimate(r[lo:lo + chunk], zetas[lo:lo + chunk], iterations=HINT_ITERATIONS,
                              dtype=torch.float32)
         weight = est.dual.abs().numpy()
-        for k, w in zip(est.support.tolist(), weight):
+        a_abs = est.and_eff.abs().numpy()
+        o_abs = est.or_eff.abs().numpy()
+        for k, w, ea, eo in zip(est.support.tolist(), weight, a_abs, o_abs):
             top = np.argsort(-w, kind="stable")[:k]
-            hints.append(Hint(int(k), np.sort(top[w[top] > SEED_MIN_DUAL * max(w.max(), 1e-300)])))
+            big = SUPPORT_RTOL * max(ea.max(), eo.max(), 1e-300)
+            hints.append(Hint(int(k), np.sort(top[w[top] > SEED_MIN_DUAL * max(w.max(), 1e-300)]),
+                              np.flatnonzero(ea > big), np.flatnonzero(eo > big)))
     return hints
 
 
@@ -236,8 +288,12 @@ def solve_fast(r: np.ndarray, zeta: float, n: int, *, tol: float = 1e-10,
         gen = _RowGen(rs, zs, n, tol, time_limit, solver="ipm", presolve=False)
         gen.add_rows(np.arange(1, m))
     else:
-        gen = _RowGen(rs, zs, n, tol, time_limit)
-        seed = [1 << np.arange(n), [m - 1]] + ([] if hint is None else [hint.rows])
+        singles = 1 << np.arange(n)
+        columns = None
+        if hint is not None and COLUMN_GENERATION:
+            columns = (np.concatenate([singles, hint.and_cols]), hint.or_cols)
+        gen = _RowGen(rs, zs, n, tol, time_limit, columns=columns)
+        seed = [singles, [m - 1]] + ([] if hint is None else [hint.rows])
         gen.add_rows(np.unique(np.concatenate(seed).astype(np.int64)))
     viol_tol = 10 * tol
     rounds = 0
@@ -259,8 +315,22 @@ def solve_fast(r: np.ndarray, zeta: float, n: int, *, tol: float = 1e-10,
         excess = np.abs(d) - zs
         excess[gen.in_rows] = -np.inf
         violated = np.flatnonzero(excess > viol_tol)
-        if violated.size == 0:
+        new_and = new_or = np.zeros(0, dtype=np.int64)
+        if gen.restricted:  # price the columns outside the working set: |Φᵀy| ≤ 1 for all?
+            y = np.zeros(m)
+            y[gen.rows] = duals[1:]
+            g_and, g_or = phi_t(y)
+            ex_and = np.where(gen.col_and < 0, np.abs(g_and) - 1.0, -np.inf)
+            ex_or = np.where((gen.col_or < 0) & gen.or_ok, np.abs(g_or) - 1.0, -np.inf)
+            ex_and[0] = ex_or[0] = -np.inf
+            new_and = np.flatnonzero(ex_and > viol_tol)
+            new_or = np.flatnonzero(ex_or > viol_tol)
+        if violated.size == 0 and new_and.size + new_or.size == 0:
             break
+        if new_and.size + new_or.size:
+            gen.add_cols(new_and, new_or)
+        if violated.size == 0:
+            continue
         elapsed = time.perf_counter() - t0
         batch = max(32, gen.rows.size // 2)
         if (time_limit is not None and elapsed > time_limit) or rounds >= max_rounds:
@@ -270,8 +340,13 @@ def solve_fast(r: np.ndarray, zeta: float, n: int, *, tol: float = 1e-10,
                        iterations=out["iterations"] + total_iter, support_hint=support_hint)
             return out
         if gen.rows.size + min(batch, violated.size) > dense_fraction * (m - 1):
-            # dense after all: the full LP in this compact form, warm-started dual simplex
-            gen.add_rows(np.flatnonzero(~gen.in_rows))
+            # dense after all: the full LP in this compact form, warm-started; every column
+            # first (a primal simplex pass), then every row (dual simplex)
+            if gen.restricted:
+                gen.add_cols(np.arange(1, m), np.arange(1, m))
+                gen.restricted = False
+            else:
+                gen.add_rows(np.flatnonzero(~gen.in_rows))
             continue
         if violated.size > batch:
             violated = violated[np.argpartition(-excess[violated], batch)[:batch]]
