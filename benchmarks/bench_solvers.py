@@ -4,9 +4,9 @@ For each n, on planted sparse games with noise inside the bound (ibn.and_or.synt
 noise = 0.5ζ) and on "realistic" games (values of a small random ReLU MLP on masked inputs,
 ibn.and_or.synthetic.mlp_game), runs
 
-* the default solver ("fast": row generation or interior point, chosen per sample from a batched
-  ADMM estimate, + certified dual bound), with extract's default workers (one process per CPU
-  for at least 4 samples at n >= 10);
+* the default solver ("fast": row and column generation seeded by a batched ADMM estimate, or
+  interior point when that estimate predicts a dense optimum, + certified dual bound), with
+  extract's default workers (one process per CPU for at least 4 samples at n >= 10);
 * "lp": the full sparse-butterfly LP through scipy.optimize.linprog(method="highs"), sample by sample;
 * "sgd": the lab's procedure (20 000 steps by default), batched over the samples of that game
   family (its per-sample time is the batch time divided by the batch size, stated in the table);

@@ -14,7 +14,7 @@ import torch
 from ibn import transforms as tf
 from ibn.and_or import extract
 from ibn.and_or.admm import _Z1, _kron_apply, _kron_diagonal, admm_estimate
-from ibn.and_or.fast import IPM_FRACTION, Hint, choose_method, solve_fast, support_hints
+from ibn.and_or.fast import Hint, choose_method, ipm_fraction, solve_fast, support_hints
 from ibn.and_or.lp import solve_lp
 from ibn.and_or.synthetic import mlp_game, planted_game
 
@@ -85,8 +85,11 @@ def test_seed_rows_are_active_at_the_lp_optimum():
 def test_choose_method_threshold():
     m1 = (1 << 10) - 1
     assert choose_method(None, 10) == "simplex"
-    assert choose_method(int(IPM_FRACTION * m1) + 1, 10) == "ipm"
-    assert choose_method(int(IPM_FRACTION * m1) - 1, 10) == "simplex"
+    assert choose_method(int(ipm_fraction(10) * m1) + 1, 10) == "ipm"
+    assert choose_method(int(ipm_fraction(10) * m1) - 1, 10) == "simplex"
+    assert choose_method(int(0.5 * ((1 << 12) - 1)), 12) == "ipm"  # earlier crossover at n = 12
+    assert choose_method(10, 10, fraction=0.001) == "ipm"
+    assert ipm_fraction(8) == ipm_fraction(10) and ipm_fraction(14) == ipm_fraction(12)
     assert support_hints(np.zeros((2, 64)), np.zeros(2), 6) == [None, None]
 
 

@@ -127,9 +127,11 @@ def extract(values, *, noise_bound: float = 0.02, noise_scale: str = "sample",
             started once per session and reused, so they keep the ``ibn`` code they imported;
             ``"auto"`` = one per usable CPU; default ``"auto"`` for n ≥ 10 and at least 4
             samples, else 1), ``progress``; ``"fast"`` also ``dense_method`` (``"auto"``, default:
-            chosen per sample from a batched ADMM estimate of the optimum's size from n = 10 on,
-            row generation below; ``"simplex"``: row generation; ``"ipm"``: interior point on
-            the whole LP), ``dense_fraction`` and ``max_rounds`` (both row generation only).
+            from n = 10 on, a batched ADMM estimate of the optimum chooses per sample between
+            row and column generation started from its rows and effects and the interior
+            point; below, row generation from the singletons; ``"simplex"``: row generation
+            without the estimate; ``"ipm"``: interior point on the whole LP), ``dense_fraction``
+            and ``max_rounds`` (both row generation only). See :mod:`ibn.and_or.fast`.
             For ``"sgd"``: ``steps`` (20 000), ``lr`` (1e-6), ``momentum`` (0.9), ``progress``.
 
     Returns:

@@ -41,15 +41,19 @@ interior point + crossover  1.2        1.2        1.1–1.7 (any)
 ==========================  =========  =========  ========================
 
 (the seed rows are rows of the optimal vertex far more often than chance: 36–63 % of them on
-planted games, where 3–6 % of all rows are). The interior-point method wins only above ~650
-effects. So:
+planted games, where 3–6 % of all rows are). The interior-point method wins only above ~600–650
+predicted effects (50 MNIST ResNet-20 games: simplex 0.02–0.9 s up to 450 effects, 2.0 s at 640,
+where the interior point takes 1.4–1.8 s). At n = 12 the crossover comes earlier relative to the
+rows (random-MLP games, one core each: 1320 predicted effects, simplex 55 s vs interior point
+61 s; 1673 effects, 120 s vs 95 s). So:
 
 * ``dense_method="simplex"``: row and column generation (seeded if a hint is given);
 * ``dense_method="ipm"``: the whole compact LP by interior point + crossover from the start;
 * ``dense_method="auto"`` (default): for n ≥ 10, a :class:`Hint` from 300 batched ADMM steps in
   float32 (~0.01–0.03 s a sample, batch-dependent; see :func:`support_hints`), then ``"ipm"``
-  when its predicted support is at least ``IPM_FRACTION`` = 0.65 of the rows, else seeded
-  ``"simplex"``; below n = 10 always ``"simplex"`` from the singletons and every column.
+  when its predicted support is at least :func:`ipm_fraction` of the rows (0.6 at n = 10,
+  0.35 at n = 12), else seeded ``"simplex"``; below n = 10 always ``"simplex"`` from the
+  singletons and every column.
   Both are exact; a wrong guess or a poor seed costs time only. ``dense_fraction`` and
   ``max_rounds`` concern row generation only.
 
@@ -73,9 +77,10 @@ from ._common import dual_bound, l1, phi, phi_t, polish
 from .admm import SUPPORT_RTOL, admm_estimate
 from .lp import _trivial, solve_lp, solve_sparse_highs
 
-__all__ = ["solve_fast", "support_hints", "choose_method", "Hint", "IPM_FRACTION"]
+__all__ = ["solve_fast", "support_hints", "choose_method", "ipm_fraction", "Hint",
+           "IPM_FRACTION"]
 
-IPM_FRACTION = 0.65
+IPM_FRACTION = {10: 0.6, 11: 0.475, 12: 0.35}  # see ipm_fraction
 HINT_MIN_PLAYERS = 10  # below, the LP is small and the dual simplex always quick
 HINT_ITERATIONS = 300  # ADMM steps for the hint (150 choose the same methods but seed worse rows)
 COLUMN_GENERATION = True  # with a hint, start from its predicted columns and price the others
@@ -198,12 +203,20 @@ def _full_lp(r: np.ndarray, zeta: float, n: int, tol: float, time_limit: float |
     return out
 
 
-def choose_method(support_hint: int | None, n: int, ipm_fraction: float = IPM_FRACTION) -> str:
-    """``"ipm"`` when the predicted optimum has at least ``ipm_fraction`` · (2^n − 1) effects,
-    else ``"simplex"`` (row generation). See the module docstring for the measurements."""
+def ipm_fraction(n: int) -> float:
+    """The fraction of the 2^n − 1 rows above which the predicted support sends a sample to the
+    interior point: measured at n = 10 and 12, interpolated at 11, the n = 12 value beyond."""
+    return IPM_FRACTION[min(max(n, 10), 12)]
+
+
+def choose_method(support_hint: int | None, n: int, fraction: float | None = None) -> str:
+    """``"ipm"`` when the predicted optimum has at least ``fraction`` · (2^n − 1) effects
+    (default :func:`ipm_fraction`), else ``"simplex"`` (row and column generation). See the
+    module docstring for the measurements."""
     if support_hint is None:
         return "simplex"
-    return "ipm" if support_hint >= ipm_fraction * ((1 << n) - 1) else "simplex"
+    fraction = ipm_fraction(n) if fraction is None else fraction
+    return "ipm" if support_hint >= fraction * ((1 << n) - 1) else "simplex"
 
 
 @dataclass(frozen=True)
@@ -255,7 +268,7 @@ def solve_fast(r: np.ndarray, zeta: float, n: int, *, tol: float = 1e-10,
     (row generation; a dense game ends with every row in, warm-started), ``"ipm"`` (the whole LP
     by HiGHS's interior point and crossover from the start) or ``"auto"`` (``"ipm"`` when
     ``hint.support``, the predicted number of effects at the optimum, is at least
-    ``IPM_FRACTION`` of the rows, else row generation seeded with ``hint.rows``; the hint is
+    :func:`ipm_fraction` of the rows, else row generation seeded with ``hint.rows``; the hint is
     computed here by :func:`support_hints` if not given, which for a batch is cheaper done once
     for all samples). Returns the dict of :func:`ibn.and_or.lp.solve_lp` plus ``rounds``,
     ``rows`` (size of the final working set), ``support_hint`` (``hint.support``) and ``method``
