@@ -142,7 +142,7 @@ def test_float32_iterations_give_the_same_estimate():
 
 @pytest.mark.parametrize("kind", ["planted", "mlp"])
 @pytest.mark.parametrize("columns", ["none", "few", "wrong"])
-@pytest.mark.parametrize("dense_fraction", [0.45, 0.05])
+@pytest.mark.parametrize("dense_fraction", [0.45, 0.05, 2.0])
 def test_row_and_column_generation_reaches_the_lp_optimum(kind, columns, dense_fraction):
     """Whatever columns a hint proposes (none, a few, or the wrong ones), pricing the others
     with Φᵀy brings in what the optimum needs; the same when the working set turns dense."""
@@ -164,3 +164,54 @@ def test_row_and_column_generation_reaches_the_lp_optimum(kind, columns, dense_f
     assert out["lower_bound"] == pytest.approx(lp["objective"], rel=1e-8)
     delta = out["delta"]
     assert np.abs(delta).max() <= zeta * (1 + 1e-12)
+
+
+def _planted10(seed=0):
+    v = planted_game(10, batch=1, seed=seed).values
+    r = (v - v[:, :1]).numpy()
+    z = (0.02 * (v[:, -1] - v[:, 0]).abs()).numpy()
+    return r, z
+
+
+def test_column_generation_ends_with_few_columns_at_the_lp_optimum():
+    """On a sparse n = 10 game the seeded working sets stay small (no dense switch), so the
+    optimum is reached with most columns never in the LP: only the pricing brought in what the
+    optimum needs."""
+    r, z = _planted10()
+    hint = support_hints(r, z, 10)[0]
+    out = solve_fast(r[0], float(z[0]), 10, hint=hint)
+    lp = solve_lp(r[0], float(z[0]), 10)
+    assert out["method"] == "rowgen"
+    assert out["rows"] < 0.45 * 1023 and out["columns"] < 0.5 * (2 * 1023 - 10)
+    assert out["objective"] == pytest.approx(lp["objective"], rel=1e-9)
+    assert out["lower_bound"] == pytest.approx(lp["objective"], rel=1e-8)
+
+
+def test_certificate_catches_a_pricing_that_misses_columns(monkeypatch):
+    """If the pricing saw no violated column (simulated: Φᵀy = 0), the final dual check still
+    finds |Φᵀy| > 1 and the solver re-solves with every column: the result stays optimal."""
+    import ibn.and_or.fast as fast
+
+    r, z = _planted10(1)
+    hint = support_hints(r, z, 10)[0]
+    lp = solve_lp(r[0], float(z[0]), 10)
+    monkeypatch.setattr(fast, "phi_t", lambda y: (np.zeros_like(y), np.zeros_like(y)))
+    few = Hint(hint.support, hint.rows, hint.and_cols[:5], hint.or_cols[:5])
+    out = solve_fast(r[0], float(z[0]), 10, hint=few, dense_fraction=2.0)  # no dense switch
+    assert out["columns"] == 2 * 1023 - 10
+    assert out["objective"] == pytest.approx(lp["objective"], rel=1e-9)
+    assert out["lower_bound"] == pytest.approx(lp["objective"], rel=1e-8)
+
+
+def test_hint_rows_may_hold_the_empty_coalition_and_repeats():
+    n = 6
+    v = mlp_game(n, batch=1, seed=8)[0].numpy()
+    v = v + 5.0  # v_∅ ≠ 0: a row for ∅ would make the restricted LP infeasible
+    r = v - v[0]
+    r[0] = 5.0  # entry 0 is documented as ignored
+    zeta = 0.02 * abs(v[-1] - v[0])
+    hint = Hint(3, np.array([0, 3, 3, 5, 5]), np.array([0, 3, 3]), np.array([0, 1, 6, 6]))
+    out = solve_fast(r, zeta, n, hint=hint, dense_method="simplex")
+    lp = solve_lp(r, zeta, n)
+    assert out["method"] == "rowgen"
+    assert out["objective"] == pytest.approx(lp["objective"], rel=1e-9)

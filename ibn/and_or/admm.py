@@ -5,7 +5,8 @@ The exact solvers need to know, before they build an LP, how large its optimal v
 interior-point method above) and which rows it lives on (row generation started from them needs
 far fewer pivots). This module gives both, with an approximate decomposition, for a whole batch
 at once in a few hundred cheap iterations. It is an estimate only: its output is neither exactly
-feasible nor a vertex, and :mod:`ibn.and_or.fast` uses it to choose a method and seed rows.
+feasible nor a vertex, and :mod:`ibn.and_or.fast` uses it to choose a method and to seed
+the working sets of rows and columns.
 
 Problem (notation of :mod:`ibn.and_or._common`; m = 2^n, every vector indexed by coalitions):
 
@@ -19,8 +20,9 @@ eigendecomposition Z₁ᵀZ₁ = Q Λ Qᵀ,
 
     (I + ZᵀZ)⁻¹ = Q^{⊗n} diag(1 / (1 + λ_T)) (Q^{⊗n})ᵀ,   λ_T = Π_i Λ[bit i of T],
 
-and every ADMM step is two such solves (Q^{⊗n} applied in blocks of ≤ 5 bits) plus the
-butterflies Z and Zᵀ of :mod:`ibn.transforms`.
+and, since Z and R are Kronecker products too, every ADMM step is four products with Kronecker
+factors (Qᵀ, (AQ)ᵀ, AQ and Q, for the AND block A = Z and the OR block A = −RZ at once), each
+applied in blocks of ≤ 5 bits (see :func:`admm_estimate`).
 
 ADMM splitting (scaled form, one penalty ρ, over-relaxation α; Boyd et al. 2011, §3.4.3):
 p = a and p' = q (soft thresholding), s₁ = Z a and s₂ = −R Z q with s₁ + s₂ in the slab

@@ -52,8 +52,8 @@ rows (random-MLP games, one core each: 1320 predicted effects, simplex 55 s vs i
 * ``dense_method="auto"`` (default): for n ≥ 10, a :class:`Hint` from 300 batched ADMM steps in
   float32 (~0.01–0.03 s a sample, batch-dependent; see :func:`support_hints`), then ``"ipm"``
   when its predicted support is at least :func:`ipm_fraction` of the rows (0.6 at n = 10,
-  0.35 at n = 12), else seeded ``"simplex"``; below n = 10 always ``"simplex"`` from the
-  singletons and every column.
+  0.35 at n = 12), else seeded ``"simplex"``; below n = 10 (no hint is computed there)
+  ``"simplex"`` from the singletons and every column.
   Both are exact; a wrong guess or a poor seed costs time only. ``dense_fraction`` and
   ``max_rounds`` concern row generation only.
 
@@ -83,9 +83,10 @@ __all__ = ["solve_fast", "support_hints", "choose_method", "ipm_fraction", "Hint
 IPM_FRACTION = {10: 0.6, 11: 0.475, 12: 0.35}  # see ipm_fraction
 HINT_MIN_PLAYERS = 10  # below, the LP is small and the dual simplex always quick
 HINT_ITERATIONS = 300  # ADMM steps for the hint (150 choose the same methods but seed worse rows)
+CERTIFICATE_SLACK = 1e-6  # max |Φᵀy| − 1 accepted at the end of column generation
 COLUMN_GENERATION = True  # with a hint, start from its predicted columns and price the others
 SEED_MIN_DUAL = 1e-6  # seed rows need an estimated dual weight above this fraction of the largest
-HINT_CHUNK_ENTRIES = 1 << 20  # samples × 2^n per ADMM batch (~160 MiB of float64 state)
+HINT_CHUNK_ENTRIES = 1 << 20  # samples × 2^n per ADMM batch (~100 MiB of float32 state)
 
 
 class _RowGen:
@@ -128,7 +129,9 @@ class _RowGen:
         """Add AND columns ``s_and`` and OR columns ``s_or`` (those already in are skipped)."""
         s_and = np.unique(np.asarray(s_and, dtype=np.int64))
         s_or = np.unique(np.asarray(s_or, dtype=np.int64))
-        s_and = s_and[(s_and > 0) & (self.col_and[s_and] < 0)]
+        s_and = s_and[(s_and > 0) & (s_and < self.m)]
+        s_or = s_or[(s_or > 0) & (s_or < self.m)]
+        s_and = s_and[self.col_and[s_and] < 0]
         s_or = s_or[self.or_ok[s_or] & (self.col_or[s_or] < 0)]
         if s_and.size + s_or.size == 0:
             return
@@ -154,7 +157,12 @@ class _RowGen:
         self.n_cols += n_new
 
     def add_rows(self, t: np.ndarray) -> None:
-        t = np.asarray(t, dtype=np.int64)
+        """Add the rows of coalitions ``t`` (∅ and rows already in are skipped)."""
+        t = np.unique(np.asarray(t, dtype=np.int64))
+        t = t[(t > 0) & (t < self.m)]
+        t = t[~self.in_rows[t]]
+        if t.size == 0:
+            return
         if self.restricted:  # keep the restricted LP feasible: the AND column of each new row
             self.add_cols(t, np.zeros(0, dtype=np.int64))
         s_and = np.flatnonzero(self.col_and >= 0)
@@ -180,6 +188,11 @@ class _RowGen:
                          val[order])
         self.rows = np.concatenate([self.rows, t])
         self.in_rows[t] = True
+
+    @property
+    def n_effect_columns(self) -> int:
+        """AND and OR columns in the working set (each a (+, −) pair in HiGHS)."""
+        return int((self.col_and >= 0).sum() + (self.col_or >= 0).sum())
 
     def primal(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         a = np.zeros(self.m)
@@ -224,7 +237,7 @@ class Hint:
     """What :func:`admm_estimate` predicts about one sample's optimum.
 
     ``support``: the number of effects at the optimum; ``rows``: the coalitions T with the
-    largest estimated dual weight |y_T| (``support`` of them, fewer if fewer are nonzero), which
+    largest estimated dual weight |y_T| (``support`` of them, without those below ``SEED_MIN_DUAL`` of the largest), which
     row generation starts from; ``and_cols``, ``or_cols``: the coalitions S of the estimate's
     AND and OR effects above ``SUPPORT_RTOL`` of the largest, which column generation starts
     from (see the module docstring)."""
@@ -243,7 +256,7 @@ def support_hints(r: np.ndarray, zetas: np.ndarray, n: int) -> list[Hint | None]
         return [None] * r.shape[0]
     r = torch.as_tensor(r)
     zetas = torch.as_tensor(zetas)
-    chunk = max(1, HINT_CHUNK_ENTRIES >> n)  # ADMM holds ~20 (chunk, 2^n) float64 tensors
+    chunk = max(1, HINT_CHUNK_ENTRIES >> n)  # ADMM holds ~12 (2, chunk, 2^n) tensors
     hints = []
     for lo in range(0, r.shape[0], chunk):
         est = admm_estimate(r[lo:lo + chunk], zetas[lo:lo + chunk], iterations=HINT_ITERATIONS,
@@ -265,16 +278,17 @@ def solve_fast(r: np.ndarray, zeta: float, n: int, *, tol: float = 1e-10,
     """Solve one sample exactly (see the module docstring).
 
     ``r`` has length m = 2^n (entry 0 ignored, r_T = v_T − v_∅). ``dense_method``: ``"simplex"``
-    (row generation; a dense game ends with every row in, warm-started), ``"ipm"`` (the whole LP
-    by HiGHS's interior point and crossover from the start) or ``"auto"`` (``"ipm"`` when
-    ``hint.support``, the predicted number of effects at the optimum, is at least
-    :func:`ipm_fraction` of the rows, else row generation seeded with ``hint.rows``; the hint is
-    computed here by :func:`support_hints` if not given, which for a batch is cheaper done once
+    (row generation, and column generation when a ``hint`` is given; a dense game ends with every
+    row and column in, warm-started), ``"ipm"`` (the whole LP by HiGHS's interior point and
+    crossover from the start) or ``"auto"`` (``"ipm"`` when ``hint.support``, the predicted
+    number of effects at the optimum, is at least :func:`ipm_fraction` of the rows, else row and
+    column generation seeded with ``hint.rows``, ``hint.and_cols`` and ``hint.or_cols``; the hint
+    is computed here by :func:`support_hints` if not given, which for a batch is cheaper done once
     for all samples). Returns the dict of :func:`ibn.and_or.lp.solve_lp` plus ``rounds``,
-    ``rows`` (size of the final working set), ``support_hint`` (``hint.support``) and ``method``
-    (``"rowgen"``, ``"ipm"``;
-    ``"sparse-lp"``, or ``"linprog"`` from there, after a HiGHS solve error, the time limit or
-    ``max_rounds``; ``"linprog"`` without the bundled HiGHS binding).
+    ``rows`` and ``columns`` (sizes of the final working sets), ``support_hint``
+    (``hint.support``) and ``method`` (``"rowgen"``, ``"ipm"``; ``"sparse-lp"``, or ``"linprog"``
+    from there, after a HiGHS solve error, the time limit or ``max_rounds``; ``"linprog"``
+    without the bundled HiGHS binding).
     """
     if dense_method not in ("auto", "simplex", "ipm"):
         raise ValueError(f"dense_method must be 'auto', 'simplex' or 'ipm', got {dense_method!r}")
@@ -328,10 +342,10 @@ def solve_fast(r: np.ndarray, zeta: float, n: int, *, tol: float = 1e-10,
         excess = np.abs(d) - zs
         excess[gen.in_rows] = -np.inf
         violated = np.flatnonzero(excess > viol_tol)
+        y = np.zeros(m)
+        y[gen.rows] = duals[1:]
         new_and = new_or = np.zeros(0, dtype=np.int64)
         if gen.restricted:  # price the columns outside the working set: |Φᵀy| ≤ 1 for all?
-            y = np.zeros(m)
-            y[gen.rows] = duals[1:]
             g_and, g_or = phi_t(y)
             ex_and = np.where(gen.col_and < 0, np.abs(g_and) - 1.0, -np.inf)
             ex_or = np.where((gen.col_or < 0) & gen.or_ok, np.abs(g_or) - 1.0, -np.inf)
@@ -339,19 +353,25 @@ def solve_fast(r: np.ndarray, zeta: float, n: int, *, tol: float = 1e-10,
             new_and = np.flatnonzero(ex_and > viol_tol)
             new_or = np.flatnonzero(ex_or > viol_tol)
         if violated.size == 0 and new_and.size + new_or.size == 0:
-            break
-        if new_and.size + new_or.size:
-            gen.add_cols(new_and, new_or)
-        if violated.size == 0:
-            continue
+            lower, worst = dual_bound(y, rs, zs)
+            if not gen.restricted or worst <= 1.0 + CERTIFICATE_SLACK:
+                break
+            # the certificate disagrees with the pricing (never seen): every column, re-solve
+            new_and, new_or = np.arange(1, m), np.arange(1, m)
         elapsed = time.perf_counter() - t0
-        batch = max(32, gen.rows.size // 2)
         if (time_limit is not None and elapsed > time_limit) or rounds >= max_rounds:
             out = _full_lp(r, zeta, n, tol, None if time_limit is None
                            else max(time_limit - elapsed, 1.0))
             out.update(rounds=rounds, rows=gen.rows.size,
                        iterations=out["iterations"] + total_iter, support_hint=support_hint)
             return out
+        if new_and.size + new_or.size:
+            gen.add_cols(new_and, new_or)
+            if new_and.size == m - 1:
+                gen.restricted = False
+        if violated.size == 0:
+            continue
+        batch = max(32, gen.rows.size // 2)
         if gen.rows.size + min(batch, violated.size) > dense_fraction * (m - 1):
             # dense after all: the full LP in this compact form, warm-started; every column
             # first (a primal simplex pass), then every row (dual simplex)
@@ -364,13 +384,10 @@ def solve_fast(r: np.ndarray, zeta: float, n: int, *, tol: float = 1e-10,
         if violated.size > batch:
             violated = violated[np.argpartition(-excess[violated], batch)[:batch]]
         gen.add_rows(violated)
-    y = np.zeros(m)
-    y[gen.rows] = duals[1:]
     a *= scale
     o *= scale
     a, o, delta = polish(a, o, r, zeta, scale)
-    lower, _ = dual_bound(y, rs, zs)
     return {"and_eff": a, "or_eff": o, "delta": delta, "objective": float(l1(a, o)),
             "lower_bound": lower * scale, "status": status, "iterations": total_iter,
-            "rounds": rounds, "rows": int(gen.rows.size),
+            "rounds": rounds, "rows": int(gen.rows.size), "columns": gen.n_effect_columns,
             "method": "ipm" if dense_method == "ipm" else "rowgen", "support_hint": support_hint}
