@@ -24,6 +24,8 @@ __all__ = [
     "or_zeta",
     "mobius_transpose",
     "zeta_transpose",
+    "kron_blocks",
+    "kron_apply",
     "orders",
     "all_masks",
     "masks_to_index",
@@ -118,6 +120,51 @@ def or_zeta(effects) -> torch.Tensor:
     effects[..., 0] = 0.0
     cumulative = zeta(effects)
     return cumulative[..., -1:] - torch.flip(cumulative, dims=(-1,))
+
+
+KRON_BLOCK_BITS = 5  # bits per dense block: ⊗⁵c is 32 × 32, applied by one batched matmul
+
+
+def kron_blocks(c: torch.Tensor, n: int) -> list[torch.Tensor]:
+    """The dense factors ⊗ᵏc of :func:`kron_apply`, one per block of ≤ ``KRON_BLOCK_BITS`` bits
+    covering bits 0..n−1, lowest first (bit i of a row/column index ↔ the i-th factor from the
+    right). ``c``: a 2 × 2 matrix indexed by bit values, or a stack (s, 2, 2) of them, giving
+    blocks (s, 2^k, 2^k). Build them once when the same product is applied many times."""
+    blocks = []
+    j = 0
+    while j < n:
+        k = min(KRON_BLOCK_BITS, n - j)
+        w = c
+        for _ in range(k - 1):  # w ← c ⊗ w, batched over a stack
+            w = (c[..., :, None, :, None] * w[..., None, :, None, :]).reshape(
+                *c.shape[:-2], 2 * w.shape[-2], 2 * w.shape[-1])
+        blocks.append(w)
+        j += k
+    return blocks
+
+
+def kron_apply(x: torch.Tensor, c: torch.Tensor | None = None, *,
+               blocks: list[torch.Tensor] | None = None) -> torch.Tensor:
+    """(⊗ⁿ c) x along the last dimension, c a 2 × 2 matrix indexed by bit values (bit i =
+    player i): the n per-bit butterflies grouped into blocks of ``KRON_BLOCK_BITS`` bits, each
+    one batched matmul with ⊗ᵏc: O(n 2^n · 2^k / k) flops at BLAS speed, never a 2^n × 2^n
+    matrix. With a stack c (s, 2, 2), x has shape (s, ..., 2^n) and c[j] acts on x[j].
+    ``blocks``: those of :func:`kron_blocks`, instead of ``c``."""
+    n = n_players(x.shape[-1])
+    if blocks is None:
+        blocks = kron_blocks(c.to(device=x.device, dtype=x.dtype), n)
+    stacked = blocks[0].ndim == 3
+    y = x.reshape(x.shape[0] if stacked else 1, -1, 1 << n)
+    s = y.shape[0]
+    j = 0
+    for w in blocks:
+        k = w.shape[-1].bit_length() - 1
+        if j == 0:
+            y = y.reshape(s, -1, 1 << k) @ w.transpose(-1, -2)
+        else:
+            y = (w[:, None] if stacked else w) @ y.reshape(s, -1, 1 << k, 1 << j)
+        j += k
+    return y.reshape(x.shape)
 
 
 def orders(n: int, device=None) -> torch.Tensor:

@@ -13,7 +13,7 @@ import torch
 
 from ibn import transforms as tf
 from ibn.and_or import extract
-from ibn.and_or.admm import _Z1, _kron_apply, _kron_diagonal, admm_estimate
+from ibn.and_or.admm import _Z1, _kron_diagonal, admm_estimate
 from ibn.and_or.fast import Hint, choose_method, ipm_fraction, solve_fast, support_hints
 from ibn.and_or.lp import solve_lp
 from ibn.and_or.synthetic import mlp_game, planted_game
@@ -24,9 +24,18 @@ Z1 = torch.tensor(_Z1, dtype=torch.float64)
 @pytest.mark.parametrize("n", [1, 2, 5, 6, 7, 11])
 def test_kron_apply_equals_the_butterflies(n):
     x = torch.randn(3, 1 << n, dtype=torch.float64, generator=torch.Generator().manual_seed(n))
-    torch.testing.assert_close(_kron_apply(Z1, x, n), tf.zeta(x), rtol=1e-12, atol=1e-12)
-    torch.testing.assert_close(_kron_apply(Z1.T, x, n), tf.zeta_transpose(x), rtol=1e-12,
+    torch.testing.assert_close(tf.kron_apply(x, Z1), tf.zeta(x), rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(tf.kron_apply(x, Z1.T), tf.zeta_transpose(x), rtol=1e-12,
                                atol=1e-12)
+
+
+def test_stacked_kron_apply_applies_each_factor_to_its_slice():
+    n = 7
+    x = torch.randn(2, 3, 1 << n, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
+    blocks = tf.kron_blocks(torch.stack([Z1, Z1.T]), n)
+    out = tf.kron_apply(x, blocks=blocks)
+    torch.testing.assert_close(out[0], tf.zeta(x[0]), rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(out[1], tf.zeta_transpose(x[1]), rtol=1e-12, atol=1e-12)
 
 
 @pytest.mark.parametrize("n", [3, 8])
@@ -34,7 +43,7 @@ def test_eigenbasis_solve_inverts_identity_plus_gram(n):
     """Q^{⊗n} diag(1/(1+λ)) Q^{⊗n}ᵀ b solves (I + ZᵀZ) x = b."""
     lam1, q1 = torch.linalg.eigh(Z1.T @ Z1)
     b = torch.randn(2, 1 << n, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
-    x = _kron_apply(q1, _kron_apply(q1.T, b, n) / (1 + _kron_diagonal(lam1, n)), n)
+    x = tf.kron_apply(tf.kron_apply(b, q1.T) / (1 + _kron_diagonal(lam1, n)), q1)
     torch.testing.assert_close(x + tf.zeta_transpose(tf.zeta(x)), b, rtol=1e-9, atol=1e-9)
 
 

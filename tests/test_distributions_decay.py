@@ -8,14 +8,13 @@ import torch
 from ibn.distributions.decay import (
     _A,
     _B_DIAG,
-    _kron_apply,
     DecayModel,
     decay_and,
     decay_or,
     decay_strengths,
     retention,
 )
-from ibn.transforms import orders
+from ibn.transforms import kron_apply, orders
 
 
 @pytest.fixture(autouse=True)
@@ -70,7 +69,7 @@ def test_kronecker_statements_and_bit_order(n):
     # the butterfly applies ⊗ⁿ C in the same convention, for a non-symmetric C
     cm = torch.tensor([[0.3, -1.2], [2.0, 0.7]], dtype=torch.float64)
     x = torch.randn(4, 1 << n, dtype=torch.float64, generator=torch.Generator().manual_seed(n))
-    assert torch.allclose(_kron_apply(x, cm), x @ kron_power(cm, n).T, atol=1e-12)
+    assert torch.allclose(kron_apply(x, cm), x @ kron_power(cm, n).T, atol=1e-12)
 
 
 @pytest.mark.parametrize("n", [4, 5, 6, 7, 8, 9, 10])

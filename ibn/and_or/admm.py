@@ -35,44 +35,13 @@ from dataclasses import dataclass
 
 import torch
 
-from ..transforms import or_zeta
+from ..transforms import kron_apply, kron_blocks, or_zeta
 from ..transforms import zeta as zeta_transform
 
 __all__ = ["AdmmEstimate", "admm_estimate"]
 
 _Z1 = ((1.0, 0.0), (1.0, 1.0))
 SUPPORT_RTOL = 1e-3  # an effect counts towards the support above this fraction of the largest
-_BLOCK_BITS = 5
-
-
-def _kron_blocks(k1: torch.Tensor, n: int) -> list[torch.Tensor]:
-    """K₁^{⊗k} for the blocks of ≤ ``_BLOCK_BITS`` bits that cover bits 0..n−1, lowest first."""
-    blocks = []
-    lo = 0
-    while lo < n:
-        f = k1
-        for _ in range(min(_BLOCK_BITS, n - lo) - 1):
-            f = torch.kron(f, k1)
-        blocks.append(f)
-        lo += _BLOCK_BITS
-    return blocks
-
-
-def _kron_apply(k1: torch.Tensor | list[torch.Tensor], x: torch.Tensor, n: int) -> torch.Tensor:
-    """(K₁^{⊗n}) x over the last dimension (bit i of the index = factor i), in blocks of bits.
-
-    ``k1`` is the 2 × 2 factor or its blocks from :func:`_kron_blocks` (built once per solve)."""
-    blocks = _kron_blocks(k1, n) if isinstance(k1, torch.Tensor) else k1
-    b = x.shape[0]
-    lo = 0
-    for f in blocks:
-        k = f.shape[0].bit_length() - 1
-        if lo == 0:  # contract the last axis: one batched (·, 2^k) @ (2^k, 2^k) product
-            x = torch.matmul(x.reshape(b, -1, 1 << k), f.T).reshape(b, -1)
-        else:
-            x = torch.matmul(f, x.reshape(b, -1, 1 << k, 1 << lo)).reshape(b, -1)
-        lo += k
-    return x
 
 
 def _kron_diagonal(lam1: torch.Tensor, n: int) -> torch.Tensor:
@@ -106,20 +75,6 @@ class AdmmEstimate:
     iterations: int
 
 
-def _stacked_apply(blocks: list[torch.Tensor], x: torch.Tensor) -> torch.Tensor:
-    """Apply two Kronecker products at once: x (2, batch, 2^n), ``blocks`` (2, 2^k, 2^k) each."""
-    two, b = x.shape[0], x.shape[1]
-    lo = 0
-    for f in blocks:
-        k = f.shape[-1]
-        if lo == 0:
-            x = torch.matmul(x.reshape(two, -1, k), f.transpose(-1, -2))
-        else:
-            x = torch.matmul(f[:, None], x.reshape(two, -1, k, lo))
-        lo = lo * k if lo else k
-    return x.reshape(two, b, -1)
-
-
 def admm_estimate(r: torch.Tensor, zeta: torch.Tensor, *, iterations: int = 300,
                   rho: float = 30.0, alpha: float = 1.6,
                   dtype: torch.dtype = torch.float64) -> AdmmEstimate:
@@ -151,14 +106,14 @@ def admm_estimate(r: torch.Tensor, zeta: torch.Tensor, *, iterations: int = 300,
     inv = (1.0 / (1.0 + _kron_diagonal(lam1, n))).to(dtype)
     sign = torch.tensor([1.0, -1.0], dtype=dtype)[:, None, None]  # A = Z, A = −RZ
 
-    def stacked(f_and, f_or):
-        return [torch.stack(pair).to(dtype) for pair in zip(_kron_blocks(f_and, n), _kron_blocks(f_or, n))]
+    def stacked(f_and, f_or):  # the Kronecker blocks of both blocks' factors, built once
+        return kron_blocks(torch.stack([f_and, f_or]).to(dtype), n)
 
     aq = z1 @ q1
     raq = r1 @ aq
-    q_t = stacked(q1.T.contiguous(), q1.T.contiguous())
+    q_t = stacked(q1.T, q1.T)
     q_f = stacked(q1, q1)
-    aq_t = stacked(aq.T.contiguous(), raq.T.contiguous())
+    aq_t = stacked(aq.T, raq.T)
     aq_f = stacked(aq, raq)
 
     thresh = torch.full((m,), 1.0 / rho, dtype=dtype)
@@ -170,9 +125,9 @@ def admm_estimate(r: torch.Tensor, zeta: torch.Tensor, *, iterations: int = 300,
     zeros = torch.zeros(2, bsz, m, dtype=dtype)
     p, s, up, u = zeros.clone(), zeros.clone(), zeros.clone(), zeros.clone()
     for _ in range(iterations):
-        w = (_stacked_apply(q_t, p - up) + sign * _stacked_apply(aq_t, s - u)) * inv
-        ax = alpha * sign * _stacked_apply(aq_f, w) + (1 - alpha) * s
-        x = alpha * _stacked_apply(q_f, w) + (1 - alpha) * p
+        w = (kron_apply(p - up, blocks=q_t) + sign * kron_apply(s - u, blocks=aq_t)) * inv
+        ax = alpha * sign * kron_apply(w, blocks=aq_f) + (1 - alpha) * s
+        x = alpha * kron_apply(w, blocks=q_f) + (1 - alpha) * p
         p = x + up
         p = torch.sign(p) * (p.abs() - thresh).clamp(min=0.0)
         c = ax + u

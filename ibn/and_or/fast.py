@@ -84,9 +84,15 @@ IPM_FRACTION = {10: 0.6, 11: 0.475, 12: 0.35}  # see ipm_fraction
 HINT_MIN_PLAYERS = 10  # below, the LP is small and the dual simplex always quick
 HINT_ITERATIONS = 300  # ADMM steps for the hint (150 choose the same methods but seed worse rows)
 CERTIFICATE_SLACK = 1e-6  # max |Φᵀy| − 1 accepted at the end of column generation
-COLUMN_GENERATION = True  # with a hint, start from its predicted columns and price the others
 SEED_MIN_DUAL = 1e-6  # seed rows need an estimated dual weight above this fraction of the largest
 HINT_CHUNK_ENTRIES = 1 << 20  # samples × 2^n per ADMM batch (~100 MiB of float32 state)
+
+
+def _pieces(ids: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
+    """Order and start offsets that group entries by ``ids`` (0..count−1) into the CSR / CSC
+    pieces HiGHS's addRows / addCols take."""
+    starts = np.concatenate([[0], np.cumsum(np.bincount(ids, minlength=count))[:-1]])
+    return np.argsort(ids, kind="stable"), starts
 
 
 class _RowGen:
@@ -146,10 +152,8 @@ class _RowGen:
         val = np.concatenate([np.ones(ca.size), -np.ones(co.size + k_or)])
         # each column is a (+, −) pair of HiGHS columns 2c, 2c + 1 with opposite values
         col2 = np.concatenate([2 * col, 2 * col + 1])
-        order = np.argsort(col2, kind="stable")
         n_new = 2 * (k_and + k_or)
-        counts = np.bincount(col2, minlength=n_new)
-        starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+        order, starts = _pieces(col2, n_new)
         self.lp.add_cols(np.ones(n_new), np.zeros(n_new), np.full(n_new, np.inf), starts,
                          np.concatenate([row, row])[order], np.concatenate([val, -val])[order])
         self.col_and[s_and] = self.n_cols + 2 * np.arange(k_and)
@@ -181,9 +185,7 @@ class _RowGen:
                                  np.stack([po[co], po[co] + 1], 1).ravel()])
         val = np.concatenate([np.ones(k), np.tile([1.0, -1.0], ra.size),
                               np.tile([-1.0, 1.0], ro.size)])
-        order = np.argsort(row_id, kind="stable")
-        counts = np.bincount(row_id, minlength=k)
-        starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+        order, starts = _pieces(row_id, k)
         self.lp.add_rows(self.r[t] - self.zeta, self.r[t] + self.zeta, starts, col_id[order],
                          val[order])
         self.rows = np.concatenate([self.rows, t])
@@ -237,9 +239,10 @@ class Hint:
     """What :func:`admm_estimate` predicts about one sample's optimum.
 
     ``support``: the number of effects at the optimum; ``rows``: the coalitions T with the
-    largest estimated dual weight |y_T| (``support`` of them, without those below ``SEED_MIN_DUAL`` of the largest), which
-    row generation starts from; ``and_cols``, ``or_cols``: the coalitions S of the estimate's
-    AND and OR effects above ``SUPPORT_RTOL`` of the largest, which column generation starts
+    largest estimated dual weight |y_T| (``support`` of them, without those below
+    ``SEED_MIN_DUAL`` of the largest), which row generation starts from; ``and_cols``,
+    ``or_cols``: the coalitions S of the estimate's AND and OR effects above ``SUPPORT_RTOL`` of
+    the largest, which column generation starts
     from (see the module docstring)."""
 
     support: int
@@ -317,7 +320,7 @@ def solve_fast(r: np.ndarray, zeta: float, n: int, *, tol: float = 1e-10,
     else:
         singles = 1 << np.arange(n)
         columns = None
-        if hint is not None and COLUMN_GENERATION:
+        if hint is not None:
             columns = (np.concatenate([singles, hint.and_cols]), hint.or_cols)
         gen = _RowGen(rs, zs, n, tol, time_limit, columns=columns)
         seed = [singles, [m - 1]] + ([] if hint is None else [hint.rows])

@@ -56,7 +56,7 @@ import math
 import torch
 
 from ibn.distributions.strength import Strengths, _signed
-from ibn.transforms import as_values, n_players, orders
+from ibn.transforms import as_values, kron_apply, n_players, orders
 
 __all__ = [
     "EIGENVALUES",
@@ -83,39 +83,6 @@ def _generalized_eig() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
 
 EIGENVALUES, _Q, _V = _generalized_eig()
 _V_INV = _Q.T * _B_DIAG.sqrt()[None, :]
-
-
-_CHUNK = 5  # bits per dense block: ⊗⁵C is 32 × 32, applied by one batched matmul
-
-
-def _kron_power(c: torch.Tensor, k: int) -> torch.Tensor:
-    """⊗ᵏ c (2^k × 2^k) with bit i of the row/column index ↔ the i-th factor from the right."""
-    out = torch.ones(1, 1, dtype=torch.float64, device=c.device)
-    for _ in range(k):
-        out = torch.kron(c, out)
-    return out
-
-
-def _kron_apply(x: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
-    """(⊗ⁿ c) x along the last dim, c a 2×2 matrix indexed by bit values (bit i = player i).
-
-    The n per-bit butterflies are grouped into blocks of ``_CHUNK`` bits, each applied as one
-    batched matmul with ⊗^k c: O(n 2^n · 2^k / k) flops at BLAS speed, never a 2^n × 2^n matrix.
-    """
-    n = n_players(x.shape[-1])
-    c = c.to(device=x.device, dtype=torch.float64)
-    y = x.reshape(-1, 1 << n)
-    b = y.shape[0]
-    j = 0
-    while j < n:
-        k = min(_CHUNK, n - j)
-        w = _kron_power(c, k)
-        if j == 0:
-            y = y.reshape(b, -1, 1 << k) @ w.T
-        else:
-            y = w @ y.reshape(b, -1, 1 << k, 1 << j)
-        j += k
-    return y.reshape(x.shape)
 
 
 def _lambda_kron(n: int, device=None) -> torch.Tensor:
@@ -162,16 +129,16 @@ class DecayModel:
             self._check(o)
             y_star = o.reshape(-1, size).clone()
             y_star[:, 0] = -y_star[:, 1:].sum(-1)
-            rows.append(_kron_apply(_kron_apply(y_star, _A), _V.T))  # ⊗Vᵀ G y*
+            rows.append(kron_apply(kron_apply(y_star, _A), _V.T))  # ⊗Vᵀ G y*
         if self._has_and:
             a = as_values(and_effects, name="and_effects")
             self._check(a)
-            rows.append(_kron_apply(a.reshape(-1, size), _V_INV) * self._lam)
+            rows.append(kron_apply(a.reshape(-1, size), _V_INV) * self._lam)
         if self._has_or:
             basis = torch.zeros(2, size, dtype=torch.float64, device=ref.device)
             basis[0, 0] = 1.0
             basis[1] = 1.0
-            rows.append(_kron_apply(basis, _V.T))
+            rows.append(kron_apply(basis, _V.T))
         self._z = torch.cat(rows)
 
     def _check(self, x: torch.Tensor) -> None:
@@ -185,7 +152,7 @@ class DecayModel:
 
     def __call__(self, delta) -> tuple[torch.Tensor | None, torch.Tensor | None]:
         d = _check_delta(delta)
-        out = _kron_apply(self._z / (self._lam + d), _V)
+        out = kron_apply(self._z / (self._lam + d), _V)
         k = self._k
         if not self._has_or:
             return out.reshape(self.shape), None
