@@ -14,7 +14,9 @@ import torch
 from ibn import transforms as tf
 from ibn.and_or import extract
 from ibn.and_or.admm import _Z1, _kron_diagonal, admm_estimate
-from ibn.and_or.fast import Hint, choose_method, ipm_fraction, solve_fast, support_hints
+from ibn.and_or import _highs
+from ibn.and_or.fast import (Hint, choose_method, hint_iterations, ipm_fraction, solve_fast,
+                             support_hints)
 from ibn.and_or.lp import solve_lp
 from ibn.and_or.synthetic import mlp_game, planted_game
 
@@ -83,8 +85,9 @@ def test_seed_rows_are_active_at_the_lp_optimum():
         r = (v - v[:, :1]).numpy()
         z = (0.02 * (v[:, -1] - v[:, 0]).abs()).numpy()
         for b, h in enumerate(support_hints(r, z, n)):
-            assert 0 < h.rows.size <= h.support
-            assert np.all(np.diff(h.rows) > 0) and h.rows[0] >= 1 and h.rows[-1] < 1 << n
+            assert 0 < h.rows.size <= h.support and np.unique(h.rows).size == h.rows.size
+            assert h.rows.min() >= 1 and h.rows.max() < 1 << n
+            assert h.delta_signs.shape == h.rows.shape and set(h.delta_signs) <= {-1.0, 1.0}
             delta = solve_lp(r[b], float(z[b]), n)["delta"]
             active = np.abs(np.abs(delta) - z[b]) <= 1e-9 * z[b]
             active[0] = False
@@ -99,6 +102,11 @@ def test_choose_method_threshold():
     assert choose_method(int(0.5 * ((1 << 12) - 1)), 12) == "ipm"  # earlier crossover at n = 12
     assert choose_method(10, 10, fraction=0.001) == "ipm"
     assert ipm_fraction(8) == ipm_fraction(10) and ipm_fraction(14) == ipm_fraction(12)
+    # a longer hint seeds the simplex better: it stays the method up to more effects at n = 10
+    assert ipm_fraction(10, 1000) > ipm_fraction(10, 300) == ipm_fraction(10)
+    assert choose_method(int(0.7 * m1), 10) == "ipm"
+    assert choose_method(int(0.7 * m1), 10, iterations=1000) == "simplex"
+    assert hint_iterations(1) == 300 and hint_iterations(50) == 1000
     assert support_hints(np.zeros((2, 64)), np.zeros(2), 6) == [None, None]
 
 
@@ -224,3 +232,72 @@ def test_hint_rows_may_hold_the_empty_coalition_and_repeats():
     lp = solve_lp(r, zeta, n)
     assert out["method"] == "rowgen"
     assert out["objective"] == pytest.approx(lp["objective"], rel=1e-9)
+
+
+def _oracle_hint(n: int, seed: int):
+    """A game and the hint an oracle would give: the LP optimum's effects with their values, its
+    active rows (|δ_T| = ζ) and their δ signs."""
+    v = mlp_game(n, batch=1, seed=seed)[0].numpy()
+    r = v - v[0]
+    zeta = 0.02 * abs(v[-1] - v[0])
+    lp = solve_lp(r, zeta, n)
+    a, o, d = lp["and_eff"].copy(), lp["or_eff"].copy(), lp["delta"]
+    a[0] = o[0] = 0.0
+    big = 1e-9 * max(np.abs(a).max(), np.abs(o).max())
+    ca, co = np.flatnonzero(np.abs(a) > big), np.flatnonzero(np.abs(o) > big)
+    rows = np.flatnonzero(np.abs(np.abs(d) - zeta) <= 1e-9 * zeta)
+    rows = rows[rows > 0]
+    assert rows.size == ca.size + co.size  # a nondegenerate vertex: as many active rows as effects
+    return r, zeta, lp, Hint(rows.size, rows, ca, co, a[ca], o[co], np.sign(d[rows]))
+
+
+def test_start_basis_from_the_optimum_needs_no_pivot():
+    """Started from the basis of the LP's own optimum (effects basic with their signs, active
+    rows at the bound their δ gives), the simplex has nothing to do: the first solve takes 0
+    iterations and pricing and row checks accept it. With the δ signs flipped the same start is
+    wrong and needs pivots, and still ends at the optimum."""
+    n = 8
+    r, zeta, lp, hint = _oracle_hint(n, seed=5)
+    out = solve_fast(r, zeta, n, hint=hint, dense_method="simplex")
+    assert out["iterations"] == 0 and out["rounds"] == 1
+    assert out["objective"] == pytest.approx(lp["objective"], rel=1e-9)
+    flipped = Hint(hint.support, hint.rows, hint.and_cols, hint.or_cols, hint.and_vals,
+                   hint.or_vals, -hint.delta_signs)
+    out = solve_fast(r, zeta, n, hint=flipped, dense_method="simplex")
+    assert out["iterations"] > 0
+    assert out["objective"] == pytest.approx(lp["objective"], rel=1e-9)
+    assert out["lower_bound"] == pytest.approx(lp["objective"], rel=1e-8)
+
+
+@pytest.mark.parametrize("case", ["shuffled", "singular", "counts"])
+def test_a_wrong_start_basis_still_reaches_the_optimum(case):
+    """Predicted effects on the wrong columns (a singular or inconsistent basis, which HiGHS
+    repairs) or more effects than rows (the start keeps as many of each) cost pivots only."""
+    n = 8
+    r, zeta, lp, h = _oracle_hint(n, seed=6)
+    rng = np.random.default_rng(0)
+    if case == "shuffled":
+        hint = Hint(h.support, h.rows, h.and_cols, h.or_cols, rng.permutation(h.and_vals),
+                    rng.permutation(h.or_vals), rng.permutation(h.delta_signs))
+    elif case == "singular":  # the same AND column twice and OR singletons (= AND singletons)
+        cols = np.concatenate([h.and_cols[:3], h.and_cols[:3]])
+        hint = Hint(h.support, h.rows[:9], cols, np.array([1, 2, 4]), np.ones(6), -np.ones(3),
+                    h.delta_signs[:9])
+    else:
+        hint = Hint(h.support, h.rows[:5], h.and_cols, h.or_cols, h.and_vals, h.or_vals,
+                    h.delta_signs[:5])
+    out = solve_fast(r, zeta, n, hint=hint, dense_method="simplex")
+    assert out["objective"] == pytest.approx(lp["objective"], rel=1e-9)
+    assert out["lower_bound"] == pytest.approx(lp["objective"], rel=1e-8)
+
+
+def test_highs_rejects_a_basis_with_the_wrong_count():
+    lp = _highs.Highs()
+    lp.add_cols([1.0, 1.0], [0.0, 0.0], [np.inf, np.inf], [0, 0], [], [])  # min x0 + x1
+    lp.add_rows([1.0], [2.0], [0], [0, 1], [1.0, 1.0])  # s.t. 1 ≤ x0 + x1 ≤ 2
+    assert (lp.n_rows, lp.n_cols) == (1, 2)
+    with pytest.raises(RuntimeError, match="rejected the basis"):
+        lp.set_basis(np.array([1, 1]), np.array([1]))  # three basics for one row
+    lp.set_basis(np.array([1, 0]), np.array([0]))  # x0 basic, the row at its lower bound: optimal
+    assert lp.run() == "Optimal" and lp.iterations == 0
+    assert lp.solution()[0].tolist() == [1.0, 0.0]

@@ -68,6 +68,21 @@ class Highs:
     def n_cols(self) -> int:
         return self.h.getNumCol()
 
+    def set_basis(self, col_status: np.ndarray, row_status: np.ndarray) -> None:
+        """Start the next :meth:`run` from this basis; statuses: 0 at the lower bound, 1 basic,
+        2 at the upper bound. The number of basic variables must equal the number of rows; a
+        singular basis is repaired by HiGHS (the dependent columns are replaced by logicals)."""
+        codes = (_hc.HighsBasisStatus.kLower, _hc.HighsBasisStatus.kBasic,
+                 _hc.HighsBasisStatus.kUpper)
+        basis = _hc.HighsBasis()
+        basis.col_status = [codes[c] for c in np.asarray(col_status).tolist()]
+        basis.row_status = [codes[c] for c in np.asarray(row_status).tolist()]
+        basis.valid = True
+        basis.alien = False
+        status = self.h.setBasis(basis)
+        if status != _hc.HighsStatus.kOk:
+            raise RuntimeError(f"HiGHS rejected the basis: {status}")
+
     def run(self) -> str:
         self.h.run()
         status = self.h.getModelStatus()

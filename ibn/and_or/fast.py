@@ -11,7 +11,12 @@ R of rows and C of columns:
    (a batched ADMM estimate, :func:`ibn.and_or.admm.admm_estimate`), add to R the rows it gives
    the largest dual weight |y_T| (as many as the effects it predicts), and start C from the AND
    singletons and the effects it predicts instead. The AND column of every row in R is always in
-   C, so the restricted LP is feasible (Z on rows R and AND columns R is unit triangular);
+   C, so the restricted LP is feasible (Z on rows R and AND columns R is unit triangular). The
+   first solve starts from the basis the hint predicts (its effects basic, as many of its rows
+   at the bound of their estimated δ sign, :meth:`_RowGen.start_from`): from the LP's own
+   optimum that basis needs no pivot at all (tested); from a 1000-step estimate, whose support
+   is ~95 % right, it still needs about half the pivots of the slack basis, as a few wrong
+   columns make it singular (HiGHS swaps in logicals) and shift every basic value;
 2. solve the restricted LP with HiGHS, warm-started from the previous basis (added rows keep the
    basis dual feasible: dual simplex; added columns keep it primal feasible: primal simplex);
 3. compute δ = r − Φx for *all* coalitions and Φᵀy for *all* columns with the butterflies
@@ -29,30 +34,39 @@ so a column S meets only the rows T ⊆ N∖S.
 
 Which method finishes first depends on the size of the optimal vertex (its number of nonzero
 effects, equal to its number of active rows). Measured on one core at n = 10 (12 trained
-ResNet-20 games, 12 random-MLP games, 6 planted games), mean seconds a sample:
+ResNet-20 games, 12 random-MLP games, 6 planted games), mean seconds a sample (the hint's own
+cost, batched, comes on top: 300 steps ~0.008 s a sample, 1000 steps ~0.025 s, at batch 30):
 
-==========================  =========  =========  ========================
-working sets                planted    ResNet-20  random MLP
-==========================  =========  =========  ========================
-rows from singletons        0.13       0.63       1.7–3.9 (≤ 500 effects)
-+ ADMM seed rows            0.07       0.17       0.4–1.0
-+ ADMM columns, pricing     0.02       0.10       0.24–0.9
-interior point + crossover  1.2        1.2        1.1–1.7 (any)
-==========================  =========  =========  ========================
+=================================  =========  =========  ========================
+working sets                       planted    ResNet-20  random MLP
+=================================  =========  =========  ========================
+rows from singletons               0.13       0.63       1.7–3.9 (≤ 500 effects)
++ ADMM seed rows (300 steps)       0.07       0.17       0.4–1.0
++ ADMM columns, pricing            0.02       0.10       0.24–0.9
++ 1000 steps, start basis          0.02       0.08       0.15–1.3 (mean 0.55–0.83)
+interior point + crossover         1.2        1.2        1.1–1.7 (any)
+=================================  =========  =========  ========================
+
+(50 trained ResNet-20 MNIST games: 0.23 s a sample after 300 steps, 0.16 s after 1000 with the
+start basis; the start basis alone changes little after 300 steps, and after 1000 it gains
+~10 % on the random-MLP games, most on those with 600–800 effects.)
 
 (the seed rows are rows of the optimal vertex far more often than chance: 36–63 % of them on
-planted games, where 3–6 % of all rows are). The interior-point method wins only above ~600–650
-predicted effects (50 MNIST ResNet-20 games: simplex 0.02–0.9 s up to 450 effects, 2.0 s at 640,
-where the interior point takes 1.4–1.8 s). At n = 12 the crossover comes earlier relative to the
+planted games, where 3–6 % of all rows are). After 300 steps the interior-point method wins
+above ~600–650 predicted effects (50 MNIST ResNet-20 games: simplex 0.02–0.9 s up to 450
+effects, 2.0 s at 640, where the interior point takes 1.4–1.8 s); after 1000 steps with the start
+basis the simplex takes 0.75–0.85 s on random-MLP games with 700–800 effects and 1.3 s at
+~960, against 1.1–1.4 s for the interior point. At n = 12 the crossover comes earlier relative to the
 rows (random-MLP games, one core each: 1320 predicted effects, simplex 55 s vs interior point
 61 s; 1673 effects, 120 s vs 95 s). So:
 
 * ``dense_method="simplex"``: row and column generation (seeded if a hint is given);
 * ``dense_method="ipm"``: the whole compact LP by interior point + crossover from the start;
-* ``dense_method="auto"`` (default): for n ≥ 10, a :class:`Hint` from 300 batched ADMM steps in
-  float32 (~0.01–0.03 s a sample, batch-dependent; see :func:`support_hints`), then ``"ipm"``
-  when its predicted support is at least :func:`ipm_fraction` of the rows (0.6 at n = 10,
-  0.35 at n = 12), else seeded ``"simplex"``; below n = 10 (no hint is computed there)
+* ``dense_method="auto"`` (default): for n ≥ 10, a :class:`Hint` from batched ADMM steps in
+  float32 (300 for fewer than 8 samples, 1000 from 8 on: :func:`hint_iterations`), then
+  ``"ipm"`` when its predicted support is at least :func:`ipm_fraction` of the rows (n = 10:
+  0.6 after 300 steps, 0.8 after 1000; n = 12: 0.35), else seeded ``"simplex"`` started from
+  the hint's basis; below n = 10 (no hint is computed there)
   ``"simplex"`` from the singletons and every column.
   Both are exact; a wrong guess or a poor seed costs time only. ``dense_fraction`` and
   ``max_rounds`` concern row generation only.
@@ -77,12 +91,14 @@ from ._common import dual_bound, l1, phi, phi_t, polish
 from .admm import SUPPORT_RTOL, admm_estimate
 from .lp import _trivial, solve_lp, solve_sparse_highs
 
-__all__ = ["solve_fast", "support_hints", "choose_method", "ipm_fraction", "Hint",
-           "IPM_FRACTION"]
+__all__ = ["solve_fast", "support_hints", "choose_method", "ipm_fraction", "hint_iterations",
+           "Hint", "IPM_FRACTION"]
 
-IPM_FRACTION = {10: 0.6, 11: 0.475, 12: 0.35}  # see ipm_fraction
+# the fraction of rows from which the interior point wins, by ADMM steps of the hint and n
+IPM_FRACTION = {300: {10: 0.6, 11: 0.475, 12: 0.35}, 1000: {10: 0.8, 11: 0.575, 12: 0.35}}
 HINT_MIN_PLAYERS = 10  # below, the LP is small and the dual simplex always quick
-HINT_ITERATIONS = 300  # ADMM steps for the hint (150 choose the same methods but seed worse rows)
+HINT_ITERATIONS = (300, 1000)  # ADMM steps for the hint: small batches / batches ≥ HINT_BATCH
+HINT_BATCH = 8  # from here a step costs ≤ 1/5 of a one-sample step per sample (see hint_iterations)
 CERTIFICATE_SLACK = 1e-6  # max |Φᵀy| − 1 accepted at the end of column generation
 SEED_MIN_DUAL = 1e-6  # seed rows need an estimated dual weight above this fraction of the largest
 HINT_CHUNK_ENTRIES = 1 << 20  # samples × 2^n per ADMM batch (~100 MiB of float32 state)
@@ -191,6 +207,37 @@ class _RowGen:
         self.rows = np.concatenate([self.rows, t])
         self.in_rows[t] = True
 
+    def start_from(self, hint: "Hint") -> None:
+        """Start the first simplex run from the basis the hint predicts: its effects basic (the
+        + or − variable by their sign), its rows (as many, by estimated dual weight) nonbasic at
+        the bound its δ sign gives, every other row basic. On dense games this halves the pivots
+        of the first solve (see the module docstring); a singular prediction is repaired by
+        HiGHS, a wrong one costs pivots only."""
+        eff = {}
+        for kind, cols, vals in (("and", hint.and_cols, hint.and_vals),
+                                 ("or", hint.or_cols, hint.or_vals)):
+            for s_, v_ in zip(cols.tolist(), vals.tolist()):
+                kind_s = "and" if kind == "or" and not self.or_ok[s_] else kind
+                eff[kind_s, s_] = eff.get((kind_s, s_), 0.0) + v_
+        eff = [(kind, s_, v_) for (kind, s_), v_ in eff.items()
+               if s_ > 0 and v_ != 0.0 and (self.col_and if kind == "and" else self.col_or)[s_] >= 0]
+        pos = np.full(self.m, -1, dtype=np.int64)
+        pos[self.rows] = np.arange(1, self.rows.size + 1)  # HiGHS row of each coalition
+        tight = [(int(pos[t]), d) for t, d in zip(hint.rows.tolist(), hint.delta_signs.tolist())
+                 if pos[t] > 0]
+        k = min(len(eff), len(tight))
+        eff = sorted(eff, key=lambda e: -abs(e[2]))[:k]
+        col_status = np.zeros(self.n_cols, dtype=np.int8)  # at lower bound 0
+        col_status[0] = 1  # t, free
+        for kind, s_, v_ in eff:
+            p = (self.col_and if kind == "and" else self.col_or)[s_]
+            col_status[p if v_ > 0 else p + 1] = 1
+        row_status = np.ones(self.rows.size + 1, dtype=np.int8)
+        row_status[0] = 0  # t − Σ o = 0
+        for i, d in tight[:k]:  # δ > 0: h = r − ζ, the row's lower bound
+            row_status[i] = 0 if d > 0 else 2
+        self.lp.set_basis(col_status, row_status)
+
     @property
     def n_effect_columns(self) -> int:
         """AND and OR columns in the working set (each a (+, −) pair in HiGHS)."""
@@ -218,19 +265,35 @@ def _full_lp(r: np.ndarray, zeta: float, n: int, tol: float, time_limit: float |
     return out
 
 
-def ipm_fraction(n: int) -> float:
+def ipm_fraction(n: int, iterations: int = HINT_ITERATIONS[0]) -> float:
     """The fraction of the 2^n − 1 rows above which the predicted support sends a sample to the
-    interior point: measured at n = 10 and 12, interpolated at 11, the n = 12 value beyond."""
-    return IPM_FRACTION[min(max(n, 10), 12)]
+    interior point, for a hint of ``iterations`` ADMM steps (a better hint makes the simplex
+    win longer): measured at n = 10 (both) and 12 (300 steps), interpolated at 11, the n = 12
+    value beyond."""
+    table = IPM_FRACTION[HINT_ITERATIONS[1] if iterations >= HINT_ITERATIONS[1]
+                         else HINT_ITERATIONS[0]]
+    return table[min(max(n, 10), 12)]
 
 
-def choose_method(support_hint: int | None, n: int, fraction: float | None = None) -> str:
+def hint_iterations(batch: int) -> int:
+    """ADMM steps for the hints of a batch: 300 below ``HINT_BATCH`` samples, 1000 from there.
+
+    A step costs about as much for 1 sample as for 4 (it is a few dozen small tensor
+    operations): 1000 steps in float32 take 0.29 s for 1 sample, 0.098 s a sample for 4,
+    0.058 for 8 and 0.027 for 50 (n = 10, 2 threads). The longer hint pays off on a batch
+    (50 trained ResNet-20 MNIST games, one core: mean solve 0.26 s a sample after 300 steps,
+    0.18 s after 1000), not for a single sample."""
+    return HINT_ITERATIONS[1] if batch >= HINT_BATCH else HINT_ITERATIONS[0]
+
+
+def choose_method(support_hint: int | None, n: int, fraction: float | None = None,
+                  iterations: int = HINT_ITERATIONS[0]) -> str:
     """``"ipm"`` when the predicted optimum has at least ``fraction`` · (2^n − 1) effects
-    (default :func:`ipm_fraction`), else ``"simplex"`` (row and column generation). See the
-    module docstring for the measurements."""
+    (default :func:`ipm_fraction` for a hint of ``iterations`` steps), else ``"simplex"`` (row
+    and column generation). See the module docstring for the measurements."""
     if support_hint is None:
         return "simplex"
-    fraction = ipm_fraction(n) if fraction is None else fraction
+    fraction = ipm_fraction(n, iterations) if fraction is None else fraction
     return "ipm" if support_hint >= fraction * ((1 << n) - 1) else "simplex"
 
 
@@ -239,39 +302,52 @@ class Hint:
     """What :func:`admm_estimate` predicts about one sample's optimum.
 
     ``support``: the number of effects at the optimum; ``rows``: the coalitions T with the
-    largest estimated dual weight |y_T| (``support`` of them, without those below
+    largest estimated dual weight |y_T|, largest first (``support`` of them, without those below
     ``SEED_MIN_DUAL`` of the largest), which row generation starts from; ``and_cols``,
     ``or_cols``: the coalitions S of the estimate's AND and OR effects above ``SUPPORT_RTOL`` of
-    the largest, which column generation starts
-    from (see the module docstring)."""
+    the largest, which column generation starts from; ``and_vals``, ``or_vals``: those effects'
+    estimated values and ``delta_signs`` the signs of the estimated δ_T at ``rows`` (all three
+    give the start basis; without them the simplex starts from the slack basis);
+    ``iterations``: the ADMM steps behind the estimate (see :func:`ipm_fraction`). See the
+    module docstring."""
 
     support: int
     rows: np.ndarray
     and_cols: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     or_cols: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    and_vals: np.ndarray | None = None
+    or_vals: np.ndarray | None = None
+    delta_signs: np.ndarray | None = None
+    iterations: int = HINT_ITERATIONS[0]
 
 
-def support_hints(r: np.ndarray, zetas: np.ndarray, n: int) -> list[Hint | None]:
-    """A :class:`Hint` per sample (rows of ``r``) from one batched :func:`admm_estimate`;
-    ``None`` for every sample below n = 10, where row generation is always quick (n = 8:
-    0.07 s a sample on planted games, 0.09 s on random-MLP games)."""
+def support_hints(r: np.ndarray, zetas: np.ndarray, n: int,
+                  iterations: int | None = None) -> list[Hint | None]:
+    """A :class:`Hint` per sample (rows of ``r``) from one batched :func:`admm_estimate` of
+    ``iterations`` steps (default :func:`hint_iterations` of the batch); ``None`` for every
+    sample below n = 10, where row generation is always quick (n = 8: 0.07 s a sample on
+    planted games, 0.09 s on random-MLP games)."""
     if n < HINT_MIN_PLAYERS:
         return [None] * r.shape[0]
+    if iterations is None:
+        iterations = hint_iterations(r.shape[0])
     r = torch.as_tensor(r)
     zetas = torch.as_tensor(zetas)
     chunk = max(1, HINT_CHUNK_ENTRIES >> n)  # ADMM holds ~12 (2, chunk, 2^n) tensors
     hints = []
     for lo in range(0, r.shape[0], chunk):
-        est = admm_estimate(r[lo:lo + chunk], zetas[lo:lo + chunk], iterations=HINT_ITERATIONS,
+        est = admm_estimate(r[lo:lo + chunk], zetas[lo:lo + chunk], iterations=iterations,
                              dtype=torch.float32)
         weight = est.dual.abs().numpy()
-        a_abs = est.and_eff.abs().numpy()
-        o_abs = est.or_eff.abs().numpy()
-        for k, w, ea, eo in zip(est.support.tolist(), weight, a_abs, o_abs):
+        a_all = est.and_eff.numpy()
+        o_all = est.or_eff.numpy()
+        delta = r[lo:lo + chunk].numpy() - phi(a_all, o_all)
+        for k, w, a, o, d in zip(est.support.tolist(), weight, a_all, o_all, delta):
             top = np.argsort(-w, kind="stable")[:k]
-            big = SUPPORT_RTOL * max(ea.max(), eo.max(), 1e-300)
-            hints.append(Hint(int(k), np.sort(top[w[top] > SEED_MIN_DUAL * max(w.max(), 1e-300)]),
-                              np.flatnonzero(ea > big), np.flatnonzero(eo > big)))
+            rows = top[w[top] > SEED_MIN_DUAL * max(w.max(), 1e-300)]  # by weight
+            big = SUPPORT_RTOL * max(np.abs(a).max(), np.abs(o).max(), 1e-300)
+            ca, co = np.flatnonzero(np.abs(a) > big), np.flatnonzero(np.abs(o) > big)
+            hints.append(Hint(int(k), rows, ca, co, a[ca], o[co], np.sign(d[rows]), iterations))
     return hints
 
 
@@ -309,11 +385,13 @@ def solve_fast(r: np.ndarray, zeta: float, n: int, *, tol: float = 1e-10,
         hint = support_hints(r[None], np.array([zeta]), n)[0]
     support_hint = None if hint is None else hint.support
     if dense_method == "auto":
-        dense_method = choose_method(support_hint, n)
+        dense_method = choose_method(support_hint, n,
+                                     iterations=HINT_ITERATIONS[0] if hint is None else hint.iterations)
     t0 = time.perf_counter()
     scale = float(np.abs(r[1:]).max())
     rs = r / scale
     zs = zeta / scale
+    started = False
     if dense_method == "ipm":
         gen = _RowGen(rs, zs, n, tol, time_limit, solver="ipm", presolve=False)
         gen.add_rows(np.arange(1, m))
@@ -325,6 +403,12 @@ def solve_fast(r: np.ndarray, zeta: float, n: int, *, tol: float = 1e-10,
         gen = _RowGen(rs, zs, n, tol, time_limit, columns=columns)
         seed = [singles, [m - 1]] + ([] if hint is None else [hint.rows])
         gen.add_rows(np.unique(np.concatenate(seed).astype(np.int64)))
+        if hint is not None and hint.and_vals is not None:
+            try:
+                gen.start_from(hint)
+                started = True
+            except RuntimeError:  # HiGHS refused the predicted basis: the slack basis, as before
+                pass
     viol_tol = 10 * tol
     rounds = 0
     total_iter = 0
@@ -393,4 +477,5 @@ def solve_fast(r: np.ndarray, zeta: float, n: int, *, tol: float = 1e-10,
     return {"and_eff": a, "or_eff": o, "delta": delta, "objective": float(l1(a, o)),
             "lower_bound": lower * scale, "status": status, "iterations": total_iter,
             "rounds": rounds, "rows": int(gen.rows.size), "columns": gen.n_effect_columns,
-            "method": "ipm" if dense_method == "ipm" else "rowgen", "support_hint": support_hint}
+            "method": "ipm" if dense_method == "ipm" else "rowgen", "support_hint": support_hint,
+            "start_basis": started}
