@@ -269,10 +269,12 @@ def test_start_basis_from_the_optimum_needs_no_pivot():
     assert out["lower_bound"] == pytest.approx(lp["objective"], rel=1e-8)
 
 
-@pytest.mark.parametrize("case", ["shuffled", "singular", "counts"])
+@pytest.mark.parametrize("case", ["shuffled", "singular", "counts", "repeats"])
 def test_a_wrong_start_basis_still_reaches_the_optimum(case):
     """Predicted effects on the wrong columns (a singular or inconsistent basis, which HiGHS
-    repairs) or more effects than rows (the start keeps as many of each) cost pivots only."""
+    repairs), more effects than rows (the start keeps as many of each), or repeated and
+    out-of-range coalitions given as lists (skipped) cost pivots only: HiGHS takes every one of
+    these starts."""
     n = 8
     r, zeta, lp, h = _oracle_hint(n, seed=6)
     rng = np.random.default_rng(0)
@@ -283,10 +285,16 @@ def test_a_wrong_start_basis_still_reaches_the_optimum(case):
         cols = np.concatenate([h.and_cols[:3], h.and_cols[:3]])
         hint = Hint(h.support, h.rows[:9], cols, np.array([1, 2, 4]), np.ones(6), -np.ones(3),
                     h.delta_signs[:9])
-    else:
+    elif case == "counts":
         hint = Hint(h.support, h.rows[:5], h.and_cols, h.or_cols, h.and_vals, h.or_vals,
                     h.delta_signs[:5])
+    else:
+        rows = [int(h.rows[0])] * 3 + [0, 1 << n, -1] + h.rows.tolist()
+        signs = [1.0] * 6 + h.delta_signs.tolist()
+        hint = Hint(h.support, rows, h.and_cols.tolist() + [1 << n], h.or_cols.tolist() + [-3],
+                    h.and_vals.tolist() + [1.0], h.or_vals.tolist() + [1.0], signs)
     out = solve_fast(r, zeta, n, hint=hint, dense_method="simplex")
+    assert out["start_basis"]
     assert out["objective"] == pytest.approx(lp["objective"], rel=1e-9)
     assert out["lower_bound"] == pytest.approx(lp["objective"], rel=1e-8)
 
@@ -298,6 +306,32 @@ def test_highs_rejects_a_basis_with_the_wrong_count():
     assert (lp.n_rows, lp.n_cols) == (1, 2)
     with pytest.raises(RuntimeError, match="rejected the basis"):
         lp.set_basis(np.array([1, 1]), np.array([1]))  # three basics for one row
-    lp.set_basis(np.array([1, 0]), np.array([0]))  # x0 basic, the row at its lower bound: optimal
+    lp.set_basis(np.array([0, 1]), np.array([0]))  # x1 basic, the row at its lower bound: optimal
     assert lp.run() == "Optimal" and lp.iterations == 0
-    assert lp.solution()[0].tolist() == [1.0, 0.0]
+    assert lp.solution()[0].tolist() == [0.0, 1.0]  # the slack start would not give x1
+
+
+def test_a_hint_without_values_starts_from_the_slack_basis():
+    n = 8
+    r, zeta, lp, h = _oracle_hint(n, seed=5)
+    for partial in (Hint(h.support, h.rows, h.and_cols, h.or_cols, h.and_vals, h.or_vals),
+                    Hint(h.support, h.rows, h.and_cols, h.or_cols, h.and_vals, None,
+                         h.delta_signs)):
+        out = solve_fast(r, zeta, n, hint=partial, dense_method="simplex")
+        assert not out["start_basis"] and out["iterations"] > 0
+        assert out["objective"] == pytest.approx(lp["objective"], rel=1e-9)
+
+
+def test_a_solution_failing_the_final_checks_goes_to_the_whole_lp(monkeypatch):
+    """If the certificate of the final working-set solution were off (simulated: a dual bound
+    of half the objective), the solver does not return it but solves the whole LP."""
+    import ibn.and_or.fast as fast
+
+    n = 8
+    r, zeta, lp, h = _oracle_hint(n, seed=5)
+    real = fast.dual_bound
+    monkeypatch.setattr(fast, "dual_bound", lambda y, rs, zs: (0.5 * real(y, rs, zs)[0],
+                                                                real(y, rs, zs)[1]))
+    out = solve_fast(r, zeta, n, hint=h, dense_method="simplex")
+    assert out["method"] == "sparse-lp" and out["restricted_status"] == "failed check"
+    assert out["objective"] == pytest.approx(lp["objective"], rel=1e-9)
