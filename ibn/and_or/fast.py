@@ -15,8 +15,9 @@ R of rows and C of columns:
    first solve starts from the basis the hint predicts (its effects basic, as many of its rows
    at the bound of their estimated δ sign, :meth:`_RowGen.start_from`): from the LP's own
    optimum that basis needs no pivot at all (tested); from a 1000-step estimate, whose support
-   is ~95 % right, it still needs about half the pivots of the slack basis, as a few wrong
-   columns make it singular (HiGHS swaps in logicals) and shift every basic value;
+   is ~95 % right, it needs a third to a half fewer pivots than the slack basis, not ~none,
+   as a few wrong columns make it singular (HiGHS swaps in logicals) and shift every basic
+   value;
 2. solve the restricted LP with HiGHS, warm-started from the previous basis (added rows keep the
    basis dual feasible: dual simplex; added columns keep it primal feasible: primal simplex);
 3. compute δ = r − Φx for *all* coalitions and Φᵀy for *all* columns with the butterflies
@@ -47,17 +48,18 @@ rows from singletons               0.13       0.63       1.7–3.9 (≤ 500 effe
 interior point + crossover         1.2        1.2        1.1–1.7 (any)
 =================================  =========  =========  ========================
 
-(50 trained ResNet-20 MNIST games: 0.23 s a sample after 300 steps, 0.16 s after 1000 with the
-start basis; the start basis alone changes little after 300 steps, and after 1000 it gains
-~10 % on the random-MLP games, most on those with 600–800 effects.)
+(50 trained ResNet-20 MNIST games: 0.22–0.26 s a sample after 300 steps, 0.15–0.17 s after
+1000 with the start basis, over several runs; the start basis alone changes little after 300
+steps, and after 1000 it gains ~10 % on the random-MLP games, most on those with 600–800
+effects.)
 
 (the seed rows are rows of the optimal vertex far more often than chance: 36–63 % of them on
 planted games, where 3–6 % of all rows are). After 300 steps the interior-point method wins
 above ~600–650 predicted effects (50 MNIST ResNet-20 games: simplex 0.02–0.9 s up to 450
 effects, 2.0 s at 640, where the interior point takes 1.4–1.8 s); after 1000 steps with the start
 basis the simplex takes 0.75–0.85 s on random-MLP games with 700–800 effects and 1.3 s at
-~960, against 1.1–1.4 s for the interior point. At n = 12 the crossover comes earlier relative to the
-rows (random-MLP games, one core each: 1320 predicted effects, simplex 55 s vs interior point
+~960, against 1.1–1.4 s for the interior point. At n = 12 the crossover comes earlier relative
+to the rows (random-MLP games, one core each: 1320 predicted effects, simplex 55 s vs interior point
 61 s; 1673 effects, 120 s vs 95 s). So:
 
 * ``dense_method="simplex"``: row and column generation (seeded if a hint is given);
@@ -290,8 +292,8 @@ def hint_iterations(batch: int) -> int:
     A step costs about as much for 1 sample as for 4 (it is a few dozen small tensor
     operations): 1000 steps in float32 take 0.29 s for 1 sample, 0.098 s a sample for 4,
     0.058 for 8 and 0.027 for 50 (n = 10, 2 threads). The longer hint pays off on a batch
-    (50 trained ResNet-20 MNIST games, one core: mean solve 0.26 s a sample after 300 steps,
-    0.18 s after 1000), not for a single sample."""
+    (50 trained ResNet-20 MNIST games, one core: mean solve 0.22–0.26 s a sample after 300
+    steps, 0.15–0.17 s after 1000), not for a single sample."""
     return HINT_ITERATIONS[1] if batch >= HINT_BATCH else HINT_ITERATIONS[0]
 
 
@@ -397,8 +399,8 @@ def solve_fast(r: np.ndarray, zeta: float, n: int, *, tol: float = 1e-10,
         hint = support_hints(r[None], np.array([zeta]), n)[0]
     support_hint = None if hint is None else hint.support
     if dense_method == "auto":
-        dense_method = choose_method(support_hint, n,
-                                     iterations=HINT_ITERATIONS[0] if hint is None else hint.iterations)
+        steps = HINT_ITERATIONS[0] if hint is None else hint.iterations
+        dense_method = choose_method(support_hint, n, iterations=steps)
     t0 = time.perf_counter()
     scale = float(np.abs(r[1:]).max())
     rs = r / scale
