@@ -60,16 +60,18 @@ class AdmmEstimate:
     ``and_eff``/``or_eff``: (batch, m) soft-thresholded iterates (entry 0 is 0); ``support``:
     their number of effects above ``SUPPORT_RTOL`` times the largest (OR singletons merged with
     the AND singletons, as in the LP; ADMM leaves many tiny effects on degenerate games, which
-    would otherwise count); ``objective``: their L1 norm (not a feasible objective: the constraints hold only
-    approximately); ``max_violation``: max_T (|(Φx)_T − r_T| − ζ)⁺; ``dual``: (batch, m) the
-    estimated LP dual y (ρ times the scaled multipliers of the slab, averaged over the two blocks;
-    scale-free, up to sign), whose large entries mark the rows active at the optimum.
+    would otherwise count); ``objective``: their L1 norm (not a feasible objective: the
+    constraints hold only approximately); ``delta``: (batch, m) the residual r − Φx (entry 0 is
+    0); ``max_violation``: max_T (|δ_T| − ζ)⁺; ``dual``: (batch, m) the estimated LP dual y
+    (ρ times the scaled multipliers of the slab, averaged over the two blocks; scale-free, up to
+    sign), whose large entries mark the rows active at the optimum.
     """
 
     and_eff: torch.Tensor
     or_eff: torch.Tensor
     support: torch.Tensor
     objective: torch.Tensor
+    delta: torch.Tensor
     max_violation: torch.Tensor
     dual: torch.Tensor
     iterations: int
@@ -150,7 +152,8 @@ def admm_estimate(r: torch.Tensor, zeta: torch.Tensor, *, iterations: int = 300,
     o_rest[:, singles] = 0.0
     both = torch.cat([merged, o_rest], -1).abs()
     support = (both > SUPPORT_RTOL * both.amax(-1, keepdim=True)).sum(-1)
-    fx = zeta_transform(a_eff) + or_zeta(o_eff)
-    viol = ((r - fx)[:, 1:].abs() - zeta[:, None]).clamp(min=0.0).amax(-1)
+    delta = r - (zeta_transform(a_eff) + or_zeta(o_eff))
+    delta[:, 0] = 0.0
+    viol = (delta[:, 1:].abs() - zeta[:, None]).clamp(min=0.0).amax(-1)
     objective = a_eff.abs().sum(-1) + o_eff.abs().sum(-1)
-    return AdmmEstimate(a_eff, o_eff, support, objective, viol, dual, iterations)
+    return AdmmEstimate(a_eff, o_eff, support, objective, delta, viol, dual, iterations)

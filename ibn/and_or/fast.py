@@ -352,7 +352,7 @@ def support_hints(r: np.ndarray, zetas: np.ndarray, n: int,
         weight = est.dual.abs().numpy()
         a_all = est.and_eff.numpy()
         o_all = est.or_eff.numpy()
-        delta = r[lo:lo + chunk].numpy() - phi(a_all, o_all)
+        delta = est.delta.numpy()
         for k, w, a, o, d in zip(est.support.tolist(), weight, a_all, o_all, delta):
             top = np.argsort(-w, kind="stable")[:k]
             rows = top[w[top] > SEED_MIN_DUAL * max(w.max(), 1e-300)]  # by weight
