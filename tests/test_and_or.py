@@ -492,6 +492,36 @@ def test_worker_pool_is_kept_for_the_session():
         assert _process_ends(pid)
 
 
+@pytest.mark.slow
+def test_workers_estimate_in_parts_and_keep_the_sample_order():
+    """n = 10, 16 samples: the ADMM estimates run in two parts in the workers and the solves
+    are submitted largest predicted optimum first; every sample must still get its own
+    optimum, in its own place."""
+    from ibn.and_or.fast import support_hints
+
+    planted = planted_game(10, batch=8, n_and=6, n_or=6, noise=0.5, seed=3).values
+    v = torch.cat([planted, mlp_game(10, batch=8, seed=3)])  # sparse and dense optima
+    two = extract(v, workers=2)
+    one = extract(v, workers=1)
+    torch.testing.assert_close(two.objective, one.objective, rtol=1e-9, atol=0)
+    torch.testing.assert_close(two.predict(tf.all_masks(10).bool()), v - two.delta,
+                               rtol=0, atol=1e-9)
+    supports = [h.support for h in support_hints((v - v[:, :1]).numpy(),
+                                                 two.zeta.numpy(), 10)]
+    assert [i["support_hint"] for i in two.info] == supports  # the hints of the whole batch
+
+
+def test_workers_use_one_blas_thread():
+    """Two workers on two CPUs with a multithreaded BLAS each ran 40 % slower."""
+    from threadpoolctl import threadpool_info
+
+    from ibn.and_or import _pool
+
+    extract(_random_game(5, seed=9, batch=3), workers=2)
+    info = _pool.get(2).submit(threadpool_info).result()
+    assert info and all(lib["num_threads"] == 1 for lib in info)
+
+
 def test_a_failing_sample_stops_the_workers():
     """An error in one sample must not leave the batch's other solves running in the pool."""
     from ibn.and_or import _pool
