@@ -121,7 +121,7 @@ def polish(and_eff: np.ndarray, or_eff: np.ndarray, r: np.ndarray, zeta: float, 
         if 0 < cols.size <= rows.size and rows.size * cols.size <= 40_000_000:
             target = r[rows] - np.sign(delta[rows]) * zeta
             block = phi_columns(rows, cols, kinds)
-            # complete orthogonal factorization (gelsy): the same minimum-norm solution as
+            # complete orthogonal factorization (gelsy): the minimum-norm solution, as with
             # the SVD (gelsd), ~2.7× faster on 700 × 650 blocks
             sol, *_ = scipy.linalg.lstsq(block, target, lapack_driver="gelsy",
                                          check_finite=False)
