@@ -106,17 +106,21 @@ def admm_estimate(r: torch.Tensor, zeta: torch.Tensor, *, iterations: int = 300,
     r1 = torch.tensor(((0.0, 1.0), (1.0, 0.0)), dtype=torch.float64)
     lam1, q1 = torch.linalg.eigh(z1.T @ z1)
     inv = (1.0 / (1.0 + _kron_diagonal(lam1, n))).to(dtype)
-    sign = torch.tensor([1.0, -1.0], dtype=dtype)[:, None, None]  # A = Z, A = −RZ
 
-    def stacked(f_and, f_or):  # the Kronecker blocks of both blocks' factors, built once
-        return kron_blocks(torch.stack([f_and, f_or]).to(dtype), n)
+    def stacked(f_and, f_or, factor: float = 1.0, sign_or: float = 1.0):
+        """The Kronecker blocks of both blocks' factors, built once; the constant factors of
+        the step (α, and the sign of A = −RZ) folded into the first block of each stack."""
+        blocks = kron_blocks(torch.stack([f_and, f_or]), n)
+        blocks[0] = blocks[0] * torch.tensor([factor, factor * sign_or],
+                                             dtype=torch.float64)[:, None, None]
+        return [b.to(dtype) for b in blocks]
 
     aq = z1 @ q1
     raq = r1 @ aq
     q_t = stacked(q1.T, q1.T)
-    q_f = stacked(q1, q1)
-    aq_t = stacked(aq.T, raq.T)
-    aq_f = stacked(aq, raq)
+    aq_t = stacked(aq.T, raq.T, sign_or=-1.0)  # A = Z, A = −RZ
+    q_f = stacked(q1, q1, factor=alpha)
+    aq_f = stacked(aq, raq, factor=alpha, sign_or=-1.0)
 
     thresh = torch.full((m,), 1.0 / rho, dtype=dtype)
     thresh[0] = 0.0
@@ -127,16 +131,18 @@ def admm_estimate(r: torch.Tensor, zeta: torch.Tensor, *, iterations: int = 300,
     zeros = torch.zeros(2, bsz, m, dtype=dtype)
     p, s, up, u = zeros.clone(), zeros.clone(), zeros.clone(), zeros.clone()
     for _ in range(iterations):
-        w = (kron_apply(p - up, blocks=q_t) + sign * kron_apply(s - u, blocks=aq_t)) * inv
-        ax = alpha * sign * kron_apply(w, blocks=aq_f) + (1 - alpha) * s
-        x = alpha * kron_apply(w, blocks=q_f) + (1 - alpha) * p
-        p = x + up
-        p = torch.sign(p) * (p.abs() - thresh).clamp(min=0.0)
+        w = kron_apply(p - up, blocks=q_t)
+        w += kron_apply(s - u, blocks=aq_t)
+        w *= inv
+        ax = kron_apply(w, blocks=aq_f).add_(s, alpha=1 - alpha)  # relaxed A x
+        x = kron_apply(w, blocks=q_f).add_(p, alpha=1 - alpha)  # relaxed x
+        v = x + up
+        p = v - torch.clamp(v, -thresh, thresh)  # soft thresholding
         c = ax + u
         t = c[0] + c[1]
-        s = c + (torch.minimum(torch.maximum(t, lo), hi) - t) / 2
-        up += x - p
-        u += ax - s
+        s = c + (torch.clamp(t, lo, hi) - t) * 0.5  # the excess split between the blocks
+        up = v - p  # up + x − p
+        u = c - s  # u + Ax − s
     p = p.to(torch.float64)
     u = u.to(torch.float64)
     a_eff = p[0] * scale[:, None]
