@@ -57,26 +57,19 @@ def _solve_sample(solver: str, v: np.ndarray, zeta: float, n: int, opts: dict,
     return out
 
 
-def _hints_part(r: np.ndarray, zetas: np.ndarray, n: int, iterations: int) -> list:
-    """:func:`ibn.and_or.fast.support_hints` for a part of a batch (run in a worker)."""
-    from .fast import support_hints
-
-    return support_hints(r, zetas, n, iterations=iterations)
-
-
 def _pooled_hints(pool, workers: int, flat: np.ndarray, zetas: np.ndarray, n: int) -> list:
     """The batch's ADMM estimates, one contiguous part per worker process, with the step count
     of the whole batch. One process gains nothing from a second torch thread here (1000 steps
     for 50 samples: 1.6–1.8 s on one thread or two), so the parts run side by side; each part
     keeps at least ``HINT_BATCH`` samples, below which a step costs more a sample."""
-    from .fast import HINT_BATCH, hint_iterations
+    from .fast import HINT_BATCH, hint_iterations, support_hints
 
     b = flat.shape[0]
     parts = max(1, min(workers, b // HINT_BATCH))
     bounds = np.linspace(0, b, parts + 1).round().astype(int)
     r = flat - flat[:, :1]
     steps = hint_iterations(b)
-    futures = [pool.submit(_hints_part, r[lo:hi], zetas[lo:hi], n, steps)
+    futures = [pool.submit(support_hints, r[lo:hi], zetas[lo:hi], n, steps)
                for lo, hi in zip(bounds[:-1], bounds[1:])]
     return [h for f in futures for h in f.result()]
 

@@ -20,9 +20,10 @@ _size = 0
 
 def _init_worker() -> None:
     """One thread per worker, in torch and in the BLAS under numpy and scipy (the vertex
-    polish's least squares): the workers already use one CPU each. Without the BLAS limit two workers on two
-    CPUs solved the 50 ResNet-20 MNIST games of ``benchmarks/bench_mnist_extract.py`` 40 %
-    slower each (10.2–10.8 s instead of 7.2–7.4 s for the 50, measured as two processes)."""
+    polish's least squares): the workers already use one CPU each. Without the BLAS limit two
+    workers on two CPUs solved the 50 ResNet-20 MNIST games of
+    ``benchmarks/bench_mnist_extract.py`` 40 % slower each (10.2–10.8 s instead of 7.2–7.4 s
+    for the 50, measured as two processes)."""
     import torch
     from threadpoolctl import threadpool_limits
 

@@ -36,7 +36,7 @@ so a column S meets only the rows T ⊆ N∖S.
 Which method finishes first depends on the size of the optimal vertex (its number of nonzero
 effects, equal to its number of active rows). Measured on one core at n = 10 (12 trained
 ResNet-20 games, 12 random-MLP games, 6 planted games), mean seconds a sample (the hint's own
-cost, batched, comes on top: 300 steps ~0.008 s a sample, 1000 steps ~0.025 s, at batch 30):
+cost, batched, comes on top: 300 steps ~0.005 s a sample, 1000 steps ~0.016 s, at batch 30):
 
 =================================  =========  =========  ========================
 working sets                       planted    ResNet-20  random MLP
@@ -100,7 +100,7 @@ __all__ = ["solve_fast", "support_hints", "choose_method", "ipm_fraction", "hint
 IPM_FRACTION = {300: {10: 0.6, 11: 0.475, 12: 0.35}, 1000: {10: 0.8, 11: 0.575, 12: 0.35}}
 HINT_MIN_PLAYERS = 10  # below, the LP is small and the dual simplex always quick
 HINT_ITERATIONS = (300, 1000)  # ADMM steps for the hint: small batches / batches ≥ HINT_BATCH
-HINT_BATCH = 8  # from here a step costs ≤ 1/5 of a one-sample step per sample (see hint_iterations)
+HINT_BATCH = 8  # from here a step costs ≤ 1/4 of a one-sample step per sample (see hint_iterations)
 CERTIFICATE_SLACK = 1e-6  # max |Φᵀy| − 1 accepted at the end of column generation
 CERTIFICATE_GAP = 1e-6  # max (objective − dual bound) / objective accepted at the end
 SEED_MIN_DUAL = 1e-6  # seed rows need an estimated dual weight above this fraction of the largest
@@ -136,7 +136,6 @@ class _RowGen:
         self.col_and = np.full(m, -1, dtype=np.int64)
         self.col_or = np.full(m, -1, dtype=np.int64)
         self.or_ok = np.bitwise_count(np.arange(m)) >= 2  # OR singletons = AND singletons
-        self.restricted = columns is not None
         # row 0: t − Σ_S o_S = 0; column 0: t, free, in row 0 (its rows T are added with them)
         self.lp.add_rows([0.0], [0.0], [0], [], [])
         self.lp.add_cols([0.0], [-np.inf], [np.inf], [0], [0], [1.0])
@@ -250,6 +249,11 @@ class _RowGen:
         self.lp.set_basis(col_status, row_status)
 
     @property
+    def restricted(self) -> bool:
+        """Whether some AND or OR column is outside the working set (then columns are priced)."""
+        return bool((self.col_and[1:] < 0).any() or (self.col_or[self.or_ok] < 0).any())
+
+    @property
     def n_effect_columns(self) -> int:
         """AND and OR columns in the working set (each a (+, −) pair in HiGHS)."""
         return int((self.col_and >= 0).sum() + (self.col_or >= 0).sum())
@@ -290,8 +294,8 @@ def hint_iterations(batch: int) -> int:
     """ADMM steps for the hints of a batch: 300 below ``HINT_BATCH`` samples, 1000 from there.
 
     A step costs about as much for 1 sample as for 4 (it is a few dozen small tensor
-    operations): 1000 steps in float32 take 0.29 s for 1 sample, 0.098 s a sample for 4,
-    0.058 for 8 and 0.027 for 50 (n = 10, 2 threads). The longer hint pays off on a batch
+    operations): 1000 steps in float32 take 0.14 s for 1 sample, 0.049 s a sample for 4,
+    0.031 for 8 and 0.014 for 50 (n = 10, 2 threads, random-MLP games). The longer hint pays off on a batch
     (50 trained ResNet-20 MNIST games, one core: mean solve 0.22–0.26 s a sample after 300
     steps, 0.15–0.17 s after 1000), not for a single sample."""
     return HINT_ITERATIONS[1] if batch >= HINT_BATCH else HINT_ITERATIONS[0]
@@ -474,8 +478,6 @@ def solve_fast(r: np.ndarray, zeta: float, n: int, *, tol: float = 1e-10,
             return fallback()
         if new_and.size + new_or.size:
             gen.add_cols(new_and, new_or)
-            if new_and.size == m - 1:
-                gen.restricted = False
         if violated.size == 0:
             continue
         batch = max(32, gen.rows.size // 2)
@@ -484,7 +486,6 @@ def solve_fast(r: np.ndarray, zeta: float, n: int, *, tol: float = 1e-10,
             # first (a primal simplex pass), then every row (dual simplex)
             if gen.restricted:
                 gen.add_cols(np.arange(1, m), np.arange(1, m))
-                gen.restricted = False
             else:
                 gen.add_rows(np.flatnonzero(~gen.in_rows))
             continue
