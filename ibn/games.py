@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from ._checks import check_flag, check_number
 from .transforms import all_masks, check_masks
 
 __all__ = ["log_odds", "Masker", "evaluate", "evaluate_fn", "all_values"]
@@ -113,8 +114,8 @@ def _check_finite(vals: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
 
 
 def _chunks(k: int, batch_size: int | None, progress: bool | None, desc: str):
-    if batch_size is not None and batch_size < 1:
-        raise ValueError(f"batch_size must be ≥ 1, got {batch_size}")
+    check_number("batch_size", batch_size, low=1, integer=True, allow_none=True)
+    check_flag("progress", progress, allow_none=True)
     step = k if not batch_size else batch_size
     starts = range(0, k, max(step, 1))
     show = len(starts) > _AUTO_PROGRESS_CHUNKS if progress is None else progress
@@ -226,8 +227,8 @@ def all_values(
         n = m
     if n is None:
         raise ValueError("all_values needs n (the number of players) when no masker is given")
-    if n < 0:
-        raise ValueError(f"n must be ≥ 0, got {n}")
+    check_number("n", n, low=0, integer=True)
+    check_number("max_players", max_players, low=0, integer=True)
     if n > max_players:
         raise ValueError(
             f"all_values with n = {n} players needs 2**{n} = {2 ** n:,} masked evaluations "

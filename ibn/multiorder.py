@@ -20,7 +20,8 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from .transforms import as_values, mobius, n_players, orders as _popcounts
+from ._checks import check_flag, check_number
+from .transforms import as_values, check_values, mobius, n_players, orders as _popcounts
 
 __all__ = [
     "REFERENCE_RATIOS",
@@ -99,12 +100,13 @@ def exact(values, *, method: str = "direct") -> torch.Tensor:
     Möbius transform amplifies for large n (its coefficients grow like 2^n: at n = 18 on a
     random game the identity is off by up to 6e-10, the direct route by 3e-16).
     """
-    if method == "harsanyi":
-        return from_effects(mobius(values))
-    if method != "direct":
+    if method not in ("direct", "harsanyi"):
         raise ValueError(f"method must be 'direct' or 'harsanyi', got {method!r}")
-    v = as_values(values)
-    n = n_players(v.shape[-1])
+    if method == "harsanyi":
+        v, n = check_values(values, min_players=0)
+        _check_pairs_n(n)
+        return from_effects(mobius(v))
+    v, n = check_values(values, min_players=0)
     _check_pairs_n(n)
     G, Z = _pair_sums(v, n)
     R = torch.diagonal(G, dim1=-2, dim2=-1)  # (..., n+1, n)
@@ -285,9 +287,18 @@ def sample(
     The 4 masks S, S∪{i}, S∪{j}, S∪{i,j} of all contexts and orders of one pair go to
     ``evaluate`` in a single call. Strength takes |·| after averaging over contexts.
     """
+    check_number("n", n, integer=True)
     _check_pairs_n(n)
-    if contexts < 1:
-        raise ValueError(f"contexts must be ≥ 1, got {contexts}")
+    check_number("contexts", contexts, low=1, integer=True)
+    check_number("n_pairs", n_pairs, low=1, integer=True)
+    check_number("radius", radius, low=1, integer=True)
+    check_flag("unique", unique)
+    check_flag("progress", progress, allow_none=True)
+    if not callable(evaluate):
+        raise TypeError(f"evaluate must be a function of a (k, n) mask matrix, got {evaluate!r}")
+    if orders is None:
+        for r in ratios:
+            check_number("ratios", r, low=0, high=1)
     if generator is None:
         generator = torch.Generator().manual_seed(0 if seed is None else int(seed))
     elif seed is not None:

@@ -55,6 +55,34 @@ def n_players(length: int) -> int:
     return length.bit_length() - 1
 
 
+def check_values(values, *, min_players: int = 1, max_players: int | None = None,
+                 name: str = "values") -> tuple[torch.Tensor, int]:
+    """A game's values as float64 (…, 2^n) and n, with a one-line error for a scalar, a length
+    that is not 2^n, too few or too many players, an empty batch or a non-finite entry (the
+    error names the coalition masks, bit i = player i)."""
+    v = as_values(values, name=name)
+    if v.ndim == 0:
+        raise ValueError(f"{name} must have a last dimension of length 2**n (one entry per "
+                         "coalition), got a scalar")
+    n = n_players(v.shape[-1])
+    if n < min_players:
+        raise ValueError(f"{name} must describe at least {min_players} player"
+                         f"{'s' if min_players > 1 else ''} (last dimension 2**n with "
+                         f"n ≥ {min_players}), got length {v.shape[-1]}")
+    if max_players is not None and n > max_players:
+        raise ValueError(f"{name} with n = {n} players is too many here (at most {max_players})")
+    if v.numel() == 0:
+        raise ValueError(f"{name} has an empty batch (shape {tuple(v.shape)}): give at least "
+                         "one game")
+    finite = torch.isfinite(v)
+    if not bool(finite.all()):
+        bad = (~finite).reshape(-1, v.shape[-1]).any(0).nonzero().flatten().tolist()
+        shown = ", ".join(str(i) for i in bad[:10]) + (" ..." if len(bad) > 10 else "")
+        raise ValueError(f"{name} must be finite; non-finite entries at coalition mask indices "
+                         f"[{shown}] (bit i = player i)")
+    return v, n
+
+
 def _butterfly(x: torch.Tensor, sign: float) -> torch.Tensor:
     """x[T] += sign · x[T \\ {i}] for every T ∋ i, one pass per bit i (in place on a copy)."""
     y = as_values(x).clone()

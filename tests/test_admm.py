@@ -15,7 +15,7 @@ from ibn import transforms as tf
 from ibn.and_or import extract
 from ibn.and_or.admm import _Z1, _kron_diagonal, admm_estimate
 from ibn.and_or import _highs
-from ibn.and_or.fast import (Hint, choose_method, hint_iterations, ipm_fraction, solve_fast,
+from ibn.and_or.fast import (Hint, choose_method, ipm_fraction, solve_fast,
                              support_hints)
 from ibn.and_or.lp import solve_lp
 from ibn.and_or.synthetic import mlp_game, planted_game
@@ -102,11 +102,7 @@ def test_choose_method_threshold():
     assert choose_method(int(0.5 * ((1 << 12) - 1)), 12) == "ipm"  # earlier crossover at n = 12
     assert choose_method(10, 10, fraction=0.001) == "ipm"
     assert ipm_fraction(8) == ipm_fraction(10) and ipm_fraction(14) == ipm_fraction(12)
-    # a longer hint seeds the simplex better: it stays the method up to more effects at n = 10
-    assert ipm_fraction(10, 1000) > ipm_fraction(10, 300) == ipm_fraction(10)
     assert choose_method(int(0.7 * m1), 10) == "ipm"
-    assert choose_method(int(0.7 * m1), 10, iterations=1000) == "simplex"
-    assert hint_iterations(1) == 300 and hint_iterations(50) == 1000
     assert support_hints(np.zeros((2, 64)), np.zeros(2), 6) == [None, None]
 
 
@@ -125,8 +121,8 @@ def test_every_method_reaches_the_lp_optimum(hint, method):
 
 def test_extract_auto_records_the_hint_and_matches_simplex():
     v = mlp_game(10, batch=2, seed=2)
-    auto = extract(v, workers=1)
-    simplex = extract(v, workers=1, dense_method="simplex")
+    auto = extract(v, n_jobs=1)
+    simplex = extract(v, n_jobs=1, dense_method="simplex")
     torch.testing.assert_close(auto.objective, simplex.objective, rtol=1e-8, atol=0)
     assert all(isinstance(i["support_hint"], int) for i in auto.info)
     assert all(i["support_hint"] is None for i in simplex.info)

@@ -452,110 +452,11 @@ def test_salient_and_predict_api():
         res.salient(-1.0)
 
 
-@pytest.mark.slow
-def test_workers_give_the_same_result():
-    v = _random_game(5, seed=9, batch=3)
-    one = extract(v)
-    two = extract(v, workers=2)
-    assert torch.allclose(one.objective, two.objective, rtol=1e-10)
-
-
-def test_worker_pool_is_kept_for_the_session():
-    from ibn.and_or import _pool
-
-    v = _random_game(5, seed=9, batch=3)
-    extract(v, workers=2)
-    first = _pool._pool
-    again = extract(v, workers=2, progress=True)
-    assert _pool._pool is first and first is not None
-    torch.testing.assert_close(again.objective, extract(v).objective, rtol=1e-10, atol=0)
-    # a worker that dies while idle: the next call gets a fresh pool, not BrokenProcessPool
-    import os
-    import signal
-    import time
-
-    victim = next(iter(first._processes))
-    os.kill(victim, signal.SIGKILL)
-    assert _process_ends(victim)
-    for _ in range(100):  # until the pool's manager thread has seen it
-        if first._broken:
-            break
-        time.sleep(0.05)
-    torch.testing.assert_close(extract(v, workers=2).objective, again.objective, rtol=1e-10,
-                               atol=0)
-    assert _pool._pool is not first
-    first = _pool._pool
-    pids = list(first._processes)
-    _pool.terminate()  # what a failed or interrupted extract does
-    assert _pool._pool is None
-    for pid in pids:
-        assert _process_ends(pid)
-
-
-@pytest.mark.slow
-def test_workers_estimate_in_parts_and_keep_the_sample_order():
-    """n = 10, 16 samples: the ADMM estimates run in two parts in the workers and the solves
-    are submitted largest predicted optimum first; every sample must still get its own
-    optimum, in its own place."""
-    from ibn.and_or.fast import support_hints
-
-    planted = planted_game(10, batch=8, n_and=6, n_or=6, noise=0.5, seed=3).values
-    v = torch.cat([planted, mlp_game(10, batch=8, seed=3)])  # sparse and dense optima
-    two = extract(v, workers=2)
-    one = extract(v, workers=1)
-    torch.testing.assert_close(two.objective, one.objective, rtol=1e-9, atol=0)
-    torch.testing.assert_close(two.predict(tf.all_masks(10).bool()), v - two.delta,
-                               rtol=0, atol=1e-9)
-    supports = [h.support for h in support_hints((v - v[:, :1]).numpy(),
-                                                 two.zeta.numpy(), 10)]
-    assert [i["support_hint"] for i in two.info] == supports  # the hints of the whole batch
-
-
-def test_workers_use_one_blas_thread():
-    """Two workers on two CPUs with a multithreaded BLAS each ran 40 % slower."""
-    from threadpoolctl import threadpool_info
-
-    from ibn.and_or import _pool
-
-    extract(_random_game(5, seed=9, batch=3), workers=2)
-    info = _pool.get(2).submit(threadpool_info).result()
-    assert info and all(lib["num_threads"] == 1 for lib in info)
-
-
-def test_a_failing_sample_stops_the_workers():
-    """An error in one sample must not leave the batch's other solves running in the pool."""
-    from ibn.and_or import _pool
-
-    v = _random_game(5, seed=9, batch=3)
-    with pytest.raises(TypeError):
-        extract(v, workers=2, max_rounds="x")  # fails inside the workers
-    assert _pool._pool is None
-
-
-def _process_ends(pid: int, timeout: float = 10.0) -> bool:
-    """True once process ``pid`` is gone or a zombie (reaped or not by the pool's thread)."""
-    import os
-    import time
-    from pathlib import Path
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return True
-        stat = Path(f"/proc/{pid}/stat")
-        if stat.exists() and stat.read_text().split()[2] == "Z":
-            return True
-        time.sleep(0.05)
-    return False
-
-
 # --------------------------------------------------------------------------------- bad inputs
 def test_bad_length():
     with pytest.raises(ValueError, match="not a power of two"):
         extract(torch.zeros(6))
-    with pytest.raises(ValueError, match="at least one player"):
+    with pytest.raises(ValueError, match="at least 1 player"):
         extract(torch.zeros(1))
     with pytest.raises(ValueError, match="scalar"):
         extract(torch.tensor(1.0))

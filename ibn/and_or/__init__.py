@@ -23,27 +23,25 @@ HiGHS), ``sgd``, ``synthetic`` (planted and MLP games), ``_validate`` (input che
 
 from __future__ import annotations
 
-import math
-import os
-
 import numpy as np
 import torch
 
 from .. import transforms as tf
-from ._validate import check_solver, check_values, zeta_of
+from .._threads import limit_process, one_thread
+from ._validate import check_n_jobs, check_options, check_solution, check_solver, check_values, zeta_of
 from .result import AndOrResult
 
 __all__ = ["extract", "AndOrResult"]
 
-_EXACT_OPTIONS = {"tol", "time_limit", "workers", "progress"}
+_EXACT_OPTIONS = {"tol", "time_limit", "n_jobs", "progress"}
 _FAST_OPTIONS = _EXACT_OPTIONS | {"dense_fraction", "dense_method", "max_rounds"}
-_SGD_OPTIONS = {"steps", "lr", "momentum", "progress"}
+_SGD_OPTIONS = {"steps", "lr", "momentum", "preset", "progress"}
 
 
 def _solve_sample(solver: str, v: np.ndarray, zeta: float, n: int, opts: dict,
                   hint=None) -> dict:
-    """One sample with an exact solver (a top-level function so that worker processes can run it);
-    ``hint``: the sample's :class:`ibn.and_or.fast.Hint`, if any."""
+    """One sample with an exact solver, checked by :func:`check_solution` (a top-level function,
+    so that worker processes can run it); ``hint``: the sample's :class:`ibn.and_or.fast.Hint`."""
     from .fast import solve_fast
     from .lp import solve_lp
 
@@ -52,118 +50,156 @@ def _solve_sample(solver: str, v: np.ndarray, zeta: float, n: int, opts: dict,
         out = solve_fast(r, float(zeta), n, hint=hint, **opts)
     else:
         out = solve_lp(r, float(zeta), n, **opts)
-    a = out["and_eff"]
-    a[0] = v[0]
+    check_solution(out, r, float(zeta))
+    out["and_eff"][0] = v[0]
     return out
 
 
-def _pooled_hints(pool, workers: int, flat: np.ndarray, zetas: np.ndarray, n: int) -> list:
-    """The batch's ADMM estimates, one contiguous part per worker process, with the step count
-    of the whole batch. One process gains nothing from a second torch thread here (1000 steps
-    for 50 samples: 1.6–1.8 s on one thread or two), so the parts run side by side; each part
-    keeps at least ``HINT_BATCH`` samples, below which a step costs more a sample."""
-    from .fast import HINT_BATCH, hint_iterations, support_hints
+def _in_worker(fn, *args):
+    """``fn(*args)`` in a worker process, on one thread (see :mod:`ibn._threads`)."""
+    limit_process()
+    return fn(*args)
 
-    b = flat.shape[0]
-    parts = max(1, min(workers, b // HINT_BATCH))
-    bounds = np.linspace(0, b, parts + 1).round().astype(int)
-    r = flat - flat[:, :1]
-    steps = hint_iterations(b)
-    futures = [pool.submit(support_hints, r[lo:hi], zetas[lo:hi], n, steps)
-               for lo, hi in zip(bounds[:-1], bounds[1:])]
-    return [h for f in futures for h in f.result()]
+
+def _indexed(i: int, *args) -> tuple[int, dict]:
+    return i, _in_worker(_solve_sample, *args)
+
+
+def n_jobs_for(n_jobs, batch: int, n: int) -> int:
+    """Processes for a batch: ``n_jobs`` if given, else the active ``joblib.parallel_config``'s,
+    else one per usable CPU for batches of at least 4 samples at n ≥ 10 (where workers repay
+    their start-up of ~2 s, paid once per session) and 1 otherwise; never more than the batch.
+    Negative values count back from the CPUs as in joblib (−1 = all)."""
+    import joblib
+
+    if n_jobs is None:
+        n_jobs = joblib.parallel.get_active_backend()[1]
+    cpus = joblib.cpu_count()
+    if n_jobs is None:
+        n_jobs = cpus if n >= 10 and batch >= 4 else 1
+    n_jobs = check_n_jobs(n_jobs)
+    if n_jobs < 0:
+        n_jobs = max(cpus + 1 + n_jobs, 1)
+    return max(1, min(n_jobs, batch))
 
 
 def _exact(solver, flat: np.ndarray, zetas: np.ndarray, n: int, opts: dict):
+    """Every sample of the batch with an exact solver, in this process or in ``n_jobs`` joblib
+    workers. Each sample's hint and solve depend on that sample alone, so its effects are the
+    same (bit for bit) whatever batch it came in and however many processes solved it."""
+    from .fast import HINT_BATCH, support_hints
+
     opts = dict(opts)
-    workers = opts.pop("workers", None)
     progress = opts.pop("progress", False)
-    if workers is None:  # processes where they repay their start-up (~2 s, once per session)
-        workers = "auto" if n >= 10 and flat.shape[0] >= 4 else 1
-    if workers == "auto":
-        workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
-            os.cpu_count() or 1)
-    if not isinstance(workers, int) or workers < 1:
-        raise ValueError(f"workers must be a positive integer or 'auto', got {workers!r}")
     b = flat.shape[0]
-    hints = [None] * b
+    jobs = n_jobs_for(opts.pop("n_jobs", None), b, n)
     need_hints = solver == "fast" and opts.get("dense_method", "auto") == "auto"
-    if need_hints and not (workers > 1 and b > 1):
-        from .fast import support_hints  # one batched ADMM estimate for the whole batch
+    r = flat - flat[:, :1]
+    if jobs == 1:
+        with one_thread():
+            hints = support_hints(r, zetas, n) if need_hints else [None] * b
+            return [_solve_sample(solver, flat[i], zetas[i], n, opts, hints[i])
+                    for i in _progress(range(b), b, solver, progress)]
 
-        hints = support_hints(flat - flat[:, :1], zetas, n)
-    if workers > 1 and b > 1:
-        from concurrent.futures import as_completed
-        from concurrent.futures.process import BrokenProcessPool
+    import joblib
+    from joblib.externals.loky.process_executor import TerminatedWorkerError
 
-        from . import _pool
-
-        for attempt in (1, 2):  # a worker that died before or during the call: one retry
-            pool = _pool.get(workers)
-            try:
-                if need_hints:
-                    hints = _pooled_hints(pool, workers, flat, zetas, n)
-                # the largest predicted optima first (longest processing time first), so
-                # that the last samples to finish are short ones
-                order = sorted(range(b), key=lambda i: -(hints[i].support
-                                                         if hints[i] is not None else 0))
-                submitted = {i: pool.submit(_solve_sample, solver, flat[i], zetas[i], n, opts,
-                                            hints[i]) for i in order}
-                futures = [submitted[i] for i in range(b)]
-                if progress:
-                    from tqdm.auto import tqdm
-
-                    for _ in tqdm(as_completed(futures), total=b, desc=f"and_or {solver}",
-                                  leave=False):
-                        pass
-                return [f.result() for f in futures]
-            except BrokenProcessPool:
-                _pool.terminate()
-                if attempt == 2:
-                    raise
-            except BaseException:
-                # a failed sample or Ctrl-C: stop the batch's remaining solves now instead of
-                # leaving them to delay the next call (and the interpreter's exit)
-                _pool.terminate()
+    for attempt in (1, 2):  # a worker that died before or during the call: one retry
+        try:
+            hints = [None] * b
+            if need_hints:  # one contiguous part per worker, of at least HINT_BATCH samples
+                parts = max(1, min(jobs, b // HINT_BATCH))
+                bounds = np.linspace(0, b, parts + 1).round().astype(int)
+                done = joblib.Parallel(n_jobs=min(jobs, parts))(
+                    joblib.delayed(_in_worker)(support_hints, r[lo:hi], zetas[lo:hi], n)
+                    for lo, hi in zip(bounds[:-1], bounds[1:]))
+                hints = [h for part in done for h in part]
+            # the largest predicted optima first (longest processing time first), so that the
+            # last samples to finish are short ones
+            order = sorted(range(b), key=lambda i: -(hints[i].support if hints[i] else 0))
+            outs: list = [None] * b
+            tasks = joblib.Parallel(n_jobs=jobs, return_as="generator_unordered")(
+                joblib.delayed(_indexed)(i, solver, flat[i], zetas[i], n, opts, hints[i])
+                for i in order)
+            for i, out in _progress(tasks, b, solver, progress):
+                outs[i] = out
+            return outs
+        except TerminatedWorkerError:
+            if attempt == 2:
                 raise
-    iterator = range(b)
-    if progress:
-        from tqdm.auto import tqdm
-
-        iterator = tqdm(iterator, desc=f"and_or {solver}", leave=False)
-    return [_solve_sample(solver, flat[i], zetas[i], n, opts, hints[i]) for i in iterator]
 
 
-def extract(values, *, noise_bound: float = 0.02, noise_scale: str = "sample",
+def _progress(iterable, total: int, solver: str, progress: bool):
+    if not progress:
+        return iterable
+    from tqdm.auto import tqdm
+
+    return tqdm(iterable, total=total, desc=f"and_or {solver}", leave=False)
+
+
+def _sgd_settings(options: dict) -> tuple[dict, dict]:
+    """The SGD options with a lab preset's steps, lr and momentum filled in where not given, and
+    the preset's noise bound (``noise_bound``, ``noise_scale``) apart."""
+    options = dict(options)
+    name = options.get("preset")
+    if name is None:
+        return options, {}
+    from .sgd import LAB_PRESETS
+
+    if name not in LAB_PRESETS:
+        raise ValueError(f"preset must be one of {', '.join(map(repr, LAB_PRESETS))}, "
+                         f"got {name!r}")
+    preset = LAB_PRESETS[name]
+    for key in ("steps", "lr", "momentum"):
+        options.setdefault(key, preset[key])
+    return options, {k: preset[k] for k in ("noise_bound", "noise_scale") if k in preset}
+
+
+def extract(values, *, noise_bound: float | None = None, noise_scale: str | None = None,
             solver: str = "auto", zeta=None, **options) -> AndOrResult:
     """The sparsest AND-OR decomposition of v(x_T) for every coalition T (SPEC §2).
 
     Args:
         values: float tensor/array (..., 2^n) of v(x_T), bit i of T = player i; leading
             dimensions are a batch (a 1-D input gives an unbatched result).
-        noise_bound: ζ = noise_bound · |v(x_N) − v(x_∅)| (default 0.02; 0 gives an exact split).
-        noise_scale: ``"sample"`` (per sample, as in the lab code) or ``"mean"`` (the mean of
-            |v(x_N) − v(x_∅)| over the batch, the paper's expectation).
+        noise_bound: ζ = noise_bound · |v(x_N) − v(x_∅)| (default 0.02, or the SGD preset's;
+            0 gives an exact split).
+        noise_scale: ``"sample"`` (per sample, as in the lab code; the default) or ``"mean"``
+            (the mean of |v(x_N) − v(x_∅)| over the batch, the paper's expectation).
         solver: ``"auto"`` (= ``"fast"``), ``"fast"``, ``"lp"`` or ``"sgd"``.
         zeta: an absolute bound (number or tensor broadcastable to the batch shape); overrides
             noise_bound and noise_scale.
-        **options: for ``"fast"``/``"lp"``: ``tol`` (HiGHS tolerances, default 1e-10),
-            ``time_limit`` (seconds per sample), ``workers`` (processes for a batch,
-            started once per session and reused, so they keep the ``ibn`` code they imported;
-            they also compute the batch's ADMM estimates, in parts, and take the samples with
-            the largest predicted optima first;
-            ``"auto"`` = one per usable CPU; default ``"auto"`` for n ≥ 10 and at least 4
-            samples, else 1), ``progress``; ``"fast"`` also ``dense_method`` (``"auto"``, default:
-            from n = 10 on, a batched ADMM estimate of the optimum chooses per sample between
-            row and column generation started from its rows and effects and the interior
-            point; below, row generation from the singletons; ``"simplex"``: row generation
-            without the estimate; ``"ipm"``: interior point on the whole LP), ``dense_fraction``
-            and ``max_rounds`` (both row generation only). See :mod:`ibn.and_or.fast`.
-            For ``"sgd"``: ``steps`` (20 000), ``lr`` (1e-6), ``momentum`` (0.9), ``progress``.
+        **options: for ``"fast"``/``"lp"``:
+
+            * ``tol``: HiGHS's feasibility tolerances, in [1e-10, 1e-6] (default 1e-10);
+            * ``time_limit``: seconds per sample (> 0; the whole LP takes over when it runs out);
+            * ``n_jobs``: processes for a batch (joblib, loky backend by default; workers are
+              started once per session and reused). Default: the active
+              ``joblib.parallel_config``'s ``n_jobs``, else one per usable CPU for at least 4
+              samples at n ≥ 10, else 1; negative counts back from the CPUs (−1 = all);
+            * ``progress``: a progress bar over the samples;
+            * ``"fast"`` only: ``dense_method`` (``"auto"``, default: from n = 10 on, an ADMM
+              estimate of each sample's optimum chooses between row and column generation
+              started from its rows and effects and the interior point; below, row generation
+              from the singletons; ``"simplex"``: row generation without the estimate;
+              ``"ipm"``: interior point on the whole LP), ``dense_fraction`` (in (0, 1]) and
+              ``max_rounds`` (≥ 1), both row generation only. See :mod:`ibn.and_or.fast`.
+
+            For ``"sgd"`` (the lab's procedure, :mod:`ibn.and_or.sgd`): ``preset`` (a name of
+            ``ibn.and_or.sgd.LAB_PRESETS``: steps, lr, momentum and noise bound of a published
+            lab version), ``steps`` (≥ 1), ``lr`` (> 0), ``momentum`` (in [0, 1)), ``progress``.
+
+        A sample's effects do not depend on the other samples of the batch nor on ``n_jobs``:
+        the same game gives the same vertex, bit for bit, alone or in any batch.
 
     Returns:
         :class:`AndOrResult`; ``and_effects[..., 0]`` = v(x_∅), |δ| ≤ ζ, and
-        ``predict(masks) == values − delta`` at those masks (universal matching).
+        ``predict(masks) == values − delta`` at those masks (universal matching). An exact
+        solver's result is checked before it is returned (|δ| ≤ ζ, universal matching, the
+        certified gap): a sample that fails raises ``RuntimeError``.
+
+    Raises:
+        ValueError, TypeError: a bad argument, named in the message with its allowed range.
     """
     v, n = check_values(values)
     solver = check_solver(solver)
@@ -172,6 +208,13 @@ def extract(values, *, noise_bound: float = 0.02, noise_scale: str = "sample",
     if unknown:
         raise TypeError(f"unknown option(s) {', '.join(unknown)} for solver {solver!r}; "
                         f"allowed: {', '.join(sorted(allowed))}")
+    if solver == "sgd":
+        options, lab_bound = _sgd_settings(options)
+        noise_bound = lab_bound.get("noise_bound", 0.02) if noise_bound is None else noise_bound
+        noise_scale = lab_bound.get("noise_scale", "sample") if noise_scale is None else noise_scale
+    check_options(options)
+    noise_bound = 0.02 if noise_bound is None else noise_bound
+    noise_scale = "sample" if noise_scale is None else noise_scale
     z, rel = zeta_of(v, noise_bound, noise_scale, zeta)
     m = 1 << n
     batch_shape = v.shape[:-1]
@@ -179,28 +222,30 @@ def extract(values, *, noise_bound: float = 0.02, noise_scale: str = "sample",
     zflat = z.reshape(-1)
     device = v.device
 
-    if solver == "sgd":
-        from .sgd import sgd_decompose
+    with one_thread():
+        if solver == "sgd":
+            from .sgd import sgd_decompose
 
-        sgd_opts = {k: options[k] for k in ("steps", "lr", "momentum", "progress") if k in options}
-        a, o, gamma, delta = sgd_decompose(flat, zflat, **sgd_opts)
-        lower = torch.full((flat.shape[0],), float("nan"), dtype=torch.float64, device=device)
-        info = [{"steps": sgd_opts.get("steps", 20_000), "lr": sgd_opts.get("lr", 1e-6)}
-                for _ in range(flat.shape[0])]
-    else:
-        flat_np = flat.detach().cpu().numpy()
-        outs = _exact(solver, flat_np, zflat.detach().cpu().numpy(), n, options)
-        a = torch.as_tensor(np.stack([o_["and_eff"] for o_ in outs])).to(device)
-        o = torch.as_tensor(np.stack([o_["or_eff"] for o_ in outs])).to(device)
-        delta = torch.as_tensor(np.stack([o_["delta"] for o_ in outs])).to(device)
-        lower = torch.as_tensor([o_["lower_bound"] for o_ in outs], dtype=torch.float64).to(device)
-        a_nobias = a.clone()
-        a_nobias[:, 0] = 0.0
-        u_and = tf.zeta(a_nobias) + a[:, :1]
-        u_or = tf.or_zeta(o)
-        gamma = 0.5 * (u_and - u_or)
-        info = [{k: val for k, val in o_.items() if k not in ("and_eff", "or_eff", "delta")}
-                for o_ in outs]
+            a, o, gamma, delta = sgd_decompose(flat, zflat, **options)
+            lower = torch.full((flat.shape[0],), float("nan"), dtype=torch.float64,
+                               device=device)
+            info = [{k: options[k] for k in ("preset", "steps", "lr", "momentum")
+                     if k in options} for _ in range(flat.shape[0])]
+        else:
+            outs = _exact(solver, flat.detach().cpu().numpy(), zflat.detach().cpu().numpy(), n,
+                          options)
+            a = torch.as_tensor(np.stack([o_["and_eff"] for o_ in outs])).to(device)
+            o = torch.as_tensor(np.stack([o_["or_eff"] for o_ in outs])).to(device)
+            delta = torch.as_tensor(np.stack([o_["delta"] for o_ in outs])).to(device)
+            lower = torch.as_tensor([o_["lower_bound"] for o_ in outs],
+                                    dtype=torch.float64).to(device)
+            a_nobias = a.clone()
+            a_nobias[:, 0] = 0.0
+            u_and = tf.zeta(a_nobias) + a[:, :1]
+            u_or = tf.or_zeta(o)
+            gamma = 0.5 * (u_and - u_or)
+            info = [{k: val for k, val in o_.items() if k not in ("and_eff", "or_eff", "delta")}
+                    for o_ in outs]
     objective = a[:, 1:].abs().sum(-1) + o[:, 1:].abs().sum(-1)
     return AndOrResult(
         and_effects=a.reshape(*batch_shape, m),

@@ -14,7 +14,7 @@ R of rows and C of columns:
    C, so the restricted LP is feasible (Z on rows R and AND columns R is unit triangular). The
    first solve starts from the basis the hint predicts (its effects basic, as many of its rows
    at the bound of their estimated δ sign, :meth:`_RowGen.start_from`): from the LP's own
-   optimum that basis needs no pivot at all (tested); from a 1000-step estimate, whose support
+   optimum that basis needs no pivot at all (tested); from an estimate whose support
    is ~95 % right, it needs a third to a half fewer pivots than the slack basis, not ~none,
    as a few wrong columns make it singular (HiGHS swaps in logicals) and shift every basic
    value;
@@ -34,42 +34,16 @@ OR columns are stored sparsely: u^OR_T = t − Σ_{S∩T=∅} o_S with one extra
 so a column S meets only the rows T ⊆ N∖S.
 
 Which method finishes first depends on the size of the optimal vertex (its number of nonzero
-effects, equal to its number of active rows). Measured on one core at n = 10 (12 trained
-ResNet-20 games, 12 random-MLP games, 6 planted games), mean seconds a sample (the hint's own
-cost, batched, comes on top: 300 steps ~0.005 s a sample, 1000 steps ~0.016 s, at batch 30):
-
-=================================  =========  =========  ========================
-working sets                       planted    ResNet-20  random MLP
-=================================  =========  =========  ========================
-rows from singletons               0.13       0.63       1.7–3.9 (≤ 500 effects)
-+ ADMM seed rows (300 steps)       0.07       0.17       0.4–1.0
-+ ADMM columns, pricing            0.02       0.10       0.24–0.9
-+ 1000 steps, start basis          0.02       0.08       0.15–1.3 (mean 0.55–0.83)
-interior point + crossover         1.2        1.2        1.1–1.7 (any)
-=================================  =========  =========  ========================
-
-(50 trained ResNet-20 MNIST games: 0.22–0.26 s a sample after 300 steps, 0.15–0.17 s after
-1000 with the start basis, over several runs; the start basis alone changes little after 300
-steps, and after 1000 it gains ~10 % on the random-MLP games, most on those with 600–800
-effects.)
-
-(the seed rows are rows of the optimal vertex far more often than chance: 36–63 % of them on
-planted games, where 3–6 % of all rows are). After 300 steps the interior-point method wins
-above ~600–650 predicted effects (50 MNIST ResNet-20 games: simplex 0.02–0.9 s up to 450
-effects, 2.0 s at 640, where the interior point takes 1.4–1.8 s); after 1000 steps with the start
-basis the simplex takes 0.75–0.85 s on random-MLP games with 700–800 effects and 1.3 s at
-~960, against 1.1–1.4 s for the interior point. At n = 12 the crossover comes earlier relative
-to the rows (random-MLP games, one core each: 1320 predicted effects, simplex 55 s vs interior point
-61 s; 1673 effects, 120 s vs 95 s). So:
+effects, equal to its number of active rows): the warm-started simplex up to ~60 % of the rows at
+n = 10 (less at n = 12), the interior point above (measurements: ``benchmarks/README.md``). So:
 
 * ``dense_method="simplex"``: row and column generation (seeded if a hint is given);
 * ``dense_method="ipm"``: the whole compact LP by interior point + crossover from the start;
-* ``dense_method="auto"`` (default): for n ≥ 10, a :class:`Hint` from batched ADMM steps in
-  float32 (300 for fewer than 8 samples, 1000 from 8 on: :func:`hint_iterations`), then
-  ``"ipm"`` when its predicted support is at least :func:`ipm_fraction` of the rows (n = 10:
-  0.6 after 300 steps, 0.8 after 1000; n = 12: 0.35), else seeded ``"simplex"`` started from
-  the hint's basis; below n = 10 (no hint is computed there)
-  ``"simplex"`` from the singletons and every column.
+* ``dense_method="auto"`` (default): for n ≥ 10, a :class:`Hint` from ``HINT_STEPS`` ADMM steps
+  in float32 (the same for every batch size, so that a sample's vertex does not depend on its
+  batch), then ``"ipm"`` when its predicted support is at least :func:`ipm_fraction` of the rows,
+  else seeded ``"simplex"`` started from the hint's basis; below n = 10 (no hint is computed
+  there) ``"simplex"`` from the singletons and every column.
   Both are exact; a wrong guess or a poor seed costs time only. ``dense_fraction`` and
   ``max_rounds`` concern row generation only.
 
@@ -93,14 +67,16 @@ from ._common import dual_bound, l1, phi, phi_t, polish
 from .admm import SUPPORT_RTOL, admm_estimate
 from .lp import _trivial, solve_lp, solve_sparse_highs
 
-__all__ = ["solve_fast", "support_hints", "choose_method", "ipm_fraction", "hint_iterations",
-           "Hint", "IPM_FRACTION"]
+__all__ = ["solve_fast", "support_hints", "choose_method", "ipm_fraction", "Hint",
+           "IPM_FRACTION", "HINT_STEPS"]
 
-# the fraction of rows from which the interior point wins, by ADMM steps of the hint and n
-IPM_FRACTION = {300: {10: 0.6, 11: 0.475, 12: 0.35}, 1000: {10: 0.8, 11: 0.575, 12: 0.35}}
+# the fraction of rows from which the interior point wins, by n, after HINT_STEPS ADMM steps
+IPM_FRACTION = {10: 0.6, 11: 0.475, 12: 0.35}
 HINT_MIN_PLAYERS = 10  # below, the LP is small and the dual simplex always quick
-HINT_ITERATIONS = (300, 1000)  # ADMM steps for the hint: small batches / batches ≥ HINT_BATCH
-HINT_BATCH = 8  # from here a step costs ≤ 1/4 of a one-sample step per sample (see hint_iterations)
+# ADMM steps for every hint, whatever the batch: a sample's hint, and so its vertex, must not
+# depend on the other samples of its call (300 steps: 0.05 s for one sample on one thread)
+HINT_STEPS = 300
+HINT_BATCH = 8  # from here a step costs ≤ 1/4 of a one-sample step per sample
 CERTIFICATE_SLACK = 1e-6  # max |Φᵀy| − 1 accepted at the end of column generation
 CERTIFICATE_GAP = 1e-6  # max (objective − dual bound) / objective accepted at the end
 SEED_MIN_DUAL = 1e-6  # seed rows need an estimated dual weight above this fraction of the largest
@@ -280,35 +256,20 @@ def _full_lp(r: np.ndarray, zeta: float, n: int, tol: float, time_limit: float |
     return out
 
 
-def ipm_fraction(n: int, iterations: int = HINT_ITERATIONS[0]) -> float:
+def ipm_fraction(n: int) -> float:
     """The fraction of the 2^n − 1 rows above which the predicted support sends a sample to the
-    interior point, for a hint of ``iterations`` ADMM steps (a better hint makes the simplex
-    win longer): measured at n = 10 (both) and 12 (300 steps), interpolated at 11, the n = 12
-    value beyond."""
-    table = IPM_FRACTION[HINT_ITERATIONS[1] if iterations >= HINT_ITERATIONS[1]
-                         else HINT_ITERATIONS[0]]
-    return table[min(max(n, 10), 12)]
+    interior point (hints of ``HINT_STEPS`` ADMM steps): measured at n = 10 and 12, interpolated
+    at 11, the n = 10 value below and the n = 12 value beyond."""
+    return IPM_FRACTION[min(max(n, 10), 12)]
 
 
-def hint_iterations(batch: int) -> int:
-    """ADMM steps for the hints of a batch: 300 below ``HINT_BATCH`` samples, 1000 from there.
-
-    A step costs about as much for 1 sample as for 4 (it is a few dozen small tensor
-    operations): 1000 steps in float32 take 0.14 s for 1 sample, 0.049 s a sample for 4,
-    0.031 for 8 and 0.014 for 50 (n = 10, 2 threads, random-MLP games). The longer hint pays off on a batch
-    (50 trained ResNet-20 MNIST games, one core: mean solve 0.22–0.26 s a sample after 300
-    steps, 0.15–0.17 s after 1000), not for a single sample."""
-    return HINT_ITERATIONS[1] if batch >= HINT_BATCH else HINT_ITERATIONS[0]
-
-
-def choose_method(support_hint: int | None, n: int, fraction: float | None = None,
-                  iterations: int = HINT_ITERATIONS[0]) -> str:
+def choose_method(support_hint: int | None, n: int, fraction: float | None = None) -> str:
     """``"ipm"`` when the predicted optimum has at least ``fraction`` · (2^n − 1) effects
-    (default :func:`ipm_fraction` for a hint of ``iterations`` steps), else ``"simplex"`` (row
-    and column generation). See the module docstring for the measurements."""
+    (default :func:`ipm_fraction`), else ``"simplex"`` (row and column generation). See the
+    module docstring for the measurements."""
     if support_hint is None:
         return "simplex"
-    fraction = ipm_fraction(n, iterations) if fraction is None else fraction
+    fraction = ipm_fraction(n) if fraction is None else fraction
     return "ipm" if support_hint >= fraction * ((1 << n) - 1) else "simplex"
 
 
@@ -323,8 +284,7 @@ class Hint:
     the largest, which column generation starts from; ``and_vals``, ``or_vals``: those effects'
     estimated values and ``delta_signs`` the signs of the estimated δ_T at ``rows`` (all three
     give the start basis; without them the simplex starts from the slack basis);
-    ``iterations``: the ADMM steps behind the estimate (see :func:`ipm_fraction`). See the
-    module docstring."""
+    ``iterations``: the ADMM steps behind the estimate. See the module docstring."""
 
     support: int
     rows: np.ndarray
@@ -333,19 +293,20 @@ class Hint:
     and_vals: np.ndarray | None = None
     or_vals: np.ndarray | None = None
     delta_signs: np.ndarray | None = None
-    iterations: int = HINT_ITERATIONS[0]
+    iterations: int = HINT_STEPS
 
 
 def support_hints(r: np.ndarray, zetas: np.ndarray, n: int,
-                  iterations: int | None = None) -> list[Hint | None]:
+                  iterations: int = HINT_STEPS) -> list[Hint | None]:
     """A :class:`Hint` per sample (rows of ``r``) from one batched :func:`admm_estimate` of
-    ``iterations`` steps (default :func:`hint_iterations` of the batch); ``None`` for every
-    sample below n = 10, where row generation is always quick (n = 8: 0.07 s a sample on
-    planted games, 0.09 s on random-MLP games)."""
+    ``iterations`` steps; ``None`` for every sample below n = 10, where row generation is
+    always quick (n = 8: 0.07 s a sample on planted games, 0.09 s on random-MLP games).
+
+    Each sample's hint depends on that sample alone (the estimate's operations act on each
+    sample separately and, on one thread, give the same bits in any batch), so the vertex that
+    the solver reaches from it does too."""
     if n < HINT_MIN_PLAYERS:
         return [None] * r.shape[0]
-    if iterations is None:
-        iterations = hint_iterations(r.shape[0])
     r = torch.as_tensor(r)
     zetas = torch.as_tensor(zetas)
     chunk = max(1, HINT_CHUNK_ENTRIES >> n)  # ADMM holds ~12 (2, chunk, 2^n) tensors
@@ -403,8 +364,7 @@ def solve_fast(r: np.ndarray, zeta: float, n: int, *, tol: float = 1e-10,
         hint = support_hints(r[None], np.array([zeta]), n)[0]
     support_hint = None if hint is None else hint.support
     if dense_method == "auto":
-        steps = HINT_ITERATIONS[0] if hint is None else hint.iterations
-        dense_method = choose_method(support_hint, n, iterations=steps)
+        dense_method = choose_method(support_hint, n)
     t0 = time.perf_counter()
     scale = float(np.abs(r[1:]).max())
     rs = r / scale

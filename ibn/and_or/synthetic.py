@@ -40,13 +40,17 @@ def _random_subsets(n: int, k: int, rng: np.random.Generator, min_order: int) ->
 
 def planted_game(n: int, *, batch: int = 1, n_and: int = 6, n_or: int = 6,
                  noise: float = 0.5, noise_bound: float = 0.02, min_order: int = 1,
-                 seed: int = 0) -> PlantedGame:
+                 noise_sd: float | None = None, seed: int = 0) -> PlantedGame:
     """Games v = b + Σ AND + Σ OR + ε with sparse planted effects and |ε_T| ≤ noise·ζ.
 
     Effects have random signs and magnitudes in [1, 3]; ε is uniform in ±noise·ζ with ε_∅ = ε_N = 0
     (so ζ = noise_bound·|v_N − v_∅| is the same with and without noise, and noise < 1 keeps the
     planted decomposition strictly inside the bound). OR effects have order ≥ 2 (an OR singleton
     is the same pattern as an AND singleton); ``min_order`` raises the lowest order of both.
+
+    ``noise_sd``: instead, i.i.d. Gaussian noise of this standard deviation on every value, ∅ and
+    N included, as measured values carry it; ζ is then noise_bound·|v_N − v_∅| of the noisy
+    values and may or may not absorb the noise.
     """
     rng = np.random.default_rng(seed)
     m = 1 << n
@@ -65,6 +69,9 @@ def planted_game(n: int, *, batch: int = 1, n_and: int = 6, n_or: int = 6,
     eps = torch.as_tensor(rng.uniform(-1.0, 1.0, (batch, m))) * noise * zeta[:, None]
     eps[:, 0] = 0.0
     eps[:, -1] = 0.0
+    if noise_sd is not None:
+        eps = torch.as_tensor(rng.normal(0.0, noise_sd, (batch, m)))
+        zeta = noise_bound * ((clean + eps)[:, -1] - (clean + eps)[:, 0]).abs()
     return PlantedGame(values=clean + eps, and_effects=at, or_effects=ot, noise=eps, zeta=zeta)
 
 
