@@ -34,7 +34,8 @@ def main() -> None:
     ap.add_argument("--samples", type=int, default=50)
     ap.add_argument("--solver", default="auto")
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--workers", default=None, help="solver processes (default: extract's own choice)")
+    ap.add_argument("--n-jobs", type=int, default=None,
+                    help="solver processes (default: extract's own choice)")
     ap.add_argument("--weights", default="data/models/resnet20_mnist.pt")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -60,13 +61,11 @@ def main() -> None:
     ])
     t_forward = time.perf_counter() - t0
     t0 = time.perf_counter()
-    opts = {} if args.workers is None else {"workers": args.workers if args.workers == "auto"
-                                            else int(args.workers)}
-    result = extract(values, solver=args.solver, **opts)
+    result = extract(values, solver=args.solver, n_jobs=args.n_jobs)
     t_solver = time.perf_counter() - t0
     total = t_forward + t_solver
     print(f"samples={args.samples} n=10 solver={args.solver} threads={args.threads} "
-          f"workers={args.workers or 'default'}")
+          f"n_jobs={args.n_jobs or 'default'}")
     methods = Counter(i.get("method", "?") for i in result.info)
     print("methods:", dict(methods), "fallbacks at samples:",
           [k for k, i in enumerate(result.info) if i.get("method") in ("sparse-lp", "linprog")])

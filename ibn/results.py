@@ -229,10 +229,26 @@ def result_path(name: str, params: Mapping[str, Any], root: str | os.PathLike[st
     return data_root(root) / "results" / name / f"{params_hash(params)}.pt"
 
 
+def _umask() -> int:
+    """The process's umask: read from /proc where it is shown, else set and restored at once."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def _tmp_beside(path: Path) -> Path:
+    """A new empty temporary file beside ``path``, with the mode an ordinary new file gets
+    (0o666 less the umask) rather than mkstemp's 0o600, so the renamed result has it too."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
+    os.chmod(tmp, 0o666 & ~_umask())
     return Path(tmp)
 
 
