@@ -32,6 +32,11 @@ def _run_script(code: str, tmp_path: Path, timeout: float = 300) -> subprocess.C
                           timeout=timeout, cwd=tmp_path)
 
 
+def _pid_after(seconds: float) -> int:
+    time.sleep(seconds)
+    return os.getpid()
+
+
 def _noisy_planted(seeds, n: int = 10) -> torch.Tensor:
     return torch.cat([planted_game(n, n_and=15, n_or=15, noise_sd=0.01, seed=s).values
                       for s in seeds])
@@ -129,7 +134,7 @@ def test_workers_are_reused_and_give_the_same_bits():
     import joblib
 
     def worker_pids() -> set[int]:  # through the same reusable joblib executor as extract's
-        return set(joblib.Parallel(n_jobs=2)(joblib.delayed(os.getpid)() for _ in range(8)))
+        return set(joblib.Parallel(n_jobs=2)(joblib.delayed(_pid_after)(0.2) for _ in range(8)))
 
     v = _noisy_planted(range(6))
     one = extract(v, n_jobs=1)

@@ -95,11 +95,10 @@ def _exact(solver, flat: np.ndarray, zetas: np.ndarray, n: int, opts: dict):
     jobs = n_jobs_for(opts.pop("n_jobs", None), b, n)
     need_hints = solver == "fast" and opts.get("dense_method", "auto") == "auto"
     r = flat - flat[:, :1]
-    if jobs == 1:
-        with one_thread():
-            hints = support_hints(r, zetas, n) if need_hints else [None] * b
-            return [_solve_sample(solver, flat[i], zetas[i], n, opts, hints[i])
-                    for i in _progress(range(b), b, solver, progress)]
+    if jobs == 1:  # in this process (extract runs it on one thread)
+        hints = support_hints(r, zetas, n) if need_hints else [None] * b
+        return [_solve_sample(solver, flat[i], zetas[i], n, opts, hints[i])
+                for i in _progress(range(b), b, solver, progress)]
 
     import joblib
     from joblib.externals.loky.process_executor import TerminatedWorkerError

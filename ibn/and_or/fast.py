@@ -21,8 +21,8 @@ R of rows and C of columns:
 2. solve the restricted LP with HiGHS, warm-started from the previous basis (added rows keep the
    basis dual feasible: dual simplex; added columns keep it primal feasible: primal simplex);
 3. compute δ = r − Φx for *all* coalitions and Φᵀy for *all* columns with the butterflies
-   (O(n·2^n)); add the most violated rows outside R (a batch that grows with |R|) and every
-   column outside C with |Φᵀy|_S > 1, and go to 2; stop when neither exists. If R would pass
+   (O(n·2^n)); add the most violated rows outside R and the columns outside C with the largest
+   |Φᵀy|_S > 1 (batches that grow with the working sets), and go to 2; stop when neither exists. If R would pass
    ``dense_fraction`` of the rows, every column and then every row is added at once.
 
 At that point x is feasible for the full LP and the restricted duals y (zero off R) satisfy
@@ -80,6 +80,7 @@ HINT_BATCH = 8  # from here a step costs ≤ 1/4 of a one-sample step per sample
 CERTIFICATE_SLACK = 1e-6  # max |Φᵀy| − 1 accepted at the end of column generation
 CERTIFICATE_GAP = 1e-6  # max (objective − dual bound) / objective accepted at the end
 SEED_MIN_DUAL = 1e-6  # seed rows need an estimated dual weight above this fraction of the largest
+COLUMN_BATCH = 64  # columns added per pricing round: at most this or half the working set
 HINT_CHUNK_ENTRIES = 1 << 20  # samples × 2^n per ADMM batch (~100 MiB of float32 state)
 
 
@@ -297,33 +298,37 @@ class Hint:
 
 
 def support_hints(r: np.ndarray, zetas: np.ndarray, n: int,
-                  iterations: int = HINT_STEPS) -> list[Hint | None]:
+                  iterations: int | None = None) -> list[Hint | None]:
     """A :class:`Hint` per sample (rows of ``r``) from one batched :func:`admm_estimate` of
-    ``iterations`` steps; ``None`` for every sample below n = 10, where row generation is
-    always quick (n = 8: 0.07 s a sample on planted games, 0.09 s on random-MLP games).
+    ``iterations`` steps (default ``HINT_STEPS``); ``None`` for every sample below n = 10, where row generation is
+    always quick (n = 8: 0.07 s a sample on planted games, 0.09 s on random-MLP games), and for
+    a sample whose optimum is trivially 0 (every |r_T| ≤ ζ).
 
     Each sample's hint depends on that sample alone (the estimate's operations act on each
     sample separately and, on one thread, give the same bits in any batch), so the vertex that
     the solver reaches from it does too."""
+    iterations = HINT_STEPS if iterations is None else iterations
+    hints: list[Hint | None] = [None] * r.shape[0]
     if n < HINT_MIN_PLAYERS:
-        return [None] * r.shape[0]
+        return hints
     r = torch.as_tensor(r)
     zetas = torch.as_tensor(zetas)
+    # samples with every |r_T| ≤ ζ have the trivial optimum x = 0 and need no hint
+    todo = torch.nonzero(r[:, 1:].abs().amax(1) > zetas).flatten().tolist()
     chunk = max(1, HINT_CHUNK_ENTRIES >> n)  # ADMM holds ~12 (2, chunk, 2^n) tensors
-    hints = []
-    for lo in range(0, r.shape[0], chunk):
-        est = admm_estimate(r[lo:lo + chunk], zetas[lo:lo + chunk], iterations=iterations,
-                             dtype=torch.float32)
+    for lo in range(0, len(todo), chunk):
+        part = todo[lo:lo + chunk]
+        est = admm_estimate(r[part], zetas[part], iterations=iterations, dtype=torch.float32)
         weight = est.dual.abs().numpy()
         a_all = est.and_eff.numpy()
         o_all = est.or_eff.numpy()
         delta = est.delta.numpy()
-        for k, w, a, o, d in zip(est.support.tolist(), weight, a_all, o_all, delta):
+        for i, k, w, a, o, d in zip(part, est.support.tolist(), weight, a_all, o_all, delta):
             top = np.argsort(-w, kind="stable")[:k]
             rows = top[w[top] > SEED_MIN_DUAL * max(w.max(), 1e-300)]  # by weight
             big = SUPPORT_RTOL * max(np.abs(a).max(), np.abs(o).max(), 1e-300)
             ca, co = np.flatnonzero(np.abs(a) > big), np.flatnonzero(np.abs(o) > big)
-            hints.append(Hint(int(k), rows, ca, co, a[ca], o[co], np.sign(d[rows]), iterations))
+            hints[i] = Hint(int(k), rows, ca, co, a[ca], o[co], np.sign(d[rows]), iterations)
     return hints
 
 
@@ -422,6 +427,12 @@ def solve_fast(r: np.ndarray, zeta: float, n: int, *, tol: float = 1e-10,
             ex_and[0] = ex_or[0] = -np.inf
             new_and = np.flatnonzero(ex_and > viol_tol)
             new_or = np.flatnonzero(ex_or > viol_tol)
+            k = max(COLUMN_BATCH, gen.n_effect_columns // 2)
+            if new_and.size + new_or.size > k:  # the most violated columns first
+                ex = np.concatenate([ex_and[new_and], ex_or[new_or]])
+                keep = np.argpartition(-ex, k)[:k]
+                new_and, new_or = (new_and[keep[keep < new_and.size]],
+                                   new_or[keep[keep >= new_and.size] - new_and.size])
         if violated.size == 0 and new_and.size + new_or.size == 0:
             lower, worst = dual_bound(y, rs, zs)
             if not gen.restricted or worst <= 1.0 + CERTIFICATE_SLACK:
