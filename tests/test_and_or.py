@@ -328,54 +328,12 @@ def test_or_mobius_transpose_matches_dense():
     m_or = np.linalg.pinv(z_or[1:, 1:])  # I^OR_{S≠∅} = M_or u_{T≠∅}
     s = torch.randn(16, dtype=torch.float64)
     got = _or_mobius_transpose(s).numpy()
-    # entry 0 (∂/∂u_∅) is not used: sgd pins u^OR_∅ = 0
+    # entry 0 (∂/∂u_∅ through I^OR_N) is checked in tests/test_sgd_lab.py
     assert np.allclose(got[1:], m_or.T @ s.numpy()[1:], atol=1e-10)
     # and the forward transform is M_or on u with u_∅ = 0
     u = torch.randn(16, dtype=torch.float64)
     u[0] = 0.0
     assert np.allclose(tf.or_mobius(u).numpy()[1:], m_or @ u.numpy()[1:])
-
-
-def _lab_train_p_q(v, qbound, steps, lr):
-    """The lab's _train_p_q (dense matrices, autograd, torch.optim.SGD), in this project's bit order
-    and with the project's convention at ∅ (γ_∅ = v_∅/2, δ_∅ = 0 pinned, loss over S ≠ ∅)."""
-    n = v.shape[-1].bit_length() - 1
-    z_and, z_or = _dense_matrices(n)
-    m_and = torch.as_tensor(np.linalg.inv(z_and))
-    m_or = torch.zeros(1 << n, 1 << n, dtype=torch.float64)
-    m_or[1:, 1:] = torch.as_tensor(np.linalg.inv(z_or[1:, 1:]))
-    # start: the lab's p = 0 expressed with u^OR_∅ = 0, i.e. γ ≡ v_∅/2 (see ibn.and_or.sgd)
-    p = torch.full_like(v, 0.5 * float(v[0])).requires_grad_(True)
-    q = torch.zeros_like(v, requires_grad=True)
-    pin = torch.ones_like(v)
-    pin[0] = 0.0
-    opt = torch.optim.SGD([p, q], lr=0.0, momentum=0.9)
-    etas = np.logspace(math.log10(lr), math.log10(lr) - 1, steps)
-    for it in range(steps):
-        q.data = torch.max(torch.min(q.data, qbound), -qbound)
-        pp = p * pin + (1 - pin) * 0.5 * v
-        qq = q * pin
-        i_and = m_and @ (0.5 * (v + qq) + pp)
-        i_or = m_or @ (0.5 * (v + qq) - pp)
-        loss = i_and[1:].abs().sum() + i_or[1:].abs().sum()
-        if it + 1 < steps:
-            opt.zero_grad()
-            opt.param_groups[0]["lr"] = etas[it]
-            loss.backward()
-            opt.step()
-    return i_and.detach(), i_or.detach(), -q.detach() * pin
-
-
-def test_sgd_matches_lab_procedure():
-    v = mlp_game(4, batch=2, seed=3)
-    zeta = 0.02 * (v[:, -1] - v[:, 0]).abs()
-    steps, lr = 300, 1e-3
-    a, o, gamma, delta = sgd_decompose(v, zeta, steps=steps, lr=lr)
-    for b in range(2):
-        ia, io, d = _lab_train_p_q(v[b], zeta[b], steps, lr)
-        assert torch.allclose(a[b, 1:], ia[1:], atol=1e-9)
-        assert torch.allclose(o[b, 1:], io[1:], atol=1e-9)
-        assert torch.allclose(delta[b], d, atol=1e-12)
 
 
 def test_sgd_starts_at_the_lab_start():

@@ -35,7 +35,7 @@ __all__ = ["extract", "AndOrResult"]
 
 _EXACT_OPTIONS = {"tol", "time_limit", "n_jobs", "progress"}
 _FAST_OPTIONS = _EXACT_OPTIONS | {"dense_fraction", "dense_method", "max_rounds"}
-_SGD_OPTIONS = {"steps", "lr", "momentum", "preset", "progress"}
+_SGD_OPTIONS = {"steps", "lr", "momentum", "preset", "pin_delta_empty", "progress"}
 
 
 def _solve_sample(solver: str, v: np.ndarray, zeta: float, n: int, opts: dict,
@@ -136,24 +136,6 @@ def _progress(iterable, total: int, solver: str, progress: bool):
     return tqdm(iterable, total=total, desc=f"and_or {solver}", leave=False)
 
 
-def _sgd_settings(options: dict) -> tuple[dict, dict]:
-    """The SGD options with a lab preset's steps, lr and momentum filled in where not given, and
-    the preset's noise bound (``noise_bound``, ``noise_scale``) apart."""
-    options = dict(options)
-    name = options.get("preset")
-    if name is None:
-        return options, {}
-    from .sgd import LAB_PRESETS
-
-    if name not in LAB_PRESETS:
-        raise ValueError(f"preset must be one of {', '.join(map(repr, LAB_PRESETS))}, "
-                         f"got {name!r}")
-    preset = LAB_PRESETS[name]
-    for key in ("steps", "lr", "momentum"):
-        options.setdefault(key, preset[key])
-    return options, {k: preset[k] for k in ("noise_bound", "noise_scale") if k in preset}
-
-
 def extract(values, *, noise_bound: float | None = None, noise_scale: str | None = None,
             solver: str = "auto", zeta=None, **options) -> AndOrResult:
     """The sparsest AND-OR decomposition of v(x_T) for every coalition T (SPEC §2).
@@ -186,7 +168,10 @@ def extract(values, *, noise_bound: float | None = None, noise_scale: str | None
 
             For ``"sgd"`` (the lab's procedure, :mod:`ibn.and_or.sgd`): ``preset`` (a name of
             ``ibn.and_or.sgd.LAB_PRESETS``: steps, lr, momentum and noise bound of a published
-            lab version), ``steps`` (≥ 1), ``lr`` (> 0), ``momentum`` (in [0, 1)), ``progress``.
+            lab version, reproduced to round-off), ``steps`` (≥ 1, default 20 000), ``lr``
+            (> 0, default 1e-6), ``momentum`` (in [0, 1), default 0.9), ``pin_delta_empty``
+            (default True, this project's δ_∅ = 0; the presets' False lets δ_∅ move as the
+            lab's code does, and the bias is then v(x_∅) − δ_∅), ``progress``.
 
         A sample's effects do not depend on the other samples of the batch nor on ``n_jobs``:
         the same game gives the same vertex, bit for bit, alone or in any batch.
@@ -207,11 +192,15 @@ def extract(values, *, noise_bound: float | None = None, noise_scale: str | None
     if unknown:
         raise TypeError(f"unknown option(s) {', '.join(unknown)} for solver {solver!r}; "
                         f"allowed: {', '.join(sorted(allowed))}")
-    if solver == "sgd":
-        options, lab_bound = _sgd_settings(options)
-        noise_bound = lab_bound.get("noise_bound", 0.02) if noise_bound is None else noise_bound
-        noise_scale = lab_bound.get("noise_scale", "sample") if noise_scale is None else noise_scale
     check_options(options)
+    if solver == "sgd":  # the lab's settings: explicit options, then the preset's, then defaults
+        from .sgd import resolve_options
+
+        lab = resolve_options(options.get("preset"), steps=options.get("steps"),
+                              lr=options.get("lr"), momentum=options.get("momentum"),
+                              pin_delta_empty=options.get("pin_delta_empty"))
+        noise_bound = lab["noise_bound"] if noise_bound is None else noise_bound
+        noise_scale = lab["noise_scale"] if noise_scale is None else noise_scale
     noise_bound = 0.02 if noise_bound is None else noise_bound
     noise_scale = "sample" if noise_scale is None else noise_scale
     z, rel = zeta_of(v, noise_bound, noise_scale, zeta)
@@ -225,11 +214,12 @@ def extract(values, *, noise_bound: float | None = None, noise_scale: str | None
         if solver == "sgd":
             from .sgd import sgd_decompose
 
-            a, o, gamma, delta = sgd_decompose(flat, zflat, **options)
+            run = {k: lab[k] for k in ("steps", "lr", "momentum", "pin_delta_empty")}
+            a, o, gamma, delta = sgd_decompose(flat, zflat, progress=options.get("progress", False),
+                                               **run)
             lower = torch.full((flat.shape[0],), float("nan"), dtype=torch.float64,
                                device=device)
-            info = [{k: options[k] for k in ("preset", "steps", "lr", "momentum")
-                     if k in options} for _ in range(flat.shape[0])]
+            info = [dict(run, preset=options.get("preset")) for _ in range(flat.shape[0])]
         else:
             outs = _exact(solver, flat.detach().cpu().numpy(), zflat.detach().cpu().numpy(), n,
                           options)

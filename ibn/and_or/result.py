@@ -19,10 +19,11 @@ class AndOrResult:
     player i), on the device and in the float64 dtype of the input.
 
     Attributes:
-        and_effects: I^AND_S; ``and_effects[..., 0]`` is the bias b = v(x_∅).
+        and_effects: I^AND_S; ``and_effects[..., 0]`` is the bias b = v(x_∅) − δ_∅ (= v(x_∅):
+            δ_∅ = 0 except in the lab's own SGD mode, ``pin_delta_empty=False``).
         or_effects: I^OR_S; ``or_effects[..., 0]`` is 0.
         gamma: γ_T, with u^AND = ½(v − δ) + γ and u^OR = ½(v − δ) − γ.
-        delta: δ_T, |δ_T| ≤ ζ, δ_∅ = 0.
+        delta: δ_T, |δ_T| ≤ ζ, δ_∅ = 0 (see ``and_effects``).
         objective: Σ_{S≠∅} |I^AND_S| + |I^OR_S|, shape (...).
         values: the input values v(x_T).
         noise_bound: the relative bound (ζ = noise_bound · |v(x_N) − v(x_∅)|) or None when an
@@ -51,7 +52,7 @@ class AndOrResult:
 
     @property
     def bias(self) -> torch.Tensor:
-        """b = v(x_∅) = I^AND_∅, shape (...)."""
+        """b = I^AND_∅ = v(x_∅) − δ_∅, shape (...)."""
         return self.and_effects[..., 0]
 
     @property

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,9 +30,13 @@ class PlantedGame:
 
 def _random_subsets(n: int, k: int, rng: np.random.Generator, min_order: int) -> np.ndarray:
     """k distinct non-empty coalitions, orders drawn from a low-order-heavy distribution."""
+    available = sum(math.comb(n, m) for m in range(max(min_order, 1), n + 1))
+    if k > available:
+        raise ValueError(f"cannot draw {k} distinct coalitions of order ≥ {min_order} among "
+                         f"n = {n} players (there are {available})")
     hi = n
     chosen: set[int] = set()
-    while len(chosen) < min(k, (1 << n) - 1):
+    while len(chosen) < k:
         order = int(min(hi, max(min_order, rng.geometric(0.35))))
         players = rng.choice(n, size=order, replace=False)
         chosen.add(int(sum(1 << int(p) for p in players)))

@@ -260,7 +260,8 @@ SGD_LRS = (1e-7, 1e-6, 1e-5)
 #: its number of steps (SPEC §2: 20 000 - 50 000).
 SGD_STEPS = 20_000
 #: the SGD implementation used (the lab's procedure, ``ibn.and_or.sgd``).
-SGD_EXTRACTOR = "ibn.and_or.extract(solver='sgd'), best of sgd_lrs per game"
+SGD_EXTRACTOR = ("ibn.and_or.extract(solver='sgd', lab _train_p_q with gamma_0 free and its loss "
+                 "terms), best of sgd_lrs per game")
 
 
 def sgd_best_rate(values: torch.Tensor, noise_bound: float = 0.02, *, steps: int = SGD_STEPS,
