@@ -5,7 +5,7 @@
 
 The default run trains with Adam (lr 2e-3, cosine over epochs) for 3 epochs on a seeded
 subset of 20 000 of the 60 000 training images at the native 28×28 (``--size 32`` for the
-SPEC §6 input), standardised with the MNIST mean/std, and tests on all 10 000 test images. It saves the weights and the preprocessing to
+input of paper B's protocol: Conventions page, conventions-protocol-b), standardised with the MNIST mean/std, and tests on all 10 000 test images. It saves the weights and the preprocessing to
 ``data/models/resnet20_mnist.pt`` (git-ignored) for the notebooks. Prints one JSON line.
 (Chosen so that it fits in ~30 min on 2 shared CPU cores.)
 """
@@ -37,7 +37,8 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--subset", type=int, default=20000, help="number of training images (0 = all 60 000)")
     ap.add_argument("--batch-size", type=int, default=128)
     ap.add_argument("--lr", type=float, default=2e-3)
-    ap.add_argument("--size", type=int, default=28, help="input size (28 native; SPEC §6 uses 32)")
+    ap.add_argument("--size", type=int, default=28,
+                    help="input size (28 native; 32 in paper B's protocol, see the book's Conventions page)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default=str(ROOT / "data" / "models" / "resnet20_mnist.pt"))

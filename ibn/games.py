@@ -1,4 +1,5 @@
-"""The bridge from a model, an input and a masker to the values v(x_T) of a game (SPEC §1).
+"""The bridge from a model, an input and a masker to the values v(x_T) of a game
+(Conventions page, conventions-notation).
 
 - :func:`log_odds` the reward v = log p(y|x)/(1 − p(y|x)) computed stably (paper B eq. 1).
 - :class:`Masker` what a masker is: ``n_players`` and ``masker(model, x, masks) -> outputs``
@@ -29,7 +30,8 @@ _AUTO_PROGRESS_CHUNKS = 4
 
 
 def log_odds(logits, target) -> torch.Tensor:
-    """v = logit_y − logsumexp(logits without y) = log p(y)/(1 − p(y)) (paper B eq. 1, SPEC §1).
+    """v = logit_y − logsumexp(logits without y) = log p(y)/(1 − p(y)) (paper B eq. 1;
+    Conventions page, eq-reward).
 
     Args:
         logits: (..., C) unnormalised scores (float64 is used internally).
@@ -61,7 +63,8 @@ def log_odds(logits, target) -> torch.Tensor:
 
 @runtime_checkable
 class Masker(Protocol):
-    """Produces a model's outputs on masked versions of one input (SPEC §1).
+    """Produces a model's outputs on masked versions of one input (Conventions page,
+    conventions-notation).
 
     ``masker(model, x, masks)`` with ``masks`` a bool tensor (k, n_players) (True = player kept,
     column i = player i) returns the model's outputs on the k inputs x_T, e.g. logits (k, C).
@@ -214,7 +217,8 @@ def all_values(
     device=None,
     progress: bool | None = None,
 ) -> torch.Tensor:
-    """The 2^n values v(x_T) of every coalition T, indexed by bitmask (bit i = player i) (SPEC §1).
+    """The 2^n values v(x_T) of every coalition T, indexed by bitmask (bit i = player i)
+    (Conventions page, eq-mask).
 
     ``n`` defaults to ``masker.n_players``; without a masker ``model_or_fn`` is a plain function
     of mask matrices and ``n`` is required. Refuses n > ``max_players`` (2^20 passes by

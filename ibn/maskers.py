@@ -1,4 +1,5 @@
-"""Maskers: turn one input and k coalition masks into the model's outputs on x_T (SPEC §1, §6).
+"""Maskers: turn one input and k coalition masks into the model's outputs on x_T
+(Conventions page, conventions-notation and conventions-protocols).
 
 A masker implements the ``ibn.games`` protocol: attribute ``n_players`` and
 ``masker(model, x, masks) -> outputs`` where ``x`` is ONE input (no batch dimension) and
@@ -48,7 +49,8 @@ couldn ain ma let lets also us
 def central_cells(grid: int, central: int, n: int, seed: int) -> list[int]:
     """Draw ``n`` distinct cells of the central ``central``×``central`` block of a
     ``grid``×``grid`` grid (seeded; numpy ``default_rng(seed).choice``), returned sorted as
-    row-major cell indices r·grid + c (SPEC §6: grid 8, central 6, n 10)."""
+    row-major cell indices r·grid + c (paper B's protocol: grid 8, central 6, n 10;
+    Conventions page, conventions-protocol-b)."""
     if not 0 < central <= grid:
         raise ValueError(f"central must be in 1..grid={grid}, got {central}")
     if not 0 < n <= central * central:
@@ -180,7 +182,8 @@ class PatchMasker(_Masker):
 
 
 class FeatureMapMasker(_Masker):
-    """Patches of an intermediate feature map as players (SPEC §6; paper B App. K).
+    """Patches of an intermediate feature map as players (paper B App. K; Conventions page,
+    conventions-protocol-b).
 
     A forward hook on the named ``layer`` (default: the model's ``masking_layer``:
     ``features.relu2`` for VGG, ``features.relu1`` for AlexNet) replaces its output
@@ -279,15 +282,15 @@ _MEANINGFUL = re.compile(r"[^\W_]", re.UNICODE)
 
 
 class TokenMasker(_Masker):
-    """Words of one sentence as players (SPEC §6): up to ``n_players`` words that are not stop
-    words and contain a letter or digit, drawn with ``default_rng(seed)``, kept in sentence
-    order. A player is a word: all its word-piece tokens are masked together. Masked tokens
-    become ``mask_token_id`` (default the tokenizer's [MASK], 103 for BERT), or, with
-    ``baseline_embedding`` (a (hidden,) vector), the model is fed ``inputs_embeds`` in which
-    those tokens' word embeddings are replaced (for LMs without a [MASK] token). The model must
-    accept ``input_ids``/``inputs_embeds`` and ``attention_mask`` keywords and, for the
-    embedding baseline, expose ``input_embeddings()`` (see :mod:`ibn.models.text`).
-    Raises ValueError when the sentence has no meaningful word.
+    """Words of one sentence as players (Conventions page, conventions-protocol-b): up to
+    ``n_players`` words that are not stop words and contain a letter or digit, drawn with
+    ``default_rng(seed)``, kept in sentence order. A player is a word: all its word-piece tokens are
+    masked together. Masked tokens become ``mask_token_id`` (default the tokenizer's [MASK], 103 for
+    BERT), or, with ``baseline_embedding`` (a (hidden,) vector), the model is fed ``inputs_embeds``
+    in which those tokens' word embeddings are replaced (for LMs without a [MASK] token). The model
+    must accept ``input_ids``/``inputs_embeds`` and ``attention_mask`` keywords and, for the
+    embedding baseline, expose ``input_embeddings()`` (see :mod:`ibn.models.text`). Raises
+    ValueError when the sentence has no meaningful word.
     """
 
     def __init__(self, tokenizer: Any, text: str, n_players: int = 10, seed: int = 0,

@@ -1,4 +1,5 @@
-"""Multi-order interactions I^(m)(i, j) and their relative strength J^(m) (SPEC §3; paper A).
+"""Multi-order interactions I^(m)(i, j) and their relative strength J^(m) (paper A;
+Conventions page, conventions-multiorder).
 
 Δv(i,j,S) = v(S∪{i,j}) − v(S∪{i}) − v(S∪{j}) + v(S), and the order-m interaction of the pair is
 I^(m)(i,j) = E_{S⊆N\\{i,j}, |S|=m} Δv(i,j,S), m = 0..n−2 (Deng et al., ICLR 2022, eq. 1).
@@ -36,7 +37,8 @@ __all__ = [
     "relative_strength",
 ]
 
-#: Order ratios r of the reference protocol; order m = int((n−2)·r) (SPEC §3).
+#: Order ratios r of the reference protocol; order m = int((n−2)·r) (Conventions page,
+#: eq-reference-orders).
 REFERENCE_RATIOS: tuple[float, ...] = (0.0, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 1.0)
 
 
@@ -80,12 +82,14 @@ def _check_pairs_n(n: int) -> None:
 
 
 def exact(values, *, method: str = "direct") -> torch.Tensor:
-    """All multi-order interactions I^(m)(i,j), m = 0..n−2, from the 2^n values (SPEC §3).
+    """All multi-order interactions I^(m)(i,j), m = 0..n−2, from the 2^n values (Conventions page,
+    eq-multiorder).
 
     Args:
         values: tensor (..., 2^n) of v(x_T) indexed by the coalition bitmask (bit i = player i).
         method: "direct" (default, below) or "harsanyi" (``from_effects(mobius(values))``,
-            SPEC §3's identity); both O(n²·2^n) and equal up to round-off.
+            the Harsanyi identity, Conventions page, eq-multiorder-harsanyi); both O(n²·2^n) and
+            equal up to round-off.
 
     Returns:
         float64 tensor (..., n−1, n, n): entry [..., m, i, j] = I^(m)(i,j) = E_{|S|=m} Δv(i,j,S),
@@ -122,7 +126,8 @@ def exact(values, *, method: str = "direct") -> torch.Tensor:
 
 
 def order_weights(n: int, dtype=torch.float64, device=None) -> torch.Tensor:
-    """W[m, l] = C(n−2−l, m−l) / C(n−2, m) for l ≤ m (0 otherwise), m, l = 0..n−2 (SPEC §3)."""
+    """W[m, l] = C(n−2−l, m−l) / C(n−2, m) for l ≤ m (0 otherwise), m, l = 0..n−2
+    (Conventions page, eq-multiorder-harsanyi)."""
     _check_pairs_n(n)
     W = [[math.comb(n - 2 - l, m - l) / math.comb(n - 2, m) if l <= m else 0.0 for l in range(n - 1)]
          for m in range(n - 1)]
@@ -130,7 +135,8 @@ def order_weights(n: int, dtype=torch.float64, device=None) -> torch.Tensor:
 
 
 def from_effects(effects) -> torch.Tensor:
-    """I^(m)(i,j) from the AND (Harsanyi) effects by SPEC §3's identity, O(n²·2^n).
+    """I^(m)(i,j) from the AND (Harsanyi) effects by the Harsanyi identity (Conventions page,
+    eq-multiorder-harsanyi), O(n²·2^n).
 
     I^(m)(i,j) = Σ_{L⊆N\\{i,j}, |L|≤m} [C(n−2−|L|, m−|L|)/C(n−2, m)] · I^AND_{L∪{i,j}}.
     ``effects`` is (..., 2^n) as returned by :func:`ibn.transforms.mobius`; output as :func:`exact`.
@@ -156,7 +162,8 @@ def strength(interactions) -> torch.Tensor:
 
 
 def relative_strength(strengths) -> torch.Tensor:
-    """J^(m) = E_x S^(m)(x) / E_{m'} E_x S^(m')(x) (SPEC §3; paper A).
+    """J^(m) = E_x S^(m)(x) / E_{m'} E_x S^(m')(x) (paper A; Conventions page,
+    eq-relative-strength).
 
     ``strengths`` is (samples, orders) (or (orders,) for one sample); returns (orders,).
     """
@@ -202,7 +209,7 @@ class SampledInteractions:
 
 
 def reference_orders(n: int, ratios: Sequence[float] = REFERENCE_RATIOS) -> list[int]:
-    """Orders m = int((n−2)·r) of the reference protocol (SPEC §3).
+    """Orders m = int((n−2)·r) of the reference protocol (Conventions page, eq-reference-orders).
 
     A 1e-9 guard keeps exact products from being floored one below by float round-off
     (e.g. 90·0.7 = 62.99…); for n = 256 this is identical to the reference's plain int().
@@ -266,7 +273,8 @@ def sample(
     unique: bool = True,
     progress: bool | None = None,
 ) -> SampledInteractions:
-    """Estimate I^(m)(i,j) by sampling contexts, following the reference protocol (SPEC §3).
+    """Estimate I^(m)(i,j) by sampling contexts, following the reference protocol
+    (Conventions page, conventions-multiorder).
 
     Args:
         evaluate: maps a bool mask matrix (k, n) (column i = player i kept) to k values v(x_T),

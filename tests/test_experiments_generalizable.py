@@ -1,4 +1,5 @@
-"""Oracle tests of ibn.experiments.generalizable (paper B §2.2-3, SPEC §2, §4-5)."""
+"""Oracle tests of ibn.experiments.generalizable (paper B §2.2-3; Conventions page,
+conventions-and-or, conventions-generalizable, conventions-distributions)."""
 
 from __future__ import annotations
 

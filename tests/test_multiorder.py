@@ -47,7 +47,7 @@ def test_exact_equals_brute_force(n):
     torch.testing.assert_close(E, brute_force(v, n), rtol=0, atol=1e-12)
     torch.testing.assert_close(E, E.transpose(-1, -2), rtol=0, atol=0)
     assert torch.all(E.diagonal(dim1=-2, dim2=-1) == 0)
-    # SPEC §3 Harsanyi identity gives the same numbers
+    # the Harsanyi identity (Conventions page, eq-multiorder-harsanyi) gives the same numbers
     torch.testing.assert_close(mo.from_effects(tf.mobius(v)), E, rtol=0, atol=1e-11)
     torch.testing.assert_close(mo.exact(v, method="harsanyi"), E, rtol=0, atol=1e-11)
 

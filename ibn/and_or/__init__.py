@@ -1,4 +1,5 @@
-"""The sparsest AND-OR decomposition of a game (paper B eq. 14–18; SPEC §2), exact and fast.
+"""The sparsest AND-OR decomposition of a game (paper B eq. 14–18;
+Conventions page, conventions-and-or), exact and fast.
 
 ``extract(values)`` splits the reward v(x_T) of every coalition into AND effects (triggered when all
 of S is present), OR effects (triggered when any of S is present) and a bounded noise δ:
@@ -138,7 +139,8 @@ def _progress(iterable, total: int, solver: str, progress: bool):
 
 def extract(values, *, noise_bound: float | None = None, noise_scale: str | None = None,
             solver: str = "auto", zeta=None, **options) -> AndOrResult:
-    """The sparsest AND-OR decomposition of v(x_T) for every coalition T (SPEC §2).
+    """The sparsest AND-OR decomposition of v(x_T) for every coalition T (Conventions page,
+    eq-sparsest).
 
     Args:
         values: float tensor/array (..., 2^n) of v(x_T), bit i of T = player i; leading
@@ -146,7 +148,8 @@ def extract(values, *, noise_bound: float | None = None, noise_scale: str | None
         noise_bound: ζ = noise_bound · |v(x_N) − v(x_∅)| (default 0.02, or the SGD preset's;
             0 gives an exact split).
         noise_scale: ``"sample"`` (per sample, as in the lab code; the default) or ``"mean"``
-            (the mean of |v(x_N) − v(x_∅)| over the batch, the paper's expectation).
+            (the mean of |v(x_N) − v(x_∅)| over the batch, the paper's expectation;
+            Conventions page, eq-noise-bound-mean).
         solver: ``"auto"`` (= ``"fast"``), ``"fast"``, ``"lp"`` or ``"sgd"``.
         zeta: an absolute bound (number or tensor broadcastable to the batch shape); overrides
             noise_bound and noise_scale.

@@ -1,4 +1,5 @@
-"""Shared linear algebra of the AND-OR decomposition (SPEC §2), per sample, in numpy.
+"""Shared linear algebra of the AND-OR decomposition (Conventions page, eq-sparsest-lp and
+eq-sparsest-dual), per sample, in numpy.
 
 Notation used by every solver. For one sample with n players and m = 2^n coalitions:
 
@@ -78,7 +79,8 @@ def l1(and_eff: np.ndarray, or_eff: np.ndarray) -> np.ndarray:
 
 
 def dual_bound(y: np.ndarray, r: np.ndarray, zeta: float) -> tuple[float, float]:
-    """A certified lower bound on the LP optimum from any dual vector y (entry 0 ignored).
+    """A certified lower bound on the LP optimum from any dual vector y (entry 0 ignored;
+    Conventions page, eq-dual-bound).
 
     y is scaled into the dual feasible set ||Φᵀy||_∞ ≤ 1 first, so the bound is valid whatever
     the accuracy of y. Returns (bound, max |Φᵀy| before scaling).

@@ -1,4 +1,4 @@
-"""The result of an AND-OR decomposition (SPEC §2)."""
+"""The result of an AND-OR decomposition (Conventions page, conventions-and-or)."""
 
 from __future__ import annotations
 

@@ -3,7 +3,7 @@
 * :func:`planted_game`: a known sparse set of AND and OR effects plus bounded noise, so the
   sparsest decomposition is known to be feasible (and usually recovered).
 * :func:`mlp_game`: the values of a small random ReLU network on masked inputs (zero baseline),
-  a "realistic" dense game with the log-odds reward of SPEC §1.
+  a "realistic" dense game with the log-odds reward (Conventions page, eq-reward).
 """
 
 from __future__ import annotations
@@ -85,7 +85,7 @@ def mlp_game(n: int, *, batch: int = 1, hidden: int = 64, depth: int = 3, n_clas
     """Values (batch, 2^n) of a random ReLU MLP on masked inputs: v(x_T) = log-odds of class 0.
 
     The inputs are x ~ N(0, 1)^n per sample, baseline 0 (player i kept iff bit i of T is set);
-    the reward is logit_0 − logsumexp(other logits) (SPEC §1).
+    the reward is logit_0 − logsumexp(other logits) (Conventions page, eq-reward).
     """
     g = torch.Generator().manual_seed(seed)
     layers = []

@@ -76,7 +76,8 @@ def load_mnist(
     Files are verified against their pinned SHA-256 first (fetch with ``ibn data fetch mnist``).
     With ``folder``, the four standard IDX files (raw or ``.gz``, e.g. from the original site)
     are read from there instead, unverified.
-    Use :func:`ibn.data.to_float_images` for the 32x32 float input of SPEC §6.
+    Use :func:`ibn.data.to_float_images` for the 32x32 float input of paper B's protocol
+    (Conventions page, conventions-protocol-b).
     """
     return _load_pair("mnist", split, "", root, folder)
 

@@ -23,7 +23,8 @@ def to_float_images(
 
     Pixels are scaled to [0, 1], resized bilinearly (``torch.nn.functional.interpolate``,
     ``align_corners=False``) when ``size`` is given, then standardized per channel by
-    ``mean``/``std`` when given.  SPEC §6's MNIST input is
+    ``mean``/``std`` when given.  The MNIST input of paper B's protocol
+    (Conventions page, conventions-protocol-b) is
     ``to_float_images(x, 32, MNIST_MEAN, MNIST_STD)``.
     """
     if images.dtype != torch.uint8:

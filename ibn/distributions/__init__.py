@@ -1,4 +1,5 @@
-"""Paper B's theory of generalizable / non-generalizable interactions (SPEC §4-5).
+"""Paper B's theory of generalizable / non-generalizable interactions (Conventions page,
+conventions-generalizable and conventions-distributions).
 
 - ``strength``     per-order strengths A^(m),± (salient, AND+OR), Z, ρ, ρ̂, A_gen / A_non, ΔA (eq. 19)
 - ``spindle``      the spindle model of non-generalizable interactions (eq. 7)

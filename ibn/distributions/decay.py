@@ -5,7 +5,8 @@ Theorem 3.1: under noise of level δ ≡ σ², the interactions a DNN learns are
     Î(δ) = M(δ) I*,   M(δ) = (JᵀJ + 2^n diag(c))⁻¹ JᵀJ,   c_S = 2^{|S|} δ,
 
 where I* are the interactions of the final (over-fitted) model and J[T, S] is the trigger of
-interaction S on the masked sample x_T (SPEC §5). Never forming the 2^n × 2^n matrices:
+interaction S on the masked sample x_T (Conventions page, eq-decay, eq-trigger). Never forming the
+2^n × 2^n matrices:
 
 AND, J[T, S] = 1(S ⊆ T)
     JᵀJ[S, S'] = #{T ⊇ S ∪ S'} = 2^{n − |S ∪ S'|} = (⊗ⁿ A)[S, S'] with A = [[2, 1], [1, 1]]
@@ -40,12 +41,13 @@ so it lies in (0, 1], decreases strictly in δ and → 1 as δ → 0; since Q[1,
 present player shifts weight to the small eigenvalue, so at fixed δ it also decreases in |S|
 (first-order stochastic dominance). :func:`retention` returns it per order.
 
-The decay curve (SPEC §5): A_decay^(m),± = γ · Σ_{|S|=m} max/min(Î_S(δ), 0). **Decision:** the
-AND and OR entries are counted *separately* (``combine="separate"``, default), i.e. the sum
-over the 2·C(n, m) interactions {AND S} ∪ {OR S}, exactly as the measured A^(m),± counts AND and
-OR interactions together (SPEC §4). SPEC §5 can be read as max(Î^AND_S + Î^OR_S, 0) per S, which
-lets an AND and an OR effect of the same S cancel — a quantity the measured A never forms;
-that reading is available as ``combine="elementwise"``. The bias S = ∅ is excluded and no
+The decay curve (Conventions page, eq-decay-curve):
+A_decay^(m),± = γ · Σ_{|S|=m} max/min(Î_S(δ), 0). **Decision:** the AND and OR entries are counted
+*separately* (``combine="separate"``, default), i.e. the sum over the 2·C(n, m) interactions
+{AND S} ∪ {OR S}, exactly as the measured A^(m),± counts AND and OR interactions together
+(Conventions page, eq-order-strength). Paper B's formula can be read as max(Î^AND_S + Î^OR_S, 0)
+per S, which lets an AND and an OR effect of the same S cancel — a quantity the measured A never
+forms; that reading is available as ``combine="elementwise"``. The bias S = ∅ is excluded and no
 salience threshold is applied (γ rescales anyway). Over several samples the curve is the mean.
 """
 

@@ -1,4 +1,5 @@
-"""Disentangling a measured distribution into decay + spindle (paper B eq. 10, SPEC §5).
+"""Disentangling a measured distribution into decay + spindle (paper B eq. 10;
+Conventions page, eq-disentangle).
 
     min_{α, β, δ, γ} Σ_{m=1..n} (A^(m),+ − A_theory^(m),+)² + (A^(m),− − A_theory^(m),−)²,
     A_theory = A_decay(δ, γ) + A_spindle(α, β),

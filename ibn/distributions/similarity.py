@@ -1,4 +1,5 @@
-"""Jaccard similarity between measured and theoretical distributions (paper B eq. 11, SPEC §5).
+"""Jaccard similarity between measured and theoretical distributions (paper B eq. 11;
+Conventions page, eq-jaccard).
 
     SIM = Σ_m Σ_± [min(|A_gen|, |A_decay|) + min(|A_non|, |A_spindle|)]
           / Σ_m Σ_± [max(|A_gen|, |A_decay|) + max(|A_non|, |A_spindle|)].

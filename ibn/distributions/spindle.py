@@ -1,4 +1,5 @@
-"""The spindle-shaped distribution of non-generalizable interactions (paper B eq. 7, SPEC §5).
+"""The spindle-shaped distribution of non-generalizable interactions (paper B eq. 7;
+Conventions page, eq-spindle).
 
     A_spindle^(m),+ = −A_spindle^(m),− = β · Γ(αn + 1) / (Γ(m + 1) Γ(αn − m + 1)) = β · C(αn, m),
 

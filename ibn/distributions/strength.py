@@ -1,4 +1,5 @@
-"""Per-order strengths of (generalizable / non-generalizable) interactions (SPEC §2, §4, §5).
+"""Per-order strengths of (generalizable / non-generalizable) interactions (Conventions page,
+eq-salient, conventions-generalizable, conventions-distributions).
 
 Conventions
 -----------
@@ -7,11 +8,11 @@ Conventions
 * A distribution over orders is a :class:`Strengths` pair ``(plus, minus)`` of tensors
   ``(..., n + 1)`` indexed by the order m = |S|. Entry ``m = 0`` is always 0: the empty
   coalition (the bias b = I^AND_∅, and I^OR_∅ = 0) is not an interaction and is excluded.
-* ``plus`` = A^(m),+ = Σ max(I_S, 0) ≥ 0 and ``minus`` = A^(m),− = Σ min(I_S, 0) ≤ 0 (SPEC §4),
-  summed over the salient S (|I_S| > τ, S ≠ ∅) of order m, AND and OR counted together (each
-  AND effect and each OR effect is one interaction).
-  The only exception is :func:`emerged_strengths` (paper B eq. 19), whose ``minus`` is
-  −Σ min(ΔI, 0) ≥ 0, as in the paper.
+* ``plus`` = A^(m),+ = Σ max(I_S, 0) ≥ 0 and ``minus`` = A^(m),− = Σ min(I_S, 0) ≤ 0
+  (Conventions page, eq-order-strength), summed over the salient S (|I_S| > τ, S ≠ ∅) of order m,
+  AND and OR counted together (each AND effect and each OR effect is one interaction). The only
+  exception is :func:`emerged_strengths` (paper B eq. 19), whose ``minus`` is −Σ min(ΔI, 0) ≥ 0, as
+  in the paper.
 """
 
 from __future__ import annotations
@@ -75,7 +76,8 @@ class Strengths:
         return Strengths(self.plus.mean(lead), self.minus.mean(lead))
 
     def scaled(self, factor) -> "Strengths":
-        """Both curves divided by ``factor`` (e.g. the normaliser Z of SPEC §4)."""
+        """Both curves divided by ``factor`` (e.g. the normaliser Z, Conventions page,
+        eq-normaliser)."""
         factor = as_values(factor, name="factor")
         if torch.any(factor == 0):
             raise ValueError("cannot normalise strengths by a zero factor")
@@ -134,7 +136,8 @@ def _tau(tau, lead: torch.Size) -> torch.Tensor:
 
 
 def tau_from_values(values, noise_bound: float = 0.02, *, per_sample: bool = False) -> torch.Tensor:
-    """Salience threshold τ = 0.02 · E_x |v(x_N) − v(x_∅)| (SPEC §2, paper B Table 1).
+    """Salience threshold τ = 0.02 · E_x |v(x_N) − v(x_∅)| (Conventions page, eq-salient;
+    paper B Table 1).
 
     ``values`` has shape (..., 2**n); the mean runs over all leading dims unless ``per_sample``,
     in which case one τ per sample (shape (...)) is returned (the lab code's convention).
@@ -146,7 +149,8 @@ def tau_from_values(values, noise_bound: float = 0.02, *, per_sample: bool = Fal
 
 
 def salient(effects, tau) -> torch.Tensor:
-    """Bool mask of salient interactions |I_S| > τ with S ≠ ∅ (SPEC §2; the bias is excluded)."""
+    """Bool mask of salient interactions |I_S| > τ with S ≠ ∅ (Conventions page, eq-salient; the
+    bias is excluded)."""
     e = as_values(effects, name="effects")
     n_players(e.shape[-1])
     mask = e.abs() > _tau(tau, e.shape[:-1])
@@ -178,7 +182,8 @@ def strengths(
     or_weights=None,
     average: bool = False,
 ) -> Strengths:
-    """A^(m),± = Σ_{salient S, |S|=m} max/min(I_S, 0), AND and OR together (SPEC §4).
+    """A^(m),± = Σ_{salient S, |S|=m} max/min(I_S, 0), AND and OR together (Conventions page,
+    eq-order-strength).
 
     ``tau`` is a scalar or one threshold per sample. ``and_weights`` / ``or_weights`` (same shape
     as the effects, bool or float) weight each interaction — pass ρ̂ to get A_gen. With
@@ -196,7 +201,8 @@ def strengths(
 
 
 def normalizer(and_effects, or_effects, tau) -> torch.Tensor:
-    """Z = E_x Σ_{salient S, |S|=1} |I_S|, AND and OR (SPEC §4, paper B K.3); a scalar."""
+    """Z = E_x Σ_{salient S, |S|=1} |I_S|, AND and OR (Conventions page, eq-normaliser;
+    paper B K.3); a scalar."""
     a, o, _ = _pair(and_effects, or_effects)
     per = (
         order_sums(a.abs() * salient(a, tau))[..., 1] + order_sums(o.abs() * salient(o, tau))[..., 1]
@@ -205,7 +211,8 @@ def normalizer(and_effects, or_effects, tau) -> torch.Tensor:
 
 
 def transfer(effects, effects_test, tau) -> torch.Tensor:
-    """ρ_S = 1(|I_S^test| > τ and I_S · I_S^test > 0) for one baseline DNN (SPEC §4).
+    """ρ_S = 1(|I_S^test| > τ and I_S · I_S^test > 0) for one baseline DNN (Conventions page,
+    eq-rho).
 
     Apply to AND and OR effects separately. ``effects_test`` are the baseline model's effects on
     the same samples and players (same shape). Returns a bool tensor; ρ_∅ = False.
@@ -222,7 +229,8 @@ def transfer(effects, effects_test, tau) -> torch.Tensor:
 
 
 def transfer_any(effects, baselines_effects: Sequence, tau) -> torch.Tensor:
-    """ρ̂_S = OR over the k baseline DNNs of ρ_S (SPEC §4); ``baselines_effects`` is a sequence."""
+    """ρ̂_S = OR over the k baseline DNNs of ρ_S (Conventions page, eq-rho-hat);
+    ``baselines_effects`` is a sequence."""
     if len(baselines_effects) == 0:
         raise ValueError("need at least one baseline DNN's effects to compute ρ̂")
     rho = transfer(effects, baselines_effects[0], tau)
@@ -239,7 +247,7 @@ def generalizable_strengths(
     *,
     average: bool = True,
 ) -> tuple[Strengths, Strengths, Strengths]:
-    """(A, A_gen, A_non) of SPEC §4 given k baselines.
+    """(A, A_gen, A_non) given k baselines (Conventions page, eq-gen-non).
 
     ``baselines`` is a sequence of ``(and_effects_test, or_effects_test)`` pairs, or of objects
     with ``.and_effects``/``.or_effects``, computed by the baseline DNNs on the same samples.
@@ -264,7 +272,7 @@ def emerged_strengths(
     tau=None,
     average: bool = True,
 ) -> Strengths:
-    """Newly emerged interactions under noise (paper B eq. 19, SPEC §5).
+    """Newly emerged interactions under noise (paper B eq. 19; Conventions page, eq-emerged).
 
     ΔI = I − I_noise (AND and OR separately); ΔA^(m),+ = Σ_{|S|=m} max(ΔI_S, 0) and
     ΔA^(m),− = −Σ_{|S|=m} min(ΔI_S, 0) (so **both are ≥ 0**, as in eq. 19). With ``tau`` only

@@ -1,11 +1,12 @@
-"""Paper A: the interaction bottleneck (SPEC §3) — shared logic of the notebooks A1–A4.
+"""Paper A: the interaction bottleneck (Conventions page, conventions-multiorder) — shared logic of
+the notebooks A1–A4.
 
 Everything here works on a trained model, its inputs and a masker (players = features or
 input patches), through :mod:`ibn.games` and :mod:`ibn.multiorder`:
 
 - **Order profiles** (A1). :func:`game_values` records the 2^n values v(x_T) of each sample
-  (reward: log-odds of the true label, SPEC §1); :func:`exact_profile` turns them into the
-  per-sample strengths S^(m)(x) and the relative strength J^(m) exactly;
+  (reward: log-odds of the true label, Conventions page, eq-reward); :func:`exact_profile` turns
+  them into the per-sample strengths S^(m)(x) and the relative strength J^(m) exactly;
   :func:`sampled_profile` follows the reference sampling protocol for large n (grid-neighbour
   pairs, random contexts, |·| after averaging), and :func:`sampled_from_values` runs the very
   same protocol on recorded values (a table lookup instead of forward passes), so that exact
@@ -23,7 +24,8 @@ input patches), through :mod:`ibn.games` and :mod:`ibn.multiorder`:
   form (n−m−1)/(n(n−1)·√C(n−2, m)) normalised at m = 0 (real n allowed) and
   :func:`fit_effective_n` fits its n'.
 - **Order-steered models and their consequences** (A3, A4). :func:`steering_loss` builds the
-  λ-term of a preset or of explicit (mode, r1, r2) (SPEC §3, :mod:`ibn.train.losses`);
+  λ-term of a preset or of explicit (mode, r1, r2) (Conventions page, eq-steering-delta-u;
+  :mod:`ibn.train.losses`);
   :func:`train_snapshots` trains with :func:`ibn.train.train` keeping the weights of chosen
   epochs; :func:`fgsm`, :func:`pgd`, :func:`gaussian_noise`, :func:`random_mask` and
   :func:`robustness` measure accuracy under attack and corruption.
@@ -94,8 +96,8 @@ def _log_comb(a: np.ndarray | float, b: np.ndarray | float) -> np.ndarray:
 
 def predicted_signal(n: float, ratios: Sequence[float] | np.ndarray) -> np.ndarray:
     """The net learning signal of order m = r·(n−2) predicted by contextual variability
-    (SPEC §3): (n−m−1)/(n(n−1)·√C(n−2, m)), normalised to 1 at m = 0, i.e.
-    (n−m−1)/((n−1)·√C(n−2, m)). ``n`` may be real (binomials through the gamma function), so
+    (Conventions page, eq-learning-signal): (n−m−1)/(n(n−1)·√C(n−2, m)), normalised to 1 at m = 0,
+    i.e. (n−m−1)/((n−1)·√C(n−2, m)). ``n`` may be real (binomials through the gamma function), so
     that an effective n' can be fitted."""
     n = float(n)
     if n <= 2:
@@ -228,7 +230,8 @@ def pick_samples(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, per_clas
 def game_values(model: nn.Module, xs: torch.Tensor, ys: torch.Tensor, masker: Any, *,
                 batch_size: int = 1024, max_players: int = 16) -> torch.Tensor:
     """v(x_T) for all 2^n coalitions of each sample: (N, 2^n) float64, reward = log-odds of the
-    true label ``ys[k]`` (SPEC §1), bit i = player i. The model is put in eval mode."""
+    true label ``ys[k]`` (Conventions page, eq-reward), bit i = player i. The model is put in eval
+    mode."""
     model.eval()
     out = [all_values(model, x, masker, target=int(y), batch_size=batch_size,
                       max_players=max_players, progress=False) for x, y in zip(xs, ys)]
@@ -243,7 +246,8 @@ def _pairs_tensor(pairs, n: int) -> torch.Tensor:
 
 
 def exact_profile(values: torch.Tensor, *, pairs=None) -> dict[str, Any]:
-    """Exact multi-order strengths from recorded values (N, 2^n) (SPEC §3).
+    """Exact multi-order strengths from recorded values (N, 2^n)
+    (Conventions page, eq-strength, eq-relative-strength).
 
     Returns a dict of numpy arrays: ``orders`` (m = 0..n−2), ``ratios`` (m/(n−2)), ``strength``
     (N, n−1) = S^(m)(x) = mean over pairs of |I^(m)(i,j|x)| (all pairs i < j, or the given
@@ -313,10 +317,10 @@ def sampled_profile(model: nn.Module, xs: torch.Tensor, ys: torch.Tensor, masker
                     radius: int = 2, contexts: int = 100,
                     ratios: Sequence[float] = mo.REFERENCE_RATIOS, orders=None, seed: int = 0,
                     batch_size: int = 1024) -> dict[str, Any]:
-    """The reference sampling protocol on a model (SPEC §3): for each sample, ``n_pairs`` pairs
-    (j among the grid neighbours of i when ``grid`` is given), ``contexts`` random contexts per
-    pair and order, |·| after averaging. Reward: log-odds of the true label. Output as
-    :func:`sampled_from_values`."""
+    """The reference sampling protocol on a model (Conventions page, eq-reference-orders): for each
+    sample, ``n_pairs`` pairs (j among the grid neighbours of i when ``grid`` is given),
+    ``contexts`` random contexts per pair and order, |·| after averaging. Reward: log-odds of the
+    true label. Output as :func:`sampled_from_values`."""
     from ..games import evaluate
 
     model.eval()
@@ -539,8 +543,9 @@ def gradient_statistics(model: nn.Module, xs: torch.Tensor, ys: torch.Tensor, ma
 
 
 def steering_loss(kind: str | tuple[str, float, float] | None, lam: float, masker: Any):
-    """The order-steering λ-term (SPEC §3) for ``kind`` = "normal"/None (no term, returns None),
-    a preset name ("low", "mid", "high") or an explicit (mode, r1, r2); players = ``masker``."""
+    """The order-steering λ-term (Conventions page, eq-steering-delta-u) for ``kind`` =
+    "normal"/None (no term, returns None), a preset name ("low", "mid", "high") or an explicit
+    (mode, r1, r2); players = ``masker``."""
     from ..train import OrderSteeringLoss
 
     if kind is None or kind == "normal" or lam == 0:

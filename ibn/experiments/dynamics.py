@@ -1,17 +1,19 @@
 """Paper B Fig. 3 and Fig. 9: interactions through training, and Theorem 3.1 across checkpoints.
 
 :func:`run_dynamics` trains one *target* model (a small subset of the MNIST training split, 1 %
-label noise, Adam; SPEC §6) and keeps its weights at chosen epochs, through the normal-learning
-phase and into the over-fitting phase. At every checkpoint it records the values v(x_T) of all
-2^n coalitions of the same training samples and players (feature-map patches, zero baseline,
-reward = log-odds of the true label; as :mod:`ibn.experiments.generalizable`), and the AND-OR
-effects (exact LP, SPEC §2). The k *baseline* models trained on the test split are those of
+label noise, Adam; Conventions page, conventions-protocol-b) and keeps its weights at chosen epochs,
+through the normal-learning phase and into the over-fitting phase. At every checkpoint it records
+the values v(x_T) of all 2^n coalitions of the same training samples and players (feature-map
+patches, zero baseline, reward = log-odds of the true label; as
+:mod:`ibn.experiments.generalizable`), and the AND-OR effects (exact LP, Conventions page,
+eq-sparsest). The k *baseline* models trained on the test split are those of
 :func:`ibn.experiments.generalizable.train_model` (shared weights with Fig. 2).
 
 Analysis (cheap, not cached):
 
 * :func:`checkpoint_curves` — A^(m),± total / generalizable / non-generalizable per checkpoint
-  (SPEC §4), normalised by Z = E_x Σ_{salient, |S|=1} |I_S| of that checkpoint (paper B K.3);
+  (Conventions page, eq-gen-non), normalised by Z = E_x Σ_{salient, |S|=1} |I_S| of that checkpoint
+  (paper B K.3);
 * :func:`phase_boundary` — the end of the normal-learning phase: the epoch of minimal test loss
   (after it the train/test loss gap opens);
 * :func:`disentangle_checkpoints` — decay + spindle fits (eq. 10) of each checkpoint with I* =
@@ -160,7 +162,8 @@ def _compute(p: dict[str, Any]) -> dict[str, Any]:
 
 def checkpoint_curves(res: Mapping[str, Any], k: int | None = None, normalise: bool = True
                       ) -> dict[str, list[Strengths]]:
-    """Per checkpoint: sample-averaged A (``total``), A_gen (``gen``), A_non (``non``) (SPEC §4).
+    """Per checkpoint: sample-averaged A (``total``), A_gen (``gen``), A_non (``non``)
+    (Conventions page, eq-gen-non).
 
     τ = 0.02·E_x|v(x_N) − v(x_∅)| of that checkpoint (used for the baselines' ρ too). With
     ``normalise`` every curve is divided by Z of that checkpoint (paper B K.3); ``Z`` lists them.

@@ -1,24 +1,27 @@
-"""Paper B: generalizable vs non-generalizable interactions of image classifiers (SPEC §4-6).
+"""Paper B: generalizable vs non-generalizable interactions of image classifiers (Conventions page,
+conventions-generalizable, conventions-distributions, conventions-protocol-b).
 
 One *setup* is a model architecture on a dataset. :func:`run_games` trains (or loads)
 
 * a **target** model on a small subset of the training split with label noise (it over-fits, so
-  non-generalizable interactions exist; SPEC §6: 1 % noise), and
-* ``k_max`` **baseline** models on (a subset of) the TEST split, one seed each (SPEC §4),
+  non-generalizable interactions exist; 1 % noise as in paper B's protocol, Conventions page,
+  conventions-protocol-b), and
+* ``k_max`` **baseline** models on (a subset of) the TEST split, one seed each (Conventions page,
+  conventions-generalizable),
 
 then records the values v(x_T) of every coalition (2^n, ``ibn.games.all_values``) of the target
 and of every baseline, on the same players (a :class:`ibn.maskers.FeatureMapMasker`: n patches
 of the feature map after VGG's 2nd ReLU / ResNet-20's first block, 8×8 grid, central 6×6,
-zero baseline; SPEC §6) for
+zero baseline; Conventions page, conventions-protocol-b) for
 
 * ``n_samples`` training samples of the target (correctly classified, labels not flipped), and
 * ``n_heldout`` samples of the training split the target never saw, half correctly classified
   and half misclassified by the target (paper B Fig. 8).
 
-The reward is the log-odds of the true label (SPEC §1). :func:`interactions` extracts AND-OR
-interactions from those values with a chosen sparsifier (``"lp"``: the exact optimum of eq. 17;
-``"sgd"``: the lab's SGD), both cached with :func:`ibn.results.cached`. The analysis helpers
-(:func:`split_strengths`, :func:`shape_summary`, :func:`fit_theory`, ...) turn effects into
+The reward is the log-odds of the true label (Conventions page, eq-reward). :func:`interactions`
+extracts AND-OR interactions from those values with a chosen sparsifier (``"lp"``: the exact optimum
+of eq. 17; ``"sgd"``: the lab's SGD), both cached with :func:`ibn.results.cached`. The analysis
+helpers (:func:`split_strengths`, :func:`shape_summary`, :func:`fit_theory`, ...) turn effects into
 A^(m),± total / generalizable / non-generalizable curves, shape statistics and verdicts.
 """
 
@@ -65,7 +68,8 @@ _LOADERS = {"mnist": load_mnist, "fashion_mnist": load_fashion_mnist}
 
 @functools.lru_cache(maxsize=4)
 def load_images(dataset: str, split: str) -> tuple[torch.Tensor, torch.Tensor]:
-    """(x, y) of ``split``: float32 (N, 1, 32, 32) standardized images (SPEC §6) and labels.
+    """(x, y) of ``split``: float32 (N, 1, 32, 32) standardized images (Conventions page,
+    conventions-protocol-b) and labels.
 
     Cached in memory (do not modify the returned tensors in place)."""
     if dataset not in _LOADERS:
@@ -255,9 +259,10 @@ def _compute_games(p: dict[str, Any], reuse: Mapping[str, Any] | None = None) ->
 # ---------------------------------------------------------------- extraction
 
 
-#: the learning rates the SGD sparsifier tries (SPEC §2: the lab used 1e-7 ... 1e-5).
+#: the learning rates the SGD sparsifier tries (the lab used 1e-7 ... 1e-5;
+#: Conventions page, conventions-and-or).
 SGD_LRS = (1e-7, 1e-6, 1e-5)
-#: its number of steps (SPEC §2: 20 000 - 50 000).
+#: its number of steps (the lab used 20 000 - 50 000; Conventions page, conventions-and-or).
 SGD_STEPS = 20_000
 #: the SGD implementation used (the lab's procedure, ``ibn.and_or.sgd``).
 SGD_EXTRACTOR = ("ibn.and_or.extract(solver='sgd', lab _train_p_q with gamma_0 free and its loss "
@@ -266,8 +271,8 @@ SGD_EXTRACTOR = ("ibn.and_or.extract(solver='sgd', lab _train_p_q with gamma_0 f
 
 def sgd_best_rate(values: torch.Tensor, noise_bound: float = 0.02, *, steps: int = SGD_STEPS,
                   lrs: Sequence[float] = SGD_LRS) -> dict[str, torch.Tensor]:
-    """The lab's SGD sparsifier of eq. 17 (SPEC §2) run with every rate of ``lrs``; per game the
-    result with the smallest objective Σ_{S≠∅}|I^AND_S| + |I^OR_S| is kept.
+    """The lab's SGD sparsifier of eq. 17 (Conventions page, eq-sparsest) run with every rate of
+    ``lrs``; per game the result with the smallest objective Σ_{S≠∅}|I^AND_S| + |I^OR_S| is kept.
 
     Each run is ``ibn.and_or.extract(values, solver="sgd", steps=steps, lr=rate)`` (the faithful
     lab procedure of :mod:`ibn.and_or.sgd`: start u^AND = u^OR = v/2 up to the bias, momentum
@@ -297,7 +302,8 @@ def sgd_best_rate(values: torch.Tensor, noise_bound: float = 0.02, *, steps: int
 
 def extract_effects(values: torch.Tensor, solver: str = "lp", noise_bound: float = 0.02, *,
                     sgd_steps: int = SGD_STEPS, sgd_lrs: Sequence[float] = SGD_LRS) -> dict[str, Any]:
-    """AND-OR effects (B, 2^n) of values (B, 2^n) with ``solver`` ``"lp"`` or ``"sgd"`` (SPEC §2).
+    """AND-OR effects (B, 2^n) of values (B, 2^n) with ``solver`` ``"lp"`` or ``"sgd"``
+    (Conventions page, eq-sparsest).
 
     ``"lp"``: the exact optimum, ``ibn.and_or.extract(..., solver="lp")`` (results cached before
     that function existed say ``ibn.and_or.lp.solve_lp``: the same LP). ``"sgd"``: the lab's
@@ -378,7 +384,8 @@ def with_effects(games: Mapping[str, Any], params: Mapping[str, Any], name: str,
 
 def split_strengths(res: Mapping[str, Any], k: int | None = None, *, prefix: str = "",
                     tau: float | torch.Tensor | None = None) -> tuple[Strengths, Strengths, Strengths]:
-    """Per-sample (A, A_gen, A_non), each (N, n+1), using the first ``k`` baselines (SPEC §4).
+    """Per-sample (A, A_gen, A_non), each (N, n+1), using the first ``k`` baselines
+    (Conventions page, eq-gen-non).
 
     ``tau`` defaults to 0.02·E_x|v(x_N) − v(x_∅)| over the target's values of these samples.
     """

@@ -1,14 +1,15 @@
 """Paper B Fig. 2, text half: generalizable vs non-generalizable interactions of BERT-type
-classifiers on the Rotten Tomatoes sentences (SPEC §4, §6).
+classifiers on the Rotten Tomatoes sentences (Conventions page, conventions-generalizable and
+conventions-protocol-b).
 
 A text *setup* is a classifier of :mod:`ibn.experiments.text_models` (``"minilm"``: pretrained
 MiniLM-L6 fine-tuned; ``"bert_medium"``: BERT-Medium from scratch). :func:`run_text_games`
 trains (or loads, cached weights)
 
 * a **target** on the first ``n_train`` sentences of the training split with label noise
-  (SPEC §6: 1 %), and
+  (1 % as in paper B's protocol, Conventions page, conventions-protocol-b), and
 * ``k_max`` **baselines** on the first ``n_train`` sentences of the TEST split, seeded
-  ``seed + 1 ... seed + k_max`` (one seed each, SPEC §4),
+  ``seed + 1 ... seed + k_max`` (one seed each, Conventions page, conventions-generalizable),
 
 then records v(x_T) for all 2^n coalitions (v = log-odds of the true label; players = ``n_players``
 meaningful words masked with [MASK], :func:`ibn.experiments.text_models.text_values`) of the target
@@ -55,7 +56,8 @@ TEXT_PRESETS: dict[str, dict[str, Any]] = {
               "k": 1, "k_ablation": [1],
               "target": {"n_train": 16, "epochs": 1, **_TARGET},
               "baseline": {"n_train": 16, "epochs": 1, "label_noise": 0.0}},
-    # book: MiniLM fine-tuned briefly, 8 players (SPEC §6 allows 8 for the book), k <= 5
+    # book: MiniLM fine-tuned briefly, 8 players (paper B's protocol has 10, Conventions page,
+    # conventions-protocol-b; 8 keeps the book scale cheap), k <= 5
     "book": {"models": ["minilm"], "n_players": 8, "n_samples": 4, "n_heldout": 0, "n_eval": 300,
              "k": 3, "k_ablation": [1, 3, 5],
              "target": {"n_train": 256, "epochs": 3, **_TARGET},

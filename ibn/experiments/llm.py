@@ -1,8 +1,8 @@
 """Paper B Fig. 6: the AND-OR logical model of a language model's next-token prediction.
 
 Players are n words of a prompt; the game value is the log-odds of a target next token
-(SPEC §1, paper B eq. 1), v(x_T) = logit_{y*} − logsumexp(other logits), computed by a causal LM
-(SmolLM2-135M, :func:`ibn.models.smollm2`) on the masked prompt x_T.
+(paper B eq. 1; Conventions page, eq-reward), v(x_T) = logit_{y*} − logsumexp(other logits),
+computed by a causal LM (SmolLM2-135M, :func:`ibn.models.smollm2`) on the masked prompt x_T.
 
 **Masking baseline (decision).** SmolLM2 has no [MASK] token. A masked word is **removed**
 from the prompt (:class:`WordRemovalMasker`, ``mode="remove"``): the LM then reads a shorter,
@@ -12,7 +12,8 @@ would add interactions of its own with the others). Words that are not players a
 ``mode="replace"`` (every token of a masked word replaced by one fixed token, e.g. the
 end-of-text token) is available for comparison.
 
-The 2^n values are decomposed by the sparsest AND-OR decomposition (SPEC §2, eq. 17) with
+The 2^n values are decomposed by the sparsest AND-OR decomposition (paper B eq. 17;
+Conventions page, eq-sparsest) with
 :func:`extract_and_or` (``ibn.and_or.extract``). :func:`predict` evaluates the logical model
 h(x_T) = b + Σ_{∅≠S⊆T} I^AND_S + Σ_{S∩T≠∅} I^OR_S (universal matching: h = v − δ), and
 :func:`topk_explained` how much of v the k most salient patterns explain.
@@ -167,7 +168,8 @@ def target_id(tokenizer: Any, target: str) -> int:
 
 
 def extract_and_or(values: torch.Tensor, noise_bound: float = 0.02) -> dict[str, torch.Tensor]:
-    """Sparsest AND-OR decomposition (SPEC §2, eq. 17) of one game's 2^n values.
+    """Sparsest AND-OR decomposition (paper B eq. 17; Conventions page, eq-sparsest) of one
+    game's 2^n values.
 
     Returns float64 ``and_effects`` (entry 0 = bias v(x_∅)), ``or_effects`` and ``delta``
     (|δ_T| ≤ ζ = noise_bound·|v_N − v_∅|, δ_∅ = 0) from :func:`ibn.and_or.extract` (exact,
@@ -180,7 +182,8 @@ def extract_and_or(values: torch.Tensor, noise_bound: float = 0.02) -> dict[str,
 
 def predict(and_effects: torch.Tensor, or_effects: torch.Tensor, masks: torch.Tensor
             ) -> torch.Tensor:
-    """h(x_T) = b + Σ_{∅≠S⊆T} I^AND_S + Σ_{S∩T≠∅} I^OR_S for each row T of ``masks`` (SPEC §2).
+    """h(x_T) = b + Σ_{∅≠S⊆T} I^AND_S + Σ_{S∩T≠∅} I^OR_S for each row T of ``masks``
+    (Conventions page, eq-universal-matching).
 
     ``and_effects[0]`` is the bias b; ``or_effects[0]`` is ignored. ``masks``: (k, n) bool.
     """

@@ -1,4 +1,5 @@
-"""Paper B Figs. 5, 7, 13: interactions that newly emerge under noise (eq. 19, SPEC §5).
+"""Paper B Figs. 5, 7, 13: interactions that newly emerge under noise (eq. 19;
+Conventions page, eq-emerged).
 
 A trained target model of :mod:`ibn.experiments.generalizable` (its samples, players and k
 baselines, from :func:`~ibn.experiments.generalizable.run_games`) is perturbed in two ways:
@@ -7,17 +8,17 @@ baselines, from :func:`~ibn.experiments.generalizable.run_games`) is perturbed i
   running statistics are buffers, not parameters, and stay), several seeded draws per σ; draw d
   uses the same standard-normal direction at every σ (common random numbers), so a sweep scales
   one perturbation;
-* **FGSM** on the input: x + ε·sign(∇_x v(x)) with v the log-odds of the true label (SPEC §5,
-  :func:`fgsm`, ``direction=+1``). That step *raises* v; the usual adversarial step lowers it
-  (``direction=-1``, kind ``"fgsm_attack"``), run as well.
+* **FGSM** on the input: x + ε·sign(∇_x v(x)) with v the log-odds of the true label
+  (Conventions page, eq-fgsm; :func:`fgsm`, ``direction=+1``). That step *raises* v; the usual
+  adversarial step lowers it (``direction=-1``, kind ``"fgsm_attack"``), run as well.
 
 At every level the values v(x_T) of all 2^n coalitions are recomputed on the same samples with
 the same players (feature-map patches), the AND-OR interactions extracted with
 :func:`ibn.and_or.extract` (exact, default solver), and :func:`run_noise` caches them. The
 analysis (:func:`level_rows`) gives per level: ΔI = I − I_noise, ΔA^(m),± (eq. 19,
 :func:`ibn.distributions.emerged_strengths`), a spindle fit of ΔA (:func:`fit_spindle`, eq. 7),
-the relative change of the generalizable curve A_gen (k baselines' ρ̂, SPEC §4) and of the decay
-part of the eq. 10 fit, and the noisy model's accuracy.
+the relative change of the generalizable curve A_gen (k baselines' ρ̂, Conventions page, eq-rho-hat)
+and of the decay part of the eq. 10 fit, and the noisy model's accuracy.
 """
 
 from __future__ import annotations
@@ -44,7 +45,8 @@ __all__ = ["KINDS", "PRESETS", "perturb_parameters", "fgsm", "game_values", "acc
            "noise_key", "run_noise", "SpindleFit", "fit_spindle", "relative_change", "level_rows",
            "spindle_verdict", "stays_put_verdict", "R2_MIN", "GEN_TOL", "MILD_DROP"]
 
-#: the noise kinds: parameter noise, FGSM as in SPEC §5 (+ sign), the adversarial FGSM (− sign).
+#: the noise kinds: parameter noise, FGSM as in paper B (Conventions page, eq-fgsm; + sign), the
+#: adversarial FGSM (− sign).
 KINDS = ("params", "fgsm", "fgsm_attack")
 #: a level counts as spindle-shaped when the spindle fit of ΔA reaches this R² (and ΔA peaks inside).
 R2_MIN = 0.8
@@ -93,11 +95,13 @@ def perturb_parameters(model: nn.Module, sigma: float, seed: int) -> nn.Module:
 
 def fgsm(model: nn.Module, x: torch.Tensor, target: torch.Tensor | int, epsilon: float, *,
          direction: int = 1) -> torch.Tensor:
-    """x + direction·ε·sign(∇_x v(x)) with v = log p(y|x)/(1 − p(y|x)) (SPEC §5, eq. 1).
+    """x + direction·ε·sign(∇_x v(x)) with v = log p(y|x)/(1 − p(y|x)) (paper B eq. 1;
+    Conventions page, eq-fgsm).
 
     ``x`` is a batch (B, ...) and ``target`` the labels (B,) (or one int). ``direction=+1`` is
-    SPEC's formula (it raises v); ``-1`` is the adversarial FGSM (it lowers v). The model is used
-    in eval mode and its parameter gradients are left untouched. ε = 0 returns ``x`` unchanged.
+    paper B's formula (Conventions page, eq-fgsm; it raises v); ``-1`` is the adversarial FGSM (it
+    lowers v). The model is used in eval mode and its parameter gradients are left untouched. ε = 0
+    returns ``x`` unchanged.
     """
     if direction not in (1, -1):
         raise ValueError(f"direction must be +1 or -1, got {direction}")
@@ -121,7 +125,8 @@ def game_values(model: nn.Module, images: torch.Tensor, labels: torch.Tensor,
                 players: Sequence[Sequence[int]]) -> torch.Tensor:
     """v(x_T) of all 2^n coalitions per sample (N, 2^n): feature-map patch ``players[i]`` of
     image i (the cells of a :class:`~ibn.maskers.FeatureMapMasker`, zero baseline), reward the
-    log-odds of ``labels[i]`` (SPEC §1, §6)."""
+    log-odds of ``labels[i]`` (Conventions page, eq-reward and
+    conventions-protocol-b)."""
     return torch.stack([all_values(model, images[i], FeatureMapMasker(cells=list(players[i])),
                                    target=int(labels[i]), progress=False)
                         for i in range(len(images))])

@@ -1,25 +1,27 @@
-"""Paper B Appendix J: does penalising non-generalizable interactions help? (SPEC §4, §5 last
-bullet; the penalty is :class:`ibn.train.NonGeneralizablePenalty`).
+"""Paper B Appendix J: does penalising non-generalizable interactions help? (Conventions page,
+conventions-generalizable and eq-penalty; the penalty is
+:class:`ibn.train.NonGeneralizablePenalty`).
 
 Protocol (CPU-sized; the same code runs every scale):
 
 * **Data**: scikit-learn's ``digits`` (8×8 images, 10 classes; :func:`ibn.data.load_tabular`,
   standardized, stratified 80/20 split). The 80 % training part is cut (seeded) into a
   **validation** split (trains the penalty's baseline DNN, App. J), a **reference** split (trains
-  the ``k_eval`` baselines that *measure* generalizability, SPEC §4 — independent of the penalty's
-  baseline) and the **pool** the target models learn from: all of it ("full") or ``n_scarce``
-  samples of it (a seeded subset per seed: "scarce"). Accuracy is measured on the 20 % test split.
+  the ``k_eval`` baselines that *measure* generalizability, Conventions page, eq-rho-hat —
+  independent of the penalty's baseline) and the **pool** the target models learn from: all of it
+  ("full") or ``n_scarce`` samples of it (a seeded subset per seed: "scarce"). Accuracy is measured
+  on the 20 % test split.
 * **Model**: an MLP (``depth`` linear layers of ``width`` units) on the 64 pixels.
 * **Players**: n = 8 patches of the image (a 2×4 grid of 4×2-pixel cells, covering all pixels),
-  masked to the pool's mean image. Reward: log-odds of the true label (SPEC §1).
+  masked to the pool's mean image. Reward: log-odds of the true label (Conventions page, eq-reward).
 * **Training**: Adam, cross-entropy, with or without λ·Σ|I_S^non| on ``per_batch`` samples per
   batch (:class:`ibn.train.NonGeneralizablePenalty`), the same seed, subset and batch order for
   both.
 * **Measures**: test accuracy; on ``n_eval`` test samples (never seen by any model) the
-  generalizable share Σ|A_gen| / Σ|A| (SPEC §4: salient interactions, τ = 0.02·E_x|v(x_N) −
-  v(x_∅)|, ρ̂ against the reference baselines), the total strength Σ|A| and per-order curves;
-  on ``n_eval`` training samples the L1 of the interactions that the *penalty's* baseline calls
-  non-generalizable (what the penalty minimises).
+  generalizable share Σ|A_gen| / Σ|A| (Conventions page, eq-gen-non: salient interactions, τ =
+  0.02·E_x|v(x_N) − v(x_∅)|, ρ̂ against the reference baselines), the total strength Σ|A| and
+  per-order curves; on ``n_eval`` training samples the L1 of the interactions that the *penalty's*
+  baseline calls non-generalizable (what the penalty minimises).
 
 Each run (setting, seed, λ) is cached with :func:`ibn.results.cached` under
 ``data/results/BJ_penalty_<dataset>/``; baseline models are cached there too (their weights are
@@ -158,7 +160,8 @@ def train_baseline(p: Mapping[str, Any], split: str, seed: int) -> nn.Module:
 
 def effects_on(model: nn.Module, x: torch.Tensor, y: torch.Tensor, masker: Any,
                noise_bound: float = 0.02) -> dict[str, torch.Tensor]:
-    """Values (N, 2^n) and sparsest AND-OR effects of ``model`` on the samples ``x`` (SPEC §2)."""
+    """Values (N, 2^n) and sparsest AND-OR effects of ``model`` on the samples ``x``
+    (Conventions page, eq-sparsest)."""
     model.eval()
     v = torch.stack([all_values(model, x[i], masker, target=int(y[i]), progress=False)
                      for i in range(len(y))])

@@ -8,12 +8,13 @@ models; paper B Fig. 2 text half).
   flipped labels). The weights are cached under ``data/models/text/`` (git-ignored), named by the
   hash of every training setting, so a second call with the same arguments only loads them.
 - :func:`text_accuracy` — accuracy on the first ``n`` sentences of a split.
-- :func:`token_masker` / :func:`text_values` — the game of one sentence (SPEC §1, §6): players =
-  ``n_players`` meaningful words (:class:`ibn.maskers.TokenMasker`, masked words → [MASK]),
-  v(x_T) = log p(y)/(1 − p(y)) of the label y, for all 2^n coalitions
-  (:func:`ibn.games.all_values`).
+- :func:`token_masker` / :func:`text_values` — the game of one sentence (Conventions page, eq-reward
+  and conventions-protocol-b): players = ``n_players`` meaningful words
+  (:class:`ibn.maskers.TokenMasker`, masked words → [MASK]), v(x_T) = log p(y)/(1 − p(y)) of the
+  label y, for all 2^n coalitions (:func:`ibn.games.all_values`).
 
-Paper B trains its k baseline models on the TEST split (SPEC §4): call
+Paper B trains its k baseline models on the TEST split (Conventions page,
+conventions-generalizable): call
 ``train_text_classifier(model, "test", ...)`` with seeds 0..k−1.
 """
 
@@ -50,7 +51,7 @@ PROGRESS: bool = False
 
 def load_sentences(split: str, seed: int = 0) -> tuple[list[str], list[int]]:
     """(texts, labels) of a split ('train', 'validation', 'test' or 'all') of the Rotten
-    Tomatoes sentences (label 1 = positive); the split is fixed by ``seed`` (DATA.md)."""
+    Tomatoes sentences (label 1 = positive); the split is fixed by ``seed`` (source: ``ibn data list``)."""
     pairs = load_rt_sentences(split, seed=seed)
     return [t for t, _ in pairs], [int(y) for _, y in pairs]
 
@@ -137,8 +138,8 @@ def token_masker(net: nn.Module, text: str, n_players: int, seed: int) -> TokenM
 def text_values(net: nn.Module, text: str, label: int, n_players: int, seed: int,
                 *, batch_size: int = 256) -> torch.Tensor:
     """v(x_T) for all 2^n coalitions T (bit i = player i), v = log-odds of ``label``
-    (SPEC §1), players = :func:`token_masker`'s words. float64 tensor of length 2^n, where
-    n = min(n_players, number of meaningful words)."""
+    (Conventions page, eq-reward), players = :func:`token_masker`'s words. float64 tensor of length
+    2^n, where n = min(n_players, number of meaningful words)."""
     masker = token_masker(net, text, n_players, seed)
     return all_values(net, text, masker, target=int(label), batch_size=batch_size,
                       progress=False).double()

@@ -1,12 +1,13 @@
 """Text models: BERT-family sequence classifiers and a causal-LM next-token wrapper.
 
 - :func:`minilm_classifier`: the pretrained MiniLM-L6 encoder (``BertModel``, 6 layers, hidden
-  384; DATA.md) with a linear head on the [CLS] vector or the masked mean of the tokens.
+  384; fetched by `ibn data fetch minilm`) with a linear head on the [CLS] vector or the masked mean of the tokens.
 - :func:`bert_medium_classifier`: a BERT-Medium configuration (8 layers, hidden 512, 8 heads,
   intermediate 2048) initialised at random and trained from scratch with the MiniLM tokenizer
-  (paper B uses pretrained BERT-Medium, which is not obtainable here; DATA.md).
+  (paper B uses pretrained BERT-Medium, whose weights cannot be fetched here).
 - :class:`CausalLMNextToken`: SmolLM2-135M (gguf) returning the next-token logits at the last
-  position; the reward is the log-odds of a target token (SPEC §1, :func:`log_odds`).
+  position; the reward is the log-odds of a target token (Conventions page, eq-reward;
+  :func:`log_odds`).
 
 Everything loads from local files only (``HF_HUB_OFFLINE=1``, ``local_files_only=True``).
 """
@@ -30,7 +31,8 @@ def _offline() -> None:
 
 
 def log_odds(logits: torch.Tensor, target: int | torch.Tensor) -> torch.Tensor:
-    """v = log p(y*) / (1 − p(y*)) = logit_{y*} − logsumexp(other logits) (SPEC §1), stably.
+    """v = log p(y*) / (1 − p(y*)) = logit_{y*} − logsumexp(other logits) (Conventions page,
+    eq-reward), stably.
 
     ``logits``: (..., C); ``target``: an int or a tensor broadcastable to ``logits.shape[:-1]``.
     """
@@ -51,7 +53,8 @@ def _resolve(path: str | os.PathLike | None, getter: str) -> Path:
                 f"no path given and ibn.data.{getter}() is unavailable ({exc}); pass the path") from exc
     p = Path(path)
     if not p.exists():
-        raise FileNotFoundError(f"{p} does not exist (fetch the data first: see DATA.md)")
+        source = getter.removesuffix("_path")
+        raise FileNotFoundError(f"{p} does not exist (fetch it first: `ibn data fetch {source}`)")
     return p
 
 
@@ -181,7 +184,7 @@ class CausalLMNextToken(nn.Module):
         return logits[torch.arange(logits.shape[0], device=logits.device), last]
 
     def reward(self, target_id: int, **inputs: torch.Tensor) -> torch.Tensor:
-        """Log-odds of ``target_id`` as the next token (SPEC §1)."""
+        """Log-odds of ``target_id`` as the next token (Conventions page, eq-reward)."""
         return log_odds(self(**inputs), target_id)
 
 

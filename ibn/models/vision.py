@@ -3,8 +3,9 @@
 All accept ``in_channels`` (1 or 3) and 28 or 32 px inputs; every model ends with adaptive
 pooling before its classifier, so the spatial size only has to survive the convolutions.
 Layers carry names (``features.relu2``, ``features.relu1``...) so that
-:class:`ibn.maskers.FeatureMapMasker` can hook them (SPEC §6: VGG after the 2nd ReLU,
-AlexNet after the 1st). No ReLU is in-place, so hooks may replace layer outputs safely.
+:class:`ibn.maskers.FeatureMapMasker` can hook them (paper B's protocol, Conventions page,
+conventions-protocol-b: VGG after the 2nd ReLU, AlexNet after the 1st). No ReLU is in-place, so
+hooks may replace layer outputs safely.
 """
 
 from __future__ import annotations
@@ -100,7 +101,8 @@ class VGG(nn.Module):
     (28→14→7→4→2→1; 32 px gives 16→8→4→2→1 as usual). Classifier: adaptive average pooling to
     1×1, then 512→512→512→classes with ReLU and optional dropout.
     Layers are named ``features.conv{i}``, ``features.bn{i}``, ``features.relu{i}``,
-    ``features.pool{j}``; SPEC §6 masks the output of ``features.relu2``.
+    ``features.pool{j}``; paper B's protocol (Conventions page, conventions-protocol-b) masks the
+    output of ``features.relu2``.
     """
 
     masking_layer = "features.relu2"
@@ -145,8 +147,8 @@ class AlexNetDeng(nn.Module):
     pool → conv 3×3 (384, 256, 256) → pool → dropout → fc 4096→512 → dropout → fc 512→512 →
     fc 512→classes. Differences from that code: ``in_channels`` is a parameter, an adaptive
     average pool to 4×4 precedes the classifier (a no-op for 28 and 32 px inputs), and the
-    layers are split into named ``features`` / ``classifier`` blocks (SPEC §6 masks
-    ``features.relu1``).
+    layers are split into named ``features`` / ``classifier`` blocks (paper B's protocol,
+    Conventions page, conventions-protocol-b, masks ``features.relu1``).
     """
 
     masking_layer = "features.relu1"

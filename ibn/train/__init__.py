@@ -1,5 +1,6 @@
 """Training: one loop for all models (:func:`train`), label noise and subsets, and the
-order-steering losses of paper A (SPEC §3).
+order-steering losses of paper A (Conventions page, eq-steering-delta-u to
+eq-steering-suppress).
 
 - ``train(model, train_set, *, test_set, epochs, batch_size, optimizer, lr, ...) -> History``
 - ``evaluate(model, dataset) -> {"loss", "acc"}``

@@ -4,7 +4,7 @@ Datasets are pairs ``(x, y)``: ``x`` a tensor (N, ...) or a list of N texts (the
 ``collate(list_of_texts) -> dict`` turns a batch into model inputs; by default the model's own
 ``collate``), ``y`` N integer labels. Paper B's k baseline models are trained ON THE TEST
 SPLIT, one seed each: ``[train(build(name, seed=s), test_set, seed=s, ...) for s in range(k)]``
-(SPEC §4).
+(Conventions page, conventions-generalizable).
 
 Reproducibility: with the same seed, inputs and device the run is deterministic (shuffling uses
 a generator seeded by (seed, epoch); dropout and extra losses use torch's global RNG, seeded at

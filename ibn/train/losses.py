@@ -1,12 +1,13 @@
-"""Order-steering losses (SPEC §3; paper A eq. 14; Deng et al. ICLR 2022 reference code).
+"""Order-steering losses (paper A eq. 14; Deng et al. ICLR 2022 reference code;
+Conventions page, eq-steering-delta-u to eq-steering-suppress).
 
 Per sample draw one random permutation of the n players; S2 = the first ⌊r2·n⌋, S1 = the first
 ⌊r1·n⌋ (S1 ⊂ S2); the others sit at the baseline. On the logit vector
 Δu = f(x_{S2}) − (r2/r1)·f(x_{S1}) (factor 1, and x_{S1} all-baseline, when r1 = 0).
 Boost the orders ≈ [r1·n, r2·n]: L = CE(f(x), y) + λ·CE(Δu, y).
 Suppress them:                    L = CE(f(x), y) − λ·H(softmax(Δu)).
-Presets (SPEC §3): high-order = suppress (0, 0.5); mid-order = boost (0.3, 0.7);
-low-order = suppress (0.7, 1.0).
+Presets (Conventions page, conventions-multiorder): high-order = suppress (0, 0.5); mid-order =
+boost (0.3, 0.7); low-order = suppress (0.7, 1.0).
 
 Players: a masker with ``apply(model, xb, masks)`` (``PatchMasker``, ``FeatureMapMasker``,
 ``TabularMasker``), or a baseline value/tensor, in which case images (B, C, H, W) are cut into
@@ -57,7 +58,8 @@ def delta_u(model: nn.Module, x: torch.Tensor, *, r1: float, r2: float,
             masker_or_baseline: Any = 0.0, grid: int = 16,
             generator: torch.Generator | None = None) -> torch.Tensor:
     """Δu = f(x_{S2}) − (r2/r1)·f(x_{S1}) for a batch x (B, ...), one permutation per sample
-    (SPEC §3). Returns (B, classes). ⌊r·n⌋ is computed as ``int(r·n + 1e-9)``."""
+    (Conventions page, eq-steering-delta-u). Returns (B, classes). ⌊r·n⌋ is computed as
+    ``int(r·n + 1e-9)``."""
     _check(r1, r2)
     masker = _masker_for(x, masker_or_baseline, grid)
     b, n = x.shape[0], masker.n_players
@@ -81,8 +83,9 @@ def order_loss(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, r1: float,
                mode: str = "boost", lam: float = 1.0, masker_or_baseline: Any = 0.0,
                grid: int = 16, logits: torch.Tensor | None = None,
                generator: torch.Generator | None = None) -> torch.Tensor:
-    """The full loss of SPEC §3: CE(f(x), y) + λ·CE(Δu, y) (boost) or CE(f(x), y) − λ·H(softmax
-    Δu) (suppress). ``logits`` = f(x) if already computed."""
+    """The full loss (Conventions page, eq-steering-boost, eq-steering-suppress):
+    CE(f(x), y) + λ·CE(Δu, y) (boost) or CE(f(x), y) − λ·H(softmax Δu) (suppress).
+    ``logits`` = f(x) if already computed."""
     _check(r1, r2, mode)
     if logits is None:
         logits = model(x)

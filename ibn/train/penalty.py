@@ -1,23 +1,24 @@
-"""Paper B Appendix J: penalise non-generalizable interactions during training (SPEC §5, last
-bullet): L = CE(f(x), y) + λ · Σ_S |I_S^non|.
+"""Paper B Appendix J: penalise non-generalizable interactions during training (Conventions page,
+eq-penalty): L = CE(f(x), y) + λ · Σ_S |I_S^non|.
 
 The term, for the P penalised samples of a batch (the first ``per_batch`` of the shuffled batch),
-each with label y and the n players of a masker (SPEC §1):
+each with label y and the n players of a masker (Conventions page, conventions-notation):
 
 1. v(x_T) = log p(y|x_T) / (1 − p(y|x_T)) for all 2^n coalitions T (one batch of 2^n masked
-   inputs through the model being trained, float64, **with gradients**; SPEC §1, eq. 1).
+   inputs through the model being trained, float64, **with gradients**; paper B eq. 1;
+   Conventions page, eq-reward).
 2. (γ, δ) = the sparsest AND-OR decomposition of the **detached** values
-   (:func:`ibn.and_or.extract`, SPEC §2 eq. 14-17), held constant. With them the effects are
-   linear in v (:func:`effects_at`):
+   (:func:`ibn.and_or.extract`, paper B eq. 14-17; Conventions page, eq-sparsest), held constant.
+   With them the effects are linear in v (:func:`effects_at`):
 
        I^AND = mobius(½(v − δ) + γ),    I^OR = or_mobius(½(v − δ) − γ),
 
    equal to the extracted effects at the current weights.
-3. Non-generalizable (SPEC §4): S ≠ ∅ salient for the trained model (|I_S| > τ) and not matched
-   by any baseline DNN (trained on a held-out validation split): ρ̂_S = 0, where
-   ρ_S = 1(|I_S^base| > τ and I_S · I_S^base > 0), AND and OR separately
-   (:func:`ibn.distributions.transfer_any`). τ = ``noise_bound_tau`` · |v(x_N) − v(x_∅)| of
-   the trained model per sample (the lab code's per-sample threshold), or a fixed ``tau``.
+3. Non-generalizable (Conventions page, eq-rho-hat): S ≠ ∅ salient for the trained model
+   (|I_S| > τ) and not matched by any baseline DNN (trained on a held-out validation split):
+   ρ̂_S = 0, where ρ_S = 1(|I_S^base| > τ and I_S · I_S^base > 0), AND and OR separately
+   (:func:`ibn.distributions.transfer_any`). τ = ``noise_bound_tau`` · |v(x_N) − v(x_∅)| of the
+   trained model per sample (the lab code's per-sample threshold), or a fixed ``tau``.
 4. L_pen = λ · (1/P) Σ_x [Σ_{S non-gen, AND} |I^AND_S(x)| + Σ_{S non-gen, OR} |I^OR_S(x)|].
 
 **Detached**: γ, δ, τ, the selection of non-generalizable S and the baseline effects; the gradient
@@ -50,7 +51,8 @@ Effects = tuple[torch.Tensor, torch.Tensor]
 
 
 def effects_at(values: torch.Tensor, gamma: torch.Tensor, delta: torch.Tensor) -> Effects:
-    """(I^AND, I^OR) = (mobius(½(v−δ)+γ), or_mobius(½(v−δ)−γ)) (SPEC §2, eq. 14-16), linear and
+    """(I^AND, I^OR) = (mobius(½(v−δ)+γ), or_mobius(½(v−δ)−γ)) (paper B eq. 14-16;
+    Conventions page, eq-and-or-split), linear and
     differentiable in ``values`` (..., 2^n); ``gamma`` and ``delta`` are used as given (detach
     them to hold the decomposition fixed)."""
     half = 0.5 * (tf.as_values(values) - tf.as_values(delta, name="delta"))
@@ -60,8 +62,9 @@ def effects_at(values: torch.Tensor, gamma: torch.Tensor, delta: torch.Tensor) -
 
 def sample_values(model: nn.Module, x: Any, y: int | torch.Tensor, masker: Any) -> torch.Tensor:
     """v(x_T) (2^n,) float64 for every coalition T (bit i = player i), reward = log-odds of class
-    ``y`` (SPEC §1), **with gradients** (unlike :func:`ibn.games.all_values`, which runs under
-    inference mode). ``masker(model, x, masks)`` takes one input without batch dimension."""
+    ``y`` (Conventions page, eq-reward), **with gradients** (unlike :func:`ibn.games.all_values`,
+    which runs under inference mode). ``masker(model, x, masks)`` takes one input without batch
+    dimension."""
     masks = tf.all_masks(masker.n_players)
     return log_odds(masker(model, x, masks), torch.as_tensor(y).reshape(()))
 
@@ -69,7 +72,7 @@ def sample_values(model: nn.Module, x: Any, y: int | torch.Tensor, masker: Any) 
 def decompose(values: torch.Tensor, noise_bound: float = 0.02, solver: str = "auto"
               ) -> tuple[torch.Tensor, torch.Tensor, Effects]:
     """(γ, δ, (I^AND, I^OR)) of the sparsest decomposition of the detached ``values``
-    (..., 2^n) by :func:`ibn.and_or.extract` (SPEC §2)."""
+    (..., 2^n) by :func:`ibn.and_or.extract` (Conventions page, eq-sparsest)."""
     from ..and_or import extract
 
     res = extract(values.detach(), noise_bound=noise_bound, solver=solver)
@@ -78,9 +81,9 @@ def decompose(values: torch.Tensor, noise_bound: float = 0.02, solver: str = "au
 
 def nongeneralizable_masks(effects: Effects, baselines: Sequence[Effects], tau: Any) -> Effects:
     """Bool masks (non_AND, non_OR) of the salient interactions (|I_S| > τ, S ≠ ∅) that no
-    baseline matches: salient(I) & ¬ρ̂ (SPEC §4), AND and OR separately. ``baselines``: one
-    (I^AND, I^OR) pair per baseline DNN, same shape as ``effects``; ``tau`` a scalar or one per
-    sample. With no baseline every salient interaction is non-generalizable."""
+    baseline matches: salient(I) & ¬ρ̂ (Conventions page, eq-rho-hat), AND and OR separately.
+    ``baselines``: one (I^AND, I^OR) pair per baseline DNN, same shape as ``effects``; ``tau`` a
+    scalar or one per sample. With no baseline every salient interaction is non-generalizable."""
     out = []
     for j, e in enumerate(effects):
         e = e.detach()
@@ -108,7 +111,8 @@ class NonGeneralizablePenalty:
         lam: λ.
         per_batch: P, how many samples of each batch are penalised (the first P of the shuffled
             batch; the cost is P·2^n forwards and P LPs per step).
-        noise_bound: ζ = noise_bound·|v(x_N) − v(x_∅)| for the decomposition (SPEC §2).
+        noise_bound: ζ = noise_bound·|v(x_N) − v(x_∅)| for the decomposition
+            (Conventions page, eq-noise-bound).
         tau: a fixed salience threshold; None = ``noise_bound_tau``·|v(x_N) − v(x_∅)| of the
             trained model per sample.
         cache: a dict index → baseline effects, shareable between runs with the same baselines,
