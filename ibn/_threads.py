@@ -43,7 +43,8 @@ def limit_process() -> None:
         return
     from threadpoolctl import threadpool_limits
 
-    from .and_or import fast  # noqa: F401  (loads the BLAS of numpy and scipy, to be limited)
+    import numpy  # noqa: F401  (load the BLAS libraries of numpy and scipy, to be limited)
+    import scipy.linalg  # noqa: F401
 
     torch.set_num_threads(1)
     threadpool_limits(limits=1)
