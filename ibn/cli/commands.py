@@ -1,0 +1,285 @@
+"""The commands of the ``ibn`` command line: ``data``, ``results``, ``extract`` and ``train``."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from ._common import (FORWARD_PASS_WARNING, IMAGE_CENTRAL, IMAGE_GRID, MAX_PLAYERS, CLIError,
+                      _build_model, _check_checkpoint_file, _check_model, _dataset,
+                      _dataset_kind, _device, _load_checkpoint, _need, _subset_value, _writing)
+
+# ---------------------------------------------------------------- data
+
+
+def _cmd_data_fetch(args: argparse.Namespace) -> int:
+    import time
+
+    from .. import data
+
+    names = list(data.SOURCES) if "all" in args.names else args.names
+    for name in names:
+        data.get_source(name)  # fail early on an unknown name
+    for name in names:
+        t0 = time.perf_counter()
+        path = data.fetch(name, root=args.root, force=args.force)
+        print(f"{name:15s} verified  {time.perf_counter() - t0:6.1f} s  {path}")
+    return 0
+
+
+def _human(n: int) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return str(n)
+
+
+def _cmd_data_list(args: argparse.Namespace) -> int:
+    from .. import data
+
+    print(f"data root: {data.data_root(args.root)}")
+    print(f"{'name':15s} {'state':9s} {'files':6s} {'size':>9s}  source")
+    for name in data.SOURCES:
+        s = data.status(name, args.root)
+        print(f"{name:15s} {s['state']:9s} {s['files']:6s} {_human(s['bytes']):>9s}  {s['source']}")
+    return 0
+
+
+def _cmd_data_verify(args: argparse.Namespace) -> int:
+    from .. import data
+
+    names = list(data.SOURCES) if "all" in args.names else args.names
+    for name in names:
+        data.get_source(name)
+    for name in names:
+        path = data.verify(name, args.root, full=args.full)
+        print(f"{name:15s} verified  {path}")
+    return 0
+
+
+# ---------------------------------------------------------------- results
+
+
+def _cmd_results_list(args: argparse.Namespace) -> int:
+    from ..results import list_results
+
+    rows = list_results(args.root)
+    if not rows:
+        print("no stored results")
+        return 0
+    for r in rows:
+        commit = (r["commit"] or "?")[:10] + ("+dirty" if r["dirty"] else "")
+        dev = r["cuda_device"] or r["hardware"]
+        print(f"{r['name']}/{r['params_hash']}  {r['start']}  {r['elapsed_s']} s  {commit}  {dev}")
+        if args.verbose:
+            print(f"    params: {r['params']}")
+    return 0
+
+
+# ---------------------------------------------------------------- extract
+
+
+def _masker(kind: str, spec: dict, x: Any, model: Any, args: argparse.Namespace, i: int) -> Any:
+    maskers = _need("ibn.maskers", ["PatchMasker", "FeatureMapMasker", "TabularMasker", "TokenMasker"], "extract")
+    seed = args.seed + i
+    if kind == "tabular":
+        import numpy as np
+
+        d = spec["model_kw"]["in_features"]
+        feats = None if d <= args.players else sorted(
+            int(f) for f in np.random.default_rng(args.seed).choice(d, args.players, replace=False))
+        return maskers.TabularMasker.from_data(spec["x_train"], features=feats)
+    if kind == "image":
+        if args.masker == "patch":
+            return maskers.PatchMasker(grid=IMAGE_GRID, n_players=args.players, central=IMAGE_CENTRAL, seed=seed)
+        return maskers.FeatureMapMasker(grid=IMAGE_GRID, central=IMAGE_CENTRAL, n_players=args.players, seed=seed)
+    tok = getattr(model, "tokenizer", None)
+    if tok is None:
+        raise CLIError(f"model {args.model!r} has no tokenizer; text extraction needs one (use minilm or bert_medium)")
+    try:
+        return maskers.TokenMasker(tok, x, n_players=args.players, seed=seed)
+    except ValueError as exc:
+        raise CLIError(f"sample {i} of {args.dataset}/{args.split}: {exc}") from exc
+
+
+def _check_players(args: argparse.Namespace, spec: dict) -> None:
+    """Refuse more players than the input has (the features of a table, the image's central cells)."""
+    kind = spec["kind"]
+    if kind == "tabular":
+        d = spec["model_kw"]["in_features"]
+        if args.players > d:
+            raise CLIError(f"--players {args.players}: the {args.dataset} table has {d} features; "
+                           f"use --players 1..{min(d, MAX_PLAYERS)}")
+    elif kind == "image" and args.players > IMAGE_CENTRAL**2:
+        raise CLIError(f"--players {args.players}: image players are the {IMAGE_CENTRAL ** 2} central cells "
+                       f"of an {IMAGE_GRID}x{IMAGE_GRID} grid; use --players 1..{IMAGE_CENTRAL ** 2}")
+
+
+def _cmd_extract(args: argparse.Namespace) -> int:
+    import torch
+    from tqdm.auto import tqdm
+
+    from .. import results
+    from ..data import sha256_file
+
+    if args.checkpoint is None and not args.untrained:
+        raise CLIError("give --checkpoint PATH (a state dict from `ibn train`), or --untrained to use random weights")
+    if args.checkpoint is not None and args.untrained:
+        raise CLIError("give either --checkpoint PATH or --untrained, not both")
+    kind = _dataset_kind(args.dataset)
+    _check_model(args.model, args.dataset, kind, "extract")
+    games = _need("ibn.games", ["all_values"], "extract")
+    and_or = _need("ibn.and_or", ["extract"], "extract")
+    models = _need("ibn.models", ["build"], "extract")
+    device = _device(args.device)
+    if args.checkpoint is not None:
+        _check_checkpoint_file(args.checkpoint)
+    spec = _dataset(args.dataset, args.split, args.seed, args.root, n=args.samples)
+    if spec["size"] < args.samples:
+        raise CLIError(f"--samples {args.samples}: the {args.dataset} {args.split} split has {spec['size']} items; "
+                       f"use --samples 1..{spec['size']}")
+    _check_players(args, spec)
+    if kind == "image" and args.masker is None:
+        args.masker = "featuremap" if args.model.lower() in ("vgg11", "vgg16", "alexnet") else "patch"
+    n_players = args.players
+    params = {
+        "model": args.model, "dataset": args.dataset, "split": args.split, "samples": args.samples,
+        "players": n_players, "noise_bound": args.noise_bound, "seed": args.seed,
+        "masker": args.masker if kind == "image" else kind,
+        "checkpoint_sha256": sha256_file(args.checkpoint) if args.checkpoint else None,
+        "target": args.target, "solver": args.solver,
+    }
+    name = args.name or f"extract-{args.model}-{args.dataset}".lower().replace("_", "-")
+    results.result_path(name, params, args.root)  # a bad --name fails before any work
+
+    def compute() -> dict[str, Any]:
+        passes = 2**n_players * args.samples
+        if passes > FORWARD_PASS_WARNING:
+            print(f"ibn: warning: {args.samples} samples x 2**{n_players} coalitions = {passes:,} forward passes "
+                  f"(masked inputs, {args.batch_size} per batch); this may take long", file=sys.stderr, flush=True)
+        model = _build_model(models, args, spec["model_kw"])
+        if args.checkpoint:
+            _load_checkpoint(model, args.checkpoint, f"model {args.model!r} for {args.dataset!r}")
+        model.to(device).eval()
+        pairs = list(zip(spec["x"], spec["y"].tolist()))
+        maskers = [_masker(kind, spec, x, model, args, i) for i, (x, _) in enumerate(pairs)]
+        for i, m in enumerate(maskers):
+            if int(m.n_players) != n_players:  # a sentence with fewer meaningful words than --players
+                raise CLIError(f"--players {n_players}: sample {i} of {args.dataset}/{args.split} has only "
+                               f"{m.n_players} players; use --players {m.n_players} or fewer")
+        out: dict[str, list] = {"values": [], "and_effects": [], "or_effects": [], "objective": [],
+                                "label": [], "target": [], "players": []}
+        progress = None if not args.quiet else False  # all_values: a bar when a sample takes many batches
+        for (x, y), masker in tqdm(list(zip(pairs, maskers)), desc="samples", disable=args.quiet):
+            target = y if args.target == "label" else None
+            v = games.all_values(model, x, masker, target=target, batch_size=args.batch_size, progress=progress)
+            res = and_or.extract(v, noise_bound=args.noise_bound, solver=args.solver)
+            out["values"].append(torch.as_tensor(v, dtype=torch.float64))
+            out["and_effects"].append(torch.as_tensor(res.and_effects, dtype=torch.float64))
+            out["or_effects"].append(torch.as_tensor(res.or_effects, dtype=torch.float64))
+            out["objective"].append(float(res.objective))
+            delta = next((getattr(res, a) for a in ("delta", "noise") if getattr(res, a, None) is not None), None)
+            if delta is not None:
+                out.setdefault("delta", []).append(torch.as_tensor(delta, dtype=torch.float64))
+            out["label"].append(int(y))
+            out["target"].append(-1 if target is None else int(target))
+            out["players"].append(masker.describe().get("players"))
+        extra = {"delta": torch.stack(out["delta"])} if out.get("delta") else {}
+        return {
+            **extra,
+            "values": torch.stack(out["values"]),
+            "and_effects": torch.stack(out["and_effects"]),
+            "or_effects": torch.stack(out["or_effects"]),
+            "objective": torch.tensor(out["objective"], dtype=torch.float64),
+            "label": torch.tensor(out["label"]),
+            "target": torch.tensor(out["target"]),
+            "players": out["players"],
+            "n_players": n_players,
+        }
+
+    def compute_then_write() -> dict[str, Any]:
+        result = compute()
+        _writing.set()  # what is left is writing the result files, atomically: let it finish
+        return result
+
+    res = results.cached(name, params, compute_then_write, root=args.root, recompute=args.recompute)
+    _writing.clear()
+    path = results.result_path(name, params, args.root)
+    print(f"{name}: {res['values'].shape[0]} samples x {res['values'].shape[1]} coalitions -> {path}")
+    return 0
+
+
+# ---------------------------------------------------------------- train
+
+
+def _replace_atomically(writes: Sequence[tuple[Path, Callable[[Path], None]]]) -> None:
+    """Write each file to a temporary beside it, then rename them in order; on any failure or
+    interrupt the temporaries are removed and no target is left half-written."""
+    tmps: list[Path] = []
+    try:
+        for target, write in writes:
+            tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+            tmps.append(tmp)
+            write(tmp)
+        for (target, _), tmp in zip(writes, tmps):
+            os.replace(tmp, target)
+    finally:
+        for tmp in tmps:
+            tmp.unlink(missing_ok=True)
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    import json
+    import time
+
+    import torch
+
+    from .. import results
+    from ..data import data_root
+
+    kind = _dataset_kind(args.dataset)
+    _check_model(args.model, args.dataset, kind, "train")
+    train = _need("ibn.train", ["train"], "train")
+    models = _need("ibn.models", ["build"], "train")
+    device = _device(args.device)
+    if args.out is not None and Path(args.out).expanduser().is_dir():
+        raise CLIError(f"--out {args.out} is a directory; give the path of the state-dict file")
+    tr = _dataset(args.dataset, args.train_split, args.seed, args.root, n=None)
+    te = None
+    if args.eval_split != "none":
+        te = _dataset(args.dataset, args.eval_split, args.seed, args.root, n=None)
+    subset = _subset_value(args.subset)
+    if isinstance(subset, int) and subset > tr["size"]:
+        raise CLIError(f"--subset {args.subset}: the {args.dataset} {args.train_split} split has {tr['size']} items")
+    params = {k: getattr(args, k) for k in ("model", "dataset", "train_split", "eval_split", "epochs", "batch_size",
+                                             "optimizer", "lr", "momentum", "weight_decay", "lr_schedule",
+                                             "label_noise", "subset", "seed")}
+    out = Path(args.out).expanduser() if args.out else (
+        data_root(args.root) / "models" / f"{args.model}-{args.dataset}-{results.params_hash(params)}.pt")
+    model = _build_model(models, args, tr["model_kw"])
+    start, t0 = time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime()), time.perf_counter()
+    hist = train.train(
+        model, (tr["x"], tr["y"]), test_set=None if te is None else (te["x"], te["y"]), epochs=args.epochs,
+        batch_size=args.batch_size, optimizer=args.optimizer, lr=args.lr, momentum=args.momentum,
+        weight_decay=args.weight_decay, lr_schedule=args.lr_schedule, label_noise=args.label_noise,
+        num_classes=tr["model_kw"]["num_classes"], subset=subset, seed=args.seed, device=device,
+        checkpoint_dir=args.checkpoint_dir, progress=not args.quiet,
+    )
+    prov = results.provenance(params, start=start, elapsed_s=time.perf_counter() - t0)
+    meta = {"provenance": prov, "records": hist.records, "flipped": hist.flipped, "subset": hist.subset}
+    text = json.dumps(meta, indent=1, default=str) + "\n"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    _writing.set()
+    # the provenance first, then the weights: a state dict always has its .json beside it
+    _replace_atomically([(out.with_suffix(".json"), lambda p: p.write_text(text)),
+                         (out, lambda p: torch.save(model.state_dict(), p))])
+    _writing.clear()
+    last = hist.records[-1] if hist.records else {}
+    summary = " ".join(f"{k}={last[k]:.4g}" for k in ("train_loss", "train_acc", "test_loss", "test_acc") if k in last)
+    print(f"trained {args.model} on {args.dataset}/{args.train_split}: {summary} -> {out}")
+    return 0
