@@ -51,7 +51,7 @@
 # here (DATA.md). The `paper` scale restores the full training sets, the 3×4 exact grid and the
 # reference protocol (it needs a GPU).
 #
-# **Verdict rule** (computed, `ibn.experiments.bottleneck.shape_summary`): $J_{\text{low}}$ =
+# **Verdict rule** (computed, `papers.bottleneck.shape_summary`): $J_{\text{low}}$ =
 # mean $J$ over $r \le 0.1$, $J_{\text{high}}$ over $r \ge 0.9$, $J_{\text{mid}}$ over
 # $0.3 \le r \le 0.7$; an end is *above* the middle when $J_{\text{mid}} < 0.8\,J_{\text{end}}$.
 # "U-shaped" needs both ends above the middle; "falling" means only the low end is.
@@ -81,7 +81,7 @@ import torch
 
 from ibn import multiorder as mo
 from ibn.book import scale_params, show_provenance
-from ibn.experiments import bottleneck as bn
+from papers import bottleneck as bn
 from ibn.maskers import PatchMasker, TabularMasker
 from ibn.results import cached, load_provenance
 
@@ -315,7 +315,7 @@ pd.DataFrame(rows).round(4)
 # **28×28** images (standardised with the training subset's mean and std). Each is trained with
 # Adam (constant learning rate; `cnn_train` = [training images, epochs, rate, and the batch
 # size when it differs from `cnn_batch`]) on a seeded subset of the training images, by
-# `ibn.experiments.bottleneck.train_image_model`, which keeps the weights of the epochs in
+# `papers.bottleneck.train_image_model`, which keeps the weights of the epochs in
 # `cnn_snapshots` and the global steps in `cnn_steps` under `data/models/A1/` (git-ignored; a
 # rerun only loads them). Test accuracy is measured on `cnn_test` test images.
 #
@@ -427,7 +427,7 @@ pd.DataFrame(rows).round(4)
 # %% [markdown]
 # ## BERT models on the Rotten Tomatoes sentences: words as players
 #
-# Two classifiers of `ibn.experiments.text_models` (the same cached training as paper B's text
+# Two classifiers of `papers.text_models` (the same cached training as paper B's text
 # experiments), trained with Adam on the first `text_train[model][0]` sentences of the train split
 # for `text_train[model][1]` epoch(s) (batch 32, sentences truncated at 64 tokens):
 # - **MiniLM-L6** (pretrained sentence encoder, a fresh linear head on [CLS], fine-tuned with

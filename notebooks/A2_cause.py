@@ -68,7 +68,7 @@ import torch
 
 from ibn import multiorder as mo
 from ibn.book import scale_params, show_provenance
-from ibn.experiments import bottleneck as bn
+from papers import bottleneck as bn
 from ibn.maskers import TabularMasker
 from ibn.results import cached, load_provenance
 

@@ -59,7 +59,7 @@ import torch
 
 from ibn.book import scale_params, show_provenance
 from ibn.data import load_tabular
-from ibn.experiments import bottleneck as bn
+from papers import bottleneck as bn
 from ibn.maskers import TabularMasker
 from ibn.models import build
 from ibn.results import cached, load_provenance

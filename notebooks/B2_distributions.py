@@ -33,7 +33,7 @@
 # the strength-weighted mean order $\bar m = \sum_m m\,(A^+ + |A^-|)/\sum_m (A^+ + |A^-|)$ and the
 # peak order of each curve, and the **cancellation ratio** $\sum_m|A^+ + A^-| / \sum_m (A^+ - A^-)$
 # (0 = positive and negative effects cancel exactly, 1 = one sign only), with their spread over
-# samples. The verdict rules are fixed in code (`ibn.experiments.generalizable.decay_verdict` /
+# samples. The verdict rules are fixed in code (`papers.generalizable.decay_verdict` /
 # `spindle_verdict`):
 #
 # - decay reproduced if the generalizable curve peaks at $m \le \max(2, n/4)$ and
@@ -49,7 +49,7 @@
 # drawn from the central 6×6 (a fresh draw per sample), masked patches are set to 0. The
 # **target** model is trained with Adam on a small subset of the training split with 1 % label
 # noise, long enough to fit it; the $k$ **baselines** on a subset of the test split (one seed
-# each). *Sentences* (the Rotten Tomatoes sentences, `ibn.experiments.generalizable_text`): the
+# each). *Sentences* (the Rotten Tomatoes sentences, `papers.generalizable_text`): the
 # target is the pretrained MiniLM-L6 classifier fine-tuned on the first sentences of the
 # training split (1 % label noise), the baselines the same model fine-tuned on the first
 # sentences of the test split; players are $n$ meaningful words of the sentence (stop words
@@ -91,8 +91,8 @@ import torch
 
 from ibn.book import scale_params, show_provenance
 from ibn.distributions import plots
-from ibn.experiments import generalizable as G
-from ibn.experiments import generalizable_text as GT
+from papers import generalizable as G
+from papers import generalizable_text as GT
 
 torch.set_num_threads(2)
 G.PROGRESS = False

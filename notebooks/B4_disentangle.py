@@ -46,7 +46,7 @@ import torch
 
 from ibn.book import scale_params, show_provenance
 from ibn.distributions import plots
-from ibn.experiments import generalizable as G
+from papers import generalizable as G
 
 torch.set_num_threads(2)
 G.PROGRESS = False

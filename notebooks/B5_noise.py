@@ -30,11 +30,11 @@
 # **What we compute.** The target ResNet-20s of `B2_distributions` (trained on a small subset of
 # the training split with 1 % label noise), with their samples, players ($n$ patches of the map
 # after the first residual stage, zero baseline), reward (log-odds of the true label) and $k$
-# baselines (`ibn.experiments.generalizable`, same cache). For every noise level the $2^n$ values
+# baselines (`papers.generalizable`, same cache). For every noise level the $2^n$ values
 # are recomputed on the same samples and players and the AND-OR interactions extracted with
 # `ibn.and_or.extract` (exact sparsest decomposition, default solver, noise bound 0.02; the clean
 # model's interactions are extracted the same way, so zero noise gives $\Delta I = 0$ exactly).
-# The kinds of noise (`ibn.experiments.noise`):
+# The kinds of noise (`papers.noise`):
 #
 # - **params**: $\mathcal N(0,\sigma^2)$ added to every parameter, several seeded draws per σ; draw
 #   $d$ is the same standard-normal direction at every σ (a sweep scales one perturbation);
@@ -54,7 +54,7 @@
 # of $A_{\text{non}}$ and of the total, and of the decay part of the eq. 10 fit of the total
 # ($I^*$ = the clean interactions; `r_decay`).
 #
-# **Verdict rules** (fixed in code, `ibn.experiments.noise`): a level is *spindle-shaped* when the
+# **Verdict rules** (fixed in code, `papers.noise`): a level is *spindle-shaped* when the
 # spindle fit reaches $R^2 \ge 0.8$ and $\Delta A$ peaks at an interior order $2 \le m \le n-1$;
 # the claim is reproduced for a kind of noise when every nonzero level is (a high $R^2$ alone is
 # not enough: with a small α the spindle $C(\alpha n, m)$ is itself a low-order hump). The
@@ -81,8 +81,8 @@ import torch
 from ibn.book import scale_params, show_provenance
 from ibn import distributions as dist
 from ibn.distributions import Strengths, plots
-from ibn.experiments import generalizable as G
-from ibn.experiments import noise as Nz
+from papers import generalizable as G
+from papers import noise as Nz
 
 torch.set_num_threads(1)  # small tensors: one thread is faster on a shared CPU
 G.PROGRESS = False

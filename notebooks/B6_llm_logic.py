@@ -57,7 +57,7 @@ import torch
 
 from ibn import transforms as tf
 from ibn.book import scale_params, show_provenance
-from ibn.experiments import llm as L
+from papers import llm as L
 
 torch.set_num_threads(2)
 L.PROGRESS = False

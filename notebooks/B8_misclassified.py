@@ -18,7 +18,7 @@
 # non-generalizable (spindle-shaped) than on samples it classifies correctly. We test this on
 # **held-out** samples: images of the training split that the target model never saw (outside
 # its training subset), half of them misclassified by the target and half correctly classified
-# (drawn by `ibn.experiments.generalizable.run_games`, cached with the B2 games). The reward is
+# (drawn by `papers.generalizable.run_games`, cached with the B2 games). The reward is
 # the log-odds of the *true* label (negative on misclassified samples). The players, the $k$
 # baselines (trained on the test split), the exact LP extraction and the salience threshold
 # (τ = 0.02·E_x|v(x_N) − v(x_∅)| over all held-out samples, one τ for both groups) are as in
@@ -48,7 +48,7 @@ from scipy.stats import mannwhitneyu
 
 from ibn.book import scale_params, show_provenance
 from ibn.distributions import mean_order, plots
-from ibn.experiments import generalizable as G
+from papers import generalizable as G
 
 torch.set_num_threads(2)
 G.PROGRESS = False

@@ -49,13 +49,13 @@ import pandas as pd
 import torch
 
 from ibn.book import scale_params, show_provenance
-from ibn.experiments import dynamics as D
-from ibn.experiments import generalizable as G
+from papers import dynamics as D
+from papers import generalizable as G
 
 torch.set_num_threads(2)
 D.PROGRESS = False
 G.PROGRESS = False
-PRESETS = D.PRESETS  # shared by B3_dynamics and B9_theorem (ibn.experiments.dynamics)
+PRESETS = D.PRESETS  # shared by B3_dynamics and B9_theorem (papers.dynamics)
 params = scale_params(scale, PRESETS)
 run_params = {"model": "resnet20", "dataset": "mnist", "seed": 0, "scale": scale, **params}
 res = D.run_dynamics(run_params)

@@ -55,7 +55,7 @@
 # $\sum|A|$. On training images: the share judged by the penalty's own baseline (what the
 # penalty optimises; a sanity check, not evidence of generalization).
 #
-# **Verdict rule** (fixed in code, `ibn.experiments.penalty.verdicts`): an improvement counts
+# **Verdict rule** (fixed in code, `papers.penalty.verdicts`): an improvement counts
 # when mean(penalty) − mean(plain) exceeds sd(penalty) + sd(plain) over the seeds (the
 # mean ± sd intervals do not overlap).
 
@@ -71,7 +71,7 @@ import pandas as pd
 import torch
 
 from ibn.book import scale_params, show_provenance
-from ibn.experiments import penalty as P
+from papers import penalty as P
 from ibn.train import evaluate
 
 torch.set_num_threads(1)

@@ -25,7 +25,7 @@
 # `ibn.and_or.extract(values, solver="sgd", steps=..., lr=...)`, the faithful re-implementation
 # of the lab's `_train_p_q` (`ibn.and_or.sgd`): it starts, as the lab code does, from
 # $u^{\text{AND}} = u^{\text{OR}} = v/2$ (up to the bias), clips δ before each evaluation and
-# takes no step after the last one (`ibn.experiments.generalizable.sgd_best_rate` keeps the best
+# takes no step after the last one (`papers.generalizable.sgd_best_rate` keeps the best
 # rate per game). The other
 # paper-B notebooks use the exact LP optimum. Here we extract the interactions of the very same
 # games (the cached values of `B2_distributions`) with both, and compare:
@@ -55,7 +55,7 @@ from ibn import distributions as dist
 from ibn import transforms as tf
 from ibn.book import scale_params, show_provenance
 from ibn.distributions import plots
-from ibn.experiments import generalizable as G
+from papers import generalizable as G
 
 torch.set_num_threads(2)
 G.PROGRESS = False

@@ -8,7 +8,7 @@ import pytest
 def _have_text_data() -> bool:
     try:
         from ibn.data import minilm_path
-        from ibn.experiments import text_models
+        from papers import text_models
 
         minilm_path()
         text_models.load_sentences("test")

@@ -1,5 +1,6 @@
-"""The import contract of ``ibn`` (pyproject's ``[tool.importlinter]``): a module imports only from
-its own floor or the floors below (transforms at the bottom, the command line at the top)."""
+"""The import contracts (pyproject's ``[tool.importlinter]``): ``ibn`` never imports the papers'
+pipelines (``papers``), and a module of ``ibn`` imports only from its own floor or the floors
+below (transforms at the bottom, the command line at the top)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""A1 helpers of ibn.experiments.bottleneck: cached image CNNs, CNN and text order profiles
+"""A1 helpers of papers.bottleneck: cached image CNNs, CNN and text order profiles
 (tiny runs on the fetched MNIST / MiniLM / Rotten Tomatoes files; skipped when absent)."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from ibn.experiments import bottleneck as bn
+from papers import bottleneck as bn
 from ibn.models import build
 
 
@@ -18,7 +18,7 @@ def _have(what: str) -> bool:
             load_mnist("test")
         else:
             from ibn.data import minilm_path
-            from ibn.experiments.text_models import load_sentences
+            from papers.text_models import load_sentences
             minilm_path()
             load_sentences("test")
     except Exception:  # noqa: BLE001 - any missing file means skip
@@ -100,7 +100,7 @@ def test_text_profiles_sentences_and_agreement(tmp_path) -> None:
     assert single.any()
     np.testing.assert_allclose(res["agree_mean"][..., single], res["agree_exact"][..., single],
                                atol=1e-9)
-    from ibn.experiments.text_models import load_sentences, token_masker, \
+    from papers.text_models import load_sentences, token_masker, \
         train_text_classifier
     net = train_text_classifier("minilm", "train", n_train=8, epochs=1, seed=0,
                                 models_dir=tmp_path)

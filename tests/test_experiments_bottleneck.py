@@ -1,4 +1,4 @@
-"""Tests of ibn.experiments.bottleneck (paper A's experiment logic) against brute force."""
+"""Tests of papers.bottleneck (paper A's experiment logic) against brute force."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from ibn import multiorder as mo
-from ibn.experiments import bottleneck as bn
+from papers import bottleneck as bn
 from ibn.maskers import PatchMasker, TabularMasker
 from ibn.transforms import all_masks
 

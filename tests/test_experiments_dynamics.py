@@ -1,4 +1,4 @@
-"""Oracle tests of ibn.experiments.dynamics (paper B Fig. 3 and Fig. 9 analysis helpers)."""
+"""Oracle tests of papers.dynamics (paper B Fig. 3 and Fig. 9 analysis helpers)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import torch
 
 from ibn import distributions as dist
 from ibn import transforms as tf
-from ibn.experiments import dynamics as D
+from papers import dynamics as D
 
 
 def _effects(n: int, samples: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:

@@ -1,4 +1,4 @@
-"""Oracle tests of ibn.experiments.generalizable (paper B §2.2-3; Conventions page,
+"""Oracle tests of papers.generalizable (paper B §2.2-3; Conventions page,
 conventions-and-or, conventions-generalizable, conventions-distributions)."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from ibn import distributions as dist
 from ibn import transforms as tf
 from ibn.and_or.synthetic import planted_game
 from ibn.distributions import Strengths
-from ibn.experiments import generalizable as G
+from papers import generalizable as G
 
 
 def _l1(a: torch.Tensor, o: torch.Tensor) -> torch.Tensor:

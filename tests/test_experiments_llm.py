@@ -1,4 +1,4 @@
-"""Oracle tests of ibn.experiments.llm (paper B Fig. 6): word-removal masking, AND-OR logical
+"""Oracle tests of papers.llm (paper B Fig. 6): word-removal masking, AND-OR logical
 model, universal matching, top-k explanation. A fake tokenizer and a fake LM with a planted
 AND-OR game keep them fast; one slow test runs SmolLM2 when its file is present."""
 
@@ -12,7 +12,7 @@ from torch import nn
 
 from ibn import games
 from ibn import transforms as tf
-from ibn.experiments import llm as L
+from papers import llm as L
 
 
 class FakeTokenizer:

@@ -1,4 +1,4 @@
-"""ibn.experiments.generalizable_text: the text setups of paper B Fig. 2 (a tiny run on the real
+"""papers.generalizable_text: the text setups of paper B Fig. 2 (a tiny run on the real
 MiniLM and Rotten Tomatoes files; skipped when those are not fetched)."""
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ import pytest
 import torch
 
 from ibn import results
-from ibn.experiments import generalizable as G
-from ibn.experiments import generalizable_text as GT
-from ibn.experiments import text_models as tm
+from papers import generalizable as G
+from papers import generalizable_text as GT
+from papers import text_models as tm
 from ibn.models import log_odds
 
 from _text_data import requires_text_data  # tests/ is on sys.path under pytest

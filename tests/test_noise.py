@@ -1,4 +1,4 @@
-"""Oracles for ibn.experiments.noise (paper B eq. 19: interactions that emerge under noise)."""
+"""Oracles for papers.noise (paper B eq. 19: interactions that emerge under noise)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from torch import nn
 
 from ibn import distributions as dist
 from ibn.and_or import extract
-from ibn.experiments import noise as Nz
+from papers import noise as Nz
 from ibn.games import log_odds
 
 

@@ -174,10 +174,10 @@ def test_argument_checks():
         NonGeneralizablePenalty(_mlp(0), masker, lam=-1.0)
 
 
-# ---------------------------------------------------------------- ibn.experiments.penalty
+# ---------------------------------------------------------------- papers.penalty
 
 def test_splits_are_disjoint_and_sized():
-    from ibn.experiments import penalty as P
+    from papers import penalty as P
 
     s = P.load_splits("digits", 200, 150)
     assert len(s.val[1]) == 200 and len(s.ref[1]) == 150 and len(s.test[1]) == 360
@@ -188,7 +188,7 @@ def test_splits_are_disjoint_and_sized():
 
 
 def test_summary_and_verdict_rule():
-    from ibn.experiments import penalty as P
+    from papers import penalty as P
 
     def run(seed, lam, acc, share):
         return {"setting": "scarce", "seed": seed, "lam": lam, "test_acc": acc, "train_acc": 1.0,
@@ -206,7 +206,7 @@ def test_summary_and_verdict_rule():
 
 
 def test_run_one_smoke(tmp_path, monkeypatch):
-    from ibn.experiments import penalty as P
+    from papers import penalty as P
 
     monkeypatch.setenv("IBN_DATA", str(tmp_path))
     p = dict(P.PRESETS["smoke"], scale="test", n_eval=2, epochs={"full": 1, "scarce": 1},

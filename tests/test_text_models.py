@@ -1,4 +1,4 @@
-"""ibn.experiments.text_models: cached text classifiers and their sentence games (small runs on
+"""papers.text_models: cached text classifiers and their sentence games (small runs on
 the real MiniLM and Rotten Tomatoes files; skipped when those are not fetched)."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from ibn.experiments import text_models as tm
+from papers import text_models as tm
 from ibn.models import log_odds
 
 from _text_data import requires_text_data  # tests/ is on sys.path under pytest

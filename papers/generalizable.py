@@ -356,7 +356,7 @@ def with_effects(games: Mapping[str, Any], params: Mapping[str, Any], name: str,
     """``games`` (a result with ``values``, ``baseline_values`` and their ``heldout_`` versions,
     games of ``params``) plus the AND-OR effects of every game, cached as ``name`` under
     :func:`effects_key`. Shared by the image (:func:`interactions`) and the text setups
-    (:mod:`ibn.experiments.generalizable_text`)."""
+    (:mod:`papers.generalizable_text`)."""
     key = effects_key(params, solver, noise_bound, sgd_steps=sgd_steps, sgd_lrs=sgd_lrs)
 
     def compute() -> dict[str, Any]:

@@ -2,7 +2,7 @@
 classifiers on the Rotten Tomatoes sentences (Conventions page, conventions-generalizable and
 conventions-protocol-b).
 
-A text *setup* is a classifier of :mod:`ibn.experiments.text_models` (``"minilm"``: pretrained
+A text *setup* is a classifier of :mod:`papers.text_models` (``"minilm"``: pretrained
 MiniLM-L6 fine-tuned; ``"bert_medium"``: BERT-Medium from scratch). :func:`run_text_games`
 trains (or loads, cached weights)
 
@@ -12,17 +12,17 @@ trains (or loads, cached weights)
   ``seed + 1 ... seed + k_max`` (one seed each, Conventions page, conventions-generalizable),
 
 then records v(x_T) for all 2^n coalitions (v = log-odds of the true label; players = ``n_players``
-meaningful words masked with [MASK], :func:`ibn.experiments.text_models.text_values`) of the target
+meaningful words masked with [MASK], :func:`papers.text_models.text_values`) of the target
 and of every baseline on
 
 * ``n_samples`` training sentences of the target (label not flipped, correctly classified, with
   at least ``n_players`` meaningful words, so every game has exactly n players), and
 * ``n_heldout`` training-split sentences the target never saw (half misclassified, as in
-  :mod:`ibn.experiments.generalizable`).
+  :mod:`papers.generalizable`).
 
-The result has the keys of :func:`ibn.experiments.generalizable.run_games`, so the AND-OR
+The result has the keys of :func:`papers.generalizable.run_games`, so the AND-OR
 extraction (:func:`text_interactions`, through ``generalizable.with_effects``) and every analysis
-helper of :mod:`ibn.experiments.generalizable` (``split_strengths``, ``shape_summary``, the
+helper of :mod:`papers.generalizable` (``split_strengths``, ``shape_summary``, the
 verdicts, ``heldout_groups``) apply unchanged.
 """
 
@@ -36,20 +36,20 @@ import torch
 from torch import nn
 
 from ibn import results
-from ibn.experiments import generalizable as G
-from ibn.experiments import text_models as T
+from papers import generalizable as G
+from papers import text_models as T
 
 __all__ = ["DATASET", "TEXT_MODELS", "TEXT_PRESETS", "text_setup", "run_text_games", "text_interactions",
            "predict_texts", "target_accuracy"]
 
 #: the dataset name used in cache names and tables.
 DATASET = "rt_sentences"
-#: the text classifiers (``ibn.experiments.text_models.TEXT_MODELS``).
+#: the text classifiers (``papers.text_models.TEXT_MODELS``).
 TEXT_MODELS = T.TEXT_MODELS
 _TARGET = {"label_noise": 0.01}
 #: the text settings of paper B Fig. 2 per notebook scale. ``models``: the classifiers run;
 #: every setup trains max(k_ablation + [k]) baselines. ``target`` / ``baseline``: keyword
-#: arguments of :func:`ibn.experiments.text_models.train_text_classifier` (besides the split and
+#: arguments of :func:`papers.text_models.train_text_classifier` (besides the split and
 #: the seed).
 TEXT_PRESETS: dict[str, dict[str, Any]] = {
     "smoke": {"models": ["minilm"], "n_players": 4, "n_samples": 2, "n_heldout": 0, "n_eval": 64,
@@ -92,7 +92,7 @@ def predict_texts(net: nn.Module, texts: Sequence[str], batch: int = 64) -> torc
 def run_text_games(params: Mapping[str, Any], *, recompute: bool = False) -> dict[str, Any]:
     """Values v(x_T) of the target and of the k baselines on chosen sentences (cached as
     ``B_games_<model>_rt_sentences``); the keys of
-    :func:`ibn.experiments.generalizable.run_games` (``players``: the word positions masked)."""
+    :func:`papers.generalizable.run_games` (``players``: the word positions masked)."""
     p = dict(params)
     return results.cached(f"B_games_{p['model']}_{DATASET}", p, lambda: _compute(p),
                           recompute=recompute)

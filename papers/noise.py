@@ -1,8 +1,8 @@
 """Paper B Figs. 5, 7, 13: interactions that newly emerge under noise (eq. 19;
 Conventions page, eq-emerged).
 
-A trained target model of :mod:`ibn.experiments.generalizable` (its samples, players and k
-baselines, from :func:`~ibn.experiments.generalizable.run_games`) is perturbed in two ways:
+A trained target model of :mod:`papers.generalizable` (its samples, players and k
+baselines, from :func:`~papers.generalizable.run_games`) is perturbed in two ways:
 
 * **parameter noise**: N(0, σ²) added to every parameter (:func:`perturb_parameters`; BatchNorm
   running statistics are buffers, not parameters, and stay), several seeded draws per σ; draw d
@@ -37,7 +37,7 @@ from ibn import distributions as dist
 from ibn import results
 from ibn.and_or import extract
 from ibn.distributions import Strengths
-from ibn.experiments import generalizable as G
+from papers import generalizable as G
 from ibn.games import all_values, log_odds
 from ibn.maskers import FeatureMapMasker
 

@@ -5,9 +5,9 @@ label noise, Adam; Conventions page, conventions-protocol-b) and keeps its weigh
 through the normal-learning phase and into the over-fitting phase. At every checkpoint it records
 the values v(x_T) of all 2^n coalitions of the same training samples and players (feature-map
 patches, zero baseline, reward = log-odds of the true label; as
-:mod:`ibn.experiments.generalizable`), and the AND-OR effects (exact LP, Conventions page,
+:mod:`papers.generalizable`), and the AND-OR effects (exact LP, Conventions page,
 eq-sparsest). The k *baseline* models trained on the test split are those of
-:func:`ibn.experiments.generalizable.train_model` (shared weights with Fig. 2).
+:func:`papers.generalizable.train_model` (shared weights with Fig. 2).
 
 Analysis (cheap, not cached):
 
@@ -38,7 +38,7 @@ from ibn import games as ibn_games
 from ibn import results
 from ibn.data import data_root
 from ibn.distributions import Strengths
-from ibn.experiments import generalizable as G
+from papers import generalizable as G
 from ibn.maskers import FeatureMapMasker
 from ibn.models import build
 from ibn.train import evaluate, train
@@ -53,7 +53,7 @@ _BASE = {"lr": 2e-3, "batch_size": 50, "label_noise": 0.0}
 #: Settings of Fig. 3 / Fig. 9 per scale (shared by ``B3_dynamics`` and ``B9_theorem``, so that
 #: both read the same cached result). Small batches give many steps per epoch, so the
 #: batch-norm running statistics of early checkpoints are already meaningful in eval mode. The
-#: baselines are trained by :func:`ibn.experiments.generalizable.train_model` like Fig. 2's
+#: baselines are trained by :func:`papers.generalizable.train_model` like Fig. 2's
 #: (weights are shared with ``B2_distributions`` only where the settings coincide).
 PRESETS: dict[str, dict[str, Any]] = {
     "smoke": {"n_players": 5, "n_samples": 2, "n_eval": 200, "k": 1,
@@ -80,7 +80,7 @@ def run_dynamics(params: Mapping[str, Any], *, recompute: bool = False) -> dict[
     ``params``: ``model``, ``dataset`` (``"mnist"``), ``seed``, ``n_players``, ``n_samples``,
     ``n_eval`` (test images for the loss curve), ``k`` (baselines), ``checkpoints`` (epochs),
     ``target`` (``n_train``, ``epochs``, ``lr``, ``batch_size``, ``label_noise``), ``baseline``
-    (as :func:`ibn.experiments.generalizable.train_model`), ``scale`` (recorded only).
+    (as :func:`papers.generalizable.train_model`), ``scale`` (recorded only).
     Result keys: ``epochs`` (per-epoch history), ``train_loss``/``test_loss``/``train_acc``/
     ``test_acc`` per epoch, ``ckpt_epochs``, ``ckpt_train_loss``/``ckpt_test_loss`` (eval mode),
     ``values`` (C, N, 2^n), ``and``/``or`` (C, N, 2^n), ``baseline_values``/``baseline_and``/

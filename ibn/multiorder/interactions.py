@@ -21,8 +21,8 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from ._checks import check_flag, check_number
-from .transforms import as_values, check_values, mobius, n_players, orders as _popcounts
+from .._checks import check_flag, check_number
+from ..transforms import as_values, check_values, mobius, n_players, orders as _popcounts
 
 __all__ = [
     "REFERENCE_RATIOS",

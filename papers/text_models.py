@@ -29,13 +29,13 @@ from typing import Any
 import torch
 from torch import nn
 
-from .. import results
-from ..data.fetch import data_root
-from ..data.sentences import load_rt_sentences
-from ..games import all_values
-from ..maskers import TokenMasker
-from ..models import build
-from ..train import evaluate, train
+from ibn import results
+from ibn.data.fetch import data_root
+from ibn.data.sentences import load_rt_sentences
+from ibn.games import all_values
+from ibn.maskers import TokenMasker
+from ibn.models import build
+from ibn.train import evaluate, train
 
 __all__ = ["TEXT_MODELS", "DEFAULT_LR", "load_sentences", "text_model_path",
            "train_text_classifier", "text_accuracy", "token_masker", "text_values"]
