@@ -147,6 +147,19 @@ def test_workers_are_reused_and_give_the_same_bits():
         assert torch.equal(r.or_effects, one.or_effects)
 
 
+@pytest.mark.slow
+def test_a_dead_idle_worker_does_not_break_the_next_call():
+    import joblib
+
+    v = _noisy_planted(range(4))
+    first = extract(v, n_jobs=2)
+    pids = set(joblib.Parallel(n_jobs=2)(joblib.delayed(_pid_after)(0.2) for _ in range(8)))
+    os.kill(next(iter(pids)), signal.SIGKILL)
+    time.sleep(0.5)
+    again = extract(v, n_jobs=2)
+    assert torch.equal(again.and_effects, first.and_effects)
+
+
 def test_worker_threads_are_limited():
     """Inside a worker the library's work runs on one torch and one BLAS thread, even where
     joblib would give each worker several."""
