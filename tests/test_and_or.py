@@ -490,3 +490,22 @@ def test_lp_with_no_time_left_says_so():
     r = v - v[0]
     with pytest.raises(RuntimeError, match="time limit spent"):
         solve_lp(r, 0.02 * abs(r[-1]), n, time_limit=0)
+
+
+def test_result_round_trips_through_plain_data(tmp_path):
+    """to_dict / from_dict (and torch.save of the dict, which torch.load's weights_only accepts)
+    give back the same tensors bit for bit; another format version is refused."""
+    from ibn.and_or.result import RESULT_FORMAT
+
+    res = extract(planted_game(6, batch=3, seed=4).values)
+    path = tmp_path / "r.pt"
+    torch.save(res.to_dict(), path)
+    back = AndOrResult.from_dict(torch.load(path, weights_only=True))
+    for name in ("and_effects", "or_effects", "gamma", "delta", "objective", "values", "zeta",
+                 "lower_bound"):
+        assert torch.equal(getattr(back, name), getattr(res, name))
+    assert (back.n, back.solver, back.noise_bound) == (res.n, res.solver, res.noise_bound)
+    assert back.info == res.info
+    with pytest.raises(ValueError, match="format version 99"):
+        AndOrResult.from_dict(dict(res.to_dict(), version=99))
+    assert RESULT_FORMAT == 1

@@ -8,7 +8,12 @@ import torch
 
 from .. import transforms as tf
 
-__all__ = ["AndOrResult"]
+__all__ = ["AndOrResult", "RESULT_FORMAT"]
+
+#: the version of :meth:`AndOrResult.to_dict`'s format
+RESULT_FORMAT = 1
+_TENSORS = ("and_effects", "or_effects", "gamma", "delta", "objective", "values", "zeta",
+            "lower_bound")
 
 
 @dataclass
@@ -98,6 +103,30 @@ class AndOrResult:
         and_part[..., 0] = 0.0
         h = tf.zeta(and_part) + tf.or_zeta(self.or_effects) + self.and_effects[..., :1]
         return h[..., idx]
+
+    def to_dict(self) -> dict:
+        """The result as plain data: its tensors (on the CPU) and its settings, with a format
+        ``version``; :meth:`from_dict` rebuilds it bit for bit. ``info`` is kept as given (plain
+        numbers and strings from the solvers)."""
+        out = {"version": RESULT_FORMAT, "n": self.n, "solver": self.solver,
+               "noise_bound": self.noise_bound, "info": list(self.info)}
+        for name in _TENSORS:
+            value = getattr(self, name)
+            out[name] = None if value is None else value.detach().cpu().clone()
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "AndOrResult":
+        """Rebuild a result from :meth:`to_dict`'s output; refuses another format version."""
+        version = data.get("version") if isinstance(data, dict) else None
+        if version != RESULT_FORMAT:
+            raise ValueError(f"AndOrResult data of format version {version!r}; this ibn reads "
+                             f"version {RESULT_FORMAT}")
+        missing = [k for k in (*_TENSORS, "n", "solver") if k not in data]
+        if missing:
+            raise ValueError(f"AndOrResult data lacks {', '.join(missing)}")
+        return cls(**{k: data[k] for k in _TENSORS}, n=int(data["n"]), solver=data["solver"],
+                   noise_bound=data.get("noise_bound"), info=list(data.get("info", [])))
 
     def __repr__(self) -> str:
         shape = tuple(self.objective.shape)
