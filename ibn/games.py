@@ -16,7 +16,7 @@ from typing import Any, Callable, Protocol, runtime_checkable
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
+from ._progress import tqdm
 
 from ._checks import check_flag, check_number
 from .transforms import all_masks, check_masks

@@ -31,7 +31,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import torch
 from scipy.optimize import minimize_scalar
-from tqdm.auto import tqdm
+from ibn._progress import tqdm
 
 from ibn import distributions as dist
 from ibn import games as ibn_games

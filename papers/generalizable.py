@@ -36,7 +36,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import torch
 from torch import nn
-from tqdm.auto import tqdm
+from ibn._progress import tqdm
 
 from ibn import distributions as dist
 from ibn import games as ibn_games

@@ -28,7 +28,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
+from ibn._progress import tqdm
 
 from ibn import games as ibn_games
 from ibn import results

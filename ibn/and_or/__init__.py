@@ -132,7 +132,7 @@ def _exact(solver, flat: np.ndarray, zetas: np.ndarray, n: int, opts: dict):
 def _progress(iterable, total: int, solver: str, progress: bool):
     if not progress:
         return iterable
-    from tqdm.auto import tqdm
+    from .._progress import tqdm
 
     return tqdm(iterable, total=total, desc=f"and_or {solver}", leave=False)
 

@@ -207,7 +207,7 @@ def sgd_decompose(values: torch.Tensor, zeta: torch.Tensor, *, steps: int | None
     etas = np.logspace(math.log10(lr), math.log10(lr) - 1, steps)
     iterator = range(steps)
     if progress:
-        from tqdm.auto import tqdm
+        from .._progress import tqdm
 
         iterator = tqdm(iterator, desc="and_or sgd", leave=False)
     for it in iterator:

@@ -122,7 +122,7 @@ def _check_players(args: argparse.Namespace, spec: dict) -> None:
 
 def _cmd_extract(args: argparse.Namespace) -> int:
     import torch
-    from tqdm.auto import tqdm
+    from .._progress import tqdm
 
     from .. import results
     from ..data import sha256_file

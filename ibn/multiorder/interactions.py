@@ -19,7 +19,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
+from .._progress import tqdm
 
 from .._checks import check_flag, check_number
 from ..transforms import as_values, check_values, mobius, n_players, orders as _popcounts

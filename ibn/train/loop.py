@@ -29,7 +29,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
-from tqdm.auto import tqdm
+from .._progress import tqdm
 
 from .noise import choose_subset, flip_labels
 
