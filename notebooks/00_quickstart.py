@@ -83,7 +83,7 @@ for T in range(1 << n):
 #
 # The AND part and the OR part of the value are recovered exactly by the Möbius butterflies.
 # (In a real network only $v$ is observed; `ibn.and_or` finds the sparsest split
-# $v = u^{\text{AND}} + u^{\text{OR}}$, SPEC §2.)
+# $v = u^{\text{AND}} + u^{\text{OR}}$, {ref}`Conventions: AND-OR interactions <conventions-and-or>`.)
 
 # %%
 u_and, u_or = tf.zeta(I_and), tf.or_zeta(I_or)
@@ -124,7 +124,7 @@ print(f"AND-only effects of v are denser: {n_and_only} non-zero effects "
 # ## Finding the split from $v$ alone: `ibn.and_or.extract`
 #
 # Above we knew $u^{\text{AND}}$ and $u^{\text{OR}}$. Given only $v$, `ibn.and_or.extract` solves
-# the linear program of SPEC §2 for the split $v = u^{\text{AND}} + u^{\text{OR}}$ (here with no
+# the linear program of {ref}`Conventions: AND-OR interactions <conventions-and-or>` for the split $v = u^{\text{AND}} + u^{\text{OR}}$ (here with no
 # noise allowance, $\zeta = 0$) whose effects have the smallest
 # $\sum_{S\neq\emptyset} |I^{\text{AND}}_S| + |I^{\text{OR}}_S|$, with a certified lower bound
 # on that optimum. The planted effects are one split; the solver may return another one with the
@@ -151,7 +151,7 @@ print("universal matching of the extracted effects:",
 # Explaining the same game with AND interactions only (`mobius(v)`) turns each OR interaction
 # into AND interactions of several orders with alternating signs: the AND-OR explanation is
 # sparser. The plot sums the positive and the negative effects at each order $m = |S|$, the
-# quantities $A^{(m),+}$ and $A^{(m),-}$ of SPEC §4.
+# quantities $A^{(m),+}$ and $A^{(m),-}$ of {ref}`Conventions: generalizable interactions <conventions-generalizable>`.
 
 # %%
 order = tf.orders(n)

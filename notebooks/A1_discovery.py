@@ -18,13 +18,13 @@
 # interactions easily but under-represent middle-order ones: the relative strength $J^{(m)}$,
 # plotted over the order ratio $m/n$, is U-shaped.
 #
-# **What is measured** (SPEC §3). For a pair of players $(i, j)$ and a context
+# **What is measured** ({ref}`Conventions: multi-order interactions <conventions-multiorder>`). For a pair of players $(i, j)$ and a context
 # $S \subseteq N\setminus\{i,j\}$ of size $m$,
 # $\Delta v(i,j,S) = v(S\cup\{i,j\}) - v(S\cup\{i\}) - v(S\cup\{j\}) + v(S)$ and
 # $I^{(m)}(i,j) = \mathbb{E}_{|S|=m}\,\Delta v(i,j,S)$. The strength of order $m$ on a sample is
 # $S^{(m)}(x) = \mathbb{E}_{i,j}|I^{(m)}(i,j\,|\,x)|$ and
 # $J^{(m)} = \mathbb{E}_x S^{(m)}(x) / \mathbb{E}_{m'}\mathbb{E}_x S^{(m')}(x)$.
-# The reward is the log-odds of the true label, $v = \log p(y|x)/(1-p(y|x))$ (SPEC §1). The
+# The reward is the log-odds of the true label, $v = \log p(y|x)/(1-p(y|x))$ ({ref}`Conventions: notation <conventions-notation>`). The
 # x-axis of every plot is the order ratio $r = m/(n-2) \in [0, 1]$ (the reference protocol's
 # $m = \lfloor (n-2) r \rfloor$).
 #

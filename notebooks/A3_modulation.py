@@ -23,7 +23,7 @@
 # - **boost** orders $\approx[r_1 n, r_2 n]$: $L = \mathrm{CE}(f(x), y) + \lambda\,\mathrm{CE}(\Delta u, y)$;
 # - **suppress** them: $L = \mathrm{CE}(f(x), y) - \lambda\,H(\mathrm{softmax}(\Delta u))$.
 #
-# Presets (SPEC §3): *high-order* model = suppress $(0, 0.5)$; *mid-order* = boost
+# Presets ({ref}`Conventions: multi-order interactions <conventions-multiorder>`): *high-order* model = suppress $(0, 0.5)$; *mid-order* = boost
 # $(0.3, 0.7)$; *low-order* = suppress $(0.7, 1.0)$.
 #
 # **What is measured.** MLPs on a table with $n = 12$ players (the same setup as A1: the first 12
@@ -132,7 +132,7 @@ table = pd.DataFrame(rows)
 table.round(3)
 
 # %% tags=["nbval-check-output"]
-# The order-steering presets (SPEC §3): which orders each loss boosts or suppresses.
+# The order-steering presets (Conventions page, conventions-multiorder): which orders each loss boosts or suppresses.
 pd.DataFrame([{"preset": k, "mode": v[0], "r1": v[1], "r2": v[2]} for k, v in PRESETS.items()])
 
 # %% [markdown]

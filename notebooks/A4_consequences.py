@@ -25,7 +25,7 @@
 #
 # **What is measured here.** MLP-8 on *breast cancer* with the 12 first features as players (the
 # setup of A1/A3: masked features at the training mean 0, Adam $10^{-3}$, batch 32), trained as
-# the normal model and with the three presets of SPEC §3 (low = suppress $(0.7, 1)$, mid = boost
+# the normal model and with the three presets of {ref}`Conventions: multi-order interactions <conventions-multiorder>` (low = suppress $(0.7, 1)$, mid = boost
 # $(0.3, 0.7)$, high = suppress $(0, 0.5)$) at a fixed λ, over several seeds (seed = weights,
 # order-loss permutations and batch order; the data split is fixed). For each model:
 #
@@ -125,7 +125,7 @@ results = {(k, s): run(k, s) for k in P["kinds"] for s in P["seeds"]}
 print(f"{len(results)} models ready in {time.perf_counter() - t0:.1f} s")
 
 # %% tags=["nbval-check-output"]
-# The order-steering presets (SPEC §3): which orders each loss boosts or suppresses.
+# The order-steering presets (Conventions page, conventions-multiorder): which orders each loss boosts or suppresses.
 pd.DataFrame([{"preset": k, "mode": v[0], "r1": v[1], "r2": v[2]} for k, v in PRESETS.items()])
 
 # %% [markdown]

@@ -17,7 +17,7 @@
 # Paper B splits the AND-OR interactions $I_S$ a network encodes on a sample into
 # **generalizable** ones (those that at least one of $k$ *baseline* networks, trained on the
 # test split, also encodes with the same sign and above the salience threshold: $\hat\rho_S = 1$)
-# and **non-generalizable** ones (the rest), SPEC §4. Per order $m=|S|$ it sums the positive and
+# and **non-generalizable** ones (the rest), {ref}`Conventions: generalizable interactions <conventions-generalizable>`. Per order $m=|S|$ it sums the positive and
 # the negative effects of the salient interactions:
 #
 # $$A^{(m),+} = \sum_{|S|=m,\ |I_S|>\tau} \max(I_S,0),\qquad
@@ -42,7 +42,7 @@
 #   $\bar m_{\text{non}} > \bar m_{\text{gen}}$ and its cancellation ratio is below the
 #   generalizable one.
 #
-# **Setup** (SPEC §6, scaled down for 2-core CPUs at `book` scale; `paper` has the paper's
+# **Setup** ({ref}`Conventions: paper B's protocol <conventions-protocol-b>`, scaled down for 2-core CPUs at `book` scale; `paper` has the paper's
 # numbers). *Images* (ResNet-20 and VGG-11 on MNIST and Fashion-MNIST, resized to 32×32):
 # players are $n$ patches of the feature map after VGG-11's 2nd ReLU, or after ResNet-20's first
 # residual stage (its earliest 32×32 map); the map is cut into an 8×8 grid and the players are
@@ -56,7 +56,7 @@
 # excluded; only sentences with at least $n$ of them), masked with `[MASK]`. In both halves the
 # reward is the log-odds of the true label and the interactions are computed on training
 # samples of the target (correctly classified, label not flipped): the baselines never saw them.
-# The sparsest AND-OR decomposition is the exact linear-programming optimum of SPEC §2 (noise
+# The sparsest AND-OR decomposition is the exact linear-programming optimum of {ref}`Conventions: AND-OR interactions <conventions-and-or>` (noise
 # bound 0.02); the reference lab code's SGD is compared in `B_beyond_solver`.
 # τ = 0.02·E_x|v(x_N) − v(x_∅)| of the target, used for the target and the baselines alike.
 #

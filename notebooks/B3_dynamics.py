@@ -25,9 +25,9 @@
 # epochs. At every checkpoint we compute, on the same training samples (clean labels, correctly
 # classified by the final model) and the same players ($n$ patches of the feature map after
 # ResNet-20's first stage, 8×8 grid, central 6×6, zero baseline; reward = log-odds of the true
-# label), the AND-OR interactions (exact LP, SPEC §2), and split them into generalizable /
+# label), the AND-OR interactions (exact LP, {ref}`Conventions: AND-OR interactions <conventions-and-or>`), and split them into generalizable /
 # non-generalizable with $k$ baseline ResNet-20s trained on the test split (trained as in
-# Fig. 2, SPEC §4). Curves are divided by $Z = E_x \sum_{\text{salient}, |S|=1} |I_S|$ of the
+# Fig. 2, {ref}`Conventions: generalizable interactions <conventions-generalizable>`). Curves are divided by $Z = E_x \sum_{\text{salient}, |S|=1} |I_S|$ of the
 # checkpoint (paper B K.3). Each checkpoint's total curve is also disentangled (eq. 10) into a
 # decay part ($M(\delta) I^*$, $I^*$ = the final checkpoint's interactions) and a spindle part.
 #

@@ -28,7 +28,7 @@
 #
 # We reuse the cached interactions of `B2_distributions` (same presets, `G.PRESETS`) and fit
 # eq. 10 with `ibn.distributions.disentangle` (β, γ by non-negative least squares; α, δ by a
-# grid then bounded L-BFGS-B; SPEC §5). $I^*$ = the target model's own interactions on the same
+# grid then bounded L-BFGS-B; {ref}`Conventions: the two distributions <conventions-distributions>`). $I^*$ = the target model's own interactions on the same
 # samples. Verdict rule (computed below): the disentangling is *meaningful* in a setup when the
 # decay curve is closer to the generalizable part than the spindle is, the spindle closer to the
 # non-generalizable part than the decay is, and so SIM exceeds the SIM with the two theory

@@ -15,7 +15,7 @@
 # # Paper B, Figs. 5, 7 and 13: interactions that newly emerge under noise
 #
 # Paper B perturbs a trained network, with Gaussian noise on its parameters or with an FGSM step
-# on its input, and looks at the interactions that change (eq. 19, SPEC §5):
+# on its input, and looks at the interactions that change (eq. 19, {ref}`Conventions: the two distributions <conventions-distributions>`):
 #
 # $$\Delta I_S = I_S - I_S^{\text{noise}},\qquad
 #   \Delta A^{(m),+} = \sum_{|S|=m}\max(\Delta I_S,0),\qquad
@@ -38,10 +38,10 @@
 #
 # - **params**: $\mathcal N(0,\sigma^2)$ added to every parameter, several seeded draws per σ; draw
 #   $d$ is the same standard-normal direction at every σ (a sweep scales one perturbation);
-# - **fgsm**: $x + \varepsilon\,\mathrm{sign}(\nabla_x v(x))$, SPEC §5's formula. With $v$ the
+# - **fgsm**: $x + \varepsilon\,\mathrm{sign}(\nabla_x v(x))$, the formula of {ref}`Conventions: the two distributions <conventions-distributions>`. With $v$ the
 #   log-odds of the true label this step *raises* $v$ (the model grows more confident);
 # - **fgsm_attack**: $x - \varepsilon\,\mathrm{sign}(\nabla_x v(x))$, the usual adversarial
-#   step (it lowers $v$), added because the sign in SPEC/the paper makes FGSM help the model.
+#   step (it lowers $v$), added because the sign in the Conventions page and the paper makes FGSM help the model.
 #
 # ε is in units of the standardized input (pixel std = 1). τ = 0.02·E_x|v(x_N) − v(x_∅)| of the
 # clean model is the salience threshold for $I$, $I^{\text{noise}}$ and $\Delta I$ at every level.
@@ -50,7 +50,7 @@
 # image perturbed with its own label); the spindle (eq. 7) fitted to $\Delta A$ by least squares
 # (both signs, orders 1..n): α, β, $R^2$; the peak and mean order of $\Delta A$; the relative
 # change $r = \sum_m\sum_\pm |A_{\text{noise}} - A_{\text{clean}}| / \sum_m\sum_\pm |A_{\text{clean}}|$
-# of the generalizable curve $A_{\text{gen}}$ ($\hat\rho$ from the $k$ baselines, SPEC §4),
+# of the generalizable curve $A_{\text{gen}}$ ($\hat\rho$ from the $k$ baselines, {ref}`Conventions: generalizable interactions <conventions-generalizable>`),
 # of $A_{\text{non}}$ and of the total, and of the decay part of the eq. 10 fit of the total
 # ($I^*$ = the clean interactions; `r_decay`).
 #

@@ -16,7 +16,7 @@
 #
 # Paper B illustrates that a large language model's next-token prediction on a prompt can be
 # rewritten as a small **logical model**: a bias plus a few AND and OR interactions between the
-# words of the prompt (SPEC §2),
+# words of the prompt ({ref}`Conventions: AND-OR interactions <conventions-and-or>`),
 #
 # $$h(x_T) = b + \sum_{\emptyset\neq S\subseteq T} I^{\text{AND}}_S
 #   + \sum_{S\cap T\neq\emptyset} I^{\text{OR}}_S ,$$
@@ -26,7 +26,7 @@
 #
 # **Setup.** The LM is SmolLM2-135M-Instruct (the only LM available offline here; the paper
 # uses larger LLMs). Players are $n$ content words of a prompt; the value is the log-odds of a
-# target next token, $v = \log p(y^*)/(1-p(y^*))$ (SPEC §1). The sparsest AND-OR decomposition
+# target next token, $v = \log p(y^*)/(1-p(y^*))$ ({ref}`Conventions: notation <conventions-notation>`). The sparsest AND-OR decomposition
 # (eq. 17) is the exact linear-programming optimum.
 #
 # **Masking (a decision of this project).** SmolLM2 has no [MASK] token, so a masked word is

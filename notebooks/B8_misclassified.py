@@ -27,7 +27,7 @@
 # Two numbers per group, with their spread:
 #
 # - the **non-generalizable share** $\sum_m(|A^+_{\text{non}}|+|A^-_{\text{non}}|)/\sum_m(|A^+|+|A^-|)$ per sample
-#   (baseline-based, SPEC §4), compared by a one-sided Mann–Whitney test;
+#   (baseline-based, {ref}`Conventions: generalizable interactions <conventions-generalizable>`), compared by a one-sided Mann–Whitney test;
 # - the **spindle share** of the eq. 10 fit of the group's mean distribution,
 #   $\sum|A_{\text{spindle}}|/(\sum|A_{\text{decay}}|+\sum|A_{\text{spindle}}|)$ (baseline-free).
 #

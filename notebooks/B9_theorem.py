@@ -20,7 +20,7 @@
 # $$\hat I(\delta) = M(\delta)\, I^*,\qquad M(\delta) = (J^\top J + 2^n \operatorname{diag}(c))^{-1}
 #   J^\top J,\quad c_S = 2^{|S|}\delta ,$$
 #
-# where $I^*$ are the interactions of the final model and $J$ the trigger matrix (SPEC §5).
+# where $I^*$ are the interactions of the final model and $J$ the trigger matrix ({ref}`Conventions: the two distributions <conventions-distributions>`).
 # Larger $\delta$ shrinks high-order interactions more than low-order ones, so $\hat I(\delta)$
 # has a decay-shaped distribution. Paper B uses it to explain the training dynamics: earlier in
 # training the network behaves as if $\delta$ were larger.
@@ -31,7 +31,7 @@
 # distribution $A^{(m),\pm}$ (divided by $Z$) and report the relative error
 # $\lVert A - A_{\text{pred}}\rVert / \lVert A\rVert$. As a reference, the $\delta \to 0$
 # prediction ($I^*$ itself, only rescaled) shows how much $M(\delta)$ adds. The measured curves
-# count the salient interactions only (SPEC §4) while the prediction counts all of $\hat I(\delta)$
+# count the salient interactions only ({ref}`Conventions: generalizable interactions <conventions-generalizable>`) while the prediction counts all of $\hat I(\delta)$
 # (as `ibn.distributions.disentangle` does).
 #
 # Verdict rule (fixed in code): reproduced when the Theorem 3.1 prediction matches the earlier

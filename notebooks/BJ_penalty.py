@@ -21,7 +21,7 @@
 # $$L = \mathrm{CE}(f(x), y) + \lambda \sum_{S \text{ non-gen.}} |I_S(x)|,$$
 #
 # where "non-generalizable" is decided by a **baseline DNN trained on a held-out validation
-# split** (SPEC §5, last bullet), and asks whether this helps the network generalize. We test two
+# split** ({ref}`Conventions: the two distributions <conventions-distributions>`, penalty training), and asks whether this helps the network generalize. We test two
 # questions with computed numbers: does the penalty **raise test accuracy beyond the spread
 # over seeds**, and does it **raise the share of generalizable interactions** on held-out
 # samples?
@@ -33,8 +33,8 @@
 # $I^{\text{AND}} = \text{mobius}(\tfrac12(v-\delta)+\gamma)$ and
 # $I^{\text{OR}} = \text{or\_mobius}(\tfrac12(v-\delta)-\gamma)$ are linear in $v$; a salient
 # interaction ($|I_S| > \tau$, $\tau = 0.02\,|v(x_N)-v(x_\emptyset)|$ per sample) is penalised
-# when the baseline has no salient interaction of the same sign on the same $S$ (SPEC §4's
-# $\rho$). Cost: $2^n$ forward passes and one LP per penalised sample and step.
+# when the baseline has no salient interaction of the same sign on the same $S$
+# ($\rho$ of {ref}`Conventions: generalizable interactions <conventions-generalizable>`). Cost: $2^n$ forward passes and one LP per penalised sample and step.
 #
 # **Setting** (CPU-sized; the project's reference does not give App. J's own settings, so the
 # `paper` preset is this protocol at a larger size, not the paper's experiment): scikit-learn's
@@ -50,7 +50,7 @@
 # preset sweeps λ ∈ {0.01, 0.03, 0.1, 0.3} over 10 seeds.
 #
 # **Measures.** Test accuracy (the 360-image test split). On held-out test images (seen by no
-# model): the generalizable share $\sum|A_{\text{gen}}| / \sum|A|$ (SPEC §4, $\tau = 0.02\,E_x
+# model): the generalizable share $\sum|A_{\text{gen}}| / \sum|A|$ ({ref}`Conventions: generalizable interactions <conventions-generalizable>`, $\tau = 0.02\,E_x
 # |v(x_N) - v(x_\emptyset)|$, $\hat\rho$ against the reference baselines) and the total strength
 # $\sum|A|$. On training images: the share judged by the penalty's own baseline (what the
 # penalty optimises; a sanity check, not evidence of generalization).

@@ -14,7 +14,7 @@
 # %% [markdown]
 # # Beyond paper B: does the sparsifier change the conclusions?
 #
-# The AND-OR interactions of a game are the sparsest decomposition of eq. 17 (SPEC §2):
+# The AND-OR interactions of a game are the sparsest decomposition of eq. 17 ({ref}`Conventions: AND-OR interactions <conventions-and-or>`):
 # $\min_{\gamma,\delta} \sum_{S\neq\emptyset} |I^{\text{AND}}_S| + |I^{\text{OR}}_S|$ with
 # $|\delta_T| \le \zeta$. It is a linear program; the published figures used the lab code's
 # SGD instead (momentum 0.9, learning rate decayed log-uniformly from lr to lr/10 with lr in

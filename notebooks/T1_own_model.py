@@ -72,7 +72,7 @@ names
 # %% [markdown]
 # ## The game
 # `decision_function` of a binary gradient-boosting classifier *is* the log-odds of class 1,
-# so the reward of the true class $y$ is $\pm$ that value (SPEC §1). A masked player takes its
+# so the reward of the true class $y$ is $\pm$ that value ({ref}`Conventions: notation <conventions-notation>`). A masked player takes its
 # baseline value.
 
 # %%
