@@ -24,8 +24,6 @@ HiGHS), ``sgd``, ``synthetic`` (planted and MLP games), ``_validate`` (input che
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 import torch
 
@@ -58,17 +56,14 @@ def _solve_sample(solver: str, v: np.ndarray, zeta: float, n: int, opts: dict,
     return out
 
 
-def _in_worker(caller: int, fn, *args):
-    """``fn(*args)`` in a worker, on one thread (see :mod:`ibn._threads`): a worker process
-    limits itself for good; in the caller's own process (a joblib backend of threads) extract's
-    :func:`~ibn._threads.one_thread` already holds, and is undone when extract returns."""
-    if os.getpid() != caller:
-        limit_process()
+def _in_worker(fn, *args):
+    """``fn(*args)`` in a worker process, on one thread (see :mod:`ibn._threads`)."""
+    limit_process()
     return fn(*args)
 
 
-def _indexed(i: int, caller: int, *args) -> tuple[int, dict]:
-    return i, _in_worker(caller, _solve_sample, *args)
+def _indexed(i: int, *args) -> tuple[int, dict]:
+    return i, _in_worker(_solve_sample, *args)
 
 
 def n_jobs_for(n_jobs, batch: int, n: int) -> int:
@@ -109,8 +104,6 @@ def _exact(solver, flat: np.ndarray, zetas: np.ndarray, n: int, opts: dict):
     import joblib
     from joblib.externals.loky.process_executor import TerminatedWorkerError
 
-    caller = os.getpid()
-
     for attempt in (1, 2):  # a worker that died before or during the call: one retry
         try:
             hints = [None] * b
@@ -118,7 +111,7 @@ def _exact(solver, flat: np.ndarray, zetas: np.ndarray, n: int, opts: dict):
                 parts = max(1, min(jobs, b // HINT_BATCH))
                 bounds = np.linspace(0, b, parts + 1).round().astype(int)
                 done = joblib.Parallel(n_jobs=min(jobs, parts))(
-                    joblib.delayed(_in_worker)(caller, support_hints, r[lo:hi], zetas[lo:hi], n)
+                    joblib.delayed(_in_worker)(support_hints, r[lo:hi], zetas[lo:hi], n)
                     for lo, hi in zip(bounds[:-1], bounds[1:]))
                 hints = [h for part in done for h in part]
             # the largest predicted optima first (longest processing time first), so that the
@@ -126,7 +119,7 @@ def _exact(solver, flat: np.ndarray, zetas: np.ndarray, n: int, opts: dict):
             order = sorted(range(b), key=lambda i: -(hints[i].support if hints[i] else 0))
             outs: list = [None] * b
             tasks = joblib.Parallel(n_jobs=jobs, return_as="generator_unordered")(
-                joblib.delayed(_indexed)(i, caller, solver, flat[i], zetas[i], n, opts, hints[i])
+                joblib.delayed(_indexed)(i, solver, flat[i], zetas[i], n, opts, hints[i])
                 for i in order)
             for i, out in _progress(tasks, b, solver, progress):
                 outs[i] = out
