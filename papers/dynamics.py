@@ -31,8 +31,8 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import torch
 from scipy.optimize import minimize_scalar
-from ibn._progress import tqdm
 
+from ibn._progress import tqdm
 from ibn import distributions as dist
 from ibn import games as ibn_games
 from ibn import results

@@ -29,23 +29,23 @@ from __future__ import annotations
 
 import functools
 import json
-import math
 import os
 from typing import Any, Mapping, Sequence
 
 import numpy as np
 import torch
 from torch import nn
-from ibn._progress import tqdm
 
+from ibn._progress import tqdm
 from ibn import distributions as dist
 from ibn import games as ibn_games
 from ibn import results
-from ibn.data import data_root, load_fashion_mnist, load_mnist, to_float_images
+from ibn.data import load_fashion_mnist, load_mnist, to_float_images
 from ibn.distributions import Strengths
 from ibn.maskers import FeatureMapMasker
+from ibn.model_store import cached_model
 from ibn.models import build
-from ibn.train import evaluate, train
+from ibn.train import train
 
 __all__ = [
     "IMAGE_STATS", "load_images", "train_model", "run_games", "games_name", "extract_effects", "effects_key",
@@ -87,30 +87,25 @@ def train_model(model: str, dataset: str, *, split: str, n_train: int, epochs: i
                 device: str | None = None) -> tuple[nn.Module, dict[str, Any]]:
     """Train ``model`` on ``n_train`` images of ``split`` (Adam, seeded), or load its weights.
 
-    Weights are kept under ``data/models/generalizable/`` (git-ignored), named by the hash of
-    the settings. Returns the model (eval mode) and an info dict with the training subset
+    Weights are kept by :func:`ibn.model_store.cached_model` (``data/models/``, git-ignored,
+    keyed by the hash of the settings; an interrupted training resumes). Returns the model (eval mode) and an info dict with the training subset
     indices (into ``split``), the flipped-label indices (into the subset) and the final
     training accuracy (on the noisy labels).
     """
     spec = {"model": model, "dataset": dataset, "split": split, "n_train": n_train,
             "epochs": epochs, "seed": seed, "lr": lr, "batch_size": batch_size,
             "label_noise": label_noise}
-    path = data_root() / "models" / "generalizable" / f"{model}-{dataset}-{results.params_hash(spec)}.pt"
-    net = build(model, seed=seed, in_channels=1)
-    if path.is_file():
-        state = torch.load(path, map_location="cpu", weights_only=False)
-        net.load_state_dict(state["model"])
-        info = state["info"]
-    else:
+
+    def fit(net: nn.Module, train_dir) -> dict[str, Any]:
         x, y = load_images(dataset, split)
         hist = train(net, (x, y), epochs=epochs, batch_size=batch_size, optimizer="adam", lr=lr,
                      label_noise=label_noise, num_classes=10, subset=n_train, seed=seed,
-                     device=device, progress=False)
-        info = {"subset": hist.subset, "flipped": hist.flipped,
+                     device=device, checkpoint_dir=train_dir, progress=False)
+        return {"subset": hist.subset, "flipped": hist.flipped,
                 "train_acc": hist.last("train_acc"), "spec": spec}
-        path.parent.mkdir(parents=True, exist_ok=True)
-        torch.save({"model": net.cpu().state_dict(), "info": info}, path)
-    net.eval()
+
+    net, info = cached_model(f"generalizable-{model}-{dataset}", spec,
+                             lambda: build(model, seed=seed, in_channels=1), fit)
     if device is not None:
         net.to(device)
     return net, info

@@ -26,9 +26,7 @@ import re
 import time
 from typing import Any, Mapping, Sequence
 
-import numpy as np
 import torch
-from ibn._progress import tqdm
 
 from ibn import games as ibn_games
 from ibn import results

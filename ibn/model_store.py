@@ -1,0 +1,105 @@
+"""Trained models, trained once: the weights beside :mod:`ibn.results`' cached results.
+
+A model is named by ``name`` and the hash of its JSON-serializable ``spec`` (the settings that
+determine the weights) and stored as::
+
+    <data root>/models/<name>/<hash>/model.pt      {"state_dict": ..., "info": ...}
+    <data root>/models/<name>/<hash>/model.json    name, spec, provenance, info's scalars
+    <data root>/models/<name>/<hash>/train/        the training's own checkpoints
+
+``data/models/`` is not committed (weights are large); the results computed from a model are.
+:func:`cached_model` builds the untrained model, hands it to ``fit`` with the ``train/`` folder
+(pass it to :func:`ibn.train.train` as ``checkpoint_dir``: an interrupted fit then resumes from
+its last epoch, and ``checkpoint_at`` keeps the weights of chosen epochs there) and writes the
+result atomically (temporaries, then renames, the ``.json`` before the ``.pt``); a second call
+only builds and loads. :func:`checkpoint` loads one kept epoch.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from .data.fetch import data_root
+from .results import _NAME_RE, _jsonable, _now, _scalars, _tmp_beside, params_hash, provenance
+
+__all__ = ["model_dir", "cached_model", "checkpoint"]
+
+
+def model_dir(name: str, spec: Mapping[str, Any], root: str | os.PathLike[str] | None = None
+              ) -> Path:
+    """``<data root>/models/<name>/<spec hash>/``."""
+    if not isinstance(name, str) or not _NAME_RE.match(name):
+        raise ValueError(f"model name must match {_NAME_RE.pattern} (letters, digits, _ . -), "
+                         f"got {name!r}")
+    return data_root(root) / "models" / name / params_hash(spec)
+
+
+def cached_model(name: str, spec: Mapping[str, Any], build: Callable[[], nn.Module],
+                 fit: Callable[[nn.Module, Path], Mapping[str, Any] | None], *,
+                 root: str | os.PathLike[str] | None = None, recompute: bool = False,
+                 map_location: str | torch.device = "cpu") -> tuple[nn.Module, dict[str, Any]]:
+    """The model of ``(name, spec)``, in eval mode, and the info its training returned.
+
+    ``build()`` returns the untrained model (seeded: the same spec gives the same start);
+    ``fit(model, train_dir)`` trains it in place and returns an info dict (tensors, numbers,
+    strings, lists; e.g. the training history's last accuracies), or None. Stored once trained;
+    with ``recompute=True`` or ``IBN_RECOMPUTE=1`` trained again (the training's own resumable
+    state in ``train_dir`` is removed first, so the run starts over).
+    """
+    folder = model_dir(name, spec, root)
+    path = folder / "model.pt"
+    recompute = recompute or os.environ.get("IBN_RECOMPUTE", "") not in ("", "0")
+    model = build()
+    if recompute or not path.is_file():
+        train_dir = folder / "train"
+        if recompute and (train_dir / "state.pt").is_file():
+            (train_dir / "state.pt").unlink()
+        train_dir.mkdir(parents=True, exist_ok=True)
+        start, t0 = _now(), time.perf_counter()
+        info = dict(fit(model, train_dir) or {})
+        prov = provenance(spec, start=start, end=_now(), elapsed_s=time.perf_counter() - t0)
+        _save_model(folder, name, spec, model, info, prov)
+    saved = torch.load(path, map_location=map_location, weights_only=True)
+    model.load_state_dict(saved["state_dict"])
+    model.eval()
+    return model, saved["info"]
+
+
+def _save_model(folder: Path, name: str, spec: Mapping[str, Any], model: nn.Module,
+                info: dict[str, Any], prov: dict) -> None:
+    path = folder / "model.pt"
+    meta = {"name": name, "spec_hash": params_hash(spec), "spec": _jsonable(spec),
+            "provenance": prov, "info": _scalars(info)}
+    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    tmps: list[Path] = []
+    try:
+        tmp_pt = _tmp_beside(path)
+        tmps.append(tmp_pt)
+        torch.save({"state_dict": state, "info": info}, tmp_pt)
+        tmp_js = _tmp_beside(path.with_suffix(".json"))
+        tmps.append(tmp_js)
+        tmp_js.write_text(json.dumps(meta, indent=1, sort_keys=True) + "\n")
+        os.replace(tmp_js, path.with_suffix(".json"))
+        os.replace(tmp_pt, path)
+    finally:
+        for t in tmps:
+            t.unlink(missing_ok=True)
+
+
+def checkpoint(name: str, spec: Mapping[str, Any], epoch: int, *,
+               root: str | os.PathLike[str] | None = None) -> dict[str, torch.Tensor]:
+    """The state dict kept at ``epoch`` (``checkpoint_at`` of :func:`ibn.train.train`; 0 = the
+    initial weights) by the training of ``(name, spec)``."""
+    path = model_dir(name, spec, root) / "train" / f"epoch_{int(epoch):04d}.pt"
+    if not path.is_file():
+        raise FileNotFoundError(f"no checkpoint of epoch {epoch} for model {name!r} "
+                                f"(expected {path}); keep it with checkpoint_at=[...]")
+    return torch.load(path, map_location="cpu", weights_only=True)["model"]
