@@ -46,6 +46,7 @@ API_MODULES = [
     ("ibn.train", "Training, order-steering losses"),
     ("ibn.train.robustness", "Accuracy under attacks and corruptions"),
     ("ibn.results", "Cached results and provenance"),
+    ("ibn.model_store", "Trained models, trained once"),
     ("ibn.book", "Helpers for the book's notebooks"),
     ("papers.bottleneck", "Paper A's pipelines: the interaction bottleneck"),
     ("papers.generalizable", "Paper B's pipelines: generalizable and non-generalizable interactions"),
