@@ -28,7 +28,8 @@ import torch
 from torch import nn
 
 from .data.fetch import data_root
-from .results import _NAME_RE, _jsonable, _now, _scalars, _tmp_beside, params_hash, provenance
+from .results import (_NAME_RE, _jsonable, _now, _scalars, params_hash, provenance,
+                      write_atomically)
 
 __all__ = ["model_dir", "cached_model", "checkpoint"]
 
@@ -79,19 +80,9 @@ def _save_model(folder: Path, name: str, spec: Mapping[str, Any], model: nn.Modu
     meta = {"name": name, "spec_hash": params_hash(spec), "spec": _jsonable(spec),
             "provenance": prov, "info": _scalars(info)}
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
-    tmps: list[Path] = []
-    try:
-        tmp_pt = _tmp_beside(path)
-        tmps.append(tmp_pt)
-        torch.save({"state_dict": state, "info": info}, tmp_pt)
-        tmp_js = _tmp_beside(path.with_suffix(".json"))
-        tmps.append(tmp_js)
-        tmp_js.write_text(json.dumps(meta, indent=1, sort_keys=True) + "\n")
-        os.replace(tmp_js, path.with_suffix(".json"))
-        os.replace(tmp_pt, path)
-    finally:
-        for t in tmps:
-            t.unlink(missing_ok=True)
+    text = json.dumps(meta, indent=1, sort_keys=True) + "\n"
+    write_atomically([(path.with_suffix(".json"), lambda p: p.write_text(text)),
+                      (path, lambda p: torch.save({"state_dict": state, "info": info}, p))])
 
 
 def checkpoint(name: str, spec: Mapping[str, Any], epoch: int, *,

@@ -24,7 +24,7 @@ import subprocess
 import tempfile
 import time
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -44,6 +44,7 @@ __all__ = [
     "load_result",
     "load_provenance",
     "list_results",
+    "write_atomically",
 ]
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -252,8 +253,24 @@ def _tmp_beside(path: Path) -> Path:
     return Path(tmp)
 
 
+def write_atomically(writes: Sequence[tuple[Path, Callable[[Path], None]]]) -> None:
+    """Write each target through ``write(temporary)`` to a temporary beside it (mode from the
+    umask), then rename them into place in the given order; after a failure or an interrupt the
+    temporaries are removed and no target is left half-written."""
+    tmps: list[Path] = []
+    try:
+        for target, write in writes:
+            tmps.append(_tmp_beside(target))
+            write(tmps[-1])
+        for (target, _), tmp in zip(writes, tmps):
+            os.replace(tmp, target)
+    finally:
+        for tmp in tmps:
+            tmp.unlink(missing_ok=True)
+
+
 def _save(name: str, params: Mapping[str, Any], result: Mapping[str, Any], prov: dict, root) -> Path:
-    """Write both files to temporaries, then rename the ``.json`` and then the ``.pt`` into place."""
+    """Write both files atomically, the ``.json`` renamed into place before the ``.pt``."""
     path = result_path(name, params, root)
     encoded = _encode(dict(result))
     meta = {
@@ -264,19 +281,9 @@ def _save(name: str, params: Mapping[str, Any], result: Mapping[str, Any], prov:
         "keys": sorted(result),
         "scalars": _scalars(result),
     }
-    tmps: list[Path] = []
-    try:
-        tmp_pt = _tmp_beside(path)
-        tmps.append(tmp_pt)
-        torch.save(encoded, tmp_pt)
-        tmp_js = _tmp_beside(path.with_suffix(".json"))
-        tmps.append(tmp_js)
-        tmp_js.write_text(json.dumps(meta, indent=1, sort_keys=True) + "\n")
-        os.replace(tmp_js, path.with_suffix(".json"))
-        os.replace(tmp_pt, path)
-    finally:
-        for t in tmps:
-            t.unlink(missing_ok=True)
+    text = json.dumps(meta, indent=1, sort_keys=True) + "\n"
+    write_atomically([(path.with_suffix(".json"), lambda p: p.write_text(text)),
+                      (path, lambda p: torch.save(encoded, p))])
     size = path.stat().st_size
     if size > SIZE_WARNING_BYTES:
         warnings.warn(f"result {path} is {size / 2**20:.1f} MB; data/results is committed to git, keep results small")

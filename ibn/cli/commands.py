@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -217,22 +215,6 @@ def _cmd_extract(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------- train
 
 
-def _replace_atomically(writes: Sequence[tuple[Path, Callable[[Path], None]]]) -> None:
-    """Write each file to a temporary beside it, then rename them in order; on any failure or
-    interrupt the temporaries are removed and no target is left half-written."""
-    tmps: list[Path] = []
-    try:
-        for target, write in writes:
-            tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-            tmps.append(tmp)
-            write(tmp)
-        for (target, _), tmp in zip(writes, tmps):
-            os.replace(tmp, target)
-    finally:
-        for tmp in tmps:
-            tmp.unlink(missing_ok=True)
-
-
 def _cmd_train(args: argparse.Namespace) -> int:
     import json
     import time
@@ -276,8 +258,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     _writing.set()
     # the provenance first, then the weights: a state dict always has its .json beside it
-    _replace_atomically([(out.with_suffix(".json"), lambda p: p.write_text(text)),
-                         (out, lambda p: torch.save(model.state_dict(), p))])
+    results.write_atomically([(out.with_suffix(".json"), lambda p: p.write_text(text)),
+                              (out, lambda p: torch.save(model.state_dict(), p))])
     _writing.clear()
     last = hist.records[-1] if hist.records else {}
     summary = " ".join(f"{k}={last[k]:.4g}" for k in ("train_loss", "train_acc", "test_loss", "test_acc") if k in last)
