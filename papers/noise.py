@@ -38,7 +38,8 @@ from ibn import results
 from ibn.and_or import extract
 from ibn.distributions import Strengths
 from papers import generalizable as G
-from ibn.games import all_values, log_odds
+from ibn.games import all_values
+from ibn.train.robustness import fgsm
 from ibn.maskers import FeatureMapMasker
 
 __all__ = ["KINDS", "PRESETS", "perturb_parameters", "fgsm", "game_values", "accuracy",
@@ -91,34 +92,6 @@ def perturb_parameters(model: nn.Module, sigma: float, seed: int) -> nn.Module:
             if sigma > 0:
                 p.add_((sigma * z).to(device=p.device, dtype=p.dtype))
     return noisy
-
-
-def fgsm(model: nn.Module, x: torch.Tensor, target: torch.Tensor | int, epsilon: float, *,
-         direction: int = 1) -> torch.Tensor:
-    """x + direction·ε·sign(∇_x v(x)) with v = log p(y|x)/(1 − p(y|x)) (paper B eq. 1;
-    Conventions page, eq-fgsm).
-
-    ``x`` is a batch (B, ...) and ``target`` the labels (B,) (or one int). ``direction=+1`` is
-    paper B's formula (Conventions page, eq-fgsm; it raises v); ``-1`` is the adversarial FGSM (it
-    lowers v). The model is used in eval mode and its parameter gradients are left untouched. ε = 0
-    returns ``x`` unchanged.
-    """
-    if direction not in (1, -1):
-        raise ValueError(f"direction must be +1 or -1, got {direction}")
-    if not math.isfinite(epsilon) or epsilon < 0:
-        raise ValueError(f"epsilon must be finite and >= 0, got {epsilon}")
-    if epsilon == 0:
-        return x.clone()
-    was = model.training
-    model.eval()
-    try:
-        dev = next(model.parameters()).device
-        xx = x.detach().to(dev).clone().requires_grad_(True)
-        v = log_odds(model(xx), torch.as_tensor(target, device=dev))
-        (grad,) = torch.autograd.grad(v.sum(), xx)
-    finally:
-        model.train(was)
-    return (x.detach() + direction * epsilon * grad.sign().to(x.device, x.dtype)).detach()
 
 
 def game_values(model: nn.Module, images: torch.Tensor, labels: torch.Tensor,

@@ -251,3 +251,19 @@ def test_train_tabular_keeps_snapshots_and_is_seeded():
     _, _, _, again = bn.train_tabular("wine", "mlp5", features=range(12), epochs=2,
                                       snapshots=[2], seed=3)
     assert all(torch.equal(again[2][k], snaps[2][k]) for k in final)
+
+
+def test_fgsm_is_the_cross_entropy_step():
+    """The adversarial direction of the one fgsm (on the log-odds) equals the usual FGSM on the
+    cross-entropy, sign for sign: both are monotone in p(y|x), in opposite directions."""
+    import torch.nn.functional as F
+
+    from ibn.train.robustness import fgsm
+
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(6, 16), torch.nn.Tanh(), torch.nn.Linear(16, 4))
+    x, y = torch.randn(32, 6), torch.randint(0, 4, (32,))
+    xx = x.clone().requires_grad_(True)
+    (g,) = torch.autograd.grad(F.cross_entropy(model(xx), y), xx)
+    assert torch.equal(fgsm(model, x, y, 0.1), (x + 0.1 * g.sign()).detach())
+    assert torch.equal(fgsm(model, x, y, 0.1, direction=1), (x - 0.1 * g.sign()).detach())

@@ -3,12 +3,14 @@ loss, Gaussian input noise, randomly masked players."""
 
 from __future__ import annotations
 
+import math
 from typing import Any, Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..games import log_odds
 from ..multiorder.gradients import masked_inputs
 
 __all__ = ["accuracy", "predict", "fgsm", "pgd", "gaussian_noise", "random_mask", "robustness"]
@@ -39,14 +41,33 @@ def _input_grad(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Ten
     return g
 
 
-def fgsm(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float) -> torch.Tensor:
-    """FGSM (L∞): x + ε·sign(∇_x CE(f(x), y)) (eval mode)."""
+def fgsm(model: nn.Module, x: torch.Tensor, y: torch.Tensor | int, eps: float, *,
+         direction: int = -1) -> torch.Tensor:
+    """The fast gradient sign step x + direction·ε·sign(∇_x v(x)), v = log p(y|x)/(1 − p(y|x))
+    the log-odds of the label (Conventions page, eq-fgsm, eq-reward).
+
+    ``direction=-1`` (default) is the adversarial FGSM: it lowers v, and since v and the
+    cross-entropy are monotone in p(y|x) in opposite directions it is the usual step
+    x + ε·sign(∇_x CE(f(x), y)). ``direction=+1`` is paper B's eq. 19 (it raises v). ``x`` is a
+    batch (B, ...) and ``y`` the labels (B,) (or one int). The model runs in eval mode and its
+    parameter gradients are left untouched; ε = 0 returns a copy of ``x``.
+    """
+    if direction not in (1, -1):
+        raise ValueError(f"direction must be +1 or -1, got {direction}")
+    if not math.isfinite(eps) or eps < 0:
+        raise ValueError(f"eps must be finite and >= 0, got {eps}")
+    if eps == 0:
+        return x.clone()
     was = model.training
     model.eval()
     try:
-        return (x + eps * _input_grad(model, x, y).sign()).detach()
+        dev = next(model.parameters()).device
+        xx = x.detach().to(dev).clone().requires_grad_(True)
+        v = log_odds(model(xx), torch.as_tensor(y, device=dev))
+        (grad,) = torch.autograd.grad(v.sum(), xx)
     finally:
         model.train(was)
+    return (x.detach() + direction * eps * grad.sign().to(x.device, x.dtype)).detach()
 
 
 def pgd(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float, *, steps: int = 20,
