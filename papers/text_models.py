@@ -5,8 +5,8 @@ models; paper B Fig. 2 text half).
 - :func:`train_text_classifier` — ``"minilm"`` (pretrained MiniLM-L6 + linear head, fine-tuned)
   or ``"bert_medium"`` (BERT-Medium configuration from scratch), trained with
   :func:`ibn.train.train` (Adam) on the first ``n_train`` sentences of a split (optionally with
-  flipped labels). The weights are cached under ``data/models/text/`` (git-ignored), named by the
-  hash of every training setting, so a second call with the same arguments only loads them.
+  flipped labels). The weights are kept by :func:`ibn.model_store.cached_model` (git-ignored,
+  keyed by every training setting), so a second call with the same arguments only loads them.
 - :func:`text_accuracy` — accuracy on the first ``n`` sentences of a split.
 - :func:`token_masker` / :func:`text_values` — the game of one sentence (Conventions page, eq-reward
   and conventions-protocol-b): players = ``n_players`` meaningful words
@@ -20,7 +20,6 @@ conventions-generalizable): call
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from pathlib import Path
@@ -29,15 +28,14 @@ from typing import Any
 import torch
 from torch import nn
 
-from ibn import results
-from ibn.data.fetch import data_root
 from ibn.data.sentences import load_rt_sentences
 from ibn.games import all_values
+from ibn.model_store import cached_model
 from ibn.maskers import TokenMasker
 from ibn.models import build
 from ibn.train import evaluate, train
 
-__all__ = ["TEXT_MODELS", "DEFAULT_LR", "load_sentences", "text_model_path",
+__all__ = ["TEXT_MODELS", "DEFAULT_LR", "load_sentences",
            "train_text_classifier", "text_accuracy", "token_masker", "text_values"]
 
 #: the two text classifiers (names of :func:`ibn.models.build`)
@@ -63,13 +61,6 @@ def _spec(model: str, split: str, n_train: int, epochs: int, seed: int, label_no
             "batch_size": int(batch_size), "max_length": int(max_length), "optimizer": "adam"}
 
 
-def text_model_path(spec: dict[str, Any], models_dir: str | os.PathLike | None = None) -> Path:
-    """Where the weights of a training ``spec`` live: ``<models_dir>/<model>-<split>-<hash>.pt``
-    (default ``models_dir``: ``data/models/text``)."""
-    root = Path(models_dir) if models_dir is not None else data_root() / "models" / "text"
-    return root / f"{spec['model']}-{spec['split']}-{results.params_hash(spec)}.pt"
-
-
 def _build(model: str, seed: int, max_length: int) -> nn.Module:
     if model not in TEXT_MODELS:
         raise ValueError(f"model must be one of {TEXT_MODELS}, got {model!r}")
@@ -87,35 +78,29 @@ def train_text_classifier(model: str, split: str, *, n_train: int, epochs: int, 
     ``seed``; ``label_noise`` flips that fraction of the training labels (exactly
     round(fraction·n_train), :func:`ibn.train.flip_labels`). Returns the classifier in eval mode
     on the CPU (or ``device``), with ``net.training_info`` = the spec, the flipped indices and
-    the final training accuracy (on the possibly flipped labels)."""
+    the final training accuracy (on the possibly flipped labels). The weights are kept by
+    :func:`ibn.model_store.cached_model` under the data root (or ``models_dir``, a data root for
+    them), keyed by every training setting; an interrupted training resumes."""
     lr = DEFAULT_LR[model] if lr is None and model in DEFAULT_LR else lr
     if lr is None:
         raise ValueError(f"model must be one of {TEXT_MODELS}, got {model!r}")
     spec = _spec(model, split, n_train, epochs, seed, label_noise, lr, batch_size, max_length)
-    path = text_model_path(spec, models_dir)
-    net = _build(model, seed, max_length)
-    if path.is_file():
-        state = torch.load(path, map_location="cpu", weights_only=False)
-        net.load_state_dict(state["model"])
-        info = state["info"]
-    else:
+
+    def fit(net: nn.Module, train_dir: Path) -> dict[str, Any]:
         texts, labels = load_sentences(split)
         if not 0 < n_train <= len(texts):
             raise ValueError(f"n_train must be in 1..{len(texts)} for split {split!r}, got {n_train}")
         t0 = time.time()
         hist = train(net, (texts[:n_train], labels[:n_train]), epochs=epochs,
                      batch_size=batch_size, optimizer="adam", lr=lr, label_noise=label_noise,
-                     num_classes=2, seed=seed, device=device, progress=PROGRESS)
-        info = {"spec": spec, "flipped": hist.flipped, "train_acc": hist.last("train_acc"),
+                     num_classes=2, seed=seed, device=device, checkpoint_dir=train_dir,
+                     progress=PROGRESS)
+        return {"spec": spec, "flipped": hist.flipped, "train_acc": hist.last("train_acc"),
                 "train_loss": hist.last("train_loss"), "records": hist.records,
                 "train_time_s": time.time() - t0, "torch_threads": torch.get_num_threads()}
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        torch.save({"model": net.cpu().state_dict(), "info": info}, tmp)
-        os.replace(tmp, path)
-        path.with_suffix(".json").write_text(json.dumps(
-            {k: v for k, v in info.items() if k != "flipped"}, indent=1, default=str))
-    net.eval()
+
+    net, info = cached_model(f"text-{model}-{split}", spec,
+                             lambda: _build(model, seed, max_length), fit, root=models_dir)
     net.to(device if device is not None else "cpu")
     net.training_info = info  # type: ignore[assignment]
     return net

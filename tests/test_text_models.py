@@ -26,7 +26,7 @@ def test_load_sentences_splits_disjoint() -> None:
 def test_train_caches_and_reloads(tmp_path) -> None:
     kw = dict(n_train=8, epochs=1, seed=0, label_noise=0.25, batch_size=8, models_dir=tmp_path)
     net = tm.train_text_classifier("minilm", "train", **kw)
-    files = list(tmp_path.glob("minilm-train-*.pt"))
+    files = list(tmp_path.glob("models/text-minilm-train/*/model.pt"))
     assert len(files) == 1
     assert len(net.training_info["flipped"]) == 2  # round(0.25 * 8)
     stamp = files[0].stat().st_mtime_ns
@@ -39,7 +39,7 @@ def test_train_caches_and_reloads(tmp_path) -> None:
     assert not torch.equal(fresh.head.weight, net.head.weight)
     # another setting, another file
     tm.train_text_classifier("minilm", "train", **{**kw, "seed": 1})
-    assert len(list(tmp_path.glob("minilm-train-*.pt"))) == 2
+    assert len(list(tmp_path.glob("models/text-minilm-train/*/model.pt"))) == 2
     assert 0.0 <= tm.text_accuracy(net, "test", 16) <= 1.0
 
 
