@@ -215,7 +215,7 @@ def test_effects_do_not_depend_on_the_batch():
 
 
 # ------------------------------------------------------------------------------ bad options
-@pytest.mark.parametrize("options, match", [
+_BAD_EXACT = [
     (dict(tol=float("nan")), "tol must be a number in"),
     (dict(tol=1.0), "tol must be a number in"),
     (dict(tol=float("inf")), "tol must be a number in"),
@@ -227,13 +227,17 @@ def test_effects_do_not_depend_on_the_batch():
     (dict(n_jobs=0), "n_jobs must be a non-zero integer"),
     (dict(n_jobs=1.5), "n_jobs must be a non-zero integer"),
     (dict(n_jobs="auto"), "n_jobs must be a non-zero integer"),
+]
+_BAD_FAST = [
     (dict(dense_fraction=0.0), "dense_fraction must be a number in"),
     (dict(max_rounds=0), "max_rounds must be an integer in"),
-])
-@pytest.mark.parametrize("solver", ["auto", "lp"])
-def test_bad_exact_options_name_the_argument(options, match, solver):
-    if solver == "lp" and ("dense_fraction" in options or "max_rounds" in options):
-        pytest.skip("fast-only option")
+]
+
+
+@pytest.mark.parametrize("solver, options, match",
+                         [("auto", o, m) for o, m in _BAD_EXACT + _BAD_FAST]
+                         + [("lp", o, m) for o, m in _BAD_EXACT])
+def test_bad_exact_options_name_the_argument(solver, options, match):
     with pytest.raises((ValueError, TypeError), match=match):
         extract(torch.randn(2, 16, dtype=torch.float64), solver=solver, **options)
 
