@@ -36,10 +36,10 @@ from ibn._progress import tqdm
 from ibn import distributions as dist
 from ibn import games as ibn_games
 from ibn import results
-from ibn.data import data_root
 from ibn.distributions import Strengths
 from papers import generalizable as G
 from ibn.maskers import FeatureMapMasker
+from ibn.model_store import cached_model, checkpoint
 from ibn.models import build
 from ibn.train import evaluate, train
 
@@ -100,15 +100,19 @@ def _compute(p: dict[str, Any]) -> dict[str, Any]:
     ckpts = sorted(set(int(e) for e in p["checkpoints"]))
     if ckpts[-1] != tp["epochs"]:
         raise ValueError(f"the last checkpoint must be the last epoch {tp['epochs']}, got {ckpts}")
-    ckdir = data_root() / "models" / "dynamics" / results.params_hash(p)
-    net = build(p["model"], seed=p["seed"], in_channels=1)
-    hist = train(net, (x_tr, y_tr), test_set=test, epochs=tp["epochs"],
-                 batch_size=tp["batch_size"], optimizer="adam", lr=tp["lr"],
-                 label_noise=tp["label_noise"], num_classes=10, subset=tp["n_train"],
-                 seed=p["seed"], device=dev, checkpoint_dir=ckdir, checkpoint_at=ckpts,
-                 progress=False)
-    subset = torch.as_tensor(hist.subset)
-    flipped = set(int(i) for i in hist.flipped)
+    def fit(net: torch.nn.Module, train_dir) -> dict[str, Any]:
+        hist = train(net, (x_tr, y_tr), test_set=test, epochs=tp["epochs"],
+                     batch_size=tp["batch_size"], optimizer="adam", lr=tp["lr"],
+                     label_noise=tp["label_noise"], num_classes=10, subset=tp["n_train"],
+                     seed=p["seed"], device=dev, checkpoint_dir=train_dir, checkpoint_at=ckpts,
+                     progress=False)
+        return {"subset": hist.subset, "flipped": hist.flipped, "records": hist.records}
+
+    name = f"dynamics-{p['model']}-{p['dataset']}"
+    net, info = cached_model(name, p, lambda: build(p["model"], seed=p["seed"], in_channels=1),
+                             fit)
+    subset = torch.as_tensor(info["subset"])
+    flipped = set(int(i) for i in info["flipped"])
     # the noisy training labels, exactly as the loop built them (same seed)
     from ibn.train import flip_labels
 
@@ -117,10 +121,8 @@ def _compute(p: dict[str, Any]) -> dict[str, Any]:
         else (y_sub, None)
     bases = [G.train_model(p["model"], p["dataset"], split="test", seed=p["seed"] + 1 + j,
                            device=dev, **p["baseline"])[0] for j in range(p["k"])]
-    states = [torch.load(ckdir / f"epoch_{e:04d}.pt", map_location="cpu", weights_only=False)["model"]
-              for e in ckpts]
-    net.load_state_dict(states[-1])
-    net.eval().to(dev)
+    states = [checkpoint(name, p, e) for e in ckpts]
+    net.to(dev)
     # samples: training samples with clean labels that the FINAL model classifies correctly
     clean = torch.as_tensor([int(subset[i]) for i in range(len(subset)) if i not in flipped])
     pred = G._predict(net, x_tr[clean])
@@ -146,7 +148,7 @@ def _compute(p: dict[str, Any]) -> dict[str, Any]:
     both = torch.cat([vals_t, bvals])  # (C + k, N, 2^n)
     eff = G.extract_effects(both, "lp")
     C = len(ckpts)
-    rec = hist.records
+    rec = info["records"]
     return {
         "epochs": [r["epoch"] for r in rec],
         "train_loss": [r["train_loss"] for r in rec], "test_loss": [r["test_loss"] for r in rec],
