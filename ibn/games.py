@@ -16,9 +16,9 @@ from typing import Any, Callable, Protocol, runtime_checkable
 
 import numpy as np
 import torch
-from ._progress import tqdm
 
 from ._checks import check_flag, check_number
+from ._progress import tqdm
 from .transforms import all_masks, check_masks
 
 __all__ = ["log_odds", "Masker", "evaluate", "evaluate_fn", "all_values"]

@@ -284,8 +284,8 @@ class Hint:
     ``or_cols``: the coalitions S of the estimate's AND and OR effects above ``SUPPORT_RTOL`` of
     the largest, which column generation starts from; ``and_vals``, ``or_vals``: those effects'
     estimated values and ``delta_signs`` the signs of the estimated δ_T at ``rows`` (all three
-    give the start basis; without them the simplex starts from the slack basis);
-    ``iterations``: the ADMM steps behind the estimate. See the module docstring."""
+    give the start basis; without them the simplex starts from the slack basis). See the module
+    docstring."""
 
     support: int
     rows: np.ndarray
@@ -294,15 +294,14 @@ class Hint:
     and_vals: np.ndarray | None = None
     or_vals: np.ndarray | None = None
     delta_signs: np.ndarray | None = None
-    iterations: int = HINT_STEPS
 
 
 def support_hints(r: np.ndarray, zetas: np.ndarray, n: int,
                   iterations: int | None = None) -> list[Hint | None]:
     """A :class:`Hint` per sample (rows of ``r``) from one batched :func:`admm_estimate` of
-    ``iterations`` steps (default ``HINT_STEPS``); ``None`` for every sample below n = 10, where row generation is
-    always quick (n = 8: 0.07 s a sample on planted games, 0.09 s on random-MLP games), and for
-    a sample whose optimum is trivially 0 (every |r_T| ≤ ζ).
+    ``iterations`` steps (default ``HINT_STEPS``); ``None`` for every sample below n = 10, where
+    row generation is always quick (n = 8: 0.07 s a sample on planted games, 0.09 s on random-MLP
+    games), and for a sample whose optimum is trivially 0 (every |r_T| ≤ ζ).
 
     Each sample's hint depends on that sample alone (the estimate's operations act on each
     sample separately and, on one thread, give the same bits in any batch), so the vertex that
@@ -328,7 +327,7 @@ def support_hints(r: np.ndarray, zetas: np.ndarray, n: int,
             rows = top[w[top] > SEED_MIN_DUAL * max(w.max(), 1e-300)]  # by weight
             big = SUPPORT_RTOL * max(np.abs(a).max(), np.abs(o).max(), 1e-300)
             ca, co = np.flatnonzero(np.abs(a) > big), np.flatnonzero(np.abs(o) > big)
-            hints[i] = Hint(int(k), rows, ca, co, a[ca], o[co], np.sign(d[rows]), iterations)
+            hints[i] = Hint(int(k), rows, ca, co, a[ca], o[co], np.sign(d[rows]))
     return hints
 
 

@@ -19,9 +19,9 @@ from typing import Callable, Sequence
 
 import numpy as np
 import torch
-from .._progress import tqdm
 
 from .._checks import check_flag, check_number
+from .._progress import tqdm
 from ..transforms import as_values, check_values, mobius, n_players, orders as _popcounts
 
 __all__ = [

@@ -29,8 +29,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
-from .._progress import tqdm
 
+from .._progress import tqdm
 from .noise import choose_subset, flip_labels
 
 __all__ = ["train", "evaluate", "History", "ExtraLoss"]
