@@ -2,15 +2,60 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
 
-__all__ = ["to_float_images", "MNIST_MEAN", "MNIST_STD", "CIFAR10_MEAN", "CIFAR10_STD"]
+__all__ = ["to_float_images", "load_images", "dataset_name", "IMAGE_STATS", "MNIST_MEAN",
+           "MNIST_STD", "FASHION_MNIST_MEAN", "FASHION_MNIST_STD", "CIFAR10_MEAN", "CIFAR10_STD"]
 
 MNIST_MEAN, MNIST_STD = (0.1307,), (0.3081,)
+FASHION_MNIST_MEAN, FASHION_MNIST_STD = (0.2860,), (0.3530,)
 CIFAR10_MEAN, CIFAR10_STD = (0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)
+
+#: per-dataset (mean, std) of the training split's pixels in [0, 1]; the one standardisation
+#: of every image model of the project.
+IMAGE_STATS: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {
+    "mnist": (MNIST_MEAN, MNIST_STD),
+    "fashion-mnist": (FASHION_MNIST_MEAN, FASHION_MNIST_STD),
+}
+
+
+def dataset_name(name: str) -> str:
+    """The project's one spelling of an image dataset: ``"mnist"`` or ``"fashion-mnist"``
+    (the names of ``ibn data fetch``); ``"fashion_mnist"`` and other case/underscore variants
+    are read as the same dataset."""
+    if not isinstance(name, str):
+        raise TypeError(f"dataset must be a string, got {type(name).__name__}")
+    key = name.strip().lower().replace("_", "-")
+    if key not in IMAGE_STATS:
+        raise ValueError(f"dataset must be one of {sorted(IMAGE_STATS)}, got {name!r}")
+    return key
+
+
+@functools.lru_cache(maxsize=4)
+def _load(dataset: str, split: str, size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    from .idx import load_fashion_mnist, load_mnist
+
+    loader = {"mnist": load_mnist, "fashion-mnist": load_fashion_mnist}[dataset]
+    images, labels = loader(split)
+    mean, std = IMAGE_STATS[dataset]
+    return to_float_images(images, size, mean, std), labels
+
+
+def load_images(dataset: str, split: str, size: int = 32) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(x, y)`` of ``split`` ("train" or "test"): float32 images (N, 1, size, size) resized
+    bilinearly and standardised by the dataset's :data:`IMAGE_STATS`, and int64 labels.
+
+    The one image preparation of the project (Conventions page, conventions-protocol-b: 32×32
+    for both papers' image protocols). Kept in memory; do not modify the tensors in place."""
+    if split not in ("train", "test"):
+        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+    if isinstance(size, bool) or not isinstance(size, int) or size < 8:
+        raise ValueError(f"size must be an int >= 8, got {size!r}")
+    return _load(dataset_name(dataset), split, size)
 
 
 def to_float_images(

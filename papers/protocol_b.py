@@ -1,0 +1,192 @@
+"""Paper B at its own protocol (Appendix K; Conventions page, conventions-protocol-b).
+
+A :class:`SetupB` is an image model on a dataset at a scale. Its games are the values
+v(x_T) (2^n per sample, the log-odds of the true label; Conventions page, eq-reward) of the
+target and of k baselines (:mod:`papers.reference`: the target trained on the training split,
+the baselines on the test split) on ``n_samples`` random **test** samples, with n players drawn
+per sample from the central 6×6 cells of an 8×8 grid on the feature map of the model's masking
+layer (zero baseline). :func:`games` caches them; :func:`effects` caches the AND-OR effects of
+every game from the exact sparsest solution (``"exact"``, eq-sparsest) or from the lab's SGD
+with the published defaults (``"sgd"``: ``ibn.and_or.sgd.LAB_PRESETS["e954ff2"]``).
+
+The result dictionaries carry the keys :func:`papers.generalizable.split_strengths` reads
+(``values``, ``baseline_values``, ``and``, ``or``, ``baseline_and``, ``baseline_or``), so the
+analysis of the smaller runs applies unchanged. :func:`upper_share` is the gate reported before
+any claim: how much of the strength sits at orders m ≥ n/2.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from ibn import games as ibn_games
+from ibn import results
+from ibn._progress import tqdm
+from ibn.and_or import extract
+from ibn.data import dataset_name, load_images
+from ibn.maskers import FeatureMapMasker
+from ibn.train import evaluate
+from ibn.transforms import mobius, orders
+from papers.reference import RECIPES, ModelSpec, train_reference
+
+__all__ = ["SetupB", "SETUPS_B", "SCALES_B", "games", "effects", "upper_share", "SOLVERS"]
+
+#: n players, samples per setup and baselines per scale (``book`` and ``paper``: Appendix K).
+SCALES_B: dict[str, dict[str, int]] = {
+    "smoke": {"n_players": 6, "n_samples": 4, "k": 2},
+    "book": {"n_players": 10, "n_samples": 50, "k": 5},
+    "paper": {"n_players": 10, "n_samples": 50, "k": 5},
+}
+#: the four image setups of paper B's Figs. 2, 4, 5, 7, 8 run here.
+SETUPS_B = (("resnet20", "mnist"), ("vgg11", "mnist"), ("resnet20", "fashion-mnist"),
+            ("vgg11", "fashion-mnist"))
+#: how the AND-OR effects of a game are found: the exact optimum, or the lab's SGD preset.
+SOLVERS = {"exact": {}, "sgd": {"solver": "sgd", "preset": "e954ff2"}}
+
+
+@dataclass(frozen=True)
+class SetupB:
+    """One paper-B setup: ``model`` on ``dataset`` at ``scale`` (smoke, book or paper)."""
+
+    model: str
+    dataset: str
+    scale: str
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "dataset", dataset_name(self.dataset))
+        if self.scale not in SCALES_B:
+            raise ValueError(f"scale must be one of {sorted(SCALES_B)}, got {self.scale!r}")
+
+    @property
+    def n_players(self) -> int:
+        return SCALES_B[self.scale]["n_players"]
+
+    @property
+    def n_samples(self) -> int:
+        return SCALES_B[self.scale]["n_samples"]
+
+    @property
+    def k(self) -> int:
+        return SCALES_B[self.scale]["k"]
+
+    def target(self) -> ModelSpec:
+        return ModelSpec(self.model, self.dataset, "target", self.seed,
+                         RECIPES[self.scale][(self.dataset, "target")])
+
+    def baselines(self) -> list[ModelSpec]:
+        rec = RECIPES[self.scale][(self.dataset, "baseline")]
+        return [ModelSpec(self.model, self.dataset, "baseline", self.seed + 1 + j, rec)
+                for j in range(self.k)]
+
+    def key(self) -> dict[str, Any]:
+        """What determines the games (the scale itself is not part of it)."""
+        return {"model": self.model, "dataset": self.dataset, "seed": self.seed,
+                "n_players": self.n_players, "n_samples": self.n_samples,
+                "target": self.target().key(), "baselines": [b.key() for b in self.baselines()]}
+
+    def record(self) -> dict[str, Any]:
+        """The setup as a verdict record's ``setups`` entry (without accuracies)."""
+        return {"model": self.model, "dataset": self.dataset, "n_players": self.n_players,
+                "n_samples": self.n_samples, "k": self.k, "scale": self.scale,
+                "target_epochs": self.target().recipe.epochs,
+                "baseline_epochs": self.baselines()[0].recipe.epochs}
+
+    @property
+    def name(self) -> str:
+        return f"{self.model}_{self.dataset.replace('-', '_')}"
+
+
+def _sample_indices(setup: SetupB, n_test: int) -> np.ndarray:
+    rng = np.random.default_rng(setup.seed)
+    return np.sort(rng.choice(n_test, size=setup.n_samples, replace=False))
+
+
+def games(setup: SetupB, *, progress: bool = False, recompute: bool = False) -> dict[str, Any]:
+    """The values of the target and of the k baselines on the setup's test samples (cached).
+
+    Keys: ``values`` (N, 2^n), ``baseline_values`` (k, N, 2^n), ``labels``, ``indices`` (into the
+    test split), ``players`` (the cells of each sample), ``target_test_acc``,
+    ``baseline_val_acc`` (k; on training images no model was trained on) and ``layer``."""
+
+    def compute() -> dict[str, Any]:
+        target, tinfo = train_reference(setup.target())
+        bases = [train_reference(b) for b in setup.baselines()]
+        x, y = load_images(setup.dataset, "test")
+        idx = _sample_indices(setup, len(y))
+        nets = [target] + [b[0] for b in bases]
+        vals, players, layer = [], [], None
+        for i in tqdm(idx, desc=f"{setup.name} games", disable=not progress, leave=False):
+            masker = FeatureMapMasker(grid=8, central=6, n_players=setup.n_players,
+                                      seed=setup.seed * 100_003 + int(i))
+            vals.append(torch.stack([ibn_games.all_values(net, x[i], masker, target=int(y[i]),
+                                                          progress=False) for net in nets]))
+            players.append(list(masker.players))
+            layer = masker.layer_used
+        v = torch.stack(vals, 1).to(torch.float64)
+        return {"values": v[0], "baseline_values": v[1:], "labels": y[idx],
+                "indices": torch.as_tensor(idx), "players": players, "layer": layer,
+                "target_test_acc": float(tinfo["test_acc"]),
+                "target_best_epoch": int(tinfo["best_epoch"]),
+                "baseline_val_acc": [float(b[1]["test_acc"]) for b in bases],
+                "target_on_samples_acc": evaluate(target, (x[idx], y[idx]))["acc"],
+                "scale": setup.scale}
+
+    return results.cached(f"B_protocol_games_{setup.name}", setup.key(), compute,
+                          recompute=recompute)
+
+
+def effects(setup: SetupB, solver: str = "exact", *, recompute: bool = False) -> dict[str, Any]:
+    """:func:`games` plus the AND-OR effects of every game (cached per solver):
+    ``and``/``or`` (N, 2^n) of the target, ``baseline_and``/``baseline_or`` (k, N, 2^n)."""
+    if solver not in SOLVERS:
+        raise ValueError(f"solver must be one of {sorted(SOLVERS)}, got {solver!r}")
+    g = games(setup)
+
+    def compute() -> dict[str, Any]:
+        both = torch.cat([g["values"][None], g["baseline_values"]])  # (1 + k, N, 2^n)
+        res = extract(both.reshape(-1, both.shape[-1]), noise_bound=0.02, **SOLVERS[solver])
+        a = res.and_effects.reshape(both.shape)
+        o = res.or_effects.reshape(both.shape)
+        return {"and": a[0], "or": o[0], "baseline_and": a[1:], "baseline_or": o[1:],
+                "objective": res.objective.reshape(both.shape[:-1]), "solver": solver}
+
+    key = {"games": setup.key(), "solver": solver, **SOLVERS[solver], "noise_bound": 0.02}
+    eff = results.cached(f"B_protocol_effects_{setup.name}_{solver}", key, compute,
+                         recompute=recompute)
+    return {**g, **eff}
+
+
+def upper_share(*effects_: torch.Tensor) -> float:
+    """Σ|I_S| over |S| ≥ n/2 divided by Σ|I_S| over |S| ≥ 1, over every sample and every given
+    effect tensor (..., 2^n) together (the gate: how much of the strength sits in the upper
+    half of the orders)."""
+    upper = total = 0.0
+    for eff in effects_:
+        e = torch.as_tensor(eff, dtype=torch.float64).abs()
+        n = int(round(np.log2(e.shape[-1])))
+        m = orders(n)
+        upper += float(e[..., m >= n / 2].sum())
+        total += float(e[..., m >= 1].sum())
+    return upper / total if total > 0 else float("nan")
+
+
+def gate(res_exact: dict[str, Any], res_sgd: dict[str, Any] | None = None) -> dict[str, float]:
+    """The share of the strength at m ≥ n/2 (:func:`upper_share`) of the target's raw Harsanyi
+    effects (the Möbius transform of its values), its exact sparsest AND-OR effects and (when
+    given) its AND-OR effects from the lab's SGD."""
+    out = {"harsanyi": upper_share(mobius(res_exact["values"])),
+           "exact": upper_share(res_exact["and"], res_exact["or"])}
+    if res_sgd is not None:
+        out["sgd"] = upper_share(res_sgd["and"], res_sgd["or"])
+    return out
+
+
+def replace_scale(setup: SetupB, scale: str) -> SetupB:
+    """The same setup at another scale."""
+    return dataclasses.replace(setup, scale=scale)

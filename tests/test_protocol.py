@@ -1,0 +1,173 @@
+"""The protocol layer: the reference-recipe model store, paper B's protocol games and the
+verdict records (tiny synthetic images stand in for MNIST)."""
+
+from __future__ import annotations
+
+import functools
+import json
+
+import numpy as np
+import pytest
+import torch
+
+import papers.protocol_b as PB
+import papers.reference as R
+from papers import verdicts as V
+from ibn.model_store import model_dir
+from ibn.transforms import mobius, orders
+
+
+@functools.lru_cache(maxsize=None)
+def _tiny(dataset: str, split: str, size: int = 32):
+    """Class c = a bright 8×8 square at one of 10 places, plus noise (learnable in an epoch)."""
+    n = 400 if split == "train" else 160
+    g = torch.Generator().manual_seed(0 if split == "train" else 1)
+    y = torch.arange(n) % 10
+    x = 0.3 * torch.randn(n, 1, 32, 32, generator=g)
+    for i, c in enumerate(y.tolist()):
+        r, col = 4 + 12 * (c // 5), 2 + 6 * (c % 5)
+        x[i, 0, r:r + 8, col:col + 4] += 2.0
+    return x, y
+
+
+@pytest.fixture
+def tiny(tmp_path, monkeypatch):
+    monkeypatch.setenv("IBN_DATA", str(tmp_path))
+    monkeypatch.delenv("IBN_RECOMPUTE", raising=False)
+    monkeypatch.setattr(R, "load_images", _tiny)
+    monkeypatch.setattr(PB, "load_images", _tiny)
+    recipe = R.Recipe(epochs=2, batch_size=32, n_val=80, lr=0.02)
+    monkeypatch.setitem(R.RECIPES, "smoke", {(d, r): recipe for d in ("mnist", "fashion-mnist")
+                                             for r in ("target", "baseline")})
+    return tmp_path
+
+
+def test_recipe_and_spec_keys_are_plain_and_stable():
+    spec = R.ModelSpec("resnet20", "fashion_mnist", "target", 0, R.Recipe(epochs=3))
+    assert spec.dataset == "fashion-mnist"
+    assert json.loads(json.dumps(spec.key())) == spec.key()
+    assert spec.key() == R.ModelSpec("resnet20", "fashion-mnist", "target", 0, R.Recipe(epochs=3)).key()
+    assert spec.key() != R.ModelSpec("resnet20", "fashion-mnist", "target", 1, R.Recipe(epochs=3)).key()
+    with pytest.raises(ValueError, match="role"):
+        R.ModelSpec("resnet20", "mnist", "teacher", 0, R.Recipe(epochs=1))
+    with pytest.raises(ValueError, match="dataset"):
+        R.ModelSpec("resnet20", "cifar100", "target", 0, R.Recipe(epochs=1))
+
+
+def test_protocol_models_order_and_counts():
+    specs = R.protocol_models("book", k=5)
+    names = [(s.model, s.dataset, s.role) for s in specs]
+    assert names[0] == ("resnet20", "mnist", "target")
+    assert sum(s.role == "baseline" for s in specs) == 2 * 2 * 5  # 2 models x 2 datasets x k
+    assert not any(s.model == "alexnet" and s.role == "baseline" for s in specs)
+    assert {s.recipe.epochs for s in specs if s.dataset == "mnist" and s.role == "target"} == {4}
+
+
+def test_random_crop_shifts_within_padding_and_is_seeded():
+    x = torch.arange(2 * 36, dtype=torch.float32).reshape(2, 1, 6, 6)
+    crop = R.random_crop(2, fill=-1.0)
+    a = crop(x, torch.Generator().manual_seed(3))
+    b = crop(x, torch.Generator().manual_seed(3))
+    assert a.shape == x.shape and torch.equal(a, b)
+    padded = torch.nn.functional.pad(x, (2,) * 4, value=-1.0)
+    for i in range(2):  # every output is some window of the padded image
+        wins = [padded[i, :, r:r + 6, c:c + 6] for r in range(5) for c in range(5)]
+        assert any(torch.equal(a[i], w) for w in wins)
+    assert torch.equal(R.random_crop(0, 0.0)(x, torch.Generator()), x)
+
+
+def test_target_keeps_its_best_validation_epoch_and_is_trained_once(tiny, monkeypatch):
+    spec = R.ModelSpec("resnet20", "mnist", "target", 0, R.RECIPES["smoke"][("mnist", "target")])
+    net, info = R.train_reference(spec)
+    accs = [h["test_acc"] for h in info["history"]]
+    assert info["best_epoch"] == int(np.argmax(accs)) + 1
+    assert info["n_train"] == 400 - 80  # the training split less the validation images
+    best = R.reference_checkpoint(spec, info["best_epoch"])
+    assert all(torch.equal(best[k], v) for k, v in net.state_dict().items())
+    steps = sorted(p.name for p in (model_dir(spec.name, spec.key()) / "train").glob("step_*.pt"))
+    assert steps == [f"step_{info['early_step']:07d}.pt"]
+
+    def boom(*a, **k):
+        raise AssertionError("trained twice")
+
+    monkeypatch.setattr(R, "train", boom)
+    net2, info2 = R.train_reference(spec)
+    assert info2["best_epoch"] == info["best_epoch"]
+    assert all(torch.equal(net2.state_dict()[k], v) for k, v in net.state_dict().items())
+
+
+def test_baseline_trains_on_the_test_split(tiny):
+    spec = R.ModelSpec("resnet20", "mnist", "baseline", 1, R.RECIPES["smoke"][("mnist", "baseline")])
+    _, info = R.train_reference(spec)
+    assert info["n_train"] == 160
+
+
+def test_protocol_b_games_effects_and_gate(tiny):
+    setup = PB.SetupB("resnet20", "mnist", "smoke")
+    g = PB.games(setup)
+    n, N, k = setup.n_players, setup.n_samples, setup.k
+    assert g["values"].shape == (N, 2 ** n) and g["baseline_values"].shape == (k, N, 2 ** n)
+    assert g["values"].dtype == torch.float64 and g["layer"] == "layer1"
+    assert len(set(np.asarray(g["indices"]).tolist())) == N
+    e = PB.effects(setup, "exact")
+    # the effects explain every game up to the bounded error (universal matching, eq-and-or)
+    from ibn.transforms import or_zeta, zeta
+
+    for vals, a, o in ((g["values"], e["and"], e["or"]), (g["baseline_values"][0],
+                                                          e["baseline_and"][0], e["baseline_or"][0])):
+        full = (vals[..., -1:] - vals[..., :1]).abs()
+        err = (vals - zeta(a) - or_zeta(o)).abs()
+        assert bool((err <= 0.02 * full + 1e-6).all())
+    gate = PB.gate(e)
+    assert 0 <= gate["exact"] <= 1 and 0 <= gate["harsanyi"] <= 1
+
+
+def test_upper_share_closed_form():
+    n = 4
+    eff = torch.zeros(2 ** n, dtype=torch.float64)
+    m = orders(n)
+    eff[m == 1] = 1.0   # 4 effects at order 1
+    eff[m == 3] = -2.0  # 4 effects at order 3
+    eff[0] = 100.0      # the empty set does not count
+    assert PB.upper_share(eff) == pytest.approx(8 / 12)
+    assert PB.upper_share(eff, torch.zeros(2 ** n)) == pytest.approx(8 / 12)
+    v = torch.zeros(2 ** n, dtype=torch.float64)
+    v[-1] = 1.0  # the pure AND of all players: all its Harsanyi strength at order n
+    assert PB.upper_share(mobius(v)) == pytest.approx(1.0)
+
+
+def test_categorize_follows_the_rules():
+    hit, miss = V.Control("planted", "detected", "x"), V.Control("planted", "missed", "x")
+    assert V.categorize([True, True], hit, powered=True) == "reproduced"
+    assert V.categorize([True, False], hit, powered=True) == "partly reproduced"
+    assert V.categorize([False, False], hit, powered=True) == "not reproduced"
+    assert V.categorize([False, False], hit, powered=False) == "inconclusive"
+    assert V.categorize([True, True], miss, powered=True) == "inconclusive"
+
+
+def _record(**kw):
+    base = dict(claim="B.fig2.decay", paper="B", figure="Fig. 2", statement="s", verdict="reproduced",
+                why="w", scale="smoke", chapter="notebooks/B2_distributions.py",
+                setups=[{"model": "resnet20", "dataset": "mnist", "n_players": 10, "n_samples": 50}],
+                control=V.Control("planted", "detected", "c"))
+    base.update(kw)
+    return V.Verdict(**base)
+
+
+def test_verdict_records_validate_and_round_trip(tmp_path):
+    with pytest.raises(ValueError, match="verdict must be one of"):
+        _record(verdict="mostly")
+    with pytest.raises(ValueError, match="needs a control"):
+        _record(verdict="not reproduced", control=V.Control("planted", "missed", "c"))
+    with pytest.raises(ValueError, match="lacks"):
+        _record(setups=[{"model": "resnet20"}])
+    with pytest.raises(ValueError, match="start with"):
+        _record(claim="A.fig2")
+    recs = [_record(), _record(claim="B.fig2.spindle", verdict="inconclusive")]
+    path = V.write(recs, root=tmp_path)
+    assert path == tmp_path / "verdicts" / "smoke" / "B2_distributions.json"
+    back = V.load_all("smoke", root=tmp_path)
+    assert [r.claim for r in back] == ["B.fig2.decay", "B.fig2.spindle"]
+    assert back[0].to_dict() | {"provenance": {}} == recs[0].to_dict() | {"provenance": {}}
+    assert "commit" in back[0].provenance["git"]
+    assert V.write([_record(scale="book")], root=tmp_path) == tmp_path / "verdicts" / "B2_distributions.json"
