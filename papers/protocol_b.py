@@ -17,7 +17,6 @@ any claim: how much of the strength sits at orders m ≥ n/2.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,7 +33,8 @@ from ibn.train import evaluate
 from ibn.transforms import mobius, orders
 from papers.reference import RECIPES, ModelSpec, train_reference
 
-__all__ = ["SetupB", "SETUPS_B", "SCALES_B", "games", "effects", "upper_share", "SOLVERS"]
+__all__ = ["SetupB", "SETUPS_B", "SCALES_B", "SOLVERS", "games", "effects", "upper_share", "gate",
+           "chosen_setups", "setup_record", "gate_row", "plot_fig2"]
 
 #: n players, samples per setup and baselines per scale (``book`` and ``paper``: Appendix K).
 SCALES_B: dict[str, dict[str, int]] = {
@@ -187,6 +187,67 @@ def gate(res_exact: dict[str, Any], res_sgd: dict[str, Any] | None = None) -> di
     return out
 
 
-def replace_scale(setup: SetupB, scale: str) -> SetupB:
-    """The same setup at another scale."""
-    return dataclasses.replace(setup, scale=scale)
+def chosen_setups(scale: str, only: str | None = None) -> list[SetupB]:
+    """The setups of a scale (smoke: ResNet-20 on MNIST), or those named in ``only``
+    ("model:dataset,model:dataset")."""
+    every = [SETUPS_B[0]] if scale == "smoke" else list(SETUPS_B)
+    if only:
+        pairs = [tuple(part.split(":")) for part in only.split(",") if part.strip()]
+        bad = [p for p in pairs if len(p) != 2]
+        if bad:
+            raise ValueError(f"setups must read 'model:dataset,...', got {only!r}")
+        every = [(m.strip(), dataset_name(d.strip())) for m, d in pairs]
+    return [SetupB(m, d, scale) for m, d in every]
+
+
+def setup_record(setup: SetupB) -> dict[str, Any]:
+    """The setup's verdict-record entry with its models' accuracies (from the cached games)."""
+    g = games(setup)
+    return {**setup.record(), "target_test_acc": round(float(g["target_test_acc"]), 4),
+            "baseline_acc": [round(float(a), 4) for a in g["baseline_val_acc"]],
+            "samples": "random test samples", "layer": g["layer"]}
+
+
+def gate_row(setup: SetupB) -> dict[str, Any]:
+    """One row of the gate table: upper-order shares (:func:`gate`) and salient counts."""
+    from ibn.distributions import salient, tau_from_values
+
+    ex, sg = effects(setup, "exact"), effects(setup, "sgd")
+    shares = gate(ex, sg)
+    tau = tau_from_values(ex["values"])
+    count = {name: float((salient(r["and"], tau).sum(-1) + salient(r["or"], tau).sum(-1))
+                         .double().mean()) for name, r in (("exact", ex), ("sgd", sg))}
+    return {"setup": setup.name, "target test acc": float(ex["target_test_acc"]),
+            "upper share, Harsanyi": shares["harsanyi"], "upper share, exact": shares["exact"],
+            "upper share, lab SGD": shares["sgd"], "salient per sample, exact": count["exact"],
+            "salient per sample, lab SGD": count["sgd"]}
+
+
+def plot_fig2(setups: list[SetupB], judged: dict):
+    """Fig. 2 per setup: generalizable and non-generalizable A^(m),± (k = all baselines) of the
+    exact optimum and of the lab's SGD, one row per setup."""
+    import matplotlib.pyplot as plt
+
+    from ibn.distributions import plots
+
+    fig, axes = plt.subplots(len(setups), 4, figsize=(12, 2.8 * len(setups)), squeeze=False,
+                             sharex=True)
+    for row, s in enumerate(setups):
+        for col, (solver, part) in enumerate((("exact", 1), ("exact", 2), ("sgd", 1), ("sgd", 2))):
+            ax = axes[row, col]
+            curve = judged[(s.name, solver)]["curves"][part].mean()
+            plots.plot_strengths(curve, ax, color="tab:blue" if part == 1 else "tab:red")
+            what = "generalizable" if part == 1 else "non-generalizable"
+            ax.set_title(f"{s.name}: {what}\n({'exact' if solver == 'exact' else 'lab SGD'})",
+                         fontsize=9)
+            ax.axhline(0, color="black", lw=0.5)
+            ax.set_xlabel("order $m$" if row == len(setups) - 1 else "")
+            if col:
+                ax.set_ylabel("")
+        for pair in ((0, 1), (2, 3)):  # shared y within each solver's pair
+            lo = min(axes[row, c].get_ylim()[0] for c in pair)
+            hi = max(axes[row, c].get_ylim()[1] for c in pair)
+            for c in pair:
+                axes[row, c].set_ylim(lo, hi)
+    fig.tight_layout()
+    return fig

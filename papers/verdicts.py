@@ -22,7 +22,7 @@ from ibn.data import data_root
 from ibn.results import git_info, hardware, write_atomically
 
 __all__ = ["CATEGORIES", "OUTCOMES", "Control", "Verdict", "categorize", "write", "load_all",
-           "verdict_path"]
+           "verdict_path", "table"]
 
 CATEGORIES = ("reproduced", "partly reproduced", "not reproduced", "inconclusive")
 OUTCOMES = ("detected", "missed", "none")
@@ -137,3 +137,30 @@ def load_all(scale: str = "book", *, root: str | os.PathLike[str] | None = None)
     for f in sorted(path.glob("*.json")):
         recs += [Verdict.from_dict(d) for d in json.loads(f.read_text())]
     return sorted(recs, key=lambda r: r.claim)
+
+
+_COLOURS = {"reproduced": "#c8e6c9", "partly reproduced": "#fff3c4", "not reproduced": "#ffcdd2",
+            "inconclusive": "#e0e0e0"}
+
+
+def table(records: Sequence[Verdict], *, link: bool = False):
+    """The records as a styled table (claim, figure, verdict with its colour, why, setups)."""
+    import pandas as pd
+
+    rows = []
+    for r in records:
+        setups = ", ".join(f"{s['model']}/{s['dataset']}" for s in r.setups)
+        n = sorted({s["n_players"] for s in r.setups})
+        samples = sorted({s["n_samples"] for s in r.setups})
+        chapter = Path(r.chapter).stem
+        rows.append({"claim": r.claim, "figure": r.figure, "verdict": r.verdict, "why": r.why,
+                     "setups": f"{setups} (n = {'/'.join(map(str, n))}, "
+                               f"{'/'.join(map(str, samples))} samples, {r.scale})",
+                     "control": r.control.outcome,
+                     "chapter": f'<a href="{chapter}.html">{chapter}</a>' if link else chapter})
+    df = pd.DataFrame(rows)
+    if df.empty:
+        return df
+    return (df.style.hide(axis="index")
+            .map(lambda v: f"background-color: {_COLOURS.get(v, '')}", subset=["verdict"])
+            .set_properties(**{"text-align": "left", "white-space": "normal"}))

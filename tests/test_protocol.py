@@ -171,3 +171,57 @@ def test_verdict_records_validate_and_round_trip(tmp_path):
     assert back[0].to_dict() | {"provenance": {}} == recs[0].to_dict() | {"provenance": {}}
     assert "commit" in back[0].provenance["git"]
     assert V.write([_record(scale="book")], root=tmp_path) == tmp_path / "verdicts" / "B2_distributions.json"
+
+
+# ---------------------------------------------------------------- Fig. 2 rules and controls
+
+import papers.claims_b as C  # noqa: E402
+from ibn.distributions import Strengths  # noqa: E402
+
+
+def _curve(values):
+    t = torch.as_tensor([0.0] + list(values), dtype=torch.float64)
+    return Strengths(plus=t / 2, minus=-t / 2)
+
+
+def test_spindle_rule_needs_an_interior_peak_and_small_ends():
+    summary = {"cancel_non": 0.1, "cancel_gen": 0.5}
+    assert C.spindle_rule(_curve([0.1, 0.3, 0.8, 1.0, 0.7, 0.3, 0.1, 0, 0, 0]), summary)[0]
+    assert not C.spindle_rule(_curve([1.0, 0.6, 0.3, 0.1, 0, 0, 0, 0, 0, 0]), summary)[0]  # decay
+    assert not C.spindle_rule(_curve([0.6, 0.3, 0.8, 1.0, 0.7, 0.3, 0.1, 0, 0, 0]), summary)[0]
+    assert not C.spindle_rule(_curve([0.1, 0.3, 0.8, 1.0, 0.7, 0.3, 0.1, 0, 0, 0.9]), summary)[0]
+    assert not C.spindle_rule(_curve([0.1, 0.3, 0.8, 1.0, 0.7, 0.3, 0.1, 0, 0, 0]),
+                              {"cancel_non": 0.6, "cancel_gen": 0.5})[0]
+
+
+def test_convergence_rule():
+    assert C.convergence_rule({1: 0.5, 3: 0.36, 5: 0.35})[0]
+    assert not C.convergence_rule({1: 0.5, 3: 0.40, 5: 0.35})[0]
+
+
+@pytest.mark.parametrize("case, fires", [("own", {"decay": True, "spindle": True}),
+                                         ("common", {"convergence": True})])
+def test_fig2_rules_detect_their_planted_controls(case, fires):
+    j = C.judge_fig2(C.with_exact_effects(C.planted_games(10, 12, 5, seed=1, baseline_spindle=case)))
+    for key, expected in fires.items():
+        assert j[key][0] == expected, (key, j[key][1])
+
+
+def test_fig2_records_categories():
+    ok = {k: (True, "") for k in C.FIG2_CLAIMS}
+    bad = {k: (False, "") for k in C.FIG2_CLAIMS}
+    setup = {"model": "resnet20", "dataset": "mnist", "n_players": 10, "n_samples": 50, "k": 5,
+             "target_test_acc": 0.992}
+    weak = {**setup, "target_test_acc": 0.95}
+    judged = {("a", "exact"): ok, ("a", "sgd"): bad, ("b", "exact"): bad, ("b", "sgd"): bad}
+    recs = C.fig2_records(judged, {"a": setup, "b": setup}, {"mixture": ok, "common": ok},
+                          scale="book", chapter="notebooks/B1_protocol.py")
+    assert {r.verdict for r in recs} == {"partly reproduced"}
+    assert "lab SGD: 0 of 2" in recs[0].why
+    only_b = {("b", "exact"): bad}
+    assert C.fig2_records(only_b, {"b": setup}, {"mixture": ok, "common": ok}, scale="book",
+                          chapter="x.py")[0].verdict == "not reproduced"
+    assert C.fig2_records(only_b, {"b": weak}, {"mixture": ok, "common": ok}, scale="book",
+                          chapter="x.py")[0].verdict == "inconclusive"
+    assert C.fig2_records(only_b, {"b": setup}, {"mixture": bad, "common": bad}, scale="book",
+                          chapter="x.py")[0].verdict == "inconclusive"
