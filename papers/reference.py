@@ -87,9 +87,9 @@ _MNIST_LIKE = ("mnist", "fashion-mnist")
 #: what reaches the accuracies these models usually reach (MNIST >= 99 %, Fashion-MNIST
 #: >= 90 %) on 2 CPU cores; ``paper`` is the reference's 200 epochs.
 RECIPES: dict[str, dict[tuple[str, str], Recipe]] = {
-    "smoke": {(d, r): Recipe(epochs=1, n_train=512, n_val=256) for d in _MNIST_LIKE
+    "smoke": {(d, r): Recipe(epochs=2, n_train=2048, n_val=512, lr=0.05) for d in _MNIST_LIKE
               for r in ("target", "baseline")},
-    "book": {("mnist", "target"): Recipe(epochs=4), ("mnist", "baseline"): Recipe(epochs=12),
+    "book": {("mnist", "target"): Recipe(epochs=8), ("mnist", "baseline"): Recipe(epochs=12),
              ("fashion-mnist", "target"): Recipe(epochs=10),
              ("fashion-mnist", "baseline"): Recipe(epochs=15)},
     "paper": {(d, r): Recipe(epochs=200) for d in _MNIST_LIKE for r in ("target", "baseline")},

@@ -60,7 +60,7 @@ def test_protocol_models_order_and_counts():
     assert names[0] == ("resnet20", "mnist", "target")
     assert sum(s.role == "baseline" for s in specs) == 2 * 2 * 5  # 2 models x 2 datasets x k
     assert not any(s.model == "alexnet" and s.role == "baseline" for s in specs)
-    assert {s.recipe.epochs for s in specs if s.dataset == "mnist" and s.role == "target"} == {4}
+    assert {s.recipe.epochs for s in specs if s.dataset == "mnist" and s.role == "target"} == {8}
 
 
 def test_random_crop_shifts_within_padding_and_is_seeded():
@@ -225,3 +225,71 @@ def test_fig2_records_categories():
                           chapter="x.py")[0].verdict == "inconclusive"
     assert C.fig2_records(only_b, {"b": setup}, {"mixture": bad, "common": bad}, scale="book",
                           chapter="x.py")[0].verdict == "inconclusive"
+
+
+# ---------------------------------------------------------------- paper A's protocol
+
+import papers.protocol_a as PA  # noqa: E402
+from ibn import multiorder as mo  # noqa: E402
+
+
+def test_u_rule_on_shapes():
+    r = np.asarray(mo.REFERENCE_RATIOS)
+    u = 1 + 4 * (r - 0.5) ** 2
+    floor = np.full_like(r, 0.01)
+    assert PA.u_rule(r, u, floor)[0]
+    assert not PA.u_rule(r, 2 - r, floor)[0]          # falling: no high end
+    assert not PA.u_rule(r, 1 + r, floor)[0]          # rising: no low end
+    assert not PA.u_rule(r, u, np.full_like(r, 5.0))[0]  # the middle is below the noise floor
+
+
+def test_planted_u_game_has_the_closed_form_profile():
+    n = 10
+    ev = PA.planted_u_game(n, noise=0.0)
+    from ibn.transforms import all_masks
+
+    I = mo.exact(ev(all_masks(n).bool())[None])[0]  # (orders, n, n)
+    r = torch.arange(n - 1, dtype=torch.float64) / (n - 2)
+    expected = (1 - r) ** 4 + r ** 4
+    off = ~torch.eye(n, dtype=torch.bool)
+    assert torch.allclose(I[:, off], expected[:, None].expand(-1, int(off.sum())), atol=1e-9)
+
+
+def test_the_control_is_detected_by_the_sampler_and_rule():
+    setup = PA.SetupA("resnet20", "mnist", "smoke")
+    ctl = PA.control_profile(setup, n_games=2)
+    assert PA.u_rule(ctl["ratios"], ctl["strength"], ctl["floor"])[0]
+
+
+def test_pick_images_takes_the_first_correct_per_class(tiny, monkeypatch):
+    """A model wrong on the first image of each class and right elsewhere."""
+    monkeypatch.setattr(PA, "load_images", _tiny)
+    x, y = _tiny("mnist", "train")
+    first = {c: int(torch.nonzero(y == c)[0]) for c in range(3)}
+
+    class Model(torch.nn.Module):
+        def forward(self, xb):
+            labels = torch.as_tensor([int(y[(x == xi).flatten(1).all(1)][0]) for xi in xb])
+            wrong = torch.as_tensor([any(torch.equal(xi, x[i]) for i in first.values()) for xi in xb])
+            out = torch.nn.functional.one_hot((labels + wrong.long()) % 10, 10).float()
+            return out
+
+    idx = PA.pick_images(Model(), "mnist", 1, 3)
+    expected = [int(torch.nonzero(y == c)[1]) for c in range(3)]
+    assert sorted(idx.tolist()) == sorted(expected)
+
+
+def test_protocol_a_profiles_at_every_stage(tiny, monkeypatch):
+    monkeypatch.setattr(PA, "load_images", _tiny)
+    monkeypatch.setitem(PA.SCALES_A, "smoke", {"grid": 4, "per_class": 1, "classes": 2,
+                                                "final": (3, 3), "other": (2, 2)})
+    setup = PA.SetupA("resnet20", "mnist", "smoke")
+    profs = {(setup.name, st): PA.profile(setup, st) for st in PA.STAGES}
+    for p in profs.values():
+        assert 1 <= p["strength"].shape[0] <= 2 and p["strength"].shape[1] == 13
+        assert p["floor"].shape == (13,)
+    assert not np.allclose(profs[(setup.name, "init")]["strength"], profs[(setup.name, "final")]["strength"])
+    recs = PA.discovery_records(profs, [setup], PA.control_profile(setup, 1), scale="smoke",
+                                chapter="notebooks/A1_protocol.py")
+    assert [r.claim for r in recs] == ["A.discovery.u_shape", "A.discovery.early"]
+    assert recs[0].setups[0]["n_players"] == 16

@@ -1,0 +1,310 @@
+"""Paper A's discovery at the reference protocol (Deng et al. ICLR 2022, which paper A follows;
+Conventions page, conventions-protocol-a, conventions-multiorder).
+
+A :class:`SetupA` is an image model on a dataset at a scale. Its model is the reference-recipe
+target of :mod:`papers.reference` (32×32, the full training split less the validation images);
+its players are the cells of a 16×16 grid (n = 256, 2×2-pixel cells, baseline 0 in the
+standardised input space); its images are the first correctly classified training images of
+each class (the reference takes 5 per class). :func:`profile` runs the reference's sampled
+estimate of I^(m)(i, j) (pairs j among the 24 neighbours within distance 2, random contexts per
+pair and order, the 13 reference ratios) on the model at initialisation, early in training
+(the step at 5 % of the run) and at the kept (best-validation) epoch, and records each order's
+noise floor. :func:`u_rule` is the rule fixed before the runs; :func:`planted_u_game` is its
+positive control.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import numpy as np
+import torch
+
+from ibn import multiorder as mo
+from ibn import results
+from ibn.data import dataset_name, load_images
+from ibn.maskers import PatchMasker
+from ibn.model_store import model_dir
+from ibn.multiorder.profiles import sampled_orders
+from papers.reference import RECIPES, ModelSpec, train_reference
+
+__all__ = ["SetupA", "SCALES_A", "STAGES", "SETUPS_A", "ACCURACY_FLOOR", "pick_images", "profile",
+           "noise_floor", "setup_record", "discovery_records", "plot_profiles",
+           "u_rule", "planted_u_game", "control_profile", "chosen_setups"]
+
+#: images (per class), pairs, contexts and grid per scale and stage ("final" or the others).
+SCALES_A: dict[str, dict[str, Any]] = {
+    "smoke": {"grid": 8, "per_class": 1, "classes": 2, "final": (8, 8), "other": (4, 4)},
+    "book": {"grid": 16, "per_class": 1, "classes": 10, "final": (50, 50), "other": (16, 16)},
+    "paper": {"grid": 16, "per_class": 5, "classes": 10, "final": (200, 100), "other": (200, 100)},
+}
+STAGES = ("init", "early", "final")
+SETUPS_A = (("alexnet", "mnist"), ("resnet20", "mnist"), ("vgg11", "mnist"),
+            ("alexnet", "fashion-mnist"), ("resnet20", "fashion-mnist"), ("vgg11", "fashion-mnist"))
+
+
+@dataclass(frozen=True)
+class SetupA:
+    """One paper-A setup: ``model`` on ``dataset`` at ``scale``."""
+
+    model: str
+    dataset: str
+    scale: str
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "dataset", dataset_name(self.dataset))
+        if self.scale not in SCALES_A:
+            raise ValueError(f"scale must be one of {sorted(SCALES_A)}, got {self.scale!r}")
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        return SCALES_A[self.scale]
+
+    @property
+    def n_players(self) -> int:
+        return self.settings["grid"] ** 2
+
+    def target(self) -> ModelSpec:
+        return ModelSpec(self.model, self.dataset, "target", self.seed,
+                         RECIPES[self.scale][(self.dataset, "target")])
+
+    @property
+    def name(self) -> str:
+        return f"{self.model}_{self.dataset.replace('-', '_')}"
+
+    def key(self, stage: str) -> dict[str, Any]:
+        pairs, contexts = self.settings["final" if stage == "final" else "other"]
+        return {"model": self.target().key(), "stage": stage, "grid": self.settings["grid"],
+                "per_class": self.settings["per_class"], "classes": self.settings["classes"],
+                "pairs": pairs, "contexts": contexts, "radius": 2,
+                "ratios": list(mo.REFERENCE_RATIOS), "baseline": 0.0}
+
+
+def pick_images(net: torch.nn.Module, dataset: str, per_class: int, classes: int
+                ) -> torch.Tensor:
+    """The reference's image choice: for each class, the first ``per_class`` images of the
+    training split (in index order) that ``net`` classifies correctly."""
+    x, y = load_images(dataset, "train")
+    chosen: list[int] = []
+    with torch.inference_mode():
+        for c in range(classes):
+            cand = torch.nonzero(y == c).flatten()
+            for start in range(0, len(cand), 256):
+                block = cand[start:start + 256]
+                ok = block[net(x[block]).argmax(1) == c]
+                chosen += ok[: per_class - sum(int(y[i]) == c for i in chosen)].tolist()
+                if sum(int(y[i]) == c for i in chosen) >= per_class:
+                    break
+    return torch.as_tensor(sorted(chosen), dtype=torch.long)
+
+
+def _stage_model(setup: SetupA, stage: str) -> tuple[torch.nn.Module, dict[str, Any]]:
+    spec = setup.target()
+    net, info = train_reference(spec)
+    if stage == "final":
+        return net, info
+    folder = model_dir(spec.name, spec.key()) / "train"
+    path = folder / ("epoch_0000.pt" if stage == "init" else f"step_{info['early_step']:07d}.pt")
+    net.load_state_dict(torch.load(path, map_location="cpu", weights_only=True)["model"])
+    net.eval()
+    return net, info
+
+
+def noise_floor(sem: np.ndarray) -> np.ndarray:
+    """Per order, the expected |mean over contexts| of a pair whose true I^(m)(i, j) is 0 given
+    the standard errors of the context means: sqrt(2/π)·sem, averaged over images and pairs
+    (sem: (N, P, K) -> (K,))."""
+    return np.sqrt(2 / np.pi) * np.asarray(sem).mean(axis=(0, 1))
+
+
+def profile(setup: SetupA, stage: str, *, recompute: bool = False) -> dict[str, Any]:
+    """The sampled order profile of the setup's model at ``stage`` (cached): ``orders``,
+    ``ratios``, ``strength`` (N, K), ``J`` (K,), ``floor`` (K,, in strength units), ``sem``,
+    the images' ``indices`` and ``labels``, and the model's accuracies."""
+    if stage not in STAGES:
+        raise ValueError(f"stage must be one of {STAGES}, got {stage!r}")
+    s = setup.settings
+    pairs, contexts = s["final" if stage == "final" else "other"]
+
+    def compute() -> dict[str, Any]:
+        final, info = train_reference(setup.target())
+        idx = pick_images(final, setup.dataset, s["per_class"], s["classes"])
+        net, _ = _stage_model(setup, stage)
+        x, y = load_images(setup.dataset, "train")
+        g = s["grid"]
+        masker = PatchMasker(grid=(g, g), baseline=0.0, batch_size=1024)
+        from ibn.games import evaluate
+
+        evaluators = ((lambda m, xi=x[i], yi=int(y[i]): evaluate(net, xi, masker, m, target=yi,
+                                                                  batch_size=1024, progress=False))
+                      for i in idx.tolist())
+        out = sampled_orders(evaluators, masker.n_players, grid=(g, g), pairs=None,
+                             n_pairs=pairs, radius=2, contexts=contexts,
+                             ratios=mo.REFERENCE_RATIOS, orders=None, seed=setup.seed)
+        out.update(floor=noise_floor(out["sem"]), indices=idx.numpy(), labels=y[idx].numpy(),
+                   test_acc=float(info["test_acc"]), best_epoch=int(info["best_epoch"]),
+                   early_step=int(info["early_step"]), scale=setup.scale)
+        return out
+
+    return results.cached(f"A_protocol_{setup.name}_{stage}", setup.key(stage), compute,
+                          recompute=recompute)
+
+
+def u_rule(ratios: np.ndarray, strength: np.ndarray, floor: np.ndarray) -> tuple[bool, str]:
+    """The bottleneck rule (fixed before the runs): mean J over r ∈ {0, .05} and over
+    r ∈ {.95, 1} both above mean J over r ∈ [.3, .7], and the mid-order mean strength above
+    its mean noise floor. ``strength`` (N, K) or (K,); ``floor`` (K,)."""
+    r = np.asarray(ratios, dtype=float)
+    S = np.asarray(strength, dtype=float)
+    S = S.mean(0) if S.ndim == 2 else S
+    J = S / S.mean()
+    low, high = J[np.isin(np.round(r, 3), (0.0, 0.05))].mean(), J[np.isin(np.round(r, 3), (0.95, 1.0))].mean()
+    mid_mask = (r >= 0.3 - 1e-9) & (r <= 0.7 + 1e-9)
+    mid = J[mid_mask].mean()
+    above = S[mid_mask].mean() > np.asarray(floor, dtype=float)[mid_mask].mean()
+    checks = {f"J low {low:.2f} > J mid {mid:.2f}": low > mid,
+              f"J high {high:.2f} > J mid": high > mid,
+              f"mid strength {S[mid_mask].mean():.3g} > noise floor "
+              f"{np.asarray(floor)[mid_mask].mean():.3g}": bool(above)}
+    return all(checks.values()), "; ".join(f"{k}: {'yes' if v else 'NO'}" for k, v in checks.items())
+
+
+def planted_u_game(n: int, *, power: int = 4, noise: float = 0.02, seed: int = 0
+                   ) -> Callable[[torch.Tensor], torch.Tensor]:
+    """A game whose multi-order interactions are U-shaped by construction (the control).
+
+    v(S) = F(|S|) + noise·e₃(u_S): F is chosen so that its second difference is
+    D(m) = (1 − r)^p + r^p with r = m/(n − 2), so every pair has I^(m)(i, j) = D(m) (the
+    closed form's own shape: 1 at the lowest and highest orders, 2·0.5^p in the middle);
+    e₃(u_S) = Σ_{a<b<c ∈ S} u_a u_b u_c with u ~ N(0, 1) per player adds context noise
+    (Δv gains noise·u_i u_j Σ_{c∈S} u_c, zero on average). Returns
+    ``evaluate(masks (B, n)) -> (B,)``."""
+    r = torch.arange(n - 1, dtype=torch.float64) / (n - 2)
+    D = (1 - r) ** power + r ** power
+    F = torch.zeros(n + 1, dtype=torch.float64)
+    for m in range(n - 1):
+        F[m + 2] = 2 * F[m + 1] - F[m] + D[m]
+    u = torch.as_tensor(np.random.default_rng(seed).standard_normal(n))
+
+    def evaluate(masks: torch.Tensor) -> torch.Tensor:
+        m = torch.as_tensor(masks, dtype=torch.bool)
+        w = m.double()
+        p1, p2, p3 = w @ u, w @ u ** 2, w @ u ** 3
+        e3 = (p1 ** 3 - 3 * p1 * p2 + 2 * p3) / 6
+        return F[m.sum(1)] + noise * e3
+
+    return evaluate
+
+
+def control_profile(setup: SetupA, n_games: int = 3) -> dict[str, Any]:
+    """The sampler and settings of the setup's final stage run on :func:`planted_u_game`s
+    (one per image slot, seeded), with the noise floor."""
+    s = setup.settings
+    pairs, contexts = s["final"]
+    g = s["grid"]
+    games = (planted_u_game(g * g, seed=i) for i in range(n_games))
+    out = sampled_orders(games, g * g, grid=(g, g), pairs=None, n_pairs=pairs, radius=2,
+                         contexts=contexts, ratios=mo.REFERENCE_RATIOS, orders=None,
+                         seed=setup.seed)
+    out["floor"] = noise_floor(out["sem"])
+    return out
+
+
+#: the test accuracy the model must reach for its setup to count as the reference protocol.
+ACCURACY_FLOOR = {"mnist": 0.99, "fashion-mnist": 0.90}
+
+
+def setup_record(setup: SetupA, final: dict[str, Any]) -> dict[str, Any]:
+    """The verdict-record entry of a setup (from its final-stage profile)."""
+    s = setup.settings
+    pairs, contexts = s["final"]
+    return {"model": setup.model, "dataset": setup.dataset, "n_players": setup.n_players,
+            "n_samples": int(len(final["indices"])), "grid": f"{s['grid']}x{s['grid']}",
+            "pairs": pairs, "contexts": contexts, "target_test_acc": round(float(final["test_acc"]), 4),
+            "epochs": setup.target().recipe.epochs, "best_epoch": int(final["best_epoch"]),
+            "scale": setup.scale}
+
+
+def discovery_records(profiles: dict[tuple[str, str], dict[str, Any]], setups: list[SetupA],
+                      control: dict[str, Any], *, scale: str, chapter: str) -> list:
+    """The discovery claims' records: ``A.discovery.u_shape`` (the final models' profiles pass
+    :func:`u_rule`) and ``A.discovery.early`` (the profile is already U-shaped at 5 % of the
+    training and stays so at the end). ``profiles[(setup name, stage)]``."""
+    from papers.verdicts import Control, Verdict, categorize
+
+    ok, why = u_rule(control["ratios"], control["strength"], control["floor"])
+    ctl = Control("a game whose every pair has I^(m)(i, j) = (1 − r)^4 + r^4 plus context noise "
+                  "(papers.protocol_a.planted_u_game), through the same sampler, settings and rule",
+                  "detected" if ok else "missed", why)
+    recs = {s.name: setup_record(s, profiles[(s.name, "final")]) for s in setups}
+    is_powered = scale != "smoke" and all(
+        r["n_players"] == 256 and r["n_samples"] >= 10
+        and r["target_test_acc"] >= ACCURACY_FLOOR[r["dataset"]] for r in recs.values())
+
+    def judged(stage: str) -> list[bool]:
+        return [u_rule(p["ratios"], p["strength"], p["floor"])[0]
+                for p in (profiles[(s.name, stage)] for s in setups)]
+
+    final, early, init = judged("final"), judged("early"), judged("init")
+    names = [s.name for s in setups]
+    out = []
+    for claim, statement, present in (
+            ("A.discovery.u_shape", "Trained image classifiers encode strong low- and high-order "
+             "interactions and weak mid-order ones (J^(m) U-shaped over r = m/n).", final),
+            ("A.discovery.early", "The bottleneck appears early in training (by about 5 % of it) "
+             "and persists to the end.", [a and b for a, b in zip(early, final)])):
+        failed = [n for n, p in zip(names, present) if not p]
+        why = (f"{sum(present)} of {len(present)} setups pass"
+               + (f" (not: {', '.join(failed)})" if failed else "")
+               + f"; at initialisation {sum(init)} of {len(init)} already pass"
+               + ("" if is_powered else "; not every setup is at the reference protocol"))
+        out.append(Verdict(claim=claim, paper="A", figure="Fig. 1" if claim.endswith("shape")
+                           else "Fig. 1 (over training)", statement=statement,
+                           verdict=categorize(present, ctl, powered=is_powered), why=why,
+                           scale=scale, setups=list(recs.values()), control=ctl, chapter=chapter))
+    return out
+
+
+def plot_profiles(setups: list[SetupA], profiles: dict[tuple[str, str], dict[str, Any]],
+                  control: dict[str, Any] | None = None):
+    """J^(m) over r per setup at the three stages, each with its noise floor (dotted, the same
+    normalisation), and the control's curve in the first panel when given."""
+    import matplotlib.pyplot as plt
+
+    panels = len(setups) + (control is not None)
+    cols = min(3, panels)
+    rows = -(-panels // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.2 * rows), squeeze=False,
+                             sharex=True)
+    items = ([("control: planted U", {"final": control})] if control is not None else []) + [
+        (s.name, {st: profiles[(s.name, st)] for st in STAGES}) for s in setups]
+    colours = {"init": "tab:gray", "early": "tab:orange", "final": "tab:blue"}
+    for ax, (title, stages) in zip(axes.flat, items):
+        for st, p in stages.items():
+            S = np.asarray(p["strength"]).mean(0)
+            norm = S.mean()
+            ax.plot(p["ratios"], S / norm, marker=".", color=colours[st], label=st)
+            ax.plot(p["ratios"], np.asarray(p["floor"]) / norm, ":", color=colours[st], lw=1)
+        ax.set_title(title, fontsize=10)
+        ax.set_xlabel("$r = m/(n-2)$")
+        ax.set_ylabel("$J^{(m)}$")
+        ax.set_ylim(bottom=0)
+        ax.legend(fontsize=8)
+    for ax in list(axes.flat)[len(items):]:
+        ax.set_visible(False)
+    fig.tight_layout()
+    return fig
+
+
+def chosen_setups(scale: str, only: str | None = None) -> list[SetupA]:
+    """The setups of a scale (smoke: ResNet-20 on MNIST), or those named in ``only``
+    ("model:dataset,model:dataset")."""
+    every = [("resnet20", "mnist")] if scale == "smoke" else list(SETUPS_A)
+    if only:
+        pairs = [tuple(part.split(":")) for part in only.split(",") if part.strip()]
+        if any(len(p) != 2 for p in pairs):
+            raise ValueError(f"setups must read 'model:dataset,...', got {only!r}")
+        every = [(m.strip(), d.strip()) for m, d in pairs]
+    return [SetupA(m, d, scale) for m, d in every]
