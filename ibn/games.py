@@ -26,7 +26,7 @@ __all__ = ["log_odds", "Masker", "evaluate", "evaluate_fn", "all_values"]
 Reward = Callable[[Any, Any], Any]
 
 #: progress bars switch on automatically above this many chunks
-_AUTO_PROGRESS_CHUNKS = 4
+_AUTO_BAR_CHUNKS = 4
 
 
 def log_odds(logits, target) -> torch.Tensor:
@@ -121,7 +121,7 @@ def _chunks(k: int, batch_size: int | None, progress: bool | None, desc: str):
     check_flag("progress", progress, allow_none=True)
     step = k if not batch_size else batch_size
     starts = range(0, k, max(step, 1))
-    show = len(starts) > _AUTO_PROGRESS_CHUNKS if progress is None else progress
+    show = len(starts) > _AUTO_BAR_CHUNKS if progress is None else progress
     return tqdm(starts, desc=desc, disable=not show, leave=False), max(step, 1)
 
 

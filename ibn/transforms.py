@@ -32,6 +32,9 @@ __all__ = [
     "all_masks",
     "masks_to_index",
     "check_masks",
+    "coalition",
+    "members",
+    "coalition_label",
 ]
 
 
@@ -203,6 +206,32 @@ def orders(n: int, device=None) -> torch.Tensor:
     idx = torch.arange(1 << n, device=device)
     bits = (idx.unsqueeze(-1) >> torch.arange(n, device=device)) & 1
     return bits.sum(-1)
+
+
+def coalition(*players: int) -> int:
+    """The bitmask of the coalition of ``players`` (player i is bit i): ``coalition(0, 2) == 0b101``.
+
+    A player named twice counts once; ``coalition()`` is the empty coalition 0."""
+    mask = 0
+    for i in players:
+        if isinstance(i, bool) or not isinstance(i, (int, np.integer)) or i < 0:
+            raise ValueError(f"players are non-negative integers, got {i!r}")
+        mask |= 1 << int(i)
+    return mask
+
+
+def members(mask: int) -> tuple[int, ...]:
+    """The players of the coalition ``mask`` in increasing order: ``members(0b101) == (0, 2)``."""
+    mask = int(mask)
+    if mask < 0:
+        raise ValueError(f"a coalition is a non-negative bitmask, got {mask}")
+    return tuple(i for i in range(mask.bit_length()) if mask >> i & 1)
+
+
+def coalition_label(mask: int) -> str:
+    """The coalition ``mask`` written as a set of players, for printing:
+    ``coalition_label(0b101) == "{0, 2}"``, ``coalition_label(0) == "{}"``."""
+    return "{" + ", ".join(str(i) for i in members(mask)) + "}"
 
 
 def all_masks(n: int, device=None) -> torch.Tensor:

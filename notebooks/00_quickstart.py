@@ -24,7 +24,8 @@
 # - OR: $I^{\text{OR}}_S = -\sum_{T\subseteq S} (-1)^{|S|-|T|}\, u^{\text{OR}}_{N\setminus T}$
 #   (`or_mobius`), inverted by $u_T = \sum_{S\cap T\neq\emptyset} I_S$ (`or_zeta`).
 #
-# Coalitions are bitmasks: **player $i$ is bit $i$**, so coalition `0b0101` $=\{0, 2\}$.
+# Coalitions are bitmasks: **player $i$ is bit $i$**, so coalition `0b0101` $=\{0, 2\}$
+# (`ibn.transforms.coalition(0, 2)`; `coalition_label` writes it back as a set).
 
 # %% tags=["parameters"]
 scale = "smoke"  # smoke | book | paper
@@ -36,8 +37,13 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
+import papers
 from ibn import transforms as tf
 from ibn.book import here, scale_params, show_provenance
+from ibn.distributions import order_sums
+from ibn.transforms import coalition, coalition_label
+
+papers.setup(scale, threads=1)  # small tensors: one thread is faster on a shared CPU
 
 # The planted game is the same at every scale; only the timing demo grows.
 presets = {
@@ -51,16 +57,6 @@ params
 # %%
 n = 4
 N = (1 << n) - 1
-
-
-def coalition(*players):
-    """The bitmask of a set of players."""
-    return sum(1 << i for i in players)
-
-
-def members(mask):
-    return "{" + ", ".join(str(i) for i in range(n) if mask >> i & 1) + "}"
-
 
 # Planted effects, indexed by coalition bitmask; I_and[0] is the bias v(x_∅).
 I_and = torch.zeros(1 << n, dtype=torch.float64)
@@ -76,7 +72,7 @@ I_or[coalition(0, 3)] = -0.5         # "0 OR 3"
 # with u_AND = zeta(I_and) and u_OR = or_zeta(I_or).
 v = tf.zeta(I_and) + tf.or_zeta(I_or)
 for T in range(1 << n):
-    print(f"v(x_{members(T):<12}) = {v[T]: .2f}")
+    print(f"v(x_{coalition_label(T):<12}) = {v[T]: .2f}")
 
 # %% [markdown]
 # ## Recovering the planted interactions
@@ -90,7 +86,7 @@ u_and, u_or = tf.zeta(I_and), tf.or_zeta(I_or)
 rec_and, rec_or = tf.mobius(u_and), tf.or_mobius(u_or)
 for name, effects in (("AND", rec_and), ("OR", rec_or)):
     for S in torch.nonzero(effects.abs() > 1e-12).flatten().tolist():
-        print(f"I^{name}_{members(S):<12} = {effects[S]: .2f}")
+        print(f"I^{name}_{coalition_label(S):<12} = {effects[S]: .2f}")
 
 # %% [markdown]
 # ## Universal matching
@@ -140,7 +136,7 @@ print(f"sparsest split:    sum |I| = {float(res.objective):.4f} "
       f"(certified lower bound {float(res.lower_bound):.4f}, solver {res.solver})")
 for name, effects in (("AND", res.and_effects), ("OR", res.or_effects)):
     for S in torch.nonzero(effects.abs() > 1e-9).flatten().tolist():
-        print(f"  I^{name}_{members(S):<12} = {effects[S]: .2f}")
+        print(f"  I^{name}_{coalition_label(S):<12} = {effects[S]: .2f}")
 all_T = tf.all_masks(n)
 print("universal matching of the extracted effects:",
       bool(torch.allclose(res.predict(all_T), v, atol=1e-9)))
@@ -150,19 +146,12 @@ print("universal matching of the extracted effects:",
 #
 # Explaining the same game with AND interactions only (`mobius(v)`) turns each OR interaction
 # into AND interactions of several orders with alternating signs: the AND-OR explanation is
-# sparser. The plot sums the positive and the negative effects at each order $m = |S|$, the
-# quantities $A^{(m),+}$ and $A^{(m),-}$ of {ref}`Conventions: generalizable interactions <conventions-generalizable>`.
+# sparser. The plot sums the positive and the negative effects at each order $m = |S|$
+# (`ibn.distributions.order_sums`), the quantities $A^{(m),+}$ and $A^{(m),-}$ of
+# {ref}`Conventions: generalizable interactions <conventions-generalizable>`.
 
 # %%
 order = tf.orders(n)
-
-
-def per_order(effects):
-    pos = [effects[(order == m) & (effects > 0)].sum() for m in range(1, n + 1)]
-    neg = [effects[(order == m) & (effects < 0)].sum() for m in range(1, n + 1)]
-    return np.array(pos, dtype=float), np.array(neg, dtype=float)
-
-
 ms = np.arange(1, n + 1)
 fig, axes = plt.subplots(1, 2, figsize=(8, 3), sharey=True)
 panels = [
@@ -174,7 +163,8 @@ panels = [
 for ax, (title, parts) in zip(axes, panels):
     width = 0.8 / len(parts)
     for k, (label, eff, color) in enumerate(parts):
-        pos, neg = per_order(eff)
+        pos = order_sums(eff.clamp(min=0))[1:].numpy()  # orders m = 1..n
+        neg = order_sums(eff.clamp(max=0))[1:].numpy()
         x = ms - 0.4 + width * (k + 0.5)
         ax.bar(x, pos, width, color=color, label=label)
         ax.bar(x, neg, width, color=color, alpha=0.5)

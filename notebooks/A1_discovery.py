@@ -63,29 +63,20 @@ recompute = False
 
 # %%
 import time
-import warnings
-
-from tqdm import TqdmWarning
-
-warnings.filterwarnings("ignore", category=TqdmWarning)
-
-import transformers
-
-transformers.logging.set_verbosity_error()  # no weight-loading reports in the page
-transformers.logging.disable_progress_bar()
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import torch
 
+import papers
 from ibn import multiorder as mo
 from ibn.book import scale_params, show_provenance
+from ibn.results import load_provenance
 from papers import bottleneck as bn
-from ibn.maskers import PatchMasker, TabularMasker
-from ibn.results import cached, load_provenance
+from papers import bottleneck_runs as bnr
 
-torch.set_num_threads(2)
+papers.setup(scale)
 P = scale_params(scale, {
     "smoke": {"tab_sets": ["wine"], "tab_models": ["mlp5"], "tab_epochs": 1,
               "tab_snapshots": [0, 1], "tab_per_class": 2, "agree_pairs": 10,
@@ -125,32 +116,6 @@ P = scale_params(scale, {
               "text_train": {"minilm": [8454, 3], "bert_medium": [8454, 10]}, "text_test": 1057,
               "text_sentences": 50, "text_players": 10, "text_max_tokens": 64},
 })
-
-
-def cnn_params(dataset, model):
-    """Settings of one CNN run (training + players + protocols); the cache key."""
-    n_train, epochs, lr, *batch = P["cnn_train"][model]
-    return {"experiment": "A1_cnn", "dataset": dataset, "model": model, "size": P["cnn_size"],
-            "n_train": n_train, "n_test": P["cnn_test"], "epochs": epochs,
-            "snapshots": [e for e in P["cnn_snapshots"] if e <= epochs],
-            "snapshot_steps": P["cnn_steps"].get(model, []), "lr": lr,
-            "batch_size": batch[0] if batch else P["cnn_batch"], "seed": seed, "exact_grid": P["cnn_exact_grid"],
-            "n_exact": P["cnn_exact"], "n_sampled": P["cnn_sampled"], "grid": P["cnn_grid"],
-            "pairs": P["cnn_pairs"], "contexts": P["cnn_contexts"],
-            "agree_pairs": P["agree_pairs"], "agree_contexts": P["agree_contexts"],
-            "scale": scale, "version": 2}
-
-
-def text_params(model):
-    """Settings of one text-classifier run; the cache key."""
-    n_train, epochs = P["text_train"][model]
-    return {"experiment": "A1_text", "model": model, "n_train": n_train, "epochs": epochs,
-            "lr": None, "seed": seed, "n_test": P["text_test"],
-            "n_players": P["text_players"], "n_sentences": P["text_sentences"],
-            "max_tokens": P["text_max_tokens"], "agree_pairs": P["agree_pairs"],
-            "agree_contexts": P["agree_contexts"], "scale": scale, "version": 1}
-
-
 P
 
 # %% [markdown]
@@ -165,48 +130,9 @@ P
 # agree.
 
 # %%
-def run_tabular(dataset, model_name):
-    params = {"experiment": "A1_tabular", "dataset": dataset, "model": model_name,
-              "features": list(range(12)), "epochs": P["tab_epochs"],
-              "snapshots": P["tab_snapshots"], "per_class": P["tab_per_class"],
-              "optimizer": "adam", "lr": 1e-3, "batch_size": 32, "seed": seed,
-              "agree_pairs": P["agree_pairs"], "agree_contexts": P["agree_contexts"],
-              "scale": scale, "version": 1}
-
-    def compute():
-        tab, model, hist, snaps = bn.train_tabular(
-            dataset, model_name, features=params["features"], epochs=params["epochs"],
-            snapshots=params["snapshots"], seed=seed)
-        masker = TabularMasker(torch.zeros(12))
-        idx = bn.pick_samples(model, tab.x_test, tab.y_test, per_class=params["per_class"],
-                              seed=seed)
-        xs, ys = tab.x_test[idx], tab.y_test[idx]
-        out = {"epochs": np.array(sorted(snaps)), "sample_index": idx.numpy(),
-               "train_loss": np.array([r["train_loss"] for r in hist.records]),
-               "train_acc": np.array([r["train_acc"] for r in hist.records]),
-               "test_acc": np.array([r["test_acc"] for r in hist.records])}
-        strengths = []
-        for e in sorted(snaps):
-            model.load_state_dict(snaps[e])
-            values = bn.game_values(model, xs, ys, masker)
-            strengths.append(bn.exact_profile(values)["strength"])
-        out["strength"] = np.stack(strengths)  # (snapshots, samples, n−1)
-        # exact vs sampled on the final model (values of the last snapshot)
-        samp = bn.sampled_from_values(values, n_pairs=params["agree_pairs"],
-                                      contexts=params["agree_contexts"], seed=seed)
-        inter = mo.exact(values).numpy()
-        k = np.arange(len(ys))[:, None, None]
-        pr = samp["pairs"]
-        out["agree_exact"] = inter[k, samp["orders"][None, None, :], pr[..., 0:1], pr[..., 1:2]]
-        for key in ("orders", "strength", "mean", "sem", "pairs"):
-            out[f"agree_{key}"] = samp[key]
-        return out
-
-    return params, cached("A1_tabular", params, compute, recompute=recompute)
-
-
 t0 = time.perf_counter()
-tab_results = {(d, m): run_tabular(d, m) for d in P["tab_sets"] for m in P["tab_models"]}
+tab_results = {(d, m): bnr.a1_tabular(d, m, P, seed=seed, scale=scale, recompute=recompute)
+               for d in P["tab_sets"] for m in P["tab_models"]}
 print(f"tabular models ready in {time.perf_counter() - t0:.1f} s")
 
 # %% [markdown]
@@ -286,25 +212,9 @@ tab_epochs.round(3)
 
 
 # %%
-def agreement(res, label):
-    mean, sem, ex = res["agree_mean"], res["agree_sem"], res["agree_exact"]
-    single = sem == 0
-    z = (mean[~single] - ex[~single]) / sem[~single]
-    ex_strength = np.abs(ex).mean(1)  # (samples, K): exact |I| on the sampled pairs
-    Je = ex_strength.mean(0) / ex_strength.mean()
-    Js = res["agree_strength"].mean(0) / res["agree_strength"].mean()
-    return {"model": label, "pairs × orders": int(mean.shape[1] * mean.shape[2]),
-            "max |diff| (single context)": float(np.abs(mean[single] - ex[single]).max())
-            if single.any() else np.nan,
-            "corr(sampled, exact)": float(np.corrcoef(mean.ravel(), ex.ravel())[0, 1]),
-            "mean z": float(z.mean()), "sd z": float(z.std()),
-            "share |z| < 2": float((np.abs(z) < 2).mean()),
-            "max |J_sampled − J_exact|": float(np.abs(Js - Je).max())}, Je, Js
-
-
 rows = []
 for (d, m), (params, res) in tab_results.items():
-    row, Je, Js = agreement(res, f"{m.upper()} {d}")
+    row, Je, Js = bnr.exact_vs_sampled(res, f"{m.upper()} {d}")
     rows.append(row)
 pd.DataFrame(rows).round(4)
 
@@ -333,10 +243,7 @@ pd.DataFrame(rows).round(4)
 
 # %%
 t0 = time.perf_counter()
-cnn_results = {(d, m): (cnn_params(d, m),
-                        cached("A1_cnn", cnn_params(d, m),
-                               lambda d=d, m=m: bn.cnn_profiles(cnn_params(d, m)),
-                               recompute=recompute))
+cnn_results = {(d, m): bnr.a1_cnn(d, m, P, seed=seed, scale=scale, recompute=recompute)
                for d in P["cnn_sets"] for m in P["cnn_models"]}
 print(f"CNN results ready in {time.perf_counter() - t0:.1f} s")
 names = {"resnet20": "ResNet-20", "vgg11": "VGG-11", "vgg16": "VGG-16", "alexnet": "AlexNet"}
@@ -361,13 +268,6 @@ cnn_train.round(3)
 # is dominated by the noise of averaging `cnn_contexts` contexts.
 
 # %%
-def noise_floor(res):
-    """Sampled J(m) of the final model and its noise floor, both relative to mean strength."""
-    S = res["fine_strength"]
-    norm = S.mean()
-    return S.mean(0) / norm, (np.sqrt(2 / np.pi) * res["fine_sem"]).mean(1).mean(0) / norm
-
-
 rows = []
 n_ex = int(np.prod(P["cnn_exact_grid"]))
 fig, axes = plt.subplots(len(cnn_results), 2, figsize=(10, 3.0 * len(cnn_results)),
@@ -393,7 +293,7 @@ for k, ((d, m), (params, res)) in enumerate(cnn_results.items()):
     ax.set_ylabel("J(m)")
     ax.legend(fontsize=6)
     ax = axes[k, 1]
-    Jf, floor = noise_floor(res)
+    Jf, floor = bnr.sampled_noise_floor(res)
     r = res["fine_ratios"]
     ax.plot(r, Jf, marker="o", label="sampled J(m)")
     ax.plot(r, floor, ls="--", color="0.4", label="noise floor")
@@ -420,7 +320,7 @@ cnn_summary.round(3)
 # %%
 rows = []
 for (d, m), (params, res) in cnn_results.items():
-    row, Je, Js = agreement(res, f"{names[m]} {d}")
+    row, Je, Js = bnr.exact_vs_sampled(res, f"{names[m]} {d}")
     rows.append(row)
 pd.DataFrame(rows).round(4)
 
@@ -443,9 +343,7 @@ pd.DataFrame(rows).round(4)
 
 # %%
 t0 = time.perf_counter()
-text_results = {m: (text_params(m), cached("A1_text", text_params(m),
-                                           lambda m=m: bn.text_profiles(text_params(m)),
-                                           recompute=recompute))
+text_results = {m: bnr.a1_text(m, P, seed=seed, scale=scale, recompute=recompute)
                 for m in P["text_models"]}
 print(f"text results ready in {time.perf_counter() - t0:.1f} s")
 tnames = {"minilm": "MiniLM-L6 (fine-tuned)", "bert_medium": "BERT-Medium (from scratch)"}
@@ -481,7 +379,7 @@ for words in first["words"][:3]:
     print("  ", " · ".join(words))
 rows = []
 for m, (params, res) in text_results.items():
-    row, Je, Js = agreement(res, tnames[m])
+    row, Je, Js = bnr.exact_vs_sampled(res, tnames[m])
     rows.append(row)
 pd.DataFrame(rows).round(4)
 

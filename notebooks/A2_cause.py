@@ -55,24 +55,18 @@ recompute = False
 
 # %%
 import time
-import warnings
-
-from tqdm import TqdmWarning
-
-warnings.filterwarnings("ignore", category=TqdmWarning)
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-import torch
 
-from ibn import multiorder as mo
+import papers
 from ibn.book import scale_params, show_provenance
+from ibn.results import load_provenance
 from papers import bottleneck as bn
-from ibn.maskers import TabularMasker
-from ibn.results import cached, load_provenance
+from papers import bottleneck_runs as bnr
 
-torch.set_num_threads(2)
+papers.setup(scale)
 P = scale_params(scale, {
     "smoke": {"models": [["wine", "mlp5"]], "epochs": 1, "snapshots": [0, 1], "samples": 1},
     "book": {"models": [["wine", "mlp5"], ["breast_cancer", "mlp8"]], "epochs": 100,
@@ -95,46 +89,9 @@ pd.Series(bn.predicted_signal(12, [0.0, 0.1, 0.3, 0.5, 0.7, 0.9, 1.0]),
 # (trained model of the next section) and, in the test suite, on random games.
 
 # %%
-def run(dataset, model_name):
-    params = {"experiment": "A2_gradients", "dataset": dataset, "model": model_name,
-              "features": list(range(12)), "epochs": P["epochs"], "snapshots": P["snapshots"],
-              "samples": P["samples"], "optimizer": "adam", "lr": 1e-3, "batch_size": 32,
-              "seed": seed, "scale": scale, "version": 1}
-
-    def compute():
-        tab, model, hist, snaps = bn.train_tabular(
-            dataset, model_name, features=params["features"], epochs=params["epochs"],
-            snapshots=params["snapshots"], seed=seed)
-        masker = TabularMasker(torch.zeros(12))
-        # correctly classified test samples, classes taken in turn, up to `samples`
-        per_class = -(-params["samples"] // tab.n_classes)
-        idx = bn.pick_samples(model, tab.x_test, tab.y_test, per_class=per_class, seed=seed)
-        yy = tab.y_test[idx].numpy()
-        rank = np.array([int(np.sum(yy[:k] == yy[k])) for k in range(len(yy))])
-        idx = idx[np.lexsort((yy, rank))][: params["samples"]]
-        xs, ys = tab.x_test[idx], tab.y_test[idx]
-        out = {"epochs": np.array(sorted(snaps)), "sample_index": idx.numpy(),
-               "train_loss": np.array([r["train_loss"] for r in hist.records]),
-               "test_acc": np.array([r["test_acc"] for r in hist.records]), "stats": {}}
-        t = time.perf_counter()
-        for e in sorted(snaps):
-            model.load_state_dict(snaps[e])
-            st = bn.gradient_statistics(model, xs, ys, masker, matmul_dtype=torch.float32)
-            out["stats"][str(e)] = {k: v for k, v in st.items()}
-        out["seconds_per_sample"] = (time.perf_counter() - t) / (len(snaps) * len(ys))
-        values = bn.game_values(model, xs[:1], ys[:1], masker)[0]
-        inter = mo.exact(values)
-        R = torch.as_tensor(bn.efficiency_weights(12))
-        lhs = values[-1] - values[0] - sum(values[1 << i] - values[0] for i in range(12))
-        out["identity_lhs"] = float(lhs)
-        out["identity_rhs"] = float((R[:, None, None] * inter).sum())
-        return out
-
-    return params, cached("A2_gradients", params, compute, recompute=recompute)
-
-
 t0 = time.perf_counter()
-results = {tuple(dm): run(*dm) for dm in P["models"]}
+results = {tuple(dm): bnr.a2_gradients(*dm, P, seed=seed, scale=scale, recompute=recompute)
+           for dm in P["models"]}
 print(f"ready in {time.perf_counter() - t0:.1f} s")
 for (d, m), (params, res) in results.items():
     print(f"{m.upper()} {d}: v(N) − v(∅) − Σ μ_i = {res['identity_lhs']:.10f}, "

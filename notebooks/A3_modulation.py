@@ -41,27 +41,18 @@ recompute = False
 
 # %%
 import time
-import warnings
-
-from tqdm import TqdmWarning
-
-warnings.filterwarnings("ignore", category=TqdmWarning)
 
 import matplotlib.pyplot as plt
-import numpy as np
 import pandas as pd
-import torch
 
-from ibn import multiorder as mo
+import papers
 from ibn.book import scale_params, show_provenance
-from ibn.data import load_tabular
-from papers import bottleneck as bn
-from ibn.maskers import TabularMasker
-from ibn.models import build
-from ibn.results import cached, load_provenance
+from ibn.results import load_provenance
 from ibn.train import PRESETS
+from papers import bottleneck as bn
+from papers import bottleneck_runs as bnr
 
-torch.set_num_threads(2)
+papers.setup(scale)
 P = scale_params(scale, {
     "smoke": {"datasets": ["wine"], "model": "mlp5", "epochs": 2, "lams": [1.0],
               "presets": ["mid"], "per_class": 2},
@@ -74,50 +65,18 @@ P = scale_params(scale, {
 P
 
 # %%
-def run(dataset, preset, lam):
-    params = {"experiment": "A3_modulation", "dataset": dataset, "model": P["model"],
-              "features": list(range(12)), "epochs": P["epochs"],
-              "preset": preset if lam else "normal", "steer": list(PRESETS[preset]) if lam else None,
-              "lam": lam, "per_class": P["per_class"], "optimizer": "adam", "lr": 1e-3,
-              "batch_size": 32, "seed": seed, "scale": scale, "version": 1}
-
-    def compute():
-        tab = bn.select_features(load_tabular(dataset, seed=seed), params["features"])
-        model = build(P["model"], in_features=12, num_classes=tab.n_classes, seed=seed)
-        masker = TabularMasker(torch.zeros(12))
-        t = time.perf_counter()
-        hist, _ = bn.train_snapshots(
-            model, (tab.x_train, tab.y_train), test_set=(tab.x_test, tab.y_test),
-            epochs=params["epochs"], batch_size=32, optimizer="adam", lr=1e-3, seed=seed,
-            extra_loss=bn.steering_loss(preset if lam else None, lam, masker), device="cpu")
-        train_s = time.perf_counter() - t
-        idx = bn.pick_samples(model, tab.x_test, tab.y_test, per_class=params["per_class"],
-                              seed=seed)
-        values = bn.game_values(model, tab.x_test[idx], tab.y_test[idx], masker)
-        prof = bn.exact_profile(values)
-        last = hist.records[-1]
-        return {"strength": prof["strength"], "J": prof["J"], "ratios": prof["ratios"],
-                "train_loss": last["train_loss"], "train_acc": last["train_acc"],
-                "test_acc": last["test_acc"], "test_loss": last["test_loss"],
-                "n_samples": len(idx), "train_s": train_s}
-
-    return params, cached("A3_modulation", params, compute, recompute=recompute)
-
-
 t0 = time.perf_counter()
 results = {}
 for d in P["datasets"]:
-    results[(d, "normal", 0.0)] = run(d, "mid", 0.0)
+    results[(d, "normal", 0.0)] = bnr.a3_modulation(d, "mid", 0.0, P, seed=seed, scale=scale,
+                                                    recompute=recompute)
     for preset in P["presets"]:
         for lam in P["lams"]:
-            results[(d, preset, lam)] = run(d, preset, lam)
+            results[(d, preset, lam)] = bnr.a3_modulation(d, preset, lam, P, seed=seed,
+                                                          scale=scale, recompute=recompute)
 print(f"{len(results)} models ready in {time.perf_counter() - t0:.1f} s")
 
 # %%
-def centre(r, J):
-    return float((r * J).sum() / J.sum())
-
-
 rows = []
 for (d, preset, lam), (params, res) in results.items():
     r, J = res["ratios"], res["J"]
@@ -125,7 +84,7 @@ for (d, preset, lam), (params, res) in results.items():
     peaks = bn.interior_peaks(r, J)
     rows.append({"dataset": d, "model": preset, "λ": lam, "train acc": res["train_acc"],
                  "test acc": res["test_acc"], "J_low": summ["J_low"], "J_mid": summ["J_mid"],
-                 "J_high": summ["J_high"], "centre r̄": centre(r, J), "verdict": summ["verdict"],
+                 "J_high": summ["J_high"], "centre r̄": bnr.order_centre(r, J), "verdict": summ["verdict"],
                  "interior peaks at r": ", ".join(f"{p['ratio']:.1f}" for p in peaks) or "—",
                  "samples": res["n_samples"]})
 table = pd.DataFrame(rows)

@@ -46,26 +46,19 @@ recompute = False
 
 # %%
 import time
-import warnings
-
-from tqdm import TqdmWarning
-
-warnings.filterwarnings("ignore", category=TqdmWarning)
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-import torch
 
+import papers
 from ibn.book import scale_params, show_provenance
-from ibn.data import load_tabular
+from ibn.results import load_provenance
+from ibn.train import PRESETS
 from papers import bottleneck as bn
-from ibn.maskers import TabularMasker
-from ibn.models import build
-from ibn.results import cached, load_provenance
-from ibn.train import PRESETS, evaluate
+from papers import bottleneck_runs as bnr
 
-torch.set_num_threads(2)
+papers.setup(scale)
 P = scale_params(scale, {
     "smoke": {"dataset": "breast_cancer", "model": "mlp8", "kinds": ["low", "normal"],
               "lam": 1.0, "seeds": [0], "epochs": 2, "per_class": 2, "fgsm": [0.25],
@@ -83,45 +76,9 @@ P = scale_params(scale, {
 P
 
 # %%
-def run(kind, seed):
-    params = {"experiment": "A4_consequences", "dataset": P["dataset"], "model": P["model"],
-              "features": list(range(12)), "kind": kind,
-              "steer": list(PRESETS[kind]) if kind != "normal" else None,
-              "lam": P["lam"] if kind != "normal" else 0.0, "epochs": P["epochs"],
-              "per_class": P["per_class"], "optimizer": "adam", "lr": 1e-3, "batch_size": 32,
-              "seed": seed, "split_seed": 0, "fgsm": P["fgsm"], "pgd": P["pgd"],
-              "pgd_steps": 20, "sigma": P["sigma"], "mask": P["mask"], "scale": scale,
-              "version": 1}
-
-    def compute():
-        tab = bn.select_features(load_tabular(P["dataset"], seed=0), params["features"])
-        model = build(P["model"], in_features=12, num_classes=tab.n_classes, seed=seed)
-        masker = TabularMasker(torch.zeros(12))
-        t = time.perf_counter()
-        bn.train_snapshots(model, (tab.x_train, tab.y_train), epochs=params["epochs"],
-                           batch_size=32, optimizer="adam", lr=1e-3, seed=seed,
-                           extra_loss=bn.steering_loss(kind, params["lam"], masker),
-                           device="cpu")
-        out = {"train_s": time.perf_counter() - t}
-        tr = evaluate(model, (tab.x_train, tab.y_train))
-        te = evaluate(model, (tab.x_test, tab.y_test))
-        out.update({"train_loss": tr["loss"], "train_acc": tr["acc"], "test_loss": te["loss"],
-                    "test_acc": te["acc"]})
-        rob = bn.robustness(model, tab.x_test, tab.y_test, masker, eps=params["fgsm"],
-                            pgd_eps=params["pgd"], pgd_steps=params["pgd_steps"],
-                            sigma=params["sigma"], mask_fraction=params["mask"], seed=seed)
-        out["robustness"] = rob
-        idx = bn.pick_samples(model, tab.x_test, tab.y_test, per_class=params["per_class"],
-                              seed=seed)
-        prof = bn.exact_profile(bn.game_values(model, tab.x_test[idx], tab.y_test[idx], masker))
-        out.update({"J": prof["J"], "ratios": prof["ratios"]})
-        return out
-
-    return params, cached("A4_consequences", params, compute, recompute=recompute)
-
-
 t0 = time.perf_counter()
-results = {(k, s): run(k, s) for k in P["kinds"] for s in P["seeds"]}
+results = {(k, s): bnr.a4_consequences(k, s, P, scale=scale, recompute=recompute)
+           for k in P["kinds"] for s in P["seeds"]}
 print(f"{len(results)} models ready in {time.perf_counter() - t0:.1f} s")
 
 # %% tags=["nbval-check-output"]
@@ -196,11 +153,6 @@ plt.show()
 # says whether a difference is larger than the noise.
 
 # %%
-def order_of(series, kinds, descending):
-    sub = series[[k for k in kinds if k in series.index]]
-    return list(sub.sort_values(ascending=not descending).index)
-
-
 checks = [("loss gap", ["low", "normal", "high"], False,
            "VGG-16 CIFAR-10 gap 0.396 / 0.507 / 0.614 (low < normal < high)"),
           ("acc gap", ["low", "normal", "high"], False, "same direction as the loss gap"),
@@ -218,7 +170,7 @@ for col, expected, descending, note in checks:
     present = [k for k in expected if k in mean.index]
     if len(present) < 2:
         continue
-    got = order_of(mean[col], present, descending)
+    got = bnr.order_of(mean[col], present, descending)
     exp = [k for k in expected if k in present]
     rows.append({"quantity": col, "paper's order": " > ".join(exp) if descending else
                  " < ".join(exp), "order here": (" > " if descending else " < ").join(got),

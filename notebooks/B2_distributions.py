@@ -89,33 +89,20 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ibn.book import scale_params, show_provenance
+import papers
+from ibn.book import scale_params
 from ibn.distributions import plots
+from papers import chapters_b as CB
 from papers import generalizable as G
 from papers import generalizable_text as GT
 
-torch.set_num_threads(2)
-G.PROGRESS = False
+papers.setup(scale)
 # The image presets are shared with the other paper-B notebooks (one cache): G.PRESETS; the
 # text presets are GT.TEXT_PRESETS (k defaults to the image preset's).
 params = scale_params(scale, G.PRESETS, n_players=n_players, n_samples=n_samples, k=k)
 text_params = scale_params(scale, GT.TEXT_PRESETS, k=k)
 FIRST = tuple(params["setups"][0])  # the seed repetition runs on the first setup
 assert text_params["k"] == params["k"], "one default k for images and sentences"
-
-
-def setup_of(model, dataset, seed=0):
-    """The cache params and the games' cache name of a setup (image or text)."""
-    if dataset == GT.DATASET:
-        return GT.text_setup(model, text_params, scale, seed=seed)
-    return G.setup_of(model, dataset, params, scale, seed=seed)
-
-
-def interactions(model, dataset, seed=0):
-    p = setup_of(model, dataset, seed)
-    return GT.text_interactions(p) if dataset == GT.DATASET else G.interactions(p, solver="lp")
-
-
 {"images": {k: v for k, v in params.items() if k not in ("target", "baseline")},
  "text": {k: v for k, v in text_params.items() if k not in ("target", "baseline")}}
 
@@ -130,7 +117,8 @@ def interactions(model, dataset, seed=0):
 
 # %%
 SETUPS = [tuple(x) for x in params["setups"]] + [(m, GT.DATASET) for m in text_params["models"]]
-runs = {(model, dataset): interactions(model, dataset) for model, dataset in SETUPS}
+runs = {(model, dataset): CB.setup_interactions(model, dataset, params, text_params, scale)
+        for model, dataset in SETUPS}
 
 acc_rows = []
 for (model, dataset), r in runs.items():
@@ -276,8 +264,7 @@ for setup, g in ab.groupby("setup", sort=False):
           f"non share {lo.non_share:.2f} -> {hi.non_share:.2f}, mean order gen "
           f"{lo.mean_order_gen:.2f} -> {hi.mean_order_gen:.2f}, non {lo.mean_order_non:.2f} -> "
           f"{hi.mean_order_non:.2f}")
-stable = ab.groupby("setup", sort=False).agg(decay=("decay", lambda x: x.nunique() == 1),
-                                             spindle=("spindle", lambda x: x.nunique() == 1))
+stable = ab.groupby("setup", sort=False)[["decay", "spindle"]].nunique() == 1
 print(f"verdicts independent of k in {int((stable.decay & stable.spindle).sum())} of "
       f"{len(stable)} setups")
 
@@ -292,7 +279,8 @@ print(f"verdicts independent of k in {int((stable.decay & stable.spindle).sum())
 # %%
 seed_rows = []
 for sd in params["seeds"]:
-    r_sd = runs[FIRST] if sd == 0 else interactions(*FIRST, seed=sd)
+    r_sd = runs[FIRST] if sd == 0 else CB.setup_interactions(*FIRST, params, text_params, scale,
+                                                              seed=sd)
     s_sd = G.shape_summary(*G.split_strengths(r_sd, params["k"]))
     seed_rows.append({"seed": sd, "target test acc": r_sd["target_test_acc"],
                       "decay": G.decay_verdict(s_sd)[0], "spindle": G.spindle_verdict(s_sd)[0],
@@ -362,15 +350,7 @@ print("A = A_gen + A_non, 0 <= A_gen <= A per sign, A_gen grows with k:", ok)
 # ## Provenance
 
 # %%
-def provenance(model, dataset, seed=0):
-    p = setup_of(model, dataset, seed)
-    print(f"-- {model} / {dataset}, seed {seed}: games (training + forward passes), then AND-OR "
-          "extraction (LP)")
-    show_provenance(f"B_games_{model}_{dataset}", p)
-    show_provenance(f"B_effects_{model}_{dataset}", G.effects_key(p, "lp"))
-
-
 for sd in params["seeds"][1:]:
-    provenance(*FIRST, seed=sd)
+    CB.show_setup_provenance(*FIRST, params, text_params, scale, seed=sd)
 for model, dataset in SETUPS:
-    provenance(model, dataset)
+    CB.show_setup_provenance(model, dataset, params, text_params, scale)

@@ -49,16 +49,13 @@ n_samples = None  # override the number of samples
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-import torch
 
+import papers
 from ibn.book import scale_params, show_provenance
-from ibn.distributions import plots
 from papers import dynamics as D
 from papers import generalizable as G
 
-torch.set_num_threads(2)
-D.PROGRESS = False
-G.PROGRESS = False
+papers.setup(scale)
 PRESETS = D.PRESETS  # shared by B3_dynamics and B9_theorem (papers.dynamics)
 params = scale_params(scale, PRESETS, n_players=n_players, n_samples=n_samples)
 run_params = {"model": "resnet20", "dataset": "mnist", "seed": 0, "scale": scale, **params}
@@ -118,15 +115,15 @@ and_star, or_star = res["and"][-1], res["or"][-1]
 fits = D.disentangle_checkpoints(curves, and_star, or_star)
 C = len(ck)
 show = list(range(C)) if C <= 6 else sorted(set(np.linspace(0, C - 1, 6).round().astype(int)))
-row_defs = [("A (all)", lambda c: curves["total"][c]), ("A_gen", lambda c: curves["gen"][c]),
-            ("A_non", lambda c: curves["non"][c]), ("decay (fit)", lambda c: fits[c]["fit"].decay),
-            ("spindle (fit)", lambda c: fits[c]["fit"].spindle),
-            ("residual", lambda c: fits[c]["fit"].residual)]
+row_defs = [("A (all)", curves["total"]), ("A_gen", curves["gen"]), ("A_non", curves["non"]),
+            ("decay (fit)", [f["fit"].decay for f in fits]),
+            ("spindle (fit)", [f["fit"].spindle for f in fits]),
+            ("residual", [f["fit"].residual for f in fits])]
 fig, axes = plt.subplots(len(row_defs), len(show), figsize=(2.3 * len(show), 1.6 * len(row_defs)),
                          sharey="row", squeeze=False)
 for j, c in enumerate(show):
-    for i, (label, get) in enumerate(row_defs):
-        s = get(c)
+    for i, (label, per_checkpoint) in enumerate(row_defs):
+        s = per_checkpoint[c]
         m = np.arange(1, s.n + 1)
         ax = axes[i, j]
         color = {"A_gen": "tab:blue", "A_non": "tab:red", "decay (fit)": "tab:blue",

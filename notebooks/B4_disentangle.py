@@ -44,12 +44,12 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import torch
 
+import papers
 from ibn.book import scale_params, show_provenance
 from ibn.distributions import plots
 from papers import generalizable as G
 
-torch.set_num_threads(2)
-G.PROGRESS = False
+papers.setup(scale)
 params = scale_params(scale, G.PRESETS, k=k)
 runs = {tuple(s): G.interactions(G.setup_of(*s, params, scale), solver="lp") for s in params["setups"]}
 {kk: v for kk, v in params.items() if kk not in ("target", "baseline")}

@@ -76,16 +76,15 @@ k = None  # override the number of baselines that define "generalizable"
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-import torch
 
-from ibn.book import scale_params, show_provenance
+import papers
 from ibn import distributions as dist
+from ibn.book import scale_params, show_provenance
 from ibn.distributions import Strengths, plots
 from papers import generalizable as G
 from papers import noise as Nz
 
-torch.set_num_threads(1)  # small tensors: one thread is faster on a shared CPU
-G.PROGRESS = False
+papers.setup(scale, threads=1)  # small tensors: one thread is faster on a shared CPU
 settings = scale_params(scale, Nz.PRESETS)
 games_settings = scale_params(scale, G.PRESETS, k=k)
 K = games_settings["k"]

@@ -55,12 +55,12 @@ import numpy as np
 import pandas as pd
 import torch
 
+import papers
 from ibn import transforms as tf
 from ibn.book import scale_params, show_provenance
 from papers import llm as L
 
-torch.set_num_threads(2)
-L.PROGRESS = False
+papers.setup(scale)
 
 PROMPTS = {
     "factual (paper-like)": {

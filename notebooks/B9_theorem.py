@@ -46,15 +46,12 @@ scale = "smoke"  # smoke | book | paper
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-import torch
 
+import papers
 from ibn.book import scale_params, show_provenance
 from papers import dynamics as D
-from papers import generalizable as G
 
-torch.set_num_threads(2)
-D.PROGRESS = False
-G.PROGRESS = False
+papers.setup(scale)
 PRESETS = D.PRESETS  # shared by B3_dynamics and B9_theorem (papers.dynamics)
 params = scale_params(scale, PRESETS)
 run_params = {"model": "resnet20", "dataset": "mnist", "seed": 0, "scale": scale, **params}

@@ -70,11 +70,12 @@ import numpy as np
 import pandas as pd
 import torch
 
+import papers
 from ibn.book import scale_params, show_provenance
-from papers import penalty as P
 from ibn.train import evaluate
+from papers import penalty as P
 
-torch.set_num_threads(1)
+papers.setup(scale, threads=1)
 params = scale_params(scale, P.PRESETS, seeds=seeds, lams=lams)
 params["scale"] = scale
 params

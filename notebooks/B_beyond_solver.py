@@ -46,19 +46,20 @@ scale = "smoke"  # smoke | book | paper
 k = None  # override the number of baselines
 
 # %%
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import torch
-import matplotlib.pyplot as plt
 
+import papers
 from ibn import distributions as dist
 from ibn import transforms as tf
 from ibn.book import scale_params, show_provenance
 from ibn.distributions import plots
+from papers import chapters_b as CB
 from papers import generalizable as G
 
-torch.set_num_threads(2)
-G.PROGRESS = False
+papers.setup(scale)
 params = scale_params(scale, G.PRESETS, k=k)
 SOLVERS = ("lp", "sgd")
 SGD = {"sgd_steps": params["sgd_steps"], "sgd_lrs": params["sgd_lrs"]}
@@ -75,18 +76,15 @@ runs = {(s, solver): G.interactions(G.setup_of(*s, params, scale), solver=solver
 # ($|I_S| > \tau$) of the target per sample.
 
 # %%
-def l1(a, o):
-    return a[..., 1:].abs().sum(-1) + o[..., 1:].abs().sum(-1)
-
-
 rows = []
 for s in setups:
     row = {"setup": f"{s[0]}/{s[1]}"}
     for solver in SOLVERS:
         r = runs[(s, solver)]
-        vals = torch.cat([l1(r[f"{p}and"], r[f"{p}or"]).flatten()
+        vals = torch.cat([CB.effects_l1(r[f"{p}and"], r[f"{p}or"]).flatten()
                           for p in ("", "heldout_")] +
-                         [l1(r[f"{p}baseline_and"], r[f"{p}baseline_or"]).flatten() for p in ("", "heldout_")])
+                         [CB.effects_l1(r[f"{p}baseline_and"], r[f"{p}baseline_or"]).flatten()
+                          for p in ("", "heldout_")])
         tau = dist.tau_from_values(r["values"])
         n_sal = (dist.salient(r["and"], tau).sum(-1) + dist.salient(r["or"], tau).sum(-1)).double()
         row[f"L1 {solver}"] = float(vals.mean())
@@ -98,7 +96,8 @@ for s in setups:
                        r["heldout_baseline_values"].flatten(0, 1)])
     # the lab's start (p = q = 0): u^AND = v_∅ + (v − v_∅)/2, u^OR = (v − v_∅)/2 up to the bias
     half = (v_all - v_all[:, :1]) / 2
-    row["L1 at SGD start"] = float(l1(tf.mobius(v_all[:, :1] + half), tf.or_mobius(half)).mean())
+    row["L1 at SGD start"] = float(CB.effects_l1(tf.mobius(v_all[:, :1] + half),
+                                                 tf.or_mobius(half)).mean())
     if "sgd_lr" in runs[(s, "sgd")]:  # rate chosen per game among G.SGD_LRS
         lrs = runs[(s, "sgd")]["sgd_lr"].flatten()
         row["SGD lr chosen"] = ", ".join(f"{x:g}: {int((lrs == x).sum())}" for x in params["sgd_lrs"])
@@ -176,16 +175,8 @@ mis.round(3)
 # ## Which conclusions depend on the solver?
 
 # %%
-def flips(df, column):
-    out = []
-    for setup, g in df.groupby("setup"):
-        vals = dict(zip(g.solver, g[column]))
-        if vals.get("lp") != vals.get("sgd"):
-            out.append(f"{setup}: {column} lp={vals.get('lp')} sgd={vals.get('sgd')}")
-    return out
-
-
-changed = flips(verdicts, "decay") + flips(verdicts, "spindle") + flips(fits, "meaningful") + flips(mis, "mis > correct")
+changed = (CB.solver_flips(verdicts, "decay") + CB.solver_flips(verdicts, "spindle")
+           + CB.solver_flips(fits, "meaningful") + CB.solver_flips(mis, "mis > correct"))
 med = float(np.median([r_["L1 sgd / lp (median)"] for r_ in rows]))
 print(f"SGD's L1 objective is {med:.2f}x the LP optimum (median over setups of the per-game median)")
 if changed:

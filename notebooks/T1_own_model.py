@@ -43,12 +43,15 @@ import pandas as pd
 import torch
 from sklearn.ensemble import HistGradientBoostingClassifier
 
+import papers
 from ibn import games, multiorder
 from ibn.and_or import extract
 from ibn.book import here, scale_params, show_provenance
 from ibn.data import load_tabular
 from ibn.transforms import all_masks, orders
+from papers.tutorial import log_odds_game, top_patterns
 
+papers.setup(scale, threads=1)  # many small model calls: one thread is faster on a shared CPU
 params = scale_params(scale, {"smoke": {"samples": 3}, "book": {"samples": 20},
                               "paper": {"samples": 50}}, seed=seed)
 params
@@ -73,27 +76,16 @@ names
 # ## The game
 # `decision_function` of a binary gradient-boosting classifier *is* the log-odds of class 1,
 # so the reward of the true class $y$ is $\pm$ that value ({ref}`Conventions: notation <conventions-notation>`). A masked player takes its
-# baseline value.
+# baseline value. `papers.tutorial.log_odds_game(model, x, y, players, baseline)` is that game
+# for one sample: a function from a boolean mask matrix (one row per coalition, column $i$ =
+# player $i$) to one value per row.
 
 # %%
-def game(x: np.ndarray, label: int):
-    """v(x_T) for a (k, n) boolean mask matrix: the log-odds of the true class."""
-    sign = 1.0 if label == 1 else -1.0
-
-    def v(masks: torch.Tensor) -> np.ndarray:
-        keep = masks.numpy()
-        batch = np.repeat(x[None, :], len(keep), axis=0)
-        cols = np.array(players)
-        batch[:, cols] = np.where(keep, batch[:, cols], baseline[cols])
-        return sign * model.decision_function(batch)
-
-    return v
-
-
 start = time.perf_counter()
 samples = range(params["samples"])
 values = torch.stack([
-    games.all_values(game(table.x_test[i].numpy(), int(table.y_test[i])), n=len(players))
+    games.all_values(log_odds_game(model, table.x_test[i].numpy(), int(table.y_test[i]), players,
+                                   baseline), n=len(players))
     for i in samples
 ])
 result = extract(values, noise_bound=0.02)
@@ -118,18 +110,7 @@ print("noise within its bound:", bool((result.delta.abs() <= result.zeta[..., No
 # The few largest AND and OR interactions of the first test sample, named by their features.
 
 # %%
-def top_patterns(i: int, k: int = 8) -> pd.DataFrame:
-    rows = []
-    for kind, effects in (("AND", result.and_effects[i]), ("OR", result.or_effects[i])):
-        for S in range(1, effects.shape[-1]):
-            rows.append((kind, " & ".join(names[j] for j in range(len(players)) if S >> j & 1)
-                         if kind == "AND" else " | ".join(names[j] for j in range(len(players))
-                                                          if S >> j & 1), float(effects[S])))
-    frame = pd.DataFrame(rows, columns=["kind", "pattern", "effect"])
-    return frame.reindex(frame.effect.abs().sort_values(ascending=False).index).head(k)
-
-
-top = top_patterns(0)
+top = top_patterns(result, names, 0)
 fig, ax = plt.subplots(figsize=(7, 3.5))
 ax.barh(range(len(top))[::-1], top.effect, color=["tab:blue" if k == "AND" else "tab:orange"
                                                   for k in top.kind])
@@ -169,8 +150,9 @@ pd.DataFrame({"order": m, "A+": plus.numpy(), "A-": minus.numpy()}).round(3)
 
 # %% [markdown]
 # ## Your own model
-# Replace `model`, `players`, `baseline` and `game` above: any callable that maps a boolean
-# mask matrix to one value per mask works. For PyTorch models, `ibn.maskers` has ready maskers
+# Replace `model`, `players`, `baseline` and the game above: any callable that maps a boolean
+# mask matrix to one value per mask works (`papers.tutorial.log_odds_game` is a dozen lines to
+# copy and adapt). For PyTorch models, `ibn.maskers` has ready maskers
 # (input patches, feature-map patches after a named layer, text tokens, tabular features), and
 # `ibn.games.all_values(model, x, masker, target=y)` evaluates them in chunks on the model's
 # device with a progress bar.

@@ -44,10 +44,7 @@ from ibn.models import build
 from ibn.train import evaluate, train
 
 __all__ = ["run_dynamics", "checkpoint_curves", "phase_boundary", "disentangle_checkpoints",
-           "theorem_predictions", "fit_decay_to_curve", "rises_after", "spearman", "PRESETS", "PROGRESS"]
-
-#: show tqdm progress bars (notebooks switch them off).
-PROGRESS: bool = True
+           "theorem_predictions", "fit_decay_to_curve", "rises_after", "spearman", "PRESETS"]
 
 _BASE = {"lr": 2e-3, "batch_size": 50, "label_noise": 0.0}
 #: Settings of Fig. 3 / Fig. 9 per scale (shared by ``B3_dynamics`` and ``B9_theorem``, so that
@@ -74,7 +71,8 @@ PRESETS: dict[str, dict[str, Any]] = {
 }
 
 
-def run_dynamics(params: Mapping[str, Any], *, recompute: bool = False) -> dict[str, Any]:
+def run_dynamics(params: Mapping[str, Any], *, recompute: bool = False,
+                 progress: bool = False) -> dict[str, Any]:
     """Train with checkpoints, record games and AND-OR effects per checkpoint (cached).
 
     ``params``: ``model``, ``dataset`` (``"mnist"``), ``seed``, ``n_players``, ``n_samples``,
@@ -84,14 +82,15 @@ def run_dynamics(params: Mapping[str, Any], *, recompute: bool = False) -> dict[
     Result keys: ``epochs`` (per-epoch history), ``train_loss``/``test_loss``/``train_acc``/
     ``test_acc`` per epoch, ``ckpt_epochs``, ``ckpt_train_loss``/``ckpt_test_loss`` (eval mode),
     ``values`` (C, N, 2^n), ``and``/``or`` (C, N, 2^n), ``baseline_values``/``baseline_and``/
-    ``baseline_or`` (k, N, 2^n), ``indices``, ``labels``, ``players``.
+    ``baseline_or`` (k, N, 2^n), ``indices``, ``labels``, ``players``. ``progress``: a
+    progress bar over the checkpoints while their games are played (not part of the cache key).
     """
     p = dict(params)
-    return results.cached(f"B3_dynamics_{p['model']}_{p['dataset']}", p, lambda: _compute(p),
-                          recompute=recompute)
+    return results.cached(f"B3_dynamics_{p['model']}_{p['dataset']}", p,
+                          lambda: _compute(p, progress=progress), recompute=recompute)
 
 
-def _compute(p: dict[str, Any]) -> dict[str, Any]:
+def _compute(p: dict[str, Any], *, progress: bool = False) -> dict[str, Any]:
     dev = "cuda" if torch.cuda.is_available() else "cpu"
     tp = p["target"]
     x_tr, y_tr = G.load_images(p["dataset"], "train")
@@ -137,7 +136,7 @@ def _compute(p: dict[str, Any]) -> dict[str, Any]:
                                                  progress=False) for i, m in zip(idx, maskers)])
 
     vals, ck_train, ck_test = [], [], []
-    for e, st in tqdm(list(zip(ckpts, states)), desc="checkpoints", disable=not PROGRESS):
+    for e, st in tqdm(list(zip(ckpts, states)), desc="checkpoints", disable=not progress):
         net.load_state_dict(st)
         net.eval()
         vals.append(games_of(net))

@@ -61,8 +61,6 @@ IMAGE_STATS: dict[str, tuple[tuple[float], tuple[float]]] = {
     "mnist": ((0.1307,), (0.3081,)),
     "fashion_mnist": ((0.2860,), (0.3530,)),
 }
-#: show tqdm progress bars (notebooks switch them off to keep their pages clean).
-PROGRESS: bool = True
 _LOADERS = {"mnist": load_mnist, "fashion_mnist": load_fashion_mnist}
 
 
@@ -120,7 +118,8 @@ def _predict(net: nn.Module, x: torch.Tensor, batch: int = 256) -> torch.Tensor:
 # ---------------------------------------------------------------- games
 
 
-def run_games(params: Mapping[str, Any], *, recompute: bool = False) -> dict[str, Any]:
+def run_games(params: Mapping[str, Any], *, recompute: bool = False,
+              progress: bool = False) -> dict[str, Any]:
     """Values v(x_T) of the target and of the k baselines on the chosen samples (cached).
 
     ``params`` keys: ``model``, ``dataset``, ``n_players``, ``n_samples``, ``n_heldout``,
@@ -136,7 +135,8 @@ def run_games(params: Mapping[str, Any], *, recompute: bool = False) -> dict[str
     When the cache holds the same setup with fewer baselines (k₀ < k_max), only baselines
     k₀+1 ... k_max are trained and played; the target's values and the first k₀ baselines' are
     taken from that cache (``baselines_reused`` = k₀; 0 for a full computation; never with
-    ``recompute`` or ``IBN_RECOMPUTE=1``).
+    ``recompute`` or ``IBN_RECOMPUTE=1``). ``progress``: a progress bar over the samples while
+    the games are played (not part of the cache key).
     """
     p = dict(params)
     name = games_name(p)
@@ -146,8 +146,9 @@ def run_games(params: Mapping[str, Any], *, recompute: bool = False) -> dict[str
         for k0 in range(p["k_max"] - 1, 0, -1):
             smaller = {**p, "k_max": k0}
             if not fresh and results.result_path(name, smaller).is_file():
-                return _compute_games(p, reuse=results.load_result(name, smaller))
-        return _compute_games(p)
+                return _compute_games(p, reuse=results.load_result(name, smaller),
+                                      progress=progress)
+        return _compute_games(p, progress=progress)
 
     return results.cached(name, p, compute, recompute=recompute)
 
@@ -186,14 +187,15 @@ def _select(p: Mapping[str, Any], target: nn.Module, tinfo: Mapping[str, Any]) -
             "ho_correct": np.concatenate([np.zeros(n_wrong, bool), np.ones(h - n_wrong, bool)])}
 
 
-def _play(p: Mapping[str, Any], nets: Sequence[nn.Module], idx: np.ndarray, what: str
-          ) -> tuple[torch.Tensor, list]:
+def _play(p: Mapping[str, Any], nets: Sequence[nn.Module], idx: np.ndarray, what: str, *,
+          progress: bool = False) -> tuple[torch.Tensor, list]:
     """Values (len(nets), len(idx), 2^n) of every net on the samples ``idx`` of the training
-    split, with the players of each sample (FeatureMapMasker seeded by seed and sample index)."""
+    split, with the players of each sample (FeatureMapMasker seeded by seed and sample index);
+    a progress bar over the samples if ``progress``."""
     x_tr, y_tr = load_images(p["dataset"], "train")
     vals, players = [], []
     for i in tqdm(idx, desc=f"{p['model']}/{p['dataset']} {what} games", leave=False,
-                  disable=not PROGRESS):
+                  disable=not progress):
         masker = FeatureMapMasker(grid=8, central=6, n_players=p["n_players"],
                                   seed=p["seed"] * 100_003 + int(i))
         y = int(y_tr[i])
@@ -205,7 +207,8 @@ def _play(p: Mapping[str, Any], nets: Sequence[nn.Module], idx: np.ndarray, what
     return out, players
 
 
-def _compute_games(p: dict[str, Any], reuse: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def _compute_games(p: dict[str, Any], reuse: Mapping[str, Any] | None = None, *,
+                   progress: bool = False) -> dict[str, Any]:
     dev = "cuda" if torch.cuda.is_available() else None
     tp, bp = p["target"], p["baseline"]
     k0 = 0 if reuse is None else int(reuse["baseline_values"].shape[0])
@@ -226,8 +229,8 @@ def _compute_games(p: dict[str, Any], reuse: Mapping[str, Any] | None = None) ->
             "target_heldout_acc": float((cand_pred == y_tr[cand]).float().mean()),
             "baseline_acc_on_train_split": base_acc,
         }
-        v, players = _play(p, [target] + bases, sel["train_idx"], "train")
-        hv, hplayers = _play(p, [target] + bases, sel["ho_idx"], "held-out")
+        v, players = _play(p, [target] + bases, sel["train_idx"], "train", progress=progress)
+        hv, hplayers = _play(p, [target] + bases, sel["ho_idx"], "held-out", progress=progress)
         out = {"values": v[0], "baseline_values": v[1:], "players": players,
                "heldout_values": hv[0], "heldout_baseline_values": hv[1:], "heldout_players": hplayers}
     else:
@@ -237,8 +240,8 @@ def _compute_games(p: dict[str, Any], reuse: Mapping[str, Any] | None = None) ->
                                "(the target changed?); recompute them")
         acc = json.loads(reuse["accuracy"])
         acc["baseline_acc_on_train_split"] = list(acc["baseline_acc_on_train_split"]) + base_acc
-        v, _ = _play(p, bases, sel["train_idx"], "train")
-        hv, _ = _play(p, bases, sel["ho_idx"], "held-out")
+        v, _ = _play(p, bases, sel["train_idx"], "train", progress=progress)
+        hv, _ = _play(p, bases, sel["ho_idx"], "held-out", progress=progress)
         out = {key: reuse[key] for key in ("values", "players", "heldout_values", "heldout_players")}
         out["baseline_values"] = torch.cat([reuse["baseline_values"], v])
         out["heldout_baseline_values"] = torch.cat([reuse["heldout_baseline_values"], hv])
@@ -334,15 +337,17 @@ def effects_key(params: Mapping[str, Any], solver: str = "lp", noise_bound: floa
 
 def interactions(params: Mapping[str, Any], solver: str = "lp", noise_bound: float = 0.02, *,
                  sgd_steps: int = SGD_STEPS, sgd_lrs: Sequence[float] = SGD_LRS,
-                 recompute: bool = False) -> dict[str, Any]:
+                 recompute: bool = False, progress: bool = False) -> dict[str, Any]:
     """Games of :func:`run_games` plus the AND-OR effects of every game (cached per solver).
 
     Adds ``and``/``or`` (N, 2^n), ``baseline_and``/``baseline_or`` (k, N, 2^n) and the same with a
     ``heldout_`` prefix to the games' result (:func:`with_effects`). ``sgd_steps`` / ``sgd_lrs``
-    set the SGD solver (:func:`extract_effects`).
+    set the SGD solver (:func:`extract_effects`); ``progress`` shows a bar while the games are
+    played (:func:`run_games`).
     """
-    return with_effects(run_games(params), params, f"B_effects_{params['model']}_{params['dataset']}",
-                        solver, noise_bound, sgd_steps=sgd_steps, sgd_lrs=sgd_lrs, recompute=recompute)
+    return with_effects(run_games(params, progress=progress), params,
+                        f"B_effects_{params['model']}_{params['dataset']}", solver, noise_bound,
+                        sgd_steps=sgd_steps, sgd_lrs=sgd_lrs, recompute=recompute)
 
 
 def with_effects(games: Mapping[str, Any], params: Mapping[str, Any], name: str, solver: str = "lp",

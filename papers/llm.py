@@ -35,10 +35,7 @@ from ibn.and_or import extract
 
 __all__ = ["split_words", "WordRemovalMasker", "load_lm", "target_id", "extract_and_or",
            "predict", "salient_patterns", "topk_explained", "pattern_label", "run_prompt",
-           "random_masks", "prompt_params", "k_for_r2", "unique_words", "PROGRESS"]
-
-#: show tqdm progress bars (notebooks switch them off).
-PROGRESS: bool = True
+           "random_masks", "prompt_params", "k_for_r2", "unique_words"]
 
 _WORD_RE = re.compile(r"\s*[^\W_]+(?:'[^\W_]+)?|\s*[^\w\s]+|\s*_+")
 
@@ -282,20 +279,24 @@ def k_for_r2(values: torch.Tensor, and_effects: torch.Tensor, or_effects: torch.
 
 def run_prompt(spec: Mapping[str, Any], *, n_players: int, n_check: int = 32,
                noise_bound: float = 0.02, mode: str = "remove", seed: int = 0,
-               scale: str | None = None, recompute: bool = False) -> dict[str, Any]:
+               scale: str | None = None, recompute: bool = False,
+               progress: bool = False) -> dict[str, Any]:
     """Values, AND-OR effects and a universal-matching check of one prompt (cached).
 
     ``spec``: ``text``, ``target`` (one token, e.g. ``" Paris"``), ``players`` (content words in
     priority order; the first ``n_players`` are used, then put in sentence order). The check
     re-runs the LM on ``n_check`` random coalitions (fresh forward passes, other batches) and
     compares with the logical model's prediction. Cached under ``data/results/B6_llm``.
+    ``progress``: a progress bar while the 2^n masked prompts are evaluated (not part of the
+    cache key).
     """
     params = prompt_params(spec, n_players=n_players, n_check=n_check, noise_bound=noise_bound,
                            mode=mode, seed=seed, scale=scale)
-    return results.cached("B6_llm", params, lambda: _compute(params), recompute=recompute)
+    return results.cached("B6_llm", params, lambda: _compute(params, progress=progress),
+                          recompute=recompute)
 
 
-def _compute(p: dict[str, Any]) -> dict[str, Any]:
+def _compute(p: dict[str, Any], *, progress: bool = False) -> dict[str, Any]:
     lm = load_lm()
     tok = lm.tokenizer
     masker = WordRemovalMasker(tok, p["text"], p["players"], mode=p["mode"],
@@ -304,7 +305,7 @@ def _compute(p: dict[str, Any]) -> dict[str, Any]:
     n = masker.n_players
     t0 = time.perf_counter()
     values = ibn_games.all_values(lm, None, masker, target=y, batch_size=64,
-                                  progress=PROGRESS)
+                                  progress=progress)
     t_values = time.perf_counter() - t0
     eff = extract_and_or(values, p["noise_bound"])
     check = random_masks(n, p["n_check"], seed=p["seed"])

@@ -43,8 +43,6 @@ TEXT_MODELS: tuple[str, ...] = ("minilm", "bert_medium")
 #: Adam learning rate used when ``lr=None``: fine-tuning rate for the pretrained MiniLM, a
 #: from-scratch rate for BERT-Medium.
 DEFAULT_LR: dict[str, float] = {"minilm": 5e-5, "bert_medium": 1e-4}
-#: show tqdm progress bars while training (notebooks switch them off)
-PROGRESS: bool = False
 
 
 def load_sentences(split: str, seed: int = 0) -> tuple[list[str], list[int]]:
@@ -71,7 +69,7 @@ def train_text_classifier(model: str, split: str, *, n_train: int, epochs: int, 
                           label_noise: float = 0.0, lr: float | None = None,
                           batch_size: int = 32, max_length: int = 64,
                           models_dir: str | os.PathLike | None = None,
-                          device: str | None = None) -> nn.Module:
+                          device: str | None = None, progress: bool = False) -> nn.Module:
     """Train (or load the cached) ``model`` ("minilm" | "bert_medium") on the first ``n_train``
     sentences of ``split`` for ``epochs`` epochs with Adam (``lr``, default
     :data:`DEFAULT_LR`), batch ``batch_size``, shuffling and head/initial weights seeded by
@@ -80,7 +78,8 @@ def train_text_classifier(model: str, split: str, *, n_train: int, epochs: int, 
     on the CPU (or ``device``), with ``net.training_info`` = the spec, the flipped indices and
     the final training accuracy (on the possibly flipped labels). The weights are kept by
     :func:`ibn.model_store.cached_model` under the data root (or ``models_dir``, a data root for
-    them), keyed by every training setting; an interrupted training resumes."""
+    them), keyed by every training setting; an interrupted training resumes. ``progress``: a
+    progress bar while training (not part of the key)."""
     lr = DEFAULT_LR[model] if lr is None and model in DEFAULT_LR else lr
     if lr is None:
         raise ValueError(f"model must be one of {TEXT_MODELS}, got {model!r}")
@@ -94,7 +93,7 @@ def train_text_classifier(model: str, split: str, *, n_train: int, epochs: int, 
         hist = train(net, (texts[:n_train], labels[:n_train]), epochs=epochs,
                      batch_size=batch_size, optimizer="adam", lr=lr, label_noise=label_noise,
                      num_classes=2, seed=seed, device=device, checkpoint_dir=train_dir,
-                     progress=PROGRESS)
+                     progress=progress)
         return {"spec": spec, "flipped": hist.flipped, "train_acc": hist.last("train_acc"),
                 "train_loss": hist.last("train_loss"), "records": hist.records,
                 "train_time_s": time.time() - t0, "torch_threads": torch.get_num_threads()}

@@ -189,7 +189,6 @@ def test_games_with_more_baselines_extend_the_cached_ones(tmp_path, monkeypatch)
     monkeypatch.setenv("IBN_DATA", str(tmp_path))
     monkeypatch.delenv("IBN_RECOMPUTE", raising=False)
     monkeypatch.setattr(G, "load_images", _tiny_images)
-    monkeypatch.setattr(G, "PROGRESS", False)
     small = {"model": "resnet20", "dataset": "mnist", "n_players": 3, "n_samples": 2,
              "n_heldout": 2, "n_eval": 10, "k_max": 1, "seed": 0, "scale": "test",
              "target": {"n_train": 16, "epochs": 1, "lr": 1e-3, "batch_size": 8, "label_noise": 0.0},

@@ -103,3 +103,19 @@ def test_masks_index_round_trip():
     assert torch.equal(tf.masks_to_index(masks), torch.arange(32))
     assert masks[0b00110].tolist() == [False, True, True, False, False]
     assert torch.equal(tf.orders(5), masks.sum(1))
+
+
+def test_coalition_members_and_label_round_trip():
+    assert tf.coalition() == 0 and tf.coalition(0, 2) == 0b101 and tf.coalition(2, 2, 0) == 0b101
+    assert tf.members(0) == () and tf.members(0b1011) == (0, 1, 3)
+    assert tf.coalition_label(0) == "{}" and tf.coalition_label(0b101) == "{0, 2}"
+    for mask in range(1 << 6):
+        assert tf.coalition(*tf.members(mask)) == mask
+    # the bitmask indexes the row of all_masks that marks the same players
+    masks = tf.all_masks(4)
+    assert torch.nonzero(masks[tf.coalition(1, 3)]).flatten().tolist() == [1, 3]
+    for bad in (-1, 1.5, True):
+        with pytest.raises(ValueError):
+            tf.coalition(bad)
+    with pytest.raises(ValueError):
+        tf.members(-3)

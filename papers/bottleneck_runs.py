@@ -1,0 +1,355 @@
+"""Paper A's chapter pipelines: one cached run per model of the notebooks A1–A4.
+
+Each runner takes the notebook's scale preset (``settings``, the dict the notebook builds with
+:func:`ibn.book.scale_params`), its ``seed`` and ``scale`` and returns ``(params, result)``:
+the cache key and the result of :func:`ibn.results.cached` under the chapter's name
+(``A1_tabular``, ``A1_cnn``, ``A1_text``, ``A2_gradients``, ``A3_modulation``,
+``A4_consequences``). The steps themselves are :mod:`papers.bottleneck`'s; the small helpers
+at the end turn results into the numbers of the chapters' tables.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import torch
+
+from ibn import multiorder as mo
+from ibn.data import load_tabular
+from ibn.maskers import TabularMasker
+from ibn.models import build
+from ibn.results import cached
+from ibn.train import PRESETS, evaluate
+from papers import bottleneck as bn
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = [
+    "a1_tabular", "a1_cnn_params", "a1_cnn", "a1_text_params", "a1_text", "exact_vs_sampled",
+    "sampled_noise_floor", "a2_gradients", "a3_modulation", "order_centre", "a4_consequences",
+    "order_of",
+]
+
+Run = tuple[dict[str, Any], dict[str, Any]]
+
+#: the tabular experiments' players: the first 12 features of the table.
+N_FEATURES = 12
+
+
+# ---------------------------------------------------------------------------------------------
+# A1 · Discovery
+# ---------------------------------------------------------------------------------------------
+
+
+def a1_tabular(dataset: str, model_name: str, settings: Mapping[str, Any], *, seed: int,
+               scale: str, recompute: bool = False) -> Run:
+    """A1's tabular run: ``model_name`` (MLP) trained on the 12 first features of ``dataset``,
+    exact J^(m) strengths after each kept epoch, and the sampled protocol on the final model's
+    recorded values beside the exact I^(m)(i, j) (cached as ``A1_tabular``).
+
+    ``settings``: ``tab_epochs``, ``tab_snapshots``, ``tab_per_class``, ``agree_pairs``,
+    ``agree_contexts``. Result: ``epochs``, ``sample_index``, ``train_loss``/``train_acc``/
+    ``test_acc`` per epoch, ``strength`` (snapshots, samples, n−1), ``agree_exact`` and the
+    sampled protocol's ``agree_*`` arrays."""
+    params = {"experiment": "A1_tabular", "dataset": dataset, "model": model_name,
+              "features": list(range(N_FEATURES)), "epochs": settings["tab_epochs"],
+              "snapshots": settings["tab_snapshots"], "per_class": settings["tab_per_class"],
+              "optimizer": "adam", "lr": 1e-3, "batch_size": 32, "seed": seed,
+              "agree_pairs": settings["agree_pairs"], "agree_contexts": settings["agree_contexts"],
+              "scale": scale, "version": 1}
+
+    def compute() -> dict[str, Any]:
+        tab, model, hist, snaps = bn.train_tabular(
+            dataset, model_name, features=params["features"], epochs=params["epochs"],
+            snapshots=params["snapshots"], seed=seed)
+        masker = TabularMasker(torch.zeros(N_FEATURES))
+        idx = bn.pick_samples(model, tab.x_test, tab.y_test, per_class=params["per_class"],
+                              seed=seed)
+        xs, ys = tab.x_test[idx], tab.y_test[idx]
+        out = {"epochs": np.array(sorted(snaps)), "sample_index": idx.numpy(),
+               "train_loss": np.array([r["train_loss"] for r in hist.records]),
+               "train_acc": np.array([r["train_acc"] for r in hist.records]),
+               "test_acc": np.array([r["test_acc"] for r in hist.records])}
+        strengths = []
+        for e in sorted(snaps):
+            model.load_state_dict(snaps[e])
+            values = bn.game_values(model, xs, ys, masker)
+            strengths.append(bn.exact_profile(values)["strength"])
+        out["strength"] = np.stack(strengths)  # (snapshots, samples, n−1)
+        # exact vs sampled on the final model (values of the last snapshot)
+        samp = bn.sampled_from_values(values, n_pairs=params["agree_pairs"],
+                                      contexts=params["agree_contexts"], seed=seed)
+        inter = mo.exact(values).numpy()
+        k = np.arange(len(ys))[:, None, None]
+        pr = samp["pairs"]
+        out["agree_exact"] = inter[k, samp["orders"][None, None, :], pr[..., 0:1], pr[..., 1:2]]
+        for key in ("orders", "strength", "mean", "sem", "pairs"):
+            out[f"agree_{key}"] = samp[key]
+        return out
+
+    return params, cached("A1_tabular", params, compute, recompute=recompute)
+
+
+def a1_cnn_params(dataset: str, model: str, settings: Mapping[str, Any], *, seed: int,
+                  scale: str) -> dict[str, Any]:
+    """Settings of one A1 CNN run (training, players, protocols): the cache key of
+    :func:`a1_cnn` and the parameters of :func:`papers.bottleneck.cnn_profiles`.
+
+    ``settings``: ``cnn_train[model]`` = [training images, epochs, rate, (batch size)],
+    ``cnn_size``, ``cnn_test``, ``cnn_batch``, ``cnn_snapshots``, ``cnn_steps``,
+    ``cnn_exact_grid``, ``cnn_exact``, ``cnn_sampled``, ``cnn_grid``, ``cnn_pairs``,
+    ``cnn_contexts``, ``agree_pairs``, ``agree_contexts``."""
+    n_train, epochs, lr, *batch = settings["cnn_train"][model]
+    return {"experiment": "A1_cnn", "dataset": dataset, "model": model,
+            "size": settings["cnn_size"], "n_train": n_train, "n_test": settings["cnn_test"],
+            "epochs": epochs, "snapshots": [e for e in settings["cnn_snapshots"] if e <= epochs],
+            "snapshot_steps": settings["cnn_steps"].get(model, []), "lr": lr,
+            "batch_size": batch[0] if batch else settings["cnn_batch"], "seed": seed,
+            "exact_grid": settings["cnn_exact_grid"], "n_exact": settings["cnn_exact"],
+            "n_sampled": settings["cnn_sampled"], "grid": settings["cnn_grid"],
+            "pairs": settings["cnn_pairs"], "contexts": settings["cnn_contexts"],
+            "agree_pairs": settings["agree_pairs"], "agree_contexts": settings["agree_contexts"],
+            "scale": scale, "version": 2}
+
+
+def a1_cnn(dataset: str, model: str, settings: Mapping[str, Any], *, seed: int, scale: str,
+           recompute: bool = False) -> Run:
+    """A1's CNN run: :func:`papers.bottleneck.cnn_profiles` of :func:`a1_cnn_params`
+    (cached as ``A1_cnn``)."""
+    params = a1_cnn_params(dataset, model, settings, seed=seed, scale=scale)
+
+    def compute() -> dict[str, Any]:
+        return bn.cnn_profiles(a1_cnn_params(dataset, model, settings, seed=seed, scale=scale))
+
+    return params, cached("A1_cnn", params, compute, recompute=recompute)
+
+
+def a1_text_params(model: str, settings: Mapping[str, Any], *, seed: int,
+                   scale: str) -> dict[str, Any]:
+    """Settings of one A1 text-classifier run: the cache key of :func:`a1_text` and the
+    parameters of :func:`papers.bottleneck.text_profiles`.
+
+    ``settings``: ``text_train[model]`` = [training sentences, epochs], ``text_test``,
+    ``text_players``, ``text_sentences``, ``text_max_tokens``, ``agree_pairs``,
+    ``agree_contexts``."""
+    n_train, epochs = settings["text_train"][model]
+    return {"experiment": "A1_text", "model": model, "n_train": n_train, "epochs": epochs,
+            "lr": None, "seed": seed, "n_test": settings["text_test"],
+            "n_players": settings["text_players"], "n_sentences": settings["text_sentences"],
+            "max_tokens": settings["text_max_tokens"], "agree_pairs": settings["agree_pairs"],
+            "agree_contexts": settings["agree_contexts"], "scale": scale, "version": 1}
+
+
+def a1_text(model: str, settings: Mapping[str, Any], *, seed: int, scale: str,
+            recompute: bool = False) -> Run:
+    """A1's text run: :func:`papers.bottleneck.text_profiles` of :func:`a1_text_params`
+    (cached as ``A1_text``)."""
+    params = a1_text_params(model, settings, seed=seed, scale=scale)
+
+    def compute() -> dict[str, Any]:
+        return bn.text_profiles(a1_text_params(model, settings, seed=seed, scale=scale))
+
+    return params, cached("A1_text", params, compute, recompute=recompute)
+
+
+def exact_vs_sampled(res: Mapping[str, Any], label: str
+                     ) -> tuple[dict[str, Any], np.ndarray, np.ndarray]:
+    """How well the sampled protocol (run on recorded values) agrees with the exact I^(m)(i, j)
+    on the same pairs: a table row for ``label`` and the two J curves (exact, sampled).
+
+    ``res``: a result with ``agree_mean``, ``agree_sem``, ``agree_exact`` (samples, pairs, K)
+    and ``agree_strength`` (:func:`a1_tabular`, :func:`a1_cnn`, :func:`a1_text`). The row has
+    the largest difference where a single context exists (sem = 0), the correlation of sampled
+    and exact values, the z-scores' mean, sd and share within ±2, and the largest difference of
+    the J curves."""
+    mean, sem, ex = res["agree_mean"], res["agree_sem"], res["agree_exact"]
+    single = sem == 0
+    z = (mean[~single] - ex[~single]) / sem[~single]
+    ex_strength = np.abs(ex).mean(1)  # (samples, K): exact |I| on the sampled pairs
+    Je = ex_strength.mean(0) / ex_strength.mean()
+    Js = res["agree_strength"].mean(0) / res["agree_strength"].mean()
+    return {"model": label, "pairs × orders": int(mean.shape[1] * mean.shape[2]),
+            "max |diff| (single context)": float(np.abs(mean[single] - ex[single]).max())
+            if single.any() else np.nan,
+            "corr(sampled, exact)": float(np.corrcoef(mean.ravel(), ex.ravel())[0, 1]),
+            "mean z": float(z.mean()), "sd z": float(z.std()),
+            "share |z| < 2": float((np.abs(z) < 2).mean()),
+            "max |J_sampled − J_exact|": float(np.abs(Js - Je).max())}, Je, Js
+
+
+def sampled_noise_floor(res: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+    """Sampled J(m) of an A1 CNN's final model and its noise floor, both relative to the mean
+    strength: the floor is E|X̄| of pure sampling noise, √(2/π)·sem averaged over pairs and
+    images (``res``: ``fine_strength``, ``fine_sem`` of :func:`a1_cnn`)."""
+    S = res["fine_strength"]
+    norm = S.mean()
+    return S.mean(0) / norm, (np.sqrt(2 / np.pi) * res["fine_sem"]).mean(1).mean(0) / norm
+
+
+# ---------------------------------------------------------------------------------------------
+# A2 · Cause
+# ---------------------------------------------------------------------------------------------
+
+
+def a2_gradients(dataset: str, model_name: str, settings: Mapping[str, Any], *, seed: int,
+                 scale: str, recompute: bool = False) -> Run:
+    """A2's run: per-order gradient statistics (:func:`papers.bottleneck.gradient_statistics`)
+    of ``model_name`` on the 12 first features of ``dataset`` after each kept epoch, on
+    ``samples`` correctly classified test samples (classes in turn), and a numerical check of
+    the decomposition weights R^(m) on one sample (cached as ``A2_gradients``).
+
+    ``settings``: ``epochs``, ``snapshots``, ``samples``. Result: ``epochs``,
+    ``sample_index``, ``train_loss``/``test_acc`` per epoch, ``stats`` (per kept epoch),
+    ``seconds_per_sample``, ``identity_lhs`` = v(N) − v(∅) − Σ μ_i and ``identity_rhs`` =
+    Σ_(i≠j) Σ_m R^(m) I^(m)(i, j)."""
+    params = {"experiment": "A2_gradients", "dataset": dataset, "model": model_name,
+              "features": list(range(N_FEATURES)), "epochs": settings["epochs"],
+              "snapshots": settings["snapshots"], "samples": settings["samples"],
+              "optimizer": "adam", "lr": 1e-3, "batch_size": 32, "seed": seed, "scale": scale,
+              "version": 1}
+
+    def compute() -> dict[str, Any]:
+        tab, model, hist, snaps = bn.train_tabular(
+            dataset, model_name, features=params["features"], epochs=params["epochs"],
+            snapshots=params["snapshots"], seed=seed)
+        masker = TabularMasker(torch.zeros(N_FEATURES))
+        # correctly classified test samples, classes taken in turn, up to `samples`
+        per_class = -(-params["samples"] // tab.n_classes)
+        idx = bn.pick_samples(model, tab.x_test, tab.y_test, per_class=per_class, seed=seed)
+        yy = tab.y_test[idx].numpy()
+        rank = np.array([int(np.sum(yy[:k] == yy[k])) for k in range(len(yy))])
+        idx = idx[np.lexsort((yy, rank))][: params["samples"]]
+        xs, ys = tab.x_test[idx], tab.y_test[idx]
+        out = {"epochs": np.array(sorted(snaps)), "sample_index": idx.numpy(),
+               "train_loss": np.array([r["train_loss"] for r in hist.records]),
+               "test_acc": np.array([r["test_acc"] for r in hist.records]), "stats": {}}
+        t = time.perf_counter()
+        for e in sorted(snaps):
+            model.load_state_dict(snaps[e])
+            st = bn.gradient_statistics(model, xs, ys, masker, matmul_dtype=torch.float32)
+            out["stats"][str(e)] = dict(st.items())
+        out["seconds_per_sample"] = (time.perf_counter() - t) / (len(snaps) * len(ys))
+        values = bn.game_values(model, xs[:1], ys[:1], masker)[0]
+        inter = mo.exact(values)
+        R = torch.as_tensor(bn.efficiency_weights(N_FEATURES))
+        lhs = values[-1] - values[0] - sum(values[1 << i] - values[0] for i in range(N_FEATURES))
+        out["identity_lhs"] = float(lhs)
+        out["identity_rhs"] = float((R[:, None, None] * inter).sum())
+        return out
+
+    return params, cached("A2_gradients", params, compute, recompute=recompute)
+
+
+# ---------------------------------------------------------------------------------------------
+# A3 · Modulation
+# ---------------------------------------------------------------------------------------------
+
+
+def a3_modulation(dataset: str, preset: str, lam: float, settings: Mapping[str, Any], *,
+                  seed: int, scale: str, recompute: bool = False) -> Run:
+    """A3's run: ``settings["model"]`` trained on the 12 first features of ``dataset`` with the
+    order-steering term of ``preset`` (:data:`ibn.train.PRESETS`) at weight ``lam`` (λ = 0: the
+    normal model, recorded as preset ``"normal"``), then its exact J^(m) on correctly
+    classified test samples (cached as ``A3_modulation``).
+
+    ``settings``: ``model``, ``epochs``, ``per_class``. Result: ``strength``, ``J``,
+    ``ratios``, the last epoch's ``train_loss``/``train_acc``/``test_acc``/``test_loss``,
+    ``n_samples`` and ``train_s``."""
+    params = {"experiment": "A3_modulation", "dataset": dataset, "model": settings["model"],
+              "features": list(range(N_FEATURES)), "epochs": settings["epochs"],
+              "preset": preset if lam else "normal",
+              "steer": list(PRESETS[preset]) if lam else None, "lam": lam,
+              "per_class": settings["per_class"], "optimizer": "adam", "lr": 1e-3,
+              "batch_size": 32, "seed": seed, "scale": scale, "version": 1}
+
+    def compute() -> dict[str, Any]:
+        tab = bn.select_features(load_tabular(dataset, seed=seed), params["features"])
+        model = build(settings["model"], in_features=N_FEATURES, num_classes=tab.n_classes,
+                      seed=seed)
+        masker = TabularMasker(torch.zeros(N_FEATURES))
+        t = time.perf_counter()
+        hist, _ = bn.train_snapshots(
+            model, (tab.x_train, tab.y_train), test_set=(tab.x_test, tab.y_test),
+            epochs=params["epochs"], batch_size=32, optimizer="adam", lr=1e-3, seed=seed,
+            extra_loss=bn.steering_loss(preset if lam else None, lam, masker), device="cpu")
+        train_s = time.perf_counter() - t
+        idx = bn.pick_samples(model, tab.x_test, tab.y_test, per_class=params["per_class"],
+                              seed=seed)
+        values = bn.game_values(model, tab.x_test[idx], tab.y_test[idx], masker)
+        prof = bn.exact_profile(values)
+        last = hist.records[-1]
+        return {"strength": prof["strength"], "J": prof["J"], "ratios": prof["ratios"],
+                "train_loss": last["train_loss"], "train_acc": last["train_acc"],
+                "test_acc": last["test_acc"], "test_loss": last["test_loss"],
+                "n_samples": len(idx), "train_s": train_s}
+
+    return params, cached("A3_modulation", params, compute, recompute=recompute)
+
+
+def order_centre(ratios: np.ndarray, J: np.ndarray) -> float:
+    """The centre of mass r̄ = Σ r·J / Σ J of a J^(m) curve over the order ratios (arrays of
+    the same length, e.g. ``ratios`` and ``J`` of :func:`a3_modulation`)."""
+    return float((ratios * J).sum() / J.sum())
+
+
+# ---------------------------------------------------------------------------------------------
+# A4 · Consequences
+# ---------------------------------------------------------------------------------------------
+
+
+def a4_consequences(kind: str, seed: int, settings: Mapping[str, Any], *, scale: str,
+                    recompute: bool = False) -> Run:
+    """A4's run: ``settings["model"]`` trained with seed ``seed`` on the 12 first features of
+    ``settings["dataset"]`` (split seed 0), with the order-steering term of preset ``kind`` at
+    weight ``settings["lam"]`` (``"normal"``: none), then its losses and accuracies, its
+    accuracy under attacks and corruptions (:func:`papers.bottleneck.robustness`) and its exact
+    J^(m) (cached as ``A4_consequences``).
+
+    ``settings``: ``dataset``, ``model``, ``lam``, ``epochs``, ``per_class``, ``fgsm``,
+    ``pgd``, ``sigma``, ``mask``."""
+    params = {"experiment": "A4_consequences", "dataset": settings["dataset"],
+              "model": settings["model"], "features": list(range(N_FEATURES)), "kind": kind,
+              "steer": list(PRESETS[kind]) if kind != "normal" else None,
+              "lam": settings["lam"] if kind != "normal" else 0.0, "epochs": settings["epochs"],
+              "per_class": settings["per_class"], "optimizer": "adam", "lr": 1e-3,
+              "batch_size": 32, "seed": seed, "split_seed": 0, "fgsm": settings["fgsm"],
+              "pgd": settings["pgd"], "pgd_steps": 20, "sigma": settings["sigma"],
+              "mask": settings["mask"], "scale": scale, "version": 1}
+
+    def compute() -> dict[str, Any]:
+        tab = bn.select_features(load_tabular(settings["dataset"], seed=0), params["features"])
+        model = build(settings["model"], in_features=N_FEATURES, num_classes=tab.n_classes,
+                      seed=seed)
+        masker = TabularMasker(torch.zeros(N_FEATURES))
+        t = time.perf_counter()
+        bn.train_snapshots(model, (tab.x_train, tab.y_train), epochs=params["epochs"],
+                           batch_size=32, optimizer="adam", lr=1e-3, seed=seed,
+                           extra_loss=bn.steering_loss(kind, params["lam"], masker),
+                           device="cpu")
+        out: dict[str, Any] = {"train_s": time.perf_counter() - t}
+        tr = evaluate(model, (tab.x_train, tab.y_train))
+        te = evaluate(model, (tab.x_test, tab.y_test))
+        out.update({"train_loss": tr["loss"], "train_acc": tr["acc"], "test_loss": te["loss"],
+                    "test_acc": te["acc"]})
+        rob = bn.robustness(model, tab.x_test, tab.y_test, masker, eps=params["fgsm"],
+                            pgd_eps=params["pgd"], pgd_steps=params["pgd_steps"],
+                            sigma=params["sigma"], mask_fraction=params["mask"], seed=seed)
+        out["robustness"] = rob
+        idx = bn.pick_samples(model, tab.x_test, tab.y_test, per_class=params["per_class"],
+                              seed=seed)
+        prof = bn.exact_profile(bn.game_values(model, tab.x_test[idx], tab.y_test[idx], masker))
+        out.update({"J": prof["J"], "ratios": prof["ratios"]})
+        return out
+
+    return params, cached("A4_consequences", params, compute, recompute=recompute)
+
+
+def order_of(series: pd.Series, kinds: Sequence[str], descending: bool) -> list[str]:
+    """The ``kinds`` present in ``series``' index, sorted by their value (largest first if
+    ``descending``)."""
+    sub = series[[k for k in kinds if k in series.index]]
+    return list(sub.sort_values(ascending=not descending).index)
