@@ -46,10 +46,11 @@ t_start = time.perf_counter()
 chosen = PB.chosen_setups(scale, setups)
 judged, records, gates = {}, {}, []
 for s in chosen:
-    for solver in PB.SOLVERS:
-        judged[(s.name, solver)] = C.judge_fig2(PB.effects(s, solver))
-    records[s.name] = PB.setup_record(s)
-    gates.append(PB.gate_row(s))
+    found = {solver: PB.effects(s, solver) for solver in PB.SOLVERS}
+    for solver, res in found.items():
+        judged[(s.name, solver)] = C.judge_fig2(res)
+    records[s.name] = PB.setup_record(s, found["exact"])
+    gates.append(PB.gate_row(s, found["exact"], found["sgd"]))
 controls = {case: C.judge_fig2(C.with_exact_effects(C.planted_games(baseline_spindle=case_kind)))
             for case, case_kind in (("mixture", "own"), ("common", "common"))}
 verdicts = C.fig2_records(judged, records, controls, scale=scale,

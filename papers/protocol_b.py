@@ -200,19 +200,18 @@ def chosen_setups(scale: str, only: str | None = None) -> list[SetupB]:
     return [SetupB(m, d, scale) for m, d in every]
 
 
-def setup_record(setup: SetupB) -> dict[str, Any]:
-    """The setup's verdict-record entry with its models' accuracies (from the cached games)."""
-    g = games(setup)
+def setup_record(setup: SetupB, g: dict[str, Any]) -> dict[str, Any]:
+    """The setup's verdict-record entry with its models' accuracies (from its games ``g``)."""
     return {**setup.record(), "target_test_acc": round(float(g["target_test_acc"]), 4),
             "baseline_acc": [round(float(a), 4) for a in g["baseline_val_acc"]],
             "samples": "random test samples", "layer": g["layer"]}
 
 
-def gate_row(setup: SetupB) -> dict[str, Any]:
-    """One row of the gate table: upper-order shares (:func:`gate`) and salient counts."""
+def gate_row(setup: SetupB, ex: dict[str, Any], sg: dict[str, Any]) -> dict[str, Any]:
+    """One row of the gate table: upper-order shares (:func:`gate`) and salient counts, from
+    the setup's :func:`effects` of the exact optimum ``ex`` and of the lab's SGD ``sg``."""
     from ibn.distributions import salient, tau_from_values
 
-    ex, sg = effects(setup, "exact"), effects(setup, "sgd")
     shares = gate(ex, sg)
     tau = tau_from_values(ex["values"])
     count = {name: float((salient(r["and"], tau).sum(-1) + salient(r["or"], tau).sum(-1))

@@ -1,5 +1,7 @@
 """Sphinx extension of the ibn book: generates pages' parts at build time, before reading.
 
+- ``book/_generated/claims.md`` (and ``claims_a.md``, ``claims_b.md``): the claims at a glance,
+  one row per verdict record of ``data/verdicts/*.json``.
 - ``book/_generated/results_table.md``: one row per cached result (``data/results/*/*.json``,
   the provenance records written by ``ibn.results.cached``): scale, commit, date, hardware,
   run time. An empty or missing ``data/results`` gives a sentence saying so.
@@ -257,8 +259,44 @@ def part_status(root: Path, caption_prefix: str, label: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+#: a mark per verdict category (colour in any browser, and readable without colour).
+VERDICT_MARKS = {"reproduced": "🟢", "partly reproduced": "🟡", "not reproduced": "🔴",
+                 "inconclusive": "⚪"}
+
+
+def claims_table(root: Path = ROOT, paper: str | None = None) -> str:
+    """Markdown: one row per verdict record of ``data/verdicts/*.json`` (the ``book`` runs),
+    of one paper or of both: claim, figure, setup and scale, verdict, why, chapter."""
+    records = []
+    for path in sorted((root / "data" / "verdicts").glob("*.json")):
+        try:
+            records += json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            return f"*The verdict records could not be read ({path.name}: {exc}).*\n"
+    records = [r for r in records if paper is None or r.get("paper") == paper]
+    if not records:
+        return ("*No verdict of this part has been recorded at `book` scale yet: the chapters "
+                "below show what has been run.*\n")
+    lines = ["| claim | figure | setups | verdict | why | chapter |",
+             "|---|---|---|---|---|---|"]
+    for r in sorted(records, key=lambda r: r["claim"]):
+        setups = r.get("setups", [])
+        models = ", ".join(f"{s['model']}/{s['dataset']}" for s in setups)
+        ns = "/".join(sorted({str(s["n_players"]) for s in setups}))
+        samples = "/".join(sorted({str(s["n_samples"]) for s in setups}))
+        stem = Path(r["chapter"]).stem
+        lines.append("| " + " | ".join(_cell(c) for c in (
+            r["claim"], r["figure"], f"{models} (n = {ns}, {samples} samples; {r['scale']})",
+            f"{VERDICT_MARKS.get(r['verdict'], '')} **{r['verdict']}**", r["why"],
+            f"{{doc}}`{stem} </book/notebooks/{stem}>`")) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def generate(root: Path = ROOT) -> list[str]:
     """Write the generated files; return the problems to report as build warnings."""
+    _write_if_changed(GENERATED / "claims.md", claims_table(root))
+    _write_if_changed(GENERATED / "claims_a.md", claims_table(root, "A"))
+    _write_if_changed(GENERATED / "claims_b.md", claims_table(root, "B"))
     for prefix, filename, label in PARTS:
         _write_if_changed(GENERATED / filename, part_status(root, prefix, label))
     _write_if_changed(GENERATED / "results_table.md", results_table(root))
