@@ -36,6 +36,7 @@ from ibn._progress import tqdm
 from ibn import distributions as dist
 from ibn import games as ibn_games
 from ibn import results
+from ibn.and_or import extract
 from ibn.distributions import Strengths
 from papers import generalizable as G
 from ibn.maskers import FeatureMapMasker
@@ -145,7 +146,7 @@ def _compute(p: dict[str, Any], *, progress: bool = False) -> dict[str, Any]:
     vals_t = torch.stack(vals)
     bvals = torch.stack([games_of(b) for b in bases])
     both = torch.cat([vals_t, bvals])  # (C + k, N, 2^n)
-    eff = G.extract_effects(both, "lp")
+    eff = extract(both.to(torch.float64), noise_bound=0.02, solver="lp")
     C = len(ckpts)
     rec = info["records"]
     return {
@@ -153,9 +154,9 @@ def _compute(p: dict[str, Any], *, progress: bool = False) -> dict[str, Any]:
         "train_loss": [r["train_loss"] for r in rec], "test_loss": [r["test_loss"] for r in rec],
         "train_acc": [r["train_acc"] for r in rec], "test_acc": [r["test_acc"] for r in rec],
         "ckpt_epochs": ckpts, "ckpt_train_loss": ck_train, "ckpt_test_loss": ck_test,
-        "values": vals_t, "and": eff["and_effects"][:C], "or": eff["or_effects"][:C],
-        "baseline_values": bvals, "baseline_and": eff["and_effects"][C:],
-        "baseline_or": eff["or_effects"][C:], "extractor": eff["extractor"],
+        "values": vals_t, "and": eff.and_effects[:C], "or": eff.or_effects[:C],
+        "baseline_values": bvals, "baseline_and": eff.and_effects[C:],
+        "baseline_or": eff.or_effects[C:], "extractor": "ibn.and_or.extract(solver='lp')",
         "indices": idx, "labels": y_tr[idx], "players": [m.players for m in maskers],
         "n_flipped": len(flipped),
     }

@@ -27,7 +27,6 @@ A^(m),± total / generalizable / non-generalizable curves, shape statistics and 
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 from typing import Any, Mapping, Sequence
@@ -40,7 +39,8 @@ from ibn._progress import tqdm
 from ibn import distributions as dist
 from ibn import games as ibn_games
 from ibn import results
-from ibn.data import load_fashion_mnist, load_mnist, to_float_images
+from ibn.and_or import extract
+from ibn.data import load_images
 from ibn.distributions import Strengths
 from ibn.maskers import FeatureMapMasker
 from ibn.model_store import cached_model
@@ -48,34 +48,13 @@ from ibn.models import build
 from ibn.train import train
 
 __all__ = [
-    "IMAGE_STATS", "load_images", "train_model", "run_games", "games_name", "extract_effects", "effects_key",
+    "load_images", "train_model", "run_games", "games_name", "effects_key",
     "interactions", "with_effects",
     "sgd_best_rate", "split_strengths", "cancellation", "cancellation_total", "shape_summary",
     "decay_verdict", "spindle_verdict", "fit_theory", "cross_similarity", "order_table",
     "setup_params", "setup_of", "PRESETS", "ALL_SETUPS", "per_sample_share",
     "heldout_groups", "spindle_share",
 ]
-
-#: per-dataset (mean, std) used to standardize the 32×32 images.
-IMAGE_STATS: dict[str, tuple[tuple[float], tuple[float]]] = {
-    "mnist": ((0.1307,), (0.3081,)),
-    "fashion_mnist": ((0.2860,), (0.3530,)),
-}
-_LOADERS = {"mnist": load_mnist, "fashion_mnist": load_fashion_mnist}
-
-
-@functools.lru_cache(maxsize=4)
-def load_images(dataset: str, split: str) -> tuple[torch.Tensor, torch.Tensor]:
-    """(x, y) of ``split``: float32 (N, 1, 32, 32) standardized images (Conventions page,
-    conventions-protocol-b) and labels.
-
-    Cached in memory (do not modify the returned tensors in place)."""
-    if dataset not in _LOADERS:
-        raise ValueError(f"unknown dataset {dataset!r}; choose one of {sorted(_LOADERS)}")
-    images, labels = _LOADERS[dataset](split)
-    mean, std = IMAGE_STATS[dataset]
-    return to_float_images(images, 32, mean, std), labels
-
 
 # ---------------------------------------------------------------- training
 
@@ -279,8 +258,6 @@ def sgd_best_rate(values: torch.Tensor, noise_bound: float = 0.02, *, steps: int
     entries up to 2^n), hence several rates. Returns ``and_effects``, ``or_effects``, ``delta``,
     ``objective`` (B, ...) and ``lr`` (the rate chosen per game).
     """
-    from ibn.and_or import extract
-
     if len(lrs) == 0:
         raise ValueError("lrs must name at least one learning rate")
     v = torch.as_tensor(values, dtype=torch.float64)
@@ -296,32 +273,6 @@ def sgd_best_rate(values: torch.Tensor, noise_bound: float = 0.02, *, steps: int
     return {"and_effects": pick("and_effects"), "or_effects": pick("or_effects"),
             "delta": pick("delta"), "objective": obj.min(0).values,
             "lr": torch.as_tensor([float(r) for r in lrs], dtype=torch.float64)[best]}
-
-
-def extract_effects(values: torch.Tensor, solver: str = "lp", noise_bound: float = 0.02, *,
-                    sgd_steps: int = SGD_STEPS, sgd_lrs: Sequence[float] = SGD_LRS) -> dict[str, Any]:
-    """AND-OR effects (B, 2^n) of values (B, 2^n) with ``solver`` ``"lp"`` or ``"sgd"``
-    (Conventions page, eq-sparsest).
-
-    ``"lp"``: the exact optimum, ``ibn.and_or.extract(..., solver="lp")`` (results cached before
-    that function existed say ``ibn.and_or.lp.solve_lp``: the same LP). ``"sgd"``: the lab's
-    SGD through ``ibn.and_or.extract(solver="sgd")`` with ``sgd_steps`` and the best of
-    ``sgd_lrs`` per game (:func:`sgd_best_rate`). The result says which implementation ran
-    (``extractor``).
-    """
-    if solver not in ("lp", "sgd"):
-        raise ValueError(f"solver must be 'lp' or 'sgd', got {solver!r}")
-    v = torch.as_tensor(values, dtype=torch.float64)
-    if solver == "sgd":
-        out = sgd_best_rate(v, noise_bound, steps=sgd_steps, lrs=tuple(sgd_lrs))
-        return {"and_effects": out["and_effects"], "or_effects": out["or_effects"],
-                "sgd_lr": out["lr"], "extractor": SGD_EXTRACTOR}
-    from ibn.and_or import extract
-
-    res = extract(v, noise_bound=noise_bound, solver="lp")
-    return {"and_effects": torch.as_tensor(res.and_effects, dtype=torch.float64),
-            "or_effects": torch.as_tensor(res.or_effects, dtype=torch.float64),
-            "extractor": "ibn.and_or.extract(solver='lp')"}
 
 
 def effects_key(params: Mapping[str, Any], solver: str = "lp", noise_bound: float = 0.02, *,
@@ -342,7 +293,7 @@ def interactions(params: Mapping[str, Any], solver: str = "lp", noise_bound: flo
 
     Adds ``and``/``or`` (N, 2^n), ``baseline_and``/``baseline_or`` (k, N, 2^n) and the same with a
     ``heldout_`` prefix to the games' result (:func:`with_effects`). ``sgd_steps`` / ``sgd_lrs``
-    set the SGD solver (:func:`extract_effects`); ``progress`` shows a bar while the games are
+    set the SGD solver (:func:`sgd_best_rate`); ``progress`` shows a bar while the games are
     played (:func:`run_games`).
     """
     return with_effects(run_games(params, progress=progress), params,
@@ -357,16 +308,26 @@ def with_effects(games: Mapping[str, Any], params: Mapping[str, Any], name: str,
     games of ``params``) plus the AND-OR effects of every game, cached as ``name`` under
     :func:`effects_key`. Shared by the image (:func:`interactions`) and the text setups
     (:mod:`papers.generalizable_text`)."""
+    if solver not in ("lp", "sgd"):
+        raise ValueError(f"solver must be 'lp' or 'sgd', got {solver!r}")
     key = effects_key(params, solver, noise_bound, sgd_steps=sgd_steps, sgd_lrs=sgd_lrs)
+
+    def effects_of(both: torch.Tensor) -> dict[str, Any]:
+        if not both.numel():
+            return {"and_effects": both.clone(), "or_effects": both.clone(), "extractor": "none"}
+        if solver == "sgd":  # the lab's SGD, best of sgd_lrs per game
+            best = sgd_best_rate(both, noise_bound, steps=sgd_steps, lrs=tuple(sgd_lrs))
+            return {"and_effects": best["and_effects"], "or_effects": best["or_effects"],
+                    "sgd_lr": best["lr"], "extractor": SGD_EXTRACTOR}
+        res = extract(both, noise_bound=noise_bound, solver="lp")  # the exact optimum
+        return {"and_effects": res.and_effects, "or_effects": res.or_effects,
+                "extractor": "ibn.and_or.extract(solver='lp')"}
 
     def compute() -> dict[str, Any]:
         out: dict[str, Any] = {}
         for prefix in ("", "heldout_"):
             v, vb = games[f"{prefix}values"], games[f"{prefix}baseline_values"]
-            both = torch.cat([v.unsqueeze(0), vb])  # (1 + k, N, 2^n)
-            eff = extract_effects(both, solver, noise_bound, sgd_steps=sgd_steps,
-                                  sgd_lrs=sgd_lrs) if both.numel() else {
-                "and_effects": both.clone(), "or_effects": both.clone(), "extractor": "none"}
+            eff = effects_of(torch.cat([v.unsqueeze(0), vb]).to(torch.float64))  # (1 + k, N, 2^n)
             out[f"{prefix}and"], out[f"{prefix}baseline_and"] = eff["and_effects"][0], eff["and_effects"][1:]
             out[f"{prefix}or"], out[f"{prefix}baseline_or"] = eff["or_effects"][0], eff["or_effects"][1:]
             if "sgd_lr" in eff:

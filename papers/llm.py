@@ -14,7 +14,7 @@ end-of-text token) is available for comparison.
 
 The 2^n values are decomposed by the sparsest AND-OR decomposition (paper B eq. 17;
 Conventions page, eq-sparsest) with
-:func:`extract_and_or` (``ibn.and_or.extract``). :func:`predict` evaluates the logical model
+``ibn.and_or.extract``. :func:`predict` evaluates the logical model
 h(x_T) = b + Σ_{∅≠S⊆T} I^AND_S + Σ_{S∩T≠∅} I^OR_S (universal matching: h = v − δ), and
 :func:`topk_explained` how much of v the k most salient patterns explain.
 """
@@ -33,7 +33,7 @@ from ibn import results
 from ibn import transforms as tf
 from ibn.and_or import extract
 
-__all__ = ["split_words", "WordRemovalMasker", "load_lm", "target_id", "extract_and_or",
+__all__ = ["split_words", "WordRemovalMasker", "load_lm", "target_id",
            "predict", "salient_patterns", "topk_explained", "pattern_label", "run_prompt",
            "random_masks", "prompt_params", "k_for_r2", "unique_words"]
 
@@ -160,19 +160,6 @@ def target_id(tokenizer: Any, target: str) -> int:
     if len(ids) != 1:
         raise ValueError(f"target {target!r} is {len(ids)} tokens {ids}; choose a one-token target")
     return int(ids[0])
-
-
-def extract_and_or(values: torch.Tensor, noise_bound: float = 0.02) -> dict[str, torch.Tensor]:
-    """Sparsest AND-OR decomposition (paper B eq. 17; Conventions page, eq-sparsest) of one
-    game's 2^n values.
-
-    Returns float64 ``and_effects`` (entry 0 = bias v(x_∅)), ``or_effects`` and ``delta``
-    (|δ_T| ≤ ζ = noise_bound·|v_N − v_∅|, δ_∅ = 0) from :func:`ibn.and_or.extract` (exact,
-    default solver), plus ``extractor`` naming the code used (kept in the cached results).
-    """
-    res = extract(torch.as_tensor(values, dtype=torch.float64).flatten(), noise_bound=noise_bound)
-    return {"and_effects": res.and_effects, "or_effects": res.or_effects, "delta": res.delta,
-            "extractor": "ibn.and_or.extract"}
 
 
 def predict(and_effects: torch.Tensor, or_effects: torch.Tensor, masks: torch.Tensor
@@ -307,15 +294,15 @@ def _compute(p: dict[str, Any], *, progress: bool = False) -> dict[str, Any]:
     values = ibn_games.all_values(lm, None, masker, target=y, batch_size=64,
                                   progress=progress)
     t_values = time.perf_counter() - t0
-    eff = extract_and_or(values, p["noise_bound"])
+    eff = extract(torch.as_tensor(values, dtype=torch.float64).flatten(), noise_bound=p["noise_bound"])
     check = random_masks(n, p["n_check"], seed=p["seed"])
     v_check = ibn_games.evaluate(lm, None, masker, check, target=y, batch_size=7, progress=False)
     with torch.inference_mode():
         full = lm(**masker.batch(torch.ones(1, n, dtype=torch.bool)))[0].double()
     probs = torch.softmax(full, -1)
     top = probs.topk(5)
-    return {"noise_bound": p["noise_bound"], "values": values, "and_effects": eff["and_effects"], "or_effects": eff["or_effects"],
-            "delta": eff["delta"], "extractor": eff["extractor"], "check_masks": check,
+    return {"noise_bound": p["noise_bound"], "values": values, "and_effects": eff.and_effects, "or_effects": eff.or_effects,
+            "delta": eff.delta, "extractor": "ibn.and_or.extract", "check_masks": check,
             "check_values": v_check, "players": masker.players, "target_id": y,
             "p_target": float(probs[y]),
             "top5": [tok.decode([int(i)]) for i in top.indices],

@@ -145,12 +145,6 @@ def run_noise(games: Mapping[str, Any], settings: Mapping[str, Any], *,
                           recompute=recompute)
 
 
-def _effects(values: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    r = extract(values.double(), noise_bound=0.02)
-    return (torch.as_tensor(r.and_effects, dtype=torch.float64),
-            torch.as_tensor(r.or_effects, dtype=torch.float64))
-
-
 def _compute(p: dict[str, Any], s: dict[str, Any]) -> dict[str, Any]:
     g = G.run_games(p)
     dev = "cuda" if torch.cuda.is_available() else None  # the paper scale is meant for a GPU
@@ -163,17 +157,19 @@ def _compute(p: dict[str, Any], s: dict[str, Any]) -> dict[str, Any]:
     xe, ye = x_te[: s["n_eval"]], y_te[: s["n_eval"]]
     clean_v = game_values(target, x, y, players)
     out: dict[str, Any] = {"values_check": float((clean_v - g["values"]).abs().max())}
-    out["clean_and"], out["clean_or"] = _effects(clean_v)
+    clean = extract(clean_v.double(), noise_bound=0.02)
+    out["clean_and"], out["clean_or"] = clean.and_effects, clean.or_effects
     out["clean_gap"] = clean_v[:, -1] - clean_v[:, 0]
-    out["baseline_and"], out["baseline_or"] = _effects(g["baseline_values"])
+    base = extract(g["baseline_values"].double(), noise_bound=0.02)
+    out["baseline_and"], out["baseline_or"] = base.and_effects, base.or_effects
     out["clean_acc"] = accuracy(target, xe, ye)
 
     def store(kind: str, levels: Sequence[float], per_level: list[list[torch.Tensor]],
               acc: list[list[float]]) -> None:
         vals = torch.stack([torch.stack(d) for d in per_level])  # (L, D, N, 2^n)
-        a, o = _effects(vals)
+        eff = extract(vals.double(), noise_bound=0.02)
         out[f"{kind}_levels"] = torch.tensor(levels, dtype=torch.float64)
-        out[f"{kind}_and"], out[f"{kind}_or"] = a, o
+        out[f"{kind}_and"], out[f"{kind}_or"] = eff.and_effects, eff.or_effects
         out[f"{kind}_gap"] = vals[..., -1] - vals[..., 0]
         out[f"{kind}_acc"] = torch.tensor(acc, dtype=torch.float64)
 

@@ -11,6 +11,7 @@ import torch
 from ibn import distributions as dist
 from ibn import transforms as tf
 from ibn.and_or.synthetic import planted_game
+from ibn.and_or import extract
 from ibn.distributions import Strengths
 from papers import generalizable as G
 
@@ -43,7 +44,8 @@ def test_cancellation_hand_example():
 
 def test_lp_extraction_matches_and_is_no_worse_than_sgd():
     g = planted_game(5, batch=2, n_and=4, n_or=3, min_order=2, seed=3)
-    lp = G.extract_effects(g.values, "lp")
+    res = extract(g.values, noise_bound=0.02, solver="lp")
+    lp = {"and_effects": res.and_effects, "or_effects": res.or_effects}
     _check_decomposition(g.values, lp["and_effects"], lp["or_effects"])
     sgd = G.sgd_best_rate(g.values, steps=1500, lrs=(1e-3,))
     _check_decomposition(g.values, sgd["and_effects"], sgd["or_effects"])
@@ -56,7 +58,7 @@ def test_lp_extraction_matches_and_is_no_worse_than_sgd():
     l_start = _l1(tf.mobius(g.values), torch.zeros_like(g.values))
     assert torch.all(l_sgd < l_start)
     with pytest.raises(ValueError, match="solver"):
-        G.extract_effects(g.values, "adam")
+        G.with_effects({}, {}, "B_effects_x", "adam")
 
 
 def _fake_run(n=4, samples=3, k=2, seed=0, sign=1.0):
@@ -165,8 +167,6 @@ def test_sgd_several_rates_keeps_the_best_per_sample():
         r = runs[int(objs[:, j].argmin())]
         assert torch.equal(best["and_effects"][j], r.and_effects[j])
         assert torch.equal(best["or_effects"][j], r.or_effects[j])
-    eff = G.extract_effects(g.values, "sgd", sgd_steps=300, sgd_lrs=(1e-4, 1e-2))
-    assert torch.equal(eff["and_effects"], best["and_effects"]) and "sgd" in eff["extractor"]
     with pytest.raises(ValueError, match="lrs"):
         G.sgd_best_rate(g.values, lrs=())
 

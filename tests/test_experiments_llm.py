@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 from ibn import games
+from ibn.and_or import extract
 from ibn import transforms as tf
 from papers import llm as L
 
@@ -107,8 +108,8 @@ def test_planted_game_recovered_and_universal_matching():
     for T in range(16):
         a, b, c, d = (T >> i & 1 for i in range(4))
         assert v[T].item() == pytest.approx(2 * a * b + max(c, d) - 0.5 * b + 0.25, abs=1e-12)
-    eff = L.extract_and_or(v, noise_bound=0.0)
-    a_eff, o_eff = eff["and_effects"], eff["or_effects"]
+    eff = extract(v, noise_bound=0.0)
+    a_eff, o_eff = eff.and_effects, eff.or_effects
     assert a_eff[0].item() == pytest.approx(0.25)
     assert a_eff[0b0011].item() == pytest.approx(2.0, abs=1e-8)
     assert o_eff[0b1100].item() == pytest.approx(1.0, abs=1e-8)
@@ -116,7 +117,7 @@ def test_planted_game_recovered_and_universal_matching():
     l1 = a_eff[1:].abs().sum() + o_eff[1:].abs().sum()
     assert l1.item() == pytest.approx(3.5, abs=1e-8)
     masks = tf.all_masks(4)
-    assert torch.allclose(L.predict(a_eff, o_eff, masks), v - eff["delta"], atol=1e-10)
+    assert torch.allclose(L.predict(a_eff, o_eff, masks), v - eff.delta, atol=1e-10)
 
 
 def test_predict_matches_brute_force():
@@ -134,12 +135,12 @@ def test_predict_matches_brute_force():
 def test_topk_explained_and_labels():
     _, masker, lm = _setup()
     v = games.all_values(lm, None, masker, target=1)
-    eff = L.extract_and_or(v, noise_bound=0.0)
-    rows = L.topk_explained(v, eff["and_effects"], eff["or_effects"], [0, 1, 3])
+    eff = extract(v, noise_bound=0.0)
+    rows = L.topk_explained(v, eff.and_effects, eff.or_effects, [0, 1, 3])
     assert rows[0]["r2"] < rows[1]["r2"] < 1.0
     assert rows[2]["r2"] == pytest.approx(1.0, abs=1e-10)
-    assert L.k_for_r2(v, eff["and_effects"], eff["or_effects"], 0.999) == 3
-    pats = L.salient_patterns(eff["and_effects"], eff["or_effects"], tau=0.1)
+    assert L.k_for_r2(v, eff.and_effects, eff.or_effects, 0.999) == 3
+    pats = L.salient_patterns(eff.and_effects, eff.or_effects, tau=0.1)
     assert pats[0]["kind"] == "AND" and pats[0]["mask"] == 0b0011
     assert L.pattern_label(0b1100, masker.players, "OR") == "c ∨ d"
     assert L.pattern_label(0b0011, masker.players, "AND") == "a ∧ b"
