@@ -10,12 +10,11 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import os
-import platform
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-__all__ = ["SCALES", "scale_params", "provenance", "provenance_rows", "show_provenance", "here"]
+__all__ = ["SCALES", "scale_params", "provenance", "provenance_rows", "show_provenance"]
 
 #: The three run sizes of every notebook. ``smoke`` takes seconds (CI), ``book`` gives the
 #: published pages (minutes on a laptop or one GPU), ``paper`` uses the papers' own settings.
@@ -52,14 +51,10 @@ def _load_json(path: Path) -> dict:
 
 
 def provenance(result_or_params: Any, params: Mapping | None = None) -> dict:
-    """The provenance record (a dict) of a cached result, a path, or a parameter dict.
-
-    Accepts: a dict (a provenance record, the ``.json`` written beside a result by
-    ``ibn.results``, or plain parameters); a path to a provenance ``.json`` or to a result file
-    with a sibling ``.json`` (``x.pt`` -> ``x.json``); an object with a ``provenance``, ``meta``
-    or ``metadata`` attribute/key holding such a dict; or a result *name* together with its
-    ``params`` (looked up with ``ibn.results.load_provenance``).
-    """
+    """The provenance record (the one schema :func:`ibn.results.provenance` writes) of a cached
+    result: its *name* with its ``params`` (looked up with ``ibn.results.load_provenance``), a
+    path to the ``.json`` written beside a result (or to the result, ``x.pt`` -> ``x.json``),
+    or the record itself (a dict; a result's ``.json`` holds it under ``"provenance"``)."""
     obj = result_or_params
     if params is not None:
         from ibn.results import load_provenance
@@ -67,24 +62,15 @@ def provenance(result_or_params: Any, params: Mapping | None = None) -> dict:
         obj = load_provenance(result_or_params, params)
     if isinstance(obj, (str, os.PathLike)):
         path = Path(obj)
-        candidates = [path] if path.suffix == ".json" else [path.with_suffix(".json"),
-                                                             Path(str(path) + ".json")]
-        for cand in candidates:
-            if cand.is_file():
-                record = provenance(_load_json(cand))
-                record.setdefault("path", str(path))
-                return record
-        raise FileNotFoundError(f"no provenance .json for {path}")
-    for attr in ("provenance", "meta", "metadata"):
-        inner = obj.get(attr) if isinstance(obj, Mapping) else getattr(obj, attr, None)
-        if isinstance(inner, Mapping):
-            return dict(inner)
-    if isinstance(obj, Mapping):
-        return dict(obj)
-    raise TypeError(
-        f"cannot find provenance in a {type(obj).__name__}: pass a dict, a path, or an object "
-        "with a .provenance dict"
-    )
+        cand = path if path.suffix == ".json" else path.with_suffix(".json")
+        if not cand.is_file():
+            raise FileNotFoundError(f"no provenance .json for {path}")
+        obj = _load_json(cand)
+    if not isinstance(obj, Mapping):
+        raise TypeError(f"cannot find provenance in a {type(obj).__name__}: pass a record (dict), "
+                        "a path, or a result name with its params")
+    inner = obj.get("provenance")
+    return dict(inner) if isinstance(inner, Mapping) else dict(obj)
 
 
 def _first(record: Mapping, *keys, default=None):
@@ -140,15 +126,14 @@ def provenance_rows(result_or_params: Any, params: Mapping | None = None
                     ) -> list[tuple[str, str]]:
     """(field, value) rows of a provenance record: scale, commit, date, hardware, run time."""
     rec = provenance(result_or_params, params)
-    scale = _first(rec, "scale", "params.scale", "parameters.scale", default="?")
-    commit = _first(rec, "commit", "git.commit", "git_commit", default="?")
-    dirty = _first(rec, "dirty", "git.dirty")
+    scale = _first(rec, "scale", "params.scale", default="?")  # older records: in the params
+    commit = _first(rec, "git.commit", default="?")
+    dirty = _first(rec, "git.dirty")
     commit = str(commit)[:12] + (" (dirty)" if dirty else "")
-    date = _first(rec, "end", "end_time", "finished", "start", "start_time", "date",
-                  default="?")
-    hardware = _first(rec, "hardware", "device", default=None)
+    date = _first(rec, "end", "start", default="?")
+    hardware = _first(rec, "hardware", default=None)
     hardware = _fmt_hardware(hardware) if hardware is not None else "?"
-    elapsed = _first(rec, "elapsed", "elapsed_s", "seconds", "duration")
+    elapsed = _first(rec, "elapsed_s")
     rows = [
         ("scale", str(scale)),
         ("commit", commit),
@@ -159,50 +144,6 @@ def provenance_rows(result_or_params: Any, params: Mapping | None = None
     if rec.get("cached") is not None:
         rows.append(("from cache", str(bool(rec["cached"]))))
     return rows
-
-
-def _git_commit() -> str | None:
-    """The commit of the working tree this module lives in (None outside a git checkout)."""
-    import subprocess
-
-    try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).resolve().parent,
-                             capture_output=True, text=True, timeout=10, check=True)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return out.stdout.strip() or None
-
-
-def _hardware() -> dict:
-    """CPU model (and the CUDA device when torch is already imported and sees one)."""
-    import sys
-
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    hw = {"cpu": f"{cpu} ({os.cpu_count()} cores)", "python": platform.python_version()}
-    torch = sys.modules.get("torch")
-    if torch is not None and torch.cuda.is_available():
-        hw["gpu"] = torch.cuda.get_device_name(0)
-    return hw
-
-
-def here() -> dict:
-    """A provenance record for a computation that runs now, in this process (no cache)."""
-    record = {
-        "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        "hardware": _hardware(),
-    }
-    commit = _git_commit()
-    if commit:
-        record["commit"] = commit
-    return record
 
 
 def show_provenance(result_or_params: Any, params: Mapping | None = None

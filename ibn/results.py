@@ -138,18 +138,20 @@ def _now() -> str:
 def provenance(
     params: Mapping[str, Any],
     *,
+    scale: str | None = None,
     start: str | None = None,
     end: str | None = None,
     elapsed_s: float | None = None,
 ) -> dict[str, Any]:
-    """Provenance record: params, their hash, ibn version, git commit + dirty flag, hardware, times.
-
-    ``start``/``end`` are ISO-8601 UTC strings (``end`` defaults to now, ``start`` to ``end``).
-    """
+    """The provenance record, the project's one schema: ``scale`` (smoke / book / paper, or
+    None), ``params``, ``params_hash``, ``ibn_version``, ``git`` (commit, dirty),
+    ``hardware``, ``start``, ``end`` (ISO-8601 UTC; ``end`` defaults to now, ``start`` to
+    ``end``) and ``elapsed_s``. The scale is recorded here, not hashed with the params."""
     from . import __version__
 
     end = end or _now()
     return {
+        "scale": scale,
         "params": _jsonable(params),
         "params_hash": params_hash(params),
         "ibn_version": __version__,
@@ -323,8 +325,11 @@ def cached(
     *,
     root: str | os.PathLike[str] | None = None,
     recompute: bool = False,
+    scale: str | None = None,
 ) -> dict[str, Any]:
     """Return the stored result for ``(name, params)``, or run ``compute()`` and store it with provenance.
+
+    ``scale`` is recorded in the provenance (not in the key: the params alone name a result).
 
     ``compute`` takes no arguments (close over ``params``) and returns a dict.  With
     ``recompute=True``, or the environment variable ``IBN_RECOMPUTE=1`` (used by CI so that
@@ -339,7 +344,7 @@ def cached(
     elapsed = time.perf_counter() - t0
     if not isinstance(result, Mapping):
         raise TypeError(f"compute() for result {name!r} must return a dict, got {type(result).__name__}")
-    prov = provenance(params, start=start, end=_now(), elapsed_s=elapsed)
+    prov = provenance(params, scale=scale, start=start, end=_now(), elapsed_s=elapsed)
     _save(name, params, result, prov, root)
     return load_result(name, params, root=root)
 

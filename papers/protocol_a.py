@@ -149,7 +149,7 @@ def profile(setup: SetupA, stage: str, *, recompute: bool = False) -> dict[str, 
         return out
 
     return results.cached(f"A_protocol_{setup.name}_{stage}", setup.key(stage), compute,
-                          recompute=recompute)
+                          recompute=recompute, scale=setup.scale)
 
 
 def u_rule(ratios: np.ndarray, strength: np.ndarray, floor: np.ndarray) -> tuple[bool, str]:

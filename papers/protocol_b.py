@@ -138,7 +138,7 @@ def games(setup: SetupB, *, progress: bool = False, recompute: bool = False) -> 
                 "scale": setup.scale}
 
     return results.cached(f"B_protocol_games_{setup.name}", setup.key(), compute,
-                          recompute=recompute)
+                          recompute=recompute, scale=setup.scale)
 
 
 def effects(setup: SetupB, solver: str = "exact", *, recompute: bool = False) -> dict[str, Any]:
@@ -158,7 +158,7 @@ def effects(setup: SetupB, solver: str = "exact", *, recompute: bool = False) ->
 
     key = {"games": setup.key(), "solver": solver, **SOLVERS[solver], "noise_bound": 0.02}
     eff = results.cached(f"B_protocol_effects_{setup.name}_{solver}", key, compute,
-                         recompute=recompute)
+                         recompute=recompute, scale=setup.scale)
     return {**g, **eff}
 
 
