@@ -8,6 +8,8 @@ Layout (a map of the ideas):
 - ``ibn.and_or``      the sparsest AND-OR decomposition of a game (exact LP, fast, lab SGD).
 - ``ibn.multiorder``  multi-order interactions I^(m)(i, j) and relative strength J^(m).
 - ``ibn.games``       the bridge from a model, an input and a masker to the values v(x_T).
+- ``ibn.explanation`` ``ibn.explain(model, inputs, masker)``: values, AND-OR (and multi-order)
+                      interactions in one call; named, plotted, saved (``ibn.load``), shapiq.
 
 Formulas and conventions: the book's page "Conventions and formulas" (``book/conventions.md``)
 defines everything the library computes, in one notation. Docstrings cite it as
@@ -28,6 +30,8 @@ _EXPORTS = {
     "TokenMasker": "maskers",
     # multi-order interactions (ibn.multiorder.exact / sample for the interactions themselves)
     "strength": "multiorder", "relative_strength": "multiorder",
+    # one call from a model and inputs to named, plotted, saved interactions
+    "explain": "explanation", "load": "explanation", "Explanation": "explanation",
     # the butterflies over the subset lattice
     "mobius": "transforms", "zeta": "transforms", "or_mobius": "transforms", "or_zeta": "transforms",
 }

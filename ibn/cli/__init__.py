@@ -7,6 +7,8 @@
     ibn data verify NAME... [--full]                re-check pinned SHA-256s
     ibn results list [--root DIR]                   stored results with provenance
     ibn extract --model M --dataset D ...           AND-OR interactions of N samples -> results file
+                                                    (M: a zoo name, model.pt (TorchScript) or
+                                                    module:factory with --weights W.pt)
     ibn train --model M --dataset D ...             train with ibn.train, save the state dict
 
 Every failure ends in one line on stderr (``ibn: error: ...``) and a non-zero exit status:
@@ -91,9 +93,15 @@ def build_parser() -> argparse.ArgumentParser:
     rl.set_defaults(func=_cmd_results_list)
 
     e = sub.add_parser("extract", help="AND-OR interactions of a model on N samples, stored with provenance")
-    e.add_argument("--model", required=True, help="model name for ibn.models.build (e.g. mlp5, vgg11, minilm)")
+    e.add_argument("--model", required=True,
+                   help="model name for ibn.models.build (e.g. mlp5, vgg11, minilm); or a model of one's own: a "
+                        "TorchScript file (torch.jit.save; a path with a '/' or ending in .pt, .pth, .ts, .jit, .zip), "
+                        "or module:factory (a dotted module or a file.py, and a function returning a torch.nn.Module, "
+                        "called with those of in_features/in_channels, num_classes it takes; weights from --weights)")
     e.add_argument("--dataset", required=True, help=f"one of {', '.join(TABULAR_SETS + IMAGE_SETS + TEXT_SETS)}")
     e.add_argument("--checkpoint", help="state dict of the trained model (torch.save)")
+    e.add_argument("--weights", help="state dict (torch.save(model.state_dict())) for --model module:factory "
+                                     "(the same as --checkpoint)")
     e.add_argument("--untrained", action="store_true", help="allow random weights (no checkpoint)")
     e.add_argument("--split", default="test", help="data split (default test)")
     e.add_argument("--samples", type=_int_arg(1), default=50,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import math
 import threading
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -110,12 +111,12 @@ def _device(name: str | None) -> str:
     return str(dev)
 
 
-def _check_checkpoint_file(path: str) -> None:
+def _check_checkpoint_file(path: str, flag: str = "--checkpoint") -> None:
     p = Path(path).expanduser()
     if not p.exists():
-        raise CLIError(f"--checkpoint {path}: no such file")
+        raise CLIError(f"{flag} {path}: no such file")
     if not p.is_file():
-        raise CLIError(f"--checkpoint {path}: not a file")
+        raise CLIError(f"{flag} {path}: not a file")
 
 
 def _dataset(dataset: str, split: str, seed: int, root: str | None, n: int | None = None) -> dict[str, Any]:
@@ -166,24 +167,25 @@ def _first_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
 
 
-def _load_checkpoint(model: Any, path: str, what: str) -> None:
+def _load_checkpoint(model: Any, path: str, what: str, flag: str = "--checkpoint") -> None:
     """Load the state dict at ``path`` into ``model``; a one-line CLIError when the file is not a
-    readable state dict or its keys or shapes do not fit ``model`` (``what`` names the model)."""
+    readable state dict or its keys or shapes do not fit ``model`` (``what`` names the model,
+    ``flag`` the option that gave the file)."""
     import torch
 
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except OSError as exc:
-        raise CLIError(f"--checkpoint {path}: cannot read it ({exc.strerror or exc})") from exc
+        raise CLIError(f"{flag} {path}: cannot read it ({exc.strerror or exc})") from exc
     except Exception as exc:  # a damaged zip, a pickle of other objects, a truncated file
-        raise CLIError(f"--checkpoint {path}: not a torch state dict ({_first_line(exc)})") from exc
+        raise CLIError(f"{flag} {path}: not a torch state dict ({_first_line(exc)})") from exc
     if isinstance(state, Mapping):
         for key in ("model_state_dict", "state_dict", "model"):
             if key in state and isinstance(state[key], Mapping):
                 state = state[key]
                 break
     if not isinstance(state, Mapping) or not all(isinstance(v, torch.Tensor) for v in state.values()):
-        raise CLIError(f"--checkpoint {path}: holds a {type(state).__name__}, not a state dict of tensors")
+        raise CLIError(f"{flag} {path}: holds a {type(state).__name__}, not a state dict of tensors")
     own = model.state_dict()
     missing = [k for k in own if k not in state]
     unexpected = [k for k in state if k not in own]
@@ -198,9 +200,148 @@ def _load_checkpoint(model: Any, path: str, what: str) -> None:
             k = shapes[0]
             parts.append(f"{len(shapes)} shape mismatch(es), e.g. {k!r}: checkpoint "
                          f"{tuple(state[k].shape)}, model {tuple(own[k].shape)}")
-        raise CLIError(f"--checkpoint {path} does not fit {what} ({'; '.join(parts)}); "
+        raise CLIError(f"{flag} {path} does not fit {what} ({'; '.join(parts)}); "
                        "was it saved from another model or dataset?")
     model.load_state_dict(state)
+
+
+# ---------------------------------------------------------------- a model of one's own
+
+#: file endings that make a --model value a TorchScript file rather than a zoo name
+TORCHSCRIPT_SUFFIXES = (".pt", ".pth", ".ts", ".jit", ".zip")
+
+
+def _model_source(spec: str) -> str:
+    """What a ``--model`` value names: ``"factory"`` (``module:factory`` or ``file.py:factory``),
+    ``"torchscript"`` (a path: it has a ``/`` or ends in .pt, .pth, .ts, .jit or .zip) or ``"zoo"``
+    (a name for ``ibn.models.build``)."""
+    if ":" in spec:
+        return "factory"
+    if "/" in spec or "\\" in spec or spec.lower().endswith(TORCHSCRIPT_SUFFIXES):
+        return "torchscript"
+    return "zoo"
+
+
+def _model_label(spec: str) -> str:
+    """A short name for a --model value, for the default result name (letters, digits, _ . -)."""
+    import re
+
+    source = _model_source(spec)
+    label = spec.rpartition(":")[2] if source == "factory" else (
+        Path(spec).stem if source == "torchscript" else spec)
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", label).strip("-.") or "model"
+
+
+def _load_torchscript(path: str) -> Any:
+    """The TorchScript module saved at ``path`` (``torch.jit.save``), on the CPU; a one-line
+    CLIError when the file is missing or is not TorchScript (naming a state dict as such)."""
+    import torch
+
+    p = Path(path).expanduser()
+    if not p.exists():
+        raise CLIError(f"--model {path}: no such file (a TorchScript file, a model name or module:factory)")
+    if not p.is_file():
+        raise CLIError(f"--model {path}: not a file")
+    try:
+        with warnings.catch_warnings():  # torch 2.13 deprecates TorchScript; asked for, it is fine
+            warnings.filterwarnings("ignore", message=".*torch.jit.*deprecated", category=DeprecationWarning)
+            return torch.jit.load(str(p), map_location="cpu")
+    except Exception as exc:  # a state dict, a pickled module, another file
+        try:
+            state = torch.load(p, map_location="cpu", weights_only=True)
+        except Exception:  # noqa: BLE001 - only to name a state dict as such
+            state = None
+        if isinstance(state, Mapping) and state and all(isinstance(v, torch.Tensor) for v in state.values()):
+            raise CLIError(f"--model {path}: holds a state dict, not a TorchScript module; pass "
+                           f"--model module:factory --weights {path}") from exc
+        why = _first_line(exc).split(". ")[0]
+        raise CLIError(f"--model {path}: not a TorchScript file (write one with torch.jit.save("
+                       f"torch.jit.script(model), path)) ({why})") from exc
+
+
+def _import_factory(spec: str) -> tuple[Callable[..., Any], str | None]:
+    """The function named by ``module:factory`` (a dotted module, importable from the current
+    directory too, or a ``.py`` file) and the path of its source file (None when unknown)."""
+    import importlib
+    import importlib.util
+    import sys
+
+    where, _, name = spec.rpartition(":")
+    if not where or not name.isidentifier():
+        raise CLIError(f"--model {spec}: expected module:factory, e.g. mypkg.nets:make_net or nets.py:make_net")
+    try:
+        if where.endswith(".py"):
+            file = Path(where).expanduser()
+            if not file.is_file():
+                raise CLIError(f"--model {spec}: no such file {where}")
+            loader_spec = importlib.util.spec_from_file_location(f"_ibn_user_model_{file.stem}", file)
+            module = importlib.util.module_from_spec(loader_spec)
+            loader_spec.loader.exec_module(module)
+        else:
+            added = "" not in sys.path and str(Path.cwd()) not in sys.path
+            if added:  # as `python -m` would: modules in the current directory are importable
+                sys.path.insert(0, str(Path.cwd()))
+            try:
+                module = importlib.import_module(where)
+            finally:
+                if added:
+                    sys.path.remove(str(Path.cwd()))
+    except CLIError:
+        raise
+    except Exception as exc:  # ImportError, SyntaxError, an error while the module runs
+        raise CLIError(f"--model {spec}: cannot import {where} ({_first_line(exc)})") from exc
+    fn = getattr(module, name, None)
+    if fn is None:
+        raise CLIError(f"--model {spec}: {where} has no attribute {name!r}")
+    if not callable(fn):
+        shown = repr(fn) if len(repr(fn)) <= 40 else f"a {type(fn).__name__}"
+        raise CLIError(f"--model {spec}: {where}.{name} = {shown} is not a function")
+    return fn, getattr(module, "__file__", None)
+
+
+def _call_factory(fn: Callable[..., Any], spec: str, model_kw: Mapping[str, Any], seed: int) -> Any:
+    """``fn(**kw)`` seeded with ``seed``, where kw are the dataset's model keywords
+    (``in_features``/``in_channels``, ``num_classes``) that ``fn`` takes; it must return a
+    torch.nn.Module."""
+    import inspect
+
+    import torch
+
+    try:
+        params = inspect.signature(fn).parameters
+        takes_all = any(p.kind is p.VAR_KEYWORD for p in params.values())
+        kw = {k: v for k, v in model_kw.items() if takes_all or k in params}
+    except (TypeError, ValueError):
+        kw = {}
+    torch.manual_seed(seed)
+    try:
+        model = fn(**kw)
+    except Exception as exc:
+        given = ", ".join(f"{k}={v}" for k, v in kw.items())
+        raise CLIError(f"--model {spec}: the factory failed when called with ({given}) ({_first_line(exc)})") from exc
+    if not isinstance(model, torch.nn.Module):
+        raise CLIError(f"--model {spec}: the factory returned a {type(model).__name__}, not a torch.nn.Module")
+    return model
+
+
+def _probe(model: Any, spec_arg: str, data: Mapping[str, Any], dataset: str, device: str, labels: bool) -> None:
+    """Run a model of one's own on the first input of an image or tabular set: a one-line CLIError
+    when it fails or does not return class scores (1, C) (or C is too small for the labels)."""
+    import torch
+
+    x0 = torch.as_tensor(data["x"][:1]).to(device)
+    try:
+        with torch.inference_mode():
+            out = model(x0)
+    except Exception as exc:
+        raise CLIError(f"--model {spec_arg}: fails on {dataset} inputs of shape {tuple(x0.shape)} "
+                       f"({_first_line(exc)})") from exc
+    if not isinstance(out, torch.Tensor) or out.ndim != 2 or out.shape[0] != 1:
+        got = f"shape {tuple(out.shape)}" if isinstance(out, torch.Tensor) else f"a {type(out).__name__}"
+        raise CLIError(f"--model {spec_arg}: returns {got} for one {dataset} input; expected class scores (1, C)")
+    top = int(torch.as_tensor(data["y"]).max()) if labels and len(data["y"]) else -1
+    if top >= max(out.shape[1], 2):
+        raise CLIError(f"--model {spec_arg}: gives {out.shape[1]} class score(s) but {dataset} has labels up to {top}")
 
 
 def _build_model(models: Any, args: argparse.Namespace, model_kw: dict) -> Any:

@@ -8,8 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from ._common import (FORWARD_PASS_WARNING, IMAGE_CENTRAL, IMAGE_GRID, MAX_PLAYERS, CLIError,
-                      _build_model, _check_checkpoint_file, _check_model, _dataset,
-                      _dataset_kind, _device, _load_checkpoint, _need, _subset_value, _writing)
+                      _build_model, _call_factory, _check_checkpoint_file, _check_model, _dataset,
+                      _dataset_kind, _device, _import_factory, _load_checkpoint, _load_torchscript,
+                      _model_label, _model_source, _need, _probe, _subset_value, _writing)
 
 # ---------------------------------------------------------------- data
 
@@ -125,18 +126,28 @@ def _cmd_extract(args: argparse.Namespace) -> int:
     from .. import results
     from ..data import sha256_file
 
-    if args.checkpoint is None and not args.untrained:
-        raise CLIError("give --checkpoint PATH (a state dict from `ibn train`), or --untrained to use random weights")
-    if args.checkpoint is not None and args.untrained:
-        raise CLIError("give either --checkpoint PATH or --untrained, not both")
+    source = _model_source(args.model)
+    flag, ck = ("--weights", args.weights) if args.weights is not None else ("--checkpoint", args.checkpoint)
+    if args.weights is not None and args.checkpoint is not None:
+        raise CLIError("give either --checkpoint or --weights (the same thing: a state dict), not both")
+    if source == "torchscript" and (ck is not None or args.untrained):
+        raise CLIError(f"--model {args.model} is a TorchScript file, which holds its weights; "
+                       f"drop {flag + ' ' + ck if ck is not None else '--untrained'}")
+    if source != "torchscript" and ck is None and not args.untrained:
+        what = "--weights PATH (a state dict of the factory's model)" if source == "factory" else \
+            "--checkpoint PATH (a state dict from `ibn train`)"
+        raise CLIError(f"give {what}, or --untrained to use random weights")
+    if ck is not None and args.untrained:
+        raise CLIError(f"give either {flag} PATH or --untrained, not both")
     kind = _dataset_kind(args.dataset)
-    _check_model(args.model, args.dataset, kind, "extract")
+    if source == "zoo":
+        _check_model(args.model, args.dataset, kind, "extract")
     games = _need("ibn.games", ["all_values"], "extract")
     and_or = _need("ibn.and_or", ["extract"], "extract")
-    models = _need("ibn.models", ["build"], "extract")
+    models = _need("ibn.models", ["build"], "extract") if source == "zoo" else None
     device = _device(args.device)
-    if args.checkpoint is not None:
-        _check_checkpoint_file(args.checkpoint)
+    if ck is not None:
+        _check_checkpoint_file(ck, flag)
     spec = _dataset(args.dataset, args.split, args.seed, args.root, n=args.samples)
     if spec["size"] < args.samples:
         raise CLIError(f"--samples {args.samples}: the {args.dataset} {args.split} split has {spec['size']} items; "
@@ -149,10 +160,24 @@ def _cmd_extract(args: argparse.Namespace) -> int:
         "model": args.model, "dataset": args.dataset, "split": args.split, "samples": args.samples,
         "players": n_players, "noise_bound": args.noise_bound, "seed": args.seed,
         "masker": args.masker if kind == "image" else kind,
-        "checkpoint_sha256": sha256_file(args.checkpoint) if args.checkpoint else None,
+        "checkpoint_sha256": sha256_file(ck) if ck else None,
         "target": args.target, "solver": args.solver,
     }
-    name = args.name or f"extract-{args.model}-{args.dataset}".lower().replace("_", "-")
+    own_model = None  # a model of one's own is loaded and tried on one input before any work
+    if source == "torchscript":
+        own_model = _load_torchscript(args.model)
+        params["model_sha256"] = sha256_file(str(Path(args.model).expanduser()))
+    elif source == "factory":
+        factory, source_file = _import_factory(args.model)
+        own_model = _call_factory(factory, args.model, spec["model_kw"], args.seed)
+        if ck is not None:
+            _load_checkpoint(own_model, ck, f"--model {args.model}", flag)
+        params["model_source_sha256"] = sha256_file(source_file) if source_file else None
+    if own_model is not None:
+        own_model.to(device).eval()
+        if kind != "text":
+            _probe(own_model, args.model, spec, args.dataset, device, labels=args.target == "label")
+    name = args.name or f"extract-{_model_label(args.model)}-{args.dataset}".lower().replace("_", "-")
     results.result_path(name, params, args.root)  # a bad --name fails before any work
 
     def compute() -> dict[str, Any]:
@@ -160,10 +185,13 @@ def _cmd_extract(args: argparse.Namespace) -> int:
         if passes > FORWARD_PASS_WARNING:
             print(f"ibn: warning: {args.samples} samples x 2**{n_players} coalitions = {passes:,} forward passes "
                   f"(masked inputs, {args.batch_size} per batch); this may take long", file=sys.stderr, flush=True)
-        model = _build_model(models, args, spec["model_kw"])
-        if args.checkpoint:
-            _load_checkpoint(model, args.checkpoint, f"model {args.model!r} for {args.dataset!r}")
-        model.to(device).eval()
+        if own_model is not None:
+            model = own_model
+        else:
+            model = _build_model(models, args, spec["model_kw"])
+            if ck:
+                _load_checkpoint(model, ck, f"model {args.model!r} for {args.dataset!r}", flag)
+            model.to(device).eval()
         pairs = list(zip(spec["x"], spec["y"].tolist()))
         maskers = [_masker(kind, spec, x, model, args, i) for i, (x, _) in enumerate(pairs)]
         for i, m in enumerate(maskers):

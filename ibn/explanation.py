@@ -1,0 +1,545 @@
+"""One call from a model and its inputs to their AND-OR interactions, named, plotted and saved
+(Conventions page, conventions-and-or).
+
+:func:`explain` evaluates the 2^n masked inputs of every input (:func:`ibn.games.all_values`, on
+the model's device), extracts the sparsest AND-OR effects of all of them with one batched
+:func:`ibn.and_or.extract` call and, on request, their multi-order interactions
+(:func:`ibn.multiorder.exact`). It returns an :class:`Explanation`, which knows its players'
+names (``"cell (r, c)"`` for image patches, the word for text, ``"feature j"`` for tables):
+
+* ``expl[i]``: one sample of a batch; ``len(expl)``: the number of samples;
+* :meth:`Explanation.top`: the strongest interactions as a pandas DataFrame;
+* :meth:`Explanation.plot`: a matplotlib figure of them and of the strength per order;
+* :meth:`Explanation.save` / :func:`load`: a versioned file (format below);
+* :meth:`Explanation.to_shapiq`: shapiq ``InteractionValues`` of the AND and OR parts.
+
+(The module is ``ibn.explanation`` rather than ``ibn.explain``: a submodule named like the
+function would replace ``ibn.explain`` by the module once it is imported.)
+
+File format (version :data:`EXPLANATION_FORMAT` = 1): ``torch.save`` of a plain dict, readable
+with ``torch.load(path, weights_only=True)`` (no pickled code)::
+
+    {"format": "ibn.explanation",          # what the file is
+     "version": 1,                         # EXPLANATION_FORMAT; another version is refused
+     "tensors": {name: tensor, ...},       # CPU tensors, batch first (B = number of samples):
+         # and_effects, or_effects, gamma, delta, values (B, 2^n) float64, bit i = player i;
+         # objective, zeta, lower_bound (B,) float64; targets (B,) int64 (-1: no class);
+         # multiorder (B, n-1, n, n) float64, only when computed
+     "meta": "<JSON text>"}                # {"n", "solver", "noise_bound", "info" (one dict per
+         # sample, the solver's), "players" (B lists of n names), "single" (one input given),
+         # "result_format" (ibn.and_or.result.RESULT_FORMAT), "ibn_version"}
+
+Tensors are stored as they are (bit for bit); the JSON floats are written with Python's
+shortest round-trip repr, so :func:`load` rebuilds an equal Explanation bit for bit.
+"""
+
+from __future__ import annotations
+
+import json
+import numbers
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import torch
+
+from . import games
+from ._checks import check_flag, check_number
+from .and_or import extract as _extract
+from .and_or.result import RESULT_FORMAT, AndOrResult
+from .maskers import FeatureMapMasker, PatchMasker, TabularMasker, TokenMasker
+
+__all__ = ["explain", "load", "Explanation", "EXPLANATION_FORMAT"]
+
+#: the version of the file format of :meth:`Explanation.save`
+EXPLANATION_FORMAT = 1
+_FORMAT_NAME = "ibn.explanation"
+_RESULT_TENSORS = ("and_effects", "or_effects", "gamma", "delta", "objective", "values", "zeta",
+                   "lower_bound")
+_AND_COLOR, _OR_COLOR = "tab:red", "tab:blue"
+
+
+# ---------------------------------------------------------------- players' names
+
+
+def _unique(names: list[str]) -> list[str]:
+    """``names`` with a repeated name told apart by its player index: ``"good [3]"``."""
+    seen: dict[str, int] = {}
+    for name in names:
+        seen[name] = seen.get(name, 0) + 1
+    return [f"{name} [{i}]" if seen[name] > 1 else name for i, name in enumerate(names)]
+
+
+def player_names(masker: Any) -> list[str]:
+    """Readable names of a masker's players, player i first: ``"cell (r, c)"`` for a
+    :class:`~ibn.maskers.PatchMasker` or :class:`~ibn.maskers.FeatureMapMasker` (row and column
+    of the grid cell), the word for a :class:`~ibn.maskers.TokenMasker`, ``"feature j"`` for a
+    :class:`~ibn.maskers.TabularMasker`, the masker's own ``players`` when they are strings, else
+    ``"player i"``. A name that occurs twice is followed by its player index."""
+    n = int(masker.n_players)
+    players = getattr(masker, "players", None)
+    if isinstance(masker, (PatchMasker, FeatureMapMasker)):
+        grid = masker.grid if isinstance(masker, PatchMasker) else masker.patches.grid
+        names = [f"cell {divmod(int(c), int(grid[1]))}" for c in players]
+    elif isinstance(masker, TokenMasker):
+        names = [str(p["word"]) for p in players]
+    elif isinstance(masker, TabularMasker):
+        names = [f"feature {int(f)}" for f in players]
+    elif isinstance(players, (list, tuple)) and len(players) == n and all(
+            isinstance(p, str) for p in players):
+        names = list(players)
+    else:
+        names = [f"player {i}" for i in range(n)]
+    return _unique(names)
+
+
+def _members(S: int, n: int) -> list[int]:
+    return [i for i in range(n) if S >> i & 1]
+
+
+# ---------------------------------------------------------------- the result
+
+
+@dataclass(eq=False)
+class Explanation:
+    """The AND-OR interactions of one input or a batch, with their players' names.
+
+    Attributes:
+        result: the :class:`~ibn.and_or.AndOrResult` of the batch, batch first: tensors
+            (B, 2^n) (bit i of a coalition = player i), even for one sample;
+            ``result.values`` are the values v(x_T).
+        players: per sample, the names of its n players (player i first).
+        targets: (B,) int64, the class whose log-odds is the reward (−1 when the reward has
+            no class).
+        multiorder: (B, n−1, n, n) float64 multi-order interactions I^(m)(i, j)
+            (Conventions page, eq-multiorder), or None when not computed.
+        single: True when :func:`explain` was given one input (or for ``expl[i]``).
+    """
+
+    result: AndOrResult
+    players: list[list[str]]
+    targets: torch.Tensor
+    multiorder: torch.Tensor | None = None
+    single: bool = False
+
+    # ------------------------------------------------------------ access
+
+    @property
+    def n(self) -> int:
+        """The number of players."""
+        return int(self.result.n)
+
+    def __len__(self) -> int:
+        return int(self.result.and_effects.shape[0])
+
+    def _one(self, value: torch.Tensor | None):
+        return value[0] if value is not None and self.single else value
+
+    @property
+    def values(self) -> torch.Tensor:
+        """v(x_T): (2^n,) for one sample, (B, 2^n) for a batch."""
+        return self._one(self.result.values)
+
+    @property
+    def and_effects(self) -> torch.Tensor:
+        """I^AND_S, entry 0 the bias b = v(x_∅) (Conventions page, eq-bias); (2^n,) or (B, 2^n)."""
+        return self._one(self.result.and_effects)
+
+    @property
+    def or_effects(self) -> torch.Tensor:
+        """I^OR_S, entry 0 is 0; (2^n,) or (B, 2^n)."""
+        return self._one(self.result.or_effects)
+
+    def __getitem__(self, index: int | slice) -> "Explanation":
+        """``expl[i]``: sample i as a one-sample Explanation; ``expl[a:b]``: a smaller batch."""
+        b = len(self)
+        if isinstance(index, slice):
+            rows = list(range(b))[index]
+        elif isinstance(index, numbers.Integral) and not isinstance(index, bool):
+            if not -b <= int(index) < b:
+                raise IndexError(f"sample index {index} out of range for {b} sample(s)")
+            rows = [int(index) % b]
+        else:
+            raise TypeError(f"index must be an integer or a slice, got {type(index).__name__}")
+        idx = torch.tensor(rows, dtype=torch.long)
+        r = self.result
+        tensors = {name: None if getattr(r, name) is None else getattr(r, name)[idx.to(
+            getattr(r, name).device)] for name in _RESULT_TENSORS}
+        sub = AndOrResult(**tensors, noise_bound=r.noise_bound, solver=r.solver, n=r.n,
+                          info=[r.info[i] for i in rows] if len(r.info) == b else [])
+        mo = None if self.multiorder is None else self.multiorder[idx.to(self.multiorder.device)]
+        return Explanation(sub, [self.players[i] for i in rows], self.targets[idx], mo,
+                           single=not isinstance(index, slice))
+
+    def _need_one(self, what: str) -> None:
+        if len(self) != 1:
+            raise ValueError(f"{what} shows one sample and this explanation holds {len(self)}; "
+                             "select one with expl[i]")
+
+    # ------------------------------------------------------------ tables and figures
+
+    def top(self, k: int = 10):
+        """The ``k`` strongest AND and OR interactions (S ≠ ∅, non-zero effects) of each sample,
+        by |effect|, as a pandas DataFrame with the columns ``kind`` ("AND"/"OR"), ``players``
+        (their names, joined by ", "), ``order`` (|S|), ``effect`` (I_S) and ``coalition`` (the
+        bitmask S); for a batch also ``sample``, first. Ties keep AND before OR and smaller
+        bitmasks first."""
+        import pandas as pd
+
+        check_number("k", k, low=1, integer=True)
+        a_all = self.result.and_effects.detach().cpu()
+        o_all = self.result.or_effects.detach().cpu()
+        best: list[tuple] = []
+        for s in range(len(self)):
+            mine = [(s, kind, S, float(eff[S])) for kind, eff in (("AND", a_all[s]), ("OR", o_all[s]))
+                    for S in (torch.nonzero(eff[1:]).flatten() + 1).tolist()]
+            mine.sort(key=lambda r: (-abs(r[3]), r[1] != "AND", r[2]))
+            best.extend(mine[:k])
+        out = pd.DataFrame({
+            "sample": [r[0] for r in best],
+            "kind": [r[1] for r in best],
+            "players": [", ".join(self.players[r[0]][i] for i in _members(r[2], self.n))
+                        for r in best],
+            "order": [bin(r[2]).count("1") for r in best],
+            "effect": [r[3] for r in best],
+            "coalition": [r[2] for r in best],
+        })
+        return out.drop(columns="sample") if self.single else out
+
+    def order_strength(self):
+        """Σ_{|S|=m} |I^AND_S| and Σ_{|S|=m} |I^OR_S| for each order m = 1..n of one sample, as a
+        pandas DataFrame with the columns ``order``, ``AND``, ``OR``."""
+        import pandas as pd
+
+        self._need_one("order_strength")
+        n = self.n
+        sizes = torch.tensor([bin(S).count("1") for S in range(1 << n)])
+        cols = {}
+        for kind, eff in (("AND", self.result.and_effects[0]), ("OR", self.result.or_effects[0])):
+            per = torch.zeros(n + 1, dtype=torch.float64).index_add_(
+                0, sizes, eff.detach().cpu().abs())
+            cols[kind] = per[1:].tolist()
+        return pd.DataFrame({"order": list(range(1, n + 1)), **cols})
+
+    def plot(self, ax=None, k: int = 10, max_names: int = 3):
+        """A figure of one sample: the ``k`` strongest interactions as horizontal bars labelled
+        with their players' names (AND red, OR blue; the strongest on top) and, beside them, the
+        strength per order (Σ|I_S| over |S| = m, AND and OR side by side).
+
+        ``ax``: None (a new figure with both panels), a pair of axes (the two panels), or one
+        axes (the bars only). Labels list at most ``max_names`` names, then "+j". Returns the
+        matplotlib Figure.
+        """
+        import matplotlib.pyplot as plt
+        from matplotlib.patches import Patch
+
+        self._need_one("plot")
+        check_number("max_names", max_names, low=1, integer=True)
+        table = self.top(k)
+        if ax is None:
+            fig, (bars_ax, order_ax) = plt.subplots(
+                1, 2, figsize=(11, max(3.0, 0.38 * len(table) + 1.4)),
+                gridspec_kw={"width_ratios": [3, 2]}, layout="constrained")
+        elif isinstance(ax, (list, tuple)) and len(ax) == 2:
+            bars_ax, order_ax = ax
+            fig = bars_ax.figure
+        elif hasattr(ax, "barh"):
+            bars_ax, order_ax, fig = ax, None, ax.figure
+        else:
+            raise TypeError(f"ax must be None, a matplotlib Axes or a pair of them, got {ax!r}")
+
+        def label(row) -> str:
+            names = [self.players[0][i] for i in _members(int(row.coalition), self.n)]
+            more = f" +{len(names) - max_names}" if len(names) > max_names else ""
+            joined = (" & " if row.kind == "AND" else " | ").join(names[:max_names])
+            return f"{row.kind} {joined}{more}"
+
+        ys = list(range(len(table)))[::-1]
+        colors = [_AND_COLOR if kind == "AND" else _OR_COLOR for kind in table["kind"]]
+        bars_ax.barh(ys, table["effect"].tolist(), color=colors)
+        bars_ax.set_yticks(ys, [label(r) for r in table.itertuples()])
+        bars_ax.axvline(0.0, color="black", linewidth=0.8)
+        bars_ax.set_xlabel("effect I_S")
+        target = int(self.targets[0])
+        bars_ax.set_title(f"strongest interactions (bias {float(self.result.bias[0]):.3g}"
+                          + (f", class {target})" if target >= 0 else ")"))
+        bars_ax.legend(handles=[Patch(color=_AND_COLOR, label="AND"),
+                                Patch(color=_OR_COLOR, label="OR")], loc="lower right")
+        if order_ax is not None:
+            per = self.order_strength()
+            m = per["order"].to_numpy()
+            order_ax.bar(m - 0.2, per["AND"], width=0.4, color=_AND_COLOR, label="AND")
+            order_ax.bar(m + 0.2, per["OR"], width=0.4, color=_OR_COLOR, label="OR")
+            order_ax.set_xlabel("order m = |S|")
+            order_ax.set_ylabel("Σ |I_S| over |S| = m")
+            order_ax.set_title("strength per order")
+            order_ax.set_xticks(m)
+            order_ax.legend()
+        return fig
+
+    # ------------------------------------------------------------ shapiq
+
+    def to_shapiq(self) -> dict[str, Any]:
+        """The AND and OR parts of one sample as shapiq ``InteractionValues`` (shapiq ≥ 1.4).
+
+        * ``"and"``: index ``"Moebius"``, value at S (a sorted tuple of players) = I^AND_S, the
+          Möbius transform of u^AND_T = ½(v_T − δ_T) + γ_T (Conventions page, eq-harsanyi and
+          eq-and-or-split); entry () and ``baseline_value`` = the bias u^AND_∅ = v(x_∅). It
+          equals ``shapiq.ExactComputer(u_and_game, n)("Moebius")`` coalition by coalition.
+        * ``"or"``: index ``"Co-Moebius"`` (the co-Möbius transform m*_S = Σ_{R⊆S} (−1)^|R|
+          u(N∖R), shapiq's "External Interaction Index"), of u^OR_T = ½(v_T − δ_T) − γ_T. By
+          Conventions page eq-or, I^OR_S = (−1)^(|S|+1) · m*_S for S ≠ ∅: the value at S is the OR
+          effect for odd |S| and its negative for even |S|. Entry () and ``baseline_value`` =
+          u^OR_∅ = 0. It equals ``shapiq.ExactComputer(u_or_game, n)("Co-Moebius")``.
+
+        Raises ValueError for a batch of several samples (select one with ``expl[i]``) and
+        ImportError when shapiq is not installed.
+        """
+        self._need_one("to_shapiq")
+        try:
+            from shapiq import InteractionValues
+        except ImportError as err:
+            raise ImportError(f"to_shapiq needs shapiq (pip install shapiq): {err}") from None
+        import numpy as np
+
+        n = self.n
+        order = sorted(range(1 << n), key=lambda S: (bin(S).count("1"), _members(S, n)))
+        lookup = {tuple(_members(S, n)): j for j, S in enumerate(order)}
+        sign = np.array([(-1.0) ** (bin(S).count("1") + 1) for S in order])
+        a = self.result.and_effects[0].detach().cpu().numpy()[order]
+        o = self.result.or_effects[0].detach().cpu().numpy()[order] * sign + 0.0  # no -0.0
+        u_or_empty = float(self.result.u_or[0, 0])
+        o[0] = u_or_empty
+        common = {"max_order": n, "min_order": 0, "n_players": n, "interaction_lookup": lookup,
+                  "estimated": False}
+        return {"and": InteractionValues(a, index="Moebius", baseline_value=float(a[0]), **common),
+                "or": InteractionValues(o, index="Co-Moebius", baseline_value=u_or_empty,
+                                        **common)}
+
+    # ------------------------------------------------------------ files
+
+    def save(self, path: str | Path) -> Path:
+        """Write the explanation to ``path`` in the versioned format of this module's docstring
+        (``torch.save`` of plain tensors and a JSON text; ``torch.load(weights_only=True)`` reads
+        it); :func:`load` rebuilds it bit for bit. Returns the path."""
+        r = self.result
+        tensors = {name: getattr(r, name).detach().cpu().clone() for name in _RESULT_TENSORS
+                   if getattr(r, name) is not None}
+        tensors["targets"] = self.targets.detach().cpu().clone()
+        if self.multiorder is not None:
+            tensors["multiorder"] = self.multiorder.detach().cpu().clone()
+        from . import __version__
+
+        meta = {"n": r.n, "solver": r.solver, "noise_bound": r.noise_bound,
+                "info": [dict(i) for i in r.info], "players": [list(p) for p in self.players],
+                "single": bool(self.single), "result_format": RESULT_FORMAT,
+                "ibn_version": __version__}
+        text = json.dumps(meta, default=_plain, allow_nan=True)
+        path = Path(path)
+        torch.save({"format": _FORMAT_NAME, "version": EXPLANATION_FORMAT, "tensors": tensors,
+                    "meta": text}, path)
+        return path
+
+    def __repr__(self) -> str:
+        b = len(self)
+        what = "1 sample" if self.single else f"{b} samples"
+        return (f"Explanation({what}, n={self.n}, solver={self.result.solver!r}, "
+                f"targets={self.targets.tolist()}, multiorder={self.multiorder is not None})")
+
+
+def _plain(x: Any) -> Any:
+    """JSON for numpy scalars and other numbers the solvers may put in ``info``."""
+    if hasattr(x, "item"):
+        return x.item()
+    raise TypeError(f"cannot store {type(x).__name__} in an explanation file")
+
+
+def load(path: str | Path) -> Explanation:
+    """Read an :class:`Explanation` written by :meth:`Explanation.save` (``torch.load`` with
+    ``weights_only=True``, onto the CPU).
+
+    Raises:
+        ValueError: one line, when the file is not an ibn explanation file or has another format
+            version than :data:`EXPLANATION_FORMAT` (naming the version found and the one read).
+        FileNotFoundError: no such file.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no explanation file {str(path)!r}")
+    try:
+        data = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # not a torch file, a damaged zip, a pickle of other objects
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise ValueError(f"{path}: not an ibn explanation file ({type(exc).__name__}: "
+                         f"{first})") from None
+    if not isinstance(data, dict) or data.get("format") != _FORMAT_NAME:
+        raise ValueError(f"{path}: not an ibn explanation file (no format {_FORMAT_NAME!r})")
+    version = data.get("version")
+    if version != EXPLANATION_FORMAT:
+        raise ValueError(f"{path}: explanation file format version {version!r}; this ibn "
+                         f"reads version {EXPLANATION_FORMAT}")
+    tensors, meta = data["tensors"], json.loads(data["meta"])
+    result = AndOrResult.from_dict({
+        "version": meta["result_format"], "n": meta["n"], "solver": meta["solver"],
+        "noise_bound": meta["noise_bound"], "info": meta["info"],
+        **{name: tensors.get(name) for name in _RESULT_TENSORS}})
+    return Explanation(result, [list(p) for p in meta["players"]], tensors["targets"],
+                       tensors.get("multiorder"), single=bool(meta["single"]))
+
+
+# ---------------------------------------------------------------- explain
+
+
+def _is_masker(m: Any) -> bool:
+    return callable(m) and isinstance(getattr(m, "n_players", None), numbers.Integral)
+
+
+def _inputs(inputs: Any, masker: Any) -> tuple[list[Any], bool]:
+    """The inputs as a list, and whether one input was given (not a batch)."""
+    if isinstance(inputs, (list, tuple)):
+        if not inputs:
+            raise ValueError("inputs is an empty list; give one input or a batch")
+        return list(inputs), False
+    if isinstance(inputs, str) or inputs is None:
+        return [inputs], True
+    if isinstance(inputs, torch.Tensor) or hasattr(inputs, "__array__"):
+        x = torch.as_tensor(inputs)
+        one = {PatchMasker: 3, FeatureMapMasker: 3, TabularMasker: 1}.get(type(masker))
+        if one is not None and x.ndim == one:
+            return [x], True
+        if one is not None and x.ndim != one + 1:
+            raise ValueError(f"inputs for a {type(masker).__name__} must have {one} dimensions "
+                             f"(one input) or {one + 1} (a batch), got shape {tuple(x.shape)}")
+        if x.ndim == 0 or x.shape[0] == 0:
+            raise ValueError(f"inputs must be one input or a non-empty batch, got shape "
+                             f"{tuple(x.shape)}")
+        return list(x.unbind(0)), False
+    return [inputs], True
+
+
+def _maskers(masker: Any, b: int) -> list[Any]:
+    """One masker per input: the same one, or the list given (e.g. a TokenMasker per text)."""
+    if isinstance(masker, (list, tuple)):
+        if len(masker) != b:
+            raise ValueError(f"masker: a list needs one masker per input ({b}), got {len(masker)}")
+        ms = list(masker)
+    else:
+        ms = [masker] * b
+    for m in ms:
+        if not _is_masker(m):
+            raise TypeError(f"masker must be an ibn masker (an integer n_players and "
+                            f"masker(model, x, masks)), or a list of them, got {m!r}")
+    ns = {int(m.n_players) for m in ms}
+    if len(ns) != 1:
+        raise ValueError(f"masker: all maskers must have the same n_players, got {sorted(ns)}")
+    return ms
+
+
+def _targets(model: Any, xs: list[Any], maskers: list[Any], targets: Any,
+             device: Any) -> torch.Tensor:
+    """(B,) int64 target classes: those given (checked against the model's classes) or, for
+    None, the class the model predicts on each unmasked input (argmax of its outputs, as
+    :func:`ibn.games.evaluate` takes it; with one output column, 1 when the logit is > 0).
+    −1 when the outputs are not class scores (a reward without a class)."""
+    b = len(xs)
+    given = None
+    if targets is not None:
+        t = torch.as_tensor(targets)
+        if t.is_floating_point() or t.is_complex() or t.dtype == torch.bool:
+            raise TypeError(f"targets must be class indices (integers), got {targets!r}")
+        given = t.to(torch.int64).reshape(-1)
+        if given.numel() == 1:
+            given = given.expand(b).clone()
+        if given.numel() != b:
+            raise ValueError(f"targets must give one class per input ({b}), got {given.numel()}")
+    dev = torch.device(device) if device is not None else games._model_device(model)
+    out = []
+    with torch.inference_mode():  # the unmasked input, once: its predicted class, or the classes
+        for i, (x, m) in enumerate(zip(xs, maskers)):
+            x = x.to(dev) if isinstance(x, torch.Tensor) else x
+            full = m(model, x, torch.ones(1, int(m.n_players), dtype=torch.bool, device=dev))
+            classes = full.shape[-1] if isinstance(full, torch.Tensor) and full.ndim >= 2 else None
+            if given is not None:
+                c = int(given[i])
+                limit = 2 if classes == 1 else classes  # one logit column: classes 0 and 1
+                if c < 0 or (limit is not None and c >= limit):
+                    top = f"0..{limit - 1}" if limit else "a class index >= 0"
+                    raise ValueError(f"targets[{i}] = {c} is not a class of the model: use {top}")
+                out.append(c)
+            elif classes is None:
+                out.append(-1)
+            elif classes == 1:
+                out.append(int(full[0, 0] > 0))
+            else:
+                out.append(int(full[0].argmax(-1)))
+    return torch.tensor(out, dtype=torch.int64)
+
+
+def explain(model: Any, inputs: Any, masker: Any, targets: Any = None, *,
+            multiorder: bool = False, names: Sequence[str] | None = None,
+            reward: Callable = games.log_odds, batch_size: int | None = 256, device: Any = None,
+            max_players: int = 20, progress: bool = False, **options: Any) -> Explanation:
+    """The sparsest AND-OR interactions of a model on one input or a batch (Conventions page,
+    eq-sparsest), with their players' names.
+
+    Args:
+        model: a torch model (in eval mode; the maskers switch it) or what the masker runs.
+        inputs: one input or a batch: an image (C, H, W) or images (B, C, H, W) for a
+            Patch/FeatureMapMasker, a row (d,) or rows (B, d) for a TabularMasker, a text (or
+            None) for a TokenMasker, or a list of inputs (a batch, for any masker). For other
+            maskers a tensor is a batch along its first dimension.
+        masker: an ibn masker (``n_players``, ``masker(model, x, masks)``), or a list of them,
+            one per input, all with the same n_players (a TokenMasker is built for one text).
+        targets: the class whose log-odds is the reward (Conventions page, eq-reward): an int
+            for every input, or one per input; None = the class the model predicts on each
+            unmasked input (argmax of its outputs).
+        multiorder: also compute the multi-order interactions I^(m)(i, j) of the values
+            (:func:`ibn.multiorder.exact`; Conventions page, eq-multiorder); needs n ≥ 2.
+        names: the players' names (n strings), instead of those the masker gives.
+        reward, batch_size, device, max_players: as in :func:`ibn.games.all_values` (device:
+            default the model's).
+        progress: a progress bar over the inputs and over the extraction.
+        **options: for :func:`ibn.and_or.extract` (``noise_bound``, ``noise_scale``, ``solver``,
+            ``zeta``, ``tol``, ``n_jobs``, ...). With ``noise_scale="mean"`` the bound depends
+            on the batch; otherwise a sample's effects are the same alone or in any batch.
+
+    Returns:
+        an :class:`Explanation` (one sample when one input was given).
+
+    Raises:
+        ValueError, TypeError: a bad argument, named in a one-line message.
+    """
+    check_flag("multiorder", multiorder)
+    check_flag("progress", progress)
+    check_number("batch_size", batch_size, low=1, integer=True, allow_none=True)
+    if not callable(model):
+        raise TypeError(f"model must be a torch.nn.Module or a callable, got {type(model).__name__}")
+    first = masker[0] if isinstance(masker, (list, tuple)) and masker else masker
+    xs, single = _inputs(inputs, first)
+    maskers = _maskers(masker, len(xs))
+    n = int(maskers[0].n_players)
+    check_number("masker.n_players", n, low=1, integer=True)  # all_values checks max_players
+    if multiorder and n < 2:
+        raise ValueError(f"multiorder=True needs at least 2 players, the masker has {n}")
+    if names is not None:
+        if isinstance(names, str) or len(names) != n or not all(isinstance(s, str) for s in names):
+            raise ValueError(f"names must be {n} strings (one per player), got {names!r}")
+    if progress:
+        options.setdefault("progress", True)
+    t = _targets(model, xs, maskers, targets, device)
+    from ._progress import tqdm
+
+    values = torch.stack([
+        games.all_values(model, x, m, target=None if int(ti) < 0 else int(ti), reward=reward,
+                         batch_size=batch_size, device=device, max_players=max_players,
+                         progress=False)
+        for x, m, ti in tqdm(list(zip(xs, maskers, t)), desc="values", disable=not progress,
+                             leave=False)])
+    result = _extract(values, **options)
+    mo = None
+    if multiorder:
+        from .multiorder import exact
+
+        mo = exact(values)
+    players = [list(names) if names is not None else player_names(m) for m in maskers]
+    return Explanation(result, players, t, mo, single=single)
