@@ -42,15 +42,14 @@ from torch import nn
 
 from ibn import distributions as dist
 from ibn import results
-from ibn.and_or import extract
 from ibn.data import load_tabular
-from ibn.games import all_values
+from ibn.explanation import explain
 from ibn.maskers import PatchMasker
 from ibn.models import MLP
 from ibn.train import NonGeneralizablePenalty, evaluate, train
 
 __all__ = ["PRESETS", "Splits", "load_splits", "build_model", "masker_for", "train_baseline",
-           "effects_on", "run_key", "run_one", "run_all", "summarize", "verdicts", "mean_sd"]
+           "run_key", "run_one", "run_all", "summarize", "verdicts", "mean_sd"]
 
 PRESETS: dict[str, dict[str, Any]] = {
     "smoke": {"dataset": "digits", "n_val": 200, "n_ref": 200, "n_scarce": 100, "seeds": [1],
@@ -158,17 +157,6 @@ def train_baseline(p: Mapping[str, Any], split: str, seed: int) -> nn.Module:
     return _load_state(build_model(p, seed), res["state"])
 
 
-def effects_on(model: nn.Module, x: torch.Tensor, y: torch.Tensor, masker: Any,
-               noise_bound: float = 0.02) -> dict[str, torch.Tensor]:
-    """Values (N, 2^n) and sparsest AND-OR effects of ``model`` on the samples ``x``
-    (Conventions page, eq-sparsest)."""
-    model.eval()
-    v = torch.stack([all_values(model, x[i], masker, target=int(y[i]), progress=False)
-                     for i in range(len(y))])
-    r = extract(v, noise_bound=noise_bound)
-    return {"values": v, "and": r.and_effects, "or": r.or_effects}
-
-
 @functools.lru_cache(maxsize=8)
 def _reference_effects(key: str, p_items: tuple, split: str, idx: tuple[int, ...]
                        ) -> list[tuple[torch.Tensor, torch.Tensor]]:
@@ -178,8 +166,8 @@ def _reference_effects(key: str, p_items: tuple, split: str, idx: tuple[int, ...
     sel = torch.as_tensor(idx)
     nets = ([train_baseline(p, "ref", 2000 + j) for j in range(p["k_eval"])] if key == "eval"
             else [train_baseline(p, "val", 1000 + j) for j in range(p["k_pen"])])
-    out = [effects_on(b, x[sel], y[sel], masker_for(splits)) for b in nets]
-    return [(e["and"], e["or"]) for e in out]
+    out = [explain(b, x[sel], masker_for(splits), targets=y[sel]) for b in nets]
+    return [(e.result.and_effects, e.result.or_effects) for e in out]
 
 
 def _split_strengths(model: nn.Module, masker: Any, x: torch.Tensor, y: torch.Tensor,
@@ -187,10 +175,10 @@ def _split_strengths(model: nn.Module, masker: Any, x: torch.Tensor, y: torch.Te
     """(total, generalizable, non-generalizable) strengths of ``model`` on samples ``idx`` of
     (x, y), judged against the cached reference effects ``reference`` (arguments of
     :func:`_reference_effects` but the indices), and the salience threshold τ used."""
-    mine = effects_on(model, x[list(idx)], y[list(idx)], masker)
+    mine = explain(model, x[list(idx)], masker, targets=y[list(idx)]).result
     base = _reference_effects(*reference, idx)
-    tau = dist.tau_from_values(mine["values"])
-    return (*dist.generalizable_strengths(mine["and"], mine["or"], base, tau), tau)
+    tau = dist.tau_from_values(mine.values)
+    return (*dist.generalizable_strengths(mine.and_effects, mine.or_effects, base, tau), tau)
 
 
 def _measure(model: nn.Module, p: Mapping[str, Any], splits: Splits, train_idx: torch.Tensor
