@@ -312,16 +312,6 @@ def image_data(name: str, *, size: int = 28, n_train: int | None = None,
 # ---------------------------------------------------------------------------------------------
 
 
-def _image_model_dir(spec: Mapping[str, Any], models_dir: Any = None) -> Any:
-    from pathlib import Path
-
-    from ibn.data.fetch import data_root
-    from ibn.results import params_hash
-
-    root = Path(models_dir) if models_dir is not None else data_root() / "models" / "A1"
-    return root / f"{spec['model']}-{spec['dataset']}-{params_hash(dict(spec))}"
-
-
 def train_image_model(model: str, dataset: str, *, size: int = 28, n_train: int | None = None,
                       n_test: int | None = None, epochs: int = 1, checkpoint_epochs:
                       Sequence[int] = (), checkpoint_steps: Sequence[int] = (),
@@ -332,20 +322,19 @@ def train_image_model(model: str, dataset: str, *, size: int = 28, n_train: int 
     :func:`image_data` (``dataset``, ``size`` px, seeded subsets of ``n_train`` / ``n_test``
     images) with Adam (``lr``, batch ``batch_size``, per-epoch ``lr_schedule`` of
     :func:`ibn.train.train`: "constant", "cosine" or "logspace" = lr → lr/10 over the epochs),
-    or load the cached run.
+    or load the stored run.
 
-    The run lives in ``<models_dir>/<model>-<dataset>-<hash of the settings>/`` (default
-    ``data/models/A1``): ``epoch_XXXX.pt`` for each epoch of ``checkpoint_epochs`` (0 = the
-    initial weights) and the final epoch, ``step_XXXXXXX.pt`` for each global step of
-    ``checkpoint_steps``, ``state.pt`` (resumable, :func:`ibn.train.train`)
-    and ``info.json``. Returns ``{"model"`` (final weights, eval mode), ``"data"``
+    The model lives in the model store (:func:`ibn.model_store.cached_model`, name
+    ``A1-<model>-<dataset>``, under the data root or ``models_dir``, a data root); its
+    training folder keeps ``epoch_XXXX.pt`` for each epoch of ``checkpoint_epochs`` (0 = the
+    initial weights) and the final epoch, and ``step_XXXXXXX.pt`` for each global step of
+    ``checkpoint_steps``. Returns ``{"model"`` (final weights, eval mode), ``"data"``
     (:func:`image_data`), ``"spec"``, ``"records"`` (per-epoch train/test loss and accuracy),
-    ``"train_time_s"`` (of the run that trained it), ``"dir"``, ``"epochs"`` (kept epochs),
-    ``"steps"`` (kept steps), ``"steps_per_epoch"``}``."""
-    import json
-    import os
+    ``"train_time_s"`` (of the run that trained it), ``"dir"`` (the training folder),
+    ``"epochs"`` (kept epochs), ``"steps"`` (kept steps), ``"steps_per_epoch"``}``."""
     import time
 
+    from ibn.model_store import cached_model, model_dir
     from ibn.models import build
     from ibn.train import train
 
@@ -358,33 +347,25 @@ def train_image_model(model: str, dataset: str, *, size: int = 28, n_train: int 
     keep = sorted(set(int(e) for e in checkpoint_epochs) | {int(epochs)})
     if any(not 0 <= e <= epochs for e in keep):
         raise ValueError(f"checkpoint epochs must lie in 0..{epochs}, got {list(checkpoint_epochs)}")
-    folder = _image_model_dir(spec, models_dir)
     data = image_data(dataset, size=size, n_train=n_train, n_test=n_test, seed=seed)
-    net = build(model, in_channels=1, num_classes=10, seed=seed)
-    info_file = folder / "info.json"
-    missing = [e for e in keep if not (folder / f"epoch_{e:04d}.pt").is_file()] + [
-        k for k in spec["checkpoint_steps"] if not (folder / f"step_{k:07d}.pt").is_file()]
-    if info_file.is_file() and not missing:
-        info = json.loads(info_file.read_text())
-    else:
+    name = f"A1-{model}-{dataset}"
+
+    def fit(net: nn.Module, train_dir: Any) -> dict[str, Any]:
         t0 = time.time()
         hist = train(net, (data["x_train"], data["y_train"]),
                      test_set=(data["x_test"], data["y_test"]), epochs=epochs,
                      batch_size=batch_size, optimizer="adam", lr=lr, lr_schedule=lr_schedule,
-                     seed=seed, device=device,
-                     checkpoint_dir=folder, checkpoint_at=keep,
+                     seed=seed, device=device, checkpoint_dir=train_dir, checkpoint_at=keep,
                      checkpoint_steps=spec["checkpoint_steps"], progress=False)
-        info = {"spec": spec, "records": hist.records, "train_time_s": time.time() - t0,
+        return {"records": hist.records, "train_time_s": time.time() - t0,
                 "torch_threads": torch.get_num_threads(), "kept_epochs": keep}
-        tmp = info_file.with_name("info.json.tmp")
-        tmp.write_text(json.dumps(info, indent=1))
-        os.replace(tmp, info_file)
-    net.load_state_dict(torch.load(folder / f"epoch_{epochs:04d}.pt", map_location="cpu",
-                                   weights_only=True)["model"])
+
+    net, info = cached_model(name, spec, lambda: build(model, in_channels=1, num_classes=10,
+                                                       seed=seed), fit, root=models_dir)
     net.to("cpu").eval()
     return {"model": net, "data": data, "spec": spec, "records": info["records"],
-            "train_time_s": info["train_time_s"], "dir": folder, "epochs": keep,
-            "steps": spec["checkpoint_steps"],
+            "train_time_s": info["train_time_s"], "dir": model_dir(name, spec, models_dir) / "train",
+            "epochs": keep, "steps": spec["checkpoint_steps"],
             "steps_per_epoch": math.ceil(len(data["y_train"]) / batch_size)}
 
 
