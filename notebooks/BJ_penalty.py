@@ -84,7 +84,7 @@ params
 # ## Baselines
 #
 # The penalty's baseline(s) are trained on the validation split, the measuring baselines on the
-# reference split (cached under `data/results/BJ_penalty_baselines_digits/`).
+# reference split (trained once and kept by the model store).
 
 # %%
 splits = P.load_splits(params["dataset"], params["n_val"], params["n_ref"])

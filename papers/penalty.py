@@ -24,14 +24,13 @@ Protocol (CPU-sized; the same code runs every scale):
   baseline calls non-generalizable (what the penalty minimises).
 
 Each run (setting, seed, λ) is cached with :func:`ibn.results.cached` under
-``data/results/BJ_penalty_<dataset>/``; baseline models are cached there too (their weights are
-small), so a book build recomputes nothing.
+``data/results/BJ_penalty_<dataset>/``; the baseline models are kept by the model store
+(:func:`ibn.model_store.cached_model`).
 """
 
 from __future__ import annotations
 
 import functools
-import io
 import math
 import time
 from typing import Any, Mapping, Sequence
@@ -45,6 +44,7 @@ from ibn import results
 from ibn.data import load_tabular
 from ibn.explanation import explain
 from ibn.maskers import PatchMasker
+from ibn.model_store import cached_model
 from ibn.models import MLP
 from ibn.train import NonGeneralizablePenalty, evaluate, train
 
@@ -123,38 +123,27 @@ def masker_for(splits: Splits) -> PatchMasker:
     return PatchMasker(grid=GRID, baseline=splits.baseline_image)
 
 
-def _state_bytes(model: nn.Module) -> np.ndarray:
-    buf = io.BytesIO()
-    torch.save(model.state_dict(), buf)
-    return np.frombuffer(buf.getvalue(), dtype=np.uint8).copy()
-
-
-def _load_state(model: nn.Module, blob: Any) -> nn.Module:
-    raw = bytes(np.asarray(blob, dtype=np.uint8))
-    model.load_state_dict(torch.load(io.BytesIO(raw), weights_only=True))
-    return model.eval()
-
-
 def _split_key(p: Mapping[str, Any]) -> dict[str, Any]:
     """The cache-key part shared by every result (``scale`` is recorded for provenance)."""
     return {"scale": p.get("scale"), **{k: p[k] for k in ("dataset", "n_val", "n_ref")}}
 
 
 def train_baseline(p: Mapping[str, Any], split: str, seed: int) -> nn.Module:
-    """A baseline MLP trained on the ``val`` (penalty) or ``ref`` (measure) split (cached)."""
+    """A baseline MLP trained on the ``val`` (penalty) or ``ref`` (measure) split, kept by the
+    model store (:func:`ibn.model_store.cached_model`)."""
     key = {**_split_key(p), "split": split, "seed": seed, "depth": p["depth"], "width": p["width"],
            "epochs": p["baseline_epochs"], "lr": p["lr"], "batch_size": p["baseline_batch_size"]}
     splits = load_splits(p["dataset"], p["n_val"], p["n_ref"])
 
-    def compute() -> dict[str, Any]:
-        net = build_model(p, seed)
+    def fit(net: nn.Module, train_dir: Any) -> dict[str, Any]:
         train(net, getattr(splits, split), epochs=p["baseline_epochs"],
-              batch_size=p["baseline_batch_size"],
-              optimizer="adam", lr=p["lr"], seed=seed, progress=False)
-        return {"state": _state_bytes(net), "test_acc": evaluate(net, splits.test)["acc"]}
+              batch_size=p["baseline_batch_size"], optimizer="adam", lr=p["lr"], seed=seed,
+              checkpoint_dir=train_dir, progress=False)
+        return {"test_acc": evaluate(net, splits.test)["acc"]}
 
-    res = results.cached(f"BJ_penalty_baselines_{p['dataset']}", key, compute)
-    return _load_state(build_model(p, seed), res["state"])
+    net, _ = cached_model(f"BJ-penalty-baseline-{p['dataset']}", key,
+                          lambda: build_model(p, seed), fit)
+    return net
 
 
 @functools.lru_cache(maxsize=8)
