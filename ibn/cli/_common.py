@@ -7,7 +7,7 @@ import argparse
 import math
 import threading
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -44,20 +44,6 @@ _writing = threading.Event()
 # ---------------------------------------------------------------- checks shared by extract and train
 
 
-def _need(module: str, names: Sequence[str], command: str) -> Any:
-    """Import ``module`` and check it has ``names``; a clear CLIError otherwise."""
-    import importlib
-
-    try:
-        mod = importlib.import_module(module)
-    except ImportError as exc:
-        raise CLIError(f"`ibn {command}` needs the module {module}, which is not available ({exc})") from exc
-    missing = [n for n in names if not hasattr(mod, n)]
-    if missing:
-        raise CLIError(f"`ibn {command}` needs {module}.{', '.join(missing)}, which this version of ibn lacks")
-    return mod
-
-
 def _dataset_kind(dataset: str) -> str:
     """'tabular', 'image' or 'text'; a CLIError naming the choices for an unknown dataset."""
     if dataset in TABULAR_SETS:
@@ -71,7 +57,8 @@ def _dataset_kind(dataset: str) -> str:
 
 def _check_model(model: str, dataset: str, kind: str, command: str) -> None:
     """Refuse an unknown model, and a model that takes another kind of input than ``dataset``."""
-    models = _need("ibn.models", ["build", "available"], command)
+    from .. import models
+
     key = model.lower().replace("-", "").replace("_", "")
     if key not in {k.replace("_", "") for k in models.available()}:
         raise CLIError(f"unknown model {model!r}; choose from {', '.join(models.available())}")
@@ -147,7 +134,7 @@ def _dataset(dataset: str, split: str, seed: int, root: str | None, n: int | Non
         if dataset in ("mnist", "fashion-mnist"):
             load = data.load_mnist if dataset == "mnist" else data.load_fashion_mnist
             imgs, labels = load(split, root)
-            x = data.to_float_images(imgs[:n], 32, data.MNIST_MEAN, data.MNIST_STD)
+            x = data.to_float_images(imgs[:n], 32, *data.IMAGE_STATS[dataset])
         else:
             if dataset == "cifar10-sample":
                 imgs, labels = data.load_cifar10_sample(root)

@@ -10,7 +10,7 @@ from typing import Any
 from ._common import (FORWARD_PASS_WARNING, IMAGE_CENTRAL, IMAGE_GRID, MAX_PLAYERS, CLIError,
                       _build_model, _call_factory, _check_checkpoint_file, _check_model, _dataset,
                       _dataset_kind, _device, _import_factory, _load_checkpoint, _load_torchscript,
-                      _model_label, _model_source, _need, _probe, _subset_value, _writing)
+                      _model_label, _model_source, _probe, _subset_value, _writing)
 
 # ---------------------------------------------------------------- data
 
@@ -84,7 +84,7 @@ def _cmd_results_list(args: argparse.Namespace) -> int:
 
 
 def _masker(kind: str, spec: dict, x: Any, model: Any, args: argparse.Namespace, i: int) -> Any:
-    maskers = _need("ibn.maskers", ["PatchMasker", "FeatureMapMasker", "TabularMasker", "TokenMasker"], "extract")
+    from .. import maskers
     seed = args.seed + i
     if kind == "tabular":
         import numpy as np
@@ -142,9 +142,10 @@ def _cmd_extract(args: argparse.Namespace) -> int:
     kind = _dataset_kind(args.dataset)
     if source == "zoo":
         _check_model(args.model, args.dataset, kind, "extract")
-    games = _need("ibn.games", ["all_values"], "extract")
-    and_or = _need("ibn.and_or", ["extract"], "extract")
-    models = _need("ibn.models", ["build"], "extract") if source == "zoo" else None
+    from .. import and_or, games
+    from .. import models as zoo
+
+    models = zoo if source == "zoo" else None
     device = _device(args.device)
     if ck is not None:
         _check_checkpoint_file(ck, flag)
@@ -245,17 +246,14 @@ def _cmd_extract(args: argparse.Namespace) -> int:
 
 def _cmd_train(args: argparse.Namespace) -> int:
     import json
-    import time
 
     import torch
 
-    from .. import results
-    from ..data import data_root
+    from .. import model_store, results
 
     kind = _dataset_kind(args.dataset)
     _check_model(args.model, args.dataset, kind, "train")
-    train = _need("ibn.train", ["train"], "train")
-    models = _need("ibn.models", ["build"], "train")
+    from .. import models, train
     device = _device(args.device)
     if args.out is not None and Path(args.out).expanduser().is_dir():
         raise CLIError(f"--out {args.out} is a directory; give the path of the state-dict file")
@@ -269,27 +267,36 @@ def _cmd_train(args: argparse.Namespace) -> int:
     params = {k: getattr(args, k) for k in ("model", "dataset", "train_split", "eval_split", "epochs", "batch_size",
                                              "optimizer", "lr", "momentum", "weight_decay", "lr_schedule",
                                              "label_noise", "subset", "seed")}
-    out = Path(args.out).expanduser() if args.out else (
-        data_root(args.root) / "models" / f"{args.model}-{args.dataset}-{results.params_hash(params)}.pt")
-    model = _build_model(models, args, tr["model_kw"])
-    start, t0 = time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime()), time.perf_counter()
-    hist = train.train(
-        model, (tr["x"], tr["y"]), test_set=None if te is None else (te["x"], te["y"]), epochs=args.epochs,
-        batch_size=args.batch_size, optimizer=args.optimizer, lr=args.lr, momentum=args.momentum,
-        weight_decay=args.weight_decay, lr_schedule=args.lr_schedule, label_noise=args.label_noise,
-        num_classes=tr["model_kw"]["num_classes"], subset=subset, seed=args.seed, device=device,
-        checkpoint_dir=args.checkpoint_dir, progress=not args.quiet,
-    )
-    prov = results.provenance(params, start=start, elapsed_s=time.perf_counter() - t0)
-    meta = {"provenance": prov, "records": hist.records, "flipped": hist.flipped, "subset": hist.subset}
-    text = json.dumps(meta, indent=1, default=str) + "\n"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    _writing.set()
-    # the provenance first, then the weights: a state dict always has its .json beside it
-    results.write_atomically([(out.with_suffix(".json"), lambda p: p.write_text(text)),
-                              (out, lambda p: torch.save(model.state_dict(), p))])
+    name = f"cli-{args.model}-{args.dataset}"
+
+    def fit(model: Any, train_dir: Path) -> dict[str, Any]:
+        hist = train.train(
+            model, (tr["x"], tr["y"]), test_set=None if te is None else (te["x"], te["y"]), epochs=args.epochs,
+            batch_size=args.batch_size, optimizer=args.optimizer, lr=args.lr, momentum=args.momentum,
+            weight_decay=args.weight_decay, lr_schedule=args.lr_schedule, label_noise=args.label_noise,
+            num_classes=tr["model_kw"]["num_classes"], subset=subset, seed=args.seed, device=device,
+            checkpoint_dir=args.checkpoint_dir or train_dir, progress=not args.quiet,
+        )
+        return {"records": hist.records, "flipped": hist.flipped, "subset": hist.subset}
+
+    _writing.set()  # the model store writes atomically: an interrupt leaves nothing half-written
+    model, info = model_store.cached_model(name, params, lambda: _build_model(models, args, tr["model_kw"]),
+                                           fit, root=args.root)
     _writing.clear()
-    last = hist.records[-1] if hist.records else {}
+    stored = model_store.model_dir(name, params, args.root) / "model.pt"
+    out = stored
+    if args.out is not None:  # also a plain state dict where the user asked, its provenance beside it
+        out = Path(args.out).expanduser()
+        meta = {"provenance": json.loads(stored.with_suffix(".json").read_text())["provenance"],
+                "records": info["records"], "flipped": info["flipped"], "subset": info["subset"]}
+        text = json.dumps(meta, indent=1, default=str) + "\n"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        _writing.set()
+        results.write_atomically([(out.with_suffix(".json"), lambda p: p.write_text(text)),
+                                  (out, lambda p: torch.save(model.state_dict(), p))])
+        _writing.clear()
+    hist_records = info["records"]
+    last = hist_records[-1] if hist_records else {}
     summary = " ".join(f"{k}={last[k]:.4g}" for k in ("train_loss", "train_acc", "test_loss", "test_acc") if k in last)
     print(f"trained {args.model} on {args.dataset}/{args.train_split}: {summary} -> {out}")
     return 0

@@ -118,9 +118,15 @@ def _set_rng_state(s: dict[str, Any]) -> None:
 
 
 def _atomic_save(obj: Any, path: Path) -> None:
+    """torch.save to a temporary beside ``path``, then rename; after a failure or an interrupt
+    the temporary is removed and ``path`` keeps its previous content (or stays absent)."""
     tmp = path.with_name(path.name + ".tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
+    try:
+        torch.save(obj, tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 @torch.no_grad()
@@ -262,7 +268,7 @@ def train(model: nn.Module, train_set: Any, *, test_set: Any = None, epochs: int
     if (at_epochs or at_steps) and ckdir is None:
         raise ValueError("checkpoint_at / checkpoint_steps need a checkpoint_dir")
     if 0 in at_epochs and start_epoch == 0 and ckdir is not None:
-        torch.save({"model": model.state_dict(), "epoch": 0, "step": 0}, ckdir / "epoch_0000.pt")
+        _atomic_save({"model": model.state_dict(), "epoch": 0, "step": 0}, ckdir / "epoch_0000.pt")
 
     for epoch in range(start_epoch, epochs):
         t0 = time.time()
@@ -310,8 +316,8 @@ def train(model: nn.Module, train_set: Any, *, test_set: Any = None, epochs: int
             if progress:
                 bar.set_postfix(loss=f"{float(ce.detach()):.4f}")
             if step in at_steps and ckdir is not None:
-                torch.save({"model": model.state_dict(), "epoch": epoch, "step": step},
-                           ckdir / f"step_{step:07d}.pt")
+                _atomic_save({"model": model.state_dict(), "epoch": epoch, "step": step},
+                             ckdir / f"step_{step:07d}.pt")
         bar.close()
         rec: dict[str, Any] = {"event": "epoch", "epoch": epoch + 1, "step": step, "lr": cur_lr,
                                "train_loss": sums["loss"] / n, "train_acc": sums["correct"] / n}
@@ -324,8 +330,8 @@ def train(model: nn.Module, train_set: Any, *, test_set: Any = None, epochs: int
         hist.records.append(rec)
         if ckdir is not None:
             if epoch + 1 in at_epochs:
-                torch.save({"model": model.state_dict(), "epoch": epoch + 1, "step": step},
-                           ckdir / f"epoch_{epoch + 1:04d}.pt")
+                _atomic_save({"model": model.state_dict(), "epoch": epoch + 1, "step": step},
+                             ckdir / f"epoch_{epoch + 1:04d}.pt")
             _atomic_save({"model": model.state_dict(), "optimizer": opt.state_dict(),
                           "rng": _rng_state(), "epoch": epoch + 1, "step": step,
                           "records": hist.records, "fingerprint": fingerprint}, ckdir / STATE_FILE)
