@@ -61,6 +61,31 @@ def find_notebooks(only: list[str] | None) -> list[Path]:
     return [by_name[Path(name).stem] for name in only]
 
 
+def is_machinery(cell) -> bool:
+    """A code cell a reader need not see: the parameters, papermill's injected parameters, or
+    one that only imports and calls ``papers.setup``."""
+    tags = cell.get("metadata", {}).get("tags", [])
+    if "parameters" in tags or "injected-parameters" in tags:
+        return True
+    lines = [ln.strip() for ln in cell.source.splitlines() if ln.strip()]
+    return cell.cell_type == "code" and bool(lines) and all(
+        ln.startswith(("import ", "from ", "papers.setup(", "#")) for ln in lines)
+
+
+def hide_machinery(path: Path) -> None:
+    """Tag the executed notebook's machinery cells ``remove-cell`` (the book leaves them out;
+    the notebook keeps them for a rerun)."""
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "code" and is_machinery(cell) and not cell.get("outputs"):
+            tags = cell.metadata.setdefault("tags", [])
+            if "remove-cell" not in tags:
+                tags.append("remove-cell")
+    nbformat.write(nb, path)
+
+
 def has_parameters_cell(nb) -> bool:
     return any("parameters" in cell.get("metadata", {}).get("tags", []) for cell in nb.cells)
 
@@ -98,6 +123,8 @@ def run_one(src: Path, params: dict, kernel: str, timeout: int | None,
             )
         except Exception as err:  # noqa: BLE001 - reported in the summary
             error = f"{type(err).__name__}: {str(err).strip().splitlines()[-1] if str(err).strip() else ''}"
+    if out.is_file():
+        hide_machinery(out)
     elapsed = time.perf_counter() - t0
     return {"notebook": src.stem, "source": src.relative_to(ROOT).as_posix(),
             "output": _rel(out), "parameters": params,
