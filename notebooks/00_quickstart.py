@@ -39,8 +39,9 @@ import torch
 
 import papers
 from ibn import transforms as tf
-from ibn.book import here, scale_params, show_provenance
+from ibn.book import scale_params, show_provenance
 from ibn.distributions import order_sums
+from ibn.results import provenance
 from ibn.transforms import coalition, coalition_label
 
 papers.setup(scale, threads=1)  # small tensors: one thread is faster on a shared CPU
@@ -194,4 +195,4 @@ print(f"n = {m}: mobius + zeta on 2^{m} = {1 << m} values "
       f"in {elapsed * 1e3:.1f} ms, round trip error {(y - x).abs().max():.1e}")
 
 # %%
-show_provenance({**here(), "scale": scale, "elapsed": elapsed});
+show_provenance(provenance(params, scale=scale, elapsed_s=elapsed));

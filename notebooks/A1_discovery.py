@@ -158,7 +158,7 @@ for (d, m), (params, res) in tab_results.items():
 for ax in axes[0]:
     ax.axvspan(0.3, 0.7, color="0.9", zorder=0)
     ax.set_xlabel("order ratio r = m/(n−2)")
-    ax.set_ylabel("J(m)")
+    ax.set_ylabel(r"$J^{(m)}$")
     ax.legend(fontsize=8)
 fig.tight_layout()
 plt.show()
@@ -191,7 +191,7 @@ for k, ((d, m), (params, res)) in enumerate(tab_results.items()):
                      "verdict": summ["verdict"]})
     ax.set_title(f"{m.upper()} on {d}", fontsize=10)
     ax.set_xlabel("order ratio r")
-    ax.set_ylabel("J(m)")
+    ax.set_ylabel(r"$J^{(m)}$")
     ax.legend(fontsize=7)
 fig.tight_layout()
 plt.show()
@@ -290,12 +290,12 @@ for k, ((d, m), (params, res)) in enumerate(cnn_results.items()):
     ax.set_title(f"{names[m]} {d}: exact, {'×'.join(map(str, P['cnn_exact_grid']))} patches",
                  fontsize=9)
     ax.set_xlabel("order ratio r")
-    ax.set_ylabel("J(m)")
+    ax.set_ylabel(r"$J^{(m)}$")
     ax.legend(fontsize=6)
     ax = axes[k, 1]
     Jf, floor = bnr.sampled_noise_floor(res)
     r = res["fine_ratios"]
-    ax.plot(r, Jf, marker="o", label="sampled J(m)")
+    ax.plot(r, Jf, marker="o", label=r"sampled $J^{(m)}$")
     ax.plot(r, floor, ls="--", color="0.4", label="noise floor")
     ax.set_title(f"{names[m]} {d}: sampled, {params['grid']}×{params['grid']} patches "
                  f"({len(res['fine_strength'])} image(s), {params['pairs']} pairs, "
@@ -364,7 +364,7 @@ for m, (params, res) in text_results.items():
                  "train time (s)": res["train_time_s"], "games (s)": res["timing"]["exact_s"]})
 ax.axvspan(0.3, 0.7, color="0.9", zorder=0)
 ax.set_xlabel("order ratio r = m/(n−2)")
-ax.set_ylabel("J(m)")
+ax.set_ylabel(r"$J^{(m)}$")
 ax.set_title(f"Rotten Tomatoes, n = {n_t} words, exact", fontsize=10)
 ax.legend(fontsize=8)
 fig.tight_layout()

@@ -117,7 +117,7 @@ for d in P["datasets"]:
                     label=f"λ = {lam:g} (test acc {res['test_acc']:.2f})")
         ax.set_title(f"{preset}-order preset: {mode} ({r1}, {r2}) — {d}", fontsize=10)
         ax.set_xlabel("order ratio r = m/(n−2)")
-        ax.set_ylabel("J(m)")
+        ax.set_ylabel(r"$J^{(m)}$")
         ax.legend(fontsize=7)
     fig.tight_layout()
     plt.show()

@@ -102,7 +102,7 @@ for kind in P["kinds"]:
     rows.append({"model": kind, "centre r̄ (mean)": cen.mean(), "centre r̄ (sd)": cen.std(),
                  "J_low": summ["J_low"], "J_mid": summ["J_mid"], "J_high": summ["J_high"]})
 ax.set_xlabel("order ratio r = m/(n−2)")
-ax.set_ylabel("J(m) (mean ± sd over seeds)")
+ax.set_ylabel(r"$J^{(m)}$ (mean ± sd over seeds)")
 ax.set_title(f"{P['model'].upper()} on {P['dataset']}, λ = {P['lam']:g}", fontsize=10)
 ax.legend(fontsize=8)
 fig.tight_layout()

@@ -147,10 +147,12 @@ for m in [m for m in GT.TEXT_MODELS if m not in text_params["models"]]:
     print(f"{m} target: train acc {acc_m['train_acc']:.3f}, test acc {acc_m['test_acc']:.3f}")
 
 # %% [markdown]
-# ## The distributions (Fig. 2)
+# ## The distributions of the generalizable and non-generalizable interactions
 #
-# Bars: $A^{(m),+}$ up and $A^{(m),-}$ down, averaged over samples, for all interactions, the
-# generalizable ones and the non-generalizable ones ($k$ = the preset's default baselines).
+# One figure per setup. Bars: $A^{(m),+}$ up and $A^{(m),-}$ down (lighter), averaged over
+# samples, for all salient interactions, the generalizable ones and the non-generalizable ones
+# ($k$ = the preset's default baselines). The three panels of a setup share their y-axis, so
+# their bars can be compared directly (all = generalizable + non-generalizable).
 
 # %%
 curves, summaries = {}, {}
@@ -159,64 +161,91 @@ for key, r in runs.items():
     curves[key] = (tot, gen, non)
     summaries[key] = G.shape_summary(tot, gen, non)
 
-fig, axes = plt.subplots(len(runs), 3, figsize=(11, 2.8 * len(runs)), squeeze=False)
-for row, (key, (tot, gen, non)) in zip(axes, curves.items()):
-    for ax, s, color, title in zip(row, (tot, gen, non), ("tab:gray", "tab:blue", "tab:red"),
+for key, (tot, gen, non) in curves.items():
+    fig, axes = plt.subplots(1, 3, figsize=(7.2, 2.7), sharey=True)
+    for ax, s, color, title in zip(axes, (tot, gen, non), ("tab:gray", "tab:blue", "tab:red"),
                                    ("all", "generalizable", "non-generalizable")):
         plots.plot_strengths(s.mean(), ax, color=color)
-        ax.set_title(f"{key[0]} / {key[1]}: {title}", fontsize=9)
-        ax.set_ylabel("A^(m),±", fontsize=8)
-fig.tight_layout()
-plt.show()
+        ax.set_title(title, fontsize=10)
+        ax.set_ylabel("")
+        ax.tick_params(labelsize=9)
+    axes[0].set_ylabel(r"$A^{(m),\pm}$ (+ up, − down)", fontsize=10)
+    fig.suptitle(f"{key[0]} / {key[1]} ({len(runs[key]['values'])} samples, k = {params['k']})",
+                 fontsize=11)
+    fig.tight_layout()
+    plt.show()
 
 # %% [markdown]
+# **Figure B2.1** (paper B, Fig. 2): the per-order strength of the salient interactions of the
+# target network, split into generalizable and non-generalizable ones, one row per setup.
+# Paper B's claim is a decay for the generalizable panel and a spindle (a hump at middle orders,
+# positive and negative bars of similar size) for the non-generalizable one.
+#
 # The numbers behind the bars (sample means), with the per-order cancellation ratio
-# $|A^+ + A^-|/(A^+ - A^-)$:
+# $|A^+ + A^-|/(A^+ - A^-)$; orders where every entry is 0 (to 4 decimals) are left out:
 
 # %%
-for key, (tot, gen, non) in curves.items():
-    print(f"== {key[0]} / {key[1]} (k = {params['k']}) ==")
-    table = pd.DataFrame(G.order_table({"all": tot.mean(), "gen": gen.mean(), "non": non.mean()}))
-    print(table.round(4).to_string(index=False))
+order_tables = {f"{key[0]}/{key[1]}": pd.DataFrame(
+    G.order_table({"all": tot.mean(), "gen": gen.mean(), "non": non.mean()})).set_index("m")
+    for key, (tot, gen, non) in curves.items()}
+CB.drop_empty_rows(pd.concat(order_tables, names=["setup"]).round(4), decimals=4)
 
 # %% [markdown]
 # ## Shape statistics and verdicts
 #
-# `mean_order_*_std` and `cancel_*_std` are the standard deviations over samples (each sample's
-# own curve); the other numbers describe the sample-averaged curve.
+# One row per setup and claim, with the tests of its rule (claim 2's test 3 is the $\pm$
+# cancellation). In the table of shape statistics below, `mean_order_*_std` and `cancel_*_std`
+# are the standard deviations over samples (each sample's own curve); the other numbers
+# describe the sample-averaged curve.
 
 # %%
 cols = ["mean_order_gen", "mean_order_gen_std", "mean_order_non", "mean_order_non_std",
         "peak_gen", "peak_non", "cancel_gen", "cancel_gen_std", "cancel_non", "cancel_non_std",
         "non_share"]
-verdicts = []
+verdicts, verdict_rows = [], []
 for key, s in summaries.items():
     d_ok, d_why = G.decay_verdict(s)
     s_ok, s_why = G.spindle_verdict(s)
     verdicts.append({"setup": f"{key[0]}/{key[1]}", "decay": d_ok, "spindle": s_ok,
                      **{c: round(float(s[c]), 3) for c in cols}})
-    print(f"{key[0]}/{key[1]}:\n  claim 1 (decay): "
-          f"{'reproduced' if d_ok else 'NOT reproduced'} ({d_why})\n  claim 2 (spindle): "
-          f"{'reproduced' if s_ok else 'NOT reproduced'} ({s_why})")
+    for claim, ok, why in (("1 (decay)", d_ok, d_why), ("2 (spindle)", s_ok, s_why)):
+        verdict_rows.append({"setup": f"{key[0]}/{key[1]}", "claim": claim,
+                             "verdict": "reproduced" if ok else "NOT reproduced",
+                             **{f"test {i + 1}": t for i, t in enumerate(why.split("; "))}})
 vt = pd.DataFrame(verdicts)
-vt
+pd.DataFrame(verdict_rows).set_index(["setup", "claim"])
+
+# %% [markdown]
+# The shape statistics behind the tests, per setup:
+
+# %%
+vt.set_index("setup")
 
 # %%
 n_setups = len(vt)
-print(f"claim 1 (generalizable interactions decay): reproduced in {int(vt.decay.sum())} of "
-      f"{n_setups} setups -> {'reproduced' if vt.decay.all() else 'NOT reproduced in every setup'}")
-print(f"claim 2 (non-generalizable interactions form a spindle with +/- cancellation): reproduced "
-      f"in {int(vt.spindle.sum())} of {n_setups} setups -> "
-      f"{'reproduced' if vt.spindle.all() else 'NOT reproduced in every setup'}")
-print(f"mean order, generalizable vs non-generalizable (average over setups): "
-      f"{vt.mean_order_gen.mean():.2f} vs {vt.mean_order_non.mean():.2f} "
-      f"(n = {sorted({int(s['n']) for s in summaries.values()})}); "
-      f"cancellation ratio {vt.cancel_gen.mean():.2f} vs {vt.cancel_non.mean():.2f}")
-for key, (tot, gen, non) in curves.items():
-    half = tot.n // 2
-    w = non.mean().total()
-    print(f"{key[0]}/{key[1]}: share of the non-generalizable strength at orders m >= n/2 = {half}: "
-          f"{float(w[half:].sum() / w.sum()):.3f} (a spindle centred near n/2 would put about half there)")
+pd.DataFrame([
+    {"claim": "1: generalizable interactions decay", "setups reproduced":
+     f"{int(vt.decay.sum())} of {n_setups}",
+     "verdict": "reproduced" if vt.decay.all() else "NOT reproduced in every setup"},
+    {"claim": "2: non-generalizable interactions form a spindle",
+     "setups reproduced": f"{int(vt.spindle.sum())} of {n_setups}",
+     "verdict": "reproduced" if vt.spindle.all() else "NOT reproduced in every setup"},
+]).set_index("claim")
+
+# %% [markdown]
+# Where the non-generalizable strength sits: its share at orders $m \ge n/2$ per setup (a
+# spindle centred near $n/2$ would put about half there).
+
+# %%
+print(f"mean order, generalizable vs non-generalizable (average over setups, "
+      f"n = {sorted({int(s['n']) for s in summaries.values()})}): "
+      f"{vt.mean_order_gen.mean():.2f} vs {vt.mean_order_non.mean():.2f}\n"
+      f"cancellation ratio, generalizable vs non-generalizable: "
+      f"{vt.cancel_gen.mean():.2f} vs {vt.cancel_non.mean():.2f}")
+pd.DataFrame([{"setup": f"{key[0]}/{key[1]}", "n/2": tot.n // 2,
+               "non-generalizable share at m >= n/2":
+                   round(float(non.mean().total()[tot.n // 2:].sum() / non.mean().total().sum()), 3)}
+              for key, (tot, gen, non) in curves.items()]).set_index("setup")
 
 # %% [markdown]
 # ## Ablation: the number $k$ of baseline networks
@@ -230,43 +259,54 @@ for key, (tot, gen, non) in curves.items():
 # %%
 cols_ab = ["mean_order_gen", "mean_order_non", "peak_gen", "peak_non", "cancel_gen",
            "cancel_non", "non_share"]
-ab_rows = []
-fig, axes = plt.subplots(len(runs), 2, figsize=(8, 2.2 * len(runs)), squeeze=False)
-for row, (key, r) in zip(axes, runs.items()):
+ab_rows, ab_curves = [], {}
+for key, r in runs.items():
     ks = [kk for kk in params["k_ablation"] if kk <= r["baseline_and"].shape[0]]
+    ab_curves[key] = {}
     for kk in ks:
         tot, gen, non = G.split_strengths(r, kk)
         s = G.shape_summary(tot, gen, non)
         ab_rows.append({"setup": f"{key[0]}/{key[1]}", "k": kk, "decay": G.decay_verdict(s)[0],
                         "spindle": G.spindle_verdict(s)[0], **{c: s[c] for c in cols_ab}})
-        for ax, part in zip(row, (gen, non)):
-            ax.plot(range(1, tot.n + 1), part.mean().total()[1:].numpy(), marker="o", ms=3,
-                    label=f"k = {kk}")
-    row[0].set_title(f"{key[0]}/{key[1]}: generalizable", fontsize=8)
-    row[1].set_title(f"{key[0]}/{key[1]}: non-generalizable", fontsize=8)
-    row[0].legend(fontsize=7)
-for ax in axes[-1]:
-    ax.set_xlabel("order m")
-fig.tight_layout()
-plt.show()
+        ab_curves[key][kk] = (gen.mean(), non.mean())
 ab = pd.DataFrame(ab_rows)
-print(ab.round(3).to_string(index=False))
+CB.plot_k_ablation(ab_curves[FIRST], f"{FIRST[0]} / {FIRST[1]}: strength per order for each k")
+plt.show()
+
+# %% [markdown]
+# **Figure B2.2** (an ablation; paper B fixes $k$): the generalizable (left) and
+# non-generalizable (right) strength per order of the first setup for each number $k$ of
+# baselines; both panels share their y-axis. The other setups are in the collapsed output below.
+
+# %% tags=["hide-output"]
+for key in list(ab_curves)[1:]:
+    CB.plot_k_ablation(ab_curves[key], f"{key[0]} / {key[1]}: strength per order for each k")
+    plt.show()
+
+# %% [markdown]
+# The shape statistics and verdicts of every setup for each $k$:
+
+# %%
+ab.set_index(["setup", "k"]).round(3)
 
 # %% [markdown]
 # Per setup: do the verdicts hold for every $k$, and how far do the shape statistics move
 # between $k = 1$ and $k = \max$?
 
 # %%
-for setup, g in ab.groupby("setup", sort=False):
-    lo, hi = g.iloc[0], g.iloc[-1]
-    print(f"{setup}: decay reproduced for k in {g.k[g.decay].tolist()}, spindle for "
-          f"{g.k[g.spindle].tolist()} (of {g.k.tolist()}); k = {int(lo.k)} -> {int(hi.k)}: "
-          f"non share {lo.non_share:.2f} -> {hi.non_share:.2f}, mean order gen "
-          f"{lo.mean_order_gen:.2f} -> {hi.mean_order_gen:.2f}, non {lo.mean_order_non:.2f} -> "
-          f"{hi.mean_order_non:.2f}")
 stable = ab.groupby("setup", sort=False)[["decay", "spindle"]].nunique() == 1
 print(f"verdicts independent of k in {int((stable.decay & stable.spindle).sum())} of "
       f"{len(stable)} setups")
+pd.DataFrame([
+    {"setup": setup, "decay reproduced for k": g.k[g.decay].tolist(),
+     "spindle reproduced for k": g.k[g.spindle].tolist(), "of k": g.k.tolist(),
+     "non share": f"{g.iloc[0].non_share:.2f} → {g.iloc[-1].non_share:.2f}",
+     "mean order gen": f"{g.iloc[0].mean_order_gen:.2f} → {g.iloc[-1].mean_order_gen:.2f}",
+     "mean order non": f"{g.iloc[0].mean_order_non:.2f} → {g.iloc[-1].mean_order_non:.2f}"}
+    for setup, g in ab.groupby("setup", sort=False)]).set_index("setup")
+
+# %% [markdown]
+# The last three columns go from the smallest to the largest $k$.
 
 # %% [markdown]
 # ## Spread over seeds
@@ -287,18 +327,20 @@ for sd in params["seeds"]:
                       **{c: float(s_sd[c]) for c in ("mean_order_gen", "mean_order_non", "peak_gen",
                                                      "peak_non", "cancel_gen", "cancel_non", "non_share")}})
 seeds_df = pd.DataFrame(seed_rows)
-print(f"{FIRST[0]} / {FIRST[1]}, k = {params['k']}")
-print(seeds_df.round(3).to_string(index=False))
-print("\nover seeds: " + ", ".join(
-    f"{c} {seeds_df[c].mean():.3f} ± {seeds_df[c].std(ddof=0):.3f}"
-    for c in ("mean_order_gen", "mean_order_non", "cancel_gen", "cancel_non", "non_share")))
-print(f"decay reproduced for {int(seeds_df.decay.sum())} of {len(seeds_df)} seeds, "
-      f"spindle for {int(seeds_df.spindle.sum())} of {len(seeds_df)}")
+print(f"{FIRST[0]} / {FIRST[1]}, k = {params['k']}: decay reproduced for "
+      f"{int(seeds_df.decay.sum())} of {len(seeds_df)} seeds, spindle for "
+      f"{int(seeds_df.spindle.sum())} of {len(seeds_df)}")
+seeds_df.set_index("seed").round(3)
+
+# %%
+over = ["mean_order_gen", "mean_order_non", "cancel_gen", "cancel_non", "non_share"]
+pd.DataFrame({"mean over seeds": seeds_df[over].mean(),
+              "sd over seeds": seeds_df[over].std(ddof=0)}).round(3)
 
 # %% [markdown]
 # ## Reading of the `book`-scale results
 #
-# The numbers are printed above; this is what they say at `book` scale (5 setups: ResNet-20 and
+# The numbers are in the tables above; this is what they say at `book` scale (5 setups: ResNet-20 and
 # VGG-11 on MNIST and Fashion-MNIST, MiniLM on sentences; $n = 8$; 6 images or 4 sentences per
 # setup).
 #
@@ -310,7 +352,7 @@ print(f"decay reproduced for {int(seeds_df.decay.sum())} of {len(seeds_df)} seed
 #   interactions do sit at higher orders than the generalizable ones in every setup, and cancel
 #   more (smaller ratio) in most, but they are not a spindle centred on the middle orders: for
 #   the images nearly all of their strength lies at orders $m \le 3$ of 8 (the share at
-#   $m \ge n/2$ printed above is a few percent at most), and for the sentences most of it. The
+#   $m \ge n/2$ in the table above is a few percent at most), and for the sentences most of it. The
 #   coded rule counts a peak at order 2 as interior, which is why it passes in some setups; it
 #   fails where the peak is at order 1, and its outcome changes with $k$ and with the seed.
 # - **The number of baselines matters.** More baselines mark more interactions generalizable:
@@ -329,7 +371,6 @@ print(f"decay reproduced for {int(seeds_df.decay.sum())} of {len(seeds_df)} seed
 #
 # $A = A_{\text{gen}} + A_{\text{non}}$ exactly, each generalizable part lies between 0 and the
 # total on its side, and the generalizable share can only grow with $k$.
-# (This cell is validated by `pytest --nbval-lax`.)
 
 # %% tags=["nbval-check-output"]
 ok = True

@@ -136,7 +136,8 @@ for j, c in enumerate(show):
             phase = "normal" if ck[c] <= boundary else "over-fit"
             ax.set_title(f"epoch {ck[c]} ({phase})", fontsize=9)
         if j == 0:
-            ax.set_ylabel(label, fontsize=8)
+            ax.set_ylabel({"A (all)": r"$A$ (all)", "A_gen": r"$A_{\mathrm{gen}}$",
+                           "A_non": r"$A_{\mathrm{non}}$"}.get(label, label), fontsize=9)
         if i == len(row_defs) - 1:
             ax.set_xlabel("order m")
 fig.tight_layout()

@@ -74,7 +74,7 @@ for row_axes, (key, r) in zip(axes, runs.items()):
     plots.plot_generalization(gen.mean(), non.mean(), decay=fit.decay, spindle=fit.spindle,
                               non_scale=1.0, axes=row_axes[1:])
     for ax in row_axes:
-        ax.set_ylabel("A^(m),±", fontsize=8)
+        ax.set_ylabel(r"$A^{(m),\pm}$", fontsize=9)
     rows.append({"setup": f"{key[0]}/{key[1]}", "alpha": fit.alpha, "beta": fit.beta,
                  "delta": fit.delta, "gamma": fit.gamma, "R2": fit.r2,
                  "rel. residual": fit.relative_residual, "fit ok": fit.ok, **sims,
@@ -124,7 +124,7 @@ print(f"\ndisentangling (eq. 10) separates generalizable from non-generalizable 
 # total well (high R²) without separating the two parts.
 
 # %% [markdown]
-# ## Checks that hold whatever the data (validated by `pytest --nbval-lax`)
+# ## Checks that hold whatever the data
 #
 # The reported residual is $|A_{\text{theory}} - A|$, the theory is decay + spindle, and SIM lies
 # in $[0, 1]$.

@@ -74,13 +74,12 @@ k = None  # override the number of baselines that define "generalizable"
 
 # %%
 import matplotlib.pyplot as plt
-import numpy as np
 import pandas as pd
 
 import papers
 from ibn import distributions as dist
 from ibn.book import scale_params, show_provenance
-from ibn.distributions import Strengths, plots
+from papers import chapters_b as CB
 from papers import generalizable as G
 from papers import noise as Nz
 
@@ -120,6 +119,9 @@ pd.DataFrame(clean_rows).round(4)
 
 # %% [markdown]
 # ## Numbers per noise level
+#
+# One row per setup, kind of noise and nonzero level (σ for `params`, ε for the FGSM steps; the
+# zero level is the clean model of the table above, with $\Delta A = 0$).
 
 # %%
 LABEL = {"params": "σ", "fgsm": "ε", "fgsm_attack": "ε"}
@@ -129,83 +131,76 @@ for key, r in runs.items():
         rows, cur = Nz.level_rows(r, K, kind)
         tables[(key, kind)] = pd.DataFrame(rows)
         curves[(key, kind)] = cur
-for (key, kind), df in tables.items():
-    print(f"== {key}: {kind} ({LABEL[kind]} = level) ==")
-    print(df.round(4).to_string(index=False))
+pd.concat({(key, kind): df[df["level"] > 0].set_index("level")
+           for (key, kind), df in tables.items()}, names=["setup", "kind"]).round(4)
 
 # %% [markdown]
-# ## Newly emerged interactions with the spindle fit (Figs. 5, 7, 13)
+# ## Newly emerged interactions with the spindle fit
 #
-# One row per kind of noise, one column per nonzero level: $\Delta A^{(m),+}$ up and
-# $\Delta A^{(m),-}$ down (sample and draw means), the fitted spindle as a line; the title gives
-# the level, the fit's α and $R^2$ and the noisy model's accuracy.
+# $\Delta A^{(m),+}$ up and $\Delta A^{(m),-}$ down (sample and draw means) at every nonzero
+# level of parameter noise on the first setup, with the fitted spindle as a line; the title
+# gives the level, the noisy model's accuracy and the fit's α and $R^2$.
 
 # %%
-for key, r in runs.items():
-    levels = {kind: [lv for lv in r[f"{kind}_levels"].tolist() if lv > 0] for kind in Nz.KINDS}
-    ncol = max(len(v) for v in levels.values())
-    fig, axes = plt.subplots(len(Nz.KINDS), ncol, figsize=(2.9 * ncol, 2.5 * len(Nz.KINDS)),
+FIRST = next(iter(runs))
+fig, axes = plt.subplots(1, int((tables[(FIRST, "params")]["level"] > 0).sum()),
+                         figsize=(7.2, 2.9), squeeze=False)
+CB.plot_emerged_row(axes[0], tables[(FIRST, "params")], curves[(FIRST, "params")], LABEL["params"])
+fig.suptitle(f"{FIRST}: parameter noise", fontsize=11)
+fig.tight_layout()
+plt.show()
+
+# %% [markdown]
+# **Figure B5.1** (paper B, Figs. 5, 7 and 13): the interactions that newly emerge under
+# Gaussian noise on the parameters (eq. 19) of the first setup, with the spindle of eq. 7 fitted
+# to them. Every setup and kind of noise (parameters, FGSM, the adversarial FGSM step) is in the
+# collapsed output below, one figure per setup with one row per kind of noise.
+
+# %% tags=["hide-output"]
+for key in runs:
+    ncol = max(int((tables[(key, kind)]["level"] > 0).sum()) for kind in Nz.KINDS)
+    fig, axes = plt.subplots(len(Nz.KINDS), ncol, figsize=(7.2, 2.6 * len(Nz.KINDS)),
                              squeeze=False)
     for row_axes, kind in zip(axes, Nz.KINDS):
-        df, cur = tables[(key, kind)], curves[(key, kind)]
-        pos = [i for i, lv in enumerate(df["level"]) if lv > 0]
-        for ax, i in zip(row_axes, pos):
-            da, fit = cur["dA"][i], cur["fit"][i]
-            plots.plot_strengths(Strengths(da.plus, -da.minus), ax, color="tab:red")
-            plots.plot_theory(fit.curve, ax, color="black")
-            ax.set_title(f"{kind} {LABEL[kind]}={df['level'][i]:g}: α={fit.alpha:.2f} "
-                         f"R²={fit.r2:.2f}\nacc {df['acc'][i]:.2f}", fontsize=8)
-            ax.set_ylabel("ΔA^(m),± (− down)", fontsize=7)
-            ax.set_xlabel("order m", fontsize=7)
-        for ax in row_axes[len(pos):]:
-            ax.axis("off")
+        CB.plot_emerged_row(row_axes, tables[(key, kind)], curves[(key, kind)], LABEL[kind],
+                            row_label=kind)
     fig.suptitle(f"{key}: newly emerged interactions (eq. 19) and spindle fit (eq. 7)",
-                 fontsize=10)
+                 fontsize=11)
     fig.tight_layout()
     plt.show()
 
 # %% [markdown]
 # ## Does the generalizable (decay) part stay put?
 #
-# Left: the generalizable curve $A_{\text{gen}}^{(m),+}$ (solid) and $A_{\text{gen}}^{(m),-}$
-# (dashed) of the clean model and at every level of parameter noise. Right: the relative
-# changes of $A_{\text{gen}}$, $A_{\text{non}}$ and of the fitted decay part against the level,
-# per kind of noise (the dotted line is the 0.25 tolerance).
+# Top left: the generalizable curve $A_{\text{gen}}^{(m),+}$ (solid) and
+# $A_{\text{gen}}^{(m),-}$ (dashed) of the clean model and at every level of parameter noise.
+# The other panels: the relative changes of $A_{\text{gen}}$, $A_{\text{non}}$ and of the fitted
+# decay part against the level, per kind of noise (the dotted line is the 0.25 tolerance).
 
 # %%
-for key, r in runs.items():
-    fig, axes = plt.subplots(1, 1 + len(Nz.KINDS), figsize=(3.3 * (1 + len(Nz.KINDS)), 2.9))
-    cur, df = curves[(key, "params")], tables[(key, "params")]
-    mm = np.arange(1, N_PLAYERS + 1)
-    cmap = plt.get_cmap("viridis")
-    for i, g in enumerate(cur["gen"]):
-        if i > 0 and df["level"][i - 1] == 0:
-            continue  # σ = 0 is the clean curve
-        lab = "clean" if i == 0 else f"σ={df['level'][i - 1]:g}"
-        col = "black" if i == 0 else cmap(i / len(cur["gen"]))
-        axes[0].plot(mm, g.plus[1:].numpy(), "-o", ms=3, color=col, label=lab)
-        axes[0].plot(mm, g.minus[1:].numpy(), "--", color=col)
-    axes[0].axhline(0, color="gray", lw=0.5)
-    axes[0].set_title(f"{key}: A_gen under parameter noise", fontsize=8)
-    axes[0].set_xlabel("order m", fontsize=8)
-    axes[0].legend(fontsize=6)
-    for ax, kind in zip(axes[1:], Nz.KINDS):
-        t = tables[(key, kind)]
-        t = t[t["level"] > 0]
-        for col, c in (("r_gen", "tab:blue"), ("r_non", "tab:red"), ("r_decay", "tab:green")):
-            ax.plot(t["level"], t[col], "-o", ms=3, color=c, label=col)
-        ax.axhline(Nz.GEN_TOL, color="gray", ls=":")
-        ax.set_xscale("log")
-        ax.set_xticks(t["level"], [f"{lv:g}" for lv in t["level"]], fontsize=7)
-        ax.minorticks_off()
-        ax.set_xlabel(LABEL[kind], fontsize=8)
-        ax.set_title(f"{kind}: relative change", fontsize=8)
-        ax.legend(fontsize=6)
+fig, axes = plt.subplots(2, 2, figsize=(7.2, 5.6))
+CB.plot_gen_under_noise(axes.flat, {kind: tables[(FIRST, kind)] for kind in Nz.KINDS},
+                        {kind: curves[(FIRST, kind)] for kind in Nz.KINDS}, LABEL, Nz.GEN_TOL)
+fig.suptitle(FIRST, fontsize=11)
+fig.tight_layout()
+plt.show()
+
+# %% [markdown]
+# **Figure B5.2**: how much the generalizable part, the non-generalizable part and the fitted
+# decay part of the first setup's interactions change under each kind of noise. The other setups
+# are in the collapsed output below.
+
+# %% tags=["hide-output"]
+for key in list(runs)[1:]:
+    fig, axes = plt.subplots(2, 2, figsize=(7.2, 5.6))
+    CB.plot_gen_under_noise(axes.flat, {kind: tables[(key, kind)] for kind in Nz.KINDS},
+                            {kind: curves[(key, kind)] for kind in Nz.KINDS}, LABEL, Nz.GEN_TOL)
+    fig.suptitle(key, fontsize=11)
     fig.tight_layout()
     plt.show()
 
 # %% [markdown]
-# The numbers behind the right-hand panels, with the accuracy at each level:
+# The numbers behind the relative-change panels, with the accuracy at each level:
 
 # %%
 summary = []
@@ -214,10 +209,14 @@ for (key, kind), df in tables.items():
         summary.append({"setup": key, "kind": kind, "level": row["level"], "acc": row["acc"],
                         "r_gen": row["r_gen"], "r_non": row["r_non"], "r_total": row["r_total"],
                         "r_decay": row["r_decay"], "spindle R2": row["r2"], "peak": row["peak"]})
-pd.DataFrame(summary).round(3)
+pd.DataFrame(summary).set_index(["setup", "kind", "level"]).round(3)
 
 # %% [markdown]
 # ## Verdicts
+#
+# Per setup and kind of noise: the levels at which $\Delta A$ is spindle-shaped, the levels at
+# which $A_{\text{gen}}$ changes by at most the tolerance (and less than $A_{\text{non}}$), and
+# the mild levels (accuracy at least the clean accuracy − 0.1) on which "stays put" is judged.
 
 # %%
 verdicts = []
@@ -230,28 +229,27 @@ for (key, kind), df in tables.items():
     verdicts.append({"setup": key, "kind": kind, "spindle": sp_ok, "stays put": put_ok,
                      "spindle levels": f"{sum(sp_flags)}/{len(sp_flags)}",
                      "mild levels": f"{sum(mild)}/{len(mild)}",
-                     "stays put (mild)": f"{sum(f for f, mi in zip(put_flags, mild) if mi)}/{sum(mild)}"})
-    print(f"{key}, {kind}: spindle-shaped at {LABEL[kind]} = "
-          f"{[lv for lv, f in zip(levels, sp_flags) if f]} of {levels} -> the emerged interactions are "
-          f"spindle-shaped: {'reproduced' if sp_ok else 'NOT reproduced'}")
-    print(f"    A_gen within {Nz.GEN_TOL} at {[lv for lv, f in zip(levels, put_flags) if f]}; mild levels "
-          f"(acc >= {clean_acc:.2f} - {Nz.MILD_DROP}): {[lv for lv, mi in zip(levels, mild) if mi]} -> "
-          f"the decay part stays put: {'reproduced' if put_ok else 'NOT reproduced'}")
+                     "stays put (mild)": f"{sum(f for f, mi in zip(put_flags, mild) if mi)}/{sum(mild)}",
+                     "spindle-shaped at": [lv for lv, f in zip(levels, sp_flags) if f],
+                     f"A_gen within {Nz.GEN_TOL} at": [lv for lv, f in zip(levels, put_flags) if f],
+                     "mild levels (acc >= clean - 0.1)": [lv for lv, mi in zip(levels, mild) if mi],
+                     "clean acc": round(clean_acc, 3)})
 vt = pd.DataFrame(verdicts)
 allrows = pd.concat([df[df["level"] > 0] for df in tables.values()])
 clean_mo = pd.DataFrame(clean_rows)["mean order A"]
-print(f"\nwhere the emerged interactions sit: mean order of ΔA {allrows['mean_order'].min():.2f} .. "
-      f"{allrows['mean_order'].max():.2f} (clean A: {clean_mo.min():.2f} .. {clean_mo.max():.2f}; "
-      f"n/2 = {N_PLAYERS / 2:g}); peak order of ΔA {int(allrows['peak'].min())} .. "
-      f"{int(allrows['peak'].max())}; fitted spindle centre αn/2 {allrows['alpha'].min() * N_PLAYERS / 2:.2f} "
-      f".. {allrows['alpha'].max() * N_PLAYERS / 2:.2f}; spindle R² {allrows['r2'].min():.2f} .. "
-      f"{allrows['r2'].max():.2f}")
 n_sp, n_put = int(vt["spindle"].sum()), int(vt["stays put"].sum())
-print(f"\nemerged interactions spindle-shaped: {n_sp} of {len(vt)} (setup, kind) pairs -> "
+print(f"emerged interactions spindle-shaped: {n_sp} of {len(vt)} (setup, kind) pairs -> "
       f"{'reproduced' if n_sp == len(vt) else 'NOT reproduced' if n_sp == 0 else 'partly reproduced'}")
 print(f"decay (generalizable) part stays put under mild noise: {n_put} of {len(vt)} pairs -> "
       f"{'reproduced' if n_put == len(vt) else 'NOT reproduced' if n_put == 0 else 'partly reproduced'}")
-vt
+print(f"\nwhere the emerged interactions sit (n/2 = {N_PLAYERS / 2:g}):\n"
+      f"  mean order of ΔA {allrows['mean_order'].min():.2f} .. {allrows['mean_order'].max():.2f} "
+      f"(clean A: {clean_mo.min():.2f} .. {clean_mo.max():.2f})\n"
+      f"  peak order of ΔA {int(allrows['peak'].min())} .. {int(allrows['peak'].max())}\n"
+      f"  fitted spindle centre αn/2 {allrows['alpha'].min() * N_PLAYERS / 2:.2f} .. "
+      f"{allrows['alpha'].max() * N_PLAYERS / 2:.2f}\n"
+      f"  spindle R² {allrows['r2'].min():.2f} .. {allrows['r2'].max():.2f}")
+vt.set_index(["setup", "kind"])
 
 # %% [markdown]
 # How to read this. The spindle of eq. 7 with a small α ($\alpha n$ of a few units),
@@ -267,7 +265,7 @@ vt
 # only those above τ.
 
 # %%
-robust = []
+robust, robust_verdicts = [], []
 for key, r in runs.items():
     for kind in Nz.KINDS:
         rows_all, _ = Nz.level_rows(r, K, kind, fit_decay=False, salient_only=False)
@@ -277,12 +275,20 @@ for key, r in runs.items():
                 robust.append({"setup": key, "kind": kind, "level": rw["level"],
                                "dA": rw["dA"], "peak": rw["peak"], "mean order": rw["mean_order"],
                                "alpha": rw["alpha"], "R2": rw["r2"]})
-        print(f"{key}, {kind}, all changes counted: spindle-shaped at {sum(flags)} of "
-              f"{len(flags)} levels -> {'reproduced' if ok else 'NOT reproduced'}")
-pd.DataFrame(robust).round(3)
+        robust_verdicts.append({"setup": key, "kind": kind,
+                                "spindle-shaped levels": f"{sum(flags)} of {len(flags)}",
+                                "all changes counted: spindle-shaped":
+                                    "reproduced" if ok else "NOT reproduced"})
+pd.DataFrame(robust_verdicts).set_index(["setup", "kind"])
 
 # %% [markdown]
-# ## Checks that hold whatever the data (validated by `pytest --nbval-lax`)
+# The numbers per level when every change is counted:
+
+# %%
+pd.DataFrame(robust).set_index(["setup", "kind", "level"]).round(3)
+
+# %% [markdown]
+# ## Checks that hold whatever the data
 #
 # Zero noise (σ = 0, ε = 0) leaves every interaction unchanged, exactly ($\Delta I = 0$), and the
 # recomputed clean games equal the cached ones of B2.

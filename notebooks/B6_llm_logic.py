@@ -139,9 +139,7 @@ for name, r in runs.items():
 # $b = v(x_\emptyset)$ is in the title.
 
 # %%
-ncol = 2
-nrow = int(np.ceil(len(runs) / ncol))
-fig, axes = plt.subplots(nrow, ncol, figsize=(13, 4.2 * nrow), squeeze=False)
+fig, axes = plt.subplots(len(runs), 1, figsize=(7.2, 3.4 * len(runs)), squeeze=False)
 colors = {"AND": "tab:blue", "OR": "tab:orange"}
 pattern_rows = []
 for ax, (name, r) in zip(axes.flat, runs.items()):
@@ -152,12 +150,13 @@ for ax, (name, r) in zip(axes.flat, runs.items()):
     y = np.arange(len(pats))[::-1]
     ax.barh(y, [p["effect"] for p in pats], color=[colors[p["kind"]] for p in pats])
     ax.set_yticks(y)
-    ax.set_yticklabels(labels, fontsize=8)
+    ax.set_yticklabels(labels, fontsize=9)
     ax.axvline(0, color="black", lw=0.8)
-    ax.set_xlabel("interaction effect $I_S$ (log-odds)")
+    ax.set_xlabel("interaction effect $I_S$ (log-odds)", fontsize=10)
+    ax.tick_params(axis="x", labelsize=9)
     ax.set_title(f"{name}: next token {PROMPTS[name]['target']!r}\n"
                  f"$b = v(x_\\emptyset) = {float(v[0]):.2f}$, $v(x_N) = {float(v[-1]):.2f}$",
-                 fontsize=9)
+                 fontsize=10)
     for p, lab in zip(pats, labels):
         pattern_rows.append({"prompt": name, "kind": p["kind"], "pattern": lab,
                              "order": bin(p["mask"]).count("1"), "effect": round(p["effect"], 3)})
@@ -165,13 +164,20 @@ for ax in list(axes.flat)[len(runs):]:
     ax.axis("off")
 handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in colors.values()]
 fig.legend(handles, ["AND (all words present)", "OR (any word present)"], loc="lower center",
-           ncol=2, fontsize=9)
-fig.tight_layout(rect=(0, 0.04, 1, 1))
+           ncol=2, fontsize=10)
+fig.tight_layout(rect=(0, 0.025, 1, 1))
 plt.show()
+
+# %% [markdown]
+# **Figure B6.1** (paper B, Fig. 6): the AND-OR logical model of the language model's
+# log-odds of the expected next token, one panel per prompt: its most salient AND patterns
+# (blue: the words must all be present) and OR patterns (orange: any one of them suffices),
+# with their effects. The same patterns as a table:
 
 # %%
 pd.set_option("display.max_rows", 200)
-pd.DataFrame(pattern_rows)
+pd.set_option("display.max_colwidth", None)
+pd.DataFrame(pattern_rows).set_index(["prompt", "kind"])
 
 # %% [markdown]
 # ## Universal matching on random masked prompts
@@ -213,17 +219,33 @@ for name, r in runs.items():
     for row in L.topk_explained(r["values"], r["and_effects"], r["or_effects"], ks):
         exp_rows.append({"prompt": name, **row})
 explained = pd.DataFrame(exp_rows)
-fig, ax = plt.subplots(figsize=(6, 3.5))
+# the axis stops at R² = -0.5 (or the lowest value, if higher): far below it a truncated model
+# is simply wrong, and the interesting part is the approach to the 0.9 threshold
+floor = max(float(explained["r2"].min()), -0.5)
+fig, ax = plt.subplots(figsize=(7.2, 3.8))
 for name, grp in explained.groupby("prompt", sort=False):
-    ax.plot(grp["k"], grp["r2"], "o-", label=name)
+    line, = ax.plot(grp["k"], grp["r2"].clip(lower=floor), "o-", label=name)
+    low = grp[grp["r2"] < floor]
+    ax.plot(low["k"], [floor] * len(low), "v", ms=8, color=line.get_color())
 ax.set_xscale("log")
-ax.set_xlabel("k (most salient interactions kept)")
-ax.set_ylabel("$R^2$ of $h_k$ vs $v$ over all $2^n$ masks")
-ax.axhline(0.9, color="gray", ls=":", lw=0.8)
-ax.legend(fontsize=8)
+ax.set_ylim(floor - 0.05, 1.05)
+ax.set_xlabel("k (most salient interactions kept)", fontsize=10)
+ax.set_ylabel("$R^2$ of $h_k$ vs $v$ over all $2^n$ masks", fontsize=10)
+ax.tick_params(labelsize=9)
+ax.axhline(0.9, color="gray", ls="--", lw=1)
+ax.text(ax.get_xlim()[0] * 1.1, 0.92, "$R^2 = 0.9$", color="gray", fontsize=9, va="bottom")
+if (explained["r2"] < floor).any():
+    ax.set_title(f"▼: $R^2$ below {floor:g} (lowest {explained['r2'].min():.1f}), drawn at "
+                 "the bottom of the axis", fontsize=9, loc="left")
+ax.legend(fontsize=9, loc="center right")
 fig.tight_layout()
 plt.show()
 explained.pivot(index="k", columns="prompt", values="r2").round(4)
+
+# %% [markdown]
+# **Figure B6.2**: how much of the LM's output the bias and the $k$ most salient interactions
+# explain ($R^2$ over all $2^n$ masked prompts; dashed line: the 0.9 of the verdict rule). The
+# axis is cut at $R^2 = -0.5$; the table gives every value.
 
 # %% [markdown]
 # ## Verdict
@@ -253,10 +275,10 @@ for name, r in runs.items():
                      "of possible": total, "sparse (k ≤ 10%)": sparse,
                      "reproduced": bool(matched and sparse)})
 vt = pd.DataFrame(verdicts)
-print(vt.to_string(index=False))
 n_ok = int(vt["reproduced"].sum())
-print(f"\nVerdict: sparse AND-OR logical model {'reproduced' if n_ok == len(vt) else 'NOT reproduced'}"
-      f" on {n_ok}/{len(vt)} prompts at n = {n} players.")
+print(f"Verdict: the sparse AND-OR logical model holds on {n_ok} of {len(vt)} prompts at "
+      f"n = {n} players ({'reproduced' if n_ok == len(vt) else 'not on every prompt'}).")
+vt.set_index("prompt")
 
 # %% [markdown]
 # How to read these numbers: the $R^2$ of a truncated model is not monotone in $k$, because the

@@ -75,7 +75,7 @@ for row_axes, (key, gr) in zip(axes, groups.items()):
         for s, color, part in ((gen, "tab:blue", "gen."), (non, "tab:red", "non-gen.")):
             plots.plot_strengths(s.mean(), row_axes[col], color=color)
             row_axes[col].set_title(f"{key[0]}/{key[1]}: {name} ({len(idx)}), {part}", fontsize=8)
-            row_axes[col].set_ylabel("A^(m),±", fontsize=8)
+            row_axes[col].set_ylabel(r"$A^{(m),\pm}$", fontsize=9)
             col += 1
 fig.tight_layout()
 plt.show()
@@ -127,7 +127,7 @@ print(f"\nmore non-generalizable / spindle interactions on misclassified samples
       f"{len(tested)} setups -> {'reproduced' if tested and n_ok == len(tested) else 'NOT reproduced in every setup'}")
 
 # %% [markdown]
-# ## Check (validated by `pytest --nbval-lax`)
+# ## The two groups partition the held-out samples
 #
 # The two groups partition the held-out samples, and every share lies in [0, 1].
 

@@ -73,6 +73,7 @@ import torch
 import papers
 from ibn.book import scale_params, show_provenance
 from ibn.train import evaluate
+from papers import chapters_b as CB
 from papers import penalty as P
 
 papers.setup(scale, threads=1)
@@ -120,46 +121,65 @@ show = ["setting", "lam", "seeds", "test_acc", "test_acc_sd", "d_test_acc", "d_t
         "heldout_share", "heldout_share_sd", "d_heldout_share", "d_heldout_share_sd",
         "heldout_strength", "heldout_strength_sd", "train_share_pen", "train_share_pen_sd"]
 summary = pd.DataFrame(rows)[show]
-print(summary.round(4).to_string(index=False))
+summary.set_index(["setting", "lam"]).round(4)
+
+# %% [markdown]
+# The verdict per setting and measure: improved (reproduced) when the paired difference
+# penalty − plain exceeds the sum of the two seed spreads.
 
 # %%
+pd.set_option("display.max_colwidth", None)
 verdict = pd.DataFrame(P.verdicts(rows))
-print(verdict.round(4).to_string(index=False))
 if verdict["seeds"].min() < 2:
     print("only one seed: there is no seed spread, the rule below only compares two runs")
+verdict_rows = []
 for v in P.verdicts(rows):
     for m, what in (("test_acc", "test accuracy"), ("heldout_share", "held-out generalizable share")):
-        diff, spread = v[f"{m}: pen − plain"], v[f"{m}: sd(pen) + sd(plain)"]
-        word = "IMPROVED (reproduced)" if v[f"{m} improved"] else "NOT improved beyond the seed spread (not reproduced)"
-        print(f"{v['setting']:>6}, λ = {v['lam']:g}: {what} {word}: "
-              f"pen − plain = {diff:+.4f}, sd(pen) + sd(plain) = {spread:.4f}")
+        verdict_rows.append({
+            "setting": v["setting"], "λ": v["lam"], "measure": what,
+            "pen − plain": round(v[f"{m}: pen − plain"], 4),
+            "sd(pen) + sd(plain)": round(v[f"{m}: sd(pen) + sd(plain)"], 4),
+            "verdict": "IMPROVED (reproduced)" if v[f"{m} improved"]
+            else "NOT improved beyond the seed spread (not reproduced)"})
+pd.DataFrame(verdict_rows).set_index(["setting", "λ", "measure"])
 
 # %% [markdown]
 # ## Accuracy and generalizable share per seed
 
 # %%
-fig, ax = plt.subplots(1, 3, figsize=(13, 3.4))
+fig, ax = plt.subplot_mosaic([["acc", "share"], ["curve", "curve"]], figsize=(7.2, 6.0))
 for i, setting in enumerate(params["settings"]):
     d = per_run[per_run.setting == setting]
     for lam, g in d.groupby("lam"):
         label = f"{setting}, " + ("plain" if lam == 0 else f"λ={lam:g}")
-        ax[0].scatter(g["seed"] + 0.1 * i, g["test_acc"], label=label,
-                      marker="o" if lam == 0 else "x")
-        ax[1].scatter(g["seed"] + 0.1 * i, g["heldout_share"], label=label,
-                      marker="o" if lam == 0 else "x")
-for a, t in zip(ax[:2], ("test accuracy", "held-out generalizable share")):
-    a.set_xlabel("seed")
+        ax["acc"].scatter(g["seed"] + 0.1 * i, g["test_acc"], label=label,
+                          marker="o" if lam == 0 else "x")
+        ax["share"].scatter(g["seed"] + 0.1 * i, g["heldout_share"], label=label,
+                            marker="o" if lam == 0 else "x")
+for a, t in ((ax["acc"], "test accuracy"), (ax["share"], "held-out generalizable share")):
+    a.set_xlabel("seed", fontsize=10)
+    a.set_xticks(sorted(per_run["seed"].unique()))
     a.set_title(t, fontsize=10)
-ax[0].legend(fontsize=7)
+    a.tick_params(labelsize=9)
+ax["acc"].legend(fontsize=9)
 for r in runs:
-    ls = "-" if r["lam"] == 0 else "--"
-    ax[2].plot(np.arange(1, len(r["test_acc_curve"]) + 1), r["test_acc_curve"].numpy(), ls,
-               lw=0.8, color="tab:blue" if r["setting"] == "full" else "tab:red")
-ax[2].set_title("test accuracy per epoch (solid plain, dashed penalty;\nblue full, red scarce)",
-                fontsize=9)
-ax[2].set_xlabel("epoch")
+    ax["curve"].plot(np.arange(1, len(r["test_acc_curve"]) + 1), r["test_acc_curve"].numpy(),
+                     "-" if r["lam"] == 0 else "--", lw=1,
+                     color="tab:blue" if r["setting"] == "full" else "tab:red")
+ax["curve"].plot([], [], "-", color="tab:blue", label="full, plain")
+ax["curve"].plot([], [], "--", color="tab:blue", label="full, penalty")
+ax["curve"].plot([], [], "-", color="tab:red", label="scarce, plain")
+ax["curve"].plot([], [], "--", color="tab:red", label="scarce, penalty")
+ax["curve"].legend(fontsize=9, ncol=2, loc="lower right")
+ax["curve"].set_title("test accuracy per epoch (one line per seed)", fontsize=10)
+ax["curve"].set_xlabel("epoch", fontsize=10)
+ax["curve"].tick_params(labelsize=9)
 fig.tight_layout()
 plt.show()
+
+# %% [markdown]
+# **Figure BJ.1** (paper B, App. J): test accuracy and the held-out generalizable share of every
+# run, plain (o) and with the penalty (x), and the test accuracy during training.
 
 # %% [markdown]
 # ## Where the strength goes: per-order curves on held-out samples
@@ -169,8 +189,8 @@ plt.show()
 
 # %%
 orders_tab = []
-fig, axes = plt.subplots(len(params["settings"]), 3, figsize=(12, 3 * len(params["settings"])),
-                         squeeze=False)
+fig, axes = plt.subplots(len(params["settings"]), 3, figsize=(7.2, 2.9 * len(params["settings"])),
+                         squeeze=False, sharey=True)
 for i, setting in enumerate(params["settings"]):
     for j, part in enumerate(("total", "gen", "non")):
         ax = axes[i, j]
@@ -186,18 +206,31 @@ for i, setting in enumerate(params["settings"]):
                 orders_tab.append({"setting": setting, "part": part, "λ": lam, "m": int(mm),
                                    "A+": c[0, mm], "A-": c[1, mm]})
         ax.axhline(0, color="black", lw=0.5)
-        ax.set_title(f"{setting}: {part}", fontsize=9)
-        ax.set_xlabel("order m")
-        ax.legend(fontsize=7)
+        ax.set_title(f"{setting}: " + {"total": "all", "gen": "generalizable",
+                                        "non": "non-generalizable"}[part], fontsize=10)
+        ax.set_xlabel("order m", fontsize=10)
+        ax.set_xticks(m[1:])
+        ax.tick_params(labelsize=9)
+    axes[i, 0].set_ylabel(r"$A^{(m),\pm}$", fontsize=10)
+axes[0, -1].legend(fontsize=9)
 fig.tight_layout()
 plt.show()
-pd.DataFrame(orders_tab).pivot_table(index=["setting", "part", "m"], columns="λ",
-                                     values=["A+", "A-"]).round(3)
+
+# %% [markdown]
+# **Figure BJ.2** (paper B, App. J): the per-order strength of all salient interactions, of the
+# generalizable and of the non-generalizable ones on held-out samples, plain against penalty;
+# all panels share their y-axis. The numbers (orders where every entry is 0 to 3 decimals are
+# left out):
+
+# %%
+CB.drop_empty_rows(pd.DataFrame(orders_tab).pivot_table(index=["setting", "part", "m"],
+                                                        columns="λ", values=["A+", "A-"]).round(3),
+                   decimals=3)
 
 # %% [markdown]
 # ## Reading
 #
-# The sentences below are generated from the numbers above. The held-out strength is split into
+# The table below is generated from the numbers above. The held-out strength is split into
 # its generalizable part ($\sum|A_{\text{gen}}|$) and non-generalizable part, so that a higher
 # share can be told apart from "everything shrank, the non-generalizable part more". Caveat: the
 # measuring baselines (reference split) and the penalty's baseline (validation split) are
@@ -206,31 +239,36 @@ pd.DataFrame(orders_tab).pivot_table(index=["setting", "part", "m"], columns="λ
 
 # %%
 verdict_of = {(v["setting"], v["lam"]): v for v in P.verdicts(rows)}
+reading = []
 for r in rows:
     if r["lam"] == 0:
         continue
     b = next(x for x in rows if x["setting"] == r["setting"] and x["lam"] == 0)
     v = verdict_of[(r["setting"], r["lam"])]
     gen_b, gen_r = (x["heldout_strength"] - x["heldout_non_strength"] for x in (b, r))
-    print(f"{r['setting']} (λ = {r['lam']:g}, {r['seeds']} seeds): test accuracy "
-          f"{b['test_acc']:.4f} ± {b['test_acc_sd']:.4f} plain vs {r['test_acc']:.4f} ± "
-          f"{r['test_acc_sd']:.4f} with the penalty, "
-          f"{'an improvement beyond' if v['test_acc improved'] else 'no improvement beyond'} "
-          f"the seed spread. Held-out generalizable share {b['heldout_share']:.3f} → "
-          f"{r['heldout_share']:.3f} ({'raised' if v['heldout_share improved'] else 'not raised'}"
-          f" beyond the spread); held-out strength: generalizable {gen_b:.2f} → {gen_r:.2f}, "
-          f"non-generalizable {b['heldout_non_strength']:.2f} → {r['heldout_non_strength']:.2f}"
-          f" ({'both fall: the share rises because the non-generalizable part falls more' if gen_r < gen_b and r['heldout_non_strength'] < b['heldout_non_strength'] else 'see the table'}). "
-          f"On training samples the share judged by the penalty's own baseline "
-          f"{b['train_share_pen']:.3f} → {r['train_share_pen']:.3f}.")
+    both_fall = gen_r < gen_b and r["heldout_non_strength"] < b["heldout_non_strength"]
+    reading.append({
+        "setting": f"{r['setting']} (λ = {r['lam']:g}, {r['seeds']} seeds)",
+        "test acc, plain": f"{b['test_acc']:.4f} ± {b['test_acc_sd']:.4f}",
+        "test acc, penalty": f"{r['test_acc']:.4f} ± {r['test_acc_sd']:.4f}",
+        "accuracy beyond the seed spread": "improved" if v["test_acc improved"] else "not improved",
+        "held-out gen. share": f"{b['heldout_share']:.3f} → {r['heldout_share']:.3f}",
+        "share beyond the spread": "raised" if v["heldout_share improved"] else "not raised",
+        "held-out gen. strength": f"{gen_b:.2f} → {gen_r:.2f}",
+        "held-out non-gen. strength":
+            f"{b['heldout_non_strength']:.2f} → {r['heldout_non_strength']:.2f}",
+        "why the share moves": "both fall: the non-generalizable part falls more" if both_fall
+        else "see the table",
+        "training share (penalty's baseline)":
+            f"{b['train_share_pen']:.3f} → {r['train_share_pen']:.3f}"})
 acc_any = any(v["test_acc improved"] for v in verdict_of.values())
 share_all = all(v["heldout_share improved"] for v in verdict_of.values())
-print()
 print("Test accuracy:", "improved in at least one setting" if acc_any else
-      "NOT improved beyond the seed spread in any setting (paper B App. J's accuracy gain is "
+      "NOT improved beyond the seed spread in any setting\n  (paper B App. J's accuracy gain is "
       "not reproduced at this scale)")
 print("Held-out generalizable share:", "raised in every setting" if share_all else
       "not raised in every setting")
+pd.DataFrame(reading).set_index("setting").T
 
 # %% [markdown]
 # ## Provenance

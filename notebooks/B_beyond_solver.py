@@ -129,7 +129,7 @@ for row_axes, s in zip(axes, setups):
             plots.plot_strengths(part.mean(), row_axes[col], color=color)
             row_axes[col].set_title(f"{s[0]}/{s[1]} {solver}: "
                                     f"{'gen.' if color == 'tab:blue' else 'non-gen.'}", fontsize=8)
-            row_axes[col].set_ylabel("A^(m),±", fontsize=8)
+            row_axes[col].set_ylabel(r"$A^{(m),\pm}$", fontsize=9)
             col += 1
 fig.tight_layout()
 plt.show()
@@ -186,7 +186,7 @@ else:
 print("conclusions depend on the solver:", "yes" if changed else "no")
 
 # %% [markdown]
-# ## Check (validated by `pytest --nbval-lax`)
+# ## The LP's objective never exceeds SGD's
 #
 # The LP is the optimum of eq. 17 and SGD's point is feasible (δ is clipped into the same box),
 # so the LP's L1 can never exceed SGD's on any game.

@@ -13,7 +13,10 @@ of the site with Debian's ``chromium`` + ``/usr/bin/chromedriver`` (selenium 4).
   MathJax error node, or a raw ``$$`` left in the text;
 - an image that did not load (``naturalWidth == 0``), or a notebook page
   (``book/notebooks/``) without any image;
-- a notebook error output (traceback) shown on the page.
+- a notebook error output (traceback) shown on the page;
+- a notebook output showing a warning ("...Warning") or a path of the machine that ran it;
+- on the introduction, a "Claims at a glance" section without its table;
+- on a chapter that writes verdict records, a verdict table below the first screen.
 
 A screenshot of each page goes to ``artifacts/screenshots/``. Exit status 1 with the list of
 problems, 0 when the whole site is clean.
@@ -46,6 +49,27 @@ CHROMIUM_FLAGS = [
     "--disable-dev-shm-usage", "--window-size=1280,900", "--hide-scrollbars",
 ]
 LOCAL_SCHEMES = ("data", "blob", "about", "chrome", "chrome-extension", "devtools")
+#: what no notebook output may show: warnings and paths of the machine that ran it.
+OUTPUT_PROBLEMS = [(re.compile(r"\w*Warning\b"), "a warning"),
+                   (re.compile(r"(?<![\w.])/(?:work|tmp|home|root|usr|opt|var)/[\w./-]+"),
+                    "a machine path")]
+#: the height of the first screen (the browser window).
+FIRST_SCREEN_PX = 900
+
+
+def _verdict_chapters() -> set[str]:
+    """The chapters that write verdict records (``data/verdicts/*.json``): their verdict
+    table must be in the first screen."""
+    out = set()
+    for path in (ROOT / "data" / "verdicts").glob("*.json"):
+        try:
+            out |= {Path(r["chapter"]).stem for r in json.loads(path.read_text())}
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+    return out
+
+
+VERDICT_CHAPTERS = _verdict_chapters()
 
 # ---------------------------------------------------------------------------------------------
 # The page-side checks, run after the page and MathJax have finished.
@@ -65,7 +89,16 @@ const finish = () => {
   const imgs = Array.from(document.querySelectorAll('img')).map(img => ({
       src: img.currentSrc || img.src, complete: img.complete, width: img.naturalWidth}));
   const resources = performance.getEntriesByType('resource').map(e => e.name);
+  const outputs = Array.from(document.querySelectorAll('.cell_output')).map(el => el.innerText);
+  const heading = document.getElementById('claims-at-a-glance');
+  const claims = heading ? (heading.querySelector('table') !== null ||
+                            heading.textContent.includes('No verdict')) : null;
+  const verdict = document.querySelector('table');
+  const verdictTop = verdict ? verdict.getBoundingClientRect().top + window.scrollY : null;
   done({
+    outputs: outputs,
+    claims: claims,
+    verdict_top: verdictTop,
     n_math: maths.length,
     n_svg: document.querySelectorAll('mjx-container svg').length,
     unrendered: unrendered,
@@ -226,6 +259,19 @@ def check_page(driver, base: str, rel: str, port: int, shots: Path) -> list[str]
             problems.append(f"image not loaded: {img['src'][:120]}")
     if rel.startswith("book/notebooks/") and not state["imgs"]:
         problems.append("notebook page without any figure (img)")
+    for text in state["outputs"]:
+        for pattern, what in OUTPUT_PROBLEMS:
+            found = pattern.search(text)
+            if found:
+                problems.append(f"{what} in an output: {found.group(0)!r}")
+    if rel in ("book/intro.html", "index.html") and state["claims"] is False:
+        problems.append("the claims table is missing from 'Claims at a glance'")
+    if rel in ("book/intro.html",) and state["claims"] is None:
+        problems.append("no 'Claims at a glance' section")
+    if Path(rel).stem in VERDICT_CHAPTERS and (state["verdict_top"] is None
+                                               or state["verdict_top"] > FIRST_SCREEN_PX):
+        problems.append(f"the verdict table is not in the first screen (top at "
+                        f"{state['verdict_top']} px, screen {FIRST_SCREEN_PX} px)")
 
     # full-page screenshot (height capped)
     shots.mkdir(parents=True, exist_ok=True)

@@ -282,3 +282,48 @@ def test_log_odds_game_and_top_patterns():
     allp = tutorial.top_patterns(res, ["f0", "f1", "f3"], 0, k=100)
     assert len(allp) == 14  # 7 AND + 7 OR patterns of 3 players
     assert "f0 & f1 & f3" in set(allp.pattern) and "f1 | f3" in set(allp.pattern)
+
+
+# ------------------------------------------------------------------ paper B's tables and figures
+
+
+def test_drop_empty_rows_leaves_out_rows_of_zeros_and_nans():
+    df = pd.DataFrame({"name": ["a", "b", "c", "d"], "x": [1.0, 0.0, np.nan, 0.00004],
+                       "y": [0.0, 0.0, 0.0, 0.0]}, index=[10, 11, 12, 13])
+    assert list(CB.drop_empty_rows(df).index) == [10, 13]
+    assert list(CB.drop_empty_rows(df, decimals=4).index) == [10]  # 0.00004 shows as 0.0000
+    assert list(CB.drop_empty_rows(df, columns=["y"]).index) == []
+    assert list(CB.drop_empty_rows(df.set_index("name")).index) == ["a", "d"]
+
+
+def test_chapter_b_plot_helpers_draw_every_level():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from ibn.distributions import Strengths
+    from papers import noise as Nz
+
+    n = 4
+    rng = torch.Generator().manual_seed(0)
+    curve = Strengths(torch.rand(n + 1, generator=rng), -torch.rand(n + 1, generator=rng))
+    fig = CB.plot_k_ablation({1: (curve, curve), 3: (curve, curve)}, "title")
+    assert len(fig.axes) == 2 and len(fig.axes[0].lines) == 2
+    plt.close(fig)
+
+    levels = [0.0, 0.01, 0.1]
+    fits = [Nz.fit_spindle(Strengths(curve.plus, -curve.plus)) for _ in levels]
+    table = pd.DataFrame({"level": levels, "acc": [0.9, 0.8, 0.5], "r_gen": [0, 0.1, 0.2],
+                          "r_non": [0, 0.3, 0.5], "r_decay": [0, 0.05, 0.1]})
+    curves = {"dA": [Strengths(curve.plus, curve.plus)] * 3, "fit": fits,
+              "gen": [curve] * 4}
+    fig, axes = plt.subplots(1, 3)
+    CB.plot_emerged_row(axes, table, curves, "σ", row_label="params")
+    assert [ax.axison for ax in axes] == [True, True, False]  # two nonzero levels
+    assert axes[0].get_title().startswith("σ = 0.01")
+    plt.close(fig)
+    fig, axes = plt.subplots(1, 2)
+    CB.plot_gen_under_noise(axes, {"params": table}, {"params": curves}, {"params": "σ"}, 0.25)
+    assert len(axes[1].lines) == 4  # r_gen, r_non, r_decay and the tolerance
+    plt.close(fig)
