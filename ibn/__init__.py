@@ -10,6 +10,8 @@ Layout (a map of the ideas):
 - ``ibn.games``       the bridge from a model, an input and a masker to the values v(x_T).
 - ``ibn.explanation`` ``ibn.explain(model, inputs, masker)``: values, AND-OR (and multi-order)
                       interactions in one call; named, plotted, saved (``ibn.load``), shapiq.
+- ``ibn.study``       ``study(models, inputs, masker, client=...)``: every (model, sample) pair
+                      as a task on a Dask cluster, cached per pair and restartable.
 
 Formulas and conventions: the book's page "Conventions and formulas" (``book/conventions.md``)
 defines everything the library computes, in one notation. Docstrings cite it as
@@ -32,6 +34,8 @@ _EXPORTS = {
     "strength": "multiorder", "relative_strength": "multiorder",
     # one call from a model and inputs to named, plotted, saved interactions
     "explain": "explanation", "load": "explanation", "Explanation": "explanation",
+    # studies of many samples x models as tasks on a Dask cluster (ibn.study.study)
+    "ModelFactory": "study",
     # the butterflies over the subset lattice
     "mobius": "transforms", "zeta": "transforms", "or_mobius": "transforms", "or_zeta": "transforms",
 }

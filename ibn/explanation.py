@@ -4,8 +4,10 @@
 :func:`explain` evaluates the 2^n masked inputs of every input (:func:`ibn.games.all_values`, on
 the model's device), extracts the sparsest AND-OR effects of all of them with one batched
 :func:`ibn.and_or.extract` call and, on request, their multi-order interactions
-(:func:`ibn.multiorder.exact`). It returns an :class:`Explanation`, which knows its players'
-names (``"cell (r, c)"`` for image patches, the word for text, ``"feature j"`` for tables):
+(:func:`ibn.multiorder.exact`); with ``client=`` (a Dask client or scheduler address) each
+sample is one task on a cluster instead, with the same effects (:mod:`ibn.study`). It returns
+an :class:`Explanation`, which knows its players' names (``"cell (r, c)"`` for image patches,
+the word for text, ``"feature j"`` for tables):
 
 * ``expl[i]``: one sample of a batch; ``len(expl)``: the number of samples;
 * :meth:`Explanation.top`: the strongest interactions as a pandas DataFrame;
@@ -37,7 +39,8 @@ from __future__ import annotations
 
 import json
 import numbers
-from dataclasses import dataclass
+import sys
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -435,23 +438,29 @@ def _maskers(masker: Any, b: int) -> list[Any]:
     return ms
 
 
+def _given_targets(targets: Any, b: int) -> torch.Tensor | None:
+    """The ``targets`` given to :func:`explain` as (b,) int64 class indices (one int for all
+    inputs, or one per input), or None; a one-line TypeError or ValueError otherwise."""
+    if targets is None:
+        return None
+    t = torch.as_tensor(targets)
+    if t.is_floating_point() or t.is_complex() or t.dtype == torch.bool:
+        raise TypeError(f"targets must be class indices (integers), got {targets!r}")
+    given = t.to(torch.int64).reshape(-1)
+    if given.numel() == 1:
+        given = given.expand(b).clone()
+    if given.numel() != b:
+        raise ValueError(f"targets must give one class per input ({b}), got {given.numel()}")
+    return given
+
+
 def _targets(model: Any, xs: list[Any], maskers: list[Any], targets: Any,
              device: Any) -> torch.Tensor:
     """(B,) int64 target classes: those given (checked against the model's classes) or, for
     None, the class the model predicts on each unmasked input (argmax of its outputs, as
     :func:`ibn.games.evaluate` takes it; with one output column, 1 when the logit is > 0).
     −1 when the outputs are not class scores (a reward without a class)."""
-    b = len(xs)
-    given = None
-    if targets is not None:
-        t = torch.as_tensor(targets)
-        if t.is_floating_point() or t.is_complex() or t.dtype == torch.bool:
-            raise TypeError(f"targets must be class indices (integers), got {targets!r}")
-        given = t.to(torch.int64).reshape(-1)
-        if given.numel() == 1:
-            given = given.expand(b).clone()
-        if given.numel() != b:
-            raise ValueError(f"targets must give one class per input ({b}), got {given.numel()}")
+    given = _given_targets(targets, len(xs))
     dev = torch.device(device) if device is not None else games._model_device(model)
     out = []
     with torch.inference_mode():  # the unmasked input, once: its predicted class, or the classes
@@ -475,15 +484,54 @@ def _targets(model: Any, xs: list[Any], maskers: list[Any], targets: Any,
     return torch.tensor(out, dtype=torch.int64)
 
 
+def _is_factory(model: Any) -> bool:
+    """Whether ``model`` is an :class:`ibn.study.ModelFactory` (a model built where it runs);
+    there is none before :mod:`ibn.study` is imported, which ``explain`` then need not do."""
+    study = sys.modules.get(f"{__package__}.study")
+    return study is not None and isinstance(model, study.ModelFactory)
+
+
+def _check_model(model: Any) -> None:
+    if not callable(model) and not _is_factory(model):
+        raise TypeError(f"model must be a torch.nn.Module, a callable or an ibn.study.ModelFactory, "
+                        f"got {type(model).__name__}")
+
+
+def _prepare(inputs: Any, masker: Any, *, multiorder: bool, names: Sequence[str] | None,
+             progress: bool, batch_size: int | None,
+             return_values: bool | None) -> tuple[list[Any], bool, list[Any], int]:
+    """The checks :func:`explain` and :func:`ibn.study.study` share: the inputs as a list,
+    whether one input was given, one masker per input, and the number of players."""
+    check_flag("multiorder", multiorder)
+    check_flag("progress", progress)
+    if return_values is not None:
+        check_flag("return_values", return_values)
+    check_number("batch_size", batch_size, low=1, integer=True, allow_none=True)
+    first = masker[0] if isinstance(masker, (list, tuple)) and masker else masker
+    xs, single = _inputs(inputs, first)
+    maskers = _maskers(masker, len(xs))
+    n = int(maskers[0].n_players)
+    check_number("masker.n_players", n, low=1, integer=True)  # all_values checks max_players
+    if multiorder and n < 2:
+        raise ValueError(f"multiorder=True needs at least 2 players, the masker has {n}")
+    if names is not None:
+        if isinstance(names, str) or len(names) != n or not all(isinstance(s, str) for s in names):
+            raise ValueError(f"names must be {n} strings (one per player), got {names!r}")
+    return xs, single, maskers, n
+
+
 def explain(model: Any, inputs: Any, masker: Any, targets: Any = None, *,
             multiorder: bool = False, names: Sequence[str] | None = None,
             reward: Callable = games.log_odds, batch_size: int | None = 256, device: Any = None,
-            max_players: int = 20, progress: bool = False, **options: Any) -> Explanation:
+            max_players: int = 20, progress: bool = False, client: Any = None,
+            return_values: bool | None = None, retries: int = 2,
+            **options: Any) -> Explanation:
     """The sparsest AND-OR interactions of a model on one input or a batch (Conventions page,
     eq-sparsest), with their players' names.
 
     Args:
-        model: a torch model (in eval mode; the maskers switch it) or what the masker runs.
+        model: a torch model (in eval mode; the maskers switch it) or what the masker runs; or
+            an :class:`ibn.study.ModelFactory`, which builds it (once per process).
         inputs: one input or a batch: an image (C, H, W) or images (B, C, H, W) for a
             Patch/FeatureMapMasker, a row (d,) or rows (B, d) for a TabularMasker, a text (or
             None) for a TokenMasker, or a list of inputs (a batch, for any masker). For other
@@ -499,9 +547,19 @@ def explain(model: Any, inputs: Any, masker: Any, targets: Any = None, *,
         reward, batch_size, device, max_players: as in :func:`ibn.games.all_values` (device:
             default the model's).
         progress: a progress bar over the inputs and over the extraction.
+        client: None (default: everything in this process), or a ``dask.distributed.Client``
+            or a scheduler address (a Client is then opened and closed): each sample's values
+            and AND-OR extraction run as one Dask task (:mod:`ibn.study`); the model is sent to
+            each worker once (a ModelFactory is built there once). The effects are the same, bit
+            for bit, as without a client, given the same values (see :mod:`ibn.study`).
+        return_values: keep the values v(x_T) in ``result.values`` (None, the default: yes
+            without a client, no with one, where they are then not sent back; False:
+            ``result.values`` is None).
+        retries: with a client, how often a failed task is run again (default 2).
         **options: for :func:`ibn.and_or.extract` (``noise_bound``, ``noise_scale``, ``solver``,
             ``zeta``, ``tol``, ``n_jobs``, ...). With ``noise_scale="mean"`` the bound depends
-            on the batch; otherwise a sample's effects are the same alone or in any batch.
+            on the batch (refused with a client); otherwise a sample's effects are the same
+            alone or in any batch.
 
     Returns:
         an :class:`Explanation` (one sample when one input was given).
@@ -509,21 +567,22 @@ def explain(model: Any, inputs: Any, masker: Any, targets: Any = None, *,
     Raises:
         ValueError, TypeError: a bad argument, named in a one-line message.
     """
-    check_flag("multiorder", multiorder)
-    check_flag("progress", progress)
-    check_number("batch_size", batch_size, low=1, integer=True, allow_none=True)
-    if not callable(model):
-        raise TypeError(f"model must be a torch.nn.Module or a callable, got {type(model).__name__}")
-    first = masker[0] if isinstance(masker, (list, tuple)) and masker else masker
-    xs, single = _inputs(inputs, first)
-    maskers = _maskers(masker, len(xs))
-    n = int(maskers[0].n_players)
-    check_number("masker.n_players", n, low=1, integer=True)  # all_values checks max_players
-    if multiorder and n < 2:
-        raise ValueError(f"multiorder=True needs at least 2 players, the masker has {n}")
-    if names is not None:
-        if isinstance(names, str) or len(names) != n or not all(isinstance(s, str) for s in names):
-            raise ValueError(f"names must be {n} strings (one per player), got {names!r}")
+    _check_model(model)
+    xs, single, maskers, n = _prepare(inputs, masker, multiorder=multiorder, names=names,
+                                      progress=progress, batch_size=batch_size,
+                                      return_values=return_values)
+    players = [list(names) if names is not None else player_names(m) for m in maskers]
+    if client is not None:
+        from .study import explain_on_cluster
+
+        part = explain_on_cluster(
+            client, model, xs, maskers, _given_targets(targets, len(xs)), multiorder=multiorder,
+            reward=reward, batch_size=batch_size, device=device, max_players=max_players,
+            progress=progress, return_values=bool(return_values), retries=retries,
+            options=options)
+        return Explanation(part.result, players, part.targets, part.multiorder, single=single)
+    if _is_factory(model):
+        model = model.build()
     if progress:
         options.setdefault("progress", True)
     t = _targets(model, xs, maskers, targets, device)
@@ -541,5 +600,6 @@ def explain(model: Any, inputs: Any, masker: Any, targets: Any = None, *,
         from .multiorder import exact
 
         mo = exact(values)
-    players = [list(names) if names is not None else player_names(m) for m in maskers]
+    if return_values is False:
+        result = replace(result, values=None)
     return Explanation(result, players, t, mo, single=single)

@@ -69,9 +69,13 @@ def test_readme_quick_use_runs_as_a_script(tmp_path):
     readme = (ROOT / "README.md").read_text()
     block = re.search(r"## Quick use\n\n```python\n(.*?)```", readme, re.S)
     assert block, "README has no Quick use python block"
-    out = _run_script(block.group(1) + "\nprint('objective', result.objective)\n", tmp_path)
+    explain = re.search(r"Or in one call.*?```python\n(.*?)```", readme, re.S)
+    assert explain, "README has no explain block after Quick use"
+    code = (block.group(1) + "\nprint('objective', result.objective)\n" + explain.group(1)
+            + "\nprint('top', len(expl.top(5)), (tmp := ibn.load('x.ibn')).n)\n")
+    out = _run_script("import matplotlib\nmatplotlib.use('Agg')\n" + code, tmp_path)
     assert out.returncode == 0, out.stderr[-3000:]
-    assert "objective" in out.stdout
+    assert "objective" in out.stdout and "top 5 10" in out.stdout
 
 
 @pytest.mark.slow

@@ -8,7 +8,8 @@
     ibn results list [--root DIR]                   stored results with provenance
     ibn extract --model M --dataset D ...           AND-OR interactions of N samples -> results file
                                                     (M: a zoo name, model.pt (TorchScript) or
-                                                    module:factory with --weights W.pt)
+                                                    module:factory with --weights W.pt; with
+                                                    --scheduler ADDRESS on a Dask cluster)
     ibn train --model M --dataset D ...             train with ibn.train, save the state dict
 
 Every failure ends in one line on stderr (``ibn: error: ...``) and a non-zero exit status:
@@ -118,6 +119,11 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--batch-size", type=_int_arg(1), default=256, help="masked inputs per forward pass (>= 1)")
     e.add_argument("--device", help="torch device: cpu, cuda, cuda:INDEX or mps (default cuda if available)")
     e.add_argument("--name", help="result name (default extract-<model>-<dataset>)")
+    e.add_argument("--scheduler", metavar="ADDRESS",
+                   help="run the samples as tasks on the Dask scheduler at ADDRESS (e.g. tcp://host:8786; "
+                        "start one with `dask scheduler` and `dask worker ADDRESS`): the model is sent to each "
+                        "worker once, each worker uses its own GPU if it has one (or --device); the stored "
+                        "result is the same as without")
     _add_root(e, creates=True)
     e.add_argument("--recompute", action="store_true", help="recompute even if stored")
     e.add_argument("-q", "--quiet", action="store_true", help="no progress bars")

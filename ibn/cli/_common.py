@@ -30,6 +30,9 @@ IMAGE_GRID, IMAGE_CENTRAL = 8, 6
 #: seconds the main thread has to act on Ctrl-C before a watcher thread ends the process
 INTERRUPT_GRACE_S = 2.0
 
+#: seconds ``ibn extract --scheduler`` waits for the Dask scheduler to answer
+SCHEDULER_TIMEOUT_S = 5.0
+
 _UNEXPECTED_HINT = "rerun with --debug (or IBN_DEBUG=1) for the traceback"
 
 

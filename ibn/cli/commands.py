@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from pathlib import Path
 from typing import Any
 
-from ._common import (FORWARD_PASS_WARNING, IMAGE_CENTRAL, IMAGE_GRID, MAX_PLAYERS, CLIError,
+from ._common import (FORWARD_PASS_WARNING, IMAGE_CENTRAL, IMAGE_GRID, MAX_PLAYERS, SCHEDULER_TIMEOUT_S, CLIError,
                       _build_model, _call_factory, _check_checkpoint_file, _check_model, _dataset,
                       _dataset_kind, _device, _import_factory, _load_checkpoint, _load_torchscript,
                       _model_label, _model_source, _probe, _subset_value, _writing)
@@ -142,7 +143,6 @@ def _cmd_extract(args: argparse.Namespace) -> int:
     kind = _dataset_kind(args.dataset)
     if source == "zoo":
         _check_model(args.model, args.dataset, kind, "extract")
-    from .. import and_or, games
     from .. import models as zoo
 
     models = zoo if source == "zoo" else None
@@ -182,6 +182,20 @@ def _cmd_extract(args: argparse.Namespace) -> int:
     results.result_path(name, params, args.root)  # a bad --name fails before any work
 
     def compute() -> dict[str, Any]:
+        if args.scheduler is None:
+            return compute_on(None)
+        from ..study import connect
+
+        try:
+            client, _ = connect(args.scheduler, timeout=SCHEDULER_TIMEOUT_S)
+        except (ConnectionError, TypeError) as exc:
+            raise CLIError(f"--scheduler {args.scheduler}: {exc}") from None
+        try:
+            return compute_on(client)
+        finally:
+            client.close()
+
+    def compute_on(client: Any) -> dict[str, Any]:
         passes = 2**n_players * args.samples
         if passes > FORWARD_PASS_WARNING:
             print(f"ibn: warning: {args.samples} samples x 2**{n_players} coalitions = {passes:,} forward passes "
@@ -202,17 +216,26 @@ def _cmd_extract(args: argparse.Namespace) -> int:
         out: dict[str, list] = {"values": [], "and_effects": [], "or_effects": [], "objective": [],
                                 "label": [], "target": [], "players": []}
         progress = None if not args.quiet else False  # all_values: a bar when a sample takes many batches
-        for (x, y), masker in tqdm(list(zip(pairs, maskers)), desc="samples", disable=args.quiet):
-            target = y if args.target == "label" else None
-            v = games.all_values(model, x, masker, target=target, batch_size=args.batch_size, progress=progress)
-            res = and_or.extract(v, noise_bound=args.noise_bound, solver=args.solver)
-            out["values"].append(torch.as_tensor(v, dtype=torch.float64))
-            out["and_effects"].append(torch.as_tensor(res.and_effects, dtype=torch.float64))
-            out["or_effects"].append(torch.as_tensor(res.or_effects, dtype=torch.float64))
-            out["objective"].append(float(res.objective))
-            delta = next((getattr(res, a) for a in ("delta", "noise") if getattr(res, a, None) is not None), None)
-            if delta is not None:
-                out.setdefault("delta", []).append(torch.as_tensor(delta, dtype=torch.float64))
+        targets = [y if args.target == "label" else None for _, y in pairs]
+        settings = (args.batch_size, args.noise_bound, args.solver)
+        if client is not None:  # one Dask task per sample, the model sent to each worker once
+            from ..study import run_tasks
+
+            if source == "factory":
+                _by_value_if_local(own_model)
+            sent = _cluster_model(model)
+            jobs = [(sent, (_own(x), m, target, *settings, args.device))  # a row, not its whole batch
+                    for (x, _), m, target in zip(pairs, maskers, targets)]
+            parts = run_tasks(client, _remote_sample, jobs, progress=not args.quiet, desc="ibn-extract")
+        else:
+            parts = [_extract_sample(model, x, m, target, *settings, progress)
+                     for (x, _), m, target in tqdm(list(zip(pairs, maskers, targets)), desc="samples",
+                                                   disable=args.quiet)]
+        for (x, y), masker, target, part in zip(pairs, maskers, targets, parts):
+            for key in ("values", "and_effects", "or_effects", "objective"):
+                out[key].append(part[key])
+            if part["delta"] is not None:
+                out.setdefault("delta", []).append(part["delta"])
             out["label"].append(int(y))
             out["target"].append(-1 if target is None else int(target))
             out["players"].append(masker.describe().get("players"))
@@ -239,6 +262,87 @@ def _cmd_extract(args: argparse.Namespace) -> int:
     path = results.result_path(name, params, args.root)
     print(f"{name}: {res['values'].shape[0]} samples x {res['values'].shape[1]} coalitions -> {path}")
     return 0
+
+
+def _extract_sample(model: Any, x: Any, masker: Any, target: int | None, batch_size: int, noise_bound: float,
+                    solver: str, progress: bool | None) -> dict[str, Any]:
+    """One sample of ``ibn extract``: its values and AND-OR effects, as stored."""
+    import torch
+
+    from .. import and_or, games
+
+    v = games.all_values(model, x, masker, target=target, batch_size=batch_size, progress=progress)
+    res = and_or.extract(v, noise_bound=noise_bound, solver=solver)
+    delta = next((getattr(res, a) for a in ("delta", "noise") if getattr(res, a, None) is not None), None)
+    return {"values": torch.as_tensor(v, dtype=torch.float64),
+            "and_effects": torch.as_tensor(res.and_effects, dtype=torch.float64),
+            "or_effects": torch.as_tensor(res.or_effects, dtype=torch.float64),
+            "objective": float(res.objective),
+            "delta": None if delta is None else torch.as_tensor(delta, dtype=torch.float64)}
+
+
+def _remote_sample(model: Any, x: Any, masker: Any, target: int | None, batch_size: int, noise_bound: float,
+                   solver: str, device: str | None) -> dict[str, Any]:
+    """:func:`_extract_sample` in a Dask worker: the model on ``device`` (default: the worker's
+    GPU if it has one, else its CPU), the tensors sent back on the CPU."""
+    import torch
+
+    dev = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    if isinstance(model, torch.nn.Module):
+        model.to(dev)
+    out = _extract_sample(model, x, masker, target, batch_size, noise_bound, solver, False)
+    return {k: v.cpu() if isinstance(v, torch.Tensor) else v for k, v in out.items()}
+
+
+def _own(x: Any) -> Any:
+    """A tensor that is a view of a batch as a tensor of its own (pickling a view sends its whole
+    storage); anything else as it is."""
+    return x.clone() if hasattr(x, "clone") and hasattr(x, "untyped_storage") else x
+
+
+def _script_from_bytes(data: bytes) -> Any:
+    """A TorchScript module from the bytes of ``torch.jit.save`` (built once in each worker)."""
+    import io
+
+    import torch
+
+    with warnings.catch_warnings():  # torch 2.13 deprecates TorchScript; asked for, it is fine
+        warnings.filterwarnings("ignore", message=".*torch.jit.*deprecated", category=DeprecationWarning)
+        return torch.jit.load(io.BytesIO(data), map_location="cpu")
+
+
+def _by_value_if_local(model: Any) -> None:
+    """Send the class of a model of one's own by value when its module was imported from the
+    current directory (a ``file.py:factory`` module is sent so already), for workers that cannot
+    import it; an installed module is sent by name."""
+    import cloudpickle
+
+    module = sys.modules.get(type(model).__module__)
+    file = getattr(module, "__file__", None)
+    if module is None or file is None or not Path(file).resolve().is_relative_to(Path.cwd().resolve()):
+        return
+    if "site-packages" in Path(file).resolve().parts or module.__name__.partition(".")[0] == "ibn":
+        return
+    cloudpickle.register_pickle_by_value(module)
+
+
+def _cluster_model(model: Any) -> Any:
+    """What to send to the workers for ``model``: the module itself, moved to the CPU (each
+    worker puts it on its own device), or, for TorchScript (which does not pickle), a
+    :class:`ibn.study.ModelFactory` of its bytes (loaded once in each worker)."""
+    import hashlib
+    import io
+
+    import torch
+
+    from ..study import ModelFactory
+
+    if isinstance(model, torch.jit.ScriptModule):
+        buf = io.BytesIO()
+        torch.jit.save(model, buf)
+        data = buf.getvalue()
+        return ModelFactory(_script_from_bytes, data, key=hashlib.sha256(data).hexdigest()[:16])
+    return model.cpu() if isinstance(model, torch.nn.Module) else model
 
 
 # ---------------------------------------------------------------- train
