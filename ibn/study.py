@@ -58,8 +58,8 @@ from ._checks import check_number
 from ._threads import limit_process, one_thread
 from .and_or import extract as _extract
 from .and_or.result import AndOrResult
-from .explanation import (_RESULT_TENSORS, Explanation, _check_model, _given_targets, _prepare,
-                          _targets, load, player_names)
+from ._batch import given_targets, targets_for
+from .explanation import _RESULT_TENSORS, Explanation, _check_model, _prepare, load, player_names
 from .results import write_atomically
 
 __all__ = ["study", "StudyResult", "ModelFactory", "explain_on_cluster", "connect", "run_tasks",
@@ -300,7 +300,7 @@ def _explain_one(model: Any, x: Any, masker: Any, target: int | None, settings: 
     """One sample, as ``ibn.explain`` computes it: its target class, its values, its AND-OR
     effects (extracted alone, a batch of one). Returns plain data on the CPU."""
     dev = settings["device"]
-    t = _targets(model, [x], [masker], target, dev)
+    t = targets_for(model, [x], [masker], target, dev)
     ti = int(t[0])
     v = games.all_values(model, x, masker, target=None if ti < 0 else ti,
                          reward=settings["reward"], batch_size=settings["batch_size"],
@@ -514,7 +514,7 @@ def study(models: Mapping[str, Any], inputs: Any, masker: Any, targets: Any = No
     xs, single, maskers, n = _prepare(inputs, masker, multiorder=multiorder, names=names,
                                       progress=progress, batch_size=batch_size,
                                       return_values=return_values)
-    given = _given_targets(targets, len(xs))
+    given = given_targets(targets, len(xs))
     tgt = [None if given is None else int(given[i]) for i in range(len(xs))]
     need_values = return_values or multiorder
     shared, per = _settings(n, reward, batch_size, device, max_players, need_values, options,
