@@ -46,7 +46,8 @@ chosen = PA.chosen_setups(scale, setups)
 profiles = {(s.name, stage): PA.profile(s, stage) for s in chosen for stage in PA.STAGES}
 control = PA.control_profile(chosen[0])
 verdicts = PA.discovery_records(profiles, chosen, control, scale=scale,
-                                chapter="notebooks/A1_protocol.py")
+                                chapter="notebooks/A1_protocol.py",
+                                planned=[s.name for s in PA.chosen_setups(scale)])
 path = V.write(verdicts, elapsed_s=time.perf_counter() - t_start)
 V.table(verdicts)
 

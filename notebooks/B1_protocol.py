@@ -54,7 +54,8 @@ for s in chosen:
 controls = {case: C.judge_fig2(C.with_exact_effects(C.planted_games(baseline_spindle=case_kind)))
             for case, case_kind in (("mixture", "own"), ("common", "common"))}
 verdicts = C.fig2_records(judged, records, controls, scale=scale,
-                          chapter="notebooks/B1_protocol.py")
+                          chapter="notebooks/B1_protocol.py",
+                          planned=[s.name for s in PB.chosen_setups(scale)])
 path = V.write(verdicts, elapsed_s=time.perf_counter() - t_start)
 V.table(verdicts)
 

@@ -20,7 +20,7 @@ that each model draws on its own: the rules must fire on it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -152,18 +152,20 @@ def powered(setup_record: Mapping[str, Any]) -> bool:
 
 def fig2_records(judged: Mapping[tuple[str, str], Mapping[str, Any]],
                  setups: Mapping[str, Mapping[str, Any]], controls: Mapping[str, Mapping[str, Any]],
-                 *, scale: str, chapter: str) -> list:
+                 *, scale: str, chapter: str, planned: Sequence[str] = ()) -> list:
     """One :class:`papers.verdicts.Verdict` per Fig. 2 claim.
 
     ``judged[(setup name, solver)]`` is :func:`judge_fig2` of that setup with solver "exact" or
     "sgd"; ``setups[name]`` its record entry (:meth:`papers.protocol_b.SetupB.record` plus the
     accuracies); ``controls["mixture"]`` / ``controls["common"]`` are :func:`judge_fig2` of the
     planted games (own spindles: decay and spindle; common spindle: convergence). The verdict
-    is the exact optimum's; the lab SGD's outcome is named in ``why``."""
+    is the exact optimum's; the lab SGD's outcome is named in ``why``, and so are the
+    ``planned`` setups of the scale that were not run."""
     from papers.verdicts import Control, Verdict, categorize
 
     names = list(setups)
     is_powered = scale != "smoke" and all(powered(setups[s]) for s in names)
+    missing = [p for p in planned if p not in setups]
     out = []
     for key, (claim, statement) in FIG2_CLAIMS.items():
         ctl_case = controls["common" if key == "convergence" else "mixture"]
@@ -181,6 +183,7 @@ def fig2_records(judged: Mapping[tuple[str, str], Mapping[str, Any]],
                + (f" (not: {', '.join(failed)})" if failed else "")
                + (f"; lab SGD: {sum(sgd)} of {len(sgd)}" if sgd else "")
                + ("" if ok else "; the control was missed")
+               + (f"; not run yet: {', '.join(missing)}" if missing else "")
                + ("" if is_powered else "; not every setup is at the paper's protocol"))
         out.append(Verdict(claim=claim, paper="B", figure="Fig. 2", statement=statement,
                            verdict=verdict, why=why, scale=scale,

@@ -26,6 +26,7 @@ from ibn import results
 from ibn.data import dataset_name, load_images
 from ibn.maskers import PatchMasker
 from ibn.model_store import model_dir
+from ibn.models import build
 from ibn.multiorder.profiles import sampled_orders
 from papers.reference import RECIPES, ModelSpec, train_reference
 
@@ -101,15 +102,17 @@ def pick_images(net: torch.nn.Module, dataset: str, per_class: int, classes: int
 
 
 def _stage_model(setup: SetupA, stage: str) -> tuple[torch.nn.Module, dict[str, Any]]:
+    """The setup's model at ``stage`` (a fresh copy for init and early: the stored final
+    model is shared)."""
     spec = setup.target()
     net, info = train_reference(spec)
     if stage == "final":
         return net, info
     folder = model_dir(spec.name, spec.key()) / "train"
     path = folder / ("epoch_0000.pt" if stage == "init" else f"step_{info['early_step']:07d}.pt")
-    net.load_state_dict(torch.load(path, map_location="cpu", weights_only=True)["model"])
-    net.eval()
-    return net, info
+    fresh = build(spec.model, seed=spec.seed, in_channels=1)
+    fresh.load_state_dict(torch.load(path, map_location="cpu", weights_only=True)["model"])
+    return fresh.eval(), info
 
 
 def noise_floor(sem: np.ndarray) -> np.ndarray:
@@ -228,7 +231,8 @@ def setup_record(setup: SetupA, final: dict[str, Any]) -> dict[str, Any]:
 
 
 def discovery_records(profiles: dict[tuple[str, str], dict[str, Any]], setups: list[SetupA],
-                      control: dict[str, Any], *, scale: str, chapter: str) -> list:
+                      control: dict[str, Any], *, scale: str, chapter: str,
+                      planned: list[str] | tuple[str, ...] = ()) -> list:
     """The discovery claims' records: ``A.discovery.u_shape`` (the final models' profiles pass
     :func:`u_rule`) and ``A.discovery.early`` (the profile is already U-shaped at 5 % of the
     training and stays so at the end). ``profiles[(setup name, stage)]``."""
@@ -249,6 +253,7 @@ def discovery_records(profiles: dict[tuple[str, str], dict[str, Any]], setups: l
 
     final, early, init = judged("final"), judged("early"), judged("init")
     names = [s.name for s in setups]
+    missing = [p for p in planned if p not in names]
     out = []
     for claim, statement, present in (
             ("A.discovery.u_shape", "Trained image classifiers encode strong low- and high-order "
@@ -259,7 +264,8 @@ def discovery_records(profiles: dict[tuple[str, str], dict[str, Any]], setups: l
         why = (f"{sum(present)} of {len(present)} setups pass"
                + (f" (not: {', '.join(failed)})" if failed else "")
                + f"; at initialisation {sum(init)} of {len(init)} already pass"
-               + ("" if is_powered else "; not every setup is at the reference protocol"))
+               + ("" if is_powered else "; not every setup is at the reference protocol")
+               + (f"; not run yet: {', '.join(missing)}" if missing else ""))
         out.append(Verdict(claim=claim, paper="A", figure="Fig. 1" if claim.endswith("shape")
                            else "Fig. 1 (over training)", statement=statement,
                            verdict=categorize(present, ctl, powered=is_powered), why=why,

@@ -22,6 +22,7 @@ order.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,7 +30,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ibn.data import dataset_name, load_images
+from ibn.data import data_root, dataset_name, load_images
 from ibn.model_store import cached_model, checkpoint
 from ibn.models import build
 from ibn.train import evaluate, train
@@ -144,7 +145,15 @@ def early_step(spec: ModelSpec, n_train: int) -> int:
 def train_reference(spec: ModelSpec, *, device: str | None = None) -> tuple[nn.Module, dict[str, Any]]:
     """The model of ``spec`` (eval mode, the best-validation epoch's weights) and its info:
     ``best_epoch``, ``val_acc``, ``test_acc`` (targets: the test split; baselines: the held-out
-    training images), ``history`` (per-epoch records), ``early_step``, ``n_train``."""
+    training images), ``history`` (per-epoch records), ``early_step``, ``n_train``.
+
+    Kept in memory for the rest of the process (one load, and with ``IBN_RECOMPUTE=1`` one
+    training, per process): do not modify the returned model."""
+    return _trained(spec, device, str(data_root()))
+
+
+@functools.lru_cache(maxsize=16)
+def _trained(spec: ModelSpec, device: str | None, root: str) -> tuple[nn.Module, dict[str, Any]]:
     r = spec.recipe
     x_tr, y_tr = load_images(spec.dataset, "train")
     x_te, y_te = load_images(spec.dataset, "test")
@@ -182,7 +191,7 @@ def train_reference(spec: ModelSpec, *, device: str | None = None) -> tuple[nn.M
                 "history": [{k: v for k, v in rec.items() if k != "event"} for rec in hist.records]}
 
     return cached_model(spec.name, spec.key(), lambda: build(spec.model, seed=spec.seed, in_channels=1),
-                        fit)
+                        fit, root=root)
 
 
 def reference_checkpoint(spec: ModelSpec, epoch: int) -> dict[str, torch.Tensor]:

@@ -91,6 +91,7 @@ def test_target_keeps_its_best_validation_epoch_and_is_trained_once(tiny, monkey
         raise AssertionError("trained twice")
 
     monkeypatch.setattr(R, "train", boom)
+    R._trained.cache_clear()  # load from the store, not from this process's memory
     net2, info2 = R.train_reference(spec)
     assert info2["best_epoch"] == info["best_epoch"]
     assert all(torch.equal(net2.state_dict()[k], v) for k, v in net.state_dict().items())

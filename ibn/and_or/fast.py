@@ -310,8 +310,8 @@ def support_hints(r: np.ndarray, zetas: np.ndarray, n: int,
     hints: list[Hint | None] = [None] * r.shape[0]
     if n < HINT_MIN_PLAYERS:
         return hints
-    r = torch.as_tensor(r)
-    zetas = torch.as_tensor(zetas)
+    r = torch.as_tensor(np.array(r, copy=True) if isinstance(r, np.ndarray) else r)
+    zetas = torch.as_tensor(np.array(zetas, copy=True) if isinstance(zetas, np.ndarray) else zetas)
     # samples with every |r_T| ≤ ζ have the trivial optimum x = 0 and need no hint
     todo = torch.nonzero(r[:, 1:].abs().amax(1) > zetas).flatten().tolist()
     chunk = max(1, HINT_CHUNK_ENTRIES >> n)  # ADMM holds ~12 (2, chunk, 2^n) tensors
