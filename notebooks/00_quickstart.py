@@ -37,11 +37,14 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
+import ibn
 import papers
 from ibn import transforms as tf
 from ibn.book import scale_params, show_provenance
 from ibn.distributions import order_sums
+from ibn.maskers import PatchMasker
 from ibn.results import provenance
+from papers.tutorial import PlantedPatches
 from ibn.transforms import coalition, coalition_label
 
 papers.setup(scale, threads=1)  # small tensors: one thread is faster on a shared CPU
@@ -176,6 +179,26 @@ for ax, (title, parts) in zip(axes, panels):
     ax.legend(fontsize=8)
 axes[0].set_ylabel("sum of effects (positive / negative)")
 fig.tight_layout()
+plt.show()
+
+# %% [markdown]
+# ## One call on a model, and a shapiq plot
+#
+# `ibn.explain(model, inputs, masker)` does all of the above for a model: it evaluates the
+# $2^n$ masked inputs, finds the sparsest AND-OR effects and names the players. Here the
+# "model" is a two-class network whose log-odds we planted: $3$ when cells 0 and 1 of a 2×2
+# grid are both present (an AND) plus $2$ when cell 2 or cell 3 is (an OR). `to_shapiq()`
+# hands the result to [shapiq](https://github.com/mmschlk/shapiq), whose plots then apply:
+# the AND part as shapiq's Möbius values (below, as an upset plot: each column a coalition,
+# its bar the effect).
+
+# %%
+expl = ibn.explain(PlantedPatches(), torch.ones(1, 4, 4), PatchMasker(grid=2), targets=1,
+                   noise_bound=0.0)
+expl.top(4)
+
+# %%
+expl.to_shapiq()["and"].plot_upset(show=False)
 plt.show()
 
 # %% [markdown]

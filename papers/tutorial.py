@@ -12,7 +12,7 @@ import torch
 
 from ibn.transforms import members
 
-__all__ = ["log_odds_game", "top_patterns"]
+__all__ = ["log_odds_game", "top_patterns", "PlantedPatches"]
 
 
 def log_odds_game(model: Any, x: np.ndarray, label: int, players: Sequence[int],
@@ -51,3 +51,21 @@ def top_patterns(result: Any, names: Sequence[str], i: int, k: int = 8) -> pd.Da
             rows.append((kind, sep.join(names[j] for j in members(S)), float(effects[S])))
     frame = pd.DataFrame(rows, columns=["kind", "pattern", "effect"])
     return frame.reindex(frame.effect.abs().sort_values(ascending=False).index).head(k)
+
+
+class PlantedPatches(torch.nn.Module):
+    """A two-class "model" of 4×4 images with known interactions among the four 2×2 cells of
+    a :class:`ibn.maskers.PatchMasker` with ``grid=2`` (players 0-3 = cells (0, 0), (0, 1),
+    (1, 0), (1, 1)): the log-odds of class 1 is ``and_effect`` when cells 0 and 1 are both
+    present plus ``or_effect`` when cell 2 or cell 3 is (a cell is present when its mean is
+    above ½; the masker sets absent cells to 0)."""
+
+    def __init__(self, and_effect: float = 3.0, or_effect: float = 2.0) -> None:
+        super().__init__()
+        self.and_effect, self.or_effect = and_effect, or_effect
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        cells = x.reshape(len(x), 2, 2, 2, 2).mean((2, 4)).flatten(1) > 0.5  # (B, 4)
+        z = (self.and_effect * (cells[:, 0] & cells[:, 1]).double()
+             + self.or_effect * (cells[:, 2] | cells[:, 3]).double())
+        return torch.stack([-z / 2, z / 2], 1)
