@@ -208,6 +208,23 @@ def test_delta_u_exact_cases():
             assert any(torch.allclose(du[b], c, atol=1e-5) for c in cands)
 
 
+def test_delta_u_runs_the_two_masked_batches_separately():
+    """With BatchNorm in training mode each masked batch is normalised by its own statistics:
+    Δu equals f(x_S2) − (r2/r1)·f(x_S1) from two forward passes, not from one pass of both."""
+    model = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.BatchNorm1d(8), torch.nn.ReLU(),
+                                torch.nn.Linear(8, 3)).train()
+    x = torch.randn(6, 4, generator=torch.Generator().manual_seed(1))
+    base = TabularMasker(torch.zeros(4))
+    gen = torch.Generator().manual_seed(2)
+    du = delta_u(model, x, r1=0.25, r2=0.75, masker_or_baseline=base, generator=gen)
+    rank = torch.argsort(torch.argsort(torch.rand(6, 4, generator=torch.Generator().manual_seed(2)), 1), 1)
+    m2, m1 = rank < 3, rank < 1
+    separate = model(torch.where(m2, x, 0.0)) - 3 * model(torch.where(m1, x, 0.0))
+    joint = model(torch.cat([torch.where(m2, x, 0.0), torch.where(m1, x, 0.0)]))
+    assert torch.allclose(du, separate, atol=1e-6)
+    assert not torch.allclose(du, joint[:6] - 3 * joint[6:], atol=1e-3)
+
+
 @pytest.mark.parametrize("mode,r1,r2", [("boost", 0.3, 0.7), ("suppress", 0.0, 0.5),
                                         ("suppress", 0.7, 1.0)])
 def test_order_loss_finite_and_differentiable(mode, r1, r2):

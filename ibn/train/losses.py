@@ -58,17 +58,20 @@ def delta_u(model: nn.Module, x: torch.Tensor, *, r1: float, r2: float,
             masker_or_baseline: Any = 0.0, grid: int = 16,
             generator: torch.Generator | None = None) -> torch.Tensor:
     """Δu = f(x_{S2}) − (r2/r1)·f(x_{S1}) for a batch x (B, ...), one permutation per sample
-    (Conventions page, eq-steering-delta-u). Returns (B, classes). ⌊r·n⌋ is computed as
+    (Conventions page, eq-steering-delta-u), the two masked batches in separate forward passes.
+    Returns (B, classes). ⌊r·n⌋ is computed as
     ``int(r·n + 1e-9)``."""
     _check(r1, r2)
     masker = _masker_for(x, masker_or_baseline, grid)
     b, n = x.shape[0], masker.n_players
     n1, n2 = int(r1 * n + 1e-9), int(r2 * n + 1e-9)
     rank = torch.argsort(torch.argsort(torch.rand(b, n, generator=generator), 1), 1)
-    masks = torch.cat([rank < n2, rank < n1]).to(x.device)
-    out = masker.apply(model, torch.cat([x, x]), masks)
+    # two forward passes, one per masked batch: a BatchNorm layer in training mode then
+    # normalises each batch by its own statistics, as a plain training step would
+    f2 = masker.apply(model, x, (rank < n2).to(x.device))
+    f1 = masker.apply(model, x, (rank < n1).to(x.device))
     coef = r2 / r1 if r1 > 0 else 1.0
-    return out[:b] - coef * out[b:]
+    return f2 - coef * f1
 
 
 def _term(du: torch.Tensor, y: torch.Tensor, mode: str) -> torch.Tensor:
