@@ -483,8 +483,10 @@ def study(models: Mapping[str, Any], inputs: Any, masker: Any, targets: Any = No
     Args:
         models: ``{name: model}``, each a torch model (sent to every worker once), a callable
             the masker runs, or a :class:`ModelFactory` (built once per worker).
-        inputs, masker, targets, multiorder, names, reward, batch_size, device, max_players,
-        **options: as in :func:`ibn.explain` (``noise_scale="mean"`` is refused).
+        inputs: as in :func:`ibn.explain`; so are masker, targets, multiorder, names,
+            reward, batch_size, device and max_players.
+        **options: for :func:`ibn.and_or.extract`, as in :func:`ibn.explain`
+            (``noise_scale="mean"`` is refused).
         client: a ``dask.distributed.Client``, a scheduler address (a Client is opened and
             closed), or None: every task in this process, one after the other.
         cache_dir: a folder; each finished (model, sample) result is written there as it arrives

@@ -202,8 +202,8 @@ def planted_u_game(n: int, *, power: int = 4, noise: float = 0.02, seed: int = 0
 
 
 def control_profile(setup: SetupA, n_games: int = 3) -> dict[str, Any]:
-    """The sampler and settings of the setup's final stage run on :func:`planted_u_game`s
-    (one per image slot, seeded), with the noise floor."""
+    """The sampler and settings of the setup's final stage run on games of
+    :func:`planted_u_game` (one per image slot, seeded), with the noise floor."""
     s = setup.settings
     pairs, contexts = s["final"]
     g = s["grid"]
