@@ -183,7 +183,8 @@ def fig2_records(judged: Mapping[tuple[str, str], Mapping[str, Any]],
                + (f" (not: {', '.join(failed)})" if failed else "")
                + (f"; lab SGD: {sum(sgd)} of {len(sgd)}" if sgd else "")
                + ("" if ok else "; the control was missed")
-               + (f"; not run yet: {', '.join(missing)}" if missing else "")
+               + (f"; {len(missing)} planned setup{'s' if len(missing) > 1 else ''} not run yet"
+                  if missing else "")
                + ("" if is_powered else "; not every setup is at the paper's protocol"))
         out.append(Verdict(claim=claim, paper="B", figure="Fig. 2", statement=statement,
                            verdict=verdict, why=why, scale=scale,

@@ -265,7 +265,8 @@ def discovery_records(profiles: dict[tuple[str, str], dict[str, Any]], setups: l
                + (f" (not: {', '.join(failed)})" if failed else "")
                + f"; at initialisation {sum(init)} of {len(init)} already pass"
                + ("" if is_powered else "; not every setup is at the reference protocol")
-               + (f"; not run yet: {', '.join(missing)}" if missing else ""))
+               + (f"; {len(missing)} planned setup{'s' if len(missing) > 1 else ''} not run yet"
+                  if missing else ""))
         out.append(Verdict(claim=claim, paper="A", figure="Fig. 1" if claim.endswith("shape")
                            else "Fig. 1 (over training)", statement=statement,
                            verdict=categorize(present, ctl, powered=is_powered), why=why,

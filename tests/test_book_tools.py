@@ -246,3 +246,21 @@ def test_stale_notebooks_are_picked_out():
     problems = ["book/notebooks/B2.ipynb is stale: its cells differ from notebooks/B2.py",
                 "book/notebooks/B4.ipynb is not a chapter of _toc.yml"]
     assert list(ext.stale_notebooks(problems)) == ["book/notebooks/B2"]
+
+
+def test_claims_table_lists_every_record(tmp_path):
+    assert "No verdict" in ext.claims_table(tmp_path)
+    d = tmp_path / "data" / "verdicts"
+    d.mkdir(parents=True)
+    rec = {"claim": "B.fig2.decay", "paper": "B", "figure": "Fig. 2", "verdict": "reproduced",
+           "why": "1 of 1 | pass", "scale": "book", "chapter": "notebooks/B1_protocol.py",
+           "setups": [{"model": "resnet20", "dataset": "mnist", "n_players": 10, "n_samples": 50}]}
+    (d / "B1_protocol.json").write_text(json.dumps([rec, {**rec, "claim": "A.discovery.u_shape",
+                                                          "paper": "A", "verdict": "inconclusive"}]))
+    table = ext.claims_table(tmp_path)
+    rows = [ln for ln in table.splitlines() if ln.startswith("| A.") or ln.startswith("| B.")]
+    assert len(rows) == 2 and "1 of 1 \\| pass" in table
+    assert "#c8e6c9" in table and "resnet20/mnist (n = 10, 50 samples; book)" in table
+    assert "</book/notebooks/B1_protocol>" in table
+    only_b = ext.claims_table(tmp_path, "B")
+    assert "B.fig2.decay" in only_b and "A.discovery" not in only_b

@@ -266,9 +266,9 @@ def part_status(root: Path, caption_prefix: str, label: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-#: a mark per verdict category (colour in any browser, and readable without colour).
-VERDICT_MARKS = {"reproduced": "🟢", "partly reproduced": "🟡", "not reproduced": "🔴",
-                 "inconclusive": "⚪"}
+#: the background colour of each verdict category (the word is always shown too).
+VERDICT_COLOURS = {"reproduced": "#c8e6c9", "partly reproduced": "#fff3c4",
+                   "not reproduced": "#ffcdd2", "inconclusive": "#e0e0e0"}
 
 
 def claims_table(root: Path = ROOT, paper: str | None = None) -> str:
@@ -284,17 +284,20 @@ def claims_table(root: Path = ROOT, paper: str | None = None) -> str:
     if not records:
         return ("*No verdict of this part has been recorded at `book` scale yet: the chapters "
                 "below show what has been run.*\n")
-    lines = ["| claim | figure | setups | verdict | why | chapter |",
-             "|---|---|---|---|---|---|"]
+    lines = ["| claim | verdict | setups | why | chapter |",
+             "|---|---|---|---|---|"]
     for r in sorted(records, key=lambda r: r["claim"]):
         setups = r.get("setups", [])
         models = ", ".join(f"{s['model']}/{s['dataset']}" for s in setups)
         ns = "/".join(sorted({str(s["n_players"]) for s in setups}))
         samples = "/".join(sorted({str(s["n_samples"]) for s in setups}))
         stem = Path(r["chapter"]).stem
+        colour = VERDICT_COLOURS.get(r["verdict"], "#ffffff")
+        verdict = (f'<span style="background-color: {colour}; padding: 0 0.3em; '
+                   f'white-space: nowrap">{r["verdict"]}</span>')
         lines.append("| " + " | ".join(_cell(c) for c in (
-            r["claim"], r["figure"], f"{models} (n = {ns}, {samples} samples; {r['scale']})",
-            f"{VERDICT_MARKS.get(r['verdict'], '')} **{r['verdict']}**", r["why"],
+            f"{r['claim']} ({r['figure']})", verdict,
+            f"{models} (n = {ns}, {samples} samples; {r['scale']})", r["why"],
             f"{{doc}}`{stem} </book/notebooks/{stem}>`")) + " |")
     return "\n".join(lines) + "\n"
 
