@@ -516,6 +516,15 @@ def test_interrupt_while_writing_leaves_no_partial_file(tmp_path, capsys, monkey
     assert all(p.parent.name == "train" and p.name == "log.jsonl" for p in left), left
 
 
+def _default_sigint() -> None:
+    """In the child: Ctrl-C with its default meaning, even when the tests themselves run as a
+    background job of a non-interactive shell (which starts them with SIGINT ignored, and a
+    child would inherit that)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _python_ibn(*argv):
     import os
     import sys
@@ -535,7 +544,8 @@ def test_sigint_during_a_slow_extract(tmp_path):
     # 300 samples x 2**12 coalitions: minutes of work, announced by the forward-pass warning
     cmd, env = _python_ibn("extract", "--model", "mlp5", "--dataset", "digits", "--split", "train", "--untrained",
                            "--samples", "300", "--players", "12", "--root", str(tmp_path), "-q")
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=tmp_path)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=tmp_path,
+                            preexec_fn=_default_sigint)
     chunks: list[bytes] = []
     reader = threading.Thread(target=lambda: chunks.extend(iter(lambda: proc.stderr.read1(4096), b"")), daemon=True)
     reader.start()
@@ -564,7 +574,8 @@ def test_closed_stdout_pipe_is_silent(tmp_path):
 
     for argv in (["data", "list", "--root", str(tmp_path)], ["results", "list", "--root", str(tmp_path)]):
         cmd, env = _python_ibn(*argv)
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=tmp_path)
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=tmp_path,
+                            preexec_fn=_default_sigint)
         proc.stdout.close()  # closed before the child writes its first line
         err = proc.stderr.read().decode()
         assert proc.wait(timeout=60) == 141, err

@@ -92,8 +92,11 @@ def test_ctrl_c_leaves_no_worker_behind(tmp_path):
         print("start", flush=True)
         extract(v, n_jobs=2, dense_method="simplex")
     """))
+    # Ctrl-C with its default meaning in the child, even when the tests run as a background
+    # job of a non-interactive shell (started with SIGINT ignored, which a child inherits)
     proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         assert proc.stdout.readline().strip() == "start"
         parent = psutil.Process(proc.pid)
