@@ -23,14 +23,14 @@ import torch
 
 from ibn import multiorder as mo
 from ibn import results
-from ibn.data import dataset_name, load_images
+from ibn.data import load_images
 from ibn.maskers import PatchMasker
 from ibn.model_store import model_dir
 from ibn.models import build
 from ibn.multiorder.profiles import sampled_orders
-from papers.reference import RECIPES, ModelSpec, train_reference
+from papers.reference import ACCURACY_FLOOR, ImageSetup, parse_setups, train_reference
 
-__all__ = ["SetupA", "SCALES_A", "STAGES", "SETUPS_A", "ACCURACY_FLOOR", "pick_images", "profile",
+__all__ = ["SetupA", "SCALES_A", "STAGES", "SETUPS_A", "pick_images", "profile",
            "noise_floor", "setup_record", "discovery_records", "plot_profiles",
            "u_rule", "planted_u_game", "control_profile", "chosen_setups"]
 
@@ -46,18 +46,10 @@ SETUPS_A = (("alexnet", "mnist"), ("resnet20", "mnist"), ("vgg11", "mnist"),
 
 
 @dataclass(frozen=True)
-class SetupA:
+class SetupA(ImageSetup):
     """One paper-A setup: ``model`` on ``dataset`` at ``scale``."""
 
-    model: str
-    dataset: str
-    scale: str
-    seed: int = 0
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "dataset", dataset_name(self.dataset))
-        if self.scale not in SCALES_A:
-            raise ValueError(f"scale must be one of {sorted(SCALES_A)}, got {self.scale!r}")
+    SCALES = tuple(SCALES_A)
 
     @property
     def settings(self) -> dict[str, Any]:
@@ -66,14 +58,6 @@ class SetupA:
     @property
     def n_players(self) -> int:
         return self.settings["grid"] ** 2
-
-    def target(self) -> ModelSpec:
-        return ModelSpec(self.model, self.dataset, "target", self.seed,
-                         RECIPES[self.scale][(self.dataset, "target")])
-
-    @property
-    def name(self) -> str:
-        return f"{self.model}_{self.dataset.replace('-', '_')}"
 
     def key(self, stage: str) -> dict[str, Any]:
         pairs, contexts = self.settings["final" if stage == "final" else "other"]
@@ -215,9 +199,6 @@ def control_profile(setup: SetupA, n_games: int = 3) -> dict[str, Any]:
     return out
 
 
-#: the test accuracy the model must reach for its setup to count as the reference protocol.
-ACCURACY_FLOOR = {"mnist": 0.99, "fashion-mnist": 0.90}
-
 
 def setup_record(setup: SetupA, final: dict[str, Any]) -> dict[str, Any]:
     """The verdict-record entry of a setup (from its final-stage profile)."""
@@ -308,10 +289,5 @@ def plot_profiles(setups: list[SetupA], profiles: dict[tuple[str, str], dict[str
 def chosen_setups(scale: str, only: str | None = None) -> list[SetupA]:
     """The setups of a scale (smoke: ResNet-20 on MNIST), or those named in ``only``
     ("model:dataset,model:dataset")."""
-    every = [("resnet20", "mnist")] if scale == "smoke" else list(SETUPS_A)
-    if only:
-        pairs = [tuple(part.split(":")) for part in only.split(",") if part.strip()]
-        if any(len(p) != 2 for p in pairs):
-            raise ValueError(f"setups must read 'model:dataset,...', got {only!r}")
-        every = [(m.strip(), d.strip()) for m, d in pairs]
+    every = parse_setups(only, [("resnet20", "mnist")] if scale == "smoke" else list(SETUPS_A))
     return [SetupA(m, d, scale) for m, d in every]

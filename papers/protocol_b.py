@@ -27,11 +27,11 @@ from ibn import games as ibn_games
 from ibn import results
 from ibn._progress import tqdm
 from ibn.and_or import extract
-from ibn.data import dataset_name, load_images
+from ibn.data import load_images
 from ibn.maskers import FeatureMapMasker
 from ibn.train import evaluate
 from ibn.transforms import mobius, orders
-from papers.reference import RECIPES, ModelSpec, train_reference
+from papers.reference import RECIPES, ImageSetup, ModelSpec, parse_setups, train_reference
 
 __all__ = ["SetupB", "SETUPS_B", "SCALES_B", "SOLVERS", "games", "effects", "upper_share", "gate",
            "chosen_setups", "setup_record", "gate_row", "plot_fig2"]
@@ -50,18 +50,10 @@ SOLVERS = {"exact": {}, "sgd": {"solver": "sgd", "preset": "e954ff2"}}
 
 
 @dataclass(frozen=True)
-class SetupB:
+class SetupB(ImageSetup):
     """One paper-B setup: ``model`` on ``dataset`` at ``scale`` (smoke, book or paper)."""
 
-    model: str
-    dataset: str
-    scale: str
-    seed: int = 0
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "dataset", dataset_name(self.dataset))
-        if self.scale not in SCALES_B:
-            raise ValueError(f"scale must be one of {sorted(SCALES_B)}, got {self.scale!r}")
+    SCALES = tuple(SCALES_B)
 
     @property
     def n_players(self) -> int:
@@ -74,10 +66,6 @@ class SetupB:
     @property
     def k(self) -> int:
         return SCALES_B[self.scale]["k"]
-
-    def target(self) -> ModelSpec:
-        return ModelSpec(self.model, self.dataset, "target", self.seed,
-                         RECIPES[self.scale][(self.dataset, "target")])
 
     def baselines(self) -> list[ModelSpec]:
         rec = RECIPES[self.scale][(self.dataset, "baseline")]
@@ -96,10 +84,6 @@ class SetupB:
                 "n_samples": self.n_samples, "k": self.k, "scale": self.scale,
                 "target_epochs": self.target().recipe.epochs,
                 "baseline_epochs": self.baselines()[0].recipe.epochs}
-
-    @property
-    def name(self) -> str:
-        return f"{self.model}_{self.dataset.replace('-', '_')}"
 
 
 def _sample_indices(setup: SetupB, n_test: int) -> np.ndarray:
@@ -190,13 +174,7 @@ def gate(res_exact: dict[str, Any], res_sgd: dict[str, Any] | None = None) -> di
 def chosen_setups(scale: str, only: str | None = None) -> list[SetupB]:
     """The setups of a scale (smoke: ResNet-20 on MNIST), or those named in ``only``
     ("model:dataset,model:dataset")."""
-    every = [SETUPS_B[0]] if scale == "smoke" else list(SETUPS_B)
-    if only:
-        pairs = [tuple(part.split(":")) for part in only.split(",") if part.strip()]
-        bad = [p for p in pairs if len(p) != 2]
-        if bad:
-            raise ValueError(f"setups must read 'model:dataset,...', got {only!r}")
-        every = [(m.strip(), dataset_name(d.strip())) for m, d in pairs]
+    every = parse_setups(only, [SETUPS_B[0]] if scale == "smoke" else list(SETUPS_B))
     return [SetupB(m, d, scale) for m, d in every]
 
 

@@ -35,7 +35,8 @@ from ibn.model_store import cached_model, checkpoint
 from ibn.models import build
 from ibn.train import evaluate, train
 
-__all__ = ["Recipe", "ModelSpec", "RECIPES", "protocol_models", "train_reference",
+__all__ = ["Recipe", "ModelSpec", "RECIPES", "ImageSetup", "ACCURACY_FLOOR", "parse_setups",
+           "protocol_models", "train_reference",
            "validation_indices", "random_crop", "early_step"]
 
 
@@ -197,3 +198,44 @@ def _trained(spec: ModelSpec, device: str | None, root: str) -> tuple[nn.Module,
 def reference_checkpoint(spec: ModelSpec, epoch: int) -> dict[str, torch.Tensor]:
     """The weights of ``spec``'s run at ``epoch`` (0 = initial)."""
     return checkpoint(spec.name, spec.key(), epoch)
+
+
+#: the test accuracy a target must reach for its setup to count as the papers' protocol.
+ACCURACY_FLOOR = {"mnist": 0.99, "fashion-mnist": 0.90}
+
+
+@dataclass(frozen=True)
+class ImageSetup:
+    """An image model on a dataset at a scale (smoke, book or paper), with its reference-recipe
+    target; a paper's setup type adds its own settings (``SCALES``: the scales it defines)."""
+
+    model: str
+    dataset: str
+    scale: str
+    seed: int = 0
+
+    SCALES = ("smoke", "book", "paper")
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "dataset", dataset_name(self.dataset))
+        if self.scale not in self.SCALES:
+            raise ValueError(f"scale must be one of {sorted(self.SCALES)}, got {self.scale!r}")
+
+    def target(self) -> ModelSpec:
+        """The target model: trained on the training split with the scale's recipe."""
+        return ModelSpec(self.model, self.dataset, "target", self.seed,
+                         RECIPES[self.scale][(self.dataset, "target")])
+
+    @property
+    def name(self) -> str:
+        return f"{self.model}_{self.dataset.replace('-', '_')}"
+
+
+def parse_setups(only: str, default: list[tuple[str, str]] | None = None) -> list[tuple[str, str]]:
+    """``"model:dataset,model:dataset"`` as (model, dataset) pairs (``default`` when empty)."""
+    if not only:
+        return list(default or [])
+    pairs = [tuple(part.split(":")) for part in only.split(",") if part.strip()]
+    if any(len(p) != 2 for p in pairs):
+        raise ValueError(f"setups must read 'model:dataset,...', got {only!r}")
+    return [(m.strip(), dataset_name(d.strip())) for m, d in pairs]
