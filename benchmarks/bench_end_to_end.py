@@ -22,6 +22,7 @@ import torch
 from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from _models import small_cnn  # noqa: E402  (benchmarks/ is the script's folder)
 from ibn import games  # noqa: E402
 from ibn.maskers import PatchMasker  # noqa: E402
 
@@ -39,15 +40,6 @@ class Timed(nn.Module):
         self.seconds += time.perf_counter() - t
         self.calls += 1
         return out
-
-
-def small_cnn() -> nn.Module:
-    torch.manual_seed(0)
-    return nn.Sequential(
-        nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Flatten(), nn.Linear(32 * 7 * 7, 64), nn.ReLU(), nn.Linear(64, 10),
-    ).eval()
 
 
 def load_extract():
