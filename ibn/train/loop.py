@@ -31,6 +31,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .._progress import tqdm
+from ..results import write_atomically
 from .noise import choose_subset, flip_labels
 
 __all__ = ["train", "evaluate", "History", "ExtraLoss"]
@@ -118,15 +119,9 @@ def _set_rng_state(s: dict[str, Any]) -> None:
 
 
 def _atomic_save(obj: Any, path: Path) -> None:
-    """torch.save to a temporary beside ``path``, then rename; after a failure or an interrupt
-    the temporary is removed and ``path`` keeps its previous content (or stays absent)."""
-    tmp = path.with_name(path.name + ".tmp")
-    try:
-        torch.save(obj, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    """torch.save through :func:`ibn.results.write_atomically`: ``path`` keeps its previous
+    content (or stays absent) after a failure or an interrupt, and no temporary is left."""
+    write_atomically([(path, lambda tmp: torch.save(obj, tmp))])
 
 
 @torch.no_grad()
