@@ -45,9 +45,11 @@ t_start = time.perf_counter()
 chosen = PA.chosen_setups(scale, setups)
 profiles = {(s.name, stage): PA.profile(s, stage) for s in chosen for stage in PA.STAGES}
 control = PA.control_profile(chosen[0])
+flat_control = PA.control_profile(chosen[0], power=1)
 verdicts = PA.discovery_records(profiles, chosen, control, scale=scale,
                                 chapter="notebooks/A1_protocol.py",
-                                planned=[s.name for s in PA.chosen_setups(scale)])
+                                planned=[s.name for s in PA.chosen_setups(scale)],
+                                flat_control=flat_control)
 path = V.write(verdicts, elapsed_s=time.perf_counter() - t_start)
 V.table(verdicts)
 
@@ -72,9 +74,18 @@ plt.show()
 # $r \in \{0, .05\}$ and over $r \in \{.95, 1\}$ both above the mean $J$ over
 # $r \in [.3, .7]$, and the mid-order strength above its noise floor (otherwise the middle is
 # not measured, only bounded).
+#
+# A U-shaped profile after training says nothing about *learning* if the network had it
+# before training. The second rule (`papers.protocol_a.learned_rule`) asks whether training
+# deepened the dip: the depth is the mid-band $J$ divided by the smaller of the low- and
+# high-band $J$, and the dip counts as learned when the initial network has no U (by the first
+# rule) or the trained network's depth is at most 0.8 times the initial one's. Its control runs
+# the same sampler from a planted flat profile ($I^{(m)}(i,j) = 1$ at every order) to the
+# planted U.
 
 # %% tags=["remove-input"]
 pd.DataFrame([{"setup": name, "stage": stage, "passes": PA.u_rule(p["ratios"], p["strength"], p["floor"])[0],
+               "dip depth": round(PA.dip_depth(p), 2),
                "why": PA.u_rule(p["ratios"], p["strength"], p["floor"])[1]}
               for (name, stage), p in profiles.items()])
 

@@ -84,13 +84,15 @@ def judge_fig2(res: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def planted_games(n: int = 10, n_samples: int = 20, k: int = 5, *, seed: int = 0,
-                  baseline_spindle: str = "own") -> dict[str, torch.Tensor]:
+                  baseline_spindle: str = "own", shared_scale: float = 1.0,
+                  own_scale: float = 1.0) -> dict[str, torch.Tensor]:
     """Games with a known decay part and a known spindle part (the Fig. 2 control).
 
     Per sample, a **shared** set of AND effects (orders 1–3, counts 6, 4, 2, magnitudes
     0.5–1.5, mostly positive) enters the target and all k baselines; each model also draws its
     **own** spindle set (± effects of magnitude 0.2–0.6 at orders 3–7, counts 2, 4, 6, 4, 2,
-    scaled to n), which no other model shares. Values are v = Σ_{S ⊆ T} I_S (eq-and-or).
+    scaled to n), which no other model shares. ``shared_scale`` / ``own_scale`` multiply the
+    magnitudes of the two parts. Values are v = Σ_{S ⊆ T} I_S (eq-and-or).
     Returns ``values`` (N, 2^n) and ``baseline_values`` (k, N, 2^n)."""
     rng = np.random.default_rng(seed)
     m_of = orders(n).numpy()
@@ -111,8 +113,8 @@ def planted_games(n: int = 10, n_samples: int = 20, k: int = 5, *, seed: int = 0
         raise ValueError(f"baseline_spindle must be 'own' or 'common', got {baseline_spindle!r}")
     vals, bvals = [], []
     for _ in range(n_samples):
-        shared = draw({1: 6, 2: 4, 3: 2}, 0.5, 1.5, 0.8)
-        vals.append(zeta(shared + draw(spindle_counts, 0.2, 0.6, 0.5)))
+        shared = shared_scale * draw({1: 6, 2: 4, 3: 2}, 0.5, 1.5, 0.8)
+        vals.append(zeta(shared + own_scale * draw(spindle_counts, 0.2, 0.6, 0.5)))
         common = draw(spindle_counts, 0.2, 0.6, 0.5)
         bvals.append(torch.stack([zeta(shared + (common if baseline_spindle == "common" else
                                                  draw(spindle_counts, 0.2, 0.6, 0.5)))

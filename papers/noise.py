@@ -43,7 +43,7 @@ from ibn.train.robustness import fgsm
 from ibn.maskers import FeatureMapMasker
 
 __all__ = ["KINDS", "PRESETS", "perturb_parameters", "fgsm", "game_values", "accuracy",
-           "noise_key", "run_noise", "SpindleFit", "fit_spindle", "relative_change", "level_rows",
+           "noise_key", "run_noise", "noise_levels", "SpindleFit", "fit_spindle", "relative_change", "level_rows",
            "spindle_verdict", "stays_put_verdict", "R2_MIN", "GEN_TOL", "MILD_DROP"]
 
 #: the noise kinds: parameter noise, FGSM as in paper B (Conventions page, eq-fgsm; + sign), the
@@ -153,14 +153,30 @@ def _compute(p: dict[str, Any], s: dict[str, Any]) -> dict[str, Any]:
     x_tr, _ = G.load_images(p["dataset"], "train")
     x_te, y_te = G.load_images(p["dataset"], "test")
     idx = torch.as_tensor(np.asarray(g["indices"]))
-    x, y, players = x_tr[idx], torch.as_tensor(g["labels"]), g["players"]
-    xe, ye = x_te[: s["n_eval"]], y_te[: s["n_eval"]]
+    return noise_levels(target, x_tr[idx], torch.as_tensor(g["labels"]), g["players"],
+                        clean_values=g["values"], baseline_values=g["baseline_values"],
+                        eval_set=(x_te[: s["n_eval"]], y_te[: s["n_eval"]]), settings=s)
+
+
+def noise_levels(target: nn.Module, x: torch.Tensor, y: torch.Tensor,
+                 players: Sequence[Sequence[int]], *, clean_values: torch.Tensor,
+                 baseline_values: torch.Tensor, eval_set: tuple[torch.Tensor, torch.Tensor],
+                 settings: Mapping[str, Any], progress: bool = False) -> dict[str, Any]:
+    """The interactions of ``target`` on samples ``x`` (labels ``y``, feature-map cells
+    ``players``) clean and at every level of ``settings`` (``sigmas``, ``draws``, ``epsilons``,
+    ``noise_seed``), with the clean games' ``clean_values`` (checked against a recomputation) and
+    the baselines' ``baseline_values`` (k, N, 2^n); accuracies on ``eval_set``. The result keys
+    are :func:`run_noise`'s."""
+    from ibn._progress import tqdm
+
+    s = settings
+    xe, ye = eval_set
     clean_v = game_values(target, x, y, players)
-    out: dict[str, Any] = {"values_check": float((clean_v - g["values"]).abs().max())}
+    out: dict[str, Any] = {"values_check": float((clean_v - clean_values).abs().max())}
     clean = extract(clean_v.double(), noise_bound=0.02)
     out["clean_and"], out["clean_or"] = clean.and_effects, clean.or_effects
     out["clean_gap"] = clean_v[:, -1] - clean_v[:, 0]
-    base = extract(g["baseline_values"].double(), noise_bound=0.02)
+    base = extract(torch.as_tensor(baseline_values).double(), noise_bound=0.02)
     out["baseline_and"], out["baseline_or"] = base.and_effects, base.or_effects
     out["clean_acc"] = accuracy(target, xe, ye)
 
@@ -173,11 +189,17 @@ def _compute(p: dict[str, Any], s: dict[str, Any]) -> dict[str, Any]:
         out[f"{kind}_gap"] = vals[..., -1] - vals[..., 0]
         out[f"{kind}_acc"] = torch.tensor(acc, dtype=torch.float64)
 
+    bar = tqdm(total=len(s["sigmas"]) * s["draws"] + 2 * len(s["epsilons"]), desc="noise levels",
+               disable=not progress, leave=False)
     vals, acc = [], []
     for sigma in s["sigmas"]:
         nets = [perturb_parameters(target, float(sigma), s["noise_seed"] * 1000 + d)
                 for d in range(s["draws"])]
-        vals.append([game_values(n, x, y, players) for n in nets])
+        level = []
+        for net in nets:
+            level.append(game_values(net, x, y, players))
+            bar.update()
+        vals.append(level)
         acc.append([accuracy(n, xe, ye) for n in nets])
     store("params", s["sigmas"], vals, acc)
     for kind, sign in (("fgsm", 1), ("fgsm_attack", -1)):
@@ -186,7 +208,9 @@ def _compute(p: dict[str, Any], s: dict[str, Any]) -> dict[str, Any]:
             xa = fgsm(target, x, y, float(eps), direction=sign)
             vals.append([game_values(target, xa, y, players)])
             acc.append([accuracy(target, xe, ye, epsilon=float(eps), direction=sign)])
+            bar.update()
         store(kind, s["epsilons"], vals, acc)
+    bar.close()
     return out
 
 
@@ -257,7 +281,8 @@ def level_rows(res: Mapping[str, Any], k: int, kind: str, *, fit_decay: bool = T
     ``peak`` and ``mean_order`` of ΔA, ``alpha``/``beta``/``r2`` of :func:`fit_spindle` on ΔA,
     ``cancel`` (|ΣΔA⁺ − ΣΔA⁻| / Σ(ΔA⁺ + ΔA⁻)), ``r_gen`` / ``r_non`` / ``r_total`` (relative
     change of A_gen / A_non / A, :func:`relative_change`) and, with ``fit_decay``, ``r_decay``:
-    the relative change of the decay part of the eq. 10 fit (I* = the clean interactions).
+    the relative change of the decay part of the eq. 10 fit (I* = the clean interactions), and
+    ``spindle_share``: that fit's :func:`papers.generalizable.spindle_share`.
     The curves dict holds ``dA`` (list of Strengths, eq. 19 sign convention), ``fit``
     (SpindleFit list), ``gen`` (A_gen curves, clean first) and ``decay`` (fitted decay curves).
     """
@@ -289,6 +314,7 @@ def level_rows(res: Mapping[str, Any], k: int, kind: str, *, fit_decay: bool = T
         if fit_decay:
             fitn = dist.disentangle(tot, ca, co, on_failure="ignore")
             row["r_decay"] = relative_change(fitn.decay, fit0.decay)
+            row["spindle_share"] = G.spindle_share(fitn)
             curves["decay"].append(fitn.decay)
         curves["dA"].append(da)
         curves["fit"].append(fit)

@@ -32,7 +32,8 @@ from papers.reference import ACCURACY_FLOOR, ImageSetup, parse_setups, train_ref
 
 __all__ = ["SetupA", "SCALES_A", "STAGES", "SETUPS_A", "pick_images", "profile",
            "noise_floor", "setup_record", "discovery_records", "plot_profiles",
-           "u_rule", "planted_u_game", "control_profile", "chosen_setups"]
+           "u_rule", "dip_depth", "learned_rule", "LEARNED_RATIO", "planted_u_game",
+           "control_profile", "chosen_setups"]
 
 #: images (per class), pairs, contexts and grid per scale and stage ("final" or the others).
 SCALES_A: dict[str, dict[str, Any]] = {
@@ -143,19 +144,51 @@ def u_rule(ratios: np.ndarray, strength: np.ndarray, floor: np.ndarray) -> tuple
     """The bottleneck rule (fixed before the runs): mean J over r ∈ {0, .05} and over
     r ∈ {.95, 1} both above mean J over r ∈ [.3, .7], and the mid-order mean strength above
     its mean noise floor. ``strength`` (N, K) or (K,); ``floor`` (K,)."""
-    r = np.asarray(ratios, dtype=float)
-    S = np.asarray(strength, dtype=float)
-    S = S.mean(0) if S.ndim == 2 else S
-    J = S / S.mean()
-    low, high = J[np.isin(np.round(r, 3), (0.0, 0.05))].mean(), J[np.isin(np.round(r, 3), (0.95, 1.0))].mean()
-    mid_mask = (r >= 0.3 - 1e-9) & (r <= 0.7 + 1e-9)
-    mid = J[mid_mask].mean()
+    low, mid, high, S, mid_mask = _bands(ratios, strength)
     above = S[mid_mask].mean() > np.asarray(floor, dtype=float)[mid_mask].mean()
     checks = {f"J low {low:.2f} > J mid {mid:.2f}": low > mid,
               f"J high {high:.2f} > J mid": high > mid,
               f"mid strength {S[mid_mask].mean():.3g} > noise floor "
               f"{np.asarray(floor)[mid_mask].mean():.3g}": bool(above)}
     return all(checks.values()), "; ".join(f"{k}: {'yes' if v else 'NO'}" for k, v in checks.items())
+
+
+def _bands(ratios: np.ndarray, strength: np.ndarray
+           ) -> tuple[float, float, float, np.ndarray, np.ndarray]:
+    """Mean J over r ∈ {0, .05}, over r ∈ [.3, .7] and over r ∈ {.95, 1}, the mean strength
+    per order and the mid band's mask."""
+    r = np.asarray(ratios, dtype=float)
+    S = np.asarray(strength, dtype=float)
+    S = S.mean(0) if S.ndim == 2 else S
+    J = S / S.mean()
+    low = J[np.isin(np.round(r, 3), (0.0, 0.05))].mean()
+    high = J[np.isin(np.round(r, 3), (0.95, 1.0))].mean()
+    mid_mask = (r >= 0.3 - 1e-9) & (r <= 0.7 + 1e-9)
+    return float(low), float(J[mid_mask].mean()), float(high), S, mid_mask
+
+
+#: the dip of a trained network counts as learned when its depth is at most this fraction of
+#: the initial network's (depth: mid-band J over the smaller of the low and high bands' J).
+LEARNED_RATIO = 0.8
+
+
+def dip_depth(p: dict[str, Any]) -> float:
+    """J over r ∈ [.3, .7] divided by the smaller of J over r ∈ {0, .05} and over r ∈ {.95, 1}
+    (below 1: a dip in the middle; the smaller, the deeper)."""
+    low, mid, high, _, _ = _bands(p["ratios"], p["strength"])
+    return mid / min(low, high)
+
+
+def learned_rule(init: dict[str, Any], final: dict[str, Any]) -> tuple[bool, str]:
+    """The bottleneck is learned (fixed before the runs on the other setups): the initial
+    network's profile fails :func:`u_rule`, or the trained network's :func:`dip_depth` is at
+    most :data:`LEARNED_RATIO` times the initial one's (training deepened the dip)."""
+    u_init = u_rule(init["ratios"], init["strength"], init["floor"])[0]
+    d0, d1 = dip_depth(init), dip_depth(final)
+    ok = (not u_init) or d1 <= LEARNED_RATIO * d0
+    return ok, (f"U at initialisation: {'yes' if u_init else 'no'}; dip depth (mid J / min(low, "
+                f"high J)) {d0:.2f} at initialisation, {d1:.2f} trained: "
+                f"{'deeper' if ok else 'not deeper'} (rule: <= {LEARNED_RATIO} x initial)")
 
 
 def planted_u_game(n: int, *, power: int = 4, noise: float = 0.02, seed: int = 0
@@ -185,13 +218,14 @@ def planted_u_game(n: int, *, power: int = 4, noise: float = 0.02, seed: int = 0
     return evaluate
 
 
-def control_profile(setup: SetupA, n_games: int = 3) -> dict[str, Any]:
+def control_profile(setup: SetupA, n_games: int = 3, *, power: int = 4) -> dict[str, Any]:
     """The sampler and settings of the setup's final stage run on games of
-    :func:`planted_u_game` (one per image slot, seeded), with the noise floor."""
+    :func:`planted_u_game` with ``power`` (one per image slot, seeded), with the noise floor
+    (``power=1`` plants a flat profile: (1 − r) + r = 1 at every order)."""
     s = setup.settings
     pairs, contexts = s["final"]
     g = s["grid"]
-    games = (planted_u_game(g * g, seed=i) for i in range(n_games))
+    games = (planted_u_game(g * g, power=power, seed=i) for i in range(n_games))
     out = sampled_orders(games, g * g, grid=(g, g), pairs=None, n_pairs=pairs, radius=2,
                          contexts=contexts, ratios=mo.REFERENCE_RATIOS, orders=None,
                          seed=setup.seed)
@@ -213,10 +247,14 @@ def setup_record(setup: SetupA, final: dict[str, Any]) -> dict[str, Any]:
 
 def discovery_records(profiles: dict[tuple[str, str], dict[str, Any]], setups: list[SetupA],
                       control: dict[str, Any], *, scale: str, chapter: str,
-                      planned: list[str] | tuple[str, ...] = ()) -> list:
+                      planned: list[str] | tuple[str, ...] = (),
+                      flat_control: dict[str, Any] | None = None) -> list:
     """The discovery claims' records: ``A.discovery.u_shape`` (the final models' profiles pass
-    :func:`u_rule`) and ``A.discovery.early`` (the profile is already U-shaped at 5 % of the
-    training and stays so at the end). ``profiles[(setup name, stage)]``."""
+    :func:`u_rule`), ``A.discovery.early`` (the profile is already U-shaped at 5 % of the
+    training and stays so at the end) and, with ``flat_control`` (:func:`control_profile` with
+    ``power=1``, standing in for an initial network without a dip), ``A.discovery.learned``
+    (:func:`learned_rule` from initialisation to the end; its control: flat → planted U).
+    ``profiles[(setup name, stage)]``."""
     from papers.verdicts import Control, Verdict, categorize
 
     ok, why = u_rule(control["ratios"], control["strength"], control["floor"])
@@ -235,23 +273,37 @@ def discovery_records(profiles: dict[tuple[str, str], dict[str, Any]], setups: l
     final, early, init = judged("final"), judged("early"), judged("init")
     names = [s.name for s in setups]
     missing = [p for p in planned if p not in names]
+    claims = [("A.discovery.u_shape", "Fig. 1", "Trained image classifiers encode strong low- and "
+               "high-order interactions and weak mid-order ones (J^(m) U-shaped over r = m/n).",
+               final, ctl, None),
+              ("A.discovery.early", "Fig. 1 (over training)", "The bottleneck appears early in "
+               "training (by about 5 % of it) and persists to the end.",
+               [a and b for a, b in zip(early, final)], ctl, None)]
+    if flat_control is not None:
+        ok_l, why_l = learned_rule(flat_control, control)
+        ctl_l = Control("the same sampler and rule from a planted flat profile (I^(m)(i, j) = 1 "
+                        "at every order) to the planted U", "detected" if ok_l else "missed", why_l)
+        learned = [learned_rule(profiles[(s.name, "init")], profiles[(s.name, "final")])
+                   for s in setups]
+        claims.append(("A.discovery.learned", "Fig. 1 (over training)", "The bottleneck is "
+                       "learned: training makes the mid orders weaker, relative to the lowest and "
+                       "highest, than in the network at initialisation.",
+                       [flag for flag, _ in learned], ctl_l,
+                       "; ".join(f"{n}: {w}" for n, (_, w) in zip(names, learned))))
     out = []
-    for claim, statement, present in (
-            ("A.discovery.u_shape", "Trained image classifiers encode strong low- and high-order "
-             "interactions and weak mid-order ones (J^(m) U-shaped over r = m/n).", final),
-            ("A.discovery.early", "The bottleneck appears early in training (by about 5 % of it) "
-             "and persists to the end.", [a and b for a, b in zip(early, final)])):
+    for claim, figure, statement, present, control_, detail in claims:
         failed = [n for n, p in zip(names, present) if not p]
         why = (f"{sum(present)} of {len(present)} setups pass"
                + (f" (not: {', '.join(failed)})" if failed else "")
-               + f"; at initialisation {sum(init)} of {len(init)} already pass"
+               + (f"; {detail}" if detail else
+                  f"; at initialisation {sum(init)} of {len(init)} already pass")
                + ("" if is_powered else "; not every setup is at the reference protocol")
                + (f"; {len(missing)} planned setup{'s' if len(missing) > 1 else ''} not run yet"
                   if missing else ""))
-        out.append(Verdict(claim=claim, paper="A", figure="Fig. 1" if claim.endswith("shape")
-                           else "Fig. 1 (over training)", statement=statement,
-                           verdict=categorize(present, ctl, powered=is_powered), why=why,
-                           scale=scale, setups=list(recs.values()), control=ctl, chapter=chapter))
+        out.append(Verdict(claim=claim, paper="A", figure=figure, statement=statement,
+                           verdict=categorize(present, control_, powered=is_powered), why=why,
+                           scale=scale, setups=list(recs.values()), control=control_,
+                           chapter=chapter))
     return out
 
 

@@ -33,7 +33,8 @@ from ibn.train import evaluate
 from ibn.transforms import mobius, orders
 from papers.reference import RECIPES, ImageSetup, ModelSpec, parse_setups, train_reference
 
-__all__ = ["SetupB", "SETUPS_B", "SCALES_B", "SOLVERS", "games", "effects", "upper_share", "gate",
+__all__ = ["SetupB", "SETUPS_B", "SCALES_B", "SOLVERS", "NOISE_B", "N_MISCLASSIFIED", "games",
+           "effects", "misclassified", "correct_group", "noise", "upper_share", "gate",
            "chosen_setups", "setup_record", "gate_row", "plot_fig2"]
 
 #: n players, samples per setup and baselines per scale (``book`` and ``paper``: Appendix K).
@@ -91,6 +92,21 @@ def _sample_indices(setup: SetupB, n_test: int) -> np.ndarray:
     return np.sort(rng.choice(n_test, size=setup.n_samples, replace=False))
 
 
+def _play(setup: SetupB, nets: list[torch.nn.Module], x: torch.Tensor, y: torch.Tensor,
+          idx: np.ndarray, *, progress: bool = False) -> tuple[torch.Tensor, list, str | None]:
+    """Values (len(nets), N, 2^n) of every net on the test images ``idx``, with the players
+    drawn per sample (seeded by the setup's seed and the image's index) and the layer used."""
+    vals, players, layer = [], [], None
+    for i in tqdm(idx, desc=f"{setup.name} games", disable=not progress, leave=False):
+        masker = FeatureMapMasker(grid=8, central=6, n_players=setup.n_players,
+                                  seed=setup.seed * 100_003 + int(i))
+        vals.append(torch.stack([ibn_games.all_values(net, x[i], masker, target=int(y[i]),
+                                                      progress=False) for net in nets]))
+        players.append(list(masker.players))
+        layer = masker.layer_used
+    return torch.stack(vals, 1).to(torch.float64), players, layer
+
+
 def games(setup: SetupB, *, progress: bool = False, recompute: bool = False) -> dict[str, Any]:
     """The values of the target and of the k baselines on the setup's test samples (cached).
 
@@ -103,16 +119,8 @@ def games(setup: SetupB, *, progress: bool = False, recompute: bool = False) -> 
         bases = [train_reference(b) for b in setup.baselines()]
         x, y = load_images(setup.dataset, "test")
         idx = _sample_indices(setup, len(y))
-        nets = [target] + [b[0] for b in bases]
-        vals, players, layer = [], [], None
-        for i in tqdm(idx, desc=f"{setup.name} games", disable=not progress, leave=False):
-            masker = FeatureMapMasker(grid=8, central=6, n_players=setup.n_players,
-                                      seed=setup.seed * 100_003 + int(i))
-            vals.append(torch.stack([ibn_games.all_values(net, x[i], masker, target=int(y[i]),
-                                                          progress=False) for net in nets]))
-            players.append(list(masker.players))
-            layer = masker.layer_used
-        v = torch.stack(vals, 1).to(torch.float64)
+        v, players, layer = _play(setup, [target] + [b[0] for b in bases], x, y, idx,
+                                  progress=progress)
         return {"values": v[0], "baseline_values": v[1:], "labels": y[idx],
                 "indices": torch.as_tensor(idx), "players": players, "layer": layer,
                 "target_test_acc": float(tinfo["test_acc"]),
@@ -128,9 +136,14 @@ def games(setup: SetupB, *, progress: bool = False, recompute: bool = False) -> 
 def effects(setup: SetupB, solver: str = "exact", *, recompute: bool = False) -> dict[str, Any]:
     """:func:`games` plus the AND-OR effects of every game (cached per solver):
     ``and``/``or`` (N, 2^n) of the target, ``baseline_and``/``baseline_or`` (k, N, 2^n)."""
+    return _with_effects(f"B_protocol_effects_{setup.name}", setup.key(), games(setup), solver,
+                         setup.scale, recompute)
+
+
+def _with_effects(name: str, games_key: dict[str, Any], g: dict[str, Any], solver: str,
+                  scale: str, recompute: bool) -> dict[str, Any]:
     if solver not in SOLVERS:
         raise ValueError(f"solver must be one of {sorted(SOLVERS)}, got {solver!r}")
-    g = games(setup)
 
     def compute() -> dict[str, Any]:
         both = torch.cat([g["values"][None], g["baseline_values"]])  # (1 + k, N, 2^n)
@@ -140,10 +153,94 @@ def effects(setup: SetupB, solver: str = "exact", *, recompute: bool = False) ->
         return {"and": a[0], "or": o[0], "baseline_and": a[1:], "baseline_or": o[1:],
                 "objective": res.objective.reshape(both.shape[:-1]), "solver": solver}
 
-    key = {"games": setup.key(), "solver": solver, **SOLVERS[solver], "noise_bound": 0.02}
-    eff = results.cached(f"B_protocol_effects_{setup.name}_{solver}", key, compute,
-                         recompute=recompute, scale=setup.scale)
+    key = {"games": games_key, "solver": solver, **SOLVERS[solver], "noise_bound": 0.02}
+    eff = results.cached(f"{name}_{solver}", key, compute, recompute=recompute, scale=scale)
     return {**g, **eff}
+
+
+#: misclassified test samples per setup for Fig. 8 (compared with as many correct ones).
+N_MISCLASSIFIED = {"smoke": 2, "book": 25, "paper": 25}
+
+
+def misclassified(setup: SetupB, solver: str = "exact", *, progress: bool = False,
+                  recompute: bool = False) -> dict[str, Any]:
+    """Fig. 8's samples: the games and effects (as :func:`effects`) of ``N_MISCLASSIFIED``
+    random test images the target misclassifies (reward: the log-odds of the true label),
+    players drawn as for :func:`games`; ``n_wrong`` is how many the test split holds;
+    ``correct_positions``: as many of :func:`games`' samples (positions in its order) that the
+    target classifies correctly, the group Fig. 8 compares with."""
+    n_wrong_wanted = N_MISCLASSIFIED[setup.scale]
+    key = {"games": setup.key(), "misclassified": n_wrong_wanted}
+
+    def compute() -> dict[str, Any]:
+        target, _ = train_reference(setup.target())
+        bases = [train_reference(b)[0] for b in setup.baselines()]
+        x, y = load_images(setup.dataset, "test")
+        wrong = np.flatnonzero((_predict(target, x) != y).numpy())
+        rng = np.random.default_rng(setup.seed + 7)
+        idx = np.sort(rng.choice(wrong, size=min(n_wrong_wanted, len(wrong)), replace=False))
+        v, players, layer = _play(setup, [target] + bases, x, y, idx, progress=progress)
+        sampled = torch.as_tensor(games(setup)["indices"])
+        right = torch.nonzero(_predict(target, x[sampled]) == y[sampled]).flatten()
+        return {"values": v[0], "baseline_values": v[1:], "labels": y[idx],
+                "indices": torch.as_tensor(idx), "players": players, "layer": layer,
+                "n_wrong": len(wrong), "correct_positions": right[:n_wrong_wanted]}
+
+    g = results.cached(f"B_protocol_misclassified_games_{setup.name}", key, compute,
+                       recompute=recompute, scale=setup.scale)
+    return _with_effects(f"B_protocol_misclassified_effects_{setup.name}", key, g, solver,
+                         setup.scale, recompute)
+
+
+def correct_group(res: dict[str, Any], positions: torch.Tensor) -> dict[str, Any]:
+    """The samples at ``positions`` of a result of :func:`effects` (games and effects)."""
+    pos = torch.as_tensor(positions)
+    out = dict(res)
+    for key in ("values", "and", "or", "labels", "indices"):
+        out[key] = torch.as_tensor(res[key])[pos]
+    for key in ("baseline_values", "baseline_and", "baseline_or"):
+        out[key] = res[key][:, pos]
+    out["players"] = [res["players"][int(i)] for i in pos]
+    return out
+
+
+def _predict(net: torch.nn.Module, x: torch.Tensor, batch: int = 500) -> torch.Tensor:
+    net.eval()
+    with torch.inference_mode():
+        return torch.cat([net(x[i:i + batch]).argmax(1) for i in range(0, len(x), batch)])
+
+
+#: parameter-noise and FGSM levels of Figs. 5 and 7 per scale (:func:`papers.noise.noise_levels`).
+NOISE_B: dict[str, dict[str, Any]] = {
+    "smoke": {"sigmas": [0.0, 0.01, 0.03], "draws": 1, "epsilons": [0.0, 0.1], "noise_seed": 0,
+              "n_eval": 200},
+    "book": {"sigmas": [0.0, 0.002, 0.005, 0.0075, 0.01, 0.02], "draws": 2,
+             "epsilons": [0.0, 0.01, 0.03, 0.1, 0.3], "noise_seed": 0, "n_eval": 2000},
+    "paper": {"sigmas": [0.0, 0.002, 0.005, 0.01, 0.02], "draws": 10,
+              "epsilons": [0.0, 0.01, 0.03, 0.1, 0.3], "noise_seed": 0, "n_eval": 10000},
+}
+
+
+def noise(setup: SetupB, *, progress: bool = False, recompute: bool = False) -> dict[str, Any]:
+    """Figs. 5 and 7: the target's interactions on the setup's samples clean and under every
+    level of ``NOISE_B[scale]`` (cached; keys of :func:`papers.noise.run_noise`)."""
+    from papers.noise import noise_levels
+
+    settings = NOISE_B[setup.scale]
+    g = games(setup)
+
+    def compute() -> dict[str, Any]:
+        target, _ = train_reference(setup.target())
+        x, y = load_images(setup.dataset, "test")
+        idx = torch.as_tensor(g["indices"])
+        gen = torch.Generator().manual_seed(setup.seed)
+        ev = torch.randperm(len(y), generator=gen)[: settings["n_eval"]]
+        return noise_levels(target, x[idx], y[idx], g["players"], clean_values=g["values"],
+                            baseline_values=g["baseline_values"], eval_set=(x[ev], y[ev]),
+                            settings=settings, progress=progress)
+
+    return results.cached(f"B_protocol_noise_{setup.name}", {"games": setup.key(), **settings},
+                          compute, recompute=recompute, scale=setup.scale)
 
 
 def upper_share(*effects_: torch.Tensor) -> float:

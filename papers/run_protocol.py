@@ -2,7 +2,8 @@
 
 Usage: ``python -m papers.run_protocol A --scale book [--setups resnet20:mnist,...]`` (paper A:
 the order profiles at initialisation, early and final; paper B: the games, the exact effects
-and the lab SGD's effects). Every stage is cached (``data/results``); a rerun skips what is
+and the lab SGD's effects, the misclassified samples' (Fig. 8) and the noise levels' (Figs. 5
+and 7)). Every stage is cached (``data/results``); a rerun skips what is
 done, so an interrupted run loses at most the stage it was in. Trains the models it needs
 (:mod:`papers.reference`) when they are not stored yet.
 """
@@ -44,6 +45,16 @@ def main(argv: list[str] | None = None) -> int:
                 res = PB.effects(s, solver)
                 print(f"B {s.name} {solver}: {time.perf_counter() - t0:.0f} s; "
                       f"target test acc {res['target_test_acc']:.4f}; gate {PB.gate(res)}", flush=True)
+            for solver in PB.SOLVERS:
+                t0 = time.perf_counter()
+                res = PB.misclassified(s, solver)
+                print(f"B {s.name} misclassified {solver}: {time.perf_counter() - t0:.0f} s; "
+                      f"{len(res['indices'])} of {res['n_wrong']} misclassified test images",
+                      flush=True)
+            t0 = time.perf_counter()
+            res = PB.noise(s)
+            print(f"B {s.name} noise: {time.perf_counter() - t0:.0f} s; clean accuracy "
+                  f"{res['clean_acc']:.4f}, values check {res['values_check']:.2g}", flush=True)
     return 0
 
 

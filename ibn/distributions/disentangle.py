@@ -40,7 +40,7 @@ from ibn.distributions.decay import EIGENVALUES, DecayModel
 from ibn.distributions.spindle import spindle_curve
 from ibn.distributions.strength import Strengths, effects_of
 
-__all__ = ["DisentangleResult", "DisentangleWarning", "DisentangleError", "disentangle"]
+__all__ = ["DisentangleResult", "DisentangleWarning", "DisentangleError", "disentangle", "delta_box"]
 
 
 class DisentangleWarning(UserWarning):
@@ -69,7 +69,9 @@ class DisentangleResult:
     message: str
 
 
-def _delta_box(n: int) -> tuple[float, float]:
+def delta_box(n: int) -> tuple[float, float]:
+    """The default log10 δ bounds for n players: [log10 λ_1^n − 1, log10 λ_0^n + 1] (the range
+    where δ is identifiable; see the module docstring)."""
     lam0, lam1 = (float(v) for v in EIGENVALUES)
     return (n * math.log10(lam1) - 1.0, n * math.log10(lam0) + 1.0)
 
@@ -114,7 +116,7 @@ def disentangle(
     lo_a, hi_a = alpha_bounds
     if not 0 < lo_a < hi_a:
         raise ValueError(f"alpha_bounds must satisfy 0 < lo < hi, got {alpha_bounds}")
-    lo_d, hi_d = log10_delta_bounds or _delta_box(n)
+    lo_d, hi_d = log10_delta_bounds or delta_box(n)
     if not lo_d < hi_d:
         raise ValueError(f"log10_delta_bounds must satisfy lo < hi, got {(lo_d, hi_d)}")
 

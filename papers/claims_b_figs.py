@@ -1,0 +1,392 @@
+"""Paper B's Figs. 4, 5, 7 and 8 judged at the protocol: rules fixed in code, positive controls
+through the same pipeline, and the verdict records (:mod:`papers.verdicts`).
+
+The rules (Conventions page, conventions-distributions), each on one setup:
+
+* **Fig. 4, the fit disentangles** (:func:`judge_fig4`): eq. 10 fitted with the constrained box
+  (α·n ≥ 2, δ ≥ 1e-4) to the sample-averaged A reaches R² ≥ 0.8, and its parts land on the right
+  sides: Jaccard(A_gen, decay) > Jaccard(A_gen, spindle), Jaccard(A_non, spindle) >
+  Jaccard(A_non, decay), and SIM > the SIM with decay and spindle swapped. The free fit and the
+  best SIM any decay and spindle curves reach on these data (:func:`best_similarity`) are
+  reported beside it.
+* **Fig. 5, noise feeds the spindle** (:func:`judge_fig5`): on the *mild* parameter-noise levels
+  (accuracy within :data:`papers.noise.MILD_DROP` of the clean model's) the spindle share of the
+  eq. 10 fit rises with σ (Spearman ρ ≥ 0.8 over σ = 0 and the mild levels, and the largest mild
+  level's share above the clean one's) while the decay part stays
+  (relative change ≤ :data:`papers.noise.GEN_TOL` at every mild level).
+* **Fig. 7, what noise adds is a spindle** (:func:`judge_fig7`):
+  :func:`papers.noise.spindle_verdict` on the mild levels of each kind of noise (parameter
+  noise, FGSM): the spindle fit of ΔA (eq. 19) has R² ≥ 0.8 and ΔA peaks at 2 ≤ m ≤ n − 1.
+* **Fig. 8, misclassified samples** (:func:`judge_fig8`), with one τ for both groups: the
+  per-sample non-generalizable share is larger for misclassified samples, and the per-sample
+  generalizable strength Σ|A_gen| smaller, each by a one-sided Mann–Whitney test at p < 0.05.
+
+Controls: for Fig. 4 a measured curve made of the theory's own parts (:func:`fig4_control`: a
+decay of the setup's I* plus a spindle, each with half the strength); for Figs. 5 and 7 i.i.d.
+noise of growing size added to the values of planted games (:func:`value_noise_control`; small
+levels for Fig. 5, where the decay part survives by construction, larger ones for Fig. 7); for
+Fig. 8 two groups of planted games, one with a weaker shared part and a stronger own part.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from scipy.stats import mannwhitneyu, spearmanr
+
+from ibn import distributions as dist
+from ibn.and_or import extract
+from ibn.distributions import Strengths
+from ibn.distributions.disentangle import delta_box
+from papers import generalizable as G
+from papers import noise as Nz
+
+__all__ = ["CONSTRAINED", "judge_fig4", "judge_fig4_curves", "fig4_control", "best_similarity", "judge_fig5", "judge_fig7",
+           "judge_fig8", "value_noise_control", "fig8_control", "records", "CLAIMS", "P_MAX",
+           "CONTROL_LEVELS", "CONTROL_KINDS", "judge_setup", "controls", "setup_records"]
+
+#: the constrained eq. 10 box: α·n ≥ 2 (a spindle over at least two orders), δ ≥ 1e-4.
+CONSTRAINED = {"min_alpha_n": 2.0, "min_log10_delta": -4.0}
+#: the significance level of Fig. 8's one-sided tests.
+P_MAX = 0.05
+
+
+def _fit(total: Strengths, and_star: torch.Tensor, or_star: torch.Tensor, constrained: bool
+         ) -> dist.DisentangleResult:
+    n = total.n
+    kw: dict[str, Any] = {}
+    if constrained:
+        lo, hi = delta_box(n)
+        kw = {"alpha_bounds": (CONSTRAINED["min_alpha_n"] / n, 1.5),
+              "log10_delta_bounds": (max(lo, CONSTRAINED["min_log10_delta"]), hi)}
+    return G.fit_theory(total, and_star, or_star, **kw)
+
+
+def best_similarity(gen: Strengths, non: Strengths, and_star: torch.Tensor,
+                    or_star: torch.Tensor, *, grid: int = 40) -> float:
+    """The largest SIM (eq. 11) any γ·decay(δ) (Theorem 3.1 on I* = ``and_star``, ``or_star``)
+    and β·spindle(α) reach against these A_gen and A_non (a grid over δ in the identifiable box,
+    α ∈ [0.05, 1.5] and the scales γ, β): the ceiling the two families allow on the data."""
+    g, nn_ = gen.mean(), non.mean()
+    n = g.n
+    model = dist.DecayModel(and_star, or_star)
+    lo, hi = delta_box(n)
+
+    def parts(s: Strengths) -> np.ndarray:
+        return torch.cat((s.plus[1:], s.minus[1:].abs())).double().numpy()
+
+    yg, yn = parts(g), parts(nn_)
+    scales = np.geomspace(1e-3, 1e3, 121)
+
+    def minmax(y: np.ndarray, shapes: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        c = np.stack(shapes)  # (S, 2n), then every scale: (S·L, 2n)
+        c = (c[:, None, :] * scales[None, :, None] * (y.sum() / c.sum(-1))[:, None, None]
+             ).reshape(-1, c.shape[-1])
+        return np.minimum(c, y).sum(-1), np.maximum(c, y).sum(-1)
+
+    decays = [parts(model.strengths(10.0 ** ld)) for ld in np.linspace(lo, hi, grid)]
+    spindles = [parts(dist.spindle_strengths(n, a)) for a in np.linspace(0.05, 1.5, grid)]
+    mn_g, mx_g = minmax(yg, [d for d in decays if d.sum() > 0])
+    mn_n, mx_n = minmax(yn, [s for s in spindles if s.sum() > 0])
+    return float(((mn_g[:, None] + mn_n[None, :]) / (mx_g[:, None] + mx_n[None, :])).max())
+
+
+def judge_fig4(res: Mapping[str, Any]) -> dict[str, Any]:
+    """The Fig. 4 rule on one setup's result (games plus effects, all baselines)."""
+    return judge_fig4_curves(*G.split_strengths(res), res["and"], res["or"])
+
+
+def judge_fig4_curves(total: Strengths, gen: Strengths, non: Strengths, and_star: torch.Tensor,
+                      or_star: torch.Tensor) -> dict[str, Any]:
+    """The Fig. 4 rule on measured A, A_gen, A_non (per sample or averaged) with I*:
+    ``passed``, ``why`` and the numbers of the constrained and the free fit and the best SIM."""
+    out: dict[str, Any] = {"curves": (total, gen, non)}
+    for name in ("constrained", "free"):
+        fit = _fit(total.mean(), and_star, or_star, name == "constrained")
+        out[name] = {"fit": fit, **G.cross_similarity(gen, non, fit)}
+    c = out["constrained"]
+    checks = {f"R² {c['fit'].r2:.2f} >= 0.8": c["fit"].r2 >= 0.8,
+              f"gen~decay {c['gen_vs_decay']:.2f} > gen~spindle {c['gen_vs_spindle']:.2f}":
+                  c["gen_vs_decay"] > c["gen_vs_spindle"],
+              f"non~spindle {c['non_vs_spindle']:.2f} > non~decay {c['non_vs_decay']:.2f}":
+                  c["non_vs_spindle"] > c["non_vs_decay"],
+              f"SIM {c['sim']:.2f} > swapped {c['sim_swapped']:.2f}": c["sim"] > c["sim_swapped"]}
+    out["best_sim"] = best_similarity(gen, non, and_star, or_star)
+    out["passed"] = all(checks.values())
+    out["why"] = "; ".join(f"{k}: {'yes' if v else 'NO'}" for k, v in checks.items())
+    return out
+
+
+def fig4_control(res: Mapping[str, Any], *, log10_delta: float | None = None,
+                 alpha: float = 0.5) -> dict[str, Any]:
+    """The Fig. 4 control, a measured curve generated by the theory's own formulas: A_gen =
+    decay(δ₀) of I* (Theorem 3.1 on the given result's ``and``/``or``; δ₀ mid-box unless given),
+    A_non = a spindle (eq. 7, α₀ = ``alpha``) of the same total strength, A = their sum; judged
+    by :func:`judge_fig4_curves` with the same I*."""
+    n = int(round(np.log2(res["and"].shape[-1])))
+    lo, hi = delta_box(n)
+    ld = 0.5 * (max(lo, CONSTRAINED["min_log10_delta"]) + hi) if log10_delta is None else log10_delta
+    gen = dist.DecayModel(res["and"], res["or"]).strengths(10.0 ** ld)
+    gen = Strengths(gen.plus.clone(), gen.minus.clone())
+    gen.plus[0] = gen.minus[0] = 0.0
+    sp = dist.spindle_curve(n, alpha)
+    sp[0] = 0.0
+    beta = float(gen.total().sum()) / float(2 * sp.sum())
+    non = Strengths(beta * sp, -beta * sp)
+    out = judge_fig4_curves(gen + non, gen, non, res["and"], res["or"])
+    out["planted"] = {"log10_delta": ld, "alpha": alpha, "beta": beta}
+    return out
+
+
+def _mild(rows: Sequence[Mapping[str, Any]], clean_acc: float) -> list[Mapping[str, Any]]:
+    return [r for r in rows if r["acc"] >= clean_acc - Nz.MILD_DROP]
+
+
+def judge_fig5(noise_res: Mapping[str, Any]) -> dict[str, Any]:
+    """The Fig. 5 rule on one setup's :func:`papers.protocol_b.noise` result (parameter noise,
+    all baselines)."""
+    k = noise_res["baseline_and"].shape[0]
+    rows, curves = Nz.level_rows(noise_res, k, "params")
+    mild = _mild(rows, noise_res["clean_acc"])
+    share = [r["spindle_share"] for r in mild]
+    rho = (float(spearmanr([r["level"] for r in mild], share)[0])
+           if len(mild) > 2 and np.ptp(share) > 0 else float("nan"))
+    decay_moves = max((r["r_decay"] for r in mild if r["level"] > 0), default=float("nan"))
+    checks = {f"Spearman(σ, spindle share) {rho:.2f} >= 0.8": rho >= 0.8,
+              f"share at σ = {mild[-1]['level']:g} {share[-1]:.3f} > clean {share[0]:.3f}":
+                  share[-1] > share[0],
+              f"decay part moves <= {decay_moves:.2f} <= {Nz.GEN_TOL}": decay_moves <= Nz.GEN_TOL}
+    return {"rows": rows, "curves": curves, "mild": [r["level"] for r in mild],
+            "passed": all(checks.values()),
+            "why": "; ".join(f"{key}: {'yes' if v else 'NO'}" for key, v in checks.items())}
+
+
+def judge_fig7(noise_res: Mapping[str, Any], kinds: Sequence[str] = ("params", "fgsm")
+               ) -> dict[str, Any]:
+    """The Fig. 7 rule on one setup's noise result, per kind of noise (mild levels > 0)."""
+    k = noise_res["baseline_and"].shape[0]
+    n = int(round(np.log2(noise_res["clean_and"].shape[-1])))
+    out: dict[str, Any] = {}
+    for kind in kinds:
+        if f"{kind}_levels" not in noise_res:
+            continue
+        rows, curves = Nz.level_rows(noise_res, k, kind, fit_decay=False)
+        mild = [r for r in _mild(rows, noise_res["clean_acc"]) if r["level"] > 0]
+        ok, flags = Nz.spindle_verdict(mild, n)
+        out[kind] = {"rows": rows, "curves": curves, "passed": ok,
+                     "why": f"{kind}: {sum(flags)} of {len(flags)} mild levels spindle-shaped ("
+                            + ", ".join(f"{r['level']:g}: R² {r['r2']:.2f}, peak {r['peak']}"
+                                        for r in mild) + ")"}
+    out["passed"] = all(v["passed"] for v in out.values())
+    out["why"] = "; ".join(v["why"] for key, v in out.items() if key != "passed")
+    return out
+
+
+def judge_fig8(correct: Mapping[str, Any], wrong: Mapping[str, Any]) -> dict[str, Any]:
+    """The Fig. 8 rule: ``correct`` / ``wrong`` are results (games plus effects) of correctly
+    classified and misclassified samples; one τ (0.02·E|v(x_N) − v(x_∅)| over both groups)."""
+    tau = dist.tau_from_values(torch.cat([correct["values"], wrong["values"]]))
+    groups = {}
+    for name, r in (("correct", correct), ("misclassified", wrong)):
+        tot, gen, non = G.split_strengths(r, tau=tau)
+        groups[name] = {"curves": (tot, gen, non),
+                        "non_share": G.per_sample_share(non, tot).numpy(),
+                        "gen_strength": gen.total()[:, 1:].sum(-1).numpy()}
+    c, w = groups["correct"], groups["misclassified"]
+    p_share = float(mannwhitneyu(w["non_share"], c["non_share"], alternative="greater",
+                                 nan_policy="omit").pvalue)
+    p_gen = float(mannwhitneyu(w["gen_strength"], c["gen_strength"], alternative="less").pvalue)
+    share = (f"non share {np.nanmean(w['non_share']):.3f} (misclassified) vs "
+             f"{np.nanmean(c['non_share']):.3f} (correct), p = {p_share:.2g}")
+    gen = (f"Σ|A_gen| {w['gen_strength'].mean():.3g} vs {c['gen_strength'].mean():.3g}, "
+           f"p = {p_gen:.2g}")
+    return {"groups": groups, "n": (len(c["non_share"]), len(w["non_share"])),
+            "non_share": (p_share < P_MAX, share), "gen_strength": (p_gen < P_MAX, gen)}
+
+
+#: the value-noise levels of the controls (× E|v(x_N) − v(x_∅)|): small ones for Fig. 5 (the
+#: decay part survives them by construction), larger ones for Fig. 7 (a spindle of ΔA).
+CONTROL_LEVELS = {"fig5": (0.0, 0.005, 0.01, 0.015, 0.02), "fig7": (0.0, 0.04, 0.06, 0.08, 0.1)}
+
+
+def value_noise_control(n: int = 10, n_samples: int = 20, k: int = 5, *,
+                        levels: Sequence[float] = CONTROL_LEVELS["fig5"], seed: int = 0
+                        ) -> dict[str, Any]:
+    """The Figs. 5 and 7 control: planted games (:func:`papers.claims_b.planted_games`) whose
+    values get i.i.d. N(0, (ℓ·E|v(x_N) − v(x_∅)|)²) noise per level ℓ, through the same
+    extraction; a result with the keys of :func:`papers.noise.run_noise` (kind ``params``, one
+    draw, accuracy 1 at every level)."""
+    from papers.claims_b import planted_games
+
+    g = planted_games(n, n_samples, k, seed=seed)
+    v = g["values"]
+    gap = float((v[:, -1] - v[:, 0]).abs().mean())
+    gen = torch.Generator().manual_seed(seed)
+    noisy = torch.stack([v + lvl * gap * torch.randn(v.shape, generator=gen, dtype=v.dtype)
+                         for lvl in levels])[:, None]  # (L, 1, N, 2^n)
+    clean = extract(v, noise_bound=0.02)
+    base = extract(g["baseline_values"], noise_bound=0.02)
+    eff = extract(noisy, noise_bound=0.02)
+    return {"clean_and": clean.and_effects, "clean_or": clean.or_effects,
+            "clean_gap": v[:, -1] - v[:, 0], "clean_acc": 1.0,
+            "baseline_and": base.and_effects, "baseline_or": base.or_effects,
+            "params_levels": torch.tensor(list(levels), dtype=torch.float64),
+            "params_and": eff.and_effects, "params_or": eff.or_effects,
+            "params_acc": torch.ones(len(levels), 1, dtype=torch.float64)}
+
+
+def fig8_control(n: int = 10, n_samples: int = 20, k: int = 5, seed: int = 0
+                 ) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Two groups of planted games for the Fig. 8 control: the "correct" group as
+    :func:`papers.claims_b.planted_games`, the "misclassified" one with its shared (decay) part
+    halved and its own (spindle) part doubled; both with their exact effects."""
+    from papers.claims_b import planted_games, with_exact_effects
+
+    correct = with_exact_effects(planted_games(n, n_samples, k, seed=seed))
+    wrong = with_exact_effects(planted_games(n, n_samples, k, seed=seed + 1, shared_scale=0.5,
+                                             own_scale=2.0))
+    return correct, wrong
+
+
+#: the claims of this module: id -> (figure, statement).
+CLAIMS = {
+    "B.fig4.sim": ("Fig. 4", "Fitting a decay distribution (Theorem 3.1) plus a spindle (eq. 7) "
+                   "to a network's interactions disentangles them: the decay part matches the "
+                   "generalizable interactions and the spindle the non-generalizable ones."),
+    "B.fig5.noise_spindle": ("Fig. 5", "Under parameter noise the fitted spindle part grows with "
+                             "the noise while the decay part stays."),
+    "B.fig7.emerged_spindle": ("Fig. 7", "The interactions that newly emerge under noise "
+                               "(parameter noise or FGSM) form a spindle over the orders."),
+    "B.fig8.non_share": ("Fig. 8", "Misclassified samples carry a larger share of "
+                         "non-generalizable interactions than correctly classified ones."),
+    "B.fig8.gen_strength": ("Fig. 8", "Misclassified samples carry weaker generalizable "
+                            "interactions than correctly classified ones."),
+}
+
+
+def records(present: Mapping[str, Mapping[str, tuple[bool, str]]],
+            controls: Mapping[str, tuple[bool, str, str]], setups: Mapping[str, Mapping[str, Any]],
+            *, scale: str, chapter: str, planned: Sequence[str] = (),
+            notes: Mapping[str, str] | None = None) -> list:
+    """One :class:`papers.verdicts.Verdict` per claim of :data:`CLAIMS`.
+
+    ``present[claim][setup name] = (passed, why)``; ``controls[claim] = (detected, kind, why)``;
+    ``setups[name]`` the setup's record entry; ``notes[claim]`` is appended to ``why`` (for
+    example the lab SGD's outcome)."""
+    from papers.claims_b import powered
+    from papers.verdicts import Control, Verdict, categorize
+
+    missing = [p for p in planned if p not in setups]
+    out = []
+    for claim, (figure, statement) in CLAIMS.items():
+        if claim not in present:
+            continue
+        by_setup = present[claim]
+        names = list(by_setup)
+        ok_ctl, kind, ctl_why = controls[claim]
+        control = Control(kind, "detected" if ok_ctl else "missed", ctl_why)
+        is_powered = scale != "smoke" and all(powered(setups[s]) for s in names)
+        flags = [bool(by_setup[s][0]) for s in names]
+        why = ("; ".join(f"{s}: {by_setup[s][1]}" for s in names)
+               + (f"; {notes[claim]}" if notes and claim in notes else "")
+               + ("" if ok_ctl else "; the control was missed")
+               + (f"; {len(missing)} planned setup{'s' if len(missing) > 1 else ''} not run yet"
+                  if missing else "")
+               + ("" if is_powered else "; not every setup is at the paper's protocol"))
+        out.append(Verdict(claim=claim, paper="B", figure=figure, statement=statement,
+                           verdict=categorize(flags, control, powered=is_powered), why=why,
+                           scale=scale, setups=[dict(setups[s]) for s in names], control=control,
+                           chapter=chapter))
+    return out
+
+
+def judge_setup(setup) -> dict[str, Any]:
+    """Every rule of this module on one :class:`papers.protocol_b.SetupB`, from its cached
+    results, for the exact optimum (``"exact"``) and the lab's SGD (``"sgd"``; Figs. 4 and 8
+    only): ``{"exact": {"fig4": ..., "fig5": ..., "fig7": ..., "fig8": ...}, "sgd": {...},
+    "record": the setup's record entry}``."""
+    from papers import protocol_b as PB
+
+    out: dict[str, Any] = {}
+    for solver in PB.SOLVERS:
+        res = PB.effects(setup, solver)
+        wrong = PB.misclassified(setup, solver)
+        correct = PB.correct_group(res, wrong["correct_positions"])
+        out[solver] = {"fig4": judge_fig4(res), "fig8": judge_fig8(correct, wrong)}
+        if solver == "exact":
+            nz = PB.noise(setup)
+            out[solver].update(fig5=judge_fig5(nz), fig7=judge_fig7(nz),
+                               fig4_control=fig4_control(res), clean_acc=nz["clean_acc"])
+            out["record"] = {**PB.setup_record(setup, res),
+                             "fig8_samples": f"{len(wrong['indices'])} misclassified + "
+                                             f"{len(correct['indices'])} correct test samples",
+                             "noise": {k: PB.NOISE_B[setup.scale][k]
+                                       for k in ("sigmas", "draws", "epsilons")}}
+    return out
+
+
+def controls(scale: str) -> dict[str, Any]:
+    """The planted controls of Figs. 5, 7 and 8 (20 samples at ``book`` and ``paper``, 4 at
+    ``smoke``): ``{"fig5": judge_fig5(...), "fig7": judge_fig7(...), "fig8": judge_fig8(...)}``."""
+    n = 4 if scale == "smoke" else 20
+    return {"fig5": judge_fig5(value_noise_control(n_samples=n)),
+            "fig7": judge_fig7(value_noise_control(n_samples=n, levels=CONTROL_LEVELS["fig7"]),
+                               kinds=("params",)),
+            "fig8": judge_fig8(*fig8_control(n_samples=max(n, 6)))}
+
+
+#: what each claim's control plants.
+CONTROL_KINDS = {
+    "B.fig4.sim": "a measured curve made of the theory's own parts: a decay (Theorem 3.1 on the "
+                  "setup's I*, δ mid-box) plus a spindle (α = 0.5) of the same strength",
+    "B.fig5.noise_spindle": "planted games (a decay part shared with the baselines, a spindle "
+                            "part each model draws on its own) with i.i.d. value noise of sd "
+                            "0.005-0.02 x E|v(x_N) - v(x_0)|",
+    "B.fig7.emerged_spindle": "the same planted games with i.i.d. value noise of sd 0.04-0.1 x "
+                              "E|v(x_N) - v(x_0)|",
+    "B.fig8.non_share": "two groups of planted games, the second with its shared part halved and "
+                        "its own part doubled",
+    "B.fig8.gen_strength": "two groups of planted games, the second with its shared part halved "
+                           "and its own part doubled",
+}
+
+
+def setup_records(judged: Mapping[str, Mapping[str, Any]], ctl: Mapping[str, Any], *, scale: str,
+                  chapter: str, planned: Sequence[str] = ()) -> list:
+    """The verdict records of this module's claims from :func:`judge_setup` per setup name
+    (``judged``) and :func:`controls` (``ctl``); the lab SGD's outcome is named in ``why``."""
+    def pick(j: Mapping[str, Any], claim: str) -> tuple[bool, str]:
+        if claim == "B.fig4.sim":
+            f = j["fig4"]
+            return f["passed"], (f"{f['why']} (free fit: SIM {f['free']['sim']:.2f}, R² "
+                                 f"{f['free']['fit'].r2:.2f}; best SIM {f['best_sim']:.2f})")
+        if claim.startswith("B.fig8"):
+            return j["fig8"][claim.split(".")[-1]]
+        key = "fig5" if claim.startswith("B.fig5") else "fig7"
+        return j[key]["passed"], j[key]["why"]
+
+    present, notes = {}, {}
+    for claim in CLAIMS:
+        present[claim] = {s: pick(j["exact"], claim) for s, j in judged.items()}
+        if claim.startswith(("B.fig4", "B.fig8")):
+            sgd = [pick(j["sgd"], claim)[0] for j in judged.values()]
+            notes[claim] = f"lab SGD: {sum(sgd)} of {len(sgd)} setups pass"
+        else:
+            notes[claim] = "exact optimum only (the lab SGD was not run on the noisy games)"
+    first = next(iter(judged.values()))["exact"]["fig4_control"]
+
+    def ctl_of(claim: str) -> tuple[bool, str, str]:
+        if claim == "B.fig4.sim":
+            return first["passed"], CONTROL_KINDS[claim], first["why"]
+        if claim.startswith("B.fig8"):
+            ok, why = ctl["fig8"][claim.split(".")[-1]]
+            return ok, CONTROL_KINDS[claim], why
+        c = ctl["fig5" if claim.startswith("B.fig5") else "fig7"]
+        return c["passed"], CONTROL_KINDS[claim], c["why"]
+
+    return records(present, {c: ctl_of(c) for c in CLAIMS},
+                   {s: j["record"] for s, j in judged.items()}, scale=scale, chapter=chapter,
+                   planned=planned, notes=notes)

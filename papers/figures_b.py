@@ -1,0 +1,112 @@
+"""The figures of paper B's Figs. 4, 5, 7 and 8 at the protocol, from
+:func:`papers.claims_b_figs.judge_setup` per setup (one row of panels per setup)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+
+from ibn.distributions import plots
+from papers.chapters_b import plot_emerged_row
+
+__all__ = ["plot_fig4", "plot_fig5", "plot_fig7", "plot_fig8", "fig5_table"]
+
+
+def plot_fig4(judged: Mapping[str, Mapping[str, Any]]):
+    """Per setup: the constrained eq. 10 fit over the measured A, then A_gen with the fitted
+    decay part and A_non with the fitted spindle (exact optimum)."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(len(judged), 3, figsize=(12, 3.1 * len(judged)), squeeze=False)
+    for row, (name, j) in zip(axes, judged.items()):
+        f = j["exact"]["fig4"]
+        total, gen, non = f["curves"]
+        fit = f["constrained"]["fit"]
+        plots.plot_disentangled(total.mean(), fit, ax=row[0])
+        row[0].set_title(f"{name}: eq. 10 fit (constrained)", fontsize=9)
+        plots.plot_generalization(gen.mean(), non.mean(), decay=fit.decay, spindle=fit.spindle,
+                                  non_scale=1.0, axes=row[1:])
+        for ax in row:
+            ax.set_ylabel(r"$A^{(m),\pm}$", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def fig5_table(judged: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
+    """Per setup and parameter-noise level σ: accuracy, the eq. 10 fit's spindle share, the
+    decay part's relative change and whether the level is mild."""
+    rows = []
+    for name, j in judged.items():
+        f = j["exact"]["fig5"]
+        for r in f["rows"]:
+            rows.append({"setup": name, "σ": r["level"], "accuracy": r["acc"],
+                         "spindle share": r["spindle_share"], "decay part moves": r["r_decay"],
+                         "mild": r["level"] in f["mild"]})
+    return pd.DataFrame(rows)
+
+
+def plot_fig5(judged: Mapping[str, Mapping[str, Any]]):
+    """The spindle share of the eq. 10 fit and the decay part's relative change against σ,
+    one line per setup (filled markers: mild levels)."""
+    import matplotlib.pyplot as plt
+
+    t = fig5_table(judged)
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.2))
+    for name, d in t.groupby("setup", sort=False):
+        for ax, col in zip(axes, ("spindle share", "decay part moves")):
+            line, = ax.plot(d["σ"], d[col], "-", label=name)
+            ax.scatter(d["σ"], d[col], c=[line.get_color() if m else "white" for m in d["mild"]],
+                       edgecolors=line.get_color(), zorder=3)
+    axes[0].set_ylabel("spindle share of the fit")
+    axes[1].set_ylabel("relative change of the decay part")
+    for ax in axes:
+        ax.set_xlabel("parameter noise σ")
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def plot_fig7(judged: Mapping[str, Mapping[str, Any]]):
+    """Per setup and kind of noise, one panel per level > 0: the newly emerged ΔA^(m),± with
+    the fitted spindle."""
+    import matplotlib.pyplot as plt
+
+    rows = [(name, kind, j["exact"]["fig7"][kind]) for name, j in judged.items()
+            for kind in ("params", "fgsm") if kind in j["exact"]["fig7"]]
+    cols = max(sum(1 for r in f["rows"] if r["level"] > 0) for _, _, f in rows)
+    fig, axes = plt.subplots(len(rows), cols, figsize=(2.6 * cols, 2.7 * len(rows)),
+                             squeeze=False)
+    for ax_row, (name, kind, f) in zip(axes, rows):
+        plot_emerged_row(ax_row, pd.DataFrame(f["rows"]), f["curves"],
+                         "σ" if kind == "params" else "ε",
+                         row_label=f"{name}, {'parameter noise' if kind == 'params' else 'FGSM'}")
+    fig.tight_layout()
+    return fig
+
+
+def plot_fig8(judged: Mapping[str, Mapping[str, Any]]):
+    """Per-sample non-generalizable share and generalizable strength Σ|A_gen| of correctly
+    classified and misclassified samples (exact optimum), one column pair per setup."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    rows = []
+    for name, j in judged.items():
+        for group, g in j["exact"]["fig8"]["groups"].items():
+            for share, strength in zip(g["non_share"], g["gen_strength"]):
+                rows.append({"setup": name, "samples": group, "non-generalizable share": share,
+                             r"$\sum_m |A_{\mathrm{gen}}^{(m)}|$": strength})
+    df = pd.DataFrame(rows)
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.4))
+    for ax, col in zip(axes, df.columns[2:]):
+        sns.boxplot(df, x="setup", y=col, hue="samples", ax=ax, showfliers=False)
+        sns.stripplot(df, x="setup", y=col, hue="samples", ax=ax, dodge=True, size=3,
+                      palette="dark:black", legend=False)
+        ax.set_xlabel("")
+    if axes[1].get_legend() is not None:
+        axes[1].get_legend().remove()
+    fig.tight_layout()
+    return fig
+
