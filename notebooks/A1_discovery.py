@@ -14,6 +14,20 @@
 # %% [markdown]
 # # A1 · Discovery: the relative strength of each interaction order
 #
+# ```{admonition} Verdict
+# This claim is judged on the reference protocol (16×16 grid, n = 256, models trained with the
+# reference recipe) in {doc}`A1_protocol`; the table below is that chapter's record. This page
+# explores the claim at a smaller scale (exact curves on tables (n = 12), 3×3 and 8×8 grids on
+# 28-pixel images, CNNs trained a few hundred steps with Adam), which cannot decide it: read it
+# for the method and the small-scale picture.
+# ```
+
+# %% tags=["remove-input"]
+from papers import verdicts as V
+
+V.table(V.records_for(['A.discovery']), link=True)
+
+# %% [markdown]
 # **Claim (paper A, after Deng et al. ICLR 2022).** DNNs encode low-order and high-order
 # interactions easily but under-represent middle-order ones: the relative strength $J^{(m)}$,
 # plotted over the order ratio $m/n$, is U-shaped.

@@ -14,6 +14,20 @@
 # %% [markdown]
 # # Paper B, Figs. 4 and 12: disentangling decay and spindle
 #
+# ```{admonition} Verdict
+# This claim is judged at the paper's protocol (Appendix K: n = 10, 50 test samples, 5
+# baselines, targets at ≥ 99 % / ≥ 90 %) in {doc}`B1_protocol_figs`; the table below is that
+# chapter's record. This page explores the claim at a smaller scale (n = 8 players, 6 training
+# samples per setup, targets trained on 200 images), which cannot decide it: read it for the
+# method and the small-scale picture.
+# ```
+
+# %% tags=["remove-input"]
+from papers import verdicts as V
+
+V.table(V.records_for(['B.fig4']), link=True)
+
+# %% [markdown]
 # Paper B models the generalizable interactions by a **decay** curve (Theorem 3.1: the
 # interactions $I^*$ of the final model seen through $M(\delta) = (J^\top J + 2^n\,\mathrm{diag}(c))^{-1} J^\top J$,
 # $A_{\text{decay}}^{(m),\pm} = \gamma \sum_{|S|=m} \max/\min(\hat I_S(\delta), 0)$) and the

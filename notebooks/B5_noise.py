@@ -14,6 +14,20 @@
 # %% [markdown]
 # # Paper B, Figs. 5, 7 and 13: interactions that newly emerge under noise
 #
+# ```{admonition} Verdict
+# This claim is judged at the paper's protocol (Appendix K: n = 10, 50 test samples, 5
+# baselines, targets at ≥ 99 % / ≥ 90 %) in {doc}`B1_protocol_figs`; the table below is that
+# chapter's record. This page explores the claim at a smaller scale (n = 8 players, 6 training
+# samples per setup, targets trained on 200 images), which cannot decide it: read it for the
+# method and the small-scale picture.
+# ```
+
+# %% tags=["remove-input"]
+from papers import verdicts as V
+
+V.table(V.records_for(['B.fig5', 'B.fig7']), link=True)
+
+# %% [markdown]
 # Paper B perturbs a trained network, with Gaussian noise on its parameters or with an FGSM step
 # on its input, and looks at the interactions that change (eq. 19, {ref}`Conventions: the two distributions <conventions-distributions>`):
 #

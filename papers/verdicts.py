@@ -22,7 +22,7 @@ from ibn.data import data_root
 from ibn.results import git_info, hardware, write_atomically
 
 __all__ = ["CATEGORIES", "OUTCOMES", "Control", "Verdict", "categorize", "write", "load_all",
-           "verdict_path", "table"]
+           "records_for", "verdict_path", "table"]
 
 CATEGORIES = ("reproduced", "partly reproduced", "not reproduced", "inconclusive")
 OUTCOMES = ("detected", "missed", "none")
@@ -137,6 +137,13 @@ def load_all(scale: str = "book", *, root: str | os.PathLike[str] | None = None)
     for f in sorted(path.glob("*.json")):
         recs += [Verdict.from_dict(d) for d in json.loads(f.read_text())]
     return sorted(recs, key=lambda r: r.claim)
+
+
+def records_for(prefixes: Sequence[str], scale: str = "book", *,
+                root: str | os.PathLike[str] | None = None) -> list[Verdict]:
+    """The records of ``scale`` whose claim id starts with one of ``prefixes`` (for a chapter
+    that explores claims another chapter judges: it shows their verdicts first)."""
+    return [r for r in load_all(scale, root=root) if r.claim.startswith(tuple(prefixes))]
 
 
 _COLOURS = {"reproduced": "#c8e6c9", "partly reproduced": "#fff3c4", "not reproduced": "#ffcdd2",

