@@ -100,12 +100,20 @@ def test_results_table_empty_and_filled(tmp_path):
 
 def test_api_modules_lists_only_present_modules():
     text, problems = ext.api_modules()
-    assert ".. automodule:: ibn.transforms" in text
+    assert "- {doc}`ibn.transforms <api/ibn_transforms>`" in text
     assert problems == []
     for name, _ in ext.API_MODULES:
         spec = importlib.util.find_spec(name)
         present = spec is not None and spec.origin not in (None, "namespace")
-        assert (f".. automodule:: {name}\n" in text) == present
+        assert (f"<api/{ext.api_slug(name)}>`" in text) == present
+
+
+def test_every_api_module_has_its_committed_page_in_the_toc():
+    toc = (ext.ROOT / "_toc.yml").read_text()
+    for name, title in ext.API_MODULES:
+        page = ext.ROOT / "book" / "api" / f"{ext.api_slug(name)}.md"
+        assert page.read_text() == ext.api_page(name, title)
+        assert f"- file: book/api/{ext.api_slug(name)}\n" in toc
 
 
 def test_normalize_docstring_escapes_bars_and_converts_tables():

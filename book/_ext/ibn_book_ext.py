@@ -6,9 +6,10 @@
   the provenance records written by ``ibn.results.cached``): scale, commit, date, hardware,
   run time. An empty or missing ``data/results`` gives a sentence saying so.
 - ``book/_generated/data_sources.md``: the data appendix's table, from ``ibn.data.registry``.
-- ``book/_generated/api_modules.md``: one ``automodule`` directive per ibn module that exists
-  at build time (a module that exists but fails to import is a build warning, hence an error
-  under ``-W``).
+- ``book/_generated/api_modules.md``: the list of the API reference's pages, one per module
+  that exists at build time (a module that exists but fails to import is a build warning,
+  hence an error under ``-W``), and ``book/api/<module>.md``, each module's page (committed,
+  so that the table of contents finds them; kept equal to ``API_MODULES``).
 
 It also warns (an error under ``-W``) when the notebooks are inconsistent: a source
 ``notebooks/NAME.py`` without its executed ``book/notebooks/NAME.ipynb``, an executed notebook
@@ -57,6 +58,8 @@ API_MODULES = [
     ("papers.protocol_a", "Paper A's discovery at the reference protocol"),
     ("papers.protocol_b", "Paper B at its own protocol (Appendix K)"),
     ("papers.claims_b", "Paper B's Fig. 2 rules, controls and records"),
+    ("papers.claims_b_figs", "Paper B's Figs. 4, 5, 7 and 8: rules, controls and records"),
+    ("papers.figures_b", "Paper B's Figs. 4, 5, 7 and 8: the figures"),
     ("papers.verdicts", "Verdicts as data"),
     ("papers.bottleneck", "Paper A's pipelines: the interaction bottleneck"),
     ("papers.generalizable", "Paper B's pipelines: generalizable and non-generalizable interactions"),
@@ -136,8 +139,19 @@ def data_sources(root: Path = ROOT) -> str:
                                "```"]) + "\n"
 
 
+def api_slug(name: str) -> str:
+    """The page of a module in the API reference: ``book/api/<slug>.md``."""
+    return name.replace(".", "_")
+
+
+def api_page(name: str, title: str) -> str:
+    """The API reference page of one module (its docstrings through autodoc)."""
+    return (f"# `{name}`: {title}\n\n```{{eval-rst}}\n.. automodule:: {name}\n"
+            f"   :members:\n```\n")
+
+
 def api_modules() -> tuple[str, list[str]]:
-    """(Markdown with one automodule per present module, [import problems])."""
+    """(Markdown listing the API pages of the modules present, [import problems])."""
     parts, problems = [], []
     for name, title in API_MODULES:
         try:
@@ -152,9 +166,8 @@ def api_modules() -> tuple[str, list[str]]:
         except Exception as err:  # noqa: BLE001 - reported as a build warning
             problems.append(f"{name} exists but fails to import: {type(err).__name__}: {err}")
             continue
-        parts.append(f"## `{name}`: {title}\n\n```{{eval-rst}}\n.. automodule:: {name}\n"
-                     f"   :members:\n```\n")
-    return "\n".join(parts), problems
+        parts.append(f"- {{doc}}`{name} <api/{api_slug(name)}>`: {title}")
+    return "\n".join(parts) + "\n", problems
 
 
 def _toc_files(root: Path) -> set[str]:
@@ -333,6 +346,8 @@ def generate(root: Path = ROOT) -> list[str]:
     _write_if_changed(GENERATED / "data_sources.md", data_sources(root))
     api_md, problems = api_modules()
     _write_if_changed(GENERATED / "api_modules.md", api_md)
+    for name, title in API_MODULES:
+        _write_if_changed(root / "book" / "api" / f"{api_slug(name)}.md", api_page(name, title))
     return problems + notebook_problems(root)
 
 
