@@ -14,6 +14,51 @@
 # %% [markdown]
 # # Paper B, Appendix J: penalising non-generalizable interactions during training
 #
+# Paper B's Appendix J trains a network with a penalty on its non-generalizable interactions
+# (those a baseline trained on held-out data does not share) and reports that this helps the
+# network generalize. At `book` scale this chapter judges the claim on an MLP trained on
+# scikit-learn's 8×8 `digits` (the full pool of 837 images and a scarce one of 200), $n = 8$
+# image patches, λ = 0.1 and 3 seeds: not the paper's own experiment, whose settings the
+# project's reference does not give.
+#
+# The table below is the verdict; the evidence follows.
+
+# %% tags=["parameters"]
+scale = "smoke"  # smoke | book | paper
+seeds = None  # override the preset's seeds, e.g. [1, 2]
+lams = None  # override the preset's λ values, e.g. [0.03, 0.1]
+
+# %% tags=["remove-input"]
+import time
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import torch
+
+import papers
+from ibn.book import scale_params, show_provenance
+from ibn.train import evaluate
+from papers import chapters_b as CB
+from papers import claims_b_chapters as CC
+from papers import penalty as P
+from papers import verdicts as V
+
+papers.setup(scale, threads=1)
+t_start = time.perf_counter()
+params = scale_params(scale, P.PRESETS, seeds=seeds, lams=lams)
+params["scale"] = scale
+splits = P.load_splits(params["dataset"], params["n_val"], params["n_ref"])
+runs = P.run_all(params)
+rows = P.summarize(runs)
+n_pool = {"full": len(splits.pool[1]), "scarce": params["n_scarce"]}
+verdicts = CC.appj_records(rows, params, n_pool, scale=scale, chapter="notebooks/BJ_penalty.py")
+path = V.write(verdicts, elapsed_s=time.perf_counter() - t_start)
+V.table(verdicts)
+
+# %% [markdown]
+# ## Setup
+#
 # Paper B argues that the interactions a network encodes split into generalizable ones (shared
 # with other networks trained on other data) and non-generalizable ones (idiosyncratic, mostly
 # of middle orders). Appendix J trains with a penalty on the non-generalizable ones,
@@ -57,28 +102,15 @@
 #
 # **Verdict rule** (fixed in code, `papers.penalty.verdicts`): an improvement counts
 # when mean(penalty) − mean(plain) exceeds sd(penalty) + sd(plain) over the seeds (the
-# mean ± sd intervals do not overlap).
+# mean ± sd intervals do not overlap). The claim is judged on test accuracy, per setting; the
+# held-out generalizable share (what the penalty should move) is reported beside it.
+# **Control** (`papers.claims_b_chapters.appj_control`): the same rule on a known accuracy gain
+# of the same runs, the plain network trained on the full pool against the one trained on the
+# scarce pool (same seeds); it needs both settings, so the smoke scale has none.
+#
+# The setting of this run:
 
-# %% tags=["parameters"]
-scale = "smoke"  # smoke | book | paper
-seeds = None  # override the preset's seeds, e.g. [1, 2]
-lams = None  # override the preset's λ values, e.g. [0.03, 0.1]
-
-# %%
-import matplotlib.pyplot as plt
-import numpy as np
-import pandas as pd
-import torch
-
-import papers
-from ibn.book import scale_params, show_provenance
-from ibn.train import evaluate
-from papers import chapters_b as CB
-from papers import penalty as P
-
-papers.setup(scale, threads=1)
-params = scale_params(scale, P.PRESETS, seeds=seeds, lams=lams)
-params["scale"] = scale
+# %% tags=["remove-input"]
 params
 
 # %% [markdown]
@@ -88,7 +120,6 @@ params
 # reference split (trained once and kept by the model store).
 
 # %%
-splits = P.load_splits(params["dataset"], params["n_val"], params["n_ref"])
 print({k: len(getattr(splits, k)[1]) for k in ("pool", "val", "ref", "test")})
 base_rows = [{"role": "penalty (val split)", "seed": 1000 + j,
               "test acc": evaluate(P.train_baseline(params, "val", 1000 + j), splits.test)["acc"]}
@@ -104,19 +135,17 @@ pd.DataFrame(base_rows).round(4)
 # Every (setting, seed, λ) run is cached under `data/results/BJ_penalty_digits/`.
 
 # %%
-runs = P.run_all(params)
 cols = ["setting", "seed", "lam", "test_acc", "train_acc", "heldout_share", "heldout_strength",
         "heldout_non_strength", "train_share_pen", "train_non_strength_pen", "train_time_s"]
 per_run = pd.DataFrame([{c: r[c] for c in cols} for r in runs])
 per_run.round(4)
 
 # %% [markdown]
-# ## Mean ± sd over seeds, and the verdicts
+# ## Mean ± sd over seeds, and the rule
 #
 # `d_*` is the paired difference penalty − plain (same seed), mean and sd over seeds.
 
 # %% tags=["nbval-check-output"]
-rows = P.summarize(runs)
 show = ["setting", "lam", "seeds", "test_acc", "test_acc_sd", "d_test_acc", "d_test_acc_sd",
         "heldout_share", "heldout_share_sd", "d_heldout_share", "d_heldout_share_sd",
         "heldout_strength", "heldout_strength_sd", "train_share_pen", "train_share_pen_sd"]
@@ -124,8 +153,9 @@ summary = pd.DataFrame(rows)[show]
 summary.set_index(["setting", "lam"]).round(4)
 
 # %% [markdown]
-# The verdict per setting and measure: improved (reproduced) when the paired difference
-# penalty − plain exceeds the sum of the two seed spreads.
+# The rule per setting and measure: improved when the difference of the means penalty − plain
+# exceeds the sum of the two seed spreads (test accuracy decides the claim); then the control
+# (the plain networks, full pool against scarce pool).
 
 # %%
 pd.set_option("display.max_colwidth", None)
@@ -139,9 +169,12 @@ for v in P.verdicts(rows):
             "setting": v["setting"], "λ": v["lam"], "measure": what,
             "pen − plain": round(v[f"{m}: pen − plain"], 4),
             "sd(pen) + sd(plain)": round(v[f"{m}: sd(pen) + sd(plain)"], 4),
-            "verdict": "IMPROVED (reproduced)" if v[f"{m} improved"]
-            else "NOT improved beyond the seed spread (not reproduced)"})
+            "beyond the seed spread": "improved" if v[f"{m} improved"] else "not improved"})
 pd.DataFrame(verdict_rows).set_index(["setting", "λ", "measure"])
+
+# %%
+pd.DataFrame([{"control": v.control.kind, "outcome": v.control.outcome, "why": v.control.why}
+              for v in verdicts])
 
 # %% [markdown]
 # ## Accuracy and generalizable share per seed
@@ -261,13 +294,6 @@ for r in rows:
         else "see the table",
         "training share (penalty's baseline)":
             f"{b['train_share_pen']:.3f} → {r['train_share_pen']:.3f}"})
-acc_any = any(v["test_acc improved"] for v in verdict_of.values())
-share_all = all(v["heldout_share improved"] for v in verdict_of.values())
-print("Test accuracy:", "improved in at least one setting" if acc_any else
-      "NOT improved beyond the seed spread in any setting\n  (paper B App. J's accuracy gain is "
-      "not reproduced at this scale)")
-print("Held-out generalizable share:", "raised in every setting" if share_all else
-      "not raised in every setting")
 pd.DataFrame(reading).set_index("setting").T
 
 # %% [markdown]

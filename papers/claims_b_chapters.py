@@ -1,0 +1,524 @@
+"""Paper B's Figs. 3, 9 and 6 and Appendix J judged by the rules their chapters apply
+(``B3_dynamics``, ``B6_llm_logic``, ``BJ_penalty``), positive controls through the same code,
+and the verdict records (:mod:`papers.verdicts`).
+
+The rules, unchanged from the chapters (Conventions page, conventions-distributions):
+
+* **Over-fitting, the precondition of Figs. 3 and 9** (:func:`overfitting`): the dynamics
+  experiments must reach a real over-fitting phase, the test loss turning up while the training
+  loss falls (Conventions page, conventions-protocol-b). The end of the normal-learning phase is
+  the epoch of minimal test loss over a centred window of 3 epochs
+  (:func:`papers.dynamics.phase_boundary`); the phase occurred when a checkpoint lies after that
+  epoch and the training loss (same window) is lower at the last epoch than at the boundary.
+* **Fig. 3, normal-learning phase** (:func:`judge_phase1`): at every checkpoint up to the
+  boundary the generalizable interactions are decay-shaped, by the Fig. 2 rule
+  :func:`papers.generalizable.decay_verdict` (peak order ≤ max(2, n/4), strength-weighted mean
+  order below n/2 and below the non-generalizable one).
+* **Fig. 3, over-fitting phase** (:func:`judge_phase2`): the non-generalizable share
+  Σ|A_non|/Σ|A| and the fitted spindle share (eq. 10) are both larger, on average, at the
+  checkpoints after the boundary than at those up to it, and both are positively
+  rank-correlated (Spearman) with the loss gap test − train over the checkpoints.
+* **Fig. 9, Theorem 3.1 across checkpoints** (:func:`judge_fig9`): over the checkpoints before
+  the last (I* = the last one's interactions), the fitted γ·A_decay(M(δ) I*) has a median
+  relative error ≤ 0.3, beats the δ → 0 reference (I* only rescaled) at more than half of them,
+  and the fitted log10 δ falls with the epoch (Spearman < 0).
+* **Fig. 6, a sparse AND-OR logical model** (:func:`judge_fig6`), per prompt: universal matching
+  (max |h(x_T) − (v(x_T) − δ_T)| on freshly re-evaluated coalitions within the re-run noise
+  + 1e-6·max(|v(x_N)|, 1)) and the k most salient interactions reach R² ≥ 0.9 over all 2^n
+  coalitions with k ≤ 10 % of the 2(2^n − 1) possible ones.
+* **Appendix J, the penalty raises test accuracy** (:func:`papers.penalty.verdicts`), per
+  setting: mean(penalty) − mean(plain) > sd(penalty) + sd(plain) over the seeds.
+
+Controls: Fig. 3 — planted checkpoint games (:func:`planted_dynamics`: a decay part shared with
+the baselines throughout, a spindle part each model draws on its own that grows after a planted
+turn of the test loss) through the whole analysis; Fig. 9 — curves that are the theory's own
+prediction γ·A_decay(M(δ_c) I*) for a δ_c falling with the epoch, with the run's I*
+(:func:`fig9_control`); Fig. 6 — a planted sparse AND-OR game (:func:`planted_logic_run`) through
+the same extraction and rule; Appendix J — the same rule on a known accuracy gain of the same
+runs, the plain network trained on the full pool against the scarce one (:func:`appj_control`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+
+from ibn import distributions as dist
+from ibn import transforms as tf
+from papers import dynamics as D
+from papers.generalizable import decay_verdict
+
+__all__ = ["SMOOTH", "FIG9_MAX_ERR", "overfitting", "judge_phase1", "judge_phase2",
+           "judge_fig9", "judge_dynamics", "planted_dynamics", "fig9_control",
+           "dynamics_controls", "dynamics_setup", "dynamics_records", "DYNAMICS_CLAIMS",
+           "PAPER_DYNAMICS", "R2_MIN", "SPARSE_SHARE", "judge_fig6", "planted_logic_run",
+           "fig6_control", "fig6_setup", "fig6_records", "FIG6_CLAIM", "appj_control",
+           "appj_records", "APPJ_CLAIM"]
+
+#: the centred window (epochs) over which the test and training losses are averaged.
+SMOOTH = 3
+#: Fig. 9: the largest median relative error of the Theorem 3.1 prediction called a match.
+FIG9_MAX_ERR = 0.3
+
+
+def _smoothed(values: Sequence[float], smooth: int = SMOOTH) -> np.ndarray:
+    t = np.asarray(values, dtype=float)
+    h = smooth // 2
+    return np.array([t[max(0, i - h):i + h + 1].mean() for i in range(len(t))])
+
+
+def overfitting(res: Mapping[str, Any], boundary: int, smooth: int = SMOOTH) -> tuple[bool, str]:
+    """Whether the run reached a real over-fitting phase (the precondition of Figs. 3 and 9): a
+    checkpoint after the ``boundary`` epoch, and the training loss (centred window of ``smooth``
+    epochs) lower at the last epoch than at the boundary. Returns ``(occurred, why)``."""
+    epochs = list(res["epochs"])
+    after = [e for e in res["ckpt_epochs"] if e > boundary]
+    train = _smoothed(res["train_loss"], smooth)
+    test = _smoothed(res["test_loss"], smooth)
+    i_b, i_e = epochs.index(boundary), len(epochs) - 1
+    falls = bool(train[i_e] < train[i_b])
+    if not after:
+        return False, (f"the test loss (mean over {smooth} epochs) is lowest at epoch {boundary}, "
+                       f"no checkpoint after it: it never turns up before the last epoch "
+                       f"{epochs[i_e]}")
+    why = (f"test loss (mean over {smooth} epochs) lowest at epoch {boundary} ({test[i_b]:.3g}), "
+           f"{test[i_e]:.3g} at the last epoch {epochs[i_e]}, while the training loss "
+           f"{'falls' if falls else 'rises as well'} ({train[i_b]:.3g} -> {train[i_e]:.3g}); "
+           f"{len(after)} checkpoint{'s' if len(after) != 1 else ''} after the boundary")
+    return falls, why
+
+
+def judge_phase1(curves: Mapping[str, list], epochs: Sequence[int], boundary: int
+                 ) -> dict[str, Any]:
+    """The normal-learning rule: :func:`papers.generalizable.decay_verdict` on the averaged
+    A_gen and A_non (:func:`papers.dynamics.checkpoint_curves`) of every checkpoint up to
+    ``boundary``. Returns ``passed`` (None without such a checkpoint), ``why`` and ``rows``."""
+    rows = []
+    for e, gen, non in zip(epochs, curves["gen"], curves["non"]):
+        if e > boundary:
+            continue
+        summary = {"n": gen.n, "peak_gen": int(dist.peak_order(gen)),
+                   "mean_order_gen": float(dist.mean_order(gen)),
+                   "mean_order_non": float(dist.mean_order(non))}
+        ok, why = decay_verdict(summary)
+        rows.append({"epoch": int(e), "passed": bool(ok), "why": why, **summary})
+    if not rows:
+        return {"passed": None, "why": f"no checkpoint up to the boundary epoch {boundary}",
+                "rows": rows}
+    failed = [r for r in rows if not r["passed"]]
+    why = (f"decay-shaped A_gen at {len(rows) - len(failed)} of {len(rows)} checkpoints up to "
+           f"epoch {boundary}" + (f" (epoch {failed[0]['epoch']}: {failed[0]['why']})" if failed
+                                  else f" (epoch {rows[-1]['epoch']}: {rows[-1]['why']})"))
+    return {"passed": not failed, "why": why, "rows": rows}
+
+
+def judge_phase2(non_share: Sequence[float], spindle_share: Sequence[float],
+                 gap: Sequence[float], epochs: Sequence[int], boundary: int) -> dict[str, Any]:
+    """The over-fitting rule of ``B3_dynamics`` on per-checkpoint numbers. Returns ``passed``
+    (None without checkpoints on both sides of the boundary), ``why`` and the numbers."""
+    non = D.rises_after(non_share, epochs, boundary)
+    spin = D.rises_after(spindle_share, epochs, boundary)
+    rho_non, rho_spin = D.spearman(non_share, gap), D.spearman(spindle_share, gap)
+    both_sides = bool(np.isfinite(non["rise"]) and np.isfinite(spin["rise"]))
+    why = (f"non-generalizable share {non['before']:.3f} -> {non['after']:.3f} "
+           f"(Spearman with the gap {rho_non:+.2f}); spindle share {spin['before']:.3f} -> "
+           f"{spin['after']:.3f} ({rho_spin:+.2f})")
+    passed = (bool(non["rise"] > 0 and spin["rise"] > 0 and rho_non > 0 and rho_spin > 0)
+              if both_sides else None)
+    return {"passed": passed, "why": why, "non": non, "spindle": spin, "rho_non": rho_non,
+            "rho_spindle": rho_spin}
+
+
+def judge_fig9(preds: Sequence[Mapping[str, Any]], epochs: Sequence[int]) -> dict[str, Any]:
+    """The Fig. 9 rule on :func:`papers.dynamics.theorem_predictions` per checkpoint (the last
+    one gives I*). Returns ``passed`` (None without an earlier checkpoint), ``why``, numbers."""
+    earlier = list(preds)[:-1]
+    err = np.array([p["rel_err"] for p in earlier])
+    ref = np.array([p["rel_err_identity"] for p in earlier])
+    better = int((err < ref - 1e-9).sum())
+    trend = D.rises_after([p["log10_delta"] for p in preds], epochs,
+                          int(epochs[0]))["spearman_epoch"]
+    median_err = float(np.median(err)) if len(err) else float("nan")
+    median_ref = float(np.median(ref)) if len(ref) else float("nan")
+    at_bound = sum(bool(p["at_bound"]) for p in preds)
+    passed = (bool(better > len(earlier) / 2 and trend < 0 and median_err <= FIG9_MAX_ERR)
+              if earlier else None)
+    why = (f"M(δ) I* beats the δ → 0 reference at {better} of {len(earlier)} earlier "
+           f"checkpoints; median relative error {median_err:.3f} (reference {median_ref:.3f}); "
+           f"Spearman(log10 δ, epoch) {trend:+.2f}; δ at its box bound at {at_bound} of "
+           f"{len(preds)}")
+    return {"passed": passed, "why": why, "better": better, "earlier": len(earlier),
+            "median_err": median_err, "median_ref": median_ref, "trend": trend}
+
+
+def judge_dynamics(res: Mapping[str, Any], k: int | None = None, *, fig9: bool = True
+                   ) -> dict[str, Any]:
+    """Every Fig. 3 / Fig. 9 step of ``B3_dynamics`` on a :func:`papers.dynamics.run_dynamics`
+    result (or a planted one): the boundary, the loss gap at the checkpoints, the curves
+    (:func:`papers.dynamics.checkpoint_curves`), the eq. 10 fits, the precondition, the two
+    phase rules and (``fig9``) the Theorem 3.1 predictions and their rule."""
+    epochs = [int(e) for e in res["ckpt_epochs"]]
+    boundary = D.phase_boundary(res["epochs"], res["test_loss"], smooth=SMOOTH)
+    gap = (np.asarray(res["ckpt_test_loss"]) - np.asarray(res["ckpt_train_loss"])).tolist()
+    curves = D.checkpoint_curves(res, k)
+    and_star, or_star = res["and"][-1], res["or"][-1]
+    fits = D.disentangle_checkpoints(curves, and_star, or_star)
+    out: dict[str, Any] = {"epochs": epochs, "boundary": boundary, "gap": gap, "curves": curves,
+                           "fits": fits, "overfitting": overfitting(res, boundary),
+                           "phase1": judge_phase1(curves, epochs, boundary),
+                           "phase2": judge_phase2([f["non_share"] for f in fits],
+                                                  [f["spindle_share"] for f in fits], gap, epochs,
+                                                  boundary)}
+    if fig9:
+        out["preds"] = D.theorem_predictions(curves, and_star, or_star)
+        out["fig9"] = judge_fig9(out["preds"], epochs)
+    return out
+
+
+def planted_dynamics(n: int = 8, n_samples: int = 4, k: int = 3, *, n_epochs: int = 8,
+                     boundary: int = 4, own: float = 0.3, growth: float = 0.5, seed: int = 0
+                     ) -> dict[str, Any]:
+    """The Fig. 3 control: a training run whose two phases are planted, in the keys of
+    :func:`papers.dynamics.run_dynamics` (a checkpoint at every epoch).
+
+    The games of :func:`papers.claims_b.planted_games` (per sample a decay part of orders 1–3
+    shared by the target and the k baselines, and a spindle part of middle orders each model
+    draws on its own) with the target's own part scaled by ``own`` up to the ``boundary`` epoch
+    and by ``own·(1 + growth·(e − boundary))`` after it; the test loss falls to the boundary and
+    rises after it while the training loss keeps falling. AND-OR effects by the exact LP, as
+    :func:`papers.dynamics.run_dynamics`."""
+    from ibn.and_or import extract
+    from papers.claims_b import planted_games
+
+    epochs = list(range(1, n_epochs + 1))
+    scales = [own * (1.0 + growth * max(0, e - boundary)) for e in epochs]
+    games = [planted_games(n, n_samples, k, seed=seed, own_scale=s) for s in scales]
+    vals = torch.stack([g["values"] for g in games])  # (C, N, 2^n)
+    bvals = games[0]["baseline_values"]  # (k, N, 2^n): the same draws in every call
+    both = torch.cat([vals, bvals]).to(torch.float64)
+    eff = extract(both.reshape(-1, both.shape[-1]), noise_bound=0.02, solver="lp")
+    a = eff.and_effects.reshape(both.shape)
+    o = eff.or_effects.reshape(both.shape)
+    test = [0.3 + 0.1 * abs(e - boundary) for e in epochs]
+    train = [0.5 ** e for e in epochs]
+    c = len(epochs)
+    return {"epochs": epochs, "train_loss": train, "test_loss": test, "ckpt_epochs": epochs,
+            "ckpt_train_loss": train, "ckpt_test_loss": test, "values": vals, "and": a[:c],
+            "or": o[:c], "baseline_values": bvals, "baseline_and": a[c:], "baseline_or": o[c:],
+            "planted": {"boundary": boundary, "own_scale": scales}}
+
+
+def fig9_control(and_star: torch.Tensor, or_star: torch.Tensor, epochs: Sequence[int]
+                 ) -> dict[str, Any]:
+    """The Fig. 9 control: at each of ``epochs`` the measured curve is the theory's own
+    prediction A_decay(M(δ_e) I*) (eq. 9, with the given I*), log10 δ_e falling linearly over the
+    middle half of the identifiable box (:func:`ibn.distributions.disentangle.delta_box`) from
+    the first epoch to the last; judged by :func:`judge_fig9` after
+    :func:`papers.dynamics.theorem_predictions`."""
+    from ibn.distributions.disentangle import delta_box
+
+    n = tf.n_players(and_star.shape[-1])
+    lo, hi = delta_box(n)
+    span = hi - lo
+    lds = np.linspace(hi - 0.25 * span, lo + 0.25 * span, len(epochs))
+    model = dist.DecayModel(and_star, or_star)
+    total = []
+    for ld in lds:
+        s = model.strengths(10.0 ** float(ld))
+        s = dist.Strengths(s.plus.clone(), s.minus.clone())
+        s.plus[0] = s.minus[0] = 0.0
+        total.append(s)
+    preds = D.theorem_predictions({"total": total}, and_star, or_star)
+    return {**judge_fig9(preds, epochs), "planted_log10_delta": lds.tolist(), "preds": preds}
+
+
+def dynamics_controls(n: int, and_star: torch.Tensor, or_star: torch.Tensor,
+                      epochs: Sequence[int]) -> dict[str, Any]:
+    """The controls of Figs. 3 and 9: :func:`judge_dynamics` on :func:`planted_dynamics` with
+    ``n`` players (``"fig3"``) and :func:`fig9_control` with the run's I* and checkpoint
+    epochs (``"fig9"``)."""
+    return {"fig3": judge_dynamics(planted_dynamics(n=n), fig9=False),
+            "fig9": fig9_control(and_star, or_star, epochs)}
+
+
+#: the claims of Figs. 3 and 9: id -> (figure, statement).
+DYNAMICS_CLAIMS = {
+    "B.fig3.phase1": ("Fig. 3", "In the normal-learning phase (train and test losses falling) "
+                      "the network mainly encodes generalizable interactions of low orders: "
+                      "their distribution decays with the order."),
+    "B.fig3.phase2": ("Fig. 3", "Once the network over-fits (the test loss turning up while the "
+                      "training loss falls), it adds non-generalizable, spindle-shaped "
+                      "interactions: their share grows with the train/test loss gap."),
+    "B.fig9.theorem": ("Fig. 9", "Theorem 3.1 predicts the interactions of earlier checkpoints "
+                       "from the final model's: M(δ) I* matches them, with a noise level δ that "
+                       "falls through training."),
+}
+
+#: paper B's protocol for the dynamics (Conventions page, conventions-protocol-b).
+PAPER_DYNAMICS = {"n_players": 10, "n_samples": 50, "k": 3}
+
+
+def dynamics_setup(run_params: Mapping[str, Any], res: Mapping[str, Any], boundary: int
+                   ) -> dict[str, Any]:
+    """The record entry of one :func:`papers.dynamics.run_dynamics` run."""
+    tp = run_params["target"]
+    return {"model": run_params["model"], "dataset": run_params["dataset"],
+            "n_players": int(run_params["n_players"]), "n_samples": len(res["indices"]),
+            "samples": "training samples with clean labels the final model classifies correctly",
+            "k": int(run_params["k"]), "n_train": int(tp["n_train"]), "epochs": int(tp["epochs"]),
+            "label_noise": float(tp["label_noise"]), "optimizer": f"Adam, lr {tp['lr']:g}",
+            "target_test_acc": round(float(res["test_acc"][-1]), 4),
+            "n_test_eval": int(run_params["n_eval"]),
+            "checkpoints": [int(e) for e in res["ckpt_epochs"]], "boundary_epoch": int(boundary)}
+
+
+def _departures(setup: Mapping[str, Any]) -> str:
+    return (f"one run far from paper B's protocol: n = {setup['n_players']} "
+            f"(paper {PAPER_DYNAMICS['n_players']}), {setup['n_samples']} samples "
+            f"(paper {PAPER_DYNAMICS['n_samples']}), {setup['n_train']} training images (paper: "
+            f"the full MNIST split) for {setup['epochs']} epochs")
+
+
+def dynamics_records(judged: Mapping[str, Any], ctl: Mapping[str, Any],
+                     setup: Mapping[str, Any], *, scale: str, chapter: str) -> list:
+    """The records of :data:`DYNAMICS_CLAIMS` from :func:`judge_dynamics` of the run
+    (``judged``), :func:`dynamics_controls` (``ctl``) and :func:`dynamics_setup` (``setup``).
+
+    Phase 2 and Fig. 9 need the over-fitting phase (:func:`overfitting`); without it, or
+    without checkpoints on the sides a rule compares, the claim is inconclusive and ``why`` says
+    so. The run is never at the paper's protocol (``powered=False``)."""
+    from papers.verdicts import Control, Verdict, categorize
+
+    over, over_why = judged["overfitting"]
+    kinds = {
+        "B.fig3.phase1": "planted checkpoint games (n = {n}, 4 samples, 3 baselines, 8 epochs): "
+                         "a decay part of orders 1-3 shared with the baselines, a spindle part "
+                         "each model draws on its own, grown after the test loss turns up at "
+                         "epoch 4",
+        "B.fig3.phase2": "the same planted checkpoint games: the target's own spindle part grows "
+                         "by half its size per epoch after the test loss turns up at epoch 4",
+        "B.fig9.theorem": "curves that are Theorem 3.1's own prediction A_decay(M(δ) I*) with "
+                          "the run's I*, log10 δ falling linearly over the middle half of the "
+                          "identifiable box through the checkpoints",
+    }
+    n_ctl = ctl["fig3"]["curves"]["total"][0].n
+    results = {"B.fig3.phase1": (judged["phase1"], ctl["fig3"]["phase1"], False),
+               "B.fig3.phase2": (judged["phase2"], ctl["fig3"]["phase2"], True),
+               "B.fig9.theorem": (judged["fig9"], ctl["fig9"], True)}
+    out = []
+    for claim, (figure, statement) in DYNAMICS_CLAIMS.items():
+        j, c, needs_overfitting = results[claim]
+        control = Control(kinds[claim].format(n=n_ctl),
+                          "detected" if c["passed"] else "missed", c["why"])
+        parts = []
+        if needs_overfitting and not over:
+            present: list[bool] = []
+            parts.append(f"precondition not met, the run never over-fits ({over_why}); the "
+                         f"rule's numbers anyway: {j['why']}; a run whose training loss keeps "
+                         f"falling while the test loss turns up would decide it")
+        elif j["passed"] is None:
+            present = []
+            parts.append(f"the rule cannot be applied: {j['why']}")
+        else:
+            present = [bool(j["passed"])]
+            parts.append(j["why"])
+        if claim == "B.fig3.phase1":
+            shares = [f["non_share"] for f, e in zip(judged["fits"], judged["epochs"])
+                      if e <= judged["boundary"]]
+            if shares:
+                parts.append(f"non-generalizable share {min(shares):.2f}-{max(shares):.2f}")
+        if not c["passed"]:
+            parts.append("the control was missed")
+        parts.append(_departures(setup))
+        out.append(Verdict(claim=claim, paper="B", figure=figure, statement=statement,
+                           verdict=categorize(present, control, powered=False),
+                           why="; ".join(parts), scale=scale, setups=[dict(setup)],
+                           control=control, chapter=chapter))
+    return out
+
+
+# ---------------------------------------------------------------- Fig. 6: the LM's logical model
+
+#: Fig. 6: the R² the k most salient interactions must reach ...
+R2_MIN = 0.9
+#: ... with k at most this share of the 2(2^n − 1) possible interactions.
+SPARSE_SHARE = 0.1
+
+
+def judge_fig6(run: Mapping[str, Any]) -> dict[str, Any]:
+    """The Fig. 6 rule of ``B6_llm_logic`` on one :func:`papers.llm.run_prompt` result (or a
+    planted one with the same keys): universal matching up to the re-run noise, and the
+    smallest k whose top-k patterns reach R² ≥ :data:`R2_MIN` at most :data:`SPARSE_SHARE` of
+    the possible ones; ``k_and`` is the same count for the AND-only (Harsanyi) explanation."""
+    from papers import llm as L
+
+    rep = L.matching_report(run)
+    v = torch.as_tensor(run["values"], dtype=torch.float64)
+    scale_v = max(abs(float(v[-1])), 1.0)
+    matched = bool(rep["err_v_minus_delta"] <= rep["rerun_noise"] + 1e-6 * scale_v)
+    total = 2 * (v.shape[-1] - 1)
+    k90 = L.k_for_r2(v, run["and_effects"], run["or_effects"], R2_MIN)
+    k90_and = L.k_for_r2(v, tf.mobius(v), torch.zeros_like(v), R2_MIN)
+    sparse = k90 is not None and k90 <= SPARSE_SHARE * total
+    why = (f"matching error {rep['err_v_minus_delta']:.2g} (re-run noise "
+           f"{rep['rerun_noise']:.2g}); k for R² >= {R2_MIN:g}: {k90} of {total} "
+           f"(<= {SPARSE_SHARE:.0%}: {'yes' if sparse else 'NO'}; AND only: {k90_and})")
+    return {"matched": matched, "k90": k90, "k90_and": k90_and, "possible": total,
+            "sparse": bool(sparse), "passed": bool(matched and sparse), "why": why, **rep}
+
+
+def planted_logic_run(n: int = 8, *, n_and: int = 3, n_or: int = 3, noise: float = 0.005,
+                      n_check: int = 48, dense: bool = False, seed: int = 0) -> dict[str, Any]:
+    """The Fig. 6 control: a game that is a sparse AND-OR logical model by construction, in the
+    keys :func:`judge_fig6` reads. A bias plus ``n_and`` AND and ``n_or`` OR interactions
+    (orders 1–3, |I_S| uniform in [1, 3], random signs) give v(x_T) for every coalition, plus
+    i.i.d. N(0, (noise·|v(x_N) − v(x_∅)|)²); ``dense`` draws every v(x_T) i.i.d. N(0, 1)
+    instead (no sparse model). The effects are the sparsest AND-OR decomposition
+    (``ibn.and_or.extract``, ζ = 0.02·|v(x_N) − v(x_∅)|, as :func:`papers.llm.run_prompt`);
+    the "re-run" on ``n_check`` random coalitions reads the same values (no re-run noise)."""
+    from ibn.and_or import extract
+    from papers import llm as L
+
+    rng = np.random.default_rng(seed)
+    size = 1 << n
+    if dense:
+        v = torch.as_tensor(rng.standard_normal(size))
+    else:
+        m_of = tf.orders(n).numpy()
+        pool = np.flatnonzero((m_of >= 1) & (m_of <= 3))
+        a = torch.zeros(size, dtype=torch.float64)
+        o = torch.zeros(size, dtype=torch.float64)
+        a[0] = float(rng.uniform(-2, 2))
+        for eff, count in ((a, n_and), (o, n_or)):
+            idx = rng.choice(pool, size=count, replace=False)
+            eff[idx] = torch.as_tensor(rng.choice([-1.0, 1.0], count) * rng.uniform(1, 3, count))
+        v = L.predict(a, o, tf.all_masks(n))
+        v = v + noise * float(abs(v[-1] - v[0])) * torch.as_tensor(rng.standard_normal(size))
+    eff = extract(v, noise_bound=0.02)
+    masks = L.random_masks(n, n_check, seed=seed)
+    return {"values": v, "and_effects": eff.and_effects, "or_effects": eff.or_effects,
+            "delta": eff.delta, "noise_bound": 0.02, "check_masks": masks,
+            "check_values": v[tf.masks_to_index(masks)]}
+
+
+def fig6_control(n: int) -> dict[str, Any]:
+    """:func:`judge_fig6` on :func:`planted_logic_run` with ``n`` players."""
+    return judge_fig6(planted_logic_run(n))
+
+
+FIG6_CLAIM = ("B.fig6.logic_model", "Fig. 6",
+              "A language model's output on every masked version of a prompt is matched by a "
+              "sparse AND-OR logical model: a bias plus a few salient AND and OR interactions "
+              "between the prompt's words.")
+
+
+def fig6_setup(name: str, spec: Mapping[str, Any], run: Mapping[str, Any], *, n_players: int,
+               n_check: int) -> dict[str, Any]:
+    """The record entry of one prompt (``spec`` as :func:`papers.llm.run_prompt`'s, ``run`` its
+    result): one prompt is one setup of one sample."""
+    return {"model": "SmolLM2-135M-Instruct", "dataset": f"prompt: {name}",
+            "n_players": int(n_players), "n_samples": 1, "target": spec["target"],
+            "p_target": round(float(run["p_target"]), 4), "players": list(run["players"]),
+            "masking": "word removal", "n_check": int(n_check)}
+
+
+def fig6_records(judged: Mapping[str, Mapping[str, Any]], ctl: Mapping[str, Any],
+                 setups: Mapping[str, Mapping[str, Any]], *, scale: str, chapter: str) -> list:
+    """The Fig. 6 record from :func:`judge_fig6` per prompt name (``judged``), the control
+    (:func:`fig6_control`) and each prompt's record entry (``setups``). SmolLM2 and the
+    project's prompts are not the paper's protocol (``powered=False``)."""
+    from papers.verdicts import Control, Verdict, categorize
+
+    claim, figure, statement = FIG6_CLAIM
+    names = list(judged)
+    control = Control("a planted sparse logical model (a bias, 3 AND and 3 OR interactions of "
+                      "orders 1-3, |I| in [1, 3]) plus i.i.d. value noise of sd 0.005 x "
+                      "|v(x_N) - v(x_0)|, same extraction and rule, n = "
+                      f"{setups[names[0]]['n_players']}",
+                      "detected" if ctl["passed"] else "missed", ctl["why"])
+    present = [bool(judged[s]["passed"]) for s in names]
+    n = setups[names[0]]["n_players"]
+    why = (f"{sum(present)} of {len(present)} prompts pass: "
+           + "; ".join(f"{s}: {judged[s]['why']}" for s in names)
+           + ("" if ctl["passed"] else "; the control was missed")
+           + f"; far from the paper: SmolLM2-135M (paper: larger LLMs), prompts of the paper's "
+             f"kind but not its own, n = {n}, one prompt per setup")
+    return [Verdict(claim=claim, paper="B", figure=figure, statement=statement,
+                    verdict=categorize(present, control, powered=False), why=why, scale=scale,
+                    setups=[dict(setups[s]) for s in names], control=control, chapter=chapter)]
+
+
+# ------------------------------------------------------------ Appendix J: the penalty's accuracy
+
+APPJ_CLAIM = ("B.appJ.penalty", "App. J",
+              "Training with a penalty on the non-generalizable interactions (those a baseline "
+              "trained on held-out data does not share) raises the network's test accuracy.")
+
+
+def appj_control(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """The App. J control: :func:`papers.penalty.verdicts`'s accuracy rule on a known accuracy
+    gain of the same runs, the plain networks (λ = 0) trained on the full pool against those
+    trained on the scarce one (same seeds). ``rows``: :func:`papers.penalty.summarize`.
+    ``passed`` is None when the runs lack one of the two settings."""
+    from papers import penalty as P
+
+    plain = {r["setting"]: r for r in rows if r["lam"] == 0}
+    if not {"full", "scarce"} <= set(plain):
+        return {"passed": None, "why": "needs plain runs of both the full and the scarce setting "
+                                       f"(have: {', '.join(sorted(plain)) or 'none'})"}
+    ctl_rows = [{**plain["scarce"], "setting": "control", "lam": 0.0},
+                {**plain["full"], "setting": "control", "lam": 1.0}]
+    v = P.verdicts(ctl_rows)[0]
+    diff, spread = v["test_acc: pen − plain"], v["test_acc: sd(pen) + sd(plain)"]
+    return {"passed": bool(v["test_acc improved"]),
+            "why": f"full pool {plain['full']['test_acc']:.4f} vs scarce pool "
+                   f"{plain['scarce']['test_acc']:.4f} ({v['seeds']} seed"
+                   f"{'s' if v['seeds'] != 1 else ''}): gain {diff:+.4f} "
+                   f"{'>' if v['test_acc improved'] else '<='} sd sum {spread:.4f}"}
+
+
+def appj_records(rows: Sequence[Mapping[str, Any]], params: Mapping[str, Any],
+                 n_pool: Mapping[str, int], *, scale: str, chapter: str) -> list:
+    """The App. J record: one setup per (setting, λ > 0) of :func:`papers.penalty.summarize`
+    (``rows``), present when :func:`papers.penalty.verdicts` finds the accuracy improved;
+    ``n_pool[setting]`` is the number of training images. The held-out generalizable share is
+    named in ``why``. Not the paper's own experiment (``powered=False``)."""
+    from papers import penalty as P
+    from papers.verdicts import Control, Verdict, categorize
+
+    claim, figure, statement = APPJ_CLAIM
+    ctl = appj_control(rows)
+    control = Control("a known accuracy gain through the same runs and rule: the plain network "
+                      "trained on the full pool against the one trained on the scarce pool",
+                      "none" if ctl["passed"] is None else
+                      "detected" if ctl["passed"] else "missed", ctl["why"])
+    plain = {r["setting"]: r for r in rows if r["lam"] == 0}
+    setups, present, parts = [], [], []
+    for v in P.verdicts(rows):
+        s, lam = v["setting"], v["lam"]
+        setups.append({"model": f"MLP ({params['depth']} layers of {params['width']})",
+                       "dataset": "digits", "n_players": 8, "n_samples": int(params["n_eval"]),
+                       "setting": s, "n_train": int(n_pool[s]), "epochs": int(params["epochs"][s]),
+                       "lam": float(lam), "seeds": int(v["seeds"]),
+                       "penalised_per_batch": int(params["per_batch"]),
+                       "target_test_acc": round(float(plain[s]["test_acc"]), 4)})
+        present.append(bool(v["test_acc improved"]))
+        parts.append(f"{s} (λ = {lam:g}, {v['seeds']} seed{'s' if v['seeds'] != 1 else ''}): "
+                     f"accuracy "
+                     f"{v['test_acc: pen − plain']:+.4f} vs sd sum "
+                     f"{v['test_acc: sd(pen) + sd(plain)']:.4f} "
+                     f"({'improved' if v['test_acc improved'] else 'not improved'}); held-out "
+                     f"generalizable share {v['heldout_share: pen − plain']:+.3f} vs sd sum "
+                     f"{v['heldout_share: sd(pen) + sd(plain)']:.3f} "
+                     f"({'raised' if v['heldout_share improved'] else 'not raised'})")
+    why = ("; ".join(parts)
+           + ("" if control.outcome == "detected" else
+              f"; no detected control ({control.outcome}: {ctl['why']})")
+           + "; not paper B's experiment: an MLP on 8x8 digits, n = 8 image patches, "
+             f"seeds {', '.join(str(s) for s in params['seeds'])}")
+    return [Verdict(claim=claim, paper="B", figure=figure, statement=statement,
+                    verdict=categorize(present, control, powered=False), why=why, scale=scale,
+                    setups=setups, control=control, chapter=chapter)]
