@@ -104,7 +104,9 @@ FB.fig5_table(judged).style.format(precision=3).hide(axis="index")
 # at each level of parameter noise and of FGSM on the input ($x + \varepsilon\,{\rm sign}
 # \nabla_x v$), with the least-squares spindle (eq. 7). **The rule** (`judge_fig7`): at
 # every mild level the spindle fit reaches $R^2 \ge 0.8$ and $\Delta A$ peaks at
-# $2 \le m \le n - 1$.
+# $2 \le m \le n - 1$. This rule is looser than Fig. 2's spindle rule (peak at
+# $3 \le m \le n - 2$, small ends): a curve that peaks at $m = 2$ and falls off passes it, and
+# the peak order of every level is in the table at the top.
 
 # %% tags=["remove-input"]
 fig = FB.plot_fig7(judged)
@@ -117,7 +119,8 @@ plt.show()
 # classifies correctly (one τ for both groups; reward: the log-odds of the true label).
 # **The rule** (`judge_fig8`): the misclassified samples' non-generalizable share is larger
 # and their generalizable strength smaller, each by a one-sided Mann–Whitney test at
-# $p < 0.05$.
+# $p < 0.05$. A difference in the claimed direction that misses $p < 0.05$ leaves the claim
+# undecided (inconclusive); only a difference the other way counts against it.
 
 # %% tags=["remove-input"]
 fig = FB.plot_fig8(judged)

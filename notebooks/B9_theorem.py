@@ -14,6 +14,18 @@
 # %% [markdown]
 # # Paper B, Fig. 9: Theorem 3.1 predicts the interactions of earlier checkpoints
 #
+# ```{admonition} Verdict
+# This claim's record is written by {doc}`B3_dynamics` from the same checkpoints (the table
+# below): the rule of this page decides only on a run that really over-fits, which is checked
+# there. This page shows the fit checkpoint by checkpoint.
+# ```
+
+# %% tags=["remove-input"]
+from papers import verdicts as V
+
+V.table(V.records_for(["B.fig9"]), link=True)
+
+# %% [markdown]
 # Theorem 3.1 of paper B models a network trained under noise of level $\delta$ as the ridge
 # solution
 #
@@ -121,8 +133,8 @@ print(f"M(δ) I* beats the δ → 0 reference at {better}/{len(earlier)} earlier
       f"median relative error {earlier['rel. error M(δ)I*'].median():.3f} "
       f"(reference {earlier['rel. error δ→0 (I* rescaled)'].median():.3f}); "
       f"Spearman(log10 δ, epoch) = {trend:+.2f}")
-print(f"Verdict: Theorem 3.1 predicts the earlier checkpoints' distributions from I*: "
-      f"{'reproduced' if ok else 'NOT reproduced'}.")
+print(f"The rule on this run: {'passes' if ok else 'fails'} (the verdict, in the table at the "
+      "top, also asks whether the run over-fits at all)")
 
 # %% [markdown]
 # ## Provenance

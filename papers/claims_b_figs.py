@@ -20,6 +20,8 @@ The rules (Conventions page, conventions-distributions), each on one setup:
 * **Fig. 8, misclassified samples** (:func:`judge_fig8`), with one τ for both groups: the
   per-sample non-generalizable share is larger for misclassified samples, and the per-sample
   generalizable strength Σ|A_gen| smaller, each by a one-sided Mann–Whitney test at p < 0.05.
+  A difference in the claimed direction (by the medians) that misses p < 0.05 decides nothing
+  (the spread covers both outcomes): the record is then inconclusive, not "not reproduced".
 
 Controls: for Fig. 4 a measured curve made of the theory's own parts (:func:`fig4_control`: a
 decay of the setup's I* plus a spindle, each with half the strength); for Figs. 5 and 7 i.i.d.
@@ -203,8 +205,14 @@ def judge_fig8(correct: Mapping[str, Any], wrong: Mapping[str, Any]) -> dict[str
              f"{np.nanmean(c['non_share']):.3f} (correct), p = {p_share:.2g}")
     gen = (f"Σ|A_gen| {w['gen_strength'].mean():.3g} vs {c['gen_strength'].mean():.3g}, "
            f"p = {p_gen:.2g}")
+    # undecided: not significant, yet in the claimed direction (the spread covers both outcomes)
+    share_way = bool(np.nanmedian(w["non_share"]) > np.nanmedian(c["non_share"]))
+    gen_way = bool(np.median(w["gen_strength"]) < np.median(c["gen_strength"]))
     return {"groups": groups, "n": (len(c["non_share"]), len(w["non_share"])),
-            "non_share": (p_share < P_MAX, share), "gen_strength": (p_gen < P_MAX, gen)}
+            "non_share": (p_share < P_MAX, share),
+            "gen_strength": (p_gen < P_MAX, gen),
+            "decided": {"non_share": p_share < P_MAX or not share_way,
+                        "gen_strength": p_gen < P_MAX or not gen_way}}
 
 
 #: the value-noise levels of the controls (× E|v(x_N) − v(x_∅)|): small ones for Fig. 5 (the
@@ -270,12 +278,14 @@ CLAIMS = {
 def records(present: Mapping[str, Mapping[str, tuple[bool, str]]],
             controls: Mapping[str, tuple[bool, str, str]], setups: Mapping[str, Mapping[str, Any]],
             *, scale: str, chapter: str, planned: Sequence[str] = (),
-            notes: Mapping[str, str] | None = None) -> list:
+            notes: Mapping[str, str] | None = None,
+            undecided: Mapping[str, Sequence[str]] | None = None) -> list:
     """One :class:`papers.verdicts.Verdict` per claim of :data:`CLAIMS`.
 
     ``present[claim][setup name] = (passed, why)``; ``controls[claim] = (detected, kind, why)``;
     ``setups[name]`` the setup's record entry; ``notes[claim]`` is appended to ``why`` (for
-    example the lab SGD's outcome)."""
+    example the lab SGD's outcome); ``undecided[claim]`` names the setups whose absence the
+    test could not decide (the claim is then inconclusive rather than not reproduced)."""
     from papers.claims_b import powered
     from papers.verdicts import Control, Verdict, categorize
 
@@ -288,10 +298,13 @@ def records(present: Mapping[str, Mapping[str, tuple[bool, str]]],
         names = list(by_setup)
         ok_ctl, kind, ctl_why = controls[claim]
         control = Control(kind, "detected" if ok_ctl else "missed", ctl_why)
-        is_powered = scale != "smoke" and all(powered(setups[s]) for s in names)
+        is_powered = (scale != "smoke" and all(powered(setups[s]) for s in names)
+                      and not (undecided or {}).get(claim))
         flags = [bool(by_setup[s][0]) for s in names]
         why = ("; ".join(f"{s}: {by_setup[s][1]}" for s in names)
                + (f"; {notes[claim]}" if notes and claim in notes else "")
+               + (f"; the difference is in the claimed direction but not significant in "
+                  f"{', '.join(undecided[claim])}" if undecided and undecided.get(claim) else "")
                + ("" if ok_ctl else "; the control was missed")
                + (f"; {len(missing)} planned setup{'s' if len(missing) > 1 else ''} not run yet"
                   if missing else "")
@@ -387,6 +400,9 @@ def setup_records(judged: Mapping[str, Mapping[str, Any]], ctl: Mapping[str, Any
         c = ctl["fig5" if claim.startswith("B.fig5") else "fig7"]
         return c["passed"], CONTROL_KINDS[claim], c["why"]
 
+    undecided = {f"B.fig8.{part}": [s for s, j in judged.items()
+                                     if not j["exact"]["fig8"]["decided"][part]]
+                 for part in ("non_share", "gen_strength")}
     return records(present, {c: ctl_of(c) for c in CLAIMS},
                    {s: j["record"] for s, j in judged.items()}, scale=scale, chapter=chapter,
-                   planned=planned, notes=notes)
+                   planned=planned, notes=notes, undecided=undecided)

@@ -331,6 +331,9 @@ def test_fig8_rule_detects_its_planted_groups_and_not_equal_ones():
     assert j["non_share"][0] and j["gen_strength"][0], (j["non_share"], j["gen_strength"])
     same = F.judge_fig8(correct, correct)
     assert not same["non_share"][0] and not same["gen_strength"][0]
+    assert j["decided"] == {"non_share": True, "gen_strength": True}
+    swapped = F.judge_fig8(wrong, correct)  # the opposite direction: absent, and decided
+    assert not swapped["non_share"][0] and swapped["decided"]["non_share"]
 
 
 def test_fig5_and_fig7_rules_on_value_noise_and_on_no_noise():
@@ -360,3 +363,10 @@ def test_fig_records_and_the_misclassified_group(tiny):
     recs = F.records({c: ok for c in F.CLAIMS}, {c: (True, "kind", "why") for c in F.CLAIMS},
                      {"a": setup_rec}, scale="book", chapter="x.py")
     assert [r.claim for r in recs] == list(F.CLAIMS) and {r.verdict for r in recs} == {"reproduced"}
+    no = {s: (False, "absent") for s in ("a",)}
+    recs = F.records({c: no for c in F.CLAIMS}, {c: (True, "kind", "why") for c in F.CLAIMS},
+                     {"a": setup_rec}, scale="book", chapter="x.py",
+                     undecided={"B.fig8.non_share": ["a"]})
+    verdicts = {r.claim: r.verdict for r in recs}
+    assert verdicts["B.fig8.non_share"] == "inconclusive"
+    assert verdicts["B.fig8.gen_strength"] == "not reproduced"
