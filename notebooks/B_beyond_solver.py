@@ -106,7 +106,13 @@ for s in setups:
     row["L1 sgd / lp (max)"] = float(ratio.max())
     rows.append(row)
 sparsity = pd.DataFrame([{k_: v for k_, v in r_.items() if not k_.startswith("_")} for r_ in rows])
-sparsity.round(3)
+sparsity.drop(columns=list(sparsity.filter(like="extractor"))).round(3)
+
+# %% [markdown]
+# The implementation behind each solver's numbers, per setup:
+
+# %%
+sparsity.filter(like="extractor").T
 
 # %% [markdown]
 # ## 2. Distributions and B2's verdicts with each solver

@@ -151,7 +151,8 @@ _COLOURS = {"reproduced": "#c8e6c9", "partly reproduced": "#fff3c4", "not reprod
 
 
 def table(records: Sequence[Verdict], *, link: bool = False):
-    """The records as a styled table (claim, figure, verdict with its colour, why, setups)."""
+    """The records as a styled table (claim, figure, verdict with its colour, why, setups,
+    control; with ``link``, the chapter that wrote each record, linked)."""
     import pandas as pd
 
     rows = []
@@ -164,7 +165,7 @@ def table(records: Sequence[Verdict], *, link: bool = False):
                      "setups": f"{setups} (n = {'/'.join(map(str, n))}, "
                                f"{'/'.join(map(str, samples))} samples, {r.scale})",
                      "control": r.control.outcome,
-                     "chapter": f'<a href="{chapter}.html">{chapter}</a>' if link else chapter})
+                     **({"chapter": f'<a href="{chapter}.html">{chapter}</a>'} if link else {})})
     df = pd.DataFrame(rows)
     if df.empty:
         return df
