@@ -17,3 +17,12 @@ def brute_force(v: torch.Tensor, n: int) -> torch.Tensor:
                 deltas.append(v[s | 1 << i | 1 << j] - v[s | 1 << i] - v[s | 1 << j] + v[s])
             out[m, i, j] = sum(deltas) / len(deltas)
     return out
+
+
+def random_effects(n: int, samples: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Seeded N(0, 1) AND and OR effects (samples, 2^n), the OR bias I_∅ set to 0."""
+    g = torch.Generator().manual_seed(seed)
+    a = torch.randn(samples, 1 << n, generator=g, dtype=torch.float64)
+    o = torch.randn(samples, 1 << n, generator=g, dtype=torch.float64)
+    o[:, 0] = 0.0
+    return a, o

@@ -14,6 +14,7 @@ import torch
 from ibn import distributions as dist
 from papers import claims_b_chapters as CC
 from papers import verdicts as V
+from _oracles import random_effects  # tests/ is on sys.path under pytest
 
 
 # ------------------------------------------------------------------------- Figs. 3 and 9
@@ -61,16 +62,8 @@ def test_phase2_rule_on_rising_flat_and_one_sided_shares():
     assert CC.judge_phase2(rising, rising, gap, epochs, boundary=6)["passed"] is None
 
 
-def _effects(n: int, samples: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
-    g = torch.Generator().manual_seed(seed)
-    a = torch.randn(samples, 1 << n, generator=g, dtype=torch.float64)
-    o = torch.randn(samples, 1 << n, generator=g, dtype=torch.float64)
-    o[:, 0] = 0.0
-    return a, o
-
-
 def test_fig9_control_detected_and_rising_delta_not():
-    a, o = _effects(5, 3, seed=0)
+    a, o = random_effects(5, 3, seed=0)
     epochs = [1, 2, 4, 8, 16]
     ctl = CC.fig9_control(a, o, epochs)
     assert ctl["passed"] is True and ctl["better"] == len(epochs) - 1
@@ -110,7 +103,7 @@ def _setup() -> dict:
 
 
 def test_dynamics_records_validate_and_need_overfitting(planted, tmp_path):
-    a, o = _effects(5, 3, seed=1)
+    a, o = random_effects(5, 3, seed=1)
     ctl = {"fig3": planted["grown"], "fig9": CC.fig9_control(a, o, list(range(1, 9)))}
     judged = dict(planted["grown"])
     judged["fig9"] = ctl["fig9"]  # a Fig. 9 result that passes

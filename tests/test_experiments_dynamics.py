@@ -11,14 +11,7 @@ import torch
 from ibn import distributions as dist
 from ibn import transforms as tf
 from papers import dynamics as D
-
-
-def _effects(n: int, samples: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
-    g = torch.Generator().manual_seed(seed)
-    a = torch.randn(samples, 1 << n, generator=g, dtype=torch.float64)
-    o = torch.randn(samples, 1 << n, generator=g, dtype=torch.float64)
-    o[:, 0] = 0.0
-    return a, o
+from _oracles import random_effects  # tests/ is on sys.path under pytest
 
 
 def test_phase_boundary_is_min_test_loss():
@@ -47,7 +40,7 @@ def test_rises_after():
 @pytest.mark.parametrize("log10_delta", [-2.0, 0.0])
 def test_fit_decay_recovers_planted_delta_and_gamma(log10_delta):
     n = 5
-    a, o = _effects(n, 3, seed=0)
+    a, o = random_effects(n, 3, seed=0)
     model = dist.DecayModel(a, o)
     target = model.strengths(10.0 ** log10_delta, gamma=2.5)
     target.plus[0] = target.minus[0] = 0.0
@@ -60,7 +53,7 @@ def test_fit_decay_recovers_planted_delta_and_gamma(log10_delta):
 
 def test_theorem_predictions_beat_identity_on_planted_curves():
     n = 5
-    a, o = _effects(n, 3, seed=1)
+    a, o = random_effects(n, 3, seed=1)
     model = dist.DecayModel(a, o)
     curves = {"total": []}
     for ld in (0.0, -1.0, -6.0):  # earlier checkpoints: larger δ
@@ -73,9 +66,9 @@ def test_theorem_predictions_beat_identity_on_planted_curves():
 
 
 def _fake_result(n: int = 4, samples: int = 3) -> dict:
-    a1, o1 = _effects(n, samples, seed=2)
-    a2, o2 = _effects(n, samples, seed=3)
-    ab, ob = _effects(n, samples, seed=4)
+    a1, o1 = random_effects(n, samples, seed=2)
+    a2, o2 = random_effects(n, samples, seed=3)
+    ab, ob = random_effects(n, samples, seed=4)
     vals = torch.stack([tf.zeta(a) + tf.or_zeta(o) for a, o in ((a1, o1), (a2, o2))])
     return {"ckpt_epochs": [1, 2], "and": torch.stack([a1, a2]), "or": torch.stack([o1, o2]),
             "values": vals, "baseline_and": ab[None], "baseline_or": ob[None]}
