@@ -298,8 +298,8 @@ def records(present: Mapping[str, Mapping[str, tuple[bool, str]]],
         names = list(by_setup)
         ok_ctl, kind, ctl_why = controls[claim]
         control = Control(kind, "detected" if ok_ctl else "missed", ctl_why)
-        is_powered = (scale != "smoke" and all(powered(setups[s]) for s in names)
-                      and not (undecided or {}).get(claim))
+        at_protocol = scale != "smoke" and all(powered(setups[s]) for s in names)
+        is_powered = at_protocol and not (undecided or {}).get(claim)
         flags = [bool(by_setup[s][0]) for s in names]
         why = ("; ".join(f"{s}: {by_setup[s][1]}" for s in names)
                + (f"; {notes[claim]}" if notes and claim in notes else "")
@@ -308,7 +308,7 @@ def records(present: Mapping[str, Mapping[str, tuple[bool, str]]],
                + ("" if ok_ctl else "; the control was missed")
                + (f"; {len(missing)} planned setup{'s' if len(missing) > 1 else ''} not run yet"
                   if missing else "")
-               + ("" if is_powered else "; not every setup is at the paper's protocol"))
+               + ("" if at_protocol else "; not every setup is at the paper's protocol"))
         out.append(Verdict(claim=claim, paper="B", figure=figure, statement=statement,
                            verdict=categorize(flags, control, powered=is_powered), why=why,
                            scale=scale, setups=[dict(setups[s]) for s in names], control=control,
