@@ -194,7 +194,7 @@ for c in range(C):
                  "non share": f["non_share"], "spindle share": f["spindle_share"],
                  "alpha": f["alpha"], "log10 delta": np.log10(f["delta"]), "R²": f["r2"]})
 table = pd.DataFrame(rows)
-table.round(4)
+table.set_index("epoch").round(3).T
 
 # %%
 fig, ax = plt.subplots(figsize=(6, 3.3))

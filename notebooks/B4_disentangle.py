@@ -96,7 +96,7 @@ for row_axes, (key, r) in zip(axes, runs.items()):
 fig.tight_layout()
 plt.show()
 table = pd.DataFrame(rows)
-table.round(4)
+table.set_index("setup").drop(columns=["fit message"]).round(3).T
 
 # %% [markdown]
 # ## The residual per order

@@ -146,7 +146,8 @@ for key, r in runs.items():
         tables[(key, kind)] = pd.DataFrame(rows)
         curves[(key, kind)] = cur
 pd.concat({(key, kind): df[df["level"] > 0].set_index("level")
-           for (key, kind), df in tables.items()}, names=["setup", "kind"]).round(4)
+           for (key, kind), df in tables.items()}, names=["setup", "kind"]).drop(
+    columns=["draws", "beta", "r_total"], errors="ignore").round(3)
 
 # %% [markdown]
 # ## Newly emerged interactions with the spindle fit
