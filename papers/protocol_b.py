@@ -31,6 +31,7 @@ from ibn.data import load_images
 from ibn.maskers import FeatureMapMasker
 from ibn.train import evaluate
 from ibn.transforms import mobius, orders
+from papers.generalizable import _predict as predict
 from papers.reference import RECIPES, ImageSetup, ModelSpec, parse_setups, train_reference
 
 __all__ = ["SetupB", "SETUPS_B", "SCALES_B", "SOLVERS", "NOISE_B", "N_MISCLASSIFIED", "games",
@@ -176,12 +177,12 @@ def misclassified(setup: SetupB, solver: str = "exact", *, progress: bool = Fals
         target, _ = train_reference(setup.target())
         bases = [train_reference(b)[0] for b in setup.baselines()]
         x, y = load_images(setup.dataset, "test")
-        wrong = np.flatnonzero((_predict(target, x) != y).numpy())
+        wrong = np.flatnonzero((predict(target, x) != y).numpy())
         rng = np.random.default_rng(setup.seed + 7)
         idx = np.sort(rng.choice(wrong, size=min(n_wrong_wanted, len(wrong)), replace=False))
         v, players, layer = _play(setup, [target] + bases, x, y, idx, progress=progress)
         sampled = torch.as_tensor(games(setup)["indices"])
-        right = torch.nonzero(_predict(target, x[sampled]) == y[sampled]).flatten()
+        right = torch.nonzero(predict(target, x[sampled]) == y[sampled]).flatten()
         return {"values": v[0], "baseline_values": v[1:], "labels": y[idx],
                 "indices": torch.as_tensor(idx), "players": players, "layer": layer,
                 "n_wrong": len(wrong), "correct_positions": right[:n_wrong_wanted]}
@@ -202,12 +203,6 @@ def correct_group(res: dict[str, Any], positions: torch.Tensor) -> dict[str, Any
         out[key] = res[key][:, pos]
     out["players"] = [res["players"][int(i)] for i in pos]
     return out
-
-
-def _predict(net: torch.nn.Module, x: torch.Tensor, batch: int = 500) -> torch.Tensor:
-    net.eval()
-    with torch.inference_mode():
-        return torch.cat([net(x[i:i + batch]).argmax(1) for i in range(0, len(x), batch)])
 
 
 #: parameter-noise and FGSM levels of Figs. 5 and 7 per scale (:func:`papers.noise.noise_levels`).
