@@ -222,9 +222,9 @@ def noise(setup: SetupB, *, progress: bool = False, recompute: bool = False) -> 
     from papers.noise import noise_levels
 
     settings = NOISE_B[setup.scale]
-    g = games(setup)
 
     def compute() -> dict[str, Any]:
+        g = games(setup)
         target, _ = train_reference(setup.target())
         x, y = load_images(setup.dataset, "test")
         idx = torch.as_tensor(g["indices"])
