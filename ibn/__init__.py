@@ -27,7 +27,8 @@ _EXPORTS = {
     # the sparsest AND-OR decomposition
     "extract": "and_or", "AndOrResult": "and_or",
     # values of a model's masked inputs
-    "all_values": "games", "evaluate": "games", "log_odds": "games", "Masker": "games",
+    "all_values": "games", "Game": "games", "evaluate": "games", "log_odds": "games",
+    "Masker": "games",
     "PatchMasker": "maskers", "FeatureMapMasker": "maskers", "TabularMasker": "maskers",
     "TokenMasker": "maskers",
     # multi-order interactions (ibn.multiorder.exact / sample for the interactions themselves)

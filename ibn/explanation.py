@@ -51,7 +51,7 @@ from ._checks import check_flag, check_number
 from .and_or import extract as _extract
 from .and_or.result import RESULT_FORMAT, AndOrResult
 from ._batch import as_inputs, given_targets, maskers_for, targets_for
-from .maskers import FeatureMapMasker, PatchMasker, TabularMasker, TokenMasker
+from .maskers import player_names
 
 __all__ = ["explain", "load", "Explanation", "EXPLANATION_FORMAT"]
 
@@ -61,40 +61,6 @@ _FORMAT_NAME = "ibn.explanation"
 _RESULT_TENSORS = ("and_effects", "or_effects", "gamma", "delta", "objective", "values", "zeta",
                    "lower_bound")
 _AND_COLOR, _OR_COLOR = "tab:red", "tab:blue"
-
-
-# ---------------------------------------------------------------- players' names
-
-
-def _unique(names: list[str]) -> list[str]:
-    """``names`` with a repeated name told apart by its player index: ``"good [3]"``."""
-    seen: dict[str, int] = {}
-    for name in names:
-        seen[name] = seen.get(name, 0) + 1
-    return [f"{name} [{i}]" if seen[name] > 1 else name for i, name in enumerate(names)]
-
-
-def player_names(masker: Any) -> list[str]:
-    """Readable names of a masker's players, player i first: ``"cell (r, c)"`` for a
-    :class:`~ibn.maskers.PatchMasker` or :class:`~ibn.maskers.FeatureMapMasker` (row and column
-    of the grid cell), the word for a :class:`~ibn.maskers.TokenMasker`, ``"feature j"`` for a
-    :class:`~ibn.maskers.TabularMasker`, the masker's own ``players`` when they are strings, else
-    ``"player i"``. A name that occurs twice is followed by its player index."""
-    n = int(masker.n_players)
-    players = getattr(masker, "players", None)
-    if isinstance(masker, (PatchMasker, FeatureMapMasker)):
-        grid = masker.grid if isinstance(masker, PatchMasker) else masker.patches.grid
-        names = [f"cell {divmod(int(c), int(grid[1]))}" for c in players]
-    elif isinstance(masker, TokenMasker):
-        names = [str(p["word"]) for p in players]
-    elif isinstance(masker, TabularMasker):
-        names = [f"feature {int(f)}" for f in players]
-    elif isinstance(players, (list, tuple)) and len(players) == n and all(
-            isinstance(p, str) for p in players):
-        names = list(players)
-    else:
-        names = [f"player {i}" for i in range(n)]
-    return _unique(names)
 
 
 def _members(S: int, n: int) -> list[int]:
@@ -501,7 +467,7 @@ def explain(model: Any, inputs: Any, masker: Any, targets: Any = None, *,
     values = torch.stack([
         games.all_values(model, x, m, target=None if int(ti) < 0 else int(ti), reward=reward,
                          batch_size=batch_size, device=device, max_players=max_players,
-                         progress=False)
+                         progress=False).values
         for x, m, ti in tqdm(list(zip(xs, maskers, t)), desc="values", disable=not progress,
                              leave=False)])
     result = _extract(values, **options)

@@ -6,12 +6,16 @@
   (concrete maskers live in :mod:`ibn.maskers`).
 - :func:`evaluate` values of k masks (chunked, ``torch.inference_mode``, model's device).
 - :func:`evaluate_fn` the same for a plain function of a mask matrix (numpy returns accepted).
-- :func:`all_values` the 2^n values of every coalition (bit i = player i), with a cost guard.
+- :class:`Game` a game: its 2^n values with the players' names, the target class and what
+  made it.
+- :func:`all_values` the :class:`Game` of a model on one input: every coalition's value (bit
+  i = player i), with a cost guard.
 """
 
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass, field
 from typing import Any, Callable, Protocol, runtime_checkable
 
 import numpy as np
@@ -19,9 +23,10 @@ import torch
 
 from ._checks import check_flag, check_number
 from ._progress import tqdm
-from .transforms import all_masks, check_masks
+from .maskers import player_names
+from .transforms import all_masks, check_masks, n_players
 
-__all__ = ["log_odds", "Masker", "evaluate", "evaluate_fn", "all_values"]
+__all__ = ["log_odds", "Masker", "Game", "evaluate", "evaluate_fn", "all_values"]
 
 Reward = Callable[[Any, Any], Any]
 
@@ -74,6 +79,79 @@ class Masker(Protocol):
     n_players: int
 
     def __call__(self, model: Any, x: Any, masks: torch.Tensor) -> Any: ...
+
+
+def _as_class(target: Any) -> int | None:
+    """The target as a Python int where it is one class (None or a per-mask target: None)."""
+    if isinstance(target, (int, np.integer)):
+        return int(target)
+    if isinstance(target, torch.Tensor) and target.numel() == 1 and not target.is_floating_point():
+        return int(target.item())
+    return None
+
+
+def _unwrap(a: Any) -> Any:
+    if isinstance(a, Game):
+        return a.values
+    if isinstance(a, (list, tuple)):
+        return type(a)(_unwrap(b) for b in a)
+    if isinstance(a, dict):
+        return {k: _unwrap(b) for k, b in a.items()}
+    return a
+
+
+@dataclass(frozen=True, eq=False)
+class Game:
+    """A game v over n players (Conventions page, conventions-notation): ``values[T]`` = v(x_T)
+    for every coalition T, indexed by bitmask (bit i = player i), with what it needs to be read.
+
+    Attributes:
+        values: float64 tensor (2^n,) on the CPU.
+        names: the players' readable names, player i first (:func:`ibn.maskers.player_names`).
+        players: what the masker chose as players (grid cells, features, words), player i first.
+        target: the class y whose reward v is (resolved: the predicted class when none was
+            given), or None for a game that is not a classifier's.
+        made_by: what made the values: the model's class, the masker's ``describe()`` and the
+            reward's name (a plain function's name for a function game).
+
+    A Game is read wherever values are: ``ibn.and_or.extract(game)``, ``ibn.transforms``,
+    ``ibn.multiorder.exact``; torch functions take it as its values (``torch.stack(games)``,
+    ``torch.allclose(game, v)``), numpy too (``np.asarray(game)``); ``game[T]`` is v(x_T).
+    """
+
+    values: torch.Tensor
+    names: tuple[str, ...]
+    players: tuple[Any, ...]
+    target: int | None = None
+    made_by: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        n = n_players(int(self.values.shape[-1]))
+        if self.values.ndim != 1:
+            raise ValueError(f"values must be one game (2**n,), got shape {tuple(self.values.shape)}")
+        if len(self.names) != n or len(self.players) != n:
+            raise ValueError(f"a game of n = {n} players needs {n} names and players, got "
+                             f"{len(self.names)} and {len(self.players)}")
+
+    @property
+    def n(self) -> int:
+        """The number of players."""
+        return int(self.values.shape[-1]).bit_length() - 1
+
+    def __getitem__(self, T: Any) -> torch.Tensor:
+        return self.values[T]
+
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        a = self.values.numpy()
+        return a.astype(dtype) if dtype is not None else a
+
+    @classmethod
+    def __torch_function__(cls, func, types, args=(), kwargs=None):
+        return func(*_unwrap(args), **_unwrap(kwargs or {}))
+
+    def __repr__(self) -> str:
+        shown = ", ".join(self.names[:4]) + (", ..." if self.n > 4 else "")
+        return f"Game(n={self.n}, target={self.target}, players=[{shown}])"
 
 
 def _model_device(model) -> torch.device:
@@ -181,11 +259,19 @@ def evaluate(
         if x is not None:
             raise ValueError("an input x was given without a masker; pass masker=... (or only a function and masks)")
         return evaluate_fn(model, masks, batch_size=batch_size, progress=progress)
+    return _evaluate_model(model, x, masker, masks, reward, target, batch_size, device,
+                           progress)[0]
+
+
+def _evaluate_model(model: Any, x: Any, masker: Masker, masks, reward: Reward, target: Any,
+                    batch_size: int | None, device: Any, progress: bool | None
+                    ) -> tuple[torch.Tensor, Any]:
+    """:func:`evaluate` with a masker; also returns the target used (resolved when None)."""
     masks = check_masks(masks, getattr(masker, "n_players", None))
     dev = torch.device(device) if device is not None else _model_device(model)
     if isinstance(model, torch.nn.Module) and model.training and not getattr(masker, "eval_mode", False):
         warnings.warn("model is in training mode (dropout/batch-norm active); call model.eval() first",
-                      stacklevel=2)
+                      stacklevel=3)
     if isinstance(x, torch.Tensor):
         x = x.to(dev)
     k, n = masks.shape
@@ -201,7 +287,7 @@ def evaluate(
             out = masker(model, x, chunk)
             parts.append(_to_values(reward(out, target), len(chunk), "reward"))
     vals = torch.cat(parts) if parts else torch.zeros(0, dtype=torch.float64)
-    return _check_finite(vals, masks)
+    return _check_finite(vals, masks), target
 
 
 def all_values(
@@ -216,13 +302,15 @@ def all_values(
     batch_size: int | None = 256,
     device=None,
     progress: bool | None = None,
-) -> torch.Tensor:
-    """The 2^n values v(x_T) of every coalition T, indexed by bitmask (bit i = player i)
-    (Conventions page, eq-mask).
+) -> Game:
+    """The :class:`Game` of every coalition T's value v(x_T), indexed by bitmask (bit i =
+    player i) (Conventions page, eq-mask), with its players' names and its target class.
 
     ``n`` defaults to ``masker.n_players``; without a masker ``model_or_fn`` is a plain function
     of mask matrices and ``n`` is required. Refuses n > ``max_players`` (2^20 passes by
-    default): raise ``max_players`` to allow more. Other arguments as in :func:`evaluate`.
+    default): raise ``max_players`` to allow more. Other arguments as in :func:`evaluate`;
+    ``target=None`` takes the class the model predicts on the unmasked input (the Game's
+    ``target`` says which).
     """
     if masker is not None:
         m = int(masker.n_players)
@@ -244,6 +332,19 @@ def all_values(
     if masker is None:
         if x is not None:
             raise ValueError("an input x was given without a masker; pass masker=...")
-        return evaluate_fn(model_or_fn, masks, batch_size=batch_size, progress=progress)
-    return evaluate(model_or_fn, x, masker, masks, reward=reward, target=target,
-                    batch_size=batch_size, device=device, progress=progress)
+        values = evaluate_fn(model_or_fn, masks, batch_size=batch_size, progress=progress)
+        return Game(values, tuple(f"player {i}" for i in range(n)), tuple(range(n)), None,
+                    {"function": getattr(model_or_fn, "__name__", type(model_or_fn).__name__)})
+    values, used = _evaluate_model(model_or_fn, x, masker, masks, reward, target, batch_size,
+                                   device, progress)
+    players = getattr(masker, "players", None)
+    players = tuple(players) if isinstance(players, (list, tuple)) and len(players) == n else \
+        tuple(range(n))
+    describe = getattr(masker, "describe", None)
+    try:
+        told = describe() if callable(describe) else type(masker).__name__
+    except NotImplementedError:
+        told = type(masker).__name__
+    made_by = {"model": type(model_or_fn).__name__, "masker": told,
+               "reward": getattr(reward, "__name__", type(reward).__name__)}
+    return Game(values, tuple(player_names(masker)), players, _as_class(used), made_by)

@@ -29,8 +29,8 @@ from torch import nn
 
 from .transforms import all_masks, check_masks
 
-__all__ = ["PatchMasker", "FeatureMapMasker", "TokenMasker", "TabularMasker", "all_masks",
-           "central_cells", "STOP_WORDS"]
+__all__ = ["PatchMasker", "FeatureMapMasker", "TokenMasker", "TabularMasker", "player_names",
+           "all_masks", "central_cells", "STOP_WORDS"]
 
 # A small English stop-word list (articles, pronouns, auxiliaries, prepositions, conjunctions).
 STOP_WORDS: frozenset[str] = frozenset("""
@@ -357,3 +357,34 @@ class TokenMasker(_Masker):
                 "players": self.players, "seed": self.seed, "mask_token_id": self.mask_token_id,
                 "baseline_embedding": None if self.baseline_embedding is None
                 else _baseline_repr(torch.as_tensor(self.baseline_embedding))}
+
+
+def _unique(names: list[str]) -> list[str]:
+    """``names`` with a repeated name told apart by its player index: ``"good [3]"``."""
+    seen: dict[str, int] = {}
+    for name in names:
+        seen[name] = seen.get(name, 0) + 1
+    return [f"{name} [{i}]" if seen[name] > 1 else name for i, name in enumerate(names)]
+
+
+def player_names(masker: Any) -> list[str]:
+    """Readable names of a masker's players, player i first: ``"cell (r, c)"`` for a
+    :class:`~ibn.maskers.PatchMasker` or :class:`~ibn.maskers.FeatureMapMasker` (row and column
+    of the grid cell), the word for a :class:`~ibn.maskers.TokenMasker`, ``"feature j"`` for a
+    :class:`~ibn.maskers.TabularMasker`, the masker's own ``players`` when they are strings, else
+    ``"player i"``. A name that occurs twice is followed by its player index."""
+    n = int(masker.n_players)
+    players = getattr(masker, "players", None)
+    if isinstance(masker, (PatchMasker, FeatureMapMasker)):
+        grid = masker.grid if isinstance(masker, PatchMasker) else masker.patches.grid
+        names = [f"cell {divmod(int(c), int(grid[1]))}" for c in players]
+    elif isinstance(masker, TokenMasker):
+        names = [str(p["word"]) for p in players]
+    elif isinstance(masker, TabularMasker):
+        names = [f"feature {int(f)}" for f in players]
+    elif isinstance(players, (list, tuple)) and len(players) == n and all(
+            isinstance(p, str) for p in players):
+        names = list(players)
+    else:
+        names = [f"player {i}" for i in range(n)]
+    return _unique(names)

@@ -59,7 +59,8 @@ from ._threads import limit_process, one_thread
 from .and_or import extract as _extract
 from .and_or.result import AndOrResult
 from ._batch import given_targets, targets_for
-from .explanation import _RESULT_TENSORS, Explanation, _check_model, _prepare, load, player_names
+from .explanation import _RESULT_TENSORS, Explanation, _check_model, _prepare, load
+from .maskers import player_names
 from .results import write_atomically
 
 __all__ = ["study", "StudyResult", "ModelFactory", "explain_on_cluster", "connect", "run_tasks",
@@ -305,7 +306,7 @@ def _explain_one(model: Any, x: Any, masker: Any, target: int | None, settings: 
     v = games.all_values(model, x, masker, target=None if ti < 0 else ti,
                          reward=settings["reward"], batch_size=settings["batch_size"],
                          device=dev, max_players=settings["max_players"], progress=False)
-    res = _extract(v.unsqueeze(0), **options)
+    res = _extract(v.values.unsqueeze(0), **options)
     if not settings["values"]:
         res = replace(res, values=None)
     return {"result": res.to_dict(), "target": ti}

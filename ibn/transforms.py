@@ -39,7 +39,10 @@ __all__ = [
 
 
 def as_values(x, *, name: str = "values") -> torch.Tensor:
-    """Return ``x`` as a float64 tensor (device kept), rejecting non-numeric input clearly."""
+    """Return ``x`` as a float64 tensor (device kept), rejecting non-numeric input clearly.
+    An object that carries its values as a tensor (an :class:`ibn.games.Game`) gives them."""
+    if not isinstance(x, torch.Tensor) and isinstance(getattr(x, "values", None), torch.Tensor):
+        x = x.values
     if isinstance(x, torch.Tensor):
         if x.is_complex():
             raise TypeError(f"{name} must be real, got a complex tensor")

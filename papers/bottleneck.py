@@ -161,7 +161,7 @@ def game_values(model: nn.Module, xs: torch.Tensor, ys: torch.Tensor, masker: An
     mode."""
     model.eval()
     out = [all_values(model, x, masker, target=int(y), batch_size=batch_size,
-                      max_players=max_players, progress=False) for x, y in zip(xs, ys)]
+                      max_players=max_players, progress=False).values for x, y in zip(xs, ys)]
     return torch.stack(out) if out else torch.zeros(0, 1 << masker.n_players, dtype=torch.float64)
 
 

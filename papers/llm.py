@@ -222,7 +222,7 @@ def topk_explained(values: torch.Tensor, and_effects: torch.Tensor, or_effects: 
     For each k: ``r2`` = 1 − Σ_T (v_T − h_k(T))² / Σ_T (v_T − mean v)², where h_k keeps only
     the k salient-most AND/OR effects, and ``max_err`` = max_T |v_T − h_k(T)|.
     """
-    v = torch.as_tensor(values, dtype=torch.float64)
+    v = tf.as_values(values)
     n = tf.n_players(v.shape[0])
     masks = tf.all_masks(n)
     pats = salient_patterns(and_effects, or_effects)
@@ -292,7 +292,7 @@ def _compute(p: dict[str, Any], *, progress: bool = False) -> dict[str, Any]:
     n = masker.n_players
     t0 = time.perf_counter()
     values = ibn_games.all_values(lm, None, masker, target=y, batch_size=64,
-                                  progress=progress)
+                                  progress=progress).values
     t_values = time.perf_counter() - t0
     eff = extract(torch.as_tensor(values, dtype=torch.float64).flatten(), noise_bound=p["noise_bound"])
     check = random_masks(n, p["n_check"], seed=p["seed"])

@@ -126,4 +126,4 @@ def text_values(net: nn.Module, text: str, label: int, n_players: int, seed: int
     2^n, where n = min(n_players, number of meaningful words)."""
     masker = token_masker(net, text, n_players, seed)
     return all_values(net, text, masker, target=int(label), batch_size=batch_size,
-                      progress=False).double()
+                      progress=False).values

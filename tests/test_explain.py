@@ -16,7 +16,8 @@ import ibn
 from ibn import games, transforms as tf
 from ibn.and_or import extract
 from ibn.and_or.synthetic import planted_game
-from ibn.explanation import EXPLANATION_FORMAT, Explanation, player_names
+from ibn.explanation import EXPLANATION_FORMAT, Explanation
+from ibn.maskers import player_names
 from ibn.maskers import FeatureMapMasker, PatchMasker, TabularMasker
 from _oracles import brute_force  # tests/ is on sys.path under pytest
 

@@ -66,7 +66,9 @@ def test_all_values_matches_hand_loop_and_chunking():
     x = torch.randn(n, dtype=torch.float64)
     masker = Tabular(torch.zeros(n, dtype=torch.float64))
     assert isinstance(masker, games.Masker)
-    v = games.all_values(model, x, masker, target=1, batch_size=7)
+    game = games.all_values(model, x, masker, target=1, batch_size=7)
+    v = game.values
+    assert isinstance(game, games.Game) and game.n == n and game.target == 1
     assert v.shape == (32,) and v.dtype == torch.float64
     for T in range(32):
         xt = torch.tensor([x[i].item() if T >> i & 1 else 0.0 for i in range(n)], dtype=torch.float64)
@@ -74,11 +76,13 @@ def test_all_values_matches_hand_loop_and_chunking():
         p = torch.softmax(logits, -1)[1]
         assert v[T].item() == pytest.approx(math.log(p / (1 - p)), abs=1e-10)
     for bs in (1, 3, 32, 1000, None):
-        torch.testing.assert_close(games.all_values(model, x, masker, target=1, batch_size=bs), v,
-                                   rtol=0, atol=1e-12)
-    # target=None: the class predicted on the unmasked input
+        torch.testing.assert_close(games.all_values(model, x, masker, target=1, batch_size=bs).values,
+                                   v, rtol=0, atol=1e-12)
+    # target=None: the class predicted on the unmasked input, and the Game says which
     predicted = int(model(x).argmax())
-    torch.testing.assert_close(games.all_values(model, x, masker), games.all_values(model, x, masker, target=predicted))
+    chosen = games.all_values(model, x, masker)
+    assert chosen.target == predicted
+    torch.testing.assert_close(chosen.values, games.all_values(model, x, masker, target=predicted).values)
     # a custom reward, and evaluate on a subset of masks
     masks = all_masks(n)[[31, 0, 6]]
     out = games.evaluate(model, x, masker, masks, reward=lambda o, t: o[:, 0])
@@ -91,7 +95,7 @@ def test_budget_refusal_message():
     msg = str(err.value)
     assert "2,097,152" in msg and "max_players=21" in msg and "forward passes" in msg
     v = games.all_values(lambda m: m.sum(1), n=3, max_players=3)
-    torch.testing.assert_close(v, torch.tensor([0, 1, 1, 2, 1, 2, 2, 3], dtype=torch.float64))
+    torch.testing.assert_close(v.values, torch.tensor([0, 1, 1, 2, 1, 2, 2, 3], dtype=torch.float64))
 
 
 def test_nan_rewards_named():
@@ -116,7 +120,7 @@ def test_plain_callable_path_numpy_and_torch():
     np_fn = lambda m: np.asarray(m, dtype=float) @ w  # noqa: E731
     v = games.all_values(np_fn, n=4)
     expected = all_masks(4).double() @ torch.as_tensor(w)
-    torch.testing.assert_close(v, expected)
+    torch.testing.assert_close(v.values, expected)
     masks = all_masks(4)[5:9]
     torch.testing.assert_close(games.evaluate(np_fn, masks=masks), expected[5:9])
     torch.testing.assert_close(games.evaluate_fn(np_fn, masks, batch_size=3, as_numpy=True), expected[5:9])
@@ -139,3 +143,31 @@ def test_bad_inputs():
     model.train()
     with pytest.warns(UserWarning, match="training mode"):
         games.all_values(model, x, masker, target=0)
+
+
+def test_game_carries_names_target_and_origin_and_reads_as_its_values():
+    from ibn.and_or import extract
+    from ibn.maskers import PatchMasker
+    from ibn.transforms import mobius
+
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(16, 3)).eval()
+    x = torch.randn(1, 4, 4)
+    masker = PatchMasker(grid=2, cells=[0, 3])
+    game = games.all_values(model, x, masker)
+    assert game.n == 2 and game.names == ("cell (0, 0)", "cell (1, 1)") and game.players == (0, 3)
+    assert game.target == int(model(x[None]).argmax())
+    assert game.made_by["model"] == "Sequential" and game.made_by["reward"] == "log_odds"
+    assert game.made_by["masker"]["masker"] == "PatchMasker"
+    # wherever values are read, a Game is read as its values (torch, numpy, the library)
+    torch.testing.assert_close(torch.stack([game, game]), game.values.expand(2, 4))
+    assert np.array_equal(np.asarray(game), game.values.numpy())
+    assert game[3].item() == game.values[3].item()
+    torch.testing.assert_close(mobius(game), mobius(game.values))
+    assert torch.equal(extract(game).and_effects, extract(game.values).and_effects)
+    assert torch.equal(extract([game, game]).and_effects[1], extract(game.values).and_effects)
+    assert "cell (0, 0)" in repr(game)
+    with pytest.raises(ValueError, match="2 names"):
+        games.Game(game.values, ("a",), (0, 1))
+    with pytest.raises(ValueError, match="one game"):
+        games.Game(torch.zeros(2, 4, dtype=torch.float64), ("a", "b"), (0, 1))

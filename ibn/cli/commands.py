@@ -271,7 +271,8 @@ def _extract_sample(model: Any, x: Any, masker: Any, target: int | None, batch_s
 
     from .. import and_or, games
 
-    v = games.all_values(model, x, masker, target=target, batch_size=batch_size, progress=progress)
+    v = games.all_values(model, x, masker, target=target, batch_size=batch_size,
+                         progress=progress).values
     res = and_or.extract(v, noise_bound=noise_bound, solver=solver)
     delta = next((getattr(res, a) for a in ("delta", "noise") if getattr(res, a, None) is not None), None)
     return {"values": torch.as_tensor(v, dtype=torch.float64),
