@@ -8,7 +8,9 @@ computed from JSON-serializable ``params``.  It is stored as::
 
 where ``<hash>`` is the first 12 hex digits of the SHA-256 of the canonical JSON of
 ``params``.  ``data/results/`` is committed to git, so results should stay small (a warning is
-given above 5 MB).  Both files are first written to temporaries beside them, then renamed (``os.replace``), the
+given above 5 MB); a large tensor that is mostly zeros (the sparsest AND-OR effects of many
+games) is stored as its nonzero entries and their flat positions, and loaded back dense, bit
+for bit.  Both files are first written to temporaries beside them, then renamed (``os.replace``), the
 ``.json`` before the ``.pt``: an interrupted run leaves the old result or none, never a
 corrupt one, and a ``.pt`` always has its provenance beside it.
 """
@@ -49,7 +51,11 @@ __all__ = [
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _ND = "__ndarray__"
+_SPARSE = "__mostly_zeros__"
 SIZE_WARNING_BYTES = 5 * 2**20
+#: a floating tensor of at least this many entries, at least this share of them zeros, is stored
+#: as its nonzero entries (int32 flat positions and values; loaded back dense, bit for bit)
+SPARSE_MIN_ENTRIES, SPARSE_MIN_ZEROS = 1 << 14, 0.75
 
 
 # ---------------------------------------------------------------- params and hashes
@@ -170,7 +176,7 @@ def _encode(obj: Any, where: str = "result") -> Any:
     if obj is None or isinstance(obj, (bool, int, float, str)):
         return obj
     if isinstance(obj, torch.Tensor):
-        return obj.detach().cpu().clone()
+        return _pack(obj.detach().cpu().clone())
     if isinstance(obj, np.ndarray):
         if obj.dtype == object or obj.dtype.kind in "USV":
             raise TypeError(f"{where}: numpy arrays of dtype {obj.dtype} cannot be stored; use a list")
@@ -182,7 +188,7 @@ def _encode(obj: Any, where: str = "result") -> Any:
         for k, v in obj.items():
             if not isinstance(k, str):
                 raise TypeError(f"{where}: keys must be strings, got {k!r}")
-            if k == _ND:
+            if k in (_ND, _SPARSE):
                 raise ValueError(f"{where}: the key {_ND!r} is reserved")
             out[k] = _encode(v, f"{where}[{k!r}]")
         return out
@@ -196,10 +202,34 @@ def _encode(obj: Any, where: str = "result") -> Any:
     )
 
 
+def _pack(t: torch.Tensor) -> Any:
+    """``t`` itself, or, for a large floating tensor that is mostly zeros, its shape, the flat
+    positions of its nonzero entries and their values (``_unpack`` rebuilds it bit for bit;
+    -0.0 counts as nonzero so that its sign bit is kept)."""
+    if not t.is_floating_point() or t.numel() < SPARSE_MIN_ENTRIES or t.numel() >= 2**31:
+        return t
+    flat = t.reshape(-1)
+    keep = (flat != 0) | torch.signbit(flat)
+    if int(keep.sum()) > (1 - SPARSE_MIN_ZEROS) * flat.numel():
+        return t
+    pos = keep.nonzero().flatten()
+    return {_SPARSE: {"shape": list(t.shape), "positions": pos.to(torch.int32),
+                      "values": flat[pos].clone()}}
+
+
+def _unpack(packed: Mapping[str, Any]) -> torch.Tensor:
+    values = packed["values"]
+    out = torch.zeros(int(np.prod(packed["shape"])), dtype=values.dtype)
+    out[packed["positions"].long()] = values
+    return out.reshape(packed["shape"])
+
+
 def _decode(obj: Any) -> Any:
     if isinstance(obj, dict):
         if set(obj) == {_ND}:
             return obj[_ND].numpy()
+        if set(obj) == {_SPARSE}:
+            return _unpack(obj[_SPARSE])
         return {k: _decode(v) for k, v in obj.items()}
     if isinstance(obj, list):
         return [_decode(v) for v in obj]

@@ -164,3 +164,23 @@ def test_cached_recompute_environment_variable(tmp_path, monkeypatch):
     monkeypatch.setenv("IBN_RECOMPUTE", "0")
     results.cached("env", {"a": 1}, compute, root=tmp_path)
     assert len(calls) == 2
+
+
+def test_mostly_zero_tensors_stored_sparse_and_loaded_bit_for_bit(tmp_path):
+    g = torch.Generator().manual_seed(0)
+    effects = torch.zeros(4, 3, 2048, dtype=torch.float64)
+    hit = torch.rand(effects.shape, generator=g) < 0.05
+    effects[hit] = torch.randn(int(hit.sum()), generator=g, dtype=torch.float64)
+    effects[0, 0, 7] = -0.0  # the sign of a zero survives
+    dense = torch.randn(4, 3, 2048, generator=g)  # float32, no zeros: stored as it is
+    ints = torch.zeros(1 << 15, dtype=torch.int64)  # not floating: stored as it is
+    made = {"effects": effects, "nested": {"list": [effects[1]]}, "dense": dense, "ints": ints}
+    back = results.cached("sparse", {"a": 1}, lambda: made, root=tmp_path)
+    for got, want in ((back["effects"], effects), (back["nested"]["list"][0], effects[1]),
+                      (back["dense"], dense), (back["ints"], ints)):
+        assert got.dtype == want.dtype and got.shape == want.shape and torch.equal(got, want)
+    assert torch.signbit(back["effects"][0, 0, 7])
+    stored = torch.load(results.result_path("sparse", {"a": 1}, tmp_path), weights_only=True)
+    assert set(stored["effects"]) == {"__mostly_zeros__"} and isinstance(stored["dense"], torch.Tensor)
+    results.cached("sparse", {"a": 2}, lambda: {"effects": effects}, root=tmp_path)
+    assert results.result_path("sparse", {"a": 2}, tmp_path).stat().st_size < effects.numel() * 8 * 0.2
