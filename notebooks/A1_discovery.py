@@ -13,19 +13,18 @@
 
 # %% [markdown]
 # # A1 · Discovery: the relative strength of each interaction order
-#
-# ```{admonition} Verdict
-# This claim is judged on the reference protocol (16×16 grid, n = 256, models trained with the
-# reference recipe) in {doc}`A1_protocol`; the table below is that chapter's record. This page
-# explores the claim at a smaller scale (exact curves on tables (n = 12), 3×3 and 8×8 grids on
-# 28-pixel images, CNNs trained a few hundred steps with Adam), which cannot decide it: read it
-# for the method and the small-scale picture.
-# ```
 
 # %% tags=["remove-input"]
 from papers import verdicts as V
 
-V.table(V.records_for(['A.discovery']), link=True)
+V.header(V.records_for(['A.discovery']),
+         departures=('This page explores the claim at a scale that cannot decide it: small CNNs on 28 '
+                     'px images with 3×3 exact and 8×8 sampled grids, tabular MLPs with n = 12 '
+                     'features, all trained with Adam. The verdict comes from the reference protocol '
+                     'chapter.'),
+         reading=('J^(m) over the ratio r = m/n, one curve per model; a U shape (high ends, low '
+                  'middle) is the bottleneck.'),
+         link=True)
 
 # %% [markdown]
 # **Claim (paper A, after Deng et al. ICLR 2022).** DNNs encode low-order and high-order

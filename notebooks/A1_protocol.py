@@ -24,7 +24,7 @@
 # ({ref}`Conventions: multi-order interactions <conventions-multiorder>`). Models are trained
 # with the reference recipe ({ref}`Conventions: paper A's protocol <conventions-protocol-a>`).
 #
-# The table is the verdict; the evidence follows.
+# The box below is the verdict; the evidence follows.
 
 # %% tags=["parameters"]
 scale = "smoke"  # smoke | book | paper
@@ -51,7 +51,14 @@ verdicts = PA.discovery_records(profiles, chosen, control, scale=scale,
                                 planned=[s.name for s in PA.chosen_setups(scale)],
                                 flat_control=flat_control)
 path = V.write(verdicts, elapsed_s=time.perf_counter() - t_start)
-V.table(verdicts)
+V.header(verdicts,
+         departures=('10 images (one per class) with 50 pairs × 50 contexts per order, where the '
+                     'reference takes 50 images, 200 pairs and 100 contexts; models trained for 8 to '
+                     '10 epochs of the reference recipe instead of 200 (to ≥ 99 % on MNIST, ≥ 90 % on '
+                     'Fashion-MNIST).'),
+         reading=('J^(m) over the ratio r = m/n per setup: grey at initialisation, orange after 5 % '
+                  "of training, blue at the kept epoch; dotted, each curve's noise floor. The "
+                  'bottleneck is a U: high at both ends, low in the middle, above the floor.'))
 
 # %% [markdown]
 # ## $J^{(m)}$ over training

@@ -13,19 +13,17 @@
 
 # %% [markdown]
 # # Paper B, Fig. 2: generalizable interactions decay, non-generalizable ones form a spindle
-#
-# ```{admonition} Verdict
-# This claim is judged at the paper's protocol (Appendix K: n = 10, 50 test samples, 5
-# baselines, targets at ≥ 99 % / ≥ 90 %) in {doc}`B1_protocol`; the table below is that
-# chapter's record. This page explores the claim at a smaller scale (n = 8 players, 6 training
-# samples per setup, targets trained on 200 images), which cannot decide it: read it for the
-# method and the small-scale picture.
-# ```
 
 # %% tags=["remove-input"]
 from papers import verdicts as V
 
-V.table(V.records_for(['B.fig2']), link=True)
+V.header(V.records_for(['B.fig2']),
+         departures=('This page explores the claim at a scale that cannot decide it: n = 8 players, 6 '
+                     'training samples per setup, targets trained on 200 images. The verdict comes '
+                     'from the protocol chapter.'),
+         reading=('Per setup, the generalizable and non-generalizable strength per order, positive '
+                  'above and negative below zero.'),
+         link=True)
 
 # %% [markdown]
 # Paper B splits the AND-OR interactions $I_S$ a network encodes on a sample into

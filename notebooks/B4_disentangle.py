@@ -13,19 +13,17 @@
 
 # %% [markdown]
 # # Paper B, Figs. 4 and 12: disentangling decay and spindle
-#
-# ```{admonition} Verdict
-# This claim is judged at the paper's protocol (Appendix K: n = 10, 50 test samples, 5
-# baselines, targets at ≥ 99 % / ≥ 90 %) in {doc}`B1_protocol_figs`; the table below is that
-# chapter's record. This page explores the claim at a smaller scale (n = 8 players, 6 training
-# samples per setup, targets trained on 200 images), which cannot decide it: read it for the
-# method and the small-scale picture.
-# ```
 
 # %% tags=["remove-input"]
 from papers import verdicts as V
 
-V.table(V.records_for(['B.fig4']), link=True)
+V.header(V.records_for(['B.fig4']),
+         departures=('This page explores the fit on the small-scale interactions of the Fig. 2 '
+                     'exploration (n = 8, 6 training samples); the verdict comes from the protocol '
+                     'chapter.'),
+         reading=('The measured strength per order with the fitted decay (eq. 8) and spindle (eq. '
+                  '7) parts and their sum; the residual per order below.'),
+         link=True)
 
 # %% [markdown]
 # Paper B models the generalizable interactions by a **decay** curve (Theorem 3.1: the

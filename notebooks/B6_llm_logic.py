@@ -20,7 +20,7 @@
 # the claim on SmolLM2-135M-Instruct (the paper uses larger LLMs) with four prompts of the
 # paper's kind but not its own, $n = 8$ words per prompt.
 #
-# The table below is the verdict; the evidence follows.
+# The box below is the verdict; the evidence follows.
 
 # %% tags=["parameters"]
 scale = "smoke"  # smoke | book | paper
@@ -83,7 +83,11 @@ setups = {name: CC.fig6_setup(name, PROMPTS[name], r, n_players=params["n_player
                               n_check=params["n_check"]) for name, r in runs.items()}
 verdicts = CC.fig6_records(judged, ctl, setups, scale=scale, chapter="notebooks/B6_llm_logic.py")
 path = V.write(verdicts, elapsed_s=time.perf_counter() - t_start)
-V.table(verdicts)
+V.header(verdicts,
+         departures=("SmolLM2-135M-Instruct (the paper uses larger LLMs), four prompts of the paper's "
+                     'kind but not its own, n = 8 words per prompt.'),
+         reading=('Per prompt, the few strongest AND and OR patterns of the logical model and how '
+                  'much of the output over all masked prompts they reproduce.'))
 
 # %% [markdown]
 # ## Setup

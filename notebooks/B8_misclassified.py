@@ -13,19 +13,17 @@
 
 # %% [markdown]
 # # Paper B, Fig. 8: correctly classified vs misclassified samples
-#
-# ```{admonition} Verdict
-# This claim is judged at the paper's protocol (Appendix K: n = 10, 25 misclassified and 25
-# correct test samples, 5 baselines) in {doc}`B1_protocol_figs`; the table below is that
-# chapter's record. This page explores the claim at a smaller scale (n = 8 players, a handful of
-# held-out samples per group, targets trained on 200 images), which cannot decide it: read it
-# for the method and the small-scale picture.
-# ```
 
 # %% tags=["remove-input"]
 from papers import verdicts as V
 
-V.table(V.records_for(['B.fig8']), link=True)
+V.header(V.records_for(['B.fig8']),
+         departures=('This page explores the claim on the small-scale held-out samples of the Fig. 2 '
+                     'exploration (a handful per group); the verdict comes from the protocol chapter '
+                     '(25 + 25 test samples).'),
+         reading=('The generalizable and non-generalizable strength per order of correctly '
+                  'classified and of misclassified samples.'),
+         link=True)
 
 # %% [markdown]
 # Paper B reports that on samples a network misclassifies, a larger part of its interactions is

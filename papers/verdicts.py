@@ -22,7 +22,7 @@ from ibn.data import data_root
 from ibn.results import git_info, hardware, write_atomically
 
 __all__ = ["CATEGORIES", "OUTCOMES", "Control", "Verdict", "categorize", "write", "load_all",
-           "records_for", "verdict_path", "table"]
+           "records_for", "verdict_path", "table", "header"]
 
 CATEGORIES = ("reproduced", "partly reproduced", "not reproduced", "inconclusive")
 OUTCOMES = ("detected", "missed", "none")
@@ -172,3 +172,50 @@ def table(records: Sequence[Verdict], *, link: bool = False):
     return (df.style.hide(axis="index")
             .map(lambda v: f"background-color: {_COLOURS.get(v, '')}", subset=["verdict"])
             .set_properties(**{"text-align": "left", "white-space": "normal"}))
+
+
+def _setups_line(records: Sequence[Verdict]) -> str:
+    """"resnet20/mnist, vgg11/mnist (n = 10, 50 samples; book scale)" over all ``records``."""
+    seen: dict[str, None] = {}
+    n: set[int] = set()
+    samples: set[int] = set()
+    for r in records:
+        for s in r.setups:
+            seen[f"{s['model']}/{s['dataset']}"] = None
+            n.add(int(s["n_players"]))
+            samples.add(int(s["n_samples"]))
+    scales = sorted({r.scale for r in records})
+    return (f"{', '.join(seen)} (n = {'/'.join(map(str, sorted(n)))}, "
+            f"{'/'.join(map(str, sorted(samples)))} samples; {'/'.join(scales)} scale)")
+
+
+def header(records: Sequence[Verdict], *, departures: str, reading: str, link: bool = False):
+    """The box every chapter opens with: each claim and its verdict (coloured), the setups and
+    scale it was judged at, the departures from the paper's protocol, how to read the main
+    figure; then the records' table (:func:`table`). ``link``: the records come from another
+    chapter (linked in the box and the table). An HTML object for the notebook."""
+    from html import escape
+
+    from IPython.display import HTML
+
+    rows = []
+    for r in records:
+        colour = _COLOURS.get(r.verdict, "#ffffff")
+        where = (f' (judged in <a href="{Path(r.chapter).stem}.html">{Path(r.chapter).stem}</a>)'
+                 if link else "")
+        rows.append(f"<tr><th>{escape(r.figure)}</th><td>{escape(r.statement)} "
+                    f'<span class="ibn-verdict" style="background-color: {colour}">'
+                    f"{escape(r.verdict)}</span>{where}"
+                    f'<div class="ibn-why">{escape(r.why)}</div></td></tr>')
+    if not records:
+        rows.append("<tr><th>Verdict</th><td>no record at <code>book</code> scale yet</td></tr>")
+    else:
+        rows.append(f"<tr><th>Judged on</th><td>{escape(_setups_line(records))}</td></tr>")
+    rows.append(f"<tr><th>Departures</th><td>{escape(departures)}</td></tr>")
+    rows.append(f"<tr><th>Main figure</th><td>{escape(reading)}</td></tr>")
+    box = ('<div class="ibn-header"><p class="ibn-header-title">At a glance</p>'
+           f'<table class="ibn-header-table">{"".join(rows)}</table></div>')
+    details = table(records, link=link) if records else None
+    more = details.to_html() if details is not None and hasattr(details, "to_html") else ""
+    return HTML(box + (f'<details class="ibn-records"><summary>Each record: why, setups, '
+                       f"positive control</summary>{more}</details>" if more else ""))

@@ -18,7 +18,8 @@ of the site with Debian's ``chromium`` + ``/usr/bin/chromedriver`` (selenium 4).
 - a notebook text output wider than its block (lines that run past the right edge; wide tables
   scroll sideways in their own block instead);
 - on the introduction, a "Claims at a glance" section without its table;
-- on a chapter that writes verdict records, a verdict table below the first screen.
+- on a chapter that writes or shows verdict records, its "At a glance" box
+  (``papers.verdicts.header``) missing or below the first screen.
 
 A screenshot of each page goes to ``artifacts/screenshots/``. Exit status 1 with the list of
 problems, 0 when the whole site is clean.
@@ -60,9 +61,9 @@ FIRST_SCREEN_PX = 900
 
 
 def _verdict_chapters() -> set[str]:
-    """The chapters that write verdict records (``data/verdicts/*.json``): their verdict
-    table must be in the first screen."""
-    out = set()
+    """The chapters that write verdict records (``data/verdicts/*.json``) or show them (a
+    ``V.header(`` call): their "At a glance" box must be in the first screen."""
+    out = {p.stem for p in (ROOT / "notebooks").glob("*.py") if "V.header(" in p.read_text()}
     for path in (ROOT / "data" / "verdicts").glob("*.json"):
         try:
             out |= {Path(r["chapter"]).stem for r in json.loads(path.read_text())}
@@ -100,7 +101,7 @@ const finish = () => {
   const heading = document.getElementById('claims-at-a-glance');
   const claims = heading ? (heading.querySelector('table') !== null ||
                             heading.textContent.includes('No verdict')) : null;
-  const verdict = document.querySelector('table');
+  const verdict = document.querySelector('div.ibn-header');
   const verdictTop = verdict ? verdict.getBoundingClientRect().top + window.scrollY : null;
   done({
     outputs: outputs,
@@ -281,7 +282,7 @@ def check_page(driver, base: str, rel: str, port: int, shots: Path) -> list[str]
         problems.append("no 'Claims at a glance' section")
     if Path(rel).stem in VERDICT_CHAPTERS and (state["verdict_top"] is None
                                                or state["verdict_top"] > FIRST_SCREEN_PX):
-        problems.append(f"the verdict table is not in the first screen (top at "
+        problems.append(f"the 'At a glance' box is not in the first screen (top at "
                         f"{state['verdict_top']} px, screen {FIRST_SCREEN_PX} px)")
 
     # full-page screenshot (height capped)

@@ -272,3 +272,24 @@ def test_claims_table_lists_every_record(tmp_path):
     assert "</book/notebooks/B1_protocol>" in table
     only_b = ext.claims_table(tmp_path, "B")
     assert "B.fig2.decay" in only_b and "A.discovery" not in only_b
+
+
+def test_verdict_header_box_states_claims_verdicts_setups_departures_and_reading():
+    from papers import verdicts as V
+
+    ctl = V.Control("planted", "detected", "found")
+    setups = [{"model": "resnet20", "dataset": "mnist", "n_players": 10, "n_samples": 50},
+              {"model": "vgg11", "dataset": "mnist", "n_players": 10, "n_samples": 50}]
+    recs = [V.Verdict("B.x.one", "B", "Fig. 2", "Decay <holds>.", "reproduced", "2 of 2 pass",
+                      "book", setups, ctl, "notebooks/B1_protocol.py"),
+            V.Verdict("B.x.two", "B", "Fig. 4", "Spindle fits.", "not reproduced", "R² 0.7",
+                      "book", setups[:1], ctl, "notebooks/B1_protocol.py")]
+    html = V.header(recs, departures="k = 5 baselines", reading="blue decays", link=True).data
+    assert html.startswith('<div class="ibn-header">')
+    assert "Decay &lt;holds&gt;." in html and "R² 0.7" in html  # escaped, with the reasons
+    assert html.count('class="ibn-verdict"') == 2 and "not reproduced" in html
+    assert "resnet20/mnist, vgg11/mnist (n = 10, 50 samples; book scale)" in html
+    assert "k = 5 baselines" in html and "blue decays" in html
+    assert '<a href="B1_protocol.html">' in html and "<details" in html
+    empty = V.header([], departures="d", reading="r").data
+    assert "no record" in empty and "<details" not in empty
