@@ -15,9 +15,14 @@ The rules, unchanged from the chapters (Conventions page, conventions-distributi
   :func:`papers.generalizable.decay_verdict` (peak order ≤ max(2, n/4), strength-weighted mean
   order below n/2 and below the non-generalizable one).
 * **Fig. 3, over-fitting phase** (:func:`judge_phase2`): the non-generalizable share
-  Σ|A_non|/Σ|A| and the fitted spindle share (eq. 10) are both larger, on average, at the
-  checkpoints after the boundary than at those up to it, and both are positively
-  rank-correlated (Spearman) with the loss gap test − train over the checkpoints.
+  Σ|A_non|/Σ|A| is larger, on average, at the checkpoints after the boundary than at those up to
+  it and positively rank-correlated (Spearman) with the loss gap test − train over the
+  checkpoints, and what A_non gains from the boundary's checkpoint to the last is
+  spindle-shaped as Fig. 2's rule words it (:func:`emerged_non`: its strength |ΔA⁺| + |ΔA⁻|
+  peaks at an order 3 ≤ m ≤ n − 2, with at most half the peak at m = 1 and at m = n; the R² of
+  eq. 7's spindle fit is reported). The eq. 10 fit's spindle share is reported beside it, not
+  judged: with I* taken from the last checkpoint, M(δ)·I* already holds the spindle the network
+  added, so that share cannot grow by construction (the planted control showed it falling).
 * **Fig. 9, Theorem 3.1 across checkpoints** (:func:`judge_fig9`): over the checkpoints before
   the last (I* = the last one's interactions), the fitted γ·A_decay(M(δ) I*) has a median
   relative error ≤ 0.3, beats the δ → 0 reference (I* only rescaled) at more than half of them,
@@ -51,7 +56,7 @@ from ibn import transforms as tf
 from papers import dynamics as D
 from papers.generalizable import decay_verdict
 
-__all__ = ["SMOOTH", "FIG9_MAX_ERR", "overfitting", "judge_phase1", "judge_phase2",
+__all__ = ["SMOOTH", "FIG9_MAX_ERR", "overfitting", "judge_phase1", "emerged_non", "judge_phase2",
            "judge_fig9", "judge_dynamics", "planted_dynamics", "fig9_control",
            "dynamics_controls", "dynamics_setup", "dynamics_records", "DYNAMICS_CLAIMS",
            "PAPER_DYNAMICS", "R2_MIN", "SPARSE_SHARE", "judge_fig6", "planted_logic_run",
@@ -115,21 +120,55 @@ def judge_phase1(curves: Mapping[str, list], epochs: Sequence[int], boundary: in
     return {"passed": not failed, "why": why, "rows": rows}
 
 
+def emerged_non(non: Sequence[dist.Strengths], epochs: Sequence[int], boundary: int
+                ) -> dict[str, Any] | None:
+    """What A_non gains from the last checkpoint up to ``boundary`` to the last checkpoint
+    (ΔA⁺ ≥ 0 where positive strength grows, ΔA⁻ ≤ 0 where negative strength grows), its eq. 7
+    spindle fit (:func:`papers.noise.fit_spindle`), the peak order of its strength
+    w(m) = max(ΔA⁺, 0) − min(ΔA⁻, 0) and whether it is spindle-shaped as Fig. 2's rule words it
+    (3 ≤ peak ≤ n − 2, w(1) and w(n) at most half the peak). None without a checkpoint on each
+    side of the boundary."""
+    from papers import noise as Nz
+
+    before = [i for i, e in enumerate(epochs) if e <= boundary]
+    if not before or epochs[-1] <= boundary:
+        return None
+    a, b = non[before[-1]], non[-1]
+    grown = dist.Strengths(b.plus - a.plus, b.minus - a.minus)
+    fit = Nz.fit_spindle(grown)
+    n = grown.n
+    w = (grown.plus.clamp(min=0) - grown.minus.clamp(max=0))[1:]  # orders 1..n
+    mass = float(w.sum())
+    peak = int(torch.argmax(w)) + 1 if mass > 0 else -1
+    half = 0.5 * float(w.max())
+    ok = bool(mass > 0 and 3 <= peak <= n - 2 and float(w[0]) <= half and float(w[-1]) <= half)
+    return {"from": int(epochs[before[-1]]), "to": int(epochs[-1]), "curve": grown, "fit": fit,
+            "peak": peak, "r2": float(fit.r2), "ends": (float(w[0]), float(w[-1])),
+            "passed": ok}
+
+
 def judge_phase2(non_share: Sequence[float], spindle_share: Sequence[float],
-                 gap: Sequence[float], epochs: Sequence[int], boundary: int) -> dict[str, Any]:
-    """The over-fitting rule of ``B3_dynamics`` on per-checkpoint numbers. Returns ``passed``
-    (None without checkpoints on both sides of the boundary), ``why`` and the numbers."""
-    non = D.rises_after(non_share, epochs, boundary)
+                 gap: Sequence[float], epochs: Sequence[int], boundary: int,
+                 non: Sequence[dist.Strengths] | None = None) -> dict[str, Any]:
+    """The over-fitting rule of ``B3_dynamics`` on per-checkpoint numbers and the A_non curves
+    ``non`` (:func:`emerged_non`). Returns ``passed`` (None without checkpoints on both sides
+    of the boundary), ``why`` and the numbers."""
+    share = D.rises_after(non_share, epochs, boundary)
     spin = D.rises_after(spindle_share, epochs, boundary)
     rho_non, rho_spin = D.spearman(non_share, gap), D.spearman(spindle_share, gap)
-    both_sides = bool(np.isfinite(non["rise"]) and np.isfinite(spin["rise"]))
-    why = (f"non-generalizable share {non['before']:.3f} -> {non['after']:.3f} "
-           f"(Spearman with the gap {rho_non:+.2f}); spindle share {spin['before']:.3f} -> "
-           f"{spin['after']:.3f} ({rho_spin:+.2f})")
-    passed = (bool(non["rise"] > 0 and spin["rise"] > 0 and rho_non > 0 and rho_spin > 0)
+    grown = emerged_non(non, epochs, boundary) if non is not None else None
+    both_sides = bool(np.isfinite(share["rise"]) and grown is not None)
+    shape = (f"A_non gained from epoch {grown['from']} to {grown['to']}: peak at m = "
+             f"{grown['peak']}, ends {grown['ends'][0]:.3g} / {grown['ends'][1]:.3g} "
+             f"({'spindle' if grown['passed'] else 'no spindle'}; eq. 7 fit R² {grown['r2']:.2f})"
+             if grown is not None else "no checkpoint on each side of the boundary")
+    why = (f"non-generalizable share {share['before']:.3f} -> {share['after']:.3f} "
+           f"(Spearman with the gap {rho_non:+.2f}); {shape}; reported, not judged: eq. 10 "
+           f"spindle share {spin['before']:.3f} -> {spin['after']:.3f} ({rho_spin:+.2f})")
+    passed = (bool(share["rise"] > 0 and rho_non > 0 and grown["passed"])
               if both_sides else None)
-    return {"passed": passed, "why": why, "non": non, "spindle": spin, "rho_non": rho_non,
-            "rho_spindle": rho_spin}
+    return {"passed": passed, "why": why, "non": share, "spindle": spin, "rho_non": rho_non,
+            "rho_spindle": rho_spin, "emerged": grown}
 
 
 def judge_fig9(preds: Sequence[Mapping[str, Any]], epochs: Sequence[int]) -> dict[str, Any]:
@@ -171,7 +210,7 @@ def judge_dynamics(res: Mapping[str, Any], k: int | None = None, *, fig9: bool =
                            "phase1": judge_phase1(curves, epochs, boundary),
                            "phase2": judge_phase2([f["non_share"] for f in fits],
                                                   [f["spindle_share"] for f in fits], gap, epochs,
-                                                  boundary)}
+                                                  boundary, curves["non"])}
     if fig9:
         out["preds"] = D.theorem_predictions(curves, and_star, or_star)
         out["fig9"] = judge_fig9(out["preds"], epochs)

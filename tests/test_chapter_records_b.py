@@ -53,13 +53,31 @@ def test_phase1_rule_on_decay_and_on_spindle_curves():
     assert CC.judge_phase1(curves, [1, 2, 3], boundary=0)["passed"] is None
 
 
+def _curves(gains: list[list[float]]) -> list[dist.Strengths]:
+    """A_non per checkpoint: a fixed curve plus the given gain per order 0..n (± halves)."""
+    base = torch.tensor([0.0, 1.0, 0.5, 0.2, 0.1, 0.0, 0.0], dtype=torch.float64)
+    return [dist.Strengths(base + 0.5 * torch.tensor(g, dtype=torch.float64),
+                           -base - 0.5 * torch.tensor(g, dtype=torch.float64)) for g in gains]
+
+
 def test_phase2_rule_on_rising_flat_and_one_sided_shares():
     epochs, gap = [1, 2, 3, 4, 5, 6], [0.1, 0.1, 0.1, 0.3, 0.5, 0.7]
     rising = [0.1, 0.1, 0.1, 0.2, 0.3, 0.4]
-    assert CC.judge_phase2(rising, rising, gap, epochs, boundary=3)["passed"] is True
+    zero = [0.0] * 7
+    spindle = [0.0, 0.0, 0.2, 0.6, 0.3, 0.1, 0.0]  # n = 6: peak at m = 3, nothing at m = 1, 6
+    decay = [0.0, 0.8, 0.4, 0.2, 0.1, 0.0, 0.0]  # peak at m = 1
+    grows = _curves([zero, zero, zero, spindle, spindle, spindle])
+    assert CC.judge_phase2(rising, rising, gap, epochs, boundary=3, non=grows)["passed"] is True
+    # the eq. 10 spindle share is reported, not judged: falling does not decide
     falling = rising[::-1]
-    assert CC.judge_phase2(rising, falling, gap, epochs, boundary=3)["passed"] is False
-    assert CC.judge_phase2(rising, rising, gap, epochs, boundary=6)["passed"] is None
+    assert CC.judge_phase2(rising, falling, gap, epochs, boundary=3, non=grows)["passed"] is True
+    # a share that does not rise, or a gain that is decay-shaped, is no over-fitting spindle
+    flat = [0.1] * 6
+    assert CC.judge_phase2(flat, flat, gap, epochs, boundary=3, non=grows)["passed"] is False
+    low = _curves([zero, zero, zero, decay, decay, decay])
+    j = CC.judge_phase2(rising, rising, gap, epochs, boundary=3, non=low)
+    assert j["passed"] is False and j["emerged"]["peak"] == 1
+    assert CC.judge_phase2(rising, rising, gap, epochs, boundary=6, non=grows)["passed"] is None
 
 
 def test_fig9_control_detected_and_rising_delta_not():
@@ -85,11 +103,13 @@ def test_planted_dynamics_control(planted):
     assert j["boundary"] == 4 and j["overfitting"][0]
     assert j["phase1"]["passed"] is True  # the shared decay part: detected
     p2 = j["phase2"]
-    # the planted growth raises the non-generalizable share with the loss gap ...
+    # the planted growth raises the non-generalizable share with the loss gap, and what A_non
+    # gains is the planted middle-order part: the phase-2 control is detected
     assert p2["non"]["rise"] > 0 and p2["rho_non"] > 0
-    # ... but the eq. 10 fit takes I* from the last checkpoint, which holds the grown part, so
-    # the fitted spindle share falls: the phase-2 control is missed (as the chapter reports)
-    assert p2["spindle"]["rise"] < 0 and p2["passed"] is False
+    assert p2["emerged"]["passed"] and 3 <= p2["emerged"]["peak"] <= 3 and p2["passed"] is True
+    # the eq. 10 fit takes I* from the last checkpoint, which holds the grown part, so its
+    # spindle share falls: why it is reported and not judged
+    assert p2["spindle"]["rise"] < 0
 
 
 def test_planted_dynamics_without_growth_has_no_rise(planted):
@@ -111,8 +131,8 @@ def test_dynamics_records_validate_and_need_overfitting(planted, tmp_path):
     by = {r.claim: r for r in recs}
     assert set(by) == set(CC.DYNAMICS_CLAIMS)
     assert by["B.fig3.phase1"].verdict == "reproduced"
-    assert by["B.fig3.phase2"].control.outcome == "missed"
-    assert by["B.fig3.phase2"].verdict == "inconclusive"
+    assert by["B.fig3.phase2"].control.outcome == "detected"
+    assert by["B.fig3.phase2"].verdict == "reproduced"
     assert by["B.fig9.theorem"].verdict == "reproduced"
     # without the over-fitting phase, phase 2 and Fig. 9 are inconclusive and say why
     judged["overfitting"] = (False, "no over-fitting")
