@@ -22,7 +22,9 @@ SCALES = ("smoke", "book", "paper")
 
 
 def scale_params(scale: str, presets: Mapping[str, Mapping[str, Any]], **overrides) -> dict:
-    """The settings of ``presets[scale]`` (a copy), updated by ``overrides``.
+    """The settings of ``presets[scale]`` (a copy), updated by ``overrides``; a frozen spec
+    (a mapping with ``replace``, such as ``papers.specs.Spec``) comes back as a changed copy of
+    itself.
 
     ``presets`` maps each scale name to a dict of settings, e.g.
     ``{"smoke": {"n": 6}, "book": {"n": 10}, "paper": {"n": 10, "samples": 50}}``.
@@ -40,7 +42,10 @@ def scale_params(scale: str, presets: Mapping[str, Mapping[str, Any]], **overrid
             f"this notebook defines no settings for scale {scale!r} "
             f"(it defines: {', '.join(presets) or 'none'})"
         )
-    params = dict(presets[scale])
+    preset = presets[scale]
+    if callable(getattr(preset, "replace", None)) and isinstance(preset, Mapping):
+        return preset.replace(**overrides)  # a frozen spec: a changed copy, None left out
+    params = dict(preset)
     params.update({k: v for k, v in overrides.items() if v is not None})
     return params
 

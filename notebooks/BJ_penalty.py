@@ -46,8 +46,7 @@ from papers import verdicts as V
 
 papers.setup(scale, threads=1)
 t_start = time.perf_counter()
-params = scale_params(scale, P.PRESETS, seeds=seeds, lams=lams)
-params["scale"] = scale
+params = scale_params(scale, P.PRESETS, seeds=seeds, lams=lams).replace(scale=scale)
 splits = P.load_splits(params["dataset"], params["n_val"], params["n_ref"])
 runs = P.run_all(params)
 rows = P.summarize(runs)

@@ -39,6 +39,7 @@ from ibn import results
 from ibn.and_or import extract
 from ibn.distributions import Strengths
 from papers import generalizable as G
+from papers.specs import DynamicsSpec, Training
 from ibn.maskers import FeatureMapMasker
 from ibn.model_store import cached_model, checkpoint
 from ibn.models import build
@@ -48,27 +49,27 @@ __all__ = ["run_dynamics", "checkpoint_curves", "phase_boundary", "disentangle_c
            "theorem_predictions", "fit_decay_to_curve", "rises_after", "spearman", "PRESETS"]
 
 _BASE = {"lr": 2e-3, "batch_size": 50, "label_noise": 0.0}
-#: Settings of Fig. 3 / Fig. 9 per scale (shared by ``B3_dynamics`` and ``B9_theorem``, so that
-#: both read the same cached result). Small batches give many steps per epoch, so the
-#: batch-norm running statistics of early checkpoints are already meaningful in eval mode. The
-#: baselines are trained by :func:`papers.generalizable.train_model` like Fig. 2's
-#: (weights are shared with ``B2_distributions`` only where the settings coincide).
-PRESETS: dict[str, dict[str, Any]] = {
-    "smoke": {"n_players": 5, "n_samples": 2, "n_eval": 200, "k": 1,
-              "checkpoints": [1, 2, 4],
-              "target": {"n_train": 64, "epochs": 4, "lr": 1e-3, "batch_size": 8,
-                         "label_noise": 0.01},
-              "baseline": {"n_train": 128, "epochs": 2, **_BASE}},
-    "book": {"n_players": 8, "n_samples": 6, "n_eval": 500, "k": 3,
-             "checkpoints": [1, 2, 3, 5, 8, 12, 17, 23, 30],
-             "target": {"n_train": 300, "epochs": 30, "lr": 1e-3, "batch_size": 15,
-                        "label_noise": 0.01},
-             "baseline": {"n_train": 400, "epochs": 6, **_BASE}},
-    "paper": {"n_players": 10, "n_samples": 50, "n_eval": 10000, "k": 3,
-              "checkpoints": [1, 2, 3, 5, 8, 12, 20, 30, 50, 75, 100],
-              "target": {"n_train": 2000, "epochs": 100, "lr": 1e-3, "batch_size": 50,
-                         "label_noise": 0.01},
-              "baseline": {"n_train": 10000, "epochs": 30, **_BASE}},
+#: Settings of Fig. 3 / Fig. 9 per scale (:class:`papers.specs.DynamicsSpec`; shared by
+#: ``B3_dynamics`` and ``B9_theorem``, so that both read the same cached result). Small batches
+#: give many steps per epoch, so the batch-norm running statistics of early checkpoints are
+#: already meaningful in eval mode. The baselines are trained by
+#: :func:`papers.generalizable.train_model` like Fig. 2's (weights are shared with
+#: ``B2_distributions`` only where the settings coincide).
+PRESETS: dict[str, DynamicsSpec] = {
+    "smoke": DynamicsSpec(n_players=5, n_samples=2, n_eval=200, k=1, checkpoints=(1, 2, 4),
+                          target=Training(n_train=64, epochs=4, lr=1e-3, batch_size=8,
+                                          label_noise=0.01),
+                          baseline=Training(n_train=128, epochs=2, **_BASE)),
+    "book": DynamicsSpec(n_players=8, n_samples=6, n_eval=500, k=3,
+                         checkpoints=(1, 2, 3, 5, 8, 12, 17, 23, 30),
+                         target=Training(n_train=300, epochs=30, lr=1e-3, batch_size=15,
+                                         label_noise=0.01),
+                         baseline=Training(n_train=400, epochs=6, **_BASE)),
+    "paper": DynamicsSpec(n_players=10, n_samples=50, n_eval=10000, k=3,
+                          checkpoints=(1, 2, 3, 5, 8, 12, 20, 30, 50, 75, 100),
+                          target=Training(n_train=2000, epochs=100, lr=1e-3, batch_size=50,
+                                          label_noise=0.01),
+                          baseline=Training(n_train=10000, epochs=30, **_BASE)),
 }
 
 

@@ -46,6 +46,7 @@ from ibn.maskers import FeatureMapMasker
 from ibn.model_store import cached_model
 from ibn.models import build
 from ibn.train import train
+from papers.specs import GamesSpec, Training
 
 __all__ = [
     "load_images", "train_model", "run_games", "games_name", "effects_key",
@@ -473,33 +474,33 @@ _TARGET = {"lr": 2e-3, "batch_size": 50, "label_noise": 0.01}
 _BASE = {"lr": 2e-3, "batch_size": 50, "label_noise": 0.0}
 _VGG = {"target": {"lr": 5e-4, "batch_size": 25}, "baseline": {"lr": 5e-4, "batch_size": 25}}
 #: the four setups of paper B Fig. 2 (images).
-ALL_SETUPS = [["resnet20", "mnist"], ["resnet20", "fashion_mnist"],
-              ["vgg11", "mnist"], ["vgg11", "fashion_mnist"]]
+ALL_SETUPS = (("resnet20", "mnist"), ("resnet20", "fashion_mnist"),
+              ("vgg11", "mnist"), ("vgg11", "fashion_mnist"))
 #: settings shared by the paper-B notebooks (B2, B4, B8, B_beyond_solver), so they reuse one
-#: cache. Every setup trains max(k_ablation + [k]) baselines (the k ablation of B2); ``k`` is
-#: the default number used. ``seeds``: B2 repeats the first setup with each seed (the other
-#: notebooks use seed 0). ``sgd_setups``: the setups B_beyond_solver also extracts with the
-#: lab's SGD (default: all). ``training``: per-model overrides of the target / baseline
-#: training settings (VGG-11 with Adam at 2e-3 and batch 50 stays near chance in the book's
-#: few steps; at 5e-4 and batch 25 it fits its 200 images, measured on MNIST).
-PRESETS: dict[str, dict[str, Any]] = {
-    "smoke": {"n_players": 6, "n_samples": 3, "n_heldout": 2, "n_eval": 200, "k": 1,
-              "k_ablation": [1], "setups": [["resnet20", "mnist"]], "seeds": [0],
-              "sgd_steps": 2000, "sgd_lrs": [1e-6, 1e-5],
-              "target": {"n_train": 128, "epochs": 3, **_TARGET},
-              "baseline": {"n_train": 128, "epochs": 2, **_BASE}},
+#: cache (:class:`papers.specs.GamesSpec`). Every setup trains max(k_ablation + [k]) baselines
+#: (the k ablation of B2); ``k`` is the default number used. ``seeds``: B2 repeats the first
+#: setup with each seed (the other notebooks use seed 0). ``sgd_setups``: the setups
+#: B_beyond_solver also extracts with the lab's SGD (default: all). ``training``: per-model
+#: overrides of the target / baseline training settings (VGG-11 with Adam at 2e-3 and batch 50
+#: stays near chance in the book's few steps; at 5e-4 and batch 25 it fits its 200 images,
+#: measured on MNIST).
+PRESETS: dict[str, GamesSpec] = {
+    "smoke": GamesSpec(n_players=6, n_samples=3, n_heldout=2, n_eval=200, k=1, k_ablation=(1,),
+                       setups=(("resnet20", "mnist"),), seeds=(0,), sgd_steps=2000,
+                       sgd_lrs=(1e-6, 1e-5), target=Training(n_train=128, epochs=3, **_TARGET),
+                       baseline=Training(n_train=128, epochs=2, **_BASE)),
     # book: what a shared 2-core CPU computes in about an hour (ResNet-20 and VGG-11, k <= 5)
-    "book": {"n_players": 8, "n_samples": 6, "n_heldout": 6, "n_eval": 500, "k": 3,
-             "k_ablation": [1, 3, 5], "setups": ALL_SETUPS, "seeds": [0, 1],
-             "sgd_setups": ALL_SETUPS[:2], "sgd_steps": SGD_STEPS, "sgd_lrs": list(SGD_LRS),
-             "training": {"vgg11": {**_VGG, "baseline": {**_VGG["baseline"], "epochs": 8}}},
-             "target": {"n_train": 200, "epochs": 20, **_TARGET},
-             "baseline": {"n_train": 300, "epochs": 5, **_BASE}},
-    "paper": {"n_players": 10, "n_samples": 50, "n_heldout": 50, "n_eval": 2000, "k": 3,
-              "k_ablation": [1, 3, 5], "setups": ALL_SETUPS, "seeds": [0, 1, 2],
-              "sgd_steps": SGD_STEPS, "sgd_lrs": list(SGD_LRS), "training": {"vgg11": _VGG},
-              "target": {"n_train": 2000, "epochs": 100, **_TARGET},
-              "baseline": {"n_train": 10000, "epochs": 30, **_BASE}},
+    "book": GamesSpec(n_players=8, n_samples=6, n_heldout=6, n_eval=500, k=3,
+                      k_ablation=(1, 3, 5), setups=ALL_SETUPS, seeds=(0, 1),
+                      sgd_setups=ALL_SETUPS[:2], sgd_steps=SGD_STEPS, sgd_lrs=tuple(SGD_LRS),
+                      training={"vgg11": {**_VGG, "baseline": {**_VGG["baseline"], "epochs": 8}}},
+                      target=Training(n_train=200, epochs=20, **_TARGET),
+                      baseline=Training(n_train=300, epochs=5, **_BASE)),
+    "paper": GamesSpec(n_players=10, n_samples=50, n_heldout=50, n_eval=2000, k=3,
+                       k_ablation=(1, 3, 5), setups=ALL_SETUPS, seeds=(0, 1, 2),
+                       sgd_steps=SGD_STEPS, sgd_lrs=tuple(SGD_LRS), training={"vgg11": _VGG},
+                       target=Training(n_train=2000, epochs=100, **_TARGET),
+                       baseline=Training(n_train=10000, epochs=30, **_BASE)),
 }
 
 

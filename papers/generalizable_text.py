@@ -38,6 +38,7 @@ from torch import nn
 from ibn import results
 from papers import generalizable as G
 from papers import text_models as T
+from papers.specs import TextGamesSpec, Training
 
 __all__ = ["DATASET", "TEXT_MODELS", "TEXT_PRESETS", "text_setup", "run_text_games", "text_interactions",
            "predict_texts", "target_accuracy"]
@@ -47,25 +48,24 @@ DATASET = "rt_sentences"
 #: the text classifiers (``papers.text_models.TEXT_MODELS``).
 TEXT_MODELS = T.TEXT_MODELS
 _TARGET = {"label_noise": 0.01}
-#: the text settings of paper B Fig. 2 per notebook scale. ``models``: the classifiers run;
-#: every setup trains max(k_ablation + [k]) baselines. ``target`` / ``baseline``: keyword
-#: arguments of :func:`papers.text_models.train_text_classifier` (besides the split and
-#: the seed).
-TEXT_PRESETS: dict[str, dict[str, Any]] = {
-    "smoke": {"models": ["minilm"], "n_players": 4, "n_samples": 2, "n_heldout": 0, "n_eval": 64,
-              "k": 1, "k_ablation": [1],
-              "target": {"n_train": 16, "epochs": 1, **_TARGET},
-              "baseline": {"n_train": 16, "epochs": 1, "label_noise": 0.0}},
+#: the text settings of paper B Fig. 2 per notebook scale (:class:`papers.specs.TextGamesSpec`).
+#: ``models``: the classifiers run; every setup trains max(k_ablation + [k]) baselines.
+#: ``target`` / ``baseline``: keyword arguments of
+#: :func:`papers.text_models.train_text_classifier` (besides the split and the seed).
+TEXT_PRESETS: dict[str, TextGamesSpec] = {
+    "smoke": TextGamesSpec(models=("minilm",), n_players=4, n_samples=2, n_heldout=0, n_eval=64,
+                           k=1, k_ablation=(1,), target=Training(n_train=16, epochs=1, **_TARGET),
+                           baseline=Training(n_train=16, epochs=1, label_noise=0.0)),
     # book: MiniLM fine-tuned briefly, 8 players (paper B's protocol has 10, Conventions page,
     # conventions-protocol-b; 8 keeps the book scale cheap), k <= 5
-    "book": {"models": ["minilm"], "n_players": 8, "n_samples": 4, "n_heldout": 0, "n_eval": 300,
-             "k": 3, "k_ablation": [1, 3, 5],
-             "target": {"n_train": 256, "epochs": 3, **_TARGET},
-             "baseline": {"n_train": 256, "epochs": 2, "label_noise": 0.0}},
-    "paper": {"models": ["minilm", "bert_medium"], "n_players": 10, "n_samples": 50,
-              "n_heldout": 50, "n_eval": 1000, "k": 3, "k_ablation": [1, 3, 5],
-              "target": {"n_train": 4000, "epochs": 10, **_TARGET},
-              "baseline": {"n_train": 1000, "epochs": 5, "label_noise": 0.0}},
+    "book": TextGamesSpec(models=("minilm",), n_players=8, n_samples=4, n_heldout=0, n_eval=300,
+                          k=3, k_ablation=(1, 3, 5),
+                          target=Training(n_train=256, epochs=3, **_TARGET),
+                          baseline=Training(n_train=256, epochs=2, label_noise=0.0)),
+    "paper": TextGamesSpec(models=("minilm", "bert_medium"), n_players=10, n_samples=50,
+                           n_heldout=50, n_eval=1000, k=3, k_ablation=(1, 3, 5),
+                           target=Training(n_train=4000, epochs=10, **_TARGET),
+                           baseline=Training(n_train=1000, epochs=5, label_noise=0.0)),
 }
 
 

@@ -38,6 +38,7 @@ from ibn import results
 from ibn.and_or import extract
 from ibn.distributions import Strengths
 from papers import generalizable as G
+from papers.specs import NoiseSpec
 from ibn.games import all_values
 from ibn.train.robustness import fgsm
 from ibn.maskers import FeatureMapMasker
@@ -56,19 +57,19 @@ GEN_TOL = 0.25
 #: "mild" levels: the accuracy drops by at most this from the clean model's.
 MILD_DROP = 0.10
 
-_SMOKE = {"sigmas": [0.0, 0.01, 0.03], "draws": 2, "epsilons": [0.0, 0.1, 0.3]}
-_BOOK = {"sigmas": [0.0, 0.002, 0.005, 0.01, 0.02], "draws": 4,
-         "epsilons": [0.0, 0.01, 0.03, 0.1, 0.3]}
-#: noise settings per scale; the games' settings are ``generalizable.PRESETS[scale]`` (one cache
-#: with B2/B4). ``setups``: (model, dataset) pairs, the first one repeated with every target seed
-#: of ``seeds`` (as in B2); ``noise_seed`` seeds the parameter draws.
-PRESETS: dict[str, dict[str, Any]] = {
-    "smoke": {**_SMOKE, "setups": [["resnet20", "mnist"]], "seeds": [0], "noise_seed": 0,
-              "n_eval": 200},
-    "book": {**_BOOK, "setups": G.ALL_SETUPS[:2], "seeds": [0, 1], "noise_seed": 0, "n_eval": 500},
-    "paper": {"sigmas": [0.0, 0.002, 0.005, 0.01, 0.02, 0.05], "draws": 10,
-              "epsilons": [0.0, 0.01, 0.03, 0.1, 0.3], "setups": G.ALL_SETUPS, "seeds": [0, 1, 2],
-              "noise_seed": 0, "n_eval": 2000},
+#: noise settings per scale (:class:`papers.specs.NoiseSpec`); the games' settings are
+#: ``generalizable.PRESETS[scale]`` (one cache with B2/B4). ``setups``: (model, dataset) pairs,
+#: the first one repeated with every target seed of ``seeds`` (as in B2); ``noise_seed`` seeds
+#: the parameter draws.
+PRESETS: dict[str, NoiseSpec] = {
+    "smoke": NoiseSpec(sigmas=(0.0, 0.01, 0.03), draws=2, epsilons=(0.0, 0.1, 0.3),
+                       setups=(("resnet20", "mnist"),), seeds=(0,), noise_seed=0, n_eval=200),
+    "book": NoiseSpec(sigmas=(0.0, 0.002, 0.005, 0.01, 0.02), draws=4,
+                      epsilons=(0.0, 0.01, 0.03, 0.1, 0.3), setups=G.ALL_SETUPS[:2],
+                      seeds=(0, 1), noise_seed=0, n_eval=500),
+    "paper": NoiseSpec(sigmas=(0.0, 0.002, 0.005, 0.01, 0.02, 0.05), draws=10,
+                       epsilons=(0.0, 0.01, 0.03, 0.1, 0.3), setups=G.ALL_SETUPS,
+                       seeds=(0, 1, 2), noise_seed=0, n_eval=2000),
 }
 
 

@@ -47,32 +47,34 @@ from ibn.maskers import PatchMasker
 from ibn.model_store import cached_model
 from ibn.models import MLP
 from ibn.train import NonGeneralizablePenalty, evaluate, train
+from papers.specs import PenaltySpec
 
 __all__ = ["PRESETS", "Splits", "load_splits", "build_model", "masker_for", "train_baseline",
            "run_key", "run_one", "run_all", "summarize", "verdicts", "mean_sd"]
 
-PRESETS: dict[str, dict[str, Any]] = {
-    "smoke": {"dataset": "digits", "n_val": 200, "n_ref": 200, "n_scarce": 100, "seeds": [1],
-              "settings": ["scarce"], "lams": [0.1], "per_batch": 1,
-              "batch_size": {"full": 64, "scarce": 32}, "epochs": {"full": 2, "scarce": 4},
-              "baseline_epochs": 20, "baseline_batch_size": 32, "depth": 3, "width": 100,
-              "lr": 1e-3, "n_eval": 4, "k_pen": 1, "k_eval": 1},
+#: the settings per scale (:class:`papers.specs.PenaltySpec`).
+PRESETS: dict[str, PenaltySpec] = {
+    "smoke": PenaltySpec(dataset="digits", n_val=200, n_ref=200, n_scarce=100, seeds=(1,),
+                         settings=("scarce",), lams=(0.1,), per_batch=1,
+                         batch_size={"full": 64, "scarce": 32}, epochs={"full": 2, "scarce": 4},
+                         baseline_epochs=20, baseline_batch_size=32, depth=3, width=100,
+                         lr=1e-3, n_eval=4, k_pen=1, k_eval=1),
     # book: about 25 min on one shared CPU core; λ = 0.1 was chosen on a probe with seed 0
     # (scarce; λ = 0.01 lowered the training non-generalizable L1 much less), so the book's
     # seeds start at 1.
-    "book": {"dataset": "digits", "n_val": 300, "n_ref": 300, "n_scarce": 200,
-             "seeds": [1, 2, 3], "settings": ["full", "scarce"], "lams": [0.1], "per_batch": 2,
-             "batch_size": {"full": 64, "scarce": 32}, "epochs": {"full": 15, "scarce": 40},
-             "baseline_epochs": 40, "baseline_batch_size": 32, "depth": 3, "width": 100,
-             "lr": 1e-3, "n_eval": 30, "k_pen": 1, "k_eval": 2},
+    "book": PenaltySpec(dataset="digits", n_val=300, n_ref=300, n_scarce=200, seeds=(1, 2, 3),
+                        settings=("full", "scarce"), lams=(0.1,), per_batch=2,
+                        batch_size={"full": 64, "scarce": 32}, epochs={"full": 15, "scarce": 40},
+                        baseline_epochs=40, baseline_batch_size=32, depth=3, width=100,
+                        lr=1e-3, n_eval=30, k_pen=1, k_eval=2),
     # paper: the same protocol with more seeds, λ values, penalised samples and baselines (the
     # project's reference does not give App. J's own settings)
-    "paper": {"dataset": "digits", "n_val": 300, "n_ref": 300, "n_scarce": 200,
-              "seeds": list(range(1, 11)), "settings": ["full", "scarce"],
-              "lams": [0.01, 0.03, 0.1, 0.3], "per_batch": 8,
-              "batch_size": {"full": 64, "scarce": 32}, "epochs": {"full": 30, "scarce": 80},
-              "baseline_epochs": 60, "baseline_batch_size": 32, "depth": 3, "width": 100,
-              "lr": 1e-3, "n_eval": 50, "k_pen": 3, "k_eval": 3},
+    "paper": PenaltySpec(dataset="digits", n_val=300, n_ref=300, n_scarce=200,
+                         seeds=tuple(range(1, 11)), settings=("full", "scarce"),
+                         lams=(0.01, 0.03, 0.1, 0.3), per_batch=8,
+                         batch_size={"full": 64, "scarce": 32}, epochs={"full": 30, "scarce": 80},
+                         baseline_epochs=60, baseline_batch_size=32, depth=3, width=100,
+                         lr=1e-3, n_eval=50, k_pen=3, k_eval=3),
 }
 
 #: baseline effects on pool samples, shared by the penalised runs with the same baselines.

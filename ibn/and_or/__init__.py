@@ -1,12 +1,18 @@
-"""The sparsest AND-OR decomposition of a game (paper B eq. 14–18;
+r"""The sparsest AND-OR decomposition of a game (paper B eq. 14–18;
 Conventions page, conventions-and-or), exact and fast.
 
-``extract(values)`` splits the reward v(x_T) of every coalition into AND effects (triggered when all
-of S is present), OR effects (triggered when any of S is present) and a bounded noise δ:
+:func:`extract` splits the reward :math:`v(x_T)` of every coalition :math:`T` into AND effects
+(triggered when all of :math:`S` is present), OR effects (triggered when any of :math:`S` is
+present) and a bounded noise :math:`\delta`:
 
-    v(x_T) − δ_T = b + Σ_{∅≠S⊆T} I^AND_S + Σ_{S∩T≠∅} I^OR_S,   |δ_T| ≤ ζ,  δ_∅ = 0,
+.. math::
 
-choosing the split with the smallest Σ_{S≠∅} |I^AND_S| + |I^OR_S| (a linear program).
+   v(x_T) - \delta_T = b + \sum_{\emptyset \neq S \subseteq T} I^{\mathrm{AND}}_S
+   + \sum_{S \cap T \neq \emptyset} I^{\mathrm{OR}}_S,
+   \qquad |\delta_T| \le \zeta, \quad \delta_\emptyset = 0,
+
+choosing the split with the smallest
+:math:`\sum_{S \neq \emptyset} |I^{\mathrm{AND}}_S| + |I^{\mathrm{OR}}_S|` (a linear program).
 
 Solvers:
 
@@ -14,12 +20,14 @@ Solvers:
   generation on a warm-started HiGHS dual simplex, or HiGHS's interior point on the whole LP
   when a batched ADMM estimate (:mod:`ibn.and_or.admm`) predicts a dense optimum.
 * ``"lp"`` (:mod:`ibn.and_or.lp`): the full LP, formulated through the butterfly stages (no dense
-  2^n × 2^n matrix), solved by ``scipy.optimize.linprog(method="highs")``.
-* ``"sgd"`` (:mod:`ibn.and_or.sgd`): the lab's momentum SGD on (γ, δ), for comparison.
+  :math:`2^n \times 2^n` matrix), solved by ``scipy.optimize.linprog(method="highs")``.
+* ``"sgd"`` (:mod:`ibn.and_or.sgd`): the lab's momentum SGD on :math:`(\gamma, \delta)`, for
+  comparison.
 
-Layout: ``result`` (the :class:`AndOrResult` dataclass), ``_common`` (Φx, Φᵀy, certificates,
-polishing), ``lp``, ``fast``, ``admm`` (batched estimate of the optimum), ``_highs`` (incremental
-HiGHS), ``sgd``, ``synthetic`` (planted and MLP games), ``_validate`` (input checks).
+Layout: ``result`` (the :class:`AndOrResult` dataclass), ``_common`` (:math:`\Phi x`,
+:math:`\Phi^\top y`, certificates, polishing), ``lp``, ``fast``, ``admm`` (batched estimate of
+the optimum), ``_highs`` (incremental HiGHS), ``sgd``, ``synthetic`` (planted and MLP games),
+``_validate`` (input checks).
 """
 
 from __future__ import annotations
@@ -67,10 +75,24 @@ def _indexed(i: int, *args) -> tuple[int, dict]:
 
 
 def n_jobs_for(n_jobs, batch: int, n: int) -> int:
-    """Processes for a batch: ``n_jobs`` if given, else the active ``joblib.parallel_config``'s,
-    else one per usable CPU for batches of at least 4 samples at n ≥ 10 (where workers repay
-    their start-up of ~2 s, paid once per session) and 1 otherwise; never more than the batch.
-    Negative values count back from the CPUs as in joblib (−1 = all)."""
+    r"""The number of processes for a batch.
+
+    ``n_jobs`` if given, else the active ``joblib.parallel_config``'s, else one per usable CPU for
+    batches of at least 4 samples at :math:`n \ge 10` (where workers repay their start-up of a few
+    seconds, paid once per session) and 1 otherwise; never more than the batch. Negative values
+    count back from the CPUs as in joblib (−1 = all).
+
+    Args:
+        n_jobs: the requested number of processes, or None.
+        batch: the number of samples.
+        n: the number of players.
+
+    Returns:
+        The number of processes, between 1 and ``batch``.
+
+    Raises:
+        ValueError: ``n_jobs`` is not a non-zero integer or None.
+    """
     import joblib
 
     if n_jobs is None:
@@ -139,31 +161,34 @@ def _progress(iterable, total: int, solver: str, progress: bool):
 
 def extract(values, *, noise_bound: float | None = None, noise_scale: str | None = None,
             solver: str = "auto", zeta=None, **options) -> AndOrResult:
-    """The sparsest AND-OR decomposition of v(x_T) for every coalition T (Conventions page,
-    eq-sparsest).
+    r"""The sparsest AND-OR decomposition of :math:`v(x_T)` for every coalition :math:`T`
+    (Conventions page, eq-sparsest).
+
+    A sample's effects do not depend on the other samples of the batch nor on ``n_jobs``: the same
+    game gives the same vertex, bit for bit, alone or in any batch.
 
     Args:
-        values: float tensor/array (..., 2^n) of v(x_T), bit i of T = player i; leading
-            dimensions are a batch (a 1-D input gives an unbatched result).
-        noise_bound: ζ = noise_bound · |v(x_N) − v(x_∅)| (default 0.02, or the SGD preset's;
-            0 gives an exact split).
+        values: float tensor or array ``(..., 2**n)`` of :math:`v(x_T)`, bit i of T = player i;
+            leading dimensions are a batch (a 1-D input gives an unbatched result).
+        noise_bound: :math:`r` in the bound :math:`\zeta = r \cdot |v(x_N) - v(x_\emptyset)|`
+            (default 0.02, or the SGD preset's; 0 gives an exact split).
         noise_scale: ``"sample"`` (per sample, as in the lab code; the default) or ``"mean"``
-            (the mean of |v(x_N) − v(x_∅)| over the batch, the paper's expectation;
+            (the mean of :math:`|v(x_N) - v(x_\emptyset)|` over the batch, the paper's expectation;
             Conventions page, eq-noise-bound-mean).
         solver: ``"auto"`` (= ``"fast"``), ``"fast"``, ``"lp"`` or ``"sgd"``.
-        zeta: an absolute bound (number or tensor broadcastable to the batch shape); overrides
-            noise_bound and noise_scale.
-        **options: for ``"fast"``/``"lp"``:
+        zeta: an absolute bound :math:`\zeta` (a number or a tensor broadcastable to the batch
+            shape); overrides ``noise_bound`` and ``noise_scale``.
+        **options: the solver's options. For ``"fast"`` and ``"lp"``:
 
             * ``tol``: HiGHS's feasibility tolerances, in [1e-10, 1e-6] (default 1e-10);
             * ``time_limit``: seconds per sample (> 0; the whole LP takes over when it runs out);
             * ``n_jobs``: processes for a batch (joblib, loky backend by default; workers are
               started once per session and reused). Default: the active
               ``joblib.parallel_config``'s ``n_jobs``, else one per usable CPU for at least 4
-              samples at n ≥ 10, else 1; negative counts back from the CPUs (−1 = all);
+              samples at :math:`n \ge 10`, else 1; negative counts back from the CPUs (−1 = all);
             * ``progress``: a progress bar over the samples;
-            * ``"fast"`` only: ``dense_method`` (``"auto"``, default: from n = 10 on, an ADMM
-              estimate of each sample's optimum chooses between row and column generation
+            * ``"fast"`` only: ``dense_method`` (``"auto"``, default: from :math:`n = 10` on, an
+              ADMM estimate of each sample's optimum chooses between row and column generation
               started from its rows and effects and the interior point; below, row generation
               from the singletons; ``"simplex"``: row generation without the estimate;
               ``"ipm"``: interior point on the whole LP), ``dense_fraction`` (in (0, 1]) and
@@ -173,20 +198,20 @@ def extract(values, *, noise_bound: float | None = None, noise_scale: str | None
             ``ibn.and_or.sgd.LAB_PRESETS``: steps, lr, momentum and noise bound of a published
             lab version, reproduced to round-off), ``steps`` (≥ 1, default 20 000), ``lr``
             (> 0, default 1e-6), ``momentum`` (in [0, 1), default 0.9), ``pin_delta_empty``
-            (default True, this project's δ_∅ = 0; the presets' False lets δ_∅ move as the
-            lab's code does, and the bias is then v(x_∅) − δ_∅), ``progress``.
-
-        A sample's effects do not depend on the other samples of the batch nor on ``n_jobs``:
-        the same game gives the same vertex, bit for bit, alone or in any batch.
+            (default True, this project's :math:`\delta_\emptyset = 0`; the presets' False lets
+            :math:`\delta_\emptyset` move as the lab's code does, and the bias is then
+            :math:`v(x_\emptyset) - \delta_\emptyset`), ``progress``.
 
     Returns:
-        :class:`AndOrResult`; ``and_effects[..., 0]`` = v(x_∅), |δ| ≤ ζ, and
-        ``predict(masks) == values − delta`` at those masks (universal matching). An exact
-        solver's result is checked before it is returned (|δ| ≤ ζ, universal matching, the
-        certified gap): a sample that fails raises ``RuntimeError``.
+        :class:`AndOrResult`, with ``and_effects[..., 0]`` = :math:`v(x_\emptyset)`,
+        :math:`|\delta| \le \zeta`, and ``predict(masks) == values - delta`` at those masks
+        (universal matching).
 
     Raises:
-        ValueError, TypeError: a bad argument, named in the message with its allowed range.
+        ValueError: a bad argument, named in the message with its allowed range.
+        TypeError: an argument of the wrong type, or an option the solver does not take.
+        RuntimeError: an exact solver's result fails the checks it gets before it is returned
+            (:math:`|\delta| \le \zeta`, universal matching, the certified gap).
     """
     v, n = check_values(values)
     solver = check_solver(solver)

@@ -18,27 +18,33 @@ _TENSORS = ("and_effects", "or_effects", "gamma", "delta", "objective", "values"
 
 @dataclass
 class AndOrResult:
-    """The sparsest AND-OR decomposition of one game or a batch of games.
+    r"""The sparsest AND-OR decomposition of one game or a batch of games.
 
-    All per-coalition tensors have shape (..., 2^n), indexed by the coalition bitmask (bit i =
+    All per-coalition tensors have shape ``(..., 2**n)``, indexed by the coalition bitmask (bit i =
     player i), on the device and in the float64 dtype of the input.
 
     Attributes:
-        and_effects: I^AND_S; ``and_effects[..., 0]`` is the bias b = v(x_∅) − δ_∅ (= v(x_∅):
-            δ_∅ = 0 except in the lab's own SGD mode, ``pin_delta_empty=False``).
-        or_effects: I^OR_S; ``or_effects[..., 0]`` is 0.
-        gamma: γ_T, with u^AND = ½(v − δ) + γ and u^OR = ½(v − δ) − γ.
-        delta: δ_T, |δ_T| ≤ ζ, δ_∅ = 0 (see ``and_effects``).
-        objective: Σ_{S≠∅} |I^AND_S| + |I^OR_S|, shape (...).
-        values: the input values v(x_T).
-        noise_bound: the relative bound (ζ = noise_bound · |v(x_N) − v(x_∅)|) or None when an
-            absolute ζ was given.
-        zeta: the bound ζ used, shape (...).
-        solver: "fast", "lp" or "sgd".
+        and_effects: :math:`I^{\mathrm{AND}}_S`; ``and_effects[..., 0]`` is the bias
+            :math:`b = v(x_\emptyset) - \delta_\emptyset`, which equals :math:`v(x_\emptyset)`:
+            :math:`\delta_\emptyset = 0` except in the lab's own SGD mode,
+            ``pin_delta_empty=False``.
+        or_effects: :math:`I^{\mathrm{OR}}_S`; ``or_effects[..., 0]`` is 0.
+        gamma: :math:`\gamma_T`, with :math:`u^{\mathrm{AND}} = \tfrac12 (v - \delta) + \gamma` and
+            :math:`u^{\mathrm{OR}} = \tfrac12 (v - \delta) - \gamma`.
+        delta: :math:`\delta_T`, with :math:`|\delta_T| \le \zeta` and
+            :math:`\delta_\emptyset = 0` (see ``and_effects``).
+        objective: :math:`\sum_{S \neq \emptyset} |I^{\mathrm{AND}}_S| + |I^{\mathrm{OR}}_S|`,
+            shape ``(...)``.
+        values: the input values :math:`v(x_T)`.
+        noise_bound: the relative bound :math:`r` of
+            :math:`\zeta = r \cdot |v(x_N) - v(x_\emptyset)|`, or None when an absolute
+            :math:`\zeta` was given.
+        zeta: the bound :math:`\zeta` used, shape ``(...)``.
+        solver: ``"fast"``, ``"lp"`` or ``"sgd"``.
         n: the number of players.
         lower_bound: a certified lower bound on the LP optimum per sample (from the solver's duals,
             scaled into the dual feasible set and priced over all columns with the butterflies);
-            NaN for "sgd". ``objective / lower_bound − 1`` bounds the optimality gap.
+            NaN for ``"sgd"``. ``objective / lower_bound - 1`` bounds the optimality gap.
         info: solver details per sample (a list of dicts, in the order of the flattened batch).
     """
 
@@ -57,12 +63,14 @@ class AndOrResult:
 
     @property
     def bias(self) -> torch.Tensor:
-        """b = I^AND_∅ = v(x_∅) − δ_∅, shape (...)."""
+        r"""The bias :math:`b = I^{\mathrm{AND}}_\emptyset = v(x_\emptyset) - \delta_\emptyset`,
+        shape ``(...)``."""
         return self.and_effects[..., 0]
 
     @property
     def gap(self) -> torch.Tensor:
-        """Certified relative optimality gap objective / lower_bound − 1 (0 when both are 0)."""
+        """The certified relative optimality gap ``objective / lower_bound - 1``
+        (0 when both are 0)."""
         lb = self.lower_bound if self.lower_bound is not None else torch.full_like(
             self.objective, float("nan"))
         gap = self.objective / lb - 1.0
@@ -70,16 +78,32 @@ class AndOrResult:
 
     @property
     def u_and(self) -> torch.Tensor:
-        """u^AND_T = ½(v − δ) + γ = Σ_{S⊆T} I^AND_S."""
+        r"""The AND values
+        :math:`u^{\mathrm{AND}}_T = \tfrac12 (v - \delta)_T + \gamma_T
+        = \sum_{S \subseteq T} I^{\mathrm{AND}}_S`."""
         return 0.5 * (self.values - self.delta) + self.gamma
 
     @property
     def u_or(self) -> torch.Tensor:
-        """u^OR_T = ½(v − δ) − γ = Σ_{S∩T≠∅} I^OR_S."""
+        r"""The OR values
+        :math:`u^{\mathrm{OR}}_T = \tfrac12 (v - \delta)_T - \gamma_T
+        = \sum_{S \cap T \neq \emptyset} I^{\mathrm{OR}}_S`."""
         return 0.5 * (self.values - self.delta) - self.gamma
 
     def salient(self, tau: float) -> tuple[torch.Tensor, torch.Tensor]:
-        """Boolean masks (and_mask, or_mask) of the salient interactions |I_S| > τ, S ≠ ∅."""
+        r"""Boolean masks of the salient interactions :math:`|I_S| > \tau`,
+        :math:`S \neq \emptyset`.
+
+        Args:
+            tau: the threshold :math:`\tau \ge 0`.
+
+        Returns:
+            ``(and_mask, or_mask)``, each of the shape of the effects; entry 0 (the empty coalition)
+            is False.
+
+        Raises:
+            ValueError: ``tau`` is negative or NaN.
+        """
         if not (tau >= 0):
             raise ValueError(f"tau must be a non-negative threshold, got {tau}")
         and_mask = self.and_effects.abs() > tau
@@ -89,10 +113,21 @@ class AndOrResult:
         return and_mask, or_mask
 
     def predict(self, masks) -> torch.Tensor:
-        """h(x_T) = b + Σ_{∅≠S⊆T} I^AND_S + Σ_{S∩T≠∅} I^OR_S at the coalitions ``masks``.
+        r"""The decomposition's prediction at the coalitions ``masks``:
 
-        ``masks``: bool (k, n), column i = player i. Returns (..., k); by universal matching it
-        equals ``values − delta`` at those coalitions.
+        .. math::
+
+           h(x_T) = b + \sum_{\emptyset \neq S \subseteq T} I^{\mathrm{AND}}_S
+           + \sum_{S \cap T \neq \emptyset} I^{\mathrm{OR}}_S.
+
+        Args:
+            masks: bool ``(k, n)``, column i = player i.
+
+        Returns:
+            ``(..., k)``; by universal matching it equals ``values - delta`` at those coalitions.
+
+        Raises:
+            ValueError: ``masks`` is not a ``(k, n)`` matrix.
         """
         masks = torch.as_tensor(masks)
         if masks.ndim != 2 or masks.shape[-1] != self.n:
@@ -105,9 +140,14 @@ class AndOrResult:
         return h[..., idx]
 
     def to_dict(self) -> dict:
-        """The result as plain data: its tensors (on the CPU) and its settings, with a format
-        ``version``; :meth:`from_dict` rebuilds it bit for bit. ``info`` is kept as given (plain
-        numbers and strings from the solvers)."""
+        """The result as plain data, with a format ``version``.
+
+        :meth:`from_dict` rebuilds it bit for bit. ``info`` is kept as given (plain numbers and
+        strings from the solvers).
+
+        Returns:
+            A dict of the tensors (on the CPU) and the settings.
+        """
         out = {"version": RESULT_FORMAT, "n": self.n, "solver": self.solver,
                "noise_bound": self.noise_bound, "info": list(self.info)}
         for name in _TENSORS:
@@ -117,7 +157,17 @@ class AndOrResult:
 
     @classmethod
     def from_dict(cls, data: dict) -> "AndOrResult":
-        """Rebuild a result from :meth:`to_dict`'s output; refuses another format version."""
+        """Rebuild a result from the output of :meth:`to_dict`.
+
+        Args:
+            data: a dict written by :meth:`to_dict`.
+
+        Returns:
+            The result.
+
+        Raises:
+            ValueError: ``data`` is of another format version, or lacks a field.
+        """
         version = data.get("version") if isinstance(data, dict) else None
         if version != RESULT_FORMAT:
             raise ValueError(f"AndOrResult data of format version {version!r}; this ibn reads "

@@ -1,54 +1,110 @@
-"""The decay-shaped distribution of generalizable interactions (paper B Thm 3.1, eq. 8-9, App. I).
+r"""The decay-shaped distribution of generalizable interactions (paper B Thm 3.1, eq. 8-9,
+App. I).
 
-Theorem 3.1: under noise of level δ ≡ σ², the interactions a DNN learns are the ridge solution
+Theorem 3.1: under noise of level :math:`\delta \equiv \sigma^2`, the interactions a DNN learns
+are the ridge solution
 
-    Î(δ) = M(δ) I*,   M(δ) = (JᵀJ + 2^n diag(c))⁻¹ JᵀJ,   c_S = 2^{|S|} δ,
+.. math::
 
-where I* are the interactions of the final (over-fitted) model and J[T, S] is the trigger of
-interaction S on the masked sample x_T (Conventions page, eq-decay, eq-trigger). Never forming the
-2^n × 2^n matrices:
+   \hat I(\delta) = M(\delta) \, I^*, \qquad
+   M(\delta) = \bigl(J^\top J + 2^n \operatorname{diag}(c)\bigr)^{-1} J^\top J, \qquad
+   c_S = 2^{|S|} \delta,
 
-AND, J[T, S] = 1(S ⊆ T)
-    JᵀJ[S, S'] = #{T ⊇ S ∪ S'} = 2^{n − |S ∪ S'|} = (⊗ⁿ A)[S, S'] with A = [[2, 1], [1, 1]]
-    (row/column index of A = bit value; bit i = player i; every factor is the same so the
-    Kronecker order is immaterial), and 2^n diag(c) = δ ⊗ⁿ B with B = diag(2, 4).
-    Let Ã = B^{-1/2} A B^{-1/2} = Q Λ Qᵀ (Q orthogonal) and V = B^{-1/2} Q, so AV = BVΛ,
-    VᵀBV = 1, VᵀA = ΛV⁻¹. Then ⊗A + δ⊗B = ⊗V⁻ᵀ (Λ_⊗ + δ) ⊗V⁻¹ and
+where :math:`I^*` are the interactions of the final (over-fitted) model and :math:`J[T, S]` is
+the trigger of interaction :math:`S` on the masked sample :math:`x_T` (Conventions page,
+eq-decay, eq-trigger). Never forming the :math:`2^n \times 2^n` matrices:
 
-        M(δ) = ⊗V · diag(Λ_⊗ / (Λ_⊗ + δ)) · ⊗V⁻¹,   Λ_⊗[K] = λ_0^{n−|K|} λ_1^{|K|},
+**AND**, :math:`J[T, S] = 1(S \subseteq T)`. Then
+:math:`J^\top J[S, S'] = \#\{T \supseteq S \cup S'\} = 2^{n - |S \cup S'|}
+= (\otimes^n A)[S, S']` with :math:`A = \begin{pmatrix} 2 & 1 \\ 1 & 1 \end{pmatrix}`
+(row/column index of :math:`A` = bit value; bit i = player i; every factor is the same so the
+Kronecker order is immaterial), and :math:`2^n \operatorname{diag}(c) = \delta \otimes^n B` with
+:math:`B = \operatorname{diag}(2, 4)`. Let
+:math:`\tilde A = B^{-1/2} A B^{-1/2} = Q \Lambda Q^\top` (:math:`Q` orthogonal) and
+:math:`V = B^{-1/2} Q`, so :math:`AV = BV\Lambda`, :math:`V^\top B V = \mathrm{Id}` and
+:math:`V^\top A = \Lambda V^{-1}`. Then
+:math:`\otimes A + \delta \otimes B = \otimes V^{-\top} (\Lambda_\otimes + \delta) \otimes V^{-1}`
+and
 
-    λ = (10 ± √68)/16 (λ_0 ≈ 1.140 for eigen-bit 0, λ_1 ≈ 0.1096 for eigen-bit 1). ⊗V and ⊗V⁻¹
-    are applied as per-bit 2 × 2 butterflies (grouped 5 bits at a time into 32 × 32 blocks
-    applied by batched matmuls): O(n 2^n).
+.. math::
 
-OR, J[T, S] = 1(S ∩ T ≠ ∅) = 1 − 1(S ⊆ N\\T)
-    Because J_AND e_∅ = 𝟙, J_OR = 𝟙𝟙ᵀ − P J_AND = −P J_AND R with P the complement permutation
-    (orthogonal) and R = 1 − e_∅ 𝟙ᵀ, so ‖J_OR z‖ = ‖J_AND R z‖. The ridge problem
-    min_Î ‖J_OR(Î − I*)‖² + Σ_S 2^n c_S Î_S² is solved by Î_∅ = 0 (J_OR ignores S = ∅) and, with
-    y = R Î (y_S = Î_S for S ≠ ∅, y_∅ = −Σ_{S≠∅} Î_S, i.e. 𝟙ᵀy = 0) and y* = R I*,
+   M(\delta) = \otimes V \cdot
+   \operatorname{diag}\Bigl(\frac{\Lambda_\otimes}{\Lambda_\otimes + \delta}\Bigr)
+   \cdot \otimes V^{-1}, \qquad
+   \Lambda_\otimes[K] = \lambda_0^{n-|K|} \lambda_1^{|K|},
 
-        min_y ‖J_AND(y − y*)‖² + yᵀ D' y  subject to 𝟙ᵀ y = 0,  D' = δ⊗B with D'_∅ = 0.
+with :math:`\lambda = (10 \pm \sqrt{68}) / 16` (:math:`\lambda_0 \approx 1.140` for eigen-bit 0,
+:math:`\lambda_1 \approx 0.1096` for eigen-bit 1). :math:`\otimes V` and :math:`\otimes V^{-1}`
+are applied as per-bit 2 × 2 butterflies (grouped 5 bits at a time into 32 × 32 blocks applied
+by batched matmuls): :math:`O(n \, 2^n)`.
 
-    Its KKT solution is y = K'⁻¹(G y* − μ 𝟙), μ = 𝟙ᵀK'⁻¹G y* / 𝟙ᵀK'⁻¹𝟙, G = ⊗A, where
-    K' = G + D' = K − d e_∅e_∅ᵀ (K = ⊗A + δ⊗B, d = 2^n δ) is inverted by Sherman–Morrison on top
-    of K⁻¹ = ⊗V diag(1/(Λ_⊗ + δ)) ⊗Vᵀ. K' ≻ 0 because G ≻ 0 (J_AND is invertible), so the
-    Sherman–Morrison denominator 1 − d (K⁻¹)_∅∅ is positive. Cost O(n 2^n). The ∅ column and row of
-    M_OR are zero, and M_OR(δ → 0) is the identity on effects with I_∅ = 0.
+**OR**, :math:`J[T, S] = 1(S \cap T \neq \emptyset) = 1 - 1(S \subseteq N \setminus T)`.
+Because :math:`J_{\mathrm{AND}} e_\emptyset = \mathbf{1}`,
+:math:`J_{\mathrm{OR}} = \mathbf{1}\mathbf{1}^\top - P J_{\mathrm{AND}}
+= -P J_{\mathrm{AND}} R` with :math:`P` the complement permutation (orthogonal) and
+:math:`R = \mathrm{Id} - e_\emptyset \mathbf{1}^\top`, so
+:math:`\|J_{\mathrm{OR}} z\| = \|J_{\mathrm{AND}} R z\|`. The ridge problem
+:math:`\min_{\hat I} \|J_{\mathrm{OR}}(\hat I - I^*)\|^2 + \sum_S 2^n c_S \hat I_S^2` is solved
+by :math:`\hat I_\emptyset = 0` (:math:`J_{\mathrm{OR}}` ignores :math:`S = \emptyset`) and,
+with :math:`y = R \hat I` (:math:`y_S = \hat I_S` for :math:`S \neq \emptyset`,
+:math:`y_\emptyset = -\sum_{S \neq \emptyset} \hat I_S`, i.e. :math:`\mathbf{1}^\top y = 0`) and
+:math:`y^* = R I^*`,
 
-Monotonicity (proved for AND, tested for both): the self-retention M(δ)[S, S] =
-Σ_K Π_i Q[s_i, k_i]² · Λ_⊗[K]/(Λ_⊗[K] + δ) is a convex combination of functions decreasing in δ,
-so it lies in (0, 1], decreases strictly in δ and → 1 as δ → 0; since Q[1, 1]² ≈ 0.864 > ½ a
-present player shifts weight to the small eigenvalue, so at fixed δ it also decreases in |S|
-(first-order stochastic dominance). :func:`retention` returns it per order.
+.. math::
+
+   \min_y \|J_{\mathrm{AND}}(y - y^*)\|^2 + y^\top D' y
+   \quad \text{subject to} \quad \mathbf{1}^\top y = 0, \qquad
+   D' = \delta \otimes B \text{ with } D'_\emptyset = 0.
+
+Its KKT solution is
+
+.. math::
+
+   y = K'^{-1} (G y^* - \mu \mathbf{1}), \qquad
+   \mu = \frac{\mathbf{1}^\top K'^{-1} G y^*}{\mathbf{1}^\top K'^{-1} \mathbf{1}}, \qquad
+   G = \otimes A,
+
+where :math:`K' = G + D' = K - d \, e_\emptyset e_\emptyset^\top`
+(:math:`K = \otimes A + \delta \otimes B`, :math:`d = 2^n \delta`) is inverted by
+Sherman–Morrison on top of
+:math:`K^{-1} = \otimes V \operatorname{diag}\bigl(1 / (\Lambda_\otimes + \delta)\bigr)
+\otimes V^\top`. :math:`K' \succ 0` because :math:`G \succ 0` (:math:`J_{\mathrm{AND}}` is
+invertible), so the Sherman–Morrison denominator :math:`1 - d \, (K^{-1})_{\emptyset\emptyset}`
+is positive. Cost :math:`O(n \, 2^n)`. The :math:`\emptyset` column and row of
+:math:`M_{\mathrm{OR}}` are zero, and :math:`M_{\mathrm{OR}}(\delta \to 0)` is the identity on
+effects with :math:`I_\emptyset = 0`.
+
+Monotonicity (proved for AND, tested for both): the self-retention
+
+.. math::
+
+   M(\delta)[S, S] = \sum_K \prod_i Q[s_i, k_i]^2 \,
+   \frac{\Lambda_\otimes[K]}{\Lambda_\otimes[K] + \delta}
+
+is a convex combination of functions decreasing in :math:`\delta`, so it lies in
+:math:`(0, 1]`, decreases strictly in :math:`\delta` and tends to 1 as :math:`\delta \to 0`;
+since :math:`Q[1, 1]^2 \approx 0.864 > 1/2` a present player shifts weight to the small
+eigenvalue, so at fixed :math:`\delta` it also decreases in :math:`|S|` (first-order stochastic
+dominance). :func:`retention` returns it per order.
 
 The decay curve (Conventions page, eq-decay-curve):
-A_decay^(m),± = γ · Σ_{|S|=m} max/min(Î_S(δ), 0). **Decision:** the AND and OR entries are counted
-*separately* (``combine="separate"``, default), i.e. the sum over the 2·C(n, m) interactions
-{AND S} ∪ {OR S}, exactly as the measured A^(m),± counts AND and OR interactions together
-(Conventions page, eq-order-strength). Paper B's formula can be read as max(Î^AND_S + Î^OR_S, 0)
-per S, which lets an AND and an OR effect of the same S cancel — a quantity the measured A never
-forms; that reading is available as ``combine="elementwise"``. The bias S = ∅ is excluded and no
-salience threshold is applied (γ rescales anyway). Over several samples the curve is the mean.
+
+.. math::
+
+   A_{\mathrm{decay}}^{(m),+} = \gamma \sum_{|S| = m} \max\bigl(\hat I_S(\delta), 0\bigr),
+   \qquad
+   A_{\mathrm{decay}}^{(m),-} = \gamma \sum_{|S| = m} \min\bigl(\hat I_S(\delta), 0\bigr).
+
+**Decision:** the AND and OR entries are counted *separately* (``combine="separate"``, default),
+i.e. the sum over the :math:`2 \binom{n}{m}` interactions
+:math:`\{\text{AND } S\} \cup \{\text{OR } S\}`, exactly as the measured
+:math:`A^{(m),\pm}` counts AND and OR interactions together (Conventions page,
+eq-order-strength). Paper B's formula can be read as
+:math:`\max(\hat I^{\mathrm{AND}}_S + \hat I^{\mathrm{OR}}_S, 0)` per :math:`S`, which lets an
+AND and an OR effect of the same :math:`S` cancel — a quantity the measured :math:`A` never
+forms; that reading is available as ``combine="elementwise"``. The bias :math:`S = \emptyset`
+is excluded and no salience threshold is applied (:math:`\gamma` rescales anyway). Over several
+samples the curve is the mean.
 """
 
 from __future__ import annotations
@@ -83,6 +139,8 @@ def _generalized_eig() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     return lam, q, bih[:, None] * q
 
 
+#: The eigenvalues :math:`(\lambda_0, \lambda_1) \approx (1.140, 0.1096)` of
+#: :math:`\tilde A = B^{-1/2} A B^{-1/2}`, descending (see the module docstring).
 EIGENVALUES, _Q, _V = _generalized_eig()
 _V_INV = _Q.T * _B_DIAG.sqrt()[None, :]
 
@@ -102,11 +160,23 @@ def _check_delta(delta) -> float:
 
 
 class DecayModel:
-    """M(δ) applied to fixed I* (AND and/or OR) for many δ at O(n 2^n) each (Thm 3.1).
+    r""":math:`M(\delta)` applied to fixed :math:`I^*` (AND and/or OR) for many :math:`\delta`, at
+    :math:`O(n \, 2^n)` each (Thm 3.1).
 
-    Everything that does not depend on δ (⊗V⁻¹ I*, the OR right-hand side) is computed once;
-    ``model(delta)`` returns ``(Î^AND(δ), Î^OR(δ))`` with the shape of the inputs (None where
-    the input was None). ``model.strengths(delta, gamma)`` gives the decay curve (eq. 9).
+    Everything that does not depend on :math:`\delta` (:math:`\otimes V^{-1} I^*`, the OR
+    right-hand side) is computed once; ``model(delta)`` returns
+    :math:`(\hat I^{\mathrm{AND}}(\delta), \hat I^{\mathrm{OR}}(\delta))` with the shape of the
+    inputs (None where the input was None). ``model.strengths(delta, gamma)`` gives the decay curve
+    (eq. 9).
+
+    Args:
+        and_effects: the AND effects :math:`I^*` of the final model, shape ``(..., 2**n)``, or
+            None.
+        or_effects: the OR effects :math:`I^*`, of the same shape, or None.
+
+    Raises:
+        ValueError: neither effects given, effects of different shapes, a last dimension that is
+            not :math:`2^n`, or non-finite effects.
     """
 
     def __init__(self, and_effects=None, or_effects=None) -> None:
@@ -153,6 +223,18 @@ class DecayModel:
             raise ValueError("effects contain NaN or infinite entries")
 
     def __call__(self, delta) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+        r"""The decayed effects :math:`\hat I(\delta) = M(\delta) \, I^*`.
+
+        Args:
+            delta: the noise level :math:`\delta = \sigma^2 \ge 0`.
+
+        Returns:
+            :math:`(\hat I^{\mathrm{AND}}(\delta), \hat I^{\mathrm{OR}}(\delta))`, each of the
+            shape of the inputs, or None where the input was None.
+
+        Raises:
+            ValueError: ``delta`` is negative or not finite.
+        """
         d = _check_delta(delta)
         out = kron_apply(self._z / (self._lam + d), _V)
         k = self._k
@@ -170,28 +252,86 @@ class DecayModel:
         return out_and, out_or.reshape(self.shape)
 
     def strengths(self, delta, gamma: float = 1.0, combine: str = "separate") -> Strengths:
-        """A_decay^(m),±(δ, γ), averaged over leading dims (see the module docstring)."""
+        r"""The decay curve :math:`A_{\mathrm{decay}}^{(m),\pm}(\delta, \gamma)`, averaged over the
+        leading dimensions (see the module docstring).
+
+        Args:
+            delta: the noise level :math:`\delta = \sigma^2 \ge 0`.
+            gamma: the scale :math:`\gamma`.
+            combine: ``"separate"`` or ``"elementwise"`` (see :func:`decay_strengths`).
+
+        Returns:
+            :class:`~ibn.distributions.strength.Strengths` of shape ``(n+1,)``.
+
+        Raises:
+            ValueError: ``delta`` is negative or not finite, or an unknown ``combine``.
+        """
         a, o = self(delta)
         return decay_strengths(a, o, gamma=gamma, combine=combine)
 
 
 def decay_and(effects, delta) -> torch.Tensor:
-    """Î^AND(δ) = M_AND(δ) I* (Thm 3.1), batched over leading dims, O(n 2^n)."""
+    r""":math:`\hat I^{\mathrm{AND}}(\delta) = M_{\mathrm{AND}}(\delta) \, I^*` (Thm 3.1),
+    batched over the leading dimensions, in :math:`O(n \, 2^n)`.
+
+    Args:
+        effects: the AND effects :math:`I^*` of the final model, shape ``(..., 2**n)``.
+        delta: the noise level :math:`\delta = \sigma^2 \ge 0`.
+
+    Returns:
+        :math:`\hat I^{\mathrm{AND}}(\delta)`, of the shape of ``effects``.
+
+    Raises:
+        ValueError: a last dimension that is not :math:`2^n`, non-finite effects, or a negative or
+            non-finite ``delta``.
+    """
     return DecayModel(and_effects=effects)(delta)[0]
 
 
 def decay_or(effects, delta) -> torch.Tensor:
-    """Î^OR(δ) = M_OR(δ) I* (Thm 3.1), batched; I*_∅ is ignored and Î_∅ = 0. O(n 2^n)."""
+    r""":math:`\hat I^{\mathrm{OR}}(\delta) = M_{\mathrm{OR}}(\delta) \, I^*` (Thm 3.1), batched,
+    in :math:`O(n \, 2^n)`; :math:`I^*_\emptyset` is ignored and :math:`\hat I_\emptyset = 0`.
+
+    Args:
+        effects: the OR effects :math:`I^*` of the final model, shape ``(..., 2**n)``.
+        delta: the noise level :math:`\delta = \sigma^2 \ge 0`.
+
+    Returns:
+        :math:`\hat I^{\mathrm{OR}}(\delta)`, of the shape of ``effects``.
+
+    Raises:
+        ValueError: a last dimension that is not :math:`2^n`, non-finite effects, or a negative or
+            non-finite ``delta``.
+    """
     return DecayModel(or_effects=effects)(delta)[1]
 
 
 def decay_strengths(
     and_hat=None, or_hat=None, *, gamma: float = 1.0, combine: str = "separate"
 ) -> Strengths:
-    """A_decay^(m),± = γ Σ_{|S|=m} max/min(Î_S, 0), S ≠ ∅, averaged over leading dims (eq. 9).
+    r"""The decay curve (eq. 9), averaged over the leading dimensions:
 
-    ``combine="separate"`` (default) counts every AND and every OR entry as one interaction;
-    ``"elementwise"`` uses max/min(Î^AND_S + Î^OR_S, 0) per S. See the module docstring.
+    .. math::
+
+       A_{\mathrm{decay}}^{(m),+} = \gamma \sum_{|S| = m} \max(\hat I_S, 0), \qquad
+       A_{\mathrm{decay}}^{(m),-} = \gamma \sum_{|S| = m} \min(\hat I_S, 0),
+       \qquad S \neq \emptyset.
+
+    Args:
+        and_hat: the decayed AND effects :math:`\hat I^{\mathrm{AND}}`, shape ``(..., 2**n)``, or
+            None.
+        or_hat: the decayed OR effects :math:`\hat I^{\mathrm{OR}}`, of the same shape, or None.
+        gamma: the scale :math:`\gamma`.
+        combine: ``"separate"`` (default) counts every AND and every OR entry as one interaction;
+            ``"elementwise"`` takes the max and the min of
+            :math:`\hat I^{\mathrm{AND}}_S + \hat I^{\mathrm{OR}}_S` and 0 per :math:`S`. See the
+            module docstring.
+
+    Returns:
+        :class:`~ibn.distributions.strength.Strengths` of shape ``(n+1,)``.
+
+    Raises:
+        ValueError: neither effects given, or an unknown ``combine``.
     """
     parts = [as_values(x) for x in (and_hat, or_hat) if x is not None]
     if not parts:
@@ -209,11 +349,28 @@ def decay_strengths(
 
 
 def retention(n: int, delta) -> torch.Tensor:
-    """AND self-retention M_AND(δ)[S, S] for |S| = m = 0..n (closed form, see module docstring).
+    r"""The AND self-retention :math:`M_{\mathrm{AND}}(\delta)[S, S]` for
+    :math:`|S| = m = 0, \dots, n` (closed form, see the module docstring).
 
-    With p = Q[1,1]² ≈ 0.864 the probability that a present player's eigen-bit is the small one,
-    M[S, S] = E[Λ_⊗[K]/(Λ_⊗[K] + δ)] over K with independent bits, P(k_i = 1) = p if i ∈ S else
-    1 − p. Decreasing in δ and in m.
+    With :math:`p = Q[1, 1]^2 \approx 0.864` the probability that a present player's eigen-bit is
+    the small one,
+
+    .. math::
+
+       M[S, S] = \mathbb{E}_K \Bigl[\frac{\Lambda_\otimes[K]}{\Lambda_\otimes[K] + \delta}\Bigr]
+
+    over :math:`K` with independent bits, :math:`P(k_i = 1) = p` if :math:`i \in S` and
+    :math:`1 - p` otherwise. It decreases in :math:`\delta` and in :math:`m`.
+
+    Args:
+        n: the number of players.
+        delta: the noise level :math:`\delta = \sigma^2 \ge 0`.
+
+    Returns:
+        float64 tensor ``(n+1,)``, one value per order :math:`m`.
+
+    Raises:
+        ValueError: :math:`n < 0`, or a negative or non-finite ``delta``.
     """
     if n < 0:
         raise ValueError(f"n must be >= 0, got {n}")

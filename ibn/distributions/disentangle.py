@@ -1,28 +1,39 @@
-"""Disentangling a measured distribution into decay + spindle (paper B eq. 10;
+r"""Disentangling a measured distribution into decay + spindle (paper B eq. 10;
 Conventions page, eq-disentangle).
 
-    min_{α, β, δ, γ} Σ_{m=1..n} (A^(m),+ − A_theory^(m),+)² + (A^(m),− − A_theory^(m),−)²,
-    A_theory = A_decay(δ, γ) + A_spindle(α, β),
+.. math::
 
-A_decay from Theorem 3.1 applied to I*, the interactions of the final (over-fitted) model
-(:mod:`ibn.distributions.decay`), A_spindle from eq. 7 (:mod:`ibn.distributions.spindle`).
-Order 0 (the bias) is not fitted.
+   \min_{\alpha, \beta, \delta, \gamma} \sum_{m=1}^{n}
+   \bigl(A^{(m),+} - A_{\mathrm{theory}}^{(m),+}\bigr)^2
+   + \bigl(A^{(m),-} - A_{\mathrm{theory}}^{(m),-}\bigr)^2,
+   \qquad
+   A_{\mathrm{theory}} = A_{\mathrm{decay}}(\delta, \gamma) + A_{\mathrm{spindle}}(\alpha, \beta),
 
-Method. β and γ enter linearly, so for fixed (α, δ) they are the non-negative least-squares
-solution (two-column NNLS in closed form). The remaining problem over (α, log10 δ) is non-convex
-and is solved as a nested profile: for a given δ, the best α comes from a grid over α refined by
-bounded Brent (cheap: no decay evaluation); the δ profile is evaluated on a grid over log10 δ
-and each of its ``n_starts`` best local minima is refined by bounded Brent (one decay
-evaluation per step, cached). Multi-start, bounded and fully deterministic (no randomness).
+with :math:`A_{\mathrm{decay}}` from Theorem 3.1 applied to :math:`I^*`, the interactions of the
+final (over-fitted) model (:mod:`ibn.distributions.decay`), and :math:`A_{\mathrm{spindle}}` from
+eq. 7 (:mod:`ibn.distributions.spindle`). Order 0 (the bias) is not fitted.
 
-Default bounds. α ∈ [0.05, 1.5]. δ: M(δ) ≈ identity for δ ≪ λ_min = λ_1^n and
-M(δ) ≈ (⊗B)⁻¹⊗A / δ for δ ≫ λ_max = λ_0^n, whose *shape* no longer changes (γ absorbs the
-scale), so δ is only identifiable inside [λ_1^n / 10, 10 λ_0^n], the default box.
+Method. :math:`\beta` and :math:`\gamma` enter linearly, so for fixed :math:`(\alpha, \delta)`
+they are the non-negative least-squares solution (two-column NNLS in closed form). The remaining
+problem over :math:`(\alpha, \log_{10} \delta)` is non-convex and is solved as a nested profile:
+for a given :math:`\delta`, the best :math:`\alpha` comes from a grid over :math:`\alpha` refined
+by bounded Brent (cheap: no decay evaluation); the :math:`\delta` profile is evaluated on a grid
+over :math:`\log_{10} \delta` and each of its ``n_starts`` best local minima is refined by
+bounded Brent (one decay evaluation per step, cached). Multi-start, bounded and fully
+deterministic (no randomness).
 
-Failure. All-zero or non-finite input raises ``ValueError``. A fit with R² < ``min_r2``
-(default 0.8), or an active component (β > 0 or γ > 0) whose shape parameter ends at a bound, is
-flagged ``ok = False`` with a message; ``on_failure`` decides: "warn" (default, a
-:class:`DisentangleWarning`), "raise" (:class:`DisentangleError`) or "ignore".
+Default bounds. :math:`\alpha \in [0.05, 1.5]`. For :math:`\delta`:
+:math:`M(\delta) \approx \mathrm{Id}` for :math:`\delta \ll \lambda_{\min} = \lambda_1^n` and
+:math:`M(\delta) \approx (\otimes B)^{-1} \otimes A / \delta` for
+:math:`\delta \gg \lambda_{\max} = \lambda_0^n`, whose *shape* no longer changes (:math:`\gamma`
+absorbs the scale), so :math:`\delta` is only identifiable inside
+:math:`[\lambda_1^n / 10, \, 10 \lambda_0^n]`, the default box.
+
+Failure. All-zero or non-finite input raises ``ValueError``. A fit with :math:`R^2` below
+``min_r2`` (default 0.8), or an active component (:math:`\beta > 0` or :math:`\gamma > 0`) whose
+shape parameter ends at a bound, is flagged ``ok = False`` with a message; ``on_failure``
+decides: ``"warn"`` (default, a :class:`DisentangleWarning`), ``"raise"``
+(:class:`DisentangleError`) or ``"ignore"``.
 """
 
 from __future__ import annotations
@@ -53,7 +64,25 @@ class DisentangleError(RuntimeError):
 
 @dataclass(frozen=True)
 class DisentangleResult:
-    """Fitted parameters, curves over m = 0..n (m = 0 entries are 0) and fit quality."""
+    r"""Fitted parameters, curves over :math:`m = 0, \dots, n` (the :math:`m = 0` entries are 0)
+    and fit quality.
+
+    Attributes:
+        alpha: the spindle's shape :math:`\alpha`.
+        beta: the spindle's scale :math:`\beta \ge 0`.
+        delta: the decay's noise level :math:`\delta`.
+        gamma: the decay's scale :math:`\gamma \ge 0`.
+        decay: :math:`A_{\mathrm{decay}}(\delta, \gamma)`.
+        spindle: :math:`A_{\mathrm{spindle}}(\alpha, \beta)`.
+        theory: :math:`A_{\mathrm{theory}} = A_{\mathrm{decay}} + A_{\mathrm{spindle}}`.
+        residual: :math:`|A_{\mathrm{theory}} - A|` per order, both signs.
+        r2: :math:`R^2 = 1 - \mathrm{SSR} / \mathrm{SST}` over :math:`m = 1, \dots, n`, with
+            :math:`\mathrm{SST} = \sum_\pm \sum_m \bigl(A^{(m),\pm} - \operatorname{mean}_m
+            A^{(m),\pm}\bigr)^2` and SSR the sum of squared residuals.
+        relative_residual: :math:`\sqrt{\mathrm{SSR} / \sum_\pm \sum_m (A^{(m),\pm})^2}`.
+        ok: whether the fit passed its checks (see the module docstring).
+        message: ``"ok"``, or the problems found.
+    """
 
     alpha: float
     beta: float
@@ -70,8 +99,19 @@ class DisentangleResult:
 
 
 def delta_box(n: int) -> tuple[float, float]:
-    """The default log10 δ bounds for n players: [log10 λ_1^n − 1, log10 λ_0^n + 1] (the range
-    where δ is identifiable; see the module docstring)."""
+    r"""The default bounds of :math:`\log_{10} \delta` for :math:`n` players, the range where
+    :math:`\delta` is identifiable (see the module docstring):
+
+    .. math::
+
+       [\log_{10} \lambda_1^n - 1, \; \log_{10} \lambda_0^n + 1].
+
+    Args:
+        n: the number of players.
+
+    Returns:
+        ``(low, high)``.
+    """
     lam0, lam1 = (float(v) for v in EIGENVALUES)
     return (n * math.log10(lam1) - 1.0, n * math.log10(lam0) + 1.0)
 
@@ -89,11 +129,32 @@ def disentangle(
     on_failure: str = "warn",
     combine: str = "separate",
 ) -> DisentangleResult:
-    """Fit eq. 10 to ``measured`` (a :class:`Strengths` of shape (n+1,), e.g. A averaged over x).
+    r"""Fit eq. 10 to a measured distribution (see the module docstring for the method).
 
-    ``and_star`` / ``or_star``: I* of the final model, (..., 2**n) (either may be None; or pass
-    one object with ``.and_effects``/``.or_effects`` as ``and_star``). ``combine`` is forwarded to
-    :func:`~ibn.distributions.decay.decay_strengths`.
+    Args:
+        measured: a :class:`~ibn.distributions.strength.Strengths` of shape ``(n+1,)``, e.g.
+            :math:`A` averaged over the samples.
+        and_star: the AND effects :math:`I^*` of the final model, ``(..., 2**n)``, or None; or one
+            object with ``.and_effects``/``.or_effects`` (then ``or_star`` is None).
+        or_star: the OR effects :math:`I^*`, of the same shape, or None.
+        alpha_bounds: the bounds ``(low, high)`` of :math:`\alpha`, with ``0 < low < high``.
+        log10_delta_bounds: the bounds of :math:`\log_{10} \delta` (default: :func:`delta_box`).
+        grid: the numbers of grid points over :math:`\alpha` and over :math:`\log_{10} \delta`.
+        n_starts: how many of the best local minima of the :math:`\delta` profile are refined.
+        min_r2: the smallest :math:`R^2` of a fit that is not flagged.
+        on_failure: ``"warn"``, ``"raise"`` or ``"ignore"``: what a flagged fit does.
+        combine: forwarded to :func:`~ibn.distributions.decay.decay_strengths`.
+
+    Returns:
+        :class:`DisentangleResult`.
+
+    Raises:
+        ValueError: a bad argument, a measured curve that is not one curve ``(n+1,)``, is
+            non-finite or all zero, or effects whose number of players differs from the curve's.
+        DisentangleError: a flagged fit, with ``on_failure="raise"``.
+
+    Warns:
+        DisentangleWarning: a flagged fit, with ``on_failure="warn"``.
     """
     if on_failure not in ("warn", "raise", "ignore"):
         raise ValueError(f"on_failure must be 'warn', 'raise' or 'ignore', got {on_failure!r}")

@@ -1,8 +1,12 @@
-"""Jaccard similarity between measured and theoretical distributions (paper B eq. 11;
+r"""Jaccard similarity between measured and theoretical distributions (paper B eq. 11;
 Conventions page, eq-jaccard).
 
-    SIM = Σ_m Σ_± [min(|A_gen|, |A_decay|) + min(|A_non|, |A_spindle|)]
-          / Σ_m Σ_± [max(|A_gen|, |A_decay|) + max(|A_non|, |A_spindle|)].
+.. math::
+
+   \mathrm{SIM} = \frac{\sum_m \sum_\pm \bigl[\min(|A_{\mathrm{gen}}|, |A_{\mathrm{decay}}|)
+   + \min(|A_{\mathrm{non}}|, |A_{\mathrm{spindle}}|)\bigr]}
+   {\sum_m \sum_\pm \bigl[\max(|A_{\mathrm{gen}}|, |A_{\mathrm{decay}}|)
+   + \max(|A_{\mathrm{non}}|, |A_{\mathrm{spindle}}|)\bigr]}.
 
 It lies in [0, 1], equals 1 iff the curves coincide in magnitude, and is symmetric under
 swapping (gen, non) with (decay, spindle). 0/0 (every curve zero) gives NaN.
@@ -26,14 +30,44 @@ def _parts(s: Strengths) -> torch.Tensor:
 
 
 def jaccard(a: Strengths, b: Strengths) -> float:
-    """Σ_m Σ_± min(|a|, |b|) / Σ_m Σ_± max(|a|, |b|) of two distributions (one term of eq. 11)."""
+    r"""The Jaccard similarity of two distributions (one term of eq. 11):
+
+    .. math::
+
+       \frac{\sum_m \sum_\pm \min(|a|, |b|)}{\sum_m \sum_\pm \max(|a|, |b|)}.
+
+    Args:
+        a: one curve ``(n+1,)``.
+        b: another curve over the same orders.
+
+    Returns:
+        The similarity in [0, 1]; NaN when both curves are zero.
+
+    Raises:
+        ValueError: a distribution that is not a single curve, or curves over different orders.
+    """
     return similarity(a, None, b, None)
 
 
 def similarity(
     gen: Strengths, non: Strengths | None, decay: Strengths, spindle: Strengths | None
 ) -> float:
-    """SIM of eq. 11 comparing A_gen to A_decay and A_non to A_spindle (``None`` drops a pair)."""
+    r"""SIM of eq. 11, comparing :math:`A_{\mathrm{gen}}` to :math:`A_{\mathrm{decay}}` and
+    :math:`A_{\mathrm{non}}` to :math:`A_{\mathrm{spindle}}`.
+
+    Args:
+        gen: :math:`A_{\mathrm{gen}}`, one curve ``(n+1,)``.
+        non: :math:`A_{\mathrm{non}}`, or None to drop this pair.
+        decay: :math:`A_{\mathrm{decay}}`.
+        spindle: :math:`A_{\mathrm{spindle}}`, or None to drop this pair.
+
+    Returns:
+        SIM in [0, 1]; NaN when every curve is zero.
+
+    Raises:
+        ValueError: only one of ``non`` and ``spindle`` given, a distribution that is not a single
+            curve, or curves over different orders.
+    """
     pairs = [(gen, decay)] + ([] if non is None and spindle is None else [(non, spindle)])
     num = den = 0.0
     for x, y in pairs:

@@ -1,18 +1,25 @@
-"""The spindle-shaped distribution of non-generalizable interactions (paper B eq. 7;
+r"""The spindle-shaped distribution of non-generalizable interactions (paper B eq. 7;
 Conventions page, eq-spindle).
 
-    A_spindle^(m),+ = −A_spindle^(m),− = β · Γ(αn + 1) / (Γ(m + 1) Γ(αn − m + 1)) = β · C(αn, m),
+.. math::
 
-the generalized binomial coefficient (α = 1 gives β·C(n, m): the number of order-m coalitions,
-the shape of a random, noise-like set of interactions).
+   A_{\mathrm{spindle}}^{(m),+} = -A_{\mathrm{spindle}}^{(m),-}
+   = \beta \, \frac{\Gamma(\alpha n + 1)}{\Gamma(m + 1) \, \Gamma(\alpha n - m + 1)}
+   = \beta \binom{\alpha n}{m},
 
-Orders beyond the support. For m ≥ αn + 1 the argument αn − m + 1 ≤ 0: the reciprocal gamma
-1/Γ(αn − m + 1) is 0 at the poles (αn integer) and oscillates in sign between them, which would
-give negative "positive strength". **Decision:** the curve is set to 0 wherever αn − m + 1 ≤ 0,
-i.e. for m ≥ αn + 1. For αn < m < αn + 1 the argument is in (0, 1) and the formula is kept (it
-is positive and small). Because 1/Γ(x) → 0 as x → 0⁺, this makes the curve **continuous in α**
-(and in m), which the disentangling fit relies on. Evaluated with log-gamma for all positive
-arguments, so large αn does not overflow.
+the generalized binomial coefficient (:math:`\alpha = 1` gives :math:`\beta \binom{n}{m}`: the
+number of order-:math:`m` coalitions, the shape of a random, noise-like set of interactions).
+
+Orders beyond the support. For :math:`m \ge \alpha n + 1` the argument
+:math:`\alpha n - m + 1 \le 0`: the reciprocal gamma :math:`1 / \Gamma(\alpha n - m + 1)` is 0 at
+the poles (:math:`\alpha n` integer) and oscillates in sign between them, which would give
+negative "positive strength". **Decision:** the curve is set to 0 wherever
+:math:`\alpha n - m + 1 \le 0`, i.e. for :math:`m \ge \alpha n + 1`. For
+:math:`\alpha n < m < \alpha n + 1` the argument is in :math:`(0, 1)` and the formula is kept
+(it is positive and small). Because :math:`1 / \Gamma(x) \to 0` as :math:`x \to 0^+`, this
+makes the curve **continuous in** :math:`\alpha` (and in :math:`m`), which the disentangling fit
+relies on. Evaluated with log-gamma for all positive arguments, so large :math:`\alpha n` does
+not overflow.
 """
 
 from __future__ import annotations
@@ -27,9 +34,24 @@ __all__ = ["spindle_curve", "spindle_strengths"]
 
 
 def spindle_curve(n: int, alpha: float, beta: float = 1.0, m=None) -> torch.Tensor:
-    """β · Γ(αn+1) / (Γ(m+1) Γ(αn−m+1)) at orders ``m`` (default 0..n), 0 where m ≥ αn + 1.
+    r"""The spindle curve at orders ``m``, 0 where :math:`m \ge \alpha n + 1`:
 
-    Vectorized over ``m`` (any real orders ≥ 0). Returns float64 of the shape of ``m``.
+    .. math::
+
+       \beta \, \frac{\Gamma(\alpha n + 1)}{\Gamma(m + 1) \, \Gamma(\alpha n - m + 1)}.
+
+    Args:
+        n: the number of players.
+        alpha: the shape :math:`\alpha > 0`.
+        beta: the scale :math:`\beta`.
+        m: the orders, any reals :math:`\ge 0` (default :math:`0, \dots, n`).
+
+    Returns:
+        float64 tensor of the shape of ``m``.
+
+    Raises:
+        ValueError: :math:`n < 0`, :math:`\alpha \le 0`, a non-finite :math:`\alpha` or
+            :math:`\beta`, or a negative order.
     """
     if n < 0:
         raise ValueError(f"n must be >= 0, got {n}")
@@ -50,10 +72,23 @@ def spindle_curve(n: int, alpha: float, beta: float = 1.0, m=None) -> torch.Tens
 
 
 def spindle_strengths(n: int, alpha: float, beta: float = 1.0, *, drop_empty: bool = True) -> Strengths:
-    """The spindle model as a :class:`Strengths` over m = 0..n (A⁺ = C, A⁻ = −C).
+    r"""The spindle model as a :class:`~ibn.distributions.strength.Strengths` over
+    :math:`m = 0, \dots, n`, with :math:`A^{(m),+} = C_m` and :math:`A^{(m),-} = -C_m`,
+    :math:`C_m` the spindle curve (:func:`spindle_curve`).
 
-    With ``drop_empty`` (default) the m = 0 entry is 0, as for every measured distribution
-    (the empty coalition is not an interaction).
+    Args:
+        n: the number of players.
+        alpha: the shape :math:`\alpha > 0`.
+        beta: the scale :math:`\beta`.
+        drop_empty: set the :math:`m = 0` entry to 0, as for every measured distribution (the empty
+            coalition is not an interaction).
+
+    Returns:
+        The curves, shape ``(n+1,)``.
+
+    Raises:
+        ValueError: :math:`n < 0`, :math:`\alpha \le 0`, or a non-finite :math:`\alpha` or
+            :math:`\beta`.
     """
     c = spindle_curve(n, alpha, beta)
     if drop_empty:

@@ -1,18 +1,20 @@
-"""Per-order strengths of (generalizable / non-generalizable) interactions (Conventions page,
+r"""Per-order strengths of (generalizable / non-generalizable) interactions (Conventions page,
 eq-salient, conventions-generalizable, conventions-distributions).
 
-Conventions
------------
+Conventions:
+
 * Effects are tensors ``(..., 2**n)`` indexed by coalition mask (player i = bit i); the leading
   dimensions are samples (or anything else) and are kept unless a function averages them.
 * A distribution over orders is a :class:`Strengths` pair ``(plus, minus)`` of tensors
-  ``(..., n + 1)`` indexed by the order m = |S|. Entry ``m = 0`` is always 0: the empty
-  coalition (the bias b = I^AND_∅, and I^OR_∅ = 0) is not an interaction and is excluded.
-* ``plus`` = A^(m),+ = Σ max(I_S, 0) ≥ 0 and ``minus`` = A^(m),− = Σ min(I_S, 0) ≤ 0
-  (Conventions page, eq-order-strength), summed over the salient S (|I_S| > τ, S ≠ ∅) of order m,
-  AND and OR counted together (each AND effect and each OR effect is one interaction). The only
-  exception is :func:`emerged_strengths` (paper B eq. 19), whose ``minus`` is −Σ min(ΔI, 0) ≥ 0, as
-  in the paper.
+  ``(..., n + 1)`` indexed by the order :math:`m = |S|`. Entry ``m = 0`` is always 0: the empty
+  coalition (the bias :math:`b = I^{\mathrm{AND}}_\emptyset`, and
+  :math:`I^{\mathrm{OR}}_\emptyset = 0`) is not an interaction and is excluded.
+* ``plus`` is :math:`A^{(m),+} = \sum \max(I_S, 0) \ge 0` and ``minus`` is
+  :math:`A^{(m),-} = \sum \min(I_S, 0) \le 0` (Conventions page, eq-order-strength), summed over
+  the salient :math:`S` (:math:`|I_S| > \tau`, :math:`S \neq \emptyset`) of order :math:`m`, AND
+  and OR counted together (each AND effect and each OR effect is one interaction). The only
+  exception is :func:`emerged_strengths` (paper B eq. 19), whose ``minus`` is
+  :math:`-\sum \min(\Delta I, 0) \ge 0`, as in the paper.
 """
 
 from __future__ import annotations
@@ -43,9 +45,17 @@ __all__ = [
 
 @dataclass(frozen=True)
 class Strengths:
-    """A distribution of interaction strength over orders: ``plus``/``minus`` of shape (..., n+1).
+    r"""A distribution of interaction strength over orders :math:`m = 0, \dots, n`.
 
-    ``plus[..., m]`` = A^(m),+ and ``minus[..., m]`` = A^(m),− (≤ 0, except for eq. 19's ΔA).
+    ``plus[..., m]`` is :math:`A^{(m),+}` and ``minus[..., m]`` is :math:`A^{(m),-}`
+    (:math:`\le 0`, except for the :math:`\Delta A` of eq. 19, see :func:`emerged_strengths`).
+
+    Attributes:
+        plus: :math:`A^{(m),+}`, shape ``(..., n+1)``.
+        minus: :math:`A^{(m),-}`, of the shape of ``plus``.
+
+    Raises:
+        ValueError: ``plus`` and ``minus`` differ in shape.
     """
 
     plus: torch.Tensor
@@ -65,19 +75,33 @@ class Strengths:
 
     @property
     def orders(self) -> torch.Tensor:
-        """The orders m = 0..n."""
+        r"""The orders :math:`m = 0, \dots, n`."""
         return torch.arange(self.n + 1)
 
     def mean(self) -> "Strengths":
-        """Average over every leading (sample) dimension: E_x A^(m),±(x)."""
+        r"""Average over every leading (sample) dimension: :math:`\mathbb{E}_x A^{(m),\pm}(x)`.
+
+        Returns:
+            The averaged curves, shape ``(n+1,)`` (``self`` when there is no leading dimension).
+        """
         lead = tuple(range(self.plus.ndim - 1))
         if not lead:
             return self
         return Strengths(self.plus.mean(lead), self.minus.mean(lead))
 
     def scaled(self, factor) -> "Strengths":
-        """Both curves divided by ``factor`` (e.g. the normaliser Z, Conventions page,
-        eq-normaliser)."""
+        r"""Both curves divided by ``factor``.
+
+        Args:
+            factor: a number, or a tensor broadcastable against the curves (e.g. the normaliser
+                :math:`Z`, Conventions page, eq-normaliser).
+
+        Returns:
+            The scaled curves.
+
+        Raises:
+            ValueError: ``factor`` is zero (anywhere).
+        """
         factor = as_values(factor, name="factor")
         if torch.any(factor == 0):
             raise ValueError("cannot normalise strengths by a zero factor")
@@ -90,12 +114,26 @@ class Strengths:
         return Strengths(self.plus - other.plus, self.minus - other.minus)
 
     def total(self) -> torch.Tensor:
-        """Per-order total magnitude |A^(m),+| + |A^(m),−| (shape (..., n+1))."""
+        r"""The per-order total magnitude :math:`|A^{(m),+}| + |A^{(m),-}|`.
+
+        Returns:
+            Tensor of shape ``(..., n+1)``.
+        """
         return self.plus.abs() + self.minus.abs()
 
 
 def effects_of(result) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(and_effects, or_effects)`` of any object with those attributes (e.g. an AND-OR result)."""
+    """The effects of any object with attributes ``and_effects`` and ``or_effects``.
+
+    Args:
+        result: e.g. an :class:`ibn.and_or.AndOrResult`.
+
+    Returns:
+        ``(and_effects, or_effects)`` as float64 tensors.
+
+    Raises:
+        TypeError: ``result`` lacks one of the attributes, or its effects are not numeric.
+    """
     try:
         return as_values(result.and_effects, name="and_effects"), as_values(
             result.or_effects, name="or_effects"
@@ -136,11 +174,24 @@ def _tau(tau, lead: torch.Size) -> torch.Tensor:
 
 
 def tau_from_values(values, noise_bound: float = 0.02, *, per_sample: bool = False) -> torch.Tensor:
-    """Salience threshold τ = 0.02 · E_x |v(x_N) − v(x_∅)| (Conventions page, eq-salient;
-    paper B Table 1).
+    r"""The salience threshold (Conventions page, eq-salient; paper B Table 1):
 
-    ``values`` has shape (..., 2**n); the mean runs over all leading dims unless ``per_sample``,
-    in which case one τ per sample (shape (...)) is returned (the lab code's convention).
+    .. math::
+
+       \tau = r \cdot \mathbb{E}_x |v(x_N) - v(x_\emptyset)|, \qquad r = 0.02 \text{ by default}.
+
+    Args:
+        values: the values :math:`v(x_T)`, shape ``(..., 2**n)``.
+        noise_bound: the factor :math:`r`.
+        per_sample: return one :math:`\tau` per sample, shape ``(...)`` (the lab code's convention),
+            instead of the mean over all leading dimensions.
+
+    Returns:
+        :math:`\tau`, a scalar tensor, or one value per sample with ``per_sample``.
+
+    Raises:
+        ValueError: the last dimension is not a power of two.
+        TypeError: ``values`` is complex or not numeric.
     """
     v = as_values(values)
     n_players(v.shape[-1])
@@ -149,8 +200,20 @@ def tau_from_values(values, noise_bound: float = 0.02, *, per_sample: bool = Fal
 
 
 def salient(effects, tau) -> torch.Tensor:
-    """Bool mask of salient interactions |I_S| > τ with S ≠ ∅ (Conventions page, eq-salient; the
-    bias is excluded)."""
+    r"""The mask of the salient interactions :math:`|I_S| > \tau` with :math:`S \neq \emptyset`
+    (Conventions page, eq-salient; the bias is excluded).
+
+    Args:
+        effects: the effects :math:`I_S`, shape ``(..., 2**n)``.
+        tau: the threshold :math:`\tau \ge 0`: a scalar or one value per sample.
+
+    Returns:
+        Bool tensor of the shape of ``effects``.
+
+    Raises:
+        ValueError: a last dimension that is not :math:`2^n`, or a negative, non-finite or
+            wrongly shaped ``tau``.
+    """
     e = as_values(effects, name="effects")
     n_players(e.shape[-1])
     mask = e.abs() > _tau(tau, e.shape[:-1])
@@ -159,7 +222,17 @@ def salient(effects, tau) -> torch.Tensor:
 
 
 def order_sums(x: torch.Tensor) -> torch.Tensor:
-    """Σ_{|S|=m} x_S for m = 0..n: (..., 2**n) → (..., n+1), batched."""
+    r"""The sum over each order, :math:`\sum_{|S| = m} x_S` for :math:`m = 0, \dots, n`, batched.
+
+    Args:
+        x: a vector over coalitions, shape ``(..., 2**n)``.
+
+    Returns:
+        Tensor of shape ``(..., n+1)``.
+
+    Raises:
+        ValueError: the last dimension is not a power of two.
+    """
     x = as_values(x)
     n = n_players(x.shape[-1])
     out = torch.zeros(*x.shape[:-1], n + 1, dtype=x.dtype, device=x.device)
@@ -182,12 +255,28 @@ def strengths(
     or_weights=None,
     average: bool = False,
 ) -> Strengths:
-    """A^(m),± = Σ_{salient S, |S|=m} max/min(I_S, 0), AND and OR together (Conventions page,
-    eq-order-strength).
+    r"""The strength of each order, AND and OR together (Conventions page, eq-order-strength):
 
-    ``tau`` is a scalar or one threshold per sample. ``and_weights`` / ``or_weights`` (same shape
-    as the effects, bool or float) weight each interaction — pass ρ̂ to get A_gen. With
-    ``average`` the result is E_x over all leading dims, else it keeps them: (..., n+1).
+    .. math::
+
+       A^{(m),+} = \sum_{S \text{ salient},\, |S| = m} \max(I_S, 0), \qquad
+       A^{(m),-} = \sum_{S \text{ salient},\, |S| = m} \min(I_S, 0).
+
+    Args:
+        and_effects: the AND effects, shape ``(..., 2**n)``.
+        or_effects: the OR effects, of the same shape.
+        tau: the salience threshold :math:`\tau`: a scalar or one value per sample.
+        and_weights: a weight for each AND interaction (same shape as the effects, bool or
+            float); pass :math:`\hat\rho` to get :math:`A_{\mathrm{gen}}`.
+        or_weights: the same for the OR interactions.
+        average: return :math:`\mathbb{E}_x` over all leading dimensions instead of keeping them.
+
+    Returns:
+        :class:`Strengths` of shape ``(..., n+1)``, or ``(n+1,)`` with ``average``.
+
+    Raises:
+        ValueError: effects of different shapes, a last dimension that is not :math:`2^n`,
+            non-finite effects, or a bad ``tau``.
     """
     a, o, _ = _pair(and_effects, or_effects)
     wa = salient(a, tau).to(a.dtype)
@@ -201,8 +290,21 @@ def strengths(
 
 
 def normalizer(and_effects, or_effects, tau) -> torch.Tensor:
-    """Z = E_x Σ_{salient S, |S|=1} |I_S|, AND and OR (Conventions page, eq-normaliser;
-    paper B K.3); a scalar."""
+    r"""The normaliser :math:`Z = \mathbb{E}_x \sum_{S \text{ salient},\, |S| = 1} |I_S|`, AND and
+    OR (Conventions page, eq-normaliser; paper B K.3).
+
+    Args:
+        and_effects: the AND effects, shape ``(..., 2**n)``.
+        or_effects: the OR effects, of the same shape.
+        tau: the salience threshold :math:`\tau`: a scalar or one value per sample.
+
+    Returns:
+        :math:`Z`, a scalar tensor.
+
+    Raises:
+        ValueError: effects of different shapes, a last dimension that is not :math:`2^n`,
+            non-finite effects, or a bad ``tau``.
+    """
     a, o, _ = _pair(and_effects, or_effects)
     per = (
         order_sums(a.abs() * salient(a, tau))[..., 1] + order_sums(o.abs() * salient(o, tau))[..., 1]
@@ -211,11 +313,27 @@ def normalizer(and_effects, or_effects, tau) -> torch.Tensor:
 
 
 def transfer(effects, effects_test, tau) -> torch.Tensor:
-    """ρ_S = 1(|I_S^test| > τ and I_S · I_S^test > 0) for one baseline DNN (Conventions page,
-    eq-rho).
+    r"""Whether each interaction transfers to one baseline DNN (Conventions page, eq-rho):
 
-    Apply to AND and OR effects separately. ``effects_test`` are the baseline model's effects on
-    the same samples and players (same shape). Returns a bool tensor; ρ_∅ = False.
+    .. math::
+
+       \rho_S = 1\bigl(|I^{\mathrm{test}}_S| > \tau \text{ and }
+       I_S \, I^{\mathrm{test}}_S > 0\bigr).
+
+    Apply to AND and OR effects separately.
+
+    Args:
+        effects: the effects :math:`I_S`, shape ``(..., 2**n)``.
+        effects_test: the baseline model's effects :math:`I^{\mathrm{test}}_S` on the same samples
+            and players, of the same shape.
+        tau: the salience threshold :math:`\tau`: a scalar or one value per sample.
+
+    Returns:
+        :math:`\rho_S` as a bool tensor; :math:`\rho_\emptyset` is False.
+
+    Raises:
+        ValueError: effects of different shapes, a last dimension that is not :math:`2^n`, or a bad
+            ``tau``.
     """
     e = as_values(effects, name="effects")
     t = as_values(effects_test, name="effects_test")
@@ -229,8 +347,21 @@ def transfer(effects, effects_test, tau) -> torch.Tensor:
 
 
 def transfer_any(effects, baselines_effects: Sequence, tau) -> torch.Tensor:
-    """ρ̂_S = OR over the k baseline DNNs of ρ_S (Conventions page, eq-rho-hat);
-    ``baselines_effects`` is a sequence."""
+    r""":math:`\hat\rho_S`: the OR over the :math:`k` baseline DNNs of :math:`\rho_S` (Conventions
+    page, eq-rho-hat).
+
+    Args:
+        effects: the effects :math:`I_S`, shape ``(..., 2**n)``.
+        baselines_effects: a sequence of the baseline models' effects, each of the shape of
+            ``effects``.
+        tau: the salience threshold :math:`\tau`: a scalar or one value per sample.
+
+    Returns:
+        :math:`\hat\rho_S` as a bool tensor.
+
+    Raises:
+        ValueError: no baselines, or a bad argument (see :func:`transfer`).
+    """
     if len(baselines_effects) == 0:
         raise ValueError("need at least one baseline DNN's effects to compute ρ̂")
     rho = transfer(effects, baselines_effects[0], tau)
@@ -247,11 +378,27 @@ def generalizable_strengths(
     *,
     average: bool = True,
 ) -> tuple[Strengths, Strengths, Strengths]:
-    """(A, A_gen, A_non) given k baselines (Conventions page, eq-gen-non).
+    r""":math:`(A, A_{\mathrm{gen}}, A_{\mathrm{non}})` given :math:`k` baselines (Conventions
+    page, eq-gen-non).
 
-    ``baselines`` is a sequence of ``(and_effects_test, or_effects_test)`` pairs, or of objects
-    with ``.and_effects``/``.or_effects``, computed by the baseline DNNs on the same samples.
-    A_gen weights each salient interaction by ρ̂_S (AND and OR separately); A_non = A − A_gen.
+    :math:`A_{\mathrm{gen}}` weights each salient interaction by :math:`\hat\rho_S` (AND and OR
+    separately); :math:`A_{\mathrm{non}} = A - A_{\mathrm{gen}}`.
+
+    Args:
+        and_effects: the AND effects, shape ``(..., 2**n)``.
+        or_effects: the OR effects, of the same shape.
+        baselines: a sequence of ``(and_effects_test, or_effects_test)`` pairs, or of objects with
+            ``.and_effects``/``.or_effects``, computed by the baseline DNNs on the same samples.
+        tau: the salience threshold :math:`\tau`: a scalar or one value per sample.
+        average: average over all leading dimensions.
+
+    Returns:
+        The three :class:`Strengths` ``(total, gen, non)``.
+
+    Raises:
+        ValueError: no baselines, effects of different shapes, a last dimension that is not
+            :math:`2^n`, non-finite effects, or a bad ``tau``.
+        TypeError: a baseline that is neither a pair nor has ``.and_effects``/``.or_effects``.
     """
     pairs = [b if isinstance(b, (tuple, list)) else effects_of(b) for b in baselines]
     rho_and = transfer_any(and_effects, [p[0] for p in pairs], tau)
@@ -272,11 +419,32 @@ def emerged_strengths(
     tau=None,
     average: bool = True,
 ) -> Strengths:
-    """Newly emerged interactions under noise (paper B eq. 19; Conventions page, eq-emerged).
+    r"""Newly emerged interactions under noise (paper B eq. 19; Conventions page, eq-emerged).
 
-    ΔI = I − I_noise (AND and OR separately); ΔA^(m),+ = Σ_{|S|=m} max(ΔI_S, 0) and
-    ΔA^(m),− = −Σ_{|S|=m} min(ΔI_S, 0) (so **both are ≥ 0**, as in eq. 19). With ``tau`` only
-    |ΔI_S| > τ are counted (default: every S ≠ ∅).
+    With :math:`\Delta I = I - I_{\mathrm{noise}}` (AND and OR separately),
+
+    .. math::
+
+       \Delta A^{(m),+} = \sum_{|S| = m} \max(\Delta I_S, 0), \qquad
+       \Delta A^{(m),-} = -\sum_{|S| = m} \min(\Delta I_S, 0),
+
+    so **both are** :math:`\ge 0`, as in eq. 19.
+
+    Args:
+        and_effects: the AND effects :math:`I` of the clean model, shape ``(..., 2**n)``.
+        or_effects: its OR effects, of the same shape.
+        and_effects_noise: the AND effects :math:`I_{\mathrm{noise}}` under noise, of the same
+            shape.
+        or_effects_noise: the OR effects under noise, of the same shape.
+        tau: count only :math:`|\Delta I_S| > \tau` (default: every :math:`S \neq \emptyset`).
+        average: average over all leading dimensions.
+
+    Returns:
+        :class:`Strengths` :math:`(\Delta A^{(m),+}, \Delta A^{(m),-})`.
+
+    Raises:
+        ValueError: effects of different shapes, a last dimension that is not :math:`2^n`,
+            non-finite effects, or a bad ``tau``.
     """
     a, o, _ = _pair(and_effects, or_effects)
     an, on, _ = _pair(and_effects_noise, or_effects_noise)
@@ -295,9 +463,20 @@ def emerged_strengths(
 
 
 def mean_order(s: Strengths) -> torch.Tensor:
-    """Strength-weighted mean order Σ_m m·(A⁺ + |A⁻|) / Σ_m (A⁺ + |A⁻|), per leading index.
+    r"""The strength-weighted mean order, per leading index:
 
-    A low value (≪ n/2) indicates a decay-shaped distribution, ≈ n/2 a spindle. NaN if empty.
+    .. math::
+
+       \frac{\sum_m m \, (A^{(m),+} + |A^{(m),-}|)}{\sum_m (A^{(m),+} + |A^{(m),-}|)}.
+
+    A low value (:math:`\ll n/2`) indicates a decay-shaped distribution, about :math:`n/2` a
+    spindle.
+
+    Args:
+        s: the distribution.
+
+    Returns:
+        The mean order, shape ``(...)``; NaN where the distribution is empty.
     """
     w = s.total()
     m = torch.arange(s.n + 1, dtype=w.dtype, device=w.device)
@@ -305,5 +484,12 @@ def mean_order(s: Strengths) -> torch.Tensor:
 
 
 def peak_order(s: Strengths) -> torch.Tensor:
-    """The order m ≥ 1 with the largest A⁺ + |A⁻| (int64, per leading index)."""
+    r"""The order :math:`m \ge 1` with the largest :math:`A^{(m),+} + |A^{(m),-}|`.
+
+    Args:
+        s: the distribution.
+
+    Returns:
+        int64 tensor, one order per leading index.
+    """
     return s.total()[..., 1:].argmax(-1) + 1

@@ -1,14 +1,26 @@
-"""Multi-order interactions I^(m)(i, j) and their relative strength J^(m) (paper A;
-Conventions page, conventions-multiorder).
+r"""Multi-order interactions :math:`I^{(m)}(i, j)` and their relative strength :math:`J^{(m)}`
+(paper A; Conventions page, conventions-multiorder).
 
-Δv(i,j,S) = v(S∪{i,j}) − v(S∪{i}) − v(S∪{j}) + v(S), and the order-m interaction of the pair is
-I^(m)(i,j) = E_{S⊆N\\{i,j}, |S|=m} Δv(i,j,S), m = 0..n−2 (Deng et al., ICLR 2022, eq. 1).
+With
 
-- :func:`exact` gives every pair and order from the 2^n values in O(n²·2^n).
-- :func:`sample` follows the reference sampling protocol for large n (grid neighbours, random
-  contexts, |mean| after averaging contexts).
-- :func:`strength` S^(m) = E_{i<j} |I^(m)(i,j)|, :func:`relative_strength`
-  J^(m) = E_x S^(m)(x) / E_{m'} E_x S^(m')(x).
+.. math::
+
+   \Delta v(i, j, S) = v(S \cup \{i, j\}) - v(S \cup \{i\}) - v(S \cup \{j\}) + v(S),
+
+the order-:math:`m` interaction of the pair is (Deng et al., ICLR 2022, eq. 1)
+
+.. math::
+
+   I^{(m)}(i, j) = \mathbb{E}_{S \subseteq N \setminus \{i, j\},\, |S| = m} \,
+   \Delta v(i, j, S), \qquad m = 0, \dots, n-2.
+
+- :func:`exact` gives every pair and order from the :math:`2^n` values in
+  :math:`O(n^2 \cdot 2^n)`.
+- :func:`sample` follows the reference sampling protocol for large :math:`n` (grid neighbours,
+  random contexts, absolute value after averaging contexts).
+- :func:`strength` gives :math:`S^{(m)} = \mathbb{E}_{i<j} |I^{(m)}(i, j)|`, and
+  :func:`relative_strength` gives
+  :math:`J^{(m)} = \mathbb{E}_x S^{(m)}(x) / \mathbb{E}_{m'} \mathbb{E}_x S^{(m')}(x)`.
 """
 
 from __future__ import annotations
@@ -37,8 +49,8 @@ __all__ = [
     "relative_strength",
 ]
 
-#: Order ratios r of the reference protocol; order m = int((n−2)·r) (Conventions page,
-#: eq-reference-orders).
+#: Order ratios :math:`r` of the reference protocol; order :math:`m = \lfloor (n-2) \, r \rfloor`
+#: (Conventions page, eq-reference-orders).
 REFERENCE_RATIOS: tuple[float, ...] = (0.0, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 1.0)
 
 
@@ -82,27 +94,52 @@ def _check_pairs_n(n: int) -> None:
 
 
 def exact(values, *, method: str = "direct") -> torch.Tensor:
-    """All multi-order interactions I^(m)(i,j), m = 0..n−2, from the 2^n values (Conventions page,
-    eq-multiorder).
+    r"""All multi-order interactions :math:`I^{(m)}(i, j)`, :math:`m = 0, \dots, n-2`, from the
+    :math:`2^n` values (Conventions page, eq-multiorder).
+
+    Each order is computed straight from the values. With, per coalition size :math:`s`,
+
+    .. math::
+
+       G_s[i, j] = \sum_{|T| = s,\; i, j \in T} v_T, \qquad R_s[i] = G_s[i, i],
+       \qquad Z_s = \sum_{|T| = s} v_T,
+
+    the sum over the contexts of order :math:`m` is
+
+    .. math::
+
+       \sum_{|S| = m,\; i, j \notin S} \Delta v(i, j, S)
+       = G_{m+2}[i, j] - \bigl(R_{m+1}[i] + R_{m+1}[j] - 2 G_{m+1}[i, j]\bigr)
+       + \bigl(Z_m - R_m[i] - R_m[j] + G_m[i, j]\bigr),
+
+    divided by :math:`\binom{n-2}{m}`, in :math:`O(n^2 \cdot 2^n)`. This equals the Harsanyi
+    identity of :func:`from_effects`,
+
+    .. math::
+
+       I^{(m)}(i, j) = \sum_{|L| \le m} \frac{\binom{n-2-|L|}{m-|L|}}{\binom{n-2}{m}} \,
+       I^{\mathrm{AND}}_{L \cup \{i, j\}},
+
+    but avoids the round-off that the Möbius transform amplifies for large :math:`n` (its
+    coefficients grow like :math:`2^n`: at :math:`n = 18` on a random game the identity is off by up
+    to 6e-10, the direct route by 3e-16).
 
     Args:
-        values: tensor (..., 2^n) of v(x_T) indexed by the coalition bitmask (bit i = player i).
-        method: "direct" (default, below) or "harsanyi" (``from_effects(mobius(values))``,
-            the Harsanyi identity, Conventions page, eq-multiorder-harsanyi); both O(n²·2^n) and
-            equal up to round-off.
+        values: tensor ``(..., 2**n)`` of :math:`v(x_T)` indexed by the coalition bitmask (bit i =
+            player i).
+        method: ``"direct"`` (default, above) or ``"harsanyi"`` (``from_effects(mobius(values))``,
+            the Harsanyi identity, Conventions page, eq-multiorder-harsanyi); both
+            :math:`O(n^2 \cdot 2^n)` and equal up to round-off.
 
     Returns:
-        float64 tensor (..., n−1, n, n): entry [..., m, i, j] = I^(m)(i,j) = E_{|S|=m} Δv(i,j,S),
-        symmetric in (i, j), zero on the diagonal.
+        float64 tensor ``(..., n-1, n, n)``: entry ``[..., m, i, j]`` is
+        :math:`I^{(m)}(i, j) = \mathbb{E}_{|S| = m} \Delta v(i, j, S)`, symmetric in
+        :math:`(i, j)`, zero on the diagonal.
 
-    Each order is computed straight from the values: with, per coalition size s,
-    G_s[i,j] = Σ_{|T|=s, i,j∈T} v_T, R_s[i] = G_s[i,i], Z_s = Σ_{|T|=s} v_T,
-    Σ_{|S|=m, S∌i,j} Δv(i,j,S) = G_{m+2} − (R_{m+1}[i] + R_{m+1}[j] − 2G_{m+1})
-    + (Z_m − R_m[i] − R_m[j] + G_m), divided by C(n−2, m). O(n²·2^n). This equals the Harsanyi
-    identity I^(m) = Σ_{|L|≤m} [C(n−2−|L|, m−|L|)/C(n−2, m)] I^AND_{L∪{i,j}} (see
-    :func:`from_effects`, which the tests check against it) but avoids the round-off that the
-    Möbius transform amplifies for large n (its coefficients grow like 2^n: at n = 18 on a
-    random game the identity is off by up to 6e-10, the direct route by 3e-16).
+    Raises:
+        ValueError: an unknown ``method``, fewer than 2 players, a last dimension that is not
+            :math:`2^n`, or a non-finite value.
+        TypeError: ``values`` is complex or not numeric.
     """
     if method not in ("direct", "harsanyi"):
         raise ValueError(f"method must be 'direct' or 'harsanyi', got {method!r}")
@@ -126,8 +163,26 @@ def exact(values, *, method: str = "direct") -> torch.Tensor:
 
 
 def order_weights(n: int, dtype=torch.float64, device=None) -> torch.Tensor:
-    """W[m, l] = C(n−2−l, m−l) / C(n−2, m) for l ≤ m (0 otherwise), m, l = 0..n−2
-    (Conventions page, eq-multiorder-harsanyi)."""
+    r"""The weights of the Harsanyi identity (Conventions page, eq-multiorder-harsanyi):
+
+    .. math::
+
+       W[m, l] = \binom{n-2-l}{m-l} \Big/ \binom{n-2}{m} \quad (l \le m),
+       \qquad W[m, l] = 0 \quad (l > m),
+
+    for :math:`m, l = 0, \dots, n-2`.
+
+    Args:
+        n: the number of players.
+        dtype: the dtype of the result.
+        device: the device of the result.
+
+    Returns:
+        The matrix :math:`W`, shape ``(n-1, n-1)``.
+
+    Raises:
+        ValueError: :math:`n < 2`.
+    """
     _check_pairs_n(n)
     W = [[math.comb(n - 2 - l, m - l) / math.comb(n - 2, m) if l <= m else 0.0 for l in range(n - 1)]
          for m in range(n - 1)]
@@ -135,12 +190,25 @@ def order_weights(n: int, dtype=torch.float64, device=None) -> torch.Tensor:
 
 
 def from_effects(effects) -> torch.Tensor:
-    """I^(m)(i,j) from the AND (Harsanyi) effects by the Harsanyi identity (Conventions page,
-    eq-multiorder-harsanyi), O(n²·2^n).
+    r""":math:`I^{(m)}(i, j)` from the AND (Harsanyi) effects by the Harsanyi identity
+    (Conventions page, eq-multiorder-harsanyi), in :math:`O(n^2 \cdot 2^n)`:
 
-    I^(m)(i,j) = Σ_{L⊆N\\{i,j}, |L|≤m} [C(n−2−|L|, m−|L|)/C(n−2, m)] · I^AND_{L∪{i,j}}.
-    ``effects`` is (..., 2^n) as returned by :func:`ibn.transforms.mobius`; output as :func:`exact`.
+    .. math::
+
+       I^{(m)}(i, j) = \sum_{L \subseteq N \setminus \{i, j\},\; |L| \le m}
+       \frac{\binom{n-2-|L|}{m-|L|}}{\binom{n-2}{m}} \, I^{\mathrm{AND}}_{L \cup \{i, j\}}.
+
     ``exact(v)`` equals ``from_effects(mobius(v))`` up to round-off.
+
+    Args:
+        effects: the AND effects, ``(..., 2**n)``, as returned by :func:`ibn.transforms.mobius`.
+
+    Returns:
+        float64 tensor ``(..., n-1, n, n)``, as :func:`exact`.
+
+    Raises:
+        ValueError: fewer than 2 players, or a last dimension that is not :math:`2^n`.
+        TypeError: ``effects`` is complex or not numeric.
     """
     I = as_values(effects, name="effects")
     n = n_players(I.shape[-1])
@@ -151,7 +219,17 @@ def from_effects(effects) -> torch.Tensor:
 
 
 def strength(interactions) -> torch.Tensor:
-    """S^(m) = E_{i<j} |I^(m)(i,j)| of :func:`exact`'s output (..., n−1, n, n) → (..., n−1)."""
+    r"""The strength of each order, :math:`S^{(m)} = \mathbb{E}_{i<j} |I^{(m)}(i, j)|`.
+
+    Args:
+        interactions: the output of :func:`exact`, shape ``(..., n-1, n, n)``.
+
+    Returns:
+        :math:`S^{(m)}`, shape ``(..., n-1)``.
+
+    Raises:
+        ValueError: ``interactions`` is not shaped ``(..., orders, n, n)`` with :math:`n \ge 2`.
+    """
     I = as_values(interactions, name="interactions")
     if I.ndim < 3 or I.shape[-1] != I.shape[-2]:
         raise ValueError(f"interactions must be shaped (..., orders, n, n), got {tuple(I.shape)}")
@@ -162,10 +240,21 @@ def strength(interactions) -> torch.Tensor:
 
 
 def relative_strength(strengths) -> torch.Tensor:
-    """J^(m) = E_x S^(m)(x) / E_{m'} E_x S^(m')(x) (paper A; Conventions page,
-    eq-relative-strength).
+    r"""The relative strength (paper A; Conventions page, eq-relative-strength):
 
-    ``strengths`` is (samples, orders) (or (orders,) for one sample); returns (orders,).
+    .. math::
+
+       J^{(m)} = \frac{\mathbb{E}_x S^{(m)}(x)}{\mathbb{E}_{m'} \mathbb{E}_x S^{(m')}(x)}.
+
+    Args:
+        strengths: :math:`S^{(m)}(x)`, shape ``(samples, orders)``, or ``(orders,)`` for one sample.
+
+    Returns:
+        :math:`J^{(m)}`, shape ``(orders,)``.
+
+    Raises:
+        ValueError: ``strengths`` is not shaped ``(samples, orders)``, or its mean over orders is 0
+            or not finite.
     """
     S = as_values(strengths, name="strengths")
     if S.ndim == 1:
@@ -186,17 +275,21 @@ def relative_strength(strengths) -> torch.Tensor:
 
 @dataclass
 class SampledInteractions:
-    """Result of :func:`sample`.
+    r"""Result of :func:`sample`.
 
     Attributes:
-        orders: (K,) int64, order m of each column.
-        ratios: (K,) float64, ratio r with m = int((n−2)·r) (NaN when orders were given).
-        pairs: (P, 2) int64, the pairs (i, j).
-        mean: (P, K) float64, mean of Δv(i,j,S) over the sampled contexts S (estimate of I^(m)).
-        sem: (P, K) float64, its standard error std/√contexts (NaN with a single context; 0 when
-            all contexts coincide, e.g. m = 0 or m = n−2).
-        strength: (K,) float64, S^(m) = mean over pairs of |mean| (absolute value after averaging).
-        contexts: number of contexts per pair and order.
+        orders: ``(K,)`` int64, the order :math:`m` of each column.
+        ratios: ``(K,)`` float64, the ratio :math:`r` with :math:`m = \lfloor (n-2) \, r \rfloor`
+            (NaN when orders were given).
+        pairs: ``(P, 2)`` int64, the pairs :math:`(i, j)`.
+        mean: ``(P, K)`` float64, the mean of :math:`\Delta v(i, j, S)` over the sampled contexts
+            :math:`S` (the estimate of :math:`I^{(m)}(i, j)`).
+        sem: ``(P, K)`` float64, its standard error, std / :math:`\sqrt{\text{contexts}}`
+            (NaN with a single context; 0 when all contexts coincide, e.g. :math:`m = 0` or
+            :math:`m = n-2`).
+        strength: ``(K,)`` float64, :math:`S^{(m)}`: the mean over pairs of ``abs(mean)`` (absolute
+            value after averaging).
+        contexts: the number of contexts per pair and order.
     """
 
     orders: torch.Tensor
@@ -209,10 +302,22 @@ class SampledInteractions:
 
 
 def reference_orders(n: int, ratios: Sequence[float] = REFERENCE_RATIOS) -> list[int]:
-    """Orders m = int((n−2)·r) of the reference protocol (Conventions page, eq-reference-orders).
+    r"""The orders :math:`m = \lfloor (n-2) \, r \rfloor` of the reference protocol
+    (Conventions page, eq-reference-orders).
 
-    A 1e-9 guard keeps exact products from being floored one below by float round-off
-    (e.g. 90·0.7 = 62.99…); for n = 256 this is identical to the reference's plain int().
+    A 1e-9 guard keeps exact products from being floored one below by float round-off (e.g.
+    :math:`90 \cdot 0.7 = 62.99\ldots`); for :math:`n = 256` this is identical to the reference's
+    plain ``int()``.
+
+    Args:
+        n: the number of players.
+        ratios: the order ratios :math:`r \in [0, 1]`.
+
+    Returns:
+        The orders, one per ratio.
+
+    Raises:
+        ValueError: :math:`n < 2`, or a ratio outside [0, 1].
     """
     _check_pairs_n(n)
     bad = [r for r in ratios if not 0.0 <= r <= 1.0]
@@ -223,10 +328,23 @@ def reference_orders(n: int, ratios: Sequence[float] = REFERENCE_RATIOS) -> list
 
 def grid_pairs(shape: tuple[int, int], n_pairs: int, *, radius: int = 2,
                generator: torch.Generator | None = None) -> torch.Tensor:
-    """Draw ``n_pairs`` pairs (i, j) on an h×w grid, j a neighbour of i at L∞ distance ≤ radius.
+    r"""Draw pairs :math:`(i, j)` on an :math:`h \times w` grid, :math:`j` a neighbour of :math:`i`.
 
-    Players are numbered row-major (player = row·w + col). i is uniform over the grid, j uniform
-    over i's neighbours (24 in the interior for radius 2). Returns (n_pairs, 2) int64.
+    Players are numbered row-major (player = row · w + col). :math:`i` is uniform over the grid,
+    :math:`j` uniform over the neighbours of :math:`i` at :math:`L^\infty` distance at most
+    ``radius`` (24 in the interior for radius 2).
+
+    Args:
+        shape: the grid ``(h, w)``.
+        n_pairs: the number of pairs to draw.
+        radius: the largest :math:`L^\infty` distance between :math:`i` and :math:`j`.
+        generator: the source of randomness (None: torch's global one).
+
+    Returns:
+        int64 tensor ``(n_pairs, 2)``.
+
+    Raises:
+        ValueError: the grid holds fewer than two players, or ``radius`` < 1.
     """
     h, w = (int(s) for s in shape)
     if h < 1 or w < 1 or h * w < 2:
@@ -273,27 +391,42 @@ def sample(
     unique: bool = True,
     progress: bool | None = None,
 ) -> SampledInteractions:
-    """Estimate I^(m)(i,j) by sampling contexts, following the reference protocol
+    r"""Estimate :math:`I^{(m)}(i, j)` by sampling contexts, following the reference protocol
     (Conventions page, conventions-multiorder).
 
-    Args:
-        evaluate: maps a bool mask matrix (k, n) (column i = player i kept) to k values v(x_T),
-            e.g. ``lambda m: ibn.games.evaluate(model, x, masker, m, target=y)``.
-        n: number of players.
-        pairs: explicit (P, 2) pairs; otherwise ``n_pairs`` pairs are drawn with j among the grid
-            neighbours of i (L∞ distance ≤ ``radius``, 24 neighbours for radius 2) when ``grid``
-            = (h, w) is given, or uniformly among all pairs otherwise.
-        contexts: random contexts S ⊆ N\\{i,j}, |S| = m, per pair and order (drawn with
-            replacement; 100 in the reference).
-        ratios / orders: orders m = int((n−2)·r) for ``ratios`` (default: the reference
-            0, .05, .1, .2, …, .9, .95, 1), or explicit ``orders``.
-        generator / seed: randomness (a ``torch.Generator``, or a seed for a fresh one).
-        unique: evaluate each distinct mask once per pair (exact for a deterministic model; at
-            m = 0 and m = n−2 all contexts coincide).
-        progress: tqdm bar over pairs (None: on when there are more than 10 pairs).
+    The 4 masks :math:`S`, :math:`S \cup \{i\}`, :math:`S \cup \{j\}`, :math:`S \cup \{i, j\}` of
+    all contexts and orders of one pair go to ``evaluate`` in a single call. The strength takes the
+    absolute value after averaging over contexts.
 
-    The 4 masks S, S∪{i}, S∪{j}, S∪{i,j} of all contexts and orders of one pair go to
-    ``evaluate`` in a single call. Strength takes |·| after averaging over contexts.
+    Args:
+        evaluate: maps a bool mask matrix ``(k, n)`` (column i = player i kept) to :math:`k` values
+            :math:`v(x_T)`, e.g. ``lambda m: ibn.games.evaluate(model, x, masker, m, target=y)``.
+        n: the number of players.
+        pairs: explicit ``(P, 2)`` pairs; otherwise ``n_pairs`` pairs are drawn, on ``grid`` if
+            it is given, or uniformly among all pairs.
+        grid: ``(h, w)``: draw :math:`j` among the grid neighbours of :math:`i` (see
+            :func:`grid_pairs`).
+        n_pairs: the number of pairs to draw when ``pairs`` is not given.
+        radius: the largest :math:`L^\infty` distance of a grid neighbour (24 neighbours for
+            radius 2).
+        contexts: the number of random contexts :math:`S \subseteq N \setminus \{i, j\}`,
+            :math:`|S| = m`, per pair and order (drawn with replacement; 100 in the reference).
+        ratios: orders :math:`m = \lfloor (n-2) \, r \rfloor` for these ratios :math:`r` (default:
+            the reference 0, .05, .1, .2, …, .9, .95, 1).
+        orders: explicit orders, instead of ``ratios``.
+        generator: the source of randomness.
+        seed: the seed of a fresh generator (default 0), instead of ``generator``.
+        unique: evaluate each distinct mask once per pair (exact for a deterministic model; at
+            :math:`m = 0` and :math:`m = n-2` all contexts coincide).
+        progress: a tqdm bar over pairs (None: on when there are more than 10 pairs).
+
+    Returns:
+        :class:`SampledInteractions`.
+
+    Raises:
+        ValueError: a bad number, order, ratio, pair or grid, both ``generator`` and ``seed``, or
+            ``evaluate`` returning the wrong number of values or non-finite ones.
+        TypeError: ``evaluate`` is not callable, or a number or flag of the wrong type.
     """
     check_number("n", n, integer=True)
     _check_pairs_n(n)

@@ -1,6 +1,6 @@
-"""Order profiles from recorded values: the exact per-sample strengths S^(m)(x) and the relative
-strength J^(m), and the reference sampling protocol run on the same values through a table
-lookup, so that exact and sampled estimates can be compared on the same game
+r"""Order profiles from recorded values: the exact per-sample strengths :math:`S^{(m)}(x)` and the
+relative strength :math:`J^{(m)}`, and the reference sampling protocol run on the same values
+through a table lookup, so that exact and sampled estimates can be compared on the same game
 (Conventions page, eq-strength, eq-relative-strength, eq-reference-orders)."""
 
 from __future__ import annotations
@@ -25,12 +25,24 @@ def _pairs_tensor(pairs, n: int) -> torch.Tensor:
 
 
 def exact_profile(values: torch.Tensor, *, pairs=None) -> dict[str, Any]:
-    """Exact multi-order strengths from recorded values (N, 2^n)
+    r"""Exact multi-order strengths from recorded values
     (Conventions page, eq-strength, eq-relative-strength).
 
-    Returns a dict of numpy arrays: ``orders`` (m = 0..n−2), ``ratios`` (m/(n−2)), ``strength``
-    (N, n−1) = S^(m)(x) = mean over pairs of |I^(m)(i,j|x)| (all pairs i < j, or the given
-    ``pairs``), ``J`` (n−1) the relative strength, ``n``."""
+    Args:
+        values: the recorded values, ``(N, 2**n)`` (or ``(2**n,)`` for one sample).
+        pairs: the pairs :math:`(i, j)` to average over, ``(P, 2)`` (default: all pairs
+            :math:`i < j`).
+
+    Returns:
+        A dict of numpy arrays: ``orders`` (:math:`m = 0, \dots, n-2`), ``ratios``
+        (:math:`m / (n-2)`), ``strength`` ``(N, n-1)``, the strengths
+        :math:`S^{(m)}(x)`: the mean over pairs of :math:`|I^{(m)}(i, j \mid x)|`, ``J``
+        ``(n-1,)``, the relative strength :math:`J^{(m)}`, and ``n``.
+
+    Raises:
+        ValueError: a last dimension that is not :math:`2^n`, fewer than 3 players, pairs that are
+            not distinct players in :math:`0, \dots, n-1`, or strengths that are all zero.
+    """
     v = torch.as_tensor(values, dtype=torch.float64)
     if v.ndim == 1:
         v = v.unsqueeze(0)
@@ -56,6 +68,31 @@ def _lookup(values_row: torch.Tensor) -> Callable[[torch.Tensor], torch.Tensor]:
 def sampled_orders(evaluators: Iterable[Callable], n: int, *, grid, pairs, n_pairs: int, radius: int,
              contexts: int, ratios: Sequence[float], orders, seed: int,
              unique: bool = True) -> dict[str, Any]:
+    r"""The reference sampling protocol (:func:`ibn.multiorder.sample`) run on several samples.
+
+    Sample k is evaluated by the k-th of ``evaluators`` with seed ``seed + k``.
+
+    Args:
+        evaluators: one function per sample, each mapping a bool mask matrix ``(k, n)`` to
+            :math:`k` values.
+        n: the number of players.
+        grid: ``(h, w)`` to draw grid-neighbour pairs, or None.
+        pairs: explicit ``(P, 2)`` pairs, or None.
+        n_pairs: the number of pairs to draw when ``pairs`` is None.
+        radius: the largest :math:`L^\infty` distance of a grid neighbour.
+        contexts: the number of contexts per pair and order.
+        ratios: the order ratios :math:`r`, orders :math:`m = \lfloor (n-2) \, r \rfloor`.
+        orders: explicit orders instead of ``ratios``, or None.
+        seed: the seed of the first sample.
+        unique: evaluate each distinct mask once per pair.
+
+    Returns:
+        A dict of numpy arrays, as :func:`sampled_from_values`.
+
+    Raises:
+        ValueError: no evaluators, or a bad argument (see :func:`ibn.multiorder.sample`).
+        TypeError: an argument of the wrong type (see :func:`ibn.multiorder.sample`).
+    """
     res = []
     for k, ev in enumerate(evaluators):
         res.append(mo.sample(ev, n, pairs=pairs, grid=grid, n_pairs=n_pairs, radius=radius,
@@ -76,12 +113,32 @@ def sampled_from_values(values: torch.Tensor, *, grid: tuple[int, int] | None = 
                         pairs=None, n_pairs: int = 200, radius: int = 2, contexts: int = 100,
                         ratios: Sequence[float] = mo.REFERENCE_RATIOS, orders=None,
                         seed: int = 0) -> dict[str, Any]:
-    """The reference sampling protocol (:func:`ibn.multiorder.sample`) run on recorded values
-    (N, 2^n): the model's outputs are looked up instead of recomputed, so the estimate is what
-    sampling would give on the same model and players. Sample k uses seed ``seed + k``.
+    r"""The reference sampling protocol (:func:`ibn.multiorder.sample`) run on recorded values.
 
-    Returns ``orders``, ``ratios``, ``strength`` (N, K) = mean over sampled pairs of |mean over
-    contexts|, ``J``, ``pairs`` (N, P, 2), ``mean`` and ``sem`` (N, P, K), ``contexts``, ``n``."""
+    The model's outputs are looked up instead of recomputed, so the estimate is what sampling would
+    give on the same model and players. Sample k uses seed ``seed + k``.
+
+    Args:
+        values: the recorded values, ``(N, 2**n)`` (or ``(2**n,)`` for one sample).
+        grid: ``(h, w)``: draw each pair's :math:`j` among the grid neighbours of :math:`i`.
+        pairs: explicit ``(P, 2)`` pairs (otherwise ``n_pairs`` pairs are drawn).
+        n_pairs: the number of pairs to draw.
+        radius: the largest :math:`L^\infty` distance of a grid neighbour.
+        contexts: the number of contexts per pair and order.
+        ratios: the order ratios :math:`r`, orders :math:`m = \lfloor (n-2) \, r \rfloor`.
+        orders: explicit orders instead of ``ratios``.
+        seed: the seed of the first sample.
+
+    Returns:
+        A dict of numpy arrays: ``orders``, ``ratios``, ``strength`` ``(N, K)`` (the mean over the
+        sampled pairs of the absolute mean over contexts), ``J``, ``pairs`` ``(N, P, 2)``, ``mean``
+        and ``sem`` ``(N, P, K)``, ``contexts`` and ``n``.
+
+    Raises:
+        ValueError: a last dimension that is not :math:`2^n`, or a bad argument (see
+            :func:`ibn.multiorder.sample`).
+        TypeError: an argument of the wrong type (see :func:`ibn.multiorder.sample`).
+    """
     v = torch.as_tensor(values, dtype=torch.float64)
     if v.ndim == 1:
         v = v.unsqueeze(0)

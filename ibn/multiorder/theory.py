@@ -1,6 +1,6 @@
-"""Paper A's closed forms: order ratios, the efficiency weights R^(m), the number of contexts per
-order and the learning-signal curve of contextual variability with its fitted effective n'
-(Conventions page, eq-efficiency, eq-learning-signal)."""
+r"""Paper A's closed forms: order ratios, the efficiency weights :math:`R^{(m)}`, the number of
+contexts per order and the learning-signal curve of contextual variability with its fitted
+effective :math:`n'` (Conventions page, eq-efficiency, eq-learning-signal)."""
 
 from __future__ import annotations
 
@@ -14,21 +14,55 @@ __all__ = ["order_ratios", "efficiency_weights", "n_contexts", "predicted_signal
 
 
 def order_ratios(orders: Sequence[int] | np.ndarray, n: int) -> np.ndarray:
-    """r = m/(n−2) of each order m (the x-axis of every J^(m) plot)."""
+    r"""The ratio :math:`r = m / (n-2)` of each order :math:`m` (the x-axis of every
+    :math:`J^{(m)}` plot).
+
+    Args:
+        orders: the orders :math:`m`.
+        n: the number of players.
+
+    Returns:
+        The ratios, float64, of the shape of ``orders``.
+
+    Raises:
+        ValueError: :math:`n < 3`.
+    """
     if n < 3:
         raise ValueError(f"order ratios need n ≥ 3 players, got {n}")
     return np.asarray(orders, dtype=np.float64) / (n - 2)
 
 
 def efficiency_weights(n: int) -> np.ndarray:
-    """R^(m) = (n−1−m)/(n(n−1)), m = 0..n−2: v(N) − v(∅) − Σ_i (v({i}) − v(∅)) =
-    Σ_{i≠j} Σ_m R^(m) I^(m)(i, j) (sum over ordered pairs; Deng et al. 2022, eq. 3)."""
+    r"""The efficiency weights :math:`R^{(m)} = (n-1-m) / (n(n-1))`, :math:`m = 0, \dots, n-2`.
+
+    They split the total reward over pairs and orders (Deng et al. 2022, eq. 3; the sum runs over
+    ordered pairs):
+
+    .. math::
+
+       v(N) - v(\emptyset) - \sum_i \bigl(v(\{i\}) - v(\emptyset)\bigr)
+       = \sum_{i \neq j} \sum_m R^{(m)} I^{(m)}(i, j).
+
+    Args:
+        n: the number of players.
+
+    Returns:
+        :math:`R^{(m)}`, shape ``(n-1,)``.
+    """
     m = np.arange(n - 1, dtype=np.float64)
     return (n - 1 - m) / (n * (n - 1))
 
 
 def n_contexts(n: int) -> np.ndarray:
-    """C(n−2, m), the number of contexts S ⊆ N\\{i,j} of each order m = 0..n−2."""
+    r"""The number :math:`\binom{n-2}{m}` of contexts :math:`S \subseteq N \setminus \{i, j\}` of
+    each order :math:`m = 0, \dots, n-2`.
+
+    Args:
+        n: the number of players.
+
+    Returns:
+        The counts, float64, shape ``(n-1,)``.
+    """
     return np.array([math.comb(n - 2, m) for m in range(n - 1)], dtype=np.float64)
 
 
@@ -40,10 +74,27 @@ def _log_comb(a: np.ndarray | float, b: np.ndarray | float) -> np.ndarray:
 
 
 def predicted_signal(n: float, ratios: Sequence[float] | np.ndarray) -> np.ndarray:
-    """The net learning signal of order m = r·(n−2) predicted by contextual variability
-    (Conventions page, eq-learning-signal): (n−m−1)/(n(n−1)·√C(n−2, m)), normalised to 1 at m = 0,
-    i.e. (n−m−1)/((n−1)·√C(n−2, m)). ``n`` may be real (binomials through the gamma function), so
-    that an effective n' can be fitted."""
+    r"""The net learning signal of order :math:`m = r \, (n-2)` predicted by contextual variability
+    (Conventions page, eq-learning-signal):
+
+    .. math::
+
+       \frac{n-m-1}{n(n-1) \sqrt{\binom{n-2}{m}}},
+
+    normalised to 1 at :math:`m = 0`, i.e.
+    :math:`\dfrac{n-m-1}{(n-1) \sqrt{\binom{n-2}{m}}}`. The binomial is taken through the gamma
+    function, so that :math:`n` may be real and an effective :math:`n'` can be fitted.
+
+    Args:
+        n: the number of players (real, :math:`n > 2`).
+        ratios: the order ratios :math:`r`.
+
+    Returns:
+        The signal at each ratio, float64.
+
+    Raises:
+        ValueError: :math:`n \le 2`.
+    """
     n = float(n)
     if n <= 2:
         raise ValueError(f"n must exceed 2, got {n}")
@@ -54,10 +105,26 @@ def predicted_signal(n: float, ratios: Sequence[float] | np.ndarray) -> np.ndarr
 
 def fit_effective_n(ratios: Sequence[float], measured: Sequence[float], *, n_min: float = 2.05,
                     n_max: float = 200.0, grid: int = 4000) -> dict[str, Any]:
-    """Fit n' in :func:`predicted_signal` to a measured signal (normalised at r = 0) by least
-    squares on the log scale over a log-spaced grid of n' in [n_min, n_max].
+    r"""Fit :math:`n'` in :func:`predicted_signal` to a measured signal (normalised at
+    :math:`r = 0`).
 
-    Returns ``{"n_eff", "rmse_log", "curve"}`` (``curve`` = the prediction at ``ratios``)."""
+    Least squares on the log scale over a log-spaced grid of :math:`n'` in
+    [``n_min``, ``n_max``]; only the finite, positive measured values count.
+
+    Args:
+        ratios: the order ratios :math:`r` of the measurements.
+        measured: the measured signal at ``ratios``.
+        n_min: the smallest :math:`n'` tried.
+        n_max: the largest :math:`n'` tried.
+        grid: the number of candidate values of :math:`n'`.
+
+    Returns:
+        ``{"n_eff", "rmse_log", "curve"}``: the best :math:`n'`, the root-mean-square error of the
+        logs, and the prediction at ``ratios``.
+
+    Raises:
+        ValueError: fewer than two positive measured values.
+    """
     r = np.asarray(ratios, dtype=np.float64)
     y = np.asarray(measured, dtype=np.float64)
     ok = np.isfinite(y) & (y > 0)
