@@ -90,46 +90,8 @@ from papers import bottleneck as bn
 from papers import bottleneck_runs as bnr
 
 papers.setup(scale)
-P = scale_params(scale, {
-    "smoke": {"tab_sets": ["wine"], "tab_models": ["mlp5"], "tab_epochs": 1,
-              "tab_snapshots": [0, 1], "tab_per_class": 2, "agree_pairs": 10,
-              "agree_contexts": 20,
-              "cnn_sets": ["mnist"], "cnn_models": ["resnet20"], "cnn_size": 28,
-              "cnn_train": {"resnet20": [256, 1, 2e-3]}, "cnn_test": 200, "cnn_batch": 64,
-              "cnn_snapshots": [0, 1], "cnn_steps": {"resnet20": [2]}, "cnn_exact": 1,
-              "cnn_exact_grid": [3, 3], "cnn_sampled": 1, "cnn_grid": 8, "cnn_pairs": 2,
-              "cnn_contexts": 2,
-              "text_models": ["minilm"], "text_train": {"minilm": [32, 1]}, "text_test": 64,
-              "text_sentences": 1, "text_players": 4, "text_max_tokens": 24},
-    "book": {"tab_sets": ["wine", "breast_cancer"], "tab_models": ["mlp5", "mlp8"],
-             "tab_epochs": 100, "tab_snapshots": [0, 1, 3, 10, 30, 100], "tab_per_class": 8,
-             "agree_pairs": 50, "agree_contexts": 100,
-             "cnn_sets": ["mnist", "fashion-mnist"], "cnn_models": ["resnet20", "vgg11", "alexnet"],
-             "cnn_size": 28, "cnn_test": 1000, "cnn_batch": 64,
-             "cnn_train": {"resnet20": [5000, 2, 2e-3], "vgg11": [2000, 3, 5e-4, 16],
-                           "alexnet": [2000, 3, 5e-4, 16]},
-             "cnn_snapshots": [0, 1, 2], "cnn_steps": {"resnet20": [5, 20, 40], "vgg11": [10],
-                                                       "alexnet": [10]},
-             "cnn_exact": 3, "cnn_exact_grid": [3, 3], "cnn_sampled": 1, "cnn_grid": 8,
-             "cnn_pairs": 8, "cnn_contexts": 8,
-             "text_models": ["minilm", "bert_medium"],
-             "text_train": {"minilm": [8454, 1], "bert_medium": [2000, 1]}, "text_test": 1057,
-             "text_sentences": 4, "text_players": 10, "text_max_tokens": 24},
-    "paper": {"tab_sets": ["wine", "breast_cancer"], "tab_models": ["mlp5", "mlp8"],
-              "tab_epochs": 300, "tab_snapshots": [0, 1, 3, 10, 30, 100, 300],
-              "tab_per_class": 20, "agree_pairs": 200, "agree_contexts": 100,
-              "cnn_sets": ["mnist", "fashion-mnist"], "cnn_models": ["resnet20", "vgg11", "alexnet"],
-              "cnn_size": 28, "cnn_test": None, "cnn_batch": 128,
-              "cnn_train": {"resnet20": [None, 10, 1e-3], "vgg11": [None, 10, 1e-3],
-                            "alexnet": [None, 10, 1e-3]},
-              "cnn_snapshots": [0, 1, 3, 10], "cnn_steps": {}, "cnn_exact": 10,
-              "cnn_exact_grid": [3, 4], "cnn_sampled": 50, "cnn_grid": 8, "cnn_pairs": 200,
-              "cnn_contexts": 100,
-              "text_models": ["minilm", "bert_medium"],
-              "text_train": {"minilm": [8454, 3], "bert_medium": [8454, 10]}, "text_test": 1057,
-              "text_sentences": 50, "text_players": 10, "text_max_tokens": 64},
-})
-P
+P = scale_params(scale, bnr.A1_PRESETS)
+P.key()  # the settings of this scale
 
 # %% [markdown]
 # ## Tabular MLPs: exact $J^{(m)}$ with $n = 12$ features

@@ -46,14 +46,7 @@ from papers import verdicts as V
 
 papers.setup(scale)
 t_start = time.perf_counter()
-P = scale_params(scale, {
-    "smoke": {"models": [["wine", "mlp5"]], "epochs": 1, "snapshots": [0, 1], "samples": 1},
-    "book": {"models": [["wine", "mlp5"], ["breast_cancer", "mlp8"]], "epochs": 100,
-             "snapshots": [0, 3, 100], "samples": 4},
-    "paper": {"models": [["wine", "mlp5"], ["wine", "mlp8"], ["breast_cancer", "mlp5"],
-                         ["breast_cancer", "mlp8"]], "epochs": 300,
-              "snapshots": [0, 1, 3, 10, 30, 100, 300], "samples": 20},
-})
+P = scale_params(scale, bnr.A2_PRESETS)
 results = {tuple(dm): bnr.a2_gradients(*dm, P, seed=seed, scale=scale, recompute=recompute)
            for dm in P["models"]}
 controls = CA.cause_controls()
@@ -104,7 +97,7 @@ V.header(verdicts,
 # is $R^{(m)}\sqrt{\mathbb{E}\lVert\nabla_\theta I^{(m)}\rVert^2}$, normalised at $m = 0$.
 
 # %%
-P
+P.key()  # the settings of this scale
 
 # %% tags=["nbval-check-output"]
 # The closed form at n = 12 (no training involved): the predicted signal of order m, relative to m = 0.

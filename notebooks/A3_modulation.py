@@ -43,15 +43,7 @@ from papers import verdicts as V
 
 papers.setup(scale)
 t_start = time.perf_counter()
-P = scale_params(scale, {
-    "smoke": {"datasets": ["wine"], "model": "mlp5", "epochs": 2, "lams": [1.0],
-              "presets": ["mid"], "per_class": 2},
-    "book": {"datasets": ["wine"], "model": "mlp5", "epochs": 100, "lams": [0.1, 0.3, 1.0, 3.0],
-             "presets": ["low", "mid", "high"], "per_class": 8},
-    "paper": {"datasets": ["wine", "breast_cancer"], "model": "mlp5", "epochs": 300,
-              "lams": [0.03, 0.1, 0.3, 1.0, 3.0, 10.0], "presets": ["low", "mid", "high"],
-              "per_class": 20},
-})
+P = scale_params(scale, bnr.A3_PRESETS)
 results = {}
 for d in P["datasets"]:
     results[(d, "normal", 0.0)] = bnr.a3_modulation(d, "mid", 0.0, P, seed=seed, scale=scale,
@@ -94,7 +86,7 @@ V.header(verdicts,
 # prominence of at least 10 % of the curve's mean (`interior_peaks`).
 
 # %%
-P
+P.key()  # the settings of this scale
 
 # %%
 rows = []

@@ -45,20 +45,7 @@ from papers import verdicts as V
 
 papers.setup(scale)
 t_start = time.perf_counter()
-P = scale_params(scale, {
-    "smoke": {"dataset": "breast_cancer", "model": "mlp8", "kinds": ["low", "normal"],
-              "lam": 1.0, "seeds": [0], "epochs": 2, "per_class": 2, "fgsm": [0.25],
-              "pgd": [0.25], "sigma": [1.0], "mask": [0.5]},
-    "book": {"dataset": "breast_cancer", "model": "mlp8",
-             "kinds": ["low", "normal", "mid", "high"], "lam": 1.0, "seeds": [0, 1, 2],
-             "epochs": 100, "per_class": 8, "fgsm": [0.1, 0.25, 0.5], "pgd": [0.1, 0.25, 0.5],
-             "sigma": [0.5, 1.0], "mask": [0.25, 0.5]},
-    "paper": {"dataset": "breast_cancer", "model": "mlp8",
-              "kinds": ["low", "normal", "mid", "high"], "lam": 1.0,
-              "seeds": [0, 1, 2, 3, 4, 5, 6, 7, 8, 9], "epochs": 300, "per_class": 20,
-              "fgsm": [0.1, 0.25, 0.5], "pgd": [0.1, 0.25, 0.5], "sigma": [0.5, 1.0],
-              "mask": [0.25, 0.5]},
-})
+P = scale_params(scale, bnr.A4_PRESETS)
 results = {(k, s): bnr.a4_consequences(k, s, P, scale=scale, recompute=recompute)
            for k in P["kinds"] for s in P["seeds"]}
 per_seed = CA.consequence_table(results)
@@ -103,7 +90,7 @@ V.header(verdicts,
 # so effects are small and the seed-to-seed spread is shown beside every mean.
 
 # %%
-P
+P.key()  # the settings of this scale
 
 # %% tags=["nbval-check-output"]
 # The order-steering presets (Conventions page, conventions-multiorder): which orders each loss boosts or suppresses.

@@ -1,7 +1,9 @@
 """Paper A's chapter pipelines: one cached run per model of the notebooks A1–A4.
 
-Each runner takes the notebook's scale preset (``settings``, the dict the notebook builds with
-:func:`ibn.book.scale_params`), its ``seed`` and ``scale`` and returns ``(params, result)``:
+The presets per scale are :data:`A1_PRESETS` … :data:`A4_PRESETS` (frozen specs of
+:mod:`papers.specs`; a notebook takes its scale's with :func:`ibn.book.scale_params`). Each
+runner takes such a preset (``settings``: a spec, or a plain mapping of the same settings), its
+``seed`` and ``scale`` and returns ``(params, result)``:
 the cache key and the result of :func:`ibn.results.cached` under the chapter's name
 (``A1_tabular``, ``A1_cnn``, ``A1_text``, ``A2_gradients``, ``A3_modulation``,
 ``A4_consequences``). The steps themselves are :mod:`papers.bottleneck`'s; the small helpers
@@ -24,11 +26,13 @@ from ibn.models import build
 from ibn.results import cached
 from ibn.train import PRESETS, evaluate
 from papers import bottleneck as bn
+from papers.specs import CauseSpec, ConsequencesSpec, DiscoverySpec, ModulationSpec, Spec
 
 if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = [
+    "A1_PRESETS", "A2_PRESETS", "A3_PRESETS", "A4_PRESETS",
     "a1_tabular", "a1_cnn_params", "a1_cnn", "a1_text_params", "a1_text", "exact_vs_sampled",
     "sampled_noise_floor", "a2_gradients", "a3_modulation", "order_centre", "a4_consequences",
     "order_of",
@@ -40,9 +44,58 @@ Run = tuple[dict[str, Any], dict[str, Any]]
 N_FEATURES = 12
 
 
+def _plain(settings: Mapping[str, Any]) -> Mapping[str, Any]:
+    """A spec's settings as plain data (lists and dicts, :meth:`papers.specs.Spec.key`), so
+    that the cache keys and the returned params hold the very lists of the dicts the specs
+    replaced; a plain mapping as it is."""
+    return settings.key() if isinstance(settings, Spec) else settings
+
+
 # ---------------------------------------------------------------------------------------------
 # A1 · Discovery
 # ---------------------------------------------------------------------------------------------
+
+#: A1's settings per scale (:class:`papers.specs.DiscoverySpec`); at paper scale the CNNs train
+#: on every training image and are tested on the whole test set (``None``).
+A1_PRESETS: dict[str, DiscoverySpec] = {
+    "smoke": DiscoverySpec(
+        tab_sets=("wine",), tab_models=("mlp5",), tab_epochs=1, tab_snapshots=(0, 1),
+        tab_per_class=2, agree_pairs=10, agree_contexts=20,
+        cnn_sets=("mnist",), cnn_models=("resnet20",), cnn_size=28, cnn_test=200, cnn_batch=64,
+        cnn_train={"resnet20": (256, 1, 2e-3)}, cnn_snapshots=(0, 1),
+        cnn_steps={"resnet20": (2,)}, cnn_exact=1, cnn_exact_grid=(3, 3), cnn_sampled=1,
+        cnn_grid=8, cnn_pairs=2, cnn_contexts=2,
+        text_models=("minilm",), text_train={"minilm": (32, 1)}, text_test=64,
+        text_sentences=1, text_players=4, text_max_tokens=24),
+    "book": DiscoverySpec(
+        tab_sets=("wine", "breast_cancer"), tab_models=("mlp5", "mlp8"), tab_epochs=100,
+        tab_snapshots=(0, 1, 3, 10, 30, 100), tab_per_class=8, agree_pairs=50,
+        agree_contexts=100,
+        cnn_sets=("mnist", "fashion-mnist"), cnn_models=("resnet20", "vgg11", "alexnet"),
+        cnn_size=28, cnn_test=1000, cnn_batch=64,
+        cnn_train={"resnet20": (5000, 2, 2e-3), "vgg11": (2000, 3, 5e-4, 16),
+                   "alexnet": (2000, 3, 5e-4, 16)},
+        cnn_snapshots=(0, 1, 2),
+        cnn_steps={"resnet20": (5, 20, 40), "vgg11": (10,), "alexnet": (10,)},
+        cnn_exact=3, cnn_exact_grid=(3, 3), cnn_sampled=1, cnn_grid=8, cnn_pairs=8,
+        cnn_contexts=8,
+        text_models=("minilm", "bert_medium"),
+        text_train={"minilm": (8454, 1), "bert_medium": (2000, 1)}, text_test=1057,
+        text_sentences=4, text_players=10, text_max_tokens=24),
+    "paper": DiscoverySpec(
+        tab_sets=("wine", "breast_cancer"), tab_models=("mlp5", "mlp8"), tab_epochs=300,
+        tab_snapshots=(0, 1, 3, 10, 30, 100, 300), tab_per_class=20, agree_pairs=200,
+        agree_contexts=100,
+        cnn_sets=("mnist", "fashion-mnist"), cnn_models=("resnet20", "vgg11", "alexnet"),
+        cnn_size=28, cnn_test=None, cnn_batch=128,
+        cnn_train={"resnet20": (None, 10, 1e-3), "vgg11": (None, 10, 1e-3),
+                   "alexnet": (None, 10, 1e-3)},
+        cnn_snapshots=(0, 1, 3, 10), cnn_steps={}, cnn_exact=10, cnn_exact_grid=(3, 4),
+        cnn_sampled=50, cnn_grid=8, cnn_pairs=200, cnn_contexts=100,
+        text_models=("minilm", "bert_medium"),
+        text_train={"minilm": (8454, 3), "bert_medium": (8454, 10)}, text_test=1057,
+        text_sentences=50, text_players=10, text_max_tokens=64),
+}
 
 
 def a1_tabular(dataset: str, model_name: str, settings: Mapping[str, Any], *, seed: int,
@@ -55,6 +108,7 @@ def a1_tabular(dataset: str, model_name: str, settings: Mapping[str, Any], *, se
     ``agree_contexts``. Result: ``epochs``, ``sample_index``, ``train_loss``/``train_acc``/
     ``test_acc`` per epoch, ``strength`` (snapshots, samples, n−1), ``agree_exact`` and the
     sampled protocol's ``agree_*`` arrays."""
+    settings = _plain(settings)
     params = {"experiment": "A1_tabular", "dataset": dataset, "model": model_name,
               "features": list(range(N_FEATURES)), "epochs": settings["tab_epochs"],
               "snapshots": settings["tab_snapshots"], "per_class": settings["tab_per_class"],
@@ -102,10 +156,13 @@ def a1_cnn_params(dataset: str, model: str, settings: Mapping[str, Any], *, seed
     ``settings``: ``cnn_train[model]`` = [training images, epochs, rate, (batch size)],
     ``cnn_size``, ``cnn_test``, ``cnn_batch``, ``cnn_snapshots``, ``cnn_steps``,
     ``cnn_exact_grid``, ``cnn_exact``, ``cnn_sampled``, ``cnn_grid``, ``cnn_pairs``,
-    ``cnn_contexts``, ``agree_pairs``, ``agree_contexts``."""
+    ``cnn_contexts``, ``agree_pairs``, ``agree_contexts`` (``cnn_test`` absent or ``None``:
+    the whole test set)."""
+    settings = _plain(settings)
     n_train, epochs, lr, *batch = settings["cnn_train"][model]
     return {"experiment": "A1_cnn", "dataset": dataset, "model": model,
-            "size": settings["cnn_size"], "n_train": n_train, "n_test": settings["cnn_test"],
+            "size": settings["cnn_size"], "n_train": n_train,
+            "n_test": settings.get("cnn_test"),
             "epochs": epochs, "snapshots": [e for e in settings["cnn_snapshots"] if e <= epochs],
             "snapshot_steps": settings["cnn_steps"].get(model, []), "lr": lr,
             "batch_size": batch[0] if batch else settings["cnn_batch"], "seed": seed,
@@ -136,6 +193,7 @@ def a1_text_params(model: str, settings: Mapping[str, Any], *, seed: int,
     ``settings``: ``text_train[model]`` = [training sentences, epochs], ``text_test``,
     ``text_players``, ``text_sentences``, ``text_max_tokens``, ``agree_pairs``,
     ``agree_contexts``."""
+    settings = _plain(settings)
     n_train, epochs = settings["text_train"][model]
     return {"experiment": "A1_text", "model": model, "n_train": n_train, "epochs": epochs,
             "lr": None, "seed": seed, "n_test": settings["text_test"],
@@ -194,6 +252,16 @@ def sampled_noise_floor(res: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray]
 # A2 · Cause
 # ---------------------------------------------------------------------------------------------
 
+#: A2's settings per scale (:class:`papers.specs.CauseSpec`).
+A2_PRESETS: dict[str, CauseSpec] = {
+    "smoke": CauseSpec(models=(("wine", "mlp5"),), epochs=1, snapshots=(0, 1), samples=1),
+    "book": CauseSpec(models=(("wine", "mlp5"), ("breast_cancer", "mlp8")), epochs=100,
+                      snapshots=(0, 3, 100), samples=4),
+    "paper": CauseSpec(models=(("wine", "mlp5"), ("wine", "mlp8"), ("breast_cancer", "mlp5"),
+                               ("breast_cancer", "mlp8")), epochs=300,
+                       snapshots=(0, 1, 3, 10, 30, 100, 300), samples=20),
+}
+
 
 def a2_gradients(dataset: str, model_name: str, settings: Mapping[str, Any], *, seed: int,
                  scale: str, recompute: bool = False) -> Run:
@@ -206,6 +274,7 @@ def a2_gradients(dataset: str, model_name: str, settings: Mapping[str, Any], *, 
     ``sample_index``, ``train_loss``/``test_acc`` per epoch, ``stats`` (per kept epoch),
     ``seconds_per_sample``, ``identity_lhs`` = v(N) − v(∅) − Σ μ_i and ``identity_rhs`` =
     Σ_(i≠j) Σ_m R^(m) I^(m)(i, j)."""
+    settings = _plain(settings)
     params = {"experiment": "A2_gradients", "dataset": dataset, "model": model_name,
               "features": list(range(N_FEATURES)), "epochs": settings["epochs"],
               "snapshots": settings["snapshots"], "samples": settings["samples"],
@@ -248,6 +317,18 @@ def a2_gradients(dataset: str, model_name: str, settings: Mapping[str, Any], *, 
 # A3 · Modulation
 # ---------------------------------------------------------------------------------------------
 
+#: A3's settings per scale (:class:`papers.specs.ModulationSpec`).
+A3_PRESETS: dict[str, ModulationSpec] = {
+    "smoke": ModulationSpec(datasets=("wine",), model="mlp5", epochs=2, lams=(1.0,),
+                            presets=("mid",), per_class=2),
+    "book": ModulationSpec(datasets=("wine",), model="mlp5", epochs=100,
+                           lams=(0.1, 0.3, 1.0, 3.0), presets=("low", "mid", "high"),
+                           per_class=8),
+    "paper": ModulationSpec(datasets=("wine", "breast_cancer"), model="mlp5", epochs=300,
+                            lams=(0.03, 0.1, 0.3, 1.0, 3.0, 10.0),
+                            presets=("low", "mid", "high"), per_class=20),
+}
+
 
 def a3_modulation(dataset: str, preset: str, lam: float, settings: Mapping[str, Any], *,
                   seed: int, scale: str, recompute: bool = False) -> Run:
@@ -259,6 +340,7 @@ def a3_modulation(dataset: str, preset: str, lam: float, settings: Mapping[str, 
     ``settings``: ``model``, ``epochs``, ``per_class``. Result: ``strength``, ``J``,
     ``ratios``, the last epoch's ``train_loss``/``train_acc``/``test_acc``/``test_loss``,
     ``n_samples`` and ``train_s``."""
+    settings = _plain(settings)
     params = {"experiment": "A3_modulation", "dataset": dataset, "model": settings["model"],
               "features": list(range(N_FEATURES)), "epochs": settings["epochs"],
               "preset": preset if lam else "normal",
@@ -300,6 +382,22 @@ def order_centre(ratios: np.ndarray, J: np.ndarray) -> float:
 # A4 · Consequences
 # ---------------------------------------------------------------------------------------------
 
+#: A4's settings per scale (:class:`papers.specs.ConsequencesSpec`).
+A4_PRESETS: dict[str, ConsequencesSpec] = {
+    "smoke": ConsequencesSpec(dataset="breast_cancer", model="mlp8", kinds=("low", "normal"),
+                              lam=1.0, seeds=(0,), epochs=2, per_class=2, fgsm=(0.25,),
+                              pgd=(0.25,), sigma=(1.0,), mask=(0.5,)),
+    "book": ConsequencesSpec(dataset="breast_cancer", model="mlp8",
+                             kinds=("low", "normal", "mid", "high"), lam=1.0, seeds=(0, 1, 2),
+                             epochs=100, per_class=8, fgsm=(0.1, 0.25, 0.5),
+                             pgd=(0.1, 0.25, 0.5), sigma=(0.5, 1.0), mask=(0.25, 0.5)),
+    "paper": ConsequencesSpec(dataset="breast_cancer", model="mlp8",
+                              kinds=("low", "normal", "mid", "high"), lam=1.0,
+                              seeds=(0, 1, 2, 3, 4, 5, 6, 7, 8, 9), epochs=300, per_class=20,
+                              fgsm=(0.1, 0.25, 0.5), pgd=(0.1, 0.25, 0.5), sigma=(0.5, 1.0),
+                              mask=(0.25, 0.5)),
+}
+
 
 def a4_consequences(kind: str, seed: int, settings: Mapping[str, Any], *, scale: str,
                     recompute: bool = False) -> Run:
@@ -311,6 +409,7 @@ def a4_consequences(kind: str, seed: int, settings: Mapping[str, Any], *, scale:
 
     ``settings``: ``dataset``, ``model``, ``lam``, ``epochs``, ``per_class``, ``fgsm``,
     ``pgd``, ``sigma``, ``mask``."""
+    settings = _plain(settings)
     params = {"experiment": "A4_consequences", "dataset": settings["dataset"],
               "model": settings["model"], "features": list(range(N_FEATURES)), "kind": kind,
               "steer": list(PRESETS[kind]) if kind != "normal" else None,

@@ -179,3 +179,116 @@ class PenaltySpec(Spec):
     k_pen: int
     k_eval: int
     scale: str | None = None
+
+
+# ---------------------------------------------------------------------------------------------
+# Paper A: the settings of the chapters A1–A4, whose presets per scale are
+# papers.bottleneck_runs.A1_PRESETS … A4_PRESETS
+# ---------------------------------------------------------------------------------------------
+
+__all__ += ["DiscoverySpec", "CauseSpec", "ModulationSpec", "ConsequencesSpec"]
+
+
+@dataclass(frozen=True)
+class DiscoverySpec(Spec):
+    """Paper A's A1 (:func:`papers.bottleneck_runs.a1_tabular`, ``a1_cnn``, ``a1_text``).
+
+    Tabular MLPs: the models ``tab_models`` on the tables ``tab_sets`` (12 first features),
+    trained ``tab_epochs`` epochs, exact J^(m) after the epochs ``tab_snapshots`` (0 = the
+    initialisation) on ``tab_per_class`` correctly classified test samples per class; the
+    sampled protocol beside the exact values on ``agree_pairs`` pairs with ``agree_contexts``
+    contexts each (also the CNN and text runs' agreement check).
+
+    CNNs (:func:`papers.bottleneck.cnn_profiles`): ``cnn_models`` on ``cnn_sets`` at
+    ``cnn_size`` pixels; ``cnn_train`` {model: (training images (``None``: all), epochs,
+    learning rate[, batch size])}, else batch size ``cnn_batch``; accuracy on ``cnn_test`` test
+    images (``None``: the whole test set; a ``None`` field is absent from the mapping, and
+    :func:`papers.bottleneck_runs.a1_cnn_params` reads it with ``get``, so the cache key keeps
+    ``n_test: None``); kept epochs ``cnn_snapshots`` (those up to a model's epochs) and kept
+    global steps ``cnn_steps`` {model: steps}; exact values at every kept epoch on
+    ``cnn_exact`` images (one per class) with a ``cnn_exact_grid`` (rows, columns) of patch
+    players; the reference sampled protocol on the final model on ``cnn_sampled`` images with
+    ``cnn_grid`` × ``cnn_grid`` patches, ``cnn_pairs`` pairs and ``cnn_contexts`` contexts.
+
+    Text (:func:`papers.bottleneck.text_profiles`): ``text_models`` fine-tuned per
+    ``text_train`` {model: (training sentences, epochs)}, accuracy on the first ``text_test``
+    test sentences, exact values on the first ``text_sentences`` test sentences with at least
+    ``text_players`` meaningful words (the players) and at most ``text_max_tokens`` tokens."""
+
+    tab_sets: tuple[str, ...]
+    tab_models: tuple[str, ...]
+    tab_epochs: int
+    tab_snapshots: tuple[int, ...]
+    tab_per_class: int
+    agree_pairs: int
+    agree_contexts: int
+    cnn_sets: tuple[str, ...]
+    cnn_models: tuple[str, ...]
+    cnn_size: int
+    cnn_test: int | None
+    cnn_batch: int
+    cnn_train: Mapping[str, tuple[int | float | None, ...]]
+    cnn_snapshots: tuple[int, ...]
+    cnn_steps: Mapping[str, tuple[int, ...]]
+    cnn_exact: int
+    cnn_exact_grid: tuple[int, int]
+    cnn_sampled: int
+    cnn_grid: int
+    cnn_pairs: int
+    cnn_contexts: int
+    text_models: tuple[str, ...]
+    text_train: Mapping[str, tuple[int, int]]
+    text_test: int
+    text_sentences: int
+    text_players: int
+    text_max_tokens: int
+
+
+@dataclass(frozen=True)
+class CauseSpec(Spec):
+    """Paper A's A2 (:func:`papers.bottleneck_runs.a2_gradients`): the (table, MLP) pairs
+    ``models``, each trained ``epochs`` epochs, the per-order gradient statistics after the
+    epochs ``snapshots`` (0 = the initialisation) on ``samples`` correctly classified test
+    samples."""
+
+    models: tuple[tuple[str, str], ...]
+    epochs: int
+    snapshots: tuple[int, ...]
+    samples: int
+
+
+@dataclass(frozen=True)
+class ModulationSpec(Spec):
+    """Paper A's A3 (:func:`papers.bottleneck_runs.a3_modulation`): the MLP ``model`` on each
+    table of ``datasets``, trained ``epochs`` epochs with each steering preset of ``presets``
+    (:data:`ibn.train.PRESETS`) at each weight λ of ``lams`` (and λ = 0, the normal model);
+    exact J^(m) on ``per_class`` correctly classified test samples per class."""
+
+    datasets: tuple[str, ...]
+    model: str
+    epochs: int
+    lams: tuple[float, ...]
+    presets: tuple[str, ...]
+    per_class: int
+
+
+@dataclass(frozen=True)
+class ConsequencesSpec(Spec):
+    """Paper A's A4 (:func:`papers.bottleneck_runs.a4_consequences`): the MLP ``model`` on
+    ``dataset`` (12 first features, split seed 0), one model per kind of ``kinds`` ("normal"
+    or a steering preset at weight ``lam``) and seed of ``seeds``, trained ``epochs`` epochs;
+    exact J^(m) on ``per_class`` test samples per class; test accuracy under FGSM at ``fgsm``
+    and PGD at ``pgd`` (L∞ radii in feature sds), Gaussian noise of sd ``sigma`` and a masked
+    fraction ``mask`` of the players."""
+
+    dataset: str
+    model: str
+    kinds: tuple[str, ...]
+    lam: float
+    seeds: tuple[int, ...]
+    epochs: int
+    per_class: int
+    fgsm: tuple[float, ...]
+    pgd: tuple[float, ...]
+    sigma: tuple[float, ...]
+    mask: tuple[float, ...]
