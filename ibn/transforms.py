@@ -10,13 +10,15 @@ AND pair (paper B eq. 3): :func:`mobius` and its inverse :func:`zeta`,
 
 .. math::
 
-   I_S = \sum_{T \subseteq S} (-1)^{|S|-|T|} \, u_T, \qquad u_T = \sum_{S \subseteq T} I_S.
+   I_S = \sum_{T \subseteq S} (-1)^{\lvert S\rvert -\lvert T\rvert } \, u_T, \qquad u_T =
+      \sum_{S \subseteq T} I_S.
 
 OR pair (paper B Thm 2.1): :func:`or_mobius` and its inverse :func:`or_zeta`,
 
 .. math::
 
-   I_S = -\sum_{T \subseteq S} (-1)^{|S|-|T|} \, u_{N \setminus T}, \quad I_\emptyset = 0,
+   I_S = -\sum_{T \subseteq S} (-1)^{\lvert S\rvert -\lvert T\rvert } \, u_{N \setminus T},
+      \quad I_\emptyset = 0,
    \qquad u_T = \sum_{S:\, S \cap T \neq \emptyset} I_S.
 
 (Conventions page, eq-harsanyi, eq-harsanyi-inverse, eq-or, eq-or-inverse.)
@@ -166,7 +168,7 @@ def mobius(u) -> torch.Tensor:
 
     .. math::
 
-       I_S = \sum_{T \subseteq S} (-1)^{|S|-|T|} \, u_T.
+       I_S = \sum_{T \subseteq S} (-1)^{\lvert S\rvert -\lvert T\rvert } \, u_T.
 
     Args:
         u: the values :math:`u_T`, shape ``(..., 2**n)``, indexed by the coalition bitmask
@@ -207,7 +209,7 @@ def mobius_transpose(y) -> torch.Tensor:
 
     .. math::
 
-       (M^\top y)_T = \sum_{S \supseteq T} (-1)^{|S|-|T|} \, y_S.
+       (M^\top y)_T = \sum_{S \supseteq T} (-1)^{\lvert S\rvert -\lvert T\rvert } \, y_S.
 
     Args:
         y: a vector over coalitions, shape ``(..., 2**n)``.
@@ -247,7 +249,8 @@ def or_mobius(u) -> torch.Tensor:
 
     .. math::
 
-       I_S = -\sum_{T \subseteq S} (-1)^{|S|-|T|} \, u_{N \setminus T} \quad (S \neq \emptyset),
+       I_S = -\sum_{T \subseteq S} (-1)^{\lvert S\rvert -\lvert T\rvert } \, u_{N \setminus T}
+          \quad (S \neq \emptyset),
        \qquad I_\emptyset = 0.
 
     ``u[..., 0]`` (the empty coalition) enters :math:`I^{\mathrm{OR}}_N` through the term

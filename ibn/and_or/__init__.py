@@ -9,7 +9,7 @@ present) and a bounded noise :math:`\delta`:
 
    v(x_T) - \delta_T = b + \sum_{\emptyset \neq S \subseteq T} I^{\mathrm{AND}}_S
    + \sum_{S \cap T \neq \emptyset} I^{\mathrm{OR}}_S,
-   \qquad |\delta_T| \le \zeta, \quad \delta_\emptyset = 0,
+   \qquad \lvert \delta_T\rvert \le \zeta, \quad \delta_\emptyset = 0,
 
 choosing the split with the smallest
 :math:`\sum_{S \neq \emptyset} |I^{\mathrm{AND}}_S| + |I^{\mathrm{OR}}_S|` (a linear program).

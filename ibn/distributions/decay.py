@@ -8,7 +8,7 @@ are the ridge solution
 
    \hat I(\delta) = M(\delta) \, I^*, \qquad
    M(\delta) = \bigl(J^\top J + 2^n \operatorname{diag}(c)\bigr)^{-1} J^\top J, \qquad
-   c_S = 2^{|S|} \delta,
+   c_S = 2^{\lvert S\rvert } \delta,
 
 where :math:`I^*` are the interactions of the final (over-fitted) model and :math:`J[T, S]` is
 the trigger of interaction :math:`S` on the masked sample :math:`x_T` (Conventions page,
@@ -31,7 +31,7 @@ and
    M(\delta) = \otimes V \cdot
    \operatorname{diag}\Bigl(\frac{\Lambda_\otimes}{\Lambda_\otimes + \delta}\Bigr)
    \cdot \otimes V^{-1}, \qquad
-   \Lambda_\otimes[K] = \lambda_0^{n-|K|} \lambda_1^{|K|},
+   \Lambda_\otimes[K] = \lambda_0^{n-\lvert K\rvert } \lambda_1^{\lvert K\rvert },
 
 with :math:`\lambda = (10 \pm \sqrt{68}) / 16` (:math:`\lambda_0 \approx 1.140` for eigen-bit 0,
 :math:`\lambda_1 \approx 0.1096` for eigen-bit 1). :math:`\otimes V` and :math:`\otimes V^{-1}`
@@ -91,9 +91,11 @@ The decay curve (Conventions page, eq-decay-curve):
 
 .. math::
 
-   A_{\mathrm{decay}}^{(m),+} = \gamma \sum_{|S| = m} \max\bigl(\hat I_S(\delta), 0\bigr),
+   A_{\mathrm{decay}}^{(m),+} = \gamma \sum_{\lvert S\rvert = m} \max\bigl(\hat I_S(\delta),
+      0\bigr),
    \qquad
-   A_{\mathrm{decay}}^{(m),-} = \gamma \sum_{|S| = m} \min\bigl(\hat I_S(\delta), 0\bigr).
+   A_{\mathrm{decay}}^{(m),-} = \gamma \sum_{\lvert S\rvert = m} \min\bigl(\hat I_S(\delta),
+      0\bigr).
 
 **Decision:** the AND and OR entries are counted *separately* (``combine="separate"``, default),
 i.e. the sum over the :math:`2 \binom{n}{m}` interactions
@@ -313,8 +315,8 @@ def decay_strengths(
 
     .. math::
 
-       A_{\mathrm{decay}}^{(m),+} = \gamma \sum_{|S| = m} \max(\hat I_S, 0), \qquad
-       A_{\mathrm{decay}}^{(m),-} = \gamma \sum_{|S| = m} \min(\hat I_S, 0),
+       A_{\mathrm{decay}}^{(m),+} = \gamma \sum_{\lvert S\rvert = m} \max(\hat I_S, 0), \qquad
+       A_{\mathrm{decay}}^{(m),-} = \gamma \sum_{\lvert S\rvert = m} \min(\hat I_S, 0),
        \qquad S \neq \emptyset.
 
     Args:

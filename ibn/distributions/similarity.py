@@ -3,10 +3,11 @@ Conventions page, eq-jaccard).
 
 .. math::
 
-   \mathrm{SIM} = \frac{\sum_m \sum_\pm \bigl[\min(|A_{\mathrm{gen}}|, |A_{\mathrm{decay}}|)
-   + \min(|A_{\mathrm{non}}|, |A_{\mathrm{spindle}}|)\bigr]}
-   {\sum_m \sum_\pm \bigl[\max(|A_{\mathrm{gen}}|, |A_{\mathrm{decay}}|)
-   + \max(|A_{\mathrm{non}}|, |A_{\mathrm{spindle}}|)\bigr]}.
+   \mathrm{SIM} = \frac{\sum_m \sum_\pm \bigl[\min(\lvert A_{\mathrm{gen}}\rvert , \lvert
+      A_{\mathrm{decay}}\rvert )
+   + \min(\lvert A_{\mathrm{non}}\rvert , \lvert A_{\mathrm{spindle}}\rvert )\bigr]}
+   {\sum_m \sum_\pm \bigl[\max(\lvert A_{\mathrm{gen}}\rvert , \lvert A_{\mathrm{decay}}\rvert )
+   + \max(\lvert A_{\mathrm{non}}\rvert , \lvert A_{\mathrm{spindle}}\rvert )\bigr]}.
 
 It lies in [0, 1], equals 1 iff the curves coincide in magnitude, and is symmetric under
 swapping (gen, non) with (decay, spindle). 0/0 (every curve zero) gives NaN.
@@ -34,7 +35,8 @@ def jaccard(a: Strengths, b: Strengths) -> float:
 
     .. math::
 
-       \frac{\sum_m \sum_\pm \min(|a|, |b|)}{\sum_m \sum_\pm \max(|a|, |b|)}.
+       \frac{\sum_m \sum_\pm \min(\lvert a\rvert , \lvert b\rvert )}{\sum_m \sum_\pm \max(\lvert
+          a\rvert , \lvert b\rvert )}.
 
     Args:
         a: one curve ``(n+1,)``.

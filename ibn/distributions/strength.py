@@ -178,7 +178,8 @@ def tau_from_values(values, noise_bound: float = 0.02, *, per_sample: bool = Fal
 
     .. math::
 
-       \tau = r \cdot \mathbb{E}_x |v(x_N) - v(x_\emptyset)|, \qquad r = 0.02 \text{ by default}.
+       \tau = r \cdot \mathbb{E}_x \lvert v(x_N) - v(x_\emptyset)\rvert , \qquad r = 0.02 \text{
+          by default}.
 
     Args:
         values: the values :math:`v(x_T)`, shape ``(..., 2**n)``.
@@ -259,8 +260,8 @@ def strengths(
 
     .. math::
 
-       A^{(m),+} = \sum_{S \text{ salient},\, |S| = m} \max(I_S, 0), \qquad
-       A^{(m),-} = \sum_{S \text{ salient},\, |S| = m} \min(I_S, 0).
+       A^{(m),+} = \sum_{S \text{ salient},\, \lvert S\rvert = m} \max(I_S, 0), \qquad
+       A^{(m),-} = \sum_{S \text{ salient},\, \lvert S\rvert = m} \min(I_S, 0).
 
     Args:
         and_effects: the AND effects, shape ``(..., 2**n)``.
@@ -317,7 +318,7 @@ def transfer(effects, effects_test, tau) -> torch.Tensor:
 
     .. math::
 
-       \rho_S = 1\bigl(|I^{\mathrm{test}}_S| > \tau \text{ and }
+       \rho_S = 1\bigl(\lvert I^{\mathrm{test}}_S\rvert > \tau \text{ and }
        I_S \, I^{\mathrm{test}}_S > 0\bigr).
 
     Apply to AND and OR effects separately.
@@ -425,8 +426,8 @@ def emerged_strengths(
 
     .. math::
 
-       \Delta A^{(m),+} = \sum_{|S| = m} \max(\Delta I_S, 0), \qquad
-       \Delta A^{(m),-} = -\sum_{|S| = m} \min(\Delta I_S, 0),
+       \Delta A^{(m),+} = \sum_{\lvert S\rvert = m} \max(\Delta I_S, 0), \qquad
+       \Delta A^{(m),-} = -\sum_{\lvert S\rvert = m} \min(\Delta I_S, 0),
 
     so **both are** :math:`\ge 0`, as in eq. 19.
 
@@ -467,7 +468,8 @@ def mean_order(s: Strengths) -> torch.Tensor:
 
     .. math::
 
-       \frac{\sum_m m \, (A^{(m),+} + |A^{(m),-}|)}{\sum_m (A^{(m),+} + |A^{(m),-}|)}.
+       \frac{\sum_m m \, (A^{(m),+} + \lvert A^{(m),-}\rvert )}{\sum_m (A^{(m),+} + \lvert
+          A^{(m),-}\rvert )}.
 
     A low value (:math:`\ll n/2`) indicates a decay-shaped distribution, about :math:`n/2` a
     spindle.

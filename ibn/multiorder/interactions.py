@@ -11,7 +11,7 @@ the order-:math:`m` interaction of the pair is (Deng et al., ICLR 2022, eq. 1)
 
 .. math::
 
-   I^{(m)}(i, j) = \mathbb{E}_{S \subseteq N \setminus \{i, j\},\, |S| = m} \,
+   I^{(m)}(i, j) = \mathbb{E}_{S \subseteq N \setminus \{i, j\},\, \lvert S\rvert = m} \,
    \Delta v(i, j, S), \qquad m = 0, \dots, n-2.
 
 - :func:`exact` gives every pair and order from the :math:`2^n` values in
@@ -101,14 +101,14 @@ def exact(values, *, method: str = "direct") -> torch.Tensor:
 
     .. math::
 
-       G_s[i, j] = \sum_{|T| = s,\; i, j \in T} v_T, \qquad R_s[i] = G_s[i, i],
-       \qquad Z_s = \sum_{|T| = s} v_T,
+       G_s[i, j] = \sum_{\lvert T\rvert = s,\; i, j \in T} v_T, \qquad R_s[i] = G_s[i, i],
+       \qquad Z_s = \sum_{\lvert T\rvert = s} v_T,
 
     the sum over the contexts of order :math:`m` is
 
     .. math::
 
-       \sum_{|S| = m,\; i, j \notin S} \Delta v(i, j, S)
+       \sum_{\lvert S\rvert = m,\; i, j \notin S} \Delta v(i, j, S)
        = G_{m+2}[i, j] - \bigl(R_{m+1}[i] + R_{m+1}[j] - 2 G_{m+1}[i, j]\bigr)
        + \bigl(Z_m - R_m[i] - R_m[j] + G_m[i, j]\bigr),
 
@@ -117,7 +117,8 @@ def exact(values, *, method: str = "direct") -> torch.Tensor:
 
     .. math::
 
-       I^{(m)}(i, j) = \sum_{|L| \le m} \frac{\binom{n-2-|L|}{m-|L|}}{\binom{n-2}{m}} \,
+       I^{(m)}(i, j) = \sum_{\lvert L\rvert \le m} \frac{\binom{n-2-\lvert L\rvert }{m-\lvert
+          L\rvert }}{\binom{n-2}{m}} \,
        I^{\mathrm{AND}}_{L \cup \{i, j\}},
 
     but avoids the round-off that the Möbius transform amplifies for large :math:`n` (its
@@ -195,8 +196,9 @@ def from_effects(effects) -> torch.Tensor:
 
     .. math::
 
-       I^{(m)}(i, j) = \sum_{L \subseteq N \setminus \{i, j\},\; |L| \le m}
-       \frac{\binom{n-2-|L|}{m-|L|}}{\binom{n-2}{m}} \, I^{\mathrm{AND}}_{L \cup \{i, j\}}.
+       I^{(m)}(i, j) = \sum_{L \subseteq N \setminus \{i, j\},\; \lvert L\rvert \le m}
+       \frac{\binom{n-2-\lvert L\rvert }{m-\lvert L\rvert }}{\binom{n-2}{m}} \,
+          I^{\mathrm{AND}}_{L \cup \{i, j\}}.
 
     ``exact(v)`` equals ``from_effects(mobius(v))`` up to round-off.
 
