@@ -11,10 +11,13 @@ import sys
 
 from ibn.book import SCALES
 
-__all__ = ["setup", "usable_cpus"]
+__all__ = ["setup", "usable_cpus", "PAGE_WIDTH"]
 
 #: torch threads a notebook uses by default (the book is built on a shared 2-core machine).
 DEFAULT_THREADS = 2
+#: the width (inches) of a figure that fills the book's text column at its natural size, so
+#: that its 9-10 pt text reads at 9-10 pt in the page (a wider figure is shrunk, text and all).
+PAGE_WIDTH = 7.6
 
 
 def usable_cpus() -> int:

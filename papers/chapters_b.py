@@ -134,16 +134,15 @@ def plot_emerged_row(axes: Sequence, table: pd.DataFrame, curves: Mapping[str, A
     """B5: one panel per nonzero noise level of one kind of noise, in ``axes``: the newly
     emerged interactions ΔA^(m),+ up and ΔA^(m),− down (eq. 19, sample and draw means) with
     the fitted spindle (eq. 7) as a line; the title gives the level (``symbol`` = its name,
-    σ or ε), the noisy model's accuracy and the fit's α and R². ``table`` and ``curves`` are
-    :func:`papers.noise.level_rows`' rows (as a DataFrame) and curves; axes left over are
-    switched off. ``row_label`` (the kind of noise) heads the first panel's y-label."""
+    σ or ε) and the fit's R² (the accuracy and α are in the chapters' tables). ``table`` and
+    ``curves`` are :func:`papers.noise.level_rows`' rows (as a DataFrame) and curves; axes left
+    over are switched off. ``row_label`` (the kind of noise) heads the first panel's y-label."""
     pos = [i for i, lv in enumerate(table["level"]) if lv > 0]
     for j, (ax, i) in enumerate(zip(axes, pos)):
         da, fit = curves["dA"][i], curves["fit"][i]
         plots.plot_strengths(Strengths(da.plus, -da.minus), ax, color="tab:red")
         plots.plot_theory(fit.curve, ax, color="black")
-        ax.set_title(f"{symbol} = {table['level'][i]:g}, acc {table['acc'][i]:.2f}\n"
-                     f"α = {fit.alpha:.2f}, R² = {fit.r2:.2f}", fontsize=TITLE_PT)
+        ax.set_title(f"{symbol} = {table['level'][i]:g}\nR² = {fit.r2:.2f}", fontsize=TITLE_PT)
         ax.set_xticks(range(1, da.n + 1, max(1, da.n // 4)))
         ax.set_ylabel("")
         if j == 0:

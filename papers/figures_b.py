@@ -9,6 +9,7 @@ from typing import Any
 import pandas as pd
 
 from ibn.distributions import plots
+from papers._setup import PAGE_WIDTH
 from papers.chapters_b import plot_emerged_row
 
 __all__ = ["plot_fig4", "plot_fig5", "plot_fig7", "plot_fig8", "fig5_table"]
@@ -19,18 +20,27 @@ def plot_fig4(judged: Mapping[str, Mapping[str, Any]]):
     decay part and A_non with the fitted spindle (exact optimum)."""
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(len(judged), 3, figsize=(12, 3.1 * len(judged)), squeeze=False)
-    for row, (name, j) in zip(axes, judged.items()):
+    fig, axes = plt.subplots(len(judged), 3, figsize=(PAGE_WIDTH, 2.7 * len(judged) + 0.9),
+                             squeeze=False)
+    for r, (row, (name, j)) in enumerate(zip(axes, judged.items())):
         f = j["exact"]["fig4"]
         total, gen, non = f["curves"]
         fit = f["constrained"]["fit"]
         plots.plot_disentangled(total.mean(), fit, ax=row[0])
-        row[0].set_title(f"{name}: eq. 10 fit (constrained)", fontsize=9)
         plots.plot_generalization(gen.mean(), non.mean(), decay=fit.decay, spindle=fit.spindle,
                                   non_scale=1.0, axes=row[1:])
+        row[0].set_title("eq. 10 fit (constrained)" if r == 0 else "", fontsize=10)
+        for ax in row[1:]:
+            ax.set_title(ax.get_title() if r == 0 else "", fontsize=10)
         for ax in row:
-            ax.set_ylabel(r"$A^{(m),\pm}$", fontsize=9)
-    fig.tight_layout()
+            ax.set_ylabel(f"{name}\n" + r"$A^{(m),\pm}$" if ax is row[0] else "")
+            ax.set_xticks(range(1, total.n + 1, 3))
+            if ax.get_legend() is not None:
+                ax.get_legend().remove()
+    handles = [h for ax in axes[0] for h in ax.get_legend_handles_labels()[0]]
+    labels = [lab.split(" (")[0] for ax in axes[0] for lab in ax.get_legend_handles_labels()[1]]
+    fig.legend(handles, labels, loc="lower center", ncol=4, fontsize=9, frameon=False)
+    fig.tight_layout(rect=(0, 0.12 / len(judged), 1, 1))
     return fig
 
 
@@ -53,7 +63,7 @@ def plot_fig5(judged: Mapping[str, Mapping[str, Any]]):
     import matplotlib.pyplot as plt
 
     t = fig5_table(judged)
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.2))
+    fig, axes = plt.subplots(1, 2, figsize=(PAGE_WIDTH, 3.0))
     for name, d in t.groupby("setup", sort=False):
         for ax, col in zip(axes, ("spindle share", "decay part moves")):
             line, = ax.plot(d["σ"], d[col], "-", label=name)
@@ -63,7 +73,7 @@ def plot_fig5(judged: Mapping[str, Mapping[str, Any]]):
     axes[1].set_ylabel("relative change of the decay part")
     for ax in axes:
         ax.set_xlabel("parameter noise σ")
-        ax.legend(fontsize=8)
+        ax.legend(fontsize=9)
     fig.tight_layout()
     return fig
 
@@ -76,12 +86,14 @@ def plot_fig7(judged: Mapping[str, Mapping[str, Any]]):
     rows = [(name, kind, j["exact"]["fig7"][kind]) for name, j in judged.items()
             for kind in ("params", "fgsm") if kind in j["exact"]["fig7"]]
     cols = max(sum(1 for r in f["rows"] if r["level"] > 0) for _, _, f in rows)
-    fig, axes = plt.subplots(len(rows), cols, figsize=(2.6 * cols, 2.7 * len(rows)),
+    fig, axes = plt.subplots(len(rows), cols, figsize=(PAGE_WIDTH, 2.3 * len(rows)),
                              squeeze=False)
     for ax_row, (name, kind, f) in zip(axes, rows):
         plot_emerged_row(ax_row, pd.DataFrame(f["rows"]), f["curves"],
                          "σ" if kind == "params" else "ε",
-                         row_label=f"{name}, {'parameter noise' if kind == 'params' else 'FGSM'}")
+                         row_label=f"{name.split('_', 1)[1]}, {'σ' if kind == 'params' else 'FGSM'}")
+    for ax in axes[:-1].flat:
+        ax.set_xlabel("")
     fig.tight_layout()
     return fig
 
@@ -99,7 +111,7 @@ def plot_fig8(judged: Mapping[str, Mapping[str, Any]]):
                 rows.append({"setup": name, "samples": group, "non-generalizable share": share,
                              r"$\sum_m |A_{\mathrm{gen}}^{(m)}|$": strength})
     df = pd.DataFrame(rows)
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.4))
+    fig, axes = plt.subplots(1, 2, figsize=(PAGE_WIDTH, 3.4))
     for ax, col in zip(axes, df.columns[2:]):
         sns.boxplot(df, x="setup", y=col, hue="samples", ax=ax, showfliers=False)
         sns.stripplot(df, x="setup", y=col, hue="samples", ax=ax, dodge=True, size=3,

@@ -28,6 +28,7 @@ from ibn.maskers import PatchMasker
 from ibn.model_store import model_dir
 from ibn.models import build
 from ibn.multiorder.profiles import sampled_orders
+from papers._setup import PAGE_WIDTH
 from papers.reference import ACCURACY_FLOOR, ImageSetup, parse_setups, train_reference
 
 __all__ = ["SetupA", "SCALES_A", "STAGES", "SETUPS_A", "pick_images", "profile",
@@ -316,7 +317,7 @@ def plot_profiles(setups: list[SetupA], profiles: dict[tuple[str, str], dict[str
     panels = len(setups) + (control is not None)
     cols = min(3, panels)
     rows = -(-panels // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.2 * rows), squeeze=False,
+    fig, axes = plt.subplots(rows, cols, figsize=(PAGE_WIDTH, 2.7 * rows), squeeze=False,
                              sharex=True)
     items = ([("control: planted U", {"final": control})] if control is not None else []) + [
         (s.name, {st: profiles[(s.name, st)] for st in STAGES}) for s in setups]
@@ -331,7 +332,7 @@ def plot_profiles(setups: list[SetupA], profiles: dict[tuple[str, str], dict[str
         ax.set_xlabel("$r = m/(n-2)$")
         ax.set_ylabel("$J^{(m)}$")
         ax.set_ylim(bottom=0)
-        ax.legend(fontsize=8)
+        ax.legend(fontsize=9)
     for ax in list(axes.flat)[len(items):]:
         ax.set_visible(False)
     fig.tight_layout()

@@ -31,6 +31,7 @@ from ibn.data import load_images
 from ibn.maskers import FeatureMapMasker
 from ibn.train import evaluate
 from ibn.transforms import mobius, orders
+from papers._setup import PAGE_WIDTH
 from papers.generalizable import _predict as predict
 from papers.reference import RECIPES, ImageSetup, ModelSpec, parse_setups, train_reference
 
@@ -299,20 +300,21 @@ def plot_fig2(setups: list[SetupB], judged: dict):
 
     from ibn.distributions import plots
 
-    fig, axes = plt.subplots(len(setups), 4, figsize=(12, 2.8 * len(setups)), squeeze=False,
-                             sharex=True)
+    fig, axes = plt.subplots(len(setups), 4, figsize=(PAGE_WIDTH, 2.3 * len(setups) + 0.4),
+                             squeeze=False, sharex=True)
     for row, s in enumerate(setups):
         for col, (solver, part) in enumerate((("exact", 1), ("exact", 2), ("sgd", 1), ("sgd", 2))):
             ax = axes[row, col]
             curve = judged[(s.name, solver)]["curves"][part].mean()
             plots.plot_strengths(curve, ax, color="tab:blue" if part == 1 else "tab:red")
-            what = "generalizable" if part == 1 else "non-generalizable"
-            ax.set_title(f"{s.name}: {what}\n({'exact' if solver == 'exact' else 'lab SGD'})",
-                         fontsize=9)
+            what = "gen." if part == 1 else "non-gen."
+            if row == 0:
+                ax.set_title(f"{'exact' if solver == 'exact' else 'lab SGD'}: {what}",
+                             fontsize=10)
             ax.axhline(0, color="black", lw=0.5)
             ax.set_xlabel("order $m$" if row == len(setups) - 1 else "")
-            if col:
-                ax.set_ylabel("")
+            ax.set_xticks(range(1, curve.n + 1, 3))
+            ax.set_ylabel(f"{s.name}\n" + r"$A^{(m),\pm}$" if col == 0 else "")
         for pair in ((0, 1), (2, 3)):  # shared y within each solver's pair
             lo = min(axes[row, c].get_ylim()[0] for c in pair)
             hi = max(axes[row, c].get_ylim()[1] for c in pair)

@@ -55,7 +55,7 @@ def plot_disentangled(measured: Strengths, fit: DisentangleResult, ax=None):
     plot_theory(fit.decay, ax, color="tab:blue", label=f"decay (δ={fit.delta:.2g}, γ={fit.gamma:.2g})")
     plot_theory(fit.spindle, ax, color="tab:red", label=f"spindle (α={fit.alpha:.2f}, β={fit.beta:.2g})")
     plot_theory(fit.theory, ax, color="black", style="--", label=f"decay + spindle (R²={fit.r2:.2f})")
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=9)
     return ax
 
 
@@ -88,7 +88,7 @@ def plot_generalization(
             f"{non_scale:g} × " + r"$A_\mathrm{non}^{(m),\pm}$" + f" (y-axis scaled ×{non_scale:g})"
         )
     for ax in axes:
-        ax.legend(fontsize=7)
+        ax.legend(fontsize=9)
     if title:
         fig.suptitle(title)
     fig.tight_layout()
