@@ -176,7 +176,7 @@ for ax, (title, parts) in zip(axes, panels):
     ax.set_xticks(ms)
     ax.set_xlabel("order m = |S|")
     ax.set_title(title, fontsize=10)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=9)
 axes[0].set_ylabel("sum of effects (positive / negative)")
 fig.tight_layout()
 plt.show()

@@ -134,7 +134,7 @@ for ax in axes[0]:
     ax.axvspan(0.3, 0.7, color="0.9", zorder=0)
     ax.set_xlabel("order ratio r = m/(n−2)")
     ax.set_ylabel(r"$J^{(m)}$")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=9)
 fig.tight_layout()
 plt.show()
 tab_summary = pd.DataFrame(rows)
@@ -167,7 +167,7 @@ for k, ((d, m), (params, res)) in enumerate(tab_results.items()):
     ax.set_title(f"{m.upper()} on {d}", fontsize=10)
     ax.set_xlabel("order ratio r")
     ax.set_ylabel(r"$J^{(m)}$")
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=9)
 fig.tight_layout()
 plt.show()
 tab_epochs = pd.DataFrame(rows)
@@ -245,7 +245,7 @@ cnn_train.round(3)
 # %%
 rows = []
 n_ex = int(np.prod(P["cnn_exact_grid"]))
-fig, axes = plt.subplots(len(cnn_results), 2, figsize=(10, 3.0 * len(cnn_results)),
+fig, axes = plt.subplots(len(cnn_results), 2, figsize=(papers.PAGE_WIDTH, 2.6 * len(cnn_results)),
                          squeeze=False)
 for k, ((d, m), (params, res)) in enumerate(cnn_results.items()):
     ax = axes[k, 0]
@@ -266,7 +266,7 @@ for k, ((d, m), (params, res)) in enumerate(cnn_results.items()):
                  fontsize=9)
     ax.set_xlabel("order ratio r")
     ax.set_ylabel(r"$J^{(m)}$")
-    ax.legend(fontsize=6)
+    ax.legend(fontsize=9)
     ax = axes[k, 1]
     Jf, floor = bnr.sampled_noise_floor(res)
     r = res["fine_ratios"]
@@ -274,9 +274,9 @@ for k, ((d, m), (params, res)) in enumerate(cnn_results.items()):
     ax.plot(r, floor, ls="--", color="0.4", label="noise floor")
     ax.set_title(f"{names[m]} {d}: sampled, {params['grid']}×{params['grid']} patches "
                  f"({len(res['fine_strength'])} image(s), {params['pairs']} pairs, "
-                 f"{params['contexts']} contexts)", fontsize=8)
+                 f"{params['contexts']} contexts)", fontsize=9)
     ax.set_xlabel("order ratio r")
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=9)
     summ = bn.shape_summary(r, Jf)
     mid = (r >= 0.3) & (r <= 0.7)
     rows.append({"dataset": d, "model": names[m],
@@ -341,7 +341,7 @@ ax.axvspan(0.3, 0.7, color="0.9", zorder=0)
 ax.set_xlabel("order ratio r = m/(n−2)")
 ax.set_ylabel(r"$J^{(m)}$")
 ax.set_title(f"Rotten Tomatoes, n = {n_t} words, exact", fontsize=10)
-ax.legend(fontsize=8)
+ax.legend(fontsize=9)
 fig.tight_layout()
 plt.show()
 text_summary = pd.DataFrame(rows)

@@ -132,7 +132,7 @@ pd.DataFrame([{"model": f"{m.upper()} {d}", "v(N) − v(∅) − Σ μ_i": res["
 # %%
 n = 12
 for (d, m), (params, res) in results.items():
-    fig, axes = plt.subplots(1, 4, figsize=(17, 3.4))
+    fig, axes = plt.subplots(1, 4, figsize=(papers.PAGE_WIDTH, 2.3))
     cmap = plt.get_cmap("viridis")
     E = list(res["stats"])
     for k, e in enumerate(E):
@@ -152,7 +152,7 @@ for (d, m), (params, res) in results.items():
     for ax, t in zip(axes, titles):
         ax.set_title(t, fontsize=9)
         ax.set_xlabel("order ratio r = m/(n−2)")
-        ax.legend(fontsize=6)
+        ax.legend(fontsize=9)
     fig.suptitle(f"{m.upper()} on {d} (n = {n}, {len(res['sample_index'])} samples, all 66 pairs, "
                  "all contexts)", fontsize=10)
     fig.tight_layout()
@@ -197,7 +197,7 @@ for k, ((d, m), (params, res)) in enumerate(results.items()):
     ax.set_title(f"{m.upper()} on {d}", fontsize=10)
     ax.set_xlabel("order ratio r")
     ax.set_ylabel("learning signal (m = 0 → 1)")
-    ax.legend(fontsize=6)
+    ax.legend(fontsize=9)
 fig.tight_layout()
 plt.show()
 table = pd.DataFrame(rows)

@@ -128,7 +128,7 @@ for d in P["datasets"]:
         ax.set_title(f"{preset}-order preset: {mode} ({r1}, {r2}) — {d}", fontsize=10)
         ax.set_xlabel("order ratio r = m/(n−2)")
         ax.set_ylabel(r"$J^{(m)}$")
-        ax.legend(fontsize=7)
+        ax.legend(fontsize=9)
     fig.tight_layout()
     plt.show()
 

@@ -115,7 +115,7 @@ for kind in P["kinds"]:
 ax.set_xlabel("order ratio r = m/(n−2)")
 ax.set_ylabel(r"$J^{(m)}$ (mean ± sd over seeds)")
 ax.set_title(f"{P['model'].upper()} on {P['dataset']}, λ = {P['lam']:g}", fontsize=10)
-ax.legend(fontsize=8)
+ax.legend(fontsize=9)
 fig.tight_layout()
 plt.show()
 pd.DataFrame(rows).round(3)
@@ -141,7 +141,7 @@ for ax, col in zip(axes, rob_cols):
         vals = per_seed.loc[per_seed.model == kind, col]
         ax.bar(k, vals.mean(), yerr=vals.std() if len(vals) > 1 else None, capsize=2,
                color=colors.get(kind))
-    ax.set_xticks(range(len(P["kinds"])), P["kinds"], fontsize=8)
+    ax.set_xticks(range(len(P["kinds"])), P["kinds"], fontsize=9)
     ax.set_title(col, fontsize=9)
 axes[0].set_ylabel("test accuracy")
 fig.tight_layout()

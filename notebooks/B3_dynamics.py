@@ -125,7 +125,7 @@ print(f"end of the normal-learning phase (min test loss): epoch {boundary}")
 
 # %%
 gap = np.array(res["test_loss"]) - np.array(res["train_loss"])
-fig, ax = plt.subplots(1, 2, figsize=(11, 3.4))
+fig, ax = plt.subplots(1, 2, figsize=(papers.PAGE_WIDTH, 2.8))
 ax[0].plot(epochs, res["train_loss"], label="train loss (noisy labels, running)")
 ax[0].plot(epochs, res["test_loss"], label="test loss")
 ax[0].plot(ck, res["ckpt_train_loss"], "k.", label="train loss at checkpoints (eval)")
@@ -136,7 +136,7 @@ for a in ax:
     for e in ck:
         a.axvline(e, color="lightgray", lw=0.5)
     a.set_xlabel("epoch")
-    a.legend(fontsize=8)
+    a.legend(fontsize=9)
 ax[0].set_title("losses (dashed: end of normal learning; grey: checkpoints)", fontsize=9)
 ax[1].set_title("loss gap", fontsize=9)
 fig.tight_layout()
@@ -216,8 +216,8 @@ ax.axvline(boundary, color="gray", ls="--", lw=1)
 ax.set_xlabel("epoch")
 ax.set_ylabel("share of strength")
 ax2.set_ylabel("test − train loss")
-ax.legend(fontsize=8, loc="upper left")
-ax2.legend(fontsize=8, loc="lower right")
+ax.legend(fontsize=9, loc="upper left")
+ax2.legend(fontsize=9, loc="lower right")
 fig.tight_layout()
 plt.show()
 

@@ -59,6 +59,7 @@ import torch
 import papers
 from ibn.book import scale_params, show_provenance
 from ibn.distributions import plots
+from papers import chapters_b as CB
 from papers import generalizable as G
 
 papers.setup(scale)
@@ -75,23 +76,22 @@ runs = {tuple(s): G.interactions(G.setup_of(*s, params, scale), solver="lp") for
 
 # %%
 fits, rows = {}, []
-fig, axes = plt.subplots(len(runs), 3, figsize=(12, 3.0 * len(runs)), squeeze=False)
+fig, axes = plt.subplots(len(runs), 3, figsize=(papers.PAGE_WIDTH, 2.4 * len(runs)), squeeze=False)
 for row_axes, (key, r) in zip(axes, runs.items()):
     tot, gen, non = G.split_strengths(r, params["k"])
     fit = G.fit_theory(tot, r["and"], r["or"])
     sims = G.cross_similarity(gen, non, fit)
     fits[key] = (tot, gen, non, fit, sims)
     plots.plot_disentangled(tot.mean(), fit, ax=row_axes[0])
-    row_axes[0].set_title(f"{key[0]} / {key[1]}: eq. 10 fit", fontsize=9)
     plots.plot_generalization(gen.mean(), non.mean(), decay=fit.decay, spindle=fit.spindle,
                               non_scale=1.0, axes=row_axes[1:])
-    for ax in row_axes:
-        ax.set_ylabel(r"$A^{(m),\pm}$", fontsize=9)
     rows.append({"setup": f"{key[0]}/{key[1]}", "alpha": fit.alpha, "beta": fit.beta,
                  "delta": fit.delta, "gamma": fit.gamma, "R2": fit.r2,
                  "rel. residual": fit.relative_residual, "fit ok": fit.ok, **sims,
                  "fit message": fit.message})
-fig.tight_layout()
+CB.label_grid(axes, [f"{m}/{d}" for m, d in runs],
+              ["eq. 10 fit", "generalizable", "non-generalizable"], legend=True)
+fig.tight_layout(rect=(0, 0.08, 1, 1))
 plt.show()
 table = pd.DataFrame(rows)
 table.set_index("setup").drop(columns=["fit message"]).round(3).T

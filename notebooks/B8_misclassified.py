@@ -61,6 +61,7 @@ from scipy.stats import mannwhitneyu
 import papers
 from ibn.book import scale_params, show_provenance
 from ibn.distributions import mean_order, plots
+from papers import chapters_b as CB
 from papers import generalizable as G
 
 papers.setup(scale)
@@ -76,7 +77,7 @@ runs = {tuple(s): G.interactions(G.setup_of(*s, params, scale), solver="lp") for
 
 # %%
 groups = {key: G.heldout_groups(r, params["k"]) for key, r in runs.items()}
-fig, axes = plt.subplots(len(runs), 4, figsize=(13, 2.8 * len(runs)), squeeze=False)
+fig, axes = plt.subplots(len(runs), 4, figsize=(papers.PAGE_WIDTH, 2.1 * len(runs)), squeeze=False)
 for row_axes, (key, gr) in zip(axes, groups.items()):
     col = 0
     for name in ("correct", "misclassified"):
@@ -86,9 +87,9 @@ for row_axes, (key, gr) in zip(axes, groups.items()):
         tot, gen, non, idx = gr[name]
         for s, color, part in ((gen, "tab:blue", "gen."), (non, "tab:red", "non-gen.")):
             plots.plot_strengths(s.mean(), row_axes[col], color=color)
-            row_axes[col].set_title(f"{key[0]}/{key[1]}: {name} ({len(idx)}), {part}", fontsize=8)
-            row_axes[col].set_ylabel(r"$A^{(m),\pm}$", fontsize=9)
             col += 1
+CB.label_grid(axes, [f"{m}/{d}" for m, d in groups],
+              ["correct: gen.", "correct: non-gen.", "wrong: gen.", "wrong: non-gen."])
 fig.tight_layout()
 plt.show()
 

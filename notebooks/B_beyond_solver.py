@@ -119,7 +119,7 @@ sparsity.filter(like="extractor").T
 
 # %%
 summ, verdict_rows = {}, []
-fig, axes = plt.subplots(len(setups), 4, figsize=(13, 2.8 * len(setups)), squeeze=False)
+fig, axes = plt.subplots(len(setups), 4, figsize=(papers.PAGE_WIDTH, 2.1 * len(setups)), squeeze=False)
 for row_axes, s in zip(axes, setups):
     col = 0
     for solver in SOLVERS:
@@ -133,10 +133,9 @@ for row_axes, s in zip(axes, setups):
                                  "cancel_gen", "cancel_non", "non_share")}})
         for part, color in ((gen, "tab:blue"), (non, "tab:red")):
             plots.plot_strengths(part.mean(), row_axes[col], color=color)
-            row_axes[col].set_title(f"{s[0]}/{s[1]} {solver}: "
-                                    f"{'gen.' if color == 'tab:blue' else 'non-gen.'}", fontsize=8)
-            row_axes[col].set_ylabel(r"$A^{(m),\pm}$", fontsize=9)
             col += 1
+CB.label_grid(axes, [f"{m}/{d}" for m, d in setups],
+              [f"{solver}: {part}" for solver in SOLVERS for part in ("gen.", "non-gen.")])
 fig.tight_layout()
 plt.show()
 verdicts = pd.DataFrame(verdict_rows)

@@ -116,7 +116,7 @@ fig, ax = plt.subplots(figsize=(7, 3.5))
 ax.barh(range(len(top))[::-1], top.effect, color=["tab:blue" if k == "AND" else "tab:orange"
                                                   for k in top.kind])
 ax.set_yticks(range(len(top))[::-1], [f"{k}: {p}" for k, p in zip(top.kind, top.pattern)],
-              fontsize=8)
+              fontsize=9)
 ax.set_xlabel("interaction effect (log-odds)")
 ax.set_title(f"sample 0 (label {int(table.y_test[0])}): bias {float(result.bias[0]):.2f}")
 fig.tight_layout()

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = ["setup_params", "setup_interactions", "show_setup_provenance", "effects_l1",
-           "solver_flips", "drop_empty_rows", "plot_k_ablation", "plot_emerged_row",
+           "solver_flips", "drop_empty_rows", "plot_k_ablation", "plot_emerged_row", "label_grid",
            "plot_gen_under_noise"]
 
 #: font sizes (points) of the chapters' figures: drawn at most 7.5 inches wide, so that they are
@@ -194,3 +194,31 @@ def plot_gen_under_noise(axes: Sequence, tables: Mapping[str, pd.DataFrame],
         ax.set_title(f"{kind}: relative change", fontsize=TITLE_PT)
         ax.legend(fontsize=LEGEND_PT)
         _style(ax)
+
+
+def label_grid(axes, row_labels: Sequence[str], col_titles: Sequence[str], *,
+               y: str = r"$A^{(m),\pm}$", every: int = 2, legend: bool = False) -> None:
+    """Label a grid of per-order panels (rows = setups, columns = parts) once: column titles on
+    the top row, each row's label with ``y`` on its first panel, the order axis named on the
+    bottom row only, every ``every``-th order ticked; fonts at the book's sizes. With
+    ``legend`` the panels' legends become one legend below the grid (the top row's entries,
+    their parenthesised numbers dropped); call ``fig.tight_layout(rect=(0, 0.08, 1, 1))``."""
+    if legend:
+        handles, labels = [], []
+        for ax in axes[0]:
+            h, lab = ax.get_legend_handles_labels()
+            handles += h
+            labels += [s.split(" (")[0] for s in lab]
+        for ax in axes.flat:
+            if ax.get_legend() is not None:
+                ax.get_legend().remove()
+        axes[0][0].figure.legend(handles, labels, loc="lower center", ncol=4,
+                                 fontsize=LEGEND_PT, frameon=False)
+    for r, row in enumerate(axes):
+        for c, ax in enumerate(row):
+            ax.set_title(col_titles[c] if r == 0 else "", fontsize=TITLE_PT)
+            ax.set_ylabel(f"{row_labels[r]}\n{y}" if c == 0 else "", fontsize=LABEL_PT)
+            ax.set_xlabel("order m" if r == len(axes) - 1 else "", fontsize=LABEL_PT)
+            lo, hi = ax.get_xlim()
+            ax.set_xticks(range(1, int(hi) + 1, every))
+            ax.tick_params(labelsize=TICK_PT)
