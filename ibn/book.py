@@ -131,7 +131,7 @@ def provenance_rows(result_or_params: Any, params: Mapping | None = None
                     ) -> list[tuple[str, str]]:
     """(field, value) rows of a provenance record: scale, commit, date, hardware, run time."""
     rec = provenance(result_or_params, params)
-    scale = _first(rec, "scale", "params.scale", default="?")  # older records: in the params
+    scale = _first(rec, "scale", default="?")
     commit = _first(rec, "git.commit", default="?")
     dirty = _first(rec, "git.dirty")
     commit = str(commit)[:12] + (" (dirty)" if dirty else "")

@@ -7,7 +7,8 @@ computed from JSON-serializable ``params``.  It is stored as::
     <data root>/results/<name>/<hash>.json   name, params, provenance, top-level scalars
 
 where ``<hash>`` is the first 12 hex digits of the SHA-256 of the canonical JSON of
-``params``.  ``data/results/`` is committed to git, so results should stay small (a warning is
+``params`` (its key, :func:`key_params`: an entry ``scale`` — smoke / book / paper — anywhere in
+``params`` is a label of the run, recorded in the provenance and left out of the key).  ``data/results/`` is committed to git, so results should stay small (a warning is
 given above 5 MB); a large tensor that is mostly zeros (the sparsest AND-OR effects of many
 games) is stored as its nonzero entries and their flat positions, and loaded back dense, bit
 for bit.  Both files are first written to temporaries beside them, then renamed (``os.replace``), the
@@ -38,6 +39,8 @@ from .data.fetch import _repo_root, data_root
 
 __all__ = [
     "params_hash",
+    "key_params",
+    "scale_label",
     "hardware",
     "git_info",
     "provenance",
@@ -86,9 +89,41 @@ def _canonical(params: Mapping[str, Any]) -> str:
     return json.dumps(_jsonable(params), sort_keys=True, separators=(",", ":"), allow_nan=True)
 
 
+#: the entry of ``params`` (at any depth) that names the scale a run was made for: a label, not
+#: part of the key (:func:`key_params`)
+SCALE_LABEL = "scale"
+
+
+def key_params(params: Mapping[str, Any]) -> dict[str, Any]:
+    """``params`` without its :data:`SCALE_LABEL` entries, at every depth of nested dicts: what
+    names a result (the same settings at two scales are one result)."""
+    if not isinstance(params, Mapping):
+        raise TypeError(f"params must be a dict, got {type(params).__name__}")
+
+    def strip(obj: Any) -> Any:
+        if isinstance(obj, Mapping):
+            return {k: strip(v) for k, v in obj.items() if k != SCALE_LABEL}
+        if isinstance(obj, (list, tuple)):
+            return [strip(v) for v in obj]
+        return obj
+
+    return strip(params)
+
+
+def scale_label(params: Mapping[str, Any]) -> str | None:
+    """The :data:`SCALE_LABEL` of ``params`` (top level first, then nested dicts; None if absent)."""
+    if params.get(SCALE_LABEL) is not None:
+        return str(params[SCALE_LABEL])
+    for value in params.values():
+        if isinstance(value, Mapping) and (found := scale_label(value)) is not None:
+            return found
+    return None
+
+
 def params_hash(params: Mapping[str, Any]) -> str:
-    """First 12 hex digits of the SHA-256 of the canonical (sorted-key) JSON of ``params``."""
-    return hashlib.sha256(_canonical(params).encode()).hexdigest()[:12]
+    """First 12 hex digits of the SHA-256 of the canonical (sorted-key) JSON of the key of
+    ``params`` (:func:`key_params`)."""
+    return hashlib.sha256(_canonical(key_params(params)).encode()).hexdigest()[:12]
 
 
 # ---------------------------------------------------------------- provenance
@@ -152,13 +187,15 @@ def provenance(
     """The provenance record, the project's one schema: ``scale`` (smoke / book / paper, or
     None), ``params``, ``params_hash``, ``ibn_version``, ``git`` (commit, dirty),
     ``hardware``, ``start``, ``end`` (ISO-8601 UTC; ``end`` defaults to now, ``start`` to
-    ``end``) and ``elapsed_s``. The scale is recorded here, not hashed with the params."""
+    ``end``) and ``elapsed_s``. The scale is recorded here, not hashed with the params:
+    ``scale`` or, when None, the params' own label (:func:`scale_label`); ``params`` is their key
+    (:func:`key_params`)."""
     from . import __version__
 
     end = end or _now()
     return {
-        "scale": scale,
-        "params": _jsonable(params),
+        "scale": scale if scale is not None else scale_label(params),
+        "params": _jsonable(key_params(params)),
         "params_hash": params_hash(params),
         "ibn_version": __version__,
         "git": git_info(),
@@ -308,7 +345,7 @@ def _save(name: str, params: Mapping[str, Any], result: Mapping[str, Any], prov:
     meta = {
         "name": name,
         "params_hash": params_hash(params),
-        "params": _jsonable(params),
+        "params": _jsonable(key_params(params)),
         "provenance": prov,
         "keys": sorted(result),
         "scalars": _scalars(result),
@@ -359,7 +396,8 @@ def cached(
 ) -> dict[str, Any]:
     """Return the stored result for ``(name, params)``, or run ``compute()`` and store it with provenance.
 
-    ``scale`` is recorded in the provenance (not in the key: the params alone name a result).
+    ``scale`` is recorded in the provenance (not in the key: the params alone name a result,
+    and a ``scale`` entry in them is a label, :func:`key_params`).
 
     ``compute`` takes no arguments (close over ``params``) and returns a dict.  With
     ``recompute=True``, or the environment variable ``IBN_RECOMPUTE=1`` (used by CI so that

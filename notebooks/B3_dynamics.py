@@ -291,4 +291,4 @@ pd.DataFrame([{"claim": v.claim, "control": v.control.kind, "outcome": v.control
 # ## Provenance
 
 # %%
-_ = show_provenance(f"B3_dynamics_{run_params['model']}_{run_params['dataset']}", run_params)
+_ = show_provenance(D.dynamics_name(run_params), run_params)

@@ -158,5 +158,5 @@ print("residual = |theory - measured|, theory = decay + spindle, 0 <= SIM <= 1:"
 for model, dataset in params["setups"]:
     p = G.setup_of(model, dataset, params, scale)
     print(f"-- {model} / {dataset}")
-    show_provenance(f"B_games_{model}_{dataset}", p)
-    show_provenance(f"B_effects_{model}_{dataset}", G.effects_key(p, "lp"))
+    show_provenance(G.games_name(p), p)
+    show_provenance(G.effects_name(p), G.effects_key(p, "lp"))

@@ -318,4 +318,4 @@ print("zero noise gives ΔI = 0 exactly:", zero_ok, "| clean games match B2's ca
 # %%
 for key, p in games.items():
     print(f"-- {key}")
-    show_provenance(f"B5_noise_{p['model']}_{p['dataset']}", Nz.noise_key(p, settings))
+    show_provenance(Nz.noise_name(p), Nz.noise_key(p, settings))

@@ -139,4 +139,4 @@ print(f"The rule on this run: {'passes' if ok else 'fails'} (the verdict, in the
 # ## Provenance
 
 # %%
-_ = show_provenance(f"B3_dynamics_{run_params['model']}_{run_params['dataset']}", run_params)
+_ = show_provenance(D.dynamics_name(run_params), run_params)

@@ -207,6 +207,6 @@ print("L1(LP) <= L1(SGD) on every game:", ok)
 for model, dataset in setups:
     p = G.setup_of(model, dataset, params, scale)
     print(f"-- {model} / {dataset}")
-    show_provenance(f"B_games_{model}_{dataset}", p)
+    show_provenance(G.games_name(p), p)
     for solver in SOLVERS:
-        show_provenance(f"B_effects_{model}_{dataset}", G.effects_key(p, solver, **SGD))
+        show_provenance(G.effects_name(p), G.effects_key(p, solver, **SGD))

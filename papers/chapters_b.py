@@ -63,8 +63,8 @@ def show_setup_provenance(model: str, dataset: str, settings: Mapping[str, Any],
     p = setup_params(model, dataset, settings, text_settings, scale, seed=seed)
     print(f"-- {model} / {dataset}, seed {seed}: games (training + forward passes), then AND-OR "
           "extraction (LP)")
-    show_provenance(f"B_games_{model}_{dataset}", p)
-    show_provenance(f"B_effects_{model}_{dataset}", G.effects_key(p, "lp"))
+    show_provenance(G.games_name(p), p)
+    show_provenance(G.effects_name(p), G.effects_key(p, "lp"))
 
 
 def effects_l1(and_effects: torch.Tensor, or_effects: torch.Tensor) -> torch.Tensor:

@@ -45,7 +45,7 @@ from ibn.model_store import cached_model, checkpoint
 from ibn.models import build
 from ibn.train import evaluate, train
 
-__all__ = ["run_dynamics", "checkpoint_curves", "phase_boundary", "disentangle_checkpoints",
+__all__ = ["run_dynamics", "dynamics_name", "checkpoint_curves", "phase_boundary", "disentangle_checkpoints",
            "theorem_predictions", "fit_decay_to_curve", "rises_after", "spearman", "PRESETS"]
 
 _BASE = {"lr": 2e-3, "batch_size": 50, "label_noise": 0.0}
@@ -88,8 +88,13 @@ def run_dynamics(params: Mapping[str, Any], *, recompute: bool = False,
     progress bar over the checkpoints while their games are played (not part of the cache key).
     """
     p = dict(params)
-    return results.cached(f"B3_dynamics_{p['model']}_{p['dataset']}", p,
+    return results.cached(dynamics_name(p), p,
                           lambda: _compute(p, progress=progress), recompute=recompute)
+
+
+def dynamics_name(params: Mapping[str, Any]) -> str:
+    """The cache name of :func:`run_dynamics`: ``B3_dynamics_<model>_<dataset>``."""
+    return f"B3_dynamics_{G.setup_slug(params)}"
 
 
 def _compute(p: dict[str, Any], *, progress: bool = False) -> dict[str, Any]:

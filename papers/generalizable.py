@@ -40,7 +40,7 @@ from ibn import distributions as dist
 from ibn import games as ibn_games
 from ibn import results
 from ibn.and_or import extract
-from ibn.data import load_images
+from ibn.data import dataset_name, load_images
 from ibn.distributions import Strengths
 from ibn.maskers import FeatureMapMasker
 from ibn.model_store import cached_model
@@ -49,7 +49,7 @@ from ibn.train import train
 from papers.specs import GamesSpec, Training
 
 __all__ = [
-    "load_images", "train_model", "run_games", "games_name", "effects_key",
+    "load_images", "train_model", "run_games", "setup_slug", "games_name", "effects_name", "effects_key",
     "interactions", "with_effects",
     "sgd_best_rate", "split_strengths", "cancellation", "cancellation_total", "shape_summary",
     "decay_verdict", "spindle_verdict", "fit_theory", "cross_similarity", "order_table",
@@ -133,9 +133,20 @@ def run_games(params: Mapping[str, Any], *, recompute: bool = False,
     return results.cached(name, p, compute, recompute=recompute)
 
 
+def setup_slug(params: Mapping[str, Any]) -> str:
+    """``<model>_<dataset>`` of a setup's params, as a result name's part (``fashion-mnist`` is
+    written ``fashion_mnist``)."""
+    return f"{params['model']}_{params['dataset'].replace('-', '_')}"
+
+
 def games_name(params: Mapping[str, Any]) -> str:
     """The cache name of :func:`run_games`: ``B_games_<model>_<dataset>``."""
-    return f"B_games_{params['model']}_{params['dataset']}"
+    return f"B_games_{setup_slug(params)}"
+
+
+def effects_name(params: Mapping[str, Any]) -> str:
+    """The cache name of :func:`interactions`: ``B_effects_<model>_<dataset>``."""
+    return f"B_effects_{setup_slug(params)}"
 
 
 def _select(p: Mapping[str, Any], target: nn.Module, tinfo: Mapping[str, Any]) -> dict[str, Any]:
@@ -298,7 +309,7 @@ def interactions(params: Mapping[str, Any], solver: str = "lp", noise_bound: flo
     played (:func:`run_games`).
     """
     return with_effects(run_games(params, progress=progress), params,
-                        f"B_effects_{params['model']}_{params['dataset']}", solver, noise_bound,
+                        effects_name(params), solver, noise_bound,
                         sgd_steps=sgd_steps, sgd_lrs=sgd_lrs, recompute=recompute)
 
 
@@ -474,8 +485,8 @@ _TARGET = {"lr": 2e-3, "batch_size": 50, "label_noise": 0.01}
 _BASE = {"lr": 2e-3, "batch_size": 50, "label_noise": 0.0}
 _VGG = {"target": {"lr": 5e-4, "batch_size": 25}, "baseline": {"lr": 5e-4, "batch_size": 25}}
 #: the four setups of paper B Fig. 2 (images).
-ALL_SETUPS = (("resnet20", "mnist"), ("resnet20", "fashion_mnist"),
-              ("vgg11", "mnist"), ("vgg11", "fashion_mnist"))
+ALL_SETUPS = (("resnet20", "mnist"), ("resnet20", "fashion-mnist"),
+              ("vgg11", "mnist"), ("vgg11", "fashion-mnist"))
 #: settings shared by the paper-B notebooks (B2, B4, B8, B_beyond_solver), so they reuse one
 #: cache (:class:`papers.specs.GamesSpec`). Every setup trains max(k_ablation + [k]) baselines
 #: (the k ablation of B2); ``k`` is the default number used. ``seeds``: B2 repeats the first
@@ -527,7 +538,7 @@ def setup_params(model: str, dataset: str, settings: Mapping[str, Any], *, k_max
     p = {k: settings[k] for k in keys}
     for part, over in settings.get("training", {}).get(model, {}).items():
         p[part] = {**p[part], **over}
-    p.update(model=model, dataset=dataset, seed=seed, scale=scale,
+    p.update(model=model, dataset=dataset_name(dataset), seed=seed, scale=scale,
              k_max=int(k_max if k_max is not None else settings["k"]))
     return p
 

@@ -94,7 +94,7 @@ def run_text_games(params: Mapping[str, Any], *, recompute: bool = False) -> dic
     ``B_games_<model>_rt_sentences``); the keys of
     :func:`papers.generalizable.run_games` (``players``: the word positions masked)."""
     p = dict(params)
-    return results.cached(f"B_games_{p['model']}_{DATASET}", p, lambda: _compute(p),
+    return results.cached(G.games_name(p), p, lambda: _compute(p),
                           recompute=recompute)
 
 
@@ -171,7 +171,7 @@ def text_interactions(params: Mapping[str, Any], solver: str = "lp", noise_bound
                       recompute: bool = False, **sgd: Any) -> dict[str, Any]:
     """:func:`run_text_games` plus the AND-OR effects of every game
     (``generalizable.with_effects``, cached as ``B_effects_<model>_rt_sentences``)."""
-    return G.with_effects(run_text_games(params), params, f"B_effects_{params['model']}_{DATASET}",
+    return G.with_effects(run_text_games(params), params, G.effects_name(params),
                           solver, noise_bound, recompute=recompute, **sgd)
 
 

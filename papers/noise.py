@@ -44,7 +44,7 @@ from ibn.train.robustness import fgsm
 from ibn.maskers import FeatureMapMasker
 
 __all__ = ["KINDS", "PRESETS", "perturb_parameters", "fgsm", "game_values", "accuracy",
-           "noise_key", "run_noise", "noise_levels", "SpindleFit", "fit_spindle", "relative_change", "level_rows",
+           "noise_key", "noise_name", "run_noise", "noise_levels", "SpindleFit", "fit_spindle", "relative_change", "level_rows",
            "spindle_verdict", "stays_put_verdict", "R2_MIN", "GEN_TOL", "MILD_DROP"]
 
 #: the noise kinds: parameter noise, FGSM as in paper B (Conventions page, eq-fgsm; + sign), the
@@ -129,6 +129,11 @@ def noise_key(games: Mapping[str, Any], settings: Mapping[str, Any]) -> dict[str
             "noise_bound": 0.02, "scale": games.get("scale")}
 
 
+def noise_name(games: Mapping[str, Any]) -> str:
+    """The cache name of :func:`run_noise`: ``B5_noise_<model>_<dataset>``."""
+    return f"B5_noise_{G.setup_slug(games)}"
+
+
 def run_noise(games: Mapping[str, Any], settings: Mapping[str, Any], *,
               recompute: bool = False) -> dict[str, Any]:
     """Interactions of the target of ``games`` (a :func:`generalizable.run_games` params dict)
@@ -140,9 +145,7 @@ def run_noise(games: Mapping[str, Any], settings: Mapping[str, Any], *,
     (L, D, N, 2^n), ``<kind>_gap`` (L, D, N), ``<kind>_acc`` (L, D) (D = draws for ``params``,
     1 for FGSM).
     """
-    key = noise_key(games, settings)
-    name = f"B5_noise_{games['model']}_{games['dataset']}"
-    return results.cached(name, key, lambda: _compute(dict(games), dict(settings)),
+    return results.cached(noise_name(games), noise_key(games, settings), lambda: _compute(dict(games), dict(settings)),
                           recompute=recompute)
 
 

@@ -72,12 +72,17 @@ def is_machinery(cell) -> bool:
         ln.startswith(("import ", "from ", "papers.setup(", "#")) for ln in lines)
 
 
-def hide_machinery(path: Path) -> None:
+def hide_machinery(path: Path, source: Path | None = None) -> None:
     """Tag the executed notebook's machinery cells ``remove-cell`` (the book leaves them out;
-    the notebook keeps them for a rerun)."""
+    the notebook keeps them for a rerun), and write papermill's input and output paths relative
+    to the project (the source notebook and this file), not as this machine's paths."""
     import nbformat
 
     nb = nbformat.read(path, as_version=4)
+    pm_meta = nb.metadata.get("papermill")
+    if pm_meta is not None:
+        pm_meta["input_path"] = _rel(source) if source is not None else None
+        pm_meta["output_path"] = _rel(path)
     for cell in nb.cells:
         if cell.cell_type == "code" and is_machinery(cell) and not cell.get("outputs"):
             tags = cell.metadata.setdefault("tags", [])
@@ -124,7 +129,7 @@ def run_one(src: Path, params: dict, kernel: str, timeout: int | None,
         except Exception as err:  # noqa: BLE001 - reported in the summary
             error = f"{type(err).__name__}: {str(err).strip().splitlines()[-1] if str(err).strip() else ''}"
     if out.is_file():
-        hide_machinery(out)
+        hide_machinery(out, src)
     elapsed = time.perf_counter() - t0
     return {"notebook": src.stem, "source": src.relative_to(ROOT).as_posix(),
             "output": _rel(out), "parameters": params,

@@ -31,9 +31,10 @@ checker = _load("check_site", ROOT / "scripts" / "check_site.py")
 
 RECORD = {
     "name": "curves",
-    "params": {"scale": "book", "n": 10},
+    "params": {"n": 10},
     "provenance": {
-        "params": {"scale": "book", "n": 10},
+        "scale": "book",
+        "params": {"n": 10},
         "git": {"commit": "0123456789abcdef0123", "dirty": False},
         "hardware": {"cpu": "Some CPU", "cores": 2, "cuda_device": None},
         "start": "2026-01-01T00:00:00+00:00",
@@ -146,6 +147,30 @@ def test_run_notebooks_parameter_parsing_and_selection():
     assert [p.stem for p in runner.find_notebooks(["00_quickstart.py"])] == ["00_quickstart"]
     with pytest.raises(SystemExit, match="no notebook named nope"):
         runner.find_notebooks(["nope"])
+
+
+def test_executed_notebook_records_project_paths_and_hides_machinery(tmp_path):
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("import numpy as np\npapers.setup(scale)"),
+                nbformat.v4.new_code_cell("print(1)")]
+    nb.metadata["papermill"] = {"input_path": "/tmp/x/A.ipynb", "output_path": str(tmp_path)}
+    out = runner.OUTPUT.parent / "_test_executed.ipynb"
+    try:
+        nbformat.write(nb, out)
+        runner.hide_machinery(out, runner.SOURCES / "00_quickstart.py")
+        back = nbformat.read(out, as_version=4)
+    finally:
+        out.unlink(missing_ok=True)
+    assert back.metadata["papermill"] == {"input_path": "notebooks/00_quickstart.py",
+                                          "output_path": "book/_test_executed.ipynb"}
+    assert "remove-cell" in back.cells[0].metadata["tags"] and not back.cells[1].metadata.get("tags")
+    committed = sorted((ROOT / "book" / "notebooks").glob("*.ipynb"))
+    absolute = [p.name for p in committed for key in ("input_path", "output_path")
+                if str(nbformat.read(p, as_version=4).metadata.get("papermill", {}).get(key) or "")
+                .startswith("/")]
+    assert committed and not absolute
 
 
 def test_quickstart_has_parameters_cell():

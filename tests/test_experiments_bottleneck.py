@@ -184,7 +184,7 @@ def test_context_gradient_stats_against_per_context_gradients():
 
 
 def test_gradient_statistics_invariants():
-    d = n = 6
+    d = 6
     model = _mlp(d, seed=5)
     masker = TabularMasker(torch.zeros(d))
     xs = torch.randn(2, d, dtype=torch.float64, generator=torch.Generator().manual_seed(1))

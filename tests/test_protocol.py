@@ -312,7 +312,6 @@ def test_learned_rule_tells_a_planted_dip_from_one_already_there():
 # ---------------------------------------------------------------- paper B's Figs. 4, 5, 7, 8
 
 from papers import claims_b_figs as F  # noqa: E402
-from ibn.distributions import Strengths  # noqa: E402
 
 
 def test_fig4_rule_detects_the_theorys_own_mixture_and_not_its_swap():

@@ -24,6 +24,27 @@ def test_params_hash_is_canonical():
         results.params_hash([1, 2])
 
 
+def test_scale_is_a_label_recorded_in_provenance_not_in_the_key(tmp_path, monkeypatch):
+    monkeypatch.delenv("IBN_RECOMPUTE", raising=False)
+    book = {"n": 10, "scale": "book", "games": {"k": 3, "scale": "book"}, "runs": [{"scale": "x"}]}
+    key = {"n": 10, "games": {"k": 3}, "runs": [{}]}
+    assert results.key_params(book) == key and book["scale"] == "book"  # the input is kept
+    assert results.params_hash(book) == results.params_hash(key)
+    assert results.params_hash({**book, "scale": "smoke"}) == results.params_hash(key)
+    assert results.scale_label(book) == "book" and results.scale_label(key) is None
+    assert results.scale_label({"n": 1, "games": {"scale": "smoke"}}) == "smoke"
+    calls = []
+    results.cached("demo", book, lambda: calls.append(1) or {"x": 1}, root=tmp_path)
+    meta = results.load_provenance("demo", key, root=tmp_path)
+    assert meta["params"] == key and meta["provenance"]["params"] == key
+    assert meta["provenance"]["scale"] == "book"
+    results.cached("demo", {**book, "scale": "paper"}, lambda: calls.append(1) or {"x": 2},
+                   root=tmp_path)
+    assert calls == [1]  # the same settings at another scale are the same result
+    results.cached("demo2", book, lambda: {"x": 1}, root=tmp_path, scale="smoke")
+    assert results.load_provenance("demo2", key, root=tmp_path)["provenance"]["scale"] == "smoke"
+
+
 def test_provenance_fields():
     p = results.provenance({"a": 1}, start="2026-01-01T00:00:00+00:00", elapsed_s=1.23456)
     assert p["params"] == {"a": 1} and p["params_hash"] == results.params_hash({"a": 1})
