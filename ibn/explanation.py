@@ -107,17 +107,18 @@ class Explanation:
 
     @property
     def values(self) -> torch.Tensor:
-        """v(x_T): (2^n,) for one sample, (B, 2^n) for a batch."""
+        r""":math:`v(x_T)`: :math:`(2^n,)` for one sample, :math:`(B, 2^n)` for a batch."""
         return self._one(self.result.values)
 
     @property
     def and_effects(self) -> torch.Tensor:
-        """I^AND_S, entry 0 the bias b = v(x_∅) (Conventions page, eq-bias); (2^n,) or (B, 2^n)."""
+        r""":math:`I^{\mathrm{AND}}_S`, entry 0 the bias :math:`b = v(x_\emptyset)` (Conventions
+        page, eq-bias); :math:`(2^n,)` or :math:`(B, 2^n)`."""
         return self._one(self.result.and_effects)
 
     @property
     def or_effects(self) -> torch.Tensor:
-        """I^OR_S, entry 0 is 0; (2^n,) or (B, 2^n)."""
+        r""":math:`I^{\mathrm{OR}}_S`, entry 0 is 0; :math:`(2^n,)` or :math:`(B, 2^n)`."""
         return self._one(self.result.or_effects)
 
     def __getitem__(self, index: int | slice) -> "Explanation":
@@ -149,10 +150,11 @@ class Explanation:
     # ------------------------------------------------------------ tables and figures
 
     def top(self, k: int = 10):
-        """The ``k`` strongest AND and OR interactions (S ≠ ∅, non-zero effects) of each sample,
-        by |effect|, as a pandas DataFrame with the columns ``kind`` ("AND"/"OR"), ``players``
-        (their names, joined by ", "), ``order`` (|S|), ``effect`` (I_S) and ``coalition`` (the
-        bitmask S); for a batch also ``sample``, first. Ties keep AND before OR and smaller
+        r"""The ``k`` strongest AND and OR interactions (:math:`S \neq \emptyset`, non-zero
+        effects) of each sample, by :math:`\lvert I_S\rvert`, as a pandas DataFrame with the
+        columns ``kind`` ("AND"/"OR"), ``players`` (their names, joined by ", "), ``order``
+        (:math:`\lvert S\rvert`), ``effect`` (:math:`I_S`) and ``coalition`` (the bitmask
+        :math:`S`); for a batch also ``sample``, first. Ties keep AND before OR and smaller
         bitmasks first."""
         import pandas as pd
 
@@ -177,8 +179,10 @@ class Explanation:
         return out.drop(columns="sample") if self.single else out
 
     def order_strength(self):
-        """Σ_{|S|=m} |I^AND_S| and Σ_{|S|=m} |I^OR_S| for each order m = 1..n of one sample, as a
-        pandas DataFrame with the columns ``order``, ``AND``, ``OR``."""
+        r""":math:`\sum_{\lvert S\rvert=m} \lvert I^{\mathrm{AND}}_S\rvert` and
+        :math:`\sum_{\lvert S\rvert=m} \lvert I^{\mathrm{OR}}_S\rvert` for each order
+        :math:`m = 1, \dots, n` of one sample, as a pandas DataFrame with the columns ``order``,
+        ``AND``, ``OR``."""
         import pandas as pd
 
         self._need_one("order_strength")
@@ -192,9 +196,10 @@ class Explanation:
         return pd.DataFrame({"order": list(range(1, n + 1)), **cols})
 
     def plot(self, ax=None, k: int = 10, max_names: int = 3):
-        """A figure of one sample: the ``k`` strongest interactions as horizontal bars labelled
+        r"""A figure of one sample: the ``k`` strongest interactions as horizontal bars labelled
         with their players' names (AND red, OR blue; the strongest on top) and, beside them, the
-        strength per order (Σ|I_S| over |S| = m, AND and OR side by side).
+        strength per order (:math:`\sum_{\lvert S\rvert=m} \lvert I_S\rvert`, AND and OR side
+        by side).
 
         ``ax``: None (a new figure with both panels), a pair of axes (the two panels), or one
         axes (the bars only). Labels list at most ``max_names`` names, then "+j". Returns the
@@ -250,17 +255,23 @@ class Explanation:
     # ------------------------------------------------------------ shapiq
 
     def to_shapiq(self) -> dict[str, Any]:
-        """The AND and OR parts of one sample as shapiq ``InteractionValues`` (shapiq ≥ 1.4).
+        r"""The AND and OR parts of one sample as shapiq ``InteractionValues`` (shapiq ≥ 1.4).
 
-        * ``"and"``: index ``"Moebius"``, value at S (a sorted tuple of players) = I^AND_S, the
-          Möbius transform of u^AND_T = ½(v_T − δ_T) + γ_T (Conventions page, eq-harsanyi and
-          eq-and-or-split); entry () and ``baseline_value`` = the bias u^AND_∅ = v(x_∅). It
-          equals ``shapiq.ExactComputer(u_and_game, n)("Moebius")`` coalition by coalition.
-        * ``"or"``: index ``"Co-Moebius"`` (the co-Möbius transform m*_S = Σ_{R⊆S} (−1)^|R|
-          u(N∖R), shapiq's "External Interaction Index"), of u^OR_T = ½(v_T − δ_T) − γ_T. By
-          Conventions page eq-or, I^OR_S = (−1)^(|S|+1) · m*_S for S ≠ ∅: the value at S is the OR
-          effect for odd |S| and its negative for even |S|. Entry () and ``baseline_value`` =
-          u^OR_∅ = 0. It equals ``shapiq.ExactComputer(u_or_game, n)("Co-Moebius")``.
+        * ``"and"``: index ``"Moebius"``, value at :math:`S` (a sorted tuple of players) =
+          :math:`I^{\mathrm{AND}}_S`, the Möbius transform of
+          :math:`u^{\mathrm{AND}}_T = \tfrac12 (v_T - \delta_T) + \gamma_T` (Conventions page,
+          eq-harsanyi and eq-and-or-split); entry ``()`` and ``baseline_value`` = the bias
+          :math:`u^{\mathrm{AND}}_\emptyset = v(x_\emptyset)`. It equals
+          ``shapiq.ExactComputer(u_and_game, n)("Moebius")`` coalition by coalition.
+        * ``"or"``: index ``"Co-Moebius"`` (the co-Möbius transform
+          :math:`m^*_S = \sum_{R \subseteq S} (-1)^{\lvert R\rvert} u(N \setminus R)`, shapiq's
+          "External Interaction Index"), of
+          :math:`u^{\mathrm{OR}}_T = \tfrac12 (v_T - \delta_T) - \gamma_T`. By Conventions page
+          eq-or, :math:`I^{\mathrm{OR}}_S = (-1)^{\lvert S\rvert+1} m^*_S` for
+          :math:`S \neq \emptyset`: the value at :math:`S` is the OR effect for odd
+          :math:`\lvert S\rvert` and its negative for even :math:`\lvert S\rvert`. Entry ``()``
+          and ``baseline_value`` = :math:`u^{\mathrm{OR}}_\emptyset = 0`. It equals
+          ``shapiq.ExactComputer(u_or_game, n)("Co-Moebius")``.
 
         Raises ValueError for a batch of several samples (select one with ``expl[i]``) and
         ImportError when shapiq is not installed.
@@ -402,7 +413,7 @@ def explain(model: Any, inputs: Any, masker: Any, targets: Any = None, *,
             max_players: int = 20, progress: bool = False, client: Any = None,
             return_values: bool | None = None, retries: int = 2,
             **options: Any) -> Explanation:
-    """The sparsest AND-OR interactions of a model on one input or a batch (Conventions page,
+    r"""The sparsest AND-OR interactions of a model on one input or a batch (Conventions page,
     eq-sparsest), with their players' names.
 
     Args:
@@ -417,8 +428,9 @@ def explain(model: Any, inputs: Any, masker: Any, targets: Any = None, *,
         targets: the class whose log-odds is the reward (Conventions page, eq-reward): an int
             for every input, or one per input; None = the class the model predicts on each
             unmasked input (argmax of its outputs).
-        multiorder: also compute the multi-order interactions I^(m)(i, j) of the values
-            (:func:`ibn.multiorder.exact`; Conventions page, eq-multiorder); needs n ≥ 2.
+        multiorder: also compute the multi-order interactions :math:`I^{(m)}(i, j)` of the
+            values (:func:`ibn.multiorder.exact`; Conventions page, eq-multiorder); needs
+            :math:`n \geq 2`.
         names: the players' names (n strings), instead of those the masker gives.
         reward, batch_size, device, max_players: as in :func:`ibn.games.all_values` (device:
             default the model's).

@@ -1,12 +1,13 @@
-"""The bridge from a model, an input and a masker to the values v(x_T) of a game
+r"""The bridge from a model, an input and a masker to the values :math:`v(x_T)` of a game
 (Conventions page, conventions-notation).
 
-- :func:`log_odds` the reward v = log p(y|x)/(1 − p(y|x)) computed stably (paper B eq. 1).
+- :func:`log_odds` the reward :math:`v = \log \frac{p(y \mid x)}{1 - p(y \mid x)}` computed
+  stably (paper B eq. 1).
 - :class:`Masker` what a masker is: ``n_players`` and ``masker(model, x, masks) -> outputs``
   (concrete maskers live in :mod:`ibn.maskers`).
 - :func:`evaluate` values of k masks (chunked, ``torch.inference_mode``, model's device).
 - :func:`evaluate_fn` the same for a plain function of a mask matrix (numpy returns accepted).
-- :class:`Game` a game: its 2^n values with the players' names, the target class and what
+- :class:`Game` a game: its :math:`2^n` values with the players' names, the target class and what
   made it.
 - :func:`all_values` the :class:`Game` of a model on one input: every coalition's value (bit
   i = player i), with a cost guard.
@@ -35,8 +36,8 @@ _AUTO_BAR_CHUNKS = 4
 
 
 def log_odds(logits, target) -> torch.Tensor:
-    """v = logit_y − logsumexp(logits without y) = log p(y)/(1 − p(y)) (paper B eq. 1;
-    Conventions page, eq-reward).
+    r""":math:`v = z_y - \log \sum_{c \neq y} e^{z_c} = \log \frac{p(y)}{1 - p(y)}` for logits
+    :math:`z` (paper B eq. 1; Conventions page, eq-reward).
 
     Args:
         logits: (..., C) unnormalised scores (float64 is used internally).
@@ -44,8 +45,9 @@ def log_odds(logits, target) -> torch.Tensor:
 
     Returns:
         float64 tensor ``logits.shape[:-1]``. Stable for huge logits (no softmax is formed).
-        With a single output column (C = 1) the column is read as the logit z of a binary model
-        (p = sigmoid(z)): v = z for target 1 and −z for target 0.
+        With a single output column (:math:`C = 1`) the column is read as the logit :math:`z`
+        of a binary model (:math:`p = \sigma(z)`): :math:`v = z` for target 1 and :math:`-z`
+        for target 0.
     """
     z = torch.as_tensor(logits).to(torch.float64)
     if z.ndim < 1:
@@ -102,21 +104,22 @@ def _unwrap(a: Any) -> Any:
 
 @dataclass(frozen=True, eq=False)
 class Game:
-    """A game v over n players (Conventions page, conventions-notation): ``values[T]`` = v(x_T)
-    for every coalition T, indexed by bitmask (bit i = player i), with what it needs to be read.
+    r"""A game :math:`v` over :math:`n` players (Conventions page, conventions-notation):
+    ``values[T]`` = :math:`v(x_T)` for every coalition :math:`T`, indexed by bitmask (bit
+    :math:`i` = player :math:`i`), with what it needs to be read.
 
     Attributes:
-        values: float64 tensor (2^n,) on the CPU.
+        values: float64 tensor :math:`(2^n,)` on the CPU.
         names: the players' readable names, player i first (:func:`ibn.maskers.player_names`).
         players: what the masker chose as players (grid cells, features, words), player i first.
-        target: the class y whose reward v is (resolved: the predicted class when none was
+        target: the class :math:`y` whose reward :math:`v` is (resolved: the predicted class when none was
             given), or None for a game that is not a classifier's.
         made_by: what made the values: the model's class, the masker's ``describe()`` and the
             reward's name (a plain function's name for a function game).
 
     A Game is read wherever values are: ``ibn.and_or.extract(game)``, ``ibn.transforms``,
     ``ibn.multiorder.exact``; torch functions take it as its values (``torch.stack(games)``,
-    ``torch.allclose(game, v)``), numpy too (``np.asarray(game)``); ``game[T]`` is v(x_T).
+    ``torch.allclose(game, v)``), numpy too (``np.asarray(game)``); ``game[T]`` is :math:`v(x_T)`.
     """
 
     values: torch.Tensor
@@ -235,7 +238,8 @@ def evaluate(
     device=None,
     progress: bool | None = None,
 ) -> torch.Tensor:
-    """Values v(x_T) (k,) float64 of the k coalitions in ``masks`` (bool (k, n), bit i = player i).
+    """Values :math:`v(x_T)` (k,) float64 of the k coalitions in ``masks`` (bool (k, n), bit i =
+    player i).
 
     Args:
         model: a torch model (or any object the masker knows how to run). Without a ``masker``,
@@ -303,7 +307,7 @@ def all_values(
     device=None,
     progress: bool | None = None,
 ) -> Game:
-    """The :class:`Game` of every coalition T's value v(x_T), indexed by bitmask (bit i =
+    """The :class:`Game` of every coalition T's value :math:`v(x_T)`, indexed by bitmask (bit i =
     player i) (Conventions page, eq-mask), with its players' names and its target class.
 
     ``n`` defaults to ``masker.n_players``; without a masker ``model_or_fn`` is a plain function

@@ -47,9 +47,9 @@ couldn ain ma let lets also us
 
 
 def central_cells(grid: int, central: int, n: int, seed: int) -> list[int]:
-    """Draw ``n`` distinct cells of the central ``central``×``central`` block of a
+    r"""Draw ``n`` distinct cells of the central ``central``×``central`` block of a
     ``grid``×``grid`` grid (seeded; numpy ``default_rng(seed).choice``), returned sorted as
-    row-major cell indices r·grid + c (paper B's protocol: grid 8, central 6, n 10;
+    row-major cell indices :math:`r \cdot \mathrm{grid} + c` (paper B's protocol: grid 8, central 6, n 10;
     Conventions page, conventions-protocol-b)."""
     if not 0 < central <= grid:
         raise ValueError(f"central must be in 1..grid={grid}, got {central}")
@@ -130,8 +130,8 @@ class _Masker:
 
 
 class PatchMasker(_Masker):
-    """Input patches as players: the image (C, H, W) is cut into a ``grid`` (int or (gh, gw))
-    of nearly equal cells (edges ⌊i·H/gh⌋); players are all cells (row-major), the listed
+    r"""Input patches as players: the image (C, H, W) is cut into a ``grid`` (int or (gh, gw))
+    of nearly equal cells (edges :math:`\lfloor i H / g_h \rfloor`); players are all cells (row-major), the listed
     ``cells``, or ``n_players`` cells drawn (seeded) from the central ``central``² block.
     Masked cells take ``baseline`` (a scalar or a tensor broadcastable to (C, H, W))."""
 
