@@ -20,7 +20,8 @@ from papers import verdicts as V
 V.header(V.records_for(['A.discovery']),
          departures=('This page explores the claim at a scale that cannot decide it: small CNNs on 28 '
                      'px images with 3×3 exact and 8×8 sampled grids, tabular MLPs with n = 12 '
-                     'features, all trained with Adam. The verdict comes from the reference protocol '
+                     'features, trained with Adam (the MLPs also with the reference recipe). The '
+                     'verdict comes from the reference protocol '
                      'chapter.'),
          reading=('J^(m) over the ratio r = m/n, one curve per model; a U shape (high ends, low '
                   'middle) is the bottleneck.'),
@@ -192,6 +193,42 @@ for (d, m), (params, res) in tab_results.items():
     row, Je, Js = bnr.exact_vs_sampled(res, f"{m.upper()} {d}")
     rows.append(row)
 pd.DataFrame(rows).round(4)
+
+# %% [markdown]
+# ### The same MLPs with paper A's reference recipe
+#
+# The Adam runs above keep the last epoch. Paper A's reference code trains with SGD (rate
+# 0.01, momentum 0.9, weight decay $5\cdot10^{-4}$, the rate decayed log-linearly to a tenth) and
+# keeps the epoch of best validation accuracy. Here 20 % of the training split (stratified) is
+# held out for that choice, for the same number of epochs; the test samples are picked by the
+# kept model. Grey: the network at initialisation; colours: the kept model of each recipe.
+
+# %%
+recipe_runs = {(d, m, rec): bnr.a1_tabular(d, m, P, seed=seed, scale=scale, recipe=rec,
+                                           recompute=recompute)
+               for d in P["tab_sets"] for m in P["tab_models"] for rec in P["tab_recipes"]}
+pairs = list(dict.fromkeys((d, m) for d, m, _ in recipe_runs))
+fig, axes = plt.subplots(1, len(pairs), figsize=(papers.PAGE_WIDTH, 2.6), squeeze=False,
+                         sharey=True)
+for k, (d, m) in enumerate(pairs):
+    ax = axes[0, k]
+    for rec in P["tab_recipes"]:
+        params, res = recipe_runs[(d, m, rec)]
+        r = bn.order_ratios(np.arange(res["strength"].shape[2]), 12)
+        if rec == P["tab_recipes"][0]:
+            ax.plot(r, mo.relative_strength(torch.as_tensor(res["strength"][0])).numpy(),
+                    color="0.6", ls="--", label="init")
+        ax.plot(r, mo.relative_strength(torch.as_tensor(res["strength"][-1])).numpy(),
+                marker=".", label=f"{rec}, kept epoch")
+    ax.axvspan(0.3, 0.7, color="0.9", zorder=0)
+    ax.set_title(f"{m.upper()}, {d}", fontsize=9)
+    ax.set_xlabel("order ratio r")
+axes[0, 0].set_ylabel(r"$J^{(m)}$")
+fig.legend(*axes[0, 0].get_legend_handles_labels(), loc="lower center", ncol=3, fontsize=9,
+           frameon=False)
+fig.tight_layout(rect=(0, 0.1, 1, 1))
+plt.show()
+pd.DataFrame(bnr.tabular_recipe_rows(recipe_runs)).round(3)
 
 # %% [markdown]
 # ## Image CNNs on MNIST and Fashion-MNIST: input patches as players
@@ -408,6 +445,11 @@ print(verdicts["verdict"].tolist())
 #   mid/high ≈ 0.65); within 1–3 epochs the high-order end drops to the level of the middle
 #   while mid/low stays near 0.5. Training removes the high-order arm rather than creating the
 #   bottleneck.
+# - **The reference recipe does not change this.** With SGD, weight decay, the log-decayed rate
+#   and the best-validation epoch, three of the four MLPs train (test 94–100 %) and their kept
+#   curves are again falling (mid/high ≈ 1.1–1.5, mid/low ≈ 0.4–0.6); MLP-8 on wine does not
+#   train in 100 epochs at rate 0.01 (test 39 %) and keeps its initial U. The optimiser is not
+#   why the tabular curves lack the high-order arm.
 # - **The CNNs are weak at this budget.** Test accuracy (1 000 test images): ResNet-20 90.4 %
 #   on MNIST (95.3 % after its first epoch; the second epoch at a constant rate lowered it) and
 #   74.0 % on Fashion-MNIST; VGG-11 91.1 % / 74.9 %; AlexNet 88.0 % / 70.1 % — below the 97 % /

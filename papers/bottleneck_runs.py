@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "A1_PRESETS", "A2_PRESETS", "A3_PRESETS", "A4_PRESETS",
-    "a1_tabular", "a1_cnn_params", "a1_cnn", "a1_text_params", "a1_text", "exact_vs_sampled",
+    "a1_tabular", "tabular_recipe_rows", "a1_cnn_params", "a1_cnn", "a1_text_params", "a1_text", "exact_vs_sampled",
     "sampled_noise_floor", "a2_gradients", "a3_modulation", "order_centre", "a4_consequences",
     "order_of",
 ]
@@ -99,15 +99,20 @@ A1_PRESETS: dict[str, DiscoverySpec] = {
 
 
 def a1_tabular(dataset: str, model_name: str, settings: Mapping[str, Any], *, seed: int,
-               scale: str, recompute: bool = False) -> Run:
-    """A1's tabular run: ``model_name`` (MLP) trained on the 12 first features of ``dataset``,
-    exact J^(m) strengths after each kept epoch, and the sampled protocol on the final model's
-    recorded values beside the exact I^(m)(i, j) (cached as ``A1_tabular``).
+               scale: str, recipe: str = "adam", recompute: bool = False) -> Run:
+    """A1's tabular run: ``model_name`` (MLP) trained by ``recipe``
+    (:func:`papers.bottleneck.train_tabular`) on the 12 first features of ``dataset``, exact
+    J^(m) strengths after each kept epoch, and the sampled protocol on the final (for the
+    reference recipe: the kept, best-validation) model's recorded values beside the exact
+    I^(m)(i, j) (cached as ``A1_tabular``).
 
     ``settings``: ``tab_epochs``, ``tab_snapshots``, ``tab_per_class``, ``agree_pairs``,
     ``agree_contexts``. Result: ``epochs``, ``sample_index``, ``train_loss``/``train_acc``/
     ``test_acc`` per epoch, ``strength`` (snapshots, samples, n−1), ``agree_exact`` and the
-    sampled protocol's ``agree_*`` arrays."""
+    sampled protocol's ``agree_*`` arrays; for the reference recipe also ``val_loss``/``val_acc``
+    per epoch and ``kept_epoch`` (the last of ``epochs``)."""
+    if recipe not in bn.TABULAR_RECIPES:
+        raise ValueError(f"recipe must be one of {bn.TABULAR_RECIPES}, got {recipe!r}")
     settings = _plain(settings)
     params = {"experiment": "A1_tabular", "dataset": dataset, "model": model_name,
               "features": list(range(N_FEATURES)), "epochs": settings["tab_epochs"],
@@ -115,11 +120,14 @@ def a1_tabular(dataset: str, model_name: str, settings: Mapping[str, Any], *, se
               "optimizer": "adam", "lr": 1e-3, "batch_size": 32, "seed": seed,
               "agree_pairs": settings["agree_pairs"], "agree_contexts": settings["agree_contexts"],
               "scale": scale, "version": 1}
+    if recipe == "reference":  # the Adam runs' key stays as it was
+        params.update(optimizer="sgd", lr=bn.REFERENCE_TABULAR["lr"],
+                      recipe=dict(bn.REFERENCE_TABULAR))
 
     def compute() -> dict[str, Any]:
         tab, model, hist, snaps = bn.train_tabular(
             dataset, model_name, features=params["features"], epochs=params["epochs"],
-            snapshots=params["snapshots"], seed=seed)
+            snapshots=params["snapshots"], seed=seed, recipe=recipe)
         masker = TabularMasker(torch.zeros(N_FEATURES))
         idx = bn.pick_samples(model, tab.x_test, tab.y_test, per_class=params["per_class"],
                               seed=seed)
@@ -128,6 +136,10 @@ def a1_tabular(dataset: str, model_name: str, settings: Mapping[str, Any], *, se
                "train_loss": np.array([r["train_loss"] for r in hist.records]),
                "train_acc": np.array([r["train_acc"] for r in hist.records]),
                "test_acc": np.array([r["test_acc"] for r in hist.records])}
+        if recipe == "reference":
+            out.update(val_loss=np.array([r["val_loss"] for r in hist.records]),
+                       val_acc=np.array([r["val_acc"] for r in hist.records]),
+                       kept_epoch=int(max(snaps)))
         strengths = []
         for e in sorted(snaps):
             model.load_state_dict(snaps[e])
@@ -146,6 +158,28 @@ def a1_tabular(dataset: str, model_name: str, settings: Mapping[str, Any], *, se
         return out
 
     return params, cached("A1_tabular", params, compute, recompute=recompute)
+
+
+def tabular_recipe_rows(runs: Mapping[tuple[str, str, str], Run]) -> list[dict[str, Any]]:
+    """One row per tabular run ``{(dataset, model, recipe): a1_tabular(...)}``: the kept epoch
+    (the last for Adam, the best-validation one for the reference recipe), its train and test
+    accuracy, and the shape of the exact J^(m) at initialisation and at the kept epoch
+    (:func:`papers.bottleneck.shape_summary`: verdict, mid/low and mid/high)."""
+    rows = []
+    for (d, m, recipe), (_, res) in runs.items():
+        kept = int(res["epochs"][-1])
+        shapes = {}
+        for label, i in (("init", 0), ("kept", -1)):
+            S = res["strength"][i]
+            J = mo.relative_strength(torch.as_tensor(S)).numpy()
+            shapes[label] = bn.shape_summary(bn.order_ratios(np.arange(S.shape[1]), N_FEATURES), J)
+        rows.append({"dataset": d, "model": m, "recipe": recipe, "kept epoch": kept,
+                     "train acc": float(res["train_acc"][kept - 1]),
+                     "test acc": float(res["test_acc"][kept - 1]),
+                     "at init": shapes["init"]["verdict"], "kept": shapes["kept"]["verdict"],
+                     "mid/low": shapes["kept"]["mid_over_low"],
+                     "mid/high": shapes["kept"]["mid_over_high"]})
+    return rows
 
 
 def a1_cnn_params(dataset: str, model: str, settings: Mapping[str, Any], *, seed: int,

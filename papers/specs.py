@@ -197,7 +197,9 @@ class DiscoverySpec(Spec):
     trained ``tab_epochs`` epochs, exact J^(m) after the epochs ``tab_snapshots`` (0 = the
     initialisation) on ``tab_per_class`` correctly classified test samples per class; the
     sampled protocol beside the exact values on ``agree_pairs`` pairs with ``agree_contexts``
-    contexts each (also the CNN and text runs' agreement check).
+    contexts each (also the CNN and text runs' agreement check). Each tabular model is trained
+    by every recipe of ``tab_recipes`` (:func:`papers.bottleneck.train_tabular`: ``"adam"``,
+    and paper A's ``"reference"`` recipe with its best-validation epoch kept).
 
     CNNs (:func:`papers.bottleneck.cnn_profiles`): ``cnn_models`` on ``cnn_sets`` at
     ``cnn_size`` pixels; ``cnn_train`` {model: (training images (``None``: all), epochs,
@@ -242,6 +244,7 @@ class DiscoverySpec(Spec):
     text_sentences: int
     text_players: int
     text_max_tokens: int
+    tab_recipes: tuple[str, ...] = ("adam", "reference")
 
 
 @dataclass(frozen=True)

@@ -253,6 +253,24 @@ def test_train_tabular_keeps_snapshots_and_is_seeded():
     assert all(torch.equal(again[2][k], snaps[2][k]) for k in final)
 
 
+def test_train_tabular_reference_recipe_keeps_the_best_validation_epoch():
+    from ibn.train import evaluate
+
+    tab, model, hist, snaps = bn.train_tabular("breast_cancer", "mlp5", features=range(12),
+                                               epochs=6, snapshots=[0, 2, 4, 6], seed=1,
+                                               recipe="reference")
+    val = [(r["val_acc"], -r["val_loss"]) for r in hist.records]
+    best = 1 + max(range(6), key=lambda i: (val[i], -i))
+    assert max(snaps) == best and sorted(snaps) == [e for e in (0, 2, 4, 6) if e < best] + [best]
+    kept = model.state_dict()
+    assert all(torch.equal(kept[k], snaps[best][k]) for k in kept)
+    test = evaluate(model, (tab.x_test, tab.y_test), device="cpu")
+    assert hist.records[best - 1]["test_acc"] == pytest.approx(test["acc"])
+    with pytest.raises(ValueError, match="recipe"):
+        bn.train_tabular("wine", "mlp5", features=range(12), epochs=1, snapshots=[1], seed=0,
+                         recipe="sgd")
+
+
 def test_fgsm_is_the_cross_entropy_step():
     """The adversarial direction of the one fgsm (on the log-odds) equals the usual FGSM on the
     cross-entropy, sign for sign: both are monotone in p(y|x), in opposite directions."""
