@@ -49,13 +49,20 @@ P = scale_params(scale, bnr.A4_PRESETS)
 results = {(k, s): bnr.a4_consequences(k, s, P, scale=scale, recompute=recompute)
            for k in P["kinds"] for s in P["seeds"]}
 per_seed = CA.consequence_table(results)
+reference = {(k, s): bnr.a4_consequences(k, s, P, scale=scale, recipe="reference",
+                                         recompute=recompute)
+             for k in P["kinds"] for s in P["seeds"]}
+per_seed_ref = CA.consequence_table(reference)
 control_table = CA.consequence_controls(P)
 verdicts = CA.consequence_records(per_seed, control_table, P, scale=scale,
-                                  chapter="notebooks/A4_consequences.py")
+                                  chapter="notebooks/A4_consequences.py", reference=per_seed_ref,
+                                  steering={"adam": CA.steering_gap(results),
+                                            "reference": CA.steering_gap(reference)})
 path = V.write(verdicts, elapsed_s=time.perf_counter() - t_start)
 V.header(verdicts,
          departures=('MLP-8 on breast cancer with its first 12 features as players, trained with Adam '
-                     'over a few seeds; paper A compares image networks.'),
+                     "and with paper A's reference recipe over a few seeds; paper A compares image "
+                     'networks.'),
          reading=('Test accuracy, train loss and robustness per kind of model (low-, normal-, mid-, '
                   "high-order), mean ± sd over seeds; paper A's claimed order of the models is "
                   'written beside each.'))
@@ -185,6 +192,32 @@ low_high.round(4) if len(low_high) else "needs the low and high models"
 CA.low_vs_high(control_table).round(4)
 
 # %% [markdown]
+# ## The same models with paper A's reference recipe
+#
+# Paper A's reference code trains with SGD (rate 0.01, momentum 0.9, weight decay
+# $5\cdot10^{-4}$, the rate decayed log-linearly to a tenth) and keeps the epoch of best
+# validation accuracy; here 20 % of the training split (stratified) is held out for that choice
+# and the training loss is measured on the rest. Same kinds, λ, seeds, epochs, attacks and rule;
+# the verdicts above count these quantities as parts of each claim beside the Adam models'.
+
+# %%
+ref_centre = pd.DataFrame([{"model": k, "recipe": "reference",
+                            "kept epoch (mean)": np.mean([reference[(k, s)][1]["kept_epoch"]
+                                                          for s in P["seeds"]]),
+                            "centre r̄ (mean)": np.mean([bnr.order_centre(reference[(k, s)][1]["ratios"],
+                                                                         reference[(k, s)][1]["J"])
+                                                        for s in P["seeds"]])}
+                           for k in P["kinds"]])
+ref_centre.round(3)
+
+# %%
+CA.direction_table(per_seed_ref, P["pgd"], P["fgsm"], many_seeds=len(P["seeds"]) > 1).style.hide(
+    axis="index").format(escape="html")
+
+# %%
+CA.low_vs_high(per_seed_ref).round(4) if len(CA.low_vs_high(per_seed_ref)) else "needs the low and high models"
+
+# %% [markdown]
 # ## Reading the results (book scale)
 #
 # The tables above are computed at the scale this page was executed with; the reading below is
@@ -207,6 +240,13 @@ CA.low_vs_high(control_table).round(4)
 #   matched, order-neutral regulariser (not done here).
 # - **Mid-order models** lie between low and high on most robustness measures (the paper puts
 #   them between normal and high).
+# - **With paper A's reference recipe the presets hardly steer** (centre r̄ 0.36 for the low-
+#   and 0.44 for the high-order models, a gap of 0.08 against 0.57 with Adam): SGD at rate 0.01
+#   gives the order-steering term at λ = 1 far less weight than Adam does, the kept models
+#   (best validation epoch) encode about the same orders, and their quantities are shown but not
+#   counted. The normal model trained this way is no longer over-confident (test loss about
+#   0.2, kept near epoch 70 of 100), so the Adam normal model's outlier is a recipe effect.
+#   Deciding the claims with this recipe needs a larger λ or rate, fixed before the run.
 # - Scope: one small table (455 training samples), 3 seeds, one λ; Census and CIFAR-10 (the
 #   paper's settings) are not available offline.
 

@@ -55,6 +55,7 @@ __all__ = [
     "shape_summary", "interior_peaks", "pick_samples", "game_values", "exact_profile",
     "sampled_from_values", "sampled_profile", "masked_inputs", "gradient_gram",
     "context_gradient_stats", "gradient_statistics", "steering_loss", "train_snapshots",
+    "REFERENCE_TABULAR", "TABULAR_RECIPES", "train_tabular", "fit_tabular", "fitted_part",
     "accuracy", "fgsm", "pgd", "gaussian_noise", "random_mask", "robustness",
     "select_features", "image_data", "train_image_model", "load_snapshot",
 ]
@@ -273,38 +274,62 @@ def train_tabular(dataset: str, model_name: str, *, features: Sequence[int], epo
                   ) -> tuple[Any, nn.Module, Any, dict]:
     """The tabular setting of paper A's discovery and cause experiments: ``features`` (columns)
     of scikit-learn's ``dataset`` (seeded split), ``model_name`` (e.g. MLP-5) built with
-    ``seed`` and trained on the CPU (batch 32) by ``recipe``:
-
-    - ``"adam"``: Adam at 1e-3 on the whole training split for ``epochs`` epochs; the weights
-      after the epochs in ``snapshots`` (:func:`train_snapshots`; 0 = initialisation).
-    - ``"reference"``: :data:`REFERENCE_TABULAR`; the model returned is the kept (best
-      validation) epoch's, the snapshots those of ``snapshots`` before it and the kept epoch
-      itself (the largest key). Each History record also has ``val_loss``/``val_acc``;
-      ``test_loss``/``test_acc`` are on the test split, as for Adam.
+    ``seed`` and trained by :func:`fit_tabular` with ``recipe``.
 
     Returns (Tabular split, model, History, {epoch: state_dict}).
     """
     from ibn.data import load_tabular
     from ibn.models import build
-    from ibn.train import evaluate
 
     if recipe not in TABULAR_RECIPES:
         raise ValueError(f"recipe must be one of {TABULAR_RECIPES}, got {recipe!r}")
     tab = select_features(load_tabular(dataset, seed=seed), features)
     model = build(model_name, in_features=len(list(features)), num_classes=tab.n_classes,
                   seed=seed)
+    hist, snaps = fit_tabular(model, tab, epochs=epochs, seed=seed, recipe=recipe,
+                              snapshots=snapshots)
+    return tab, model, hist, snaps
+
+
+def fitted_part(tab: Any, *, seed: int, recipe: str = "adam") -> torch.Tensor:
+    """The indices of ``tab``'s training split that :func:`fit_tabular` trains on with
+    ``recipe``: all of them for Adam; for the reference recipe all but a stratified, seeded
+    validation part of ``REFERENCE_TABULAR["val_fraction"]`` (sorted)."""
+    n = len(tab.y_train)
     if recipe == "adam":
-        hist, snaps = train_snapshots(
-            model, (tab.x_train, tab.y_train), test_set=(tab.x_test, tab.y_test), epochs=epochs,
-            batch_size=32, optimizer="adam", lr=1e-3, seed=seed, snapshot_epochs=snapshots,
-            device="cpu")
-        return tab, model, hist, snaps
+        return torch.arange(n)
     from sklearn.model_selection import train_test_split
 
+    fit, _ = train_test_split(np.arange(n), test_size=REFERENCE_TABULAR["val_fraction"],
+                              random_state=seed, stratify=tab.y_train.numpy())
+    return torch.as_tensor(np.sort(fit))
+
+
+def fit_tabular(model: nn.Module, tab: Any, *, epochs: int, seed: int, recipe: str = "adam",
+                snapshots: Iterable[int] = (), extra_loss: Any = None) -> tuple[Any, dict]:
+    """Train ``model`` on the training part of the split ``tab`` (batch 32, CPU, cross-entropy
+    plus ``extra_loss``, e.g. :func:`steering_loss`) by ``recipe``:
+
+    - ``"adam"``: Adam at 1e-3 on the whole training split for ``epochs`` epochs; the weights
+      after the epochs in ``snapshots`` (:func:`train_snapshots`; 0 = initialisation).
+    - ``"reference"``: :data:`REFERENCE_TABULAR`; the model ends with the kept (best
+      validation) epoch's weights, the snapshots are those of ``snapshots`` before it and the
+      kept epoch itself (the largest key). Each History record also has ``val_loss``/``val_acc``.
+
+    ``test_loss``/``test_acc`` of the records are on the test split. Returns (History,
+    {epoch: state_dict})."""
+    from ibn.train import evaluate
+
+    if recipe not in TABULAR_RECIPES:
+        raise ValueError(f"recipe must be one of {TABULAR_RECIPES}, got {recipe!r}")
+    if recipe == "adam":
+        return train_snapshots(
+            model, (tab.x_train, tab.y_train), test_set=(tab.x_test, tab.y_test), epochs=epochs,
+            batch_size=32, optimizer="adam", lr=1e-3, seed=seed, snapshot_epochs=snapshots,
+            extra_loss=extra_loss, device="cpu")
     r = REFERENCE_TABULAR
-    fit, val = train_test_split(np.arange(len(tab.y_train)), test_size=r["val_fraction"],
-                                random_state=seed, stratify=tab.y_train.numpy())
-    fit, val = torch.as_tensor(np.sort(fit)), torch.as_tensor(np.sort(val))
+    fit = fitted_part(tab, seed=seed, recipe=recipe)
+    val = torch.as_tensor(np.setdiff1d(np.arange(len(tab.y_train)), fit.numpy()))
 
     def on_test(epoch: int, hist: Any) -> None:  # validation -> val_*, the test split -> test_*
         rec = hist.records[-1]
@@ -316,13 +341,14 @@ def train_tabular(dataset: str, model_name: str, *, features: Sequence[int], epo
         model, (tab.x_train[fit], tab.y_train[fit]), test_set=(tab.x_train[val], tab.y_train[val]),
         epochs=epochs, batch_size=32, optimizer=r["optimizer"], lr=r["lr"],
         momentum=r["momentum"], weight_decay=r["weight_decay"], lr_schedule=r["schedule"],
-        seed=seed, snapshot_epochs=range(epochs + 1), device="cpu", callback=on_test)
+        seed=seed, snapshot_epochs=range(epochs + 1), device="cpu", callback=on_test,
+        extra_loss=extra_loss)
     best = 1 + min(range(epochs), key=lambda i: (-hist.records[i]["val_acc"],
                                                  hist.records[i]["val_loss"], i))
     model.load_state_dict(snaps[best])
     kept = {e: snaps[e] for e in sorted(set(int(e) for e in snapshots)) if e < best}
     kept[best] = snaps[best]
-    return tab, model, hist, kept
+    return hist, kept
 
 
 def image_data(name: str, *, size: int = 28, n_train: int | None = None,

@@ -98,6 +98,16 @@ A1_PRESETS: dict[str, DiscoverySpec] = {
 }
 
 
+def _with_recipe(params: dict[str, Any], recipe: str) -> None:
+    """Write a tabular training ``recipe`` into a run's cache key (:func:`papers.bottleneck.
+    fit_tabular`); the Adam runs' keys stay as they were."""
+    if recipe not in bn.TABULAR_RECIPES:
+        raise ValueError(f"recipe must be one of {bn.TABULAR_RECIPES}, got {recipe!r}")
+    if recipe == "reference":
+        params.update(optimizer="sgd", lr=bn.REFERENCE_TABULAR["lr"],
+                      recipe=dict(bn.REFERENCE_TABULAR))
+
+
 def a1_tabular(dataset: str, model_name: str, settings: Mapping[str, Any], *, seed: int,
                scale: str, recipe: str = "adam", recompute: bool = False) -> Run:
     """A1's tabular run: ``model_name`` (MLP) trained by ``recipe``
@@ -111,8 +121,6 @@ def a1_tabular(dataset: str, model_name: str, settings: Mapping[str, Any], *, se
     ``test_acc`` per epoch, ``strength`` (snapshots, samples, n−1), ``agree_exact`` and the
     sampled protocol's ``agree_*`` arrays; for the reference recipe also ``val_loss``/``val_acc``
     per epoch and ``kept_epoch`` (the last of ``epochs``)."""
-    if recipe not in bn.TABULAR_RECIPES:
-        raise ValueError(f"recipe must be one of {bn.TABULAR_RECIPES}, got {recipe!r}")
     settings = _plain(settings)
     params = {"experiment": "A1_tabular", "dataset": dataset, "model": model_name,
               "features": list(range(N_FEATURES)), "epochs": settings["tab_epochs"],
@@ -120,9 +128,7 @@ def a1_tabular(dataset: str, model_name: str, settings: Mapping[str, Any], *, se
               "optimizer": "adam", "lr": 1e-3, "batch_size": 32, "seed": seed,
               "agree_pairs": settings["agree_pairs"], "agree_contexts": settings["agree_contexts"],
               "scale": scale, "version": 1}
-    if recipe == "reference":  # the Adam runs' key stays as it was
-        params.update(optimizer="sgd", lr=bn.REFERENCE_TABULAR["lr"],
-                      recipe=dict(bn.REFERENCE_TABULAR))
+    _with_recipe(params, recipe)
 
     def compute() -> dict[str, Any]:
         tab, model, hist, snaps = bn.train_tabular(
@@ -365,11 +371,12 @@ A3_PRESETS: dict[str, ModulationSpec] = {
 
 
 def a3_modulation(dataset: str, preset: str, lam: float, settings: Mapping[str, Any], *,
-                  seed: int, scale: str, recompute: bool = False) -> Run:
+                  seed: int, scale: str, recipe: str = "adam", recompute: bool = False) -> Run:
     """A3's run: ``settings["model"]`` trained on the 12 first features of ``dataset`` with the
     order-steering term of ``preset`` (:data:`ibn.train.PRESETS`) at weight ``lam`` (λ = 0: the
-    normal model, recorded as preset ``"normal"``), then its exact J^(m) on correctly
-    classified test samples (cached as ``A3_modulation``).
+    normal model, recorded as preset ``"normal"``) by ``recipe``
+    (:func:`papers.bottleneck.fit_tabular`), then its exact J^(m) on correctly classified test
+    samples (cached as ``A3_modulation``).
 
     ``settings``: ``model``, ``epochs``, ``per_class``. Result: ``strength``, ``J``,
     ``ratios``, the last epoch's ``train_loss``/``train_acc``/``test_acc``/``test_loss``,
@@ -381,6 +388,7 @@ def a3_modulation(dataset: str, preset: str, lam: float, settings: Mapping[str, 
               "steer": list(PRESETS[preset]) if lam else None, "lam": lam,
               "per_class": settings["per_class"], "optimizer": "adam", "lr": 1e-3,
               "batch_size": 32, "seed": seed, "scale": scale, "version": 1}
+    _with_recipe(params, recipe)
 
     def compute() -> dict[str, Any]:
         tab = bn.select_features(load_tabular(dataset, seed=seed), params["features"])
@@ -388,16 +396,16 @@ def a3_modulation(dataset: str, preset: str, lam: float, settings: Mapping[str, 
                       seed=seed)
         masker = TabularMasker(torch.zeros(N_FEATURES))
         t = time.perf_counter()
-        hist, _ = bn.train_snapshots(
-            model, (tab.x_train, tab.y_train), test_set=(tab.x_test, tab.y_test),
-            epochs=params["epochs"], batch_size=32, optimizer="adam", lr=1e-3, seed=seed,
-            extra_loss=bn.steering_loss(preset if lam else None, lam, masker), device="cpu")
+        hist, snaps = bn.fit_tabular(model, tab, epochs=params["epochs"], seed=seed,
+                                     recipe=recipe,
+                                     extra_loss=bn.steering_loss(preset if lam else None, lam,
+                                                                 masker))
         train_s = time.perf_counter() - t
         idx = bn.pick_samples(model, tab.x_test, tab.y_test, per_class=params["per_class"],
                               seed=seed)
         values = bn.game_values(model, tab.x_test[idx], tab.y_test[idx], masker)
         prof = bn.exact_profile(values)
-        last = hist.records[-1]
+        last = hist.records[-1] if recipe == "adam" else hist.records[max(snaps) - 1]
         return {"strength": prof["strength"], "J": prof["J"], "ratios": prof["ratios"],
                 "train_loss": last["train_loss"], "train_acc": last["train_acc"],
                 "test_acc": last["test_acc"], "test_loss": last["test_loss"],
@@ -434,10 +442,12 @@ A4_PRESETS: dict[str, ConsequencesSpec] = {
 
 
 def a4_consequences(kind: str, seed: int, settings: Mapping[str, Any], *, scale: str,
-                    recompute: bool = False) -> Run:
+                    recipe: str = "adam", recompute: bool = False) -> Run:
     """A4's run: ``settings["model"]`` trained with seed ``seed`` on the 12 first features of
     ``settings["dataset"]`` (split seed 0), with the order-steering term of preset ``kind`` at
-    weight ``settings["lam"]`` (``"normal"``: none), then its losses and accuracies, its
+    weight ``settings["lam"]`` (``"normal"``: none) by ``recipe``
+    (:func:`papers.bottleneck.fit_tabular`; the reference recipe's losses are on the part of
+    the training split it trains on), then its losses and accuracies, its
     accuracy under attacks and corruptions (:func:`papers.bottleneck.robustness`) and its exact
     J^(m) (cached as ``A4_consequences``).
 
@@ -452,6 +462,7 @@ def a4_consequences(kind: str, seed: int, settings: Mapping[str, Any], *, scale:
               "batch_size": 32, "seed": seed, "split_seed": 0, "fgsm": settings["fgsm"],
               "pgd": settings["pgd"], "pgd_steps": 20, "sigma": settings["sigma"],
               "mask": settings["mask"], "scale": scale, "version": 1}
+    _with_recipe(params, recipe)
 
     def compute() -> dict[str, Any]:
         tab = bn.select_features(load_tabular(settings["dataset"], seed=0), params["features"])
@@ -459,12 +470,11 @@ def a4_consequences(kind: str, seed: int, settings: Mapping[str, Any], *, scale:
                       seed=seed)
         masker = TabularMasker(torch.zeros(N_FEATURES))
         t = time.perf_counter()
-        bn.train_snapshots(model, (tab.x_train, tab.y_train), epochs=params["epochs"],
-                           batch_size=32, optimizer="adam", lr=1e-3, seed=seed,
-                           extra_loss=bn.steering_loss(kind, params["lam"], masker),
-                           device="cpu")
-        out: dict[str, Any] = {"train_s": time.perf_counter() - t}
-        tr = evaluate(model, (tab.x_train, tab.y_train))
+        _, snaps = bn.fit_tabular(model, tab, epochs=params["epochs"], seed=seed, recipe=recipe,
+                                  extra_loss=bn.steering_loss(kind, params["lam"], masker))
+        out: dict[str, Any] = {"train_s": time.perf_counter() - t, "kept_epoch": max(snaps)}
+        fit = bn.fitted_part(tab, seed=seed, recipe=recipe)
+        tr = evaluate(model, (tab.x_train[fit], tab.y_train[fit]))
         te = evaluate(model, (tab.x_test, tab.y_test))
         out.update({"train_loss": tr["loss"], "train_acc": tr["acc"], "test_loss": te["loss"],
                     "test_acc": te["acc"]})

@@ -399,8 +399,9 @@ def modulation_records(results: Mapping[tuple[str, str, float],
     """The A3 records: ``A.modulation.losses_move_profile`` (a setup is a preset on a dataset;
     it shows the effect when :func:`moves_rule` passes at every λ) and
     ``A.modulation.second_peak`` (the boost presets; :func:`second_peak_rule`).
-    ``results[(dataset, preset, λ)]`` = (params, result of
-    :func:`papers.bottleneck_runs.a3_modulation`), preset "normal" at λ = 0; ``controls``:
+    ``results[(setup, preset, λ)]`` = (params, result of
+    :func:`papers.bottleneck_runs.a3_modulation`), preset "normal" at λ = 0, where ``setup``
+    names a dataset and a training recipe (the dataset's name alone for Adam); ``controls``:
     :func:`planted_modulation`."""
     from papers.verdicts import Control, Verdict, categorize
 
@@ -416,14 +417,15 @@ def modulation_records(results: Mapping[tuple[str, str, float],
     def setup(d: str, preset: str) -> dict[str, Any]:
         keys = [k for k in results if k[0] == d and k[1] == preset]
         params = results[keys[0]][0]
-        return {"model": params["model"], "dataset": d, "n_players": len(params["features"]),
+        return {"model": params["model"], "dataset": params["dataset"], "setup": d,
+                "n_players": len(params["features"]),
                 "n_samples": int(min(results[k][1]["n_samples"] for k in keys)),
                 "preset": preset, "steer": list(PRESETS[preset]),
                 "lams": [float(k[2]) for k in keys],
                 "target_test_acc": [round(float(results[k][1]["test_acc"]), 4) for k in keys],
                 "normal_test_acc": round(float(results[(d, "normal", 0.0)][1]["test_acc"]), 4),
                 "epochs": int(params["epochs"]), "seed": int(params["seed"]),
-                "optimizer": "adam"}
+                "optimizer": params["optimizer"], "recipe": params.get("recipe", "adam")}
 
     scope = ("MLP-5 on 12 features of scikit-learn tables, one seed, exact J^(m) on the "
              "correctly classified test samples, not paper A's networks")
@@ -526,6 +528,25 @@ def consequence_table(results: Mapping[tuple[str, int], tuple[Any, Mapping[str, 
         rec.update({k: v for k, v in res["robustness"].items() if k != "clean"})
         rows.append(rec)
     return pd.DataFrame(rows)
+
+
+#: the precondition of a consequence comparison: the high-order models' mean order centre r̄
+#: exceeds the low-order models' by at least this (a fifth of the order range), else the two
+#: kinds do not differ in what they encode and their quantities are shown, not counted
+MIN_STEER = 0.2
+
+
+def steering_gap(results: Mapping[tuple[str, int], tuple[Any, Mapping[str, Any]]]) -> float:
+    """Mean order centre r̄ (:func:`papers.bottleneck_runs.order_centre`) of the high-order
+    models minus that of the low-order models, over the seeds of ``results`` ({(kind, seed):
+    (params, result with ``ratios`` and ``J``)}); NaN without both kinds."""
+    from papers.bottleneck_runs import order_centre
+
+    centre = {k: [order_centre(np.asarray(r["ratios"]), np.asarray(r["J"]))
+                  for (kind, _), (_, r) in results.items() if kind == k] for k in ("low", "high")}
+    if not centre["low"] or not centre["high"]:
+        return float("nan")
+    return float(np.mean(centre["high"]) - np.mean(centre["low"]))
 
 
 def _higher_is_better(col: str) -> bool:
@@ -689,28 +710,43 @@ def consequence_controls(settings: Mapping[str, Any], seeds: Sequence[int] = (0,
 
 
 def consequence_records(per_seed: pd.DataFrame, control_table: pd.DataFrame,
-                        settings: Mapping[str, Any], *, scale: str,
-                        chapter: str) -> list[Verdict]:
+                        settings: Mapping[str, Any], *, scale: str, chapter: str,
+                        reference: pd.DataFrame | None = None,
+                        steering: Mapping[str, float] | None = None) -> list[Verdict]:
     """The A4 records, one per :data:`CONSEQUENCE_CLAIMS` entry: the parts of a claim are its
     quantities (e.g. PGD at each ε); a part shows the effect when the expected model is better
     by more than :data:`NOISE_SD` pooled seed sds in :func:`low_vs_high`. The paper's full
     order (:func:`direction_table`) is named in ``why``. ``per_seed``: the chapter's
     :func:`consequence_table`; ``control_table``: :func:`consequence_controls`; ``settings``:
-    the chapter's preset."""
+    the chapter's preset. ``reference``: the same table for the models trained with paper A's
+    reference recipe (:func:`papers.bottleneck.fit_tabular`), a second setup whose quantities
+    are parts of each claim beside the Adam models'. ``steering``: {"adam": gap, "reference":
+    gap} of :func:`steering_gap`; a setup whose gap is below :data:`MIN_STEER` did not steer
+    the orders, and its quantities are named in ``why`` but not counted (a setup without a gap
+    counts)."""
     from ibn.data import load_tabular
     from papers.verdicts import Control, Verdict, categorize
 
     table, ctl = low_vs_high(per_seed), low_vs_high(control_table)
     direction = direction_table(per_seed, settings["pgd"], settings["fgsm"], many_seeds=True)
     tab = bn.select_features(load_tabular(settings["dataset"], seed=0), list(range(N_FEATURES)))
-    test_acc = per_seed.groupby("model", sort=False)["test acc"].mean()
-    setup = {"model": settings["model"], "dataset": settings["dataset"],
-             "n_players": N_FEATURES, "n_samples": int(len(tab.y_test)),
-             "n_train": int(len(tab.y_train)),
-             "target_test_acc": {k: round(float(v), 4) for k, v in test_acc.items()},
-             "kinds": list(settings["kinds"]), "lam": settings["lam"],
-             "seeds": list(settings["seeds"]), "epochs": settings["epochs"],
-             "optimizer": "adam"}
+    recipes = {"adam": per_seed} | ({"reference": reference} if reference is not None else {})
+    gap = {recipe: float((steering or {}).get(recipe, np.nan)) for recipe in recipes}
+    steered = {recipe: bool(np.isnan(g) or g >= MIN_STEER) for recipe, g in gap.items()}
+    setups = []
+    for recipe, runs in recipes.items():
+        test_acc = runs.groupby("model", sort=False)["test acc"].mean()
+        setups.append({"model": settings["model"], "dataset": settings["dataset"],
+                       "n_players": N_FEATURES, "n_samples": int(len(tab.y_test)),
+                       "n_train": int(len(bn.fitted_part(tab, seed=0, recipe=recipe))),
+                       "target_test_acc": {k: round(float(v), 4) for k, v in test_acc.items()},
+                       "kinds": list(settings["kinds"]), "lam": settings["lam"],
+                       "seeds": list(settings["seeds"]), "epochs": settings["epochs"],
+                       "optimizer": "adam" if recipe == "adam" else "sgd",
+                       "recipe": recipe if recipe == "adam" else dict(bn.REFERENCE_TABULAR),
+                       **({} if np.isnan(gap[recipe]) else
+                          {"steering_gap": round(gap[recipe], 4)})})
+    ref_table = low_vs_high(reference) if reference is not None else None
     scope = (f"{settings['model'].upper()} on 12 features of {settings['dataset']} "
              f"(paper A's Census and CIFAR-10 are not available offline), "
              f"{len(settings['seeds'])} seed{'s' if len(settings['seeds']) > 1 else ''}, "
@@ -730,19 +766,38 @@ def consequence_records(per_seed: pd.DataFrame, control_table: pd.DataFrame,
                           or "no low/high comparison")
         parts = _parts(table, quantities)
         present = [_part_holds(p, expected) for p in parts]
-        verdict = categorize(present, control, powered=False)
+        ref_parts = _parts(ref_table, quantities) if ref_table is not None else []
+        ref_present = [_part_holds(p, expected) for p in ref_parts]
+        counted = (present if steered["adam"] else []) + \
+            (ref_present if steered.get("reference") else [])
+        verdict = categorize(counted, control, powered=False)
+        if parts and not steered["adam"]:
+            core = (f"the presets did not steer the orders (high − low centre "
+                    f"{gap['adam']:.2f} < {MIN_STEER:g}); ")
+        else:
+            core = ""
         if parts:
-            core = (f"{sum(present)} of {len(parts)} quantities favour the {expected}-order "
+            core += (f"{sum(present)} of {len(parts)} quantities favour the {expected}-order "
                     f"model by more than {NOISE_SD:g} pooled sd (low − high: "
                     + ", ".join(f"{p['quantity']} {p['low − high']:+.3f} "
                                 f"({p['in pooled sd']:+.1f} sd)" for p in parts) + ")")
         else:
-            core = f"no low- and high-order models at this scale (kinds: {', '.join(settings['kinds'])})"
+            core += f"no low- and high-order models at this scale (kinds: {', '.join(settings['kinds'])})"
         orders = _parts(direction, quantities) if len(direction) else []
         if orders:
             core += (f"; the paper's order of the kinds run holds for "
                      f"{sum(bool(o['agrees']) for o in orders)} of {len(orders)}")
+        if ref_parts and not steered["reference"]:
+            core += ("; with the reference recipe the presets did not steer the orders (high − "
+                     f"low centre {gap['reference']:.2f} < {MIN_STEER:g}), so its quantities are "
+                     f"not counted ({sum(ref_present)} of {len(ref_parts)} in the paper's "
+                     "direction)")
+        elif ref_parts:
+            core += (f"; with the reference recipe {sum(ref_present)} of {len(ref_parts)} "
+                     "(low − high: " + ", ".join(f"{p['quantity']} {p['low − high']:+.3f} "
+                                                 f"({p['in pooled sd']:+.1f} sd)"
+                                                 for p in ref_parts) + ")")
         out.append(Verdict(claim=claim, paper="A", figure=figure, statement=statement,
                            verdict=verdict, why=_why(core, verdict, scope, decide), scale=scale,
-                           setups=[setup], control=control, chapter=chapter))
+                           setups=setups, control=control, chapter=chapter))
     return out

@@ -138,3 +138,31 @@ def test_consequence_records_without_a_high_order_model(control_table) -> None:
                                   scale="smoke", chapter="notebooks/A4_consequences.py")
     assert {r.verdict for r in recs} == {"inconclusive"}
     assert all("no low- and high-order models" in r.why for r in recs)
+
+
+def test_a_setup_whose_presets_did_not_steer_is_not_counted(control_table) -> None:
+    import pandas as pd
+
+    same = control_table[control_table.model == "low"]
+    flat = pd.concat([same, same.assign(model="high")])  # no difference: no effect
+    args = dict(scale="smoke", chapter="notebooks/A4_consequences.py", reference=flat)
+    counted = CA.consequence_records(control_table, control_table, SETTINGS, **args,
+                                     steering={"adam": 0.5, "reference": 0.5})
+    assert {r.verdict for r in counted} == {"partly reproduced"}
+    skipped = CA.consequence_records(control_table, control_table, SETTINGS, **args,
+                                     steering={"adam": 0.5, "reference": 0.05})
+    assert {r.verdict for r in skipped} == {"reproduced"}
+    assert all("did not steer" in r.why for r in skipped)
+    assert [s["steering_gap"] for s in skipped[0].setups] == [0.5, 0.05]
+    neither = CA.consequence_records(control_table, control_table, SETTINGS, **args,
+                                     steering={"adam": 0.1, "reference": 0.05})
+    assert {r.verdict for r in neither} == {"inconclusive"}
+
+
+def test_steering_gap_is_the_high_minus_low_order_centre() -> None:
+    r = np.linspace(0, 1, 5)
+    low, high = {"ratios": r, "J": np.array([4.0, 1, 1, 1, 0])}, {"ratios": r, "J": r + 0.0}
+    gap = CA.steering_gap({("low", 0): ({}, low), ("high", 0): ({}, high),
+                           ("normal", 0): ({}, high)})
+    assert gap == pytest.approx((r * r).sum() / r.sum() - (r * low["J"]).sum() / low["J"].sum())
+    assert np.isnan(CA.steering_gap({("low", 0): ({}, low)}))
