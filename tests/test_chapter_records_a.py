@@ -82,7 +82,8 @@ def test_planted_modulation_is_detected_and_a_null_one_is_not() -> None:
 
 def test_modulation_records_validate() -> None:
     ctl = CA.planted_modulation()
-    params = {"model": "mlp5", "features": list(range(12)), "epochs": 1, "seed": 0}
+    params = {"model": "mlp5", "dataset": "wine", "features": list(range(12)), "epochs": 1,
+              "seed": 0, "optimizer": "adam"}
 
     def res(profile: dict) -> dict:
         return {"ratios": profile["ratios"], "J": profile["J"], "n_samples": 3, "test_acc": 1.0}
