@@ -34,7 +34,7 @@ from papers.reference import ACCURACY_FLOOR, ImageSetup, parse_setups, train_ref
 __all__ = ["SetupA", "SCALES_A", "STAGES", "SETUPS_A", "pick_images", "profile",
            "noise_floor", "setup_record", "discovery_records", "plot_profiles",
            "u_rule", "dip_depth", "learned_rule", "LEARNED_RATIO", "planted_u_game",
-           "control_profile", "chosen_setups"]
+           "control_profile", "chosen_setups", "stored_profiles", "effective_n_rows"]
 
 #: images (per class), pairs, contexts and grid per scale and stage ("final" or the others).
 SCALES_A: dict[str, dict[str, Any]] = {
@@ -344,3 +344,31 @@ def chosen_setups(scale: str, only: str | None = None) -> list[SetupA]:
     ("model:dataset,model:dataset")."""
     every = parse_setups(only, [("resnet20", "mnist")] if scale == "smoke" else list(SETUPS_A))
     return [SetupA(m, d, scale) for m, d in every]
+
+
+def stored_profiles(scale: str, stage: str = "final") -> dict[str, dict[str, Any]]:
+    """The ``stage`` profiles of the scale's setups that are stored (computed by the protocol
+    chapter or :mod:`papers.run_protocol`), by setup name; none is computed here."""
+    out = {}
+    for s in chosen_setups(scale):
+        name = f"A_protocol_{s.name}_{stage}"
+        if results.result_path(name, s.key(stage)).is_file():
+            out[s.name] = results.load_result(name, s.key(stage))
+    return out
+
+
+def effective_n_rows(profiles: dict[str, dict[str, Any]], n_max: float = 255.0
+                     ) -> list[dict[str, Any]]:
+    """Paper A's closed form (:func:`ibn.multiorder.theory.fit_effective_n`) fitted to each
+    profile's J^(m) normalised at r = 0: per setup the fitted n', its log-RMSE, and the measured
+    and fitted J at r = 1 (relative to r = 0), beside the true n."""
+    from ibn.multiorder.theory import fit_effective_n
+
+    rows = []
+    for name, p in profiles.items():
+        r, J = np.asarray(p["ratios"], dtype=np.float64), np.asarray(p["J"], dtype=np.float64)
+        fit = fit_effective_n(r, J / J[0], n_max=n_max)
+        rows.append({"setup": name, "n": int(p["n"]) if "n" in p else None, "n'": fit["n_eff"],
+                     "log-RMSE": fit["rmse_log"], "J(1)/J(0) measured": J[-1] / J[0],
+                     "J(1)/J(0) fitted": float(fit["curve"][-1])})
+    return rows
