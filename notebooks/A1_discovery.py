@@ -142,6 +142,10 @@ tab_summary = pd.DataFrame(rows)
 tab_summary.round(3)
 
 # %% [markdown]
+# **Figure A1.1** (paper A, Fig. 1, tabular): exact $J^{(m)}$ of the trained MLPs ($n = 12$),
+# mean over the chosen test samples with standard errors.
+
+# %% [markdown]
 # The error bars are the standard error over samples (relative to the curve's mean). The shaded
 # band is the middle range used by the verdict.
 #
@@ -173,6 +177,10 @@ fig.tight_layout()
 plt.show()
 tab_epochs = pd.DataFrame(rows)
 tab_epochs.round(3)
+
+# %% [markdown]
+# **Figure A1.2** (paper A, Fig. 1, over training): exact $J^{(m)}$ of each MLP after each kept
+# epoch (0 = initialisation).
 
 # %% [markdown]
 # ### Exact and sampled estimates agree (same model, same players)
@@ -229,6 +237,10 @@ fig.legend(*axes[0, 0].get_legend_handles_labels(), loc="lower center", ncol=3, 
 fig.tight_layout(rect=(0, 0.1, 1, 1))
 plt.show()
 pd.DataFrame(bnr.tabular_recipe_rows(recipe_runs)).round(3)
+
+# %% [markdown]
+# **Figure A1.3**: the same MLPs trained with paper A's reference recipe (kept: best-validation
+# epoch) beside Adam and the initial network.
 
 # %% [markdown]
 # ## Image CNNs on MNIST and Fashion-MNIST: input patches as players
@@ -327,6 +339,10 @@ cnn_summary = pd.DataFrame(rows)
 cnn_summary.round(3)
 
 # %% [markdown]
+# **Figure A1.4** (paper A, Fig. 1, images): exact $J^{(m)}$ of the CNNs on the 3×3 grid over
+# training and the sampled protocol on the 8×8 grid.
+
+# %% [markdown]
 # ### Exact vs sampled on the CNNs (same players, grid-neighbour pairs)
 
 # %%
@@ -383,6 +399,10 @@ fig.tight_layout()
 plt.show()
 text_summary = pd.DataFrame(rows)
 text_summary.round(3)
+
+# %% [markdown]
+# **Figure A1.5** (paper A, Fig. 1, text): exact $J^{(m)}$ of the text classifiers with 10 words
+# as players.
 
 # %%
 first = next(iter(text_results.values()))[1]

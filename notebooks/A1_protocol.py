@@ -75,6 +75,11 @@ fig = PA.plot_profiles(chosen, profiles, control)
 plt.show()
 
 # %% [markdown]
+# **Figure A-P.1** (paper A, Fig. 1): $J^{(m)}$ over the order ratio on the 16×16 grid ($n =
+# 256$) for each setup, at initialisation, early and at the kept epoch, with each curve's noise
+# floor; the first panel is the planted-U control.
+
+# %% [markdown]
 # ## The rule
 #
 # Fixed in code before the runs (`papers.protocol_a.u_rule`): the mean $J$ over

@@ -160,6 +160,11 @@ for (d, m), (params, res) in results.items():
     plt.show()
 
 # %% [markdown]
+# **Figure A2.1** (paper A, §4): per order, the norms of the mean and of one context's gradient,
+# their ratio against the independent-contexts prediction 1/√C, the contexts' correlation ρ and
+# the signal-to-noise ratio, after each kept epoch.
+
+# %% [markdown]
 # ## Measured learning signal vs the closed form
 #
 # The measured signal $R^{(m)}\sqrt{\mathbb{E}\lVert\nabla_\theta I^{(m)}\rVert^2}$ (normalised
@@ -205,6 +210,10 @@ table = pd.DataFrame(rows)
 table.round(4)
 
 # %% [markdown]
+# **Figure A2.2** (paper A, §4): the measured learning signal per order (solid) beside the
+# closed form at the true $n = 12$ (black) and at the fitted $n'$ (dotted).
+
+# %% [markdown]
 # ## The closed form against the reference protocol's $J^{(m)}$
 #
 # Paper A fits its closed form with an effective $n'$ to the bottleneck curves themselves. The
@@ -229,6 +238,10 @@ if a1_final:
     plt.show()
 pd.DataFrame(PA.effective_n_rows(a1_final)).round(3) if a1_final else \
     "no reference-protocol profile stored at this scale (the A1 reference-protocol chapter computes them)"
+
+# %% [markdown]
+# **Figure A2.3** (paper A's fit of $n'$): the reference protocol's $J^{(m)}$ (solid, normalised
+# at $r = 0$) and the closed form at the fitted $n'$ (dotted).
 
 # %% [markdown]
 # ## The rules, per snapshot

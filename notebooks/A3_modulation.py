@@ -148,6 +148,10 @@ for d in dict.fromkeys(k[0] for k in both):
     plt.show()
 
 # %% [markdown]
+# **Figure A3.1** (paper A, eq. 14): $J^{(m)}$ of the models trained with each order-steering
+# loss over the λ sweep, one row per training recipe, against the normal model (black).
+
+# %% [markdown]
 # ## The rules and their control
 #
 # Fixed in `papers.claims_a`: a preset moves the curve the intended way when its centre

@@ -128,6 +128,11 @@ plt.show()
 pd.DataFrame(rows).round(3)
 
 # %% [markdown]
+# **Figure A4.1** (paper A, §6, precondition): $J^{(m)}$ of the low-, normal-, mid-
+# and high-order models (mean ± sd over seeds): the presets must steer the orders for the
+# comparison to mean anything.
+
+# %% [markdown]
 # ## Fitting, generalisation and robustness (mean ± sd over seeds)
 
 # %%
@@ -153,6 +158,11 @@ for ax, col in zip(axes, rob_cols):
 axes[0].set_ylabel("test accuracy")
 fig.tight_layout()
 plt.show()
+
+# %% [markdown]
+# **Figure A4.2** (paper A, §6): test accuracy under each attack and corruption per
+# kind of model (mean ± sd over seeds); paper A expects the low-order model highest and the
+# high-order model lowest.
 
 # %% [markdown]
 # ## Direction of the effects vs paper A (computed)

@@ -89,6 +89,11 @@ fig = PB.plot_fig2(chosen, judged)
 plt.show()
 
 # %% [markdown]
+# **Figure B-P.1** (paper B, Fig. 2): the per-order strength of the generalizable and non-
+# generalizable interactions of each setup at paper B's protocol, from the exact optimum and
+# from the lab's SGD.
+
+# %% [markdown]
 # ## The rules and their controls
 #
 # Fixed in code before the runs (`papers.claims_b`): **decay** — the generalizable curve peaks

@@ -72,6 +72,10 @@ fig = FB.plot_fig4(judged)
 plt.show()
 
 # %% [markdown]
+# **Figure B-P.2** (paper B, Fig. 4): the total per-order strength beside its best decay-plus-
+# spindle fit, free and constrained.
+
+# %% [markdown]
 # **The rule** (`papers.claims_b_figs.judge_fig4`): the constrained fit reaches $R^2 \ge 0.8$,
 # $A_{\rm gen}$ is closer (Jaccard) to the decay part than to the spindle, $A_{\rm non}$ closer
 # to the spindle than to the decay part, and SIM (eq. 11) beats the SIM with the two parts
@@ -104,6 +108,10 @@ plt.show()
 FB.fig5_table(judged).style.format(precision=3).hide(axis="index")
 
 # %% [markdown]
+# **Figure B-P.3** (paper B, Fig. 5): the disentangled spindle and decay parts of the target's
+# interactions as the parameter noise σ grows.
+
+# %% [markdown]
 # ## Fig. 7: are the newly emerged interactions spindle-shaped?
 #
 # $\Delta A^{(m),\pm}$ of eq. 19 ($\Delta I = I - I_{\rm noise}$, salient with the clean τ)
@@ -117,6 +125,10 @@ FB.fig5_table(judged).style.format(precision=3).hide(axis="index")
 # %% tags=["remove-input"]
 fig = FB.plot_fig7(judged)
 plt.show()
+
+# %% [markdown]
+# **Figure B-P.4** (paper B, Figs. 7 and 13): the interactions that newly emerge under parameter
+# noise (ΔA per order): paper B expects a spindle.
 
 # %% [markdown]
 # ## Fig. 8: misclassified samples
@@ -135,6 +147,10 @@ pd.DataFrame([{"setup": name, "solver": solver, "samples (correct, misclassified
                j[solver]["fig8"]["n"], "larger non share": j[solver]["fig8"]["non_share"][1],
                "weaker generalizable": j[solver]["fig8"]["gen_strength"][1]}
               for name, j in judged.items() for solver in PB.SOLVERS])
+
+# %% [markdown]
+# **Figure B-P.5** (paper B, Fig. 8): the per-order strength of correctly classified against
+# misclassified test samples.
 
 # %% [markdown]
 # ## The controls

@@ -147,6 +147,10 @@ pd.DataFrame({"epoch": ck, "train loss (eval)": res["ckpt_train_loss"],
               "phase": np.where(ck <= boundary, "normal learning", "over-fitting")}).round(4)
 
 # %% [markdown]
+# **Figure B3.1** (paper B, Fig. 3, top): training and test loss over the epochs, with the
+# checkpoints whose interactions follow and the phase boundary.
+
+# %% [markdown]
 # ## Distributions at each checkpoint (Fig. 3)
 #
 # Rows: all salient interactions $A$, the generalizable $A_{\text{gen}}$, the non-generalizable
@@ -186,6 +190,11 @@ fig.tight_layout()
 plt.show()
 
 # %% [markdown]
+# **Figure B3.2** (paper B, Fig. 3): per checkpoint, the per-order strength of all,
+# generalizable and non-generalizable interactions, the fitted decay and spindle, and the fit's
+# residual.
+
+# %% [markdown]
 # The numbers behind the figure: per checkpoint, the total strength of each row (orders 1..n,
 # both signs, after division by Z), the strength-weighted mean order of $A_{\text{gen}}$ and
 # $A_{\text{non}}$, the fitted parameters and the shares.
@@ -220,6 +229,10 @@ ax.legend(fontsize=9, loc="upper left")
 ax2.legend(fontsize=9, loc="lower right")
 fig.tight_layout()
 plt.show()
+
+# %% [markdown]
+# **Figure B3.3** (paper B, Fig. 3): the non-generalizable share and the fitted spindle share
+# over the checkpoints, beside the loss gap (dashed: the end of normal learning).
 
 # %% [markdown]
 # ## Phase 1: the generalizable curve at the normal-learning checkpoints

@@ -97,6 +97,11 @@ table = pd.DataFrame(rows)
 table.set_index("setup").drop(columns=["fit message"]).round(3).T
 
 # %% [markdown]
+# **Figure B4.1** (paper B, Fig. 4): per setup, the total strength with its decay-plus-spindle
+# fit (left) and the generalizable and non-generalizable parts against the fitted decay and
+# spindle (right).
+
+# %% [markdown]
 # ## The residual per order
 #
 # $|A_{\text{theory}}^{(m),\pm} - A^{(m),\pm}|$ next to the measured $A^{(m),\pm}$ (sample means).

@@ -94,6 +94,10 @@ fig.tight_layout()
 plt.show()
 
 # %% [markdown]
+# **Figure B8.1** (paper B, Fig. 8): the generalizable and non-generalizable strength of
+# correctly classified and misclassified samples.
+
+# %% [markdown]
 # ## Shares, fits and verdicts
 
 # %%

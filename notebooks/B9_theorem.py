@@ -93,6 +93,10 @@ axes[0, 0].legend(fontsize=9)
 fig.tight_layout()
 plt.show()
 
+# %% [markdown]
+# **Figure B9.1** (paper B, Fig. 9): the measured distributions at earlier checkpoints beside
+# Theorem 3.1's prediction from the last one.
+
 # %%
 rows = []
 for c in range(C):
@@ -115,6 +119,10 @@ ax[1].set_xlabel("epoch")
 ax[1].set_ylabel("fitted log10 δ")
 fig.tight_layout()
 plt.show()
+
+# %% [markdown]
+# **Figure B9.2** (paper B, Fig. 9): the relative error of Theorem 3.1's prediction and of the
+# identity reference (I* rescaled) per checkpoint, and the fitted log10 δ.
 
 # %% [markdown]
 # ## Verdict

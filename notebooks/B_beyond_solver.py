@@ -142,6 +142,10 @@ verdicts = pd.DataFrame(verdict_rows)
 verdicts
 
 # %% [markdown]
+# **Figure B-S.1** (paper B, Fig. 2, with two sparsifiers): the generalizable and non-
+# generalizable strength per order from the exact optimum and from the lab's SGD, side by side.
+
+# %% [markdown]
 # ## 3. Disentangling (eq. 10) and SIM with each solver
 
 # %%
