@@ -1,11 +1,19 @@
-"""Order-steering losses (paper A eq. 14; Deng et al. ICLR 2022 reference code;
+r"""Order-steering losses (paper A eq. 14; Deng et al. ICLR 2022 reference code;
 Conventions page, eq-steering-delta-u to eq-steering-suppress).
 
-Per sample draw one random permutation of the n players; S2 = the first ⌊r2·n⌋, S1 = the first
-⌊r1·n⌋ (S1 ⊂ S2); the others sit at the baseline. On the logit vector
-Δu = f(x_{S2}) − (r2/r1)·f(x_{S1}) (factor 1, and x_{S1} all-baseline, when r1 = 0).
-Boost the orders ≈ [r1·n, r2·n]: L = CE(f(x), y) + λ·CE(Δu, y).
-Suppress them:                    L = CE(f(x), y) − λ·H(softmax(Δu)).
+Per sample draw one random permutation of the :math:`n` players; :math:`S_2` = the first
+:math:`\lfloor r_2 n \rfloor`, :math:`S_1` = the first :math:`\lfloor r_1 n \rfloor`
+(:math:`S_1 \subset S_2`); the others sit at the baseline. On the logit vector
+
+.. math::
+
+   \Delta u = f(x_{S_2}) - \frac{r_2}{r_1} f(x_{S_1})
+
+(factor 1, and :math:`x_{S_1}` all-baseline, when :math:`r_1 = 0`), boost the orders
+:math:`\approx [r_1 n, r_2 n]` with
+:math:`L = \mathrm{CE}(f(x), y) + \lambda\, \mathrm{CE}(\Delta u, y)` or suppress them with
+:math:`L = \mathrm{CE}(f(x), y) - \lambda\, H(\mathrm{softmax}(\Delta u))`.
+
 Presets (Conventions page, conventions-multiorder): high-order = suppress (0, 0.5); mid-order =
 boost (0.3, 0.7); low-order = suppress (0.7, 1.0).
 
@@ -57,9 +65,9 @@ def _masker_for(x: torch.Tensor, masker_or_baseline: Any, grid: int) -> Any:
 def delta_u(model: nn.Module, x: torch.Tensor, *, r1: float, r2: float,
             masker_or_baseline: Any = 0.0, grid: int = 16,
             generator: torch.Generator | None = None) -> torch.Tensor:
-    """Δu = f(x_{S2}) − (r2/r1)·f(x_{S1}) for a batch x (B, ...), one permutation per sample
-    (Conventions page, eq-steering-delta-u), the two masked batches in separate forward passes.
-    Returns (B, classes). ⌊r·n⌋ is computed as
+    r""":math:`\Delta u = f(x_{S_2}) - \frac{r_2}{r_1} f(x_{S_1})` for a batch x (B, ...), one
+    permutation per sample (Conventions page, eq-steering-delta-u), the two masked batches in
+    separate forward passes. Returns (B, classes). :math:`\lfloor r n \rfloor` is computed as
     ``int(r·n + 1e-9)``."""
     _check(r1, r2)
     masker = _masker_for(x, masker_or_baseline, grid)
@@ -86,8 +94,9 @@ def order_loss(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, r1: float,
                mode: str = "boost", lam: float = 1.0, masker_or_baseline: Any = 0.0,
                grid: int = 16, logits: torch.Tensor | None = None,
                generator: torch.Generator | None = None) -> torch.Tensor:
-    """The full loss (Conventions page, eq-steering-boost, eq-steering-suppress):
-    CE(f(x), y) + λ·CE(Δu, y) (boost) or CE(f(x), y) − λ·H(softmax Δu) (suppress).
+    r"""The full loss (Conventions page, eq-steering-boost, eq-steering-suppress):
+    :math:`\mathrm{CE}(f(x), y) + \lambda\, \mathrm{CE}(\Delta u, y)` (boost) or
+    :math:`\mathrm{CE}(f(x), y) - \lambda\, H(\mathrm{softmax}\, \Delta u)` (suppress).
     ``logits`` = f(x) if already computed."""
     _check(r1, r2, mode)
     if logits is None:

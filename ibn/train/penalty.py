@@ -1,29 +1,34 @@
-"""Paper B Appendix J: penalise non-generalizable interactions during training (Conventions page,
-eq-penalty): L = CE(f(x), y) + λ · Σ_S |I_S^non|.
+r"""Paper B Appendix J: penalise non-generalizable interactions during training (Conventions page,
+eq-penalty): :math:`L = \mathrm{CE}(f(x), y) + \lambda \sum_S \lvert I_S^{\mathrm{non}}\rvert`.
 
-The term, for the P penalised samples of a batch (the first ``per_batch`` of the shuffled batch),
-each with label y and the n players of a masker (Conventions page, conventions-notation):
+The term, for the :math:`P` penalised samples of a batch (the first ``per_batch`` of the shuffled
+batch), each with label :math:`y` and the :math:`n` players of a masker (Conventions page,
+conventions-notation):
 
-1. v(x_T) = log p(y|x_T) / (1 − p(y|x_T)) for all 2^n coalitions T (one batch of 2^n masked
-   inputs through the model being trained, float64, **with gradients**; paper B eq. 1;
-   Conventions page, eq-reward).
-2. (γ, δ) = the sparsest AND-OR decomposition of the **detached** values
+1. :math:`v(x_T) = \log \frac{p(y \mid x_T)}{1 - p(y \mid x_T)}` for all :math:`2^n` coalitions
+   :math:`T` (one batch of :math:`2^n` masked inputs through the model being trained, float64,
+   **with gradients**; paper B eq. 1; Conventions page, eq-reward).
+2. :math:`(\gamma, \delta)` = the sparsest AND-OR decomposition of the **detached** values
    (:func:`ibn.and_or.extract`, paper B eq. 14-17; Conventions page, eq-sparsest), held constant.
-   With them the effects are linear in v (:func:`effects_at`):
-
-       I^AND = mobius(½(v − δ) + γ),    I^OR = or_mobius(½(v − δ) − γ),
-
-   equal to the extracted effects at the current weights.
-3. Non-generalizable (Conventions page, eq-rho-hat): S ≠ ∅ salient for the trained model
-   (|I_S| > τ) and not matched by any baseline DNN (trained on a held-out validation split):
-   ρ̂_S = 0, where ρ_S = 1(|I_S^base| > τ and I_S · I_S^base > 0), AND and OR separately
-   (:func:`ibn.distributions.transfer_any`). τ = ``noise_bound_tau`` · |v(x_N) − v(x_∅)| of the
-   trained model per sample (the lab code's per-sample threshold), or a fixed ``tau``.
-4. L_pen = λ · (1/P) Σ_x [Σ_{S non-gen, AND} |I^AND_S(x)| + Σ_{S non-gen, OR} |I^OR_S(x)|].
+   With them the effects are linear in :math:`v` (:func:`effects_at`):
+   :math:`I^{\mathrm{AND}} = \mathrm{mobius}(\tfrac12 (v - \delta) + \gamma)` and
+   :math:`I^{\mathrm{OR}} = \mathrm{or\_mobius}(\tfrac12 (v - \delta) - \gamma)`, equal to the
+   extracted effects at the current weights.
+3. Non-generalizable (Conventions page, eq-rho-hat): :math:`S \neq \emptyset` salient for the
+   trained model (:math:`\lvert I_S\rvert > \tau`) and not matched by any baseline DNN (trained on a
+   held-out validation split): :math:`\hat\rho_S = 0`, where
+   :math:`\rho_S = \mathbb{1}(\lvert I_S^{\mathrm{base}}\rvert > \tau \text{ and }
+   I_S I_S^{\mathrm{base}} > 0)`, AND and OR separately
+   (:func:`ibn.distributions.transfer_any`). :math:`\tau` = ``noise_bound_tau`` ·
+   :math:`\lvert v(x_N) - v(x_\emptyset)\rvert` of the trained model per sample (the lab code's
+   per-sample threshold), or a fixed ``tau``.
+4. :math:`L_{\mathrm{pen}} = \frac{\lambda}{P} \sum_x \big[\sum_{S\ \mathrm{non,\ AND}}
+   \lvert I^{\mathrm{AND}}_S(x)\rvert + \sum_{S\ \mathrm{non,\ OR}} \lvert I^{\mathrm{OR}}_S(x)\rvert\big]`.
 
 **Detached**: γ, δ, τ, the selection of non-generalizable S and the baseline effects; the gradient
-flows through v only, i.e. d L_pen / dv = λ/P · [½ Mᵀ(s_AND) − ½ flip(Mᵀ s_OR)] with s the signs
-of the selected effects (M the Möbius matrix). Holding the decomposition fixed is the Danskin
+flows through :math:`v` only, i.e. :math:`\partial L_{\mathrm{pen}} / \partial v = \frac{\lambda}{P}
+\big[\tfrac12 M^\top s_{\mathrm{AND}} - \tfrac12 \mathrm{flip}(M^\top s_{\mathrm{OR}})\big]` with
+:math:`s` the signs of the selected effects (:math:`M` the Möbius matrix). Holding the decomposition fixed is the Danskin
 (envelope) choice for the full L1 objective (up to ζ's own dependence on v); for the partial sum
 over non-generalizable S it is a modelling choice, stated here.
 
