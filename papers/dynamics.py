@@ -297,7 +297,7 @@ def spearman(x: Sequence[float], y: Sequence[float]) -> float:
     a, b = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
     if len(a) != len(b):
         raise ValueError("x and y must have the same length")
-    if len(a) < 3 or a.std() == 0 or b.std() == 0:
+    if len(a) < 3 or np.ptp(a) == 0 or np.ptp(b) == 0:
         return float("nan")
     return float(spearmanr(a, b).statistic)
 
