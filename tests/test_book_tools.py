@@ -299,6 +299,15 @@ def test_claims_table_lists_every_record(tmp_path):
     assert "B.fig2.decay" in only_b and "A.discovery" not in only_b
 
 
+def test_claims_table_reason_is_one_short_line():
+    assert ext.short_why("3 of 3 pass") == "3 of 3 pass"
+    assert ext.short_why("3 of 3 pass; scope; more") == "3 of 3 pass; …"
+    assert ext.short_why("4 of 6 move J^(m) (low (down) at 4: 0.4; x)") == "4 of 6 move J^(m); …"
+    long = "word " * 60 + "; tail"
+    cut = ext.short_why(long)
+    assert len(cut) <= ext.WHY_CHARS + 2 and cut.endswith(" …") and "tail" not in cut
+
+
 def test_verdict_header_box_states_claims_verdicts_setups_departures_and_reading():
     from papers import verdicts as V
 

@@ -306,9 +306,33 @@ VERDICT_COLOURS = {"reproduced": "#c8e6c9", "partly reproduced": "#fff3c4",
                    "not reproduced": "#ffcdd2", "inconclusive": "#e0e0e0"}
 
 
+#: the longest reason the claims table shows (the chapter's header box has the whole record)
+WHY_CHARS = 160
+
+
+def short_why(why: str, limit: int = WHY_CHARS) -> str:
+    """The first clause of a record's ``why`` (up to its first "; "), cut at a word boundary
+    with "…" when longer than ``limit`` characters: one line of the claims table."""
+    first = why.split("; ", 1)[0].strip()
+    depth, opened = 0, []
+    for i, ch in enumerate(first):  # a clause cut inside brackets ends before the open one
+        if ch == "(":
+            depth += 1
+            opened.append(i)
+        elif ch == ")" and depth:
+            depth -= 1
+            opened.pop()
+    if opened:
+        first = first[:opened[0]].rstrip(" ,:")
+    if len(first) <= limit:
+        return first + ("; …" if first != why.strip() else "")
+    return first[:limit].rsplit(" ", 1)[0].rstrip(",;:") + " …"
+
+
 def claims_table(root: Path = ROOT, paper: str | None = None) -> str:
     """Markdown: one row per verdict record of ``data/verdicts/*.json`` (the ``book`` runs),
-    of one paper or of both: claim, figure, setup and scale, verdict, why, chapter."""
+    of one paper or of both: claim, figure, setup and scale, verdict, the reason in one line
+    (:func:`short_why`), chapter."""
     records = []
     for path in sorted((root / "data" / "verdicts").glob("*.json")):
         try:
@@ -332,7 +356,7 @@ def claims_table(root: Path = ROOT, paper: str | None = None) -> str:
                    f'white-space: nowrap">{r["verdict"]}</span>')
         lines.append("| " + " | ".join(_cell(c) for c in (
             f"{r['claim']} ({r['figure']})", verdict,
-            f"{models} (n = {ns}, {samples} samples; {r['scale']})", r["why"],
+            f"{models} (n = {ns}, {samples} samples; {r['scale']})", short_why(r["why"]),
             f"{{doc}}`{stem} </book/notebooks/{stem}>`")) + " |")
     return "\n".join(lines) + "\n"
 
