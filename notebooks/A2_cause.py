@@ -224,9 +224,10 @@ table.round(4)
 
 # %%
 a1_final = PA.stored_profiles(scale)
+n_fits = PA.effective_n_rows(a1_final)
 if a1_final:
     fig, ax = plt.subplots(figsize=(papers.PAGE_WIDTH * 0.9, 3.0))
-    for k, (name, fit) in enumerate(zip(a1_final, PA.effective_n_rows(a1_final))):
+    for k, (name, fit) in enumerate(zip(a1_final, n_fits)):
         p, n_fit, color = a1_final[name], fit["n'"], plt.get_cmap("tab10")(k)
         ax.semilogy(p["ratios"], p["J"] / p["J"][0], marker="o", ms=3, color=color,
                     label=f"{name} (n' = {n_fit:.1f})")
@@ -236,7 +237,7 @@ if a1_final:
     ax.legend(fontsize=9, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
     fig.tight_layout()
     plt.show()
-pd.DataFrame(PA.effective_n_rows(a1_final)).round(3) if a1_final else \
+pd.DataFrame(n_fits).round(3) if a1_final else \
     "no reference-protocol profile stored at this scale (the A1 reference-protocol chapter computes them)"
 
 # %% [markdown]

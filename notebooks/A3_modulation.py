@@ -44,24 +44,8 @@ from papers import verdicts as V
 papers.setup(scale)
 t_start = time.perf_counter()
 P = scale_params(scale, bnr.A3_PRESETS)
-results = {}
-for d in P["datasets"]:
-    results[(d, "normal", 0.0)] = bnr.a3_modulation(d, "mid", 0.0, P, seed=seed, scale=scale,
-                                                    recompute=recompute)
-    for preset in P["presets"]:
-        for lam in P["lams"]:
-            results[(d, preset, lam)] = bnr.a3_modulation(d, preset, lam, P, seed=seed,
-                                                          scale=scale, recompute=recompute)
-reference = {}
-for d in P["datasets"]:
-    label = f"{d}, reference recipe"
-    reference[(label, "normal", 0.0)] = bnr.a3_modulation(d, "mid", 0.0, P, seed=seed, scale=scale,
-                                                          recipe="reference", recompute=recompute)
-    for preset in P["presets"]:
-        for lam in P["lams"]:
-            reference[(label, preset, lam)] = bnr.a3_modulation(d, preset, lam, P, seed=seed,
-                                                                scale=scale, recipe="reference",
-                                                                recompute=recompute)
+results = bnr.a3_sweep(P, seed=seed, scale=scale, recompute=recompute)
+reference = bnr.a3_sweep(P, seed=seed, scale=scale, recipe="reference", recompute=recompute)
 controls = CA.planted_modulation(P["presets"])
 both = {**results, **reference}
 verdicts = CA.modulation_records(both, controls, scale=scale,

@@ -211,12 +211,11 @@ CA.low_vs_high(control_table).round(4)
 # the verdicts above count these quantities as parts of each claim beside the Adam models'.
 
 # %%
+ref_centres = CA.order_centres(reference)
 ref_centre = pd.DataFrame([{"model": k, "recipe": "reference",
                             "kept epoch (mean)": np.mean([reference[(k, s)][1]["kept_epoch"]
                                                           for s in P["seeds"]]),
-                            "centre r̄ (mean)": np.mean([bnr.order_centre(reference[(k, s)][1]["ratios"],
-                                                                         reference[(k, s)][1]["J"])
-                                                        for s in P["seeds"]])}
+                            "centre r̄ (mean)": np.mean(ref_centres[k])}
                            for k in P["kinds"]])
 ref_centre.round(3)
 
@@ -225,7 +224,8 @@ CA.direction_table(per_seed_ref, P["pgd"], P["fgsm"], many_seeds=len(P["seeds"])
     axis="index").format(escape="html")
 
 # %%
-CA.low_vs_high(per_seed_ref).round(4) if len(CA.low_vs_high(per_seed_ref)) else "needs the low and high models"
+low_high_ref = CA.low_vs_high(per_seed_ref)
+low_high_ref.round(4) if len(low_high_ref) else "needs the low and high models"
 
 # %% [markdown]
 # ## Reading the results (book scale)

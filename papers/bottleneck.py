@@ -281,13 +281,11 @@ def train_tabular(dataset: str, model_name: str, *, features: Sequence[int], epo
     from ibn.data import load_tabular
     from ibn.models import build
 
-    if recipe not in TABULAR_RECIPES:
-        raise ValueError(f"recipe must be one of {TABULAR_RECIPES}, got {recipe!r}")
     tab = select_features(load_tabular(dataset, seed=seed), features)
     model = build(model_name, in_features=len(list(features)), num_classes=tab.n_classes,
                   seed=seed)
-    hist, snaps = fit_tabular(model, tab, epochs=epochs, seed=seed, recipe=recipe,
-                              snapshots=snapshots)
+    hist, snaps, _ = fit_tabular(model, tab, epochs=epochs, seed=seed, recipe=recipe,
+                                 snapshots=snapshots)
     return tab, model, hist, snaps
 
 
@@ -306,7 +304,8 @@ def fitted_part(tab: Any, *, seed: int, recipe: str = "adam") -> torch.Tensor:
 
 
 def fit_tabular(model: nn.Module, tab: Any, *, epochs: int, seed: int, recipe: str = "adam",
-                snapshots: Iterable[int] = (), extra_loss: Any = None) -> tuple[Any, dict]:
+                snapshots: Iterable[int] = (), extra_loss: Any = None
+                ) -> tuple[Any, dict, int]:
     """Train ``model`` on the training part of the split ``tab`` (batch 32, CPU, cross-entropy
     plus ``extra_loss``, e.g. :func:`steering_loss`) by ``recipe``:
 
@@ -317,16 +316,18 @@ def fit_tabular(model: nn.Module, tab: Any, *, epochs: int, seed: int, recipe: s
       kept epoch itself (the largest key). Each History record also has ``val_loss``/``val_acc``.
 
     ``test_loss``/``test_acc`` of the records are on the test split. Returns (History,
-    {epoch: state_dict})."""
+    {epoch: state_dict}, the kept epoch: the last for Adam, the best-validation one for the
+    reference recipe)."""
     from ibn.train import evaluate
 
     if recipe not in TABULAR_RECIPES:
         raise ValueError(f"recipe must be one of {TABULAR_RECIPES}, got {recipe!r}")
     if recipe == "adam":
-        return train_snapshots(
+        hist, snaps = train_snapshots(
             model, (tab.x_train, tab.y_train), test_set=(tab.x_test, tab.y_test), epochs=epochs,
             batch_size=32, optimizer="adam", lr=1e-3, seed=seed, snapshot_epochs=snapshots,
             extra_loss=extra_loss, device="cpu")
+        return hist, snaps, epochs
     r = REFERENCE_TABULAR
     fit = fitted_part(tab, seed=seed, recipe=recipe)
     val = torch.as_tensor(np.setdiff1d(np.arange(len(tab.y_train)), fit.numpy()))
@@ -348,7 +349,7 @@ def fit_tabular(model: nn.Module, tab: Any, *, epochs: int, seed: int, recipe: s
     model.load_state_dict(snaps[best])
     kept = {e: snaps[e] for e in sorted(set(int(e) for e in snapshots)) if e < best}
     kept[best] = snaps[best]
-    return hist, kept
+    return hist, kept, best
 
 
 def image_data(name: str, *, size: int = 28, n_train: int | None = None,

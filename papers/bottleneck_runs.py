@@ -34,7 +34,8 @@ if TYPE_CHECKING:
 __all__ = [
     "A1_PRESETS", "A2_PRESETS", "A3_PRESETS", "A4_PRESETS",
     "a1_tabular", "tabular_recipe_rows", "a1_cnn_params", "a1_cnn", "a1_text_params", "a1_text", "exact_vs_sampled",
-    "sampled_noise_floor", "a2_gradients", "a3_modulation", "order_centre", "a4_consequences",
+    "sampled_noise_floor", "a2_gradients", "a3_modulation", "a3_sweep", "order_centre",
+    "a4_consequences",
     "order_of",
 ]
 
@@ -396,22 +397,42 @@ def a3_modulation(dataset: str, preset: str, lam: float, settings: Mapping[str, 
                       seed=seed)
         masker = TabularMasker(torch.zeros(N_FEATURES))
         t = time.perf_counter()
-        hist, snaps = bn.fit_tabular(model, tab, epochs=params["epochs"], seed=seed,
-                                     recipe=recipe,
-                                     extra_loss=bn.steering_loss(preset if lam else None, lam,
-                                                                 masker))
+        hist, _, kept = bn.fit_tabular(model, tab, epochs=params["epochs"], seed=seed,
+                                       recipe=recipe,
+                                       extra_loss=bn.steering_loss(preset if lam else None, lam,
+                                                                   masker))
         train_s = time.perf_counter() - t
         idx = bn.pick_samples(model, tab.x_test, tab.y_test, per_class=params["per_class"],
                               seed=seed)
         values = bn.game_values(model, tab.x_test[idx], tab.y_test[idx], masker)
         prof = bn.exact_profile(values)
-        last = hist.records[-1] if recipe == "adam" else hist.records[max(snaps) - 1]
+        last = hist.records[kept - 1]
         return {"strength": prof["strength"], "J": prof["J"], "ratios": prof["ratios"],
                 "train_loss": last["train_loss"], "train_acc": last["train_acc"],
                 "test_acc": last["test_acc"], "test_loss": last["test_loss"],
                 "n_samples": len(idx), "train_s": train_s}
 
     return params, cached("A3_modulation", params, compute, recompute=recompute)
+
+
+def a3_sweep(settings: Mapping[str, Any], *, seed: int, scale: str, recipe: str = "adam",
+             recompute: bool = False) -> dict[tuple[str, str, float], Run]:
+    """A3's runs of one training ``recipe``: per dataset of ``settings`` the normal model
+    (preset "normal", λ = 0) and every preset at every λ of ``settings["lams"]``, keyed
+    (setup, preset, λ), where the setup is the dataset's name (with ", reference recipe" for
+    the reference recipe), as :func:`papers.claims_a.modulation_records` takes them."""
+    out: dict[tuple[str, str, float], Run] = {}
+    for d in settings["datasets"]:
+        label = d if recipe == "adam" else f"{d}, reference recipe"
+        out[(label, "normal", 0.0)] = a3_modulation(d, "mid", 0.0, settings, seed=seed,
+                                                    scale=scale, recipe=recipe,
+                                                    recompute=recompute)
+        for preset in settings["presets"]:
+            for lam in settings["lams"]:
+                out[(label, preset, lam)] = a3_modulation(d, preset, lam, settings, seed=seed,
+                                                          scale=scale, recipe=recipe,
+                                                          recompute=recompute)
+    return out
 
 
 def order_centre(ratios: np.ndarray, J: np.ndarray) -> float:
@@ -470,11 +491,10 @@ def a4_consequences(kind: str, seed: int, settings: Mapping[str, Any], *, scale:
                       seed=seed)
         masker = TabularMasker(torch.zeros(N_FEATURES))
         t = time.perf_counter()
-        _, snaps = bn.fit_tabular(model, tab, epochs=params["epochs"], seed=seed, recipe=recipe,
-                                  extra_loss=bn.steering_loss(kind, params["lam"], masker))
-        out: dict[str, Any] = {"train_s": time.perf_counter() - t,
-                               "kept_epoch": max(snaps) if recipe == "reference"
-                               else params["epochs"]}
+        _, _, kept = bn.fit_tabular(model, tab, epochs=params["epochs"], seed=seed,
+                                    recipe=recipe,
+                                    extra_loss=bn.steering_loss(kind, params["lam"], masker))
+        out: dict[str, Any] = {"train_s": time.perf_counter() - t, "kept_epoch": kept}
         fit = bn.fitted_part(tab, seed=seed, recipe=recipe)
         tr = evaluate(model, (tab.x_train[fit], tab.y_train[fit]))
         te = evaluate(model, (tab.x_test, tab.y_test))

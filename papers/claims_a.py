@@ -59,7 +59,7 @@ __all__ = [
     "planted_gradient_stats", "cause_controls", "cause_judgements", "cause_records",
     "INTENDED", "profile_row", "moves_rule", "second_peak_rule", "planted_profile_values",
     "planted_modulation", "modulation_records", "NOISE_SD", "CONSEQUENCE_CLAIMS",
-    "consequence_table", "low_vs_high", "direction_table", "consequence_metrics",
+    "consequence_table", "MIN_STEER", "order_centres", "steering_gap", "low_vs_high", "direction_table", "consequence_metrics",
     "planted_consequence_models", "consequence_controls", "consequence_records",
 ]
 
@@ -536,15 +536,23 @@ def consequence_table(results: Mapping[tuple[str, int], tuple[Any, Mapping[str, 
 MIN_STEER = 0.2
 
 
-def steering_gap(results: Mapping[tuple[str, int], tuple[Any, Mapping[str, Any]]]) -> float:
-    """Mean order centre r̄ (:func:`papers.bottleneck_runs.order_centre`) of the high-order
-    models minus that of the low-order models, over the seeds of ``results`` ({(kind, seed):
-    (params, result with ``ratios`` and ``J``)}); NaN without both kinds."""
+def order_centres(results: Mapping[tuple[str, int], tuple[Any, Mapping[str, Any]]]
+                  ) -> dict[str, list[float]]:
+    """The order centre r̄ (:func:`papers.bottleneck_runs.order_centre`) of every run of
+    ``results`` ({(kind, seed): (params, result with ``ratios`` and ``J``)}), by kind."""
     from papers.bottleneck_runs import order_centre
 
-    centre = {k: [order_centre(np.asarray(r["ratios"]), np.asarray(r["J"]))
-                  for (kind, _), (_, r) in results.items() if kind == k] for k in ("low", "high")}
-    if not centre["low"] or not centre["high"]:
+    out: dict[str, list[float]] = {}
+    for (kind, _), (_, r) in results.items():
+        out.setdefault(kind, []).append(order_centre(np.asarray(r["ratios"]), np.asarray(r["J"])))
+    return out
+
+
+def steering_gap(results: Mapping[tuple[str, int], tuple[Any, Mapping[str, Any]]]) -> float:
+    """Mean order centre r̄ (:func:`order_centres`) of the high-order models minus that of the
+    low-order models, over the seeds of ``results``; NaN without both kinds."""
+    centre = order_centres(results)
+    if not centre.get("low") or not centre.get("high"):
         return float("nan")
     return float(np.mean(centre["high"]) - np.mean(centre["low"]))
 
@@ -742,7 +750,8 @@ def consequence_records(per_seed: pd.DataFrame, control_table: pd.DataFrame,
                        "target_test_acc": {k: round(float(v), 4) for k, v in test_acc.items()},
                        "kinds": list(settings["kinds"]), "lam": settings["lam"],
                        "seeds": list(settings["seeds"]), "epochs": settings["epochs"],
-                       "optimizer": "adam" if recipe == "adam" else "sgd",
+                       "optimizer": "adam" if recipe == "adam"
+                       else bn.REFERENCE_TABULAR["optimizer"],
                        "recipe": recipe if recipe == "adam" else dict(bn.REFERENCE_TABULAR),
                        **({} if np.isnan(gap[recipe]) else
                           {"steering_gap": round(gap[recipe], 4)})})

@@ -34,7 +34,8 @@ from papers.reference import ACCURACY_FLOOR, ImageSetup, parse_setups, train_ref
 __all__ = ["SetupA", "SCALES_A", "STAGES", "SETUPS_A", "pick_images", "profile",
            "noise_floor", "setup_record", "discovery_records", "plot_profiles",
            "u_rule", "dip_depth", "learned_rule", "LEARNED_RATIO", "planted_u_game",
-           "control_profile", "chosen_setups", "stored_profiles", "effective_n_rows"]
+           "control_profile", "chosen_setups", "profile_name", "stored_profiles",
+           "effective_n_rows"]
 
 #: images (per class), pairs, contexts and grid per scale and stage ("final" or the others).
 SCALES_A: dict[str, dict[str, Any]] = {
@@ -108,6 +109,11 @@ def noise_floor(sem: np.ndarray) -> np.ndarray:
     return np.sqrt(2 / np.pi) * np.asarray(sem).mean(axis=(0, 1))
 
 
+def profile_name(setup: SetupA, stage: str) -> str:
+    """The cache name of :func:`profile`: ``A_protocol_<model>_<dataset>_<stage>``."""
+    return f"A_protocol_{setup.name}_{stage}"
+
+
 def profile(setup: SetupA, stage: str, *, recompute: bool = False) -> dict[str, Any]:
     """The sampled order profile of the setup's model at ``stage`` (cached): ``orders``,
     ``ratios``, ``strength`` (N, K), ``J`` (K,), ``floor`` (K,, in strength units), ``sem``,
@@ -137,7 +143,7 @@ def profile(setup: SetupA, stage: str, *, recompute: bool = False) -> dict[str, 
                    early_step=int(info["early_step"]), scale=setup.scale)
         return out
 
-    return results.cached(f"A_protocol_{setup.name}_{stage}", setup.key(stage), compute,
+    return results.cached(profile_name(setup, stage), setup.key(stage), compute,
                           recompute=recompute, scale=setup.scale)
 
 
@@ -351,9 +357,8 @@ def stored_profiles(scale: str, stage: str = "final") -> dict[str, dict[str, Any
     chapter or :mod:`papers.run_protocol`), by setup name; none is computed here."""
     out = {}
     for s in chosen_setups(scale):
-        name = f"A_protocol_{s.name}_{stage}"
-        if results.result_path(name, s.key(stage)).is_file():
-            out[s.name] = results.load_result(name, s.key(stage))
+        if results.result_path(profile_name(s, stage), s.key(stage)).is_file():
+            out[s.name] = results.load_result(profile_name(s, stage), s.key(stage))
     return out
 
 
