@@ -23,6 +23,7 @@ import json
 import os
 import platform
 import re
+import shutil
 import subprocess
 import tempfile
 import time
@@ -46,6 +47,7 @@ __all__ = [
     "provenance",
     "result_path",
     "cached",
+    "Parts",
     "load_result",
     "load_provenance",
     "list_results",
@@ -385,6 +387,48 @@ def load_provenance(
     return json.loads(path.read_text())
 
 
+class Parts:
+    """The finished parts of one result whose ``compute`` is still running, so that an interrupted
+    run resumes where it stopped.
+
+    ``Parts(name, params).get(key, compute_part)`` returns part ``key``'s stored dict, or runs
+    ``compute_part()``, stores its dict (atomically, as a result is) and returns it. The parts lie
+    in ``<data root>/results/<name>/.parts-<params hash>/``; :func:`cached` removes them once the
+    whole result is saved, and before it starts when asked to recompute.
+    """
+
+    def __init__(self, name: str, params: Mapping[str, Any], *,
+                 root: str | os.PathLike[str] | None = None) -> None:
+        path = result_path(name, params, root)
+        self.folder = path.parent / f".parts-{path.stem}"
+
+    def _path(self, key: str | int) -> Path:
+        key = str(key)
+        if not _NAME_RE.match(key):
+            raise ValueError(f"part key must match {_NAME_RE.pattern}, got {key!r}")
+        return self.folder / f"{key}.pt"
+
+    def done(self) -> list[str]:
+        """The keys of the stored parts, sorted."""
+        return sorted(p.stem for p in self.folder.glob("*.pt")) if self.folder.is_dir() else []
+
+    def get(self, key: str | int, compute_part: Callable[[], Mapping[str, Any]]) -> dict[str, Any]:
+        """Part ``key``: loaded when stored, else computed and stored."""
+        path = self._path(key)
+        if path.is_file():
+            return _decode(torch.load(path, map_location="cpu", weights_only=True))
+        part = compute_part()
+        if not isinstance(part, Mapping):
+            raise TypeError(f"compute_part() for part {key!r} must return a dict, got {type(part).__name__}")
+        encoded = _encode(dict(part))
+        write_atomically([(path, lambda p: torch.save(encoded, p))])
+        return _decode(encoded)
+
+    def clear(self) -> None:
+        """Remove the stored parts."""
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
 def cached(
     name: str,
     params: Mapping[str, Any],
@@ -402,11 +446,17 @@ def cached(
     ``compute`` takes no arguments (close over ``params``) and returns a dict.  With
     ``recompute=True``, or the environment variable ``IBN_RECOMPUTE=1`` (used by CI so that
     every notebook really computes at smoke scale), the stored result is ignored and overwritten.
+    A ``compute`` that keeps its finished parts in :class:`Parts` (same ``name`` and ``params``)
+    resumes from them when rerun after an interruption; they are removed once the result is
+    saved, and before ``compute`` starts when recomputing.
     """
     path = result_path(name, params, root)
     recompute = recompute or os.environ.get("IBN_RECOMPUTE", "") not in ("", "0")
     if not recompute and path.is_file():
         return load_result(name, params, root=root)
+    parts = Parts(name, params, root=root)
+    if recompute:
+        parts.clear()
     start, t0 = _now(), time.perf_counter()
     result = compute()
     elapsed = time.perf_counter() - t0
@@ -414,6 +464,7 @@ def cached(
         raise TypeError(f"compute() for result {name!r} must return a dict, got {type(result).__name__}")
     prov = provenance(params, scale=scale, start=start, end=_now(), elapsed_s=elapsed)
     _save(name, params, result, prov, root)
+    parts.clear()
     return load_result(name, params, root=root)
 
 

@@ -114,10 +114,13 @@ def profile_name(setup: SetupA, stage: str) -> str:
     return f"A_protocol_{setup.name}_{stage}"
 
 
-def profile(setup: SetupA, stage: str, *, recompute: bool = False) -> dict[str, Any]:
+def profile(setup: SetupA, stage: str, *, recompute: bool = False,
+            progress: bool = False) -> dict[str, Any]:
     """The sampled order profile of the setup's model at ``stage`` (cached): ``orders``,
     ``ratios``, ``strength`` (N, K), ``J`` (K,), ``floor`` (K,, in strength units), ``sem``,
-    the images' ``indices`` and ``labels``, and the model's accuracies."""
+    the images' ``indices`` and ``labels``, and the model's accuracies. Each image's estimate is
+    kept as it finishes (:class:`ibn.results.Parts`): an interrupted run resumes at the image it
+    stopped in."""
     if stage not in STAGES:
         raise ValueError(f"stage must be one of {STAGES}, got {stage!r}")
     s = setup.settings
@@ -132,12 +135,14 @@ def profile(setup: SetupA, stage: str, *, recompute: bool = False) -> dict[str, 
         masker = PatchMasker(grid=(g, g), baseline=0.0, batch_size=1024)
         from ibn.games import evaluate
 
-        evaluators = ((lambda m, xi=x[i], yi=int(y[i]): evaluate(net, xi, masker, m, target=yi,
+        evaluators = [(lambda m, xi=x[i], yi=int(y[i]): evaluate(net, xi, masker, m, target=yi,
                                                                   batch_size=1024, progress=False))
-                      for i in idx.tolist())
+                      for i in idx.tolist()]
+        done = results.Parts(profile_name(setup, stage), setup.key(stage))
         out = sampled_orders(evaluators, masker.n_players, grid=(g, g), pairs=None,
                              n_pairs=pairs, radius=2, contexts=contexts,
-                             ratios=mo.REFERENCE_RATIOS, orders=None, seed=setup.seed)
+                             ratios=mo.REFERENCE_RATIOS, orders=None, seed=setup.seed,
+                             checkpoint=done.get, progress=progress)
         out.update(floor=noise_floor(out["sem"]), indices=idx.numpy(), labels=y[idx].numpy(),
                    test_acc=float(info["test_acc"]), best_epoch=int(info["best_epoch"]),
                    early_step=int(info["early_step"]), scale=setup.scale)

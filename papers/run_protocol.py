@@ -4,7 +4,8 @@ Usage: ``python -m papers.run_protocol A --scale book [--setups resnet20:mnist,.
 the order profiles at initialisation, early and final; paper B: the games, the exact effects
 and the lab SGD's effects, the misclassified samples' (Fig. 8) and the noise levels' (Figs. 5
 and 7)). Every stage is cached (``data/results``); a rerun skips what is
-done, so an interrupted run loses at most the stage it was in. Trains the models it needs
+done, so an interrupted run loses at most the stage it was in (paper A's profiles: at most the
+image it was in). Trains the models it needs
 (:mod:`papers.reference`) when they are not stored yet.
 """
 
@@ -26,15 +27,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("paper", choices=("A", "B"))
     ap.add_argument("--scale", default="book", choices=("smoke", "book", "paper"))
     ap.add_argument("--setups", default=None, help="model:dataset,... (default: all of the scale)")
+    ap.add_argument("--stages", default="final,init,early",
+                    help="paper A: the stages to compute, in order (default: final,init,early)")
     ap.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
     args = ap.parse_args(argv)
     if args.threads is not None:
         torch.set_num_threads(args.threads)
     if args.paper == "A":
         for s in PA.chosen_setups(args.scale, args.setups):
-            for stage in ("final", "init", "early"):
+            for stage in args.stages.split(","):
                 t0 = time.perf_counter()
-                p = PA.profile(s, stage)
+                p = PA.profile(s, stage, progress=True)
                 ok, why = PA.u_rule(p["ratios"], p["strength"], p["floor"])
                 print(f"A {s.name} {stage}: {time.perf_counter() - t0:.0f} s; U rule {ok}: {why}",
                       flush=True)

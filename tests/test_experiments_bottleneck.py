@@ -13,7 +13,7 @@ from torch import nn
 from ibn import multiorder as mo
 from papers import bottleneck as bn
 from ibn.maskers import PatchMasker, TabularMasker
-from ibn.transforms import all_masks
+from ibn.transforms import all_masks, masks_to_index
 
 
 def _mlp(d: int, classes: int = 3, seed: int = 0, width: int = 8) -> nn.Module:
@@ -285,3 +285,36 @@ def test_fgsm_is_the_cross_entropy_step():
     (g,) = torch.autograd.grad(F.cross_entropy(model(xx), y), xx)
     assert torch.equal(fgsm(model, x, y, 0.1), (x + 0.1 * g.sign()).detach())
     assert torch.equal(fgsm(model, x, y, 0.1, direction=1), (x - 0.1 * g.sign()).detach())
+
+
+def test_sampled_orders_resume_from_checkpoints_to_the_same_estimate(tmp_path):
+    from ibn import results
+    from ibn.multiorder.profiles import sampled_orders
+
+    V = bn.game_values(_mlp(6, seed=2), torch.randn(3, 6, dtype=torch.float64,
+                                                    generator=torch.Generator().manual_seed(1)),
+                       torch.tensor([0, 1, 2]), TabularMasker(torch.zeros(6, dtype=torch.float64)))
+    kw = dict(grid=(2, 3), pairs=None, n_pairs=5, radius=2, contexts=20,
+              ratios=mo.REFERENCE_RATIOS, orders=None, seed=4)
+    whole = bn.sampled_from_values(V, **kw)
+    calls: list[int] = []
+
+    def evaluators(fail_at=None):
+        def ev(k):
+            def f(masks):
+                if k == fail_at:
+                    raise KeyboardInterrupt
+                calls.append(k)
+                return V[k][masks_to_index(masks)]
+            return f
+        return [ev(k) for k in range(3)]
+
+    parts = results.Parts("resume", {"x": 1}, root=tmp_path)
+    with pytest.raises(KeyboardInterrupt):
+        sampled_orders(evaluators(fail_at=2), 6, unique=False, checkpoint=parts.get, **kw)
+    assert parts.done() == ["0", "1"]
+    calls.clear()
+    again = sampled_orders(evaluators(), 6, unique=False, checkpoint=parts.get, **kw)
+    assert set(calls) == {2}  # samples 0 and 1 came from their checkpoints
+    for key in ("strength", "J", "mean", "sem", "pairs"):
+        assert np.allclose(again[key], whole[key], rtol=0, atol=1e-12)

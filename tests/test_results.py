@@ -205,3 +205,43 @@ def test_mostly_zero_tensors_stored_sparse_and_loaded_bit_for_bit(tmp_path):
     assert set(stored["effects"]) == {"__mostly_zeros__"} and isinstance(stored["dense"], torch.Tensor)
     results.cached("sparse", {"a": 2}, lambda: {"effects": effects}, root=tmp_path)
     assert results.result_path("sparse", {"a": 2}, tmp_path).stat().st_size < effects.numel() * 8 * 0.2
+
+
+def test_parts_resume_an_interrupted_compute_and_are_removed_once_saved(tmp_path, monkeypatch):
+    monkeypatch.delenv("IBN_RECOMPUTE", raising=False)
+    params = {"n": 3}
+    calls: list[int] = []
+
+    def compute(stop_at: int | None):
+        def run():
+            parts = results.Parts("demo", params, root=tmp_path)
+
+            def part(k):
+                if k == stop_at:
+                    raise KeyboardInterrupt
+                calls.append(k)
+                return {"x": torch.full((2,), float(k)), "k": k}
+
+            got = [parts.get(k, lambda k=k: part(k)) for k in range(4)]
+            return {"x": torch.stack([g["x"] for g in got]), "ks": [g["k"] for g in got]}
+        return run
+
+    with pytest.raises(KeyboardInterrupt):
+        results.cached("demo", params, compute(stop_at=2), root=tmp_path)
+    parts = results.Parts("demo", params, root=tmp_path)
+    assert parts.done() == ["0", "1"] and calls == [0, 1]
+    assert not results.result_path("demo", params, tmp_path).exists()
+    out = results.cached("demo", params, compute(stop_at=None), root=tmp_path)
+    assert calls == [0, 1, 2, 3]  # parts 0 and 1 were loaded, not recomputed
+    assert out["ks"] == [0, 1, 2, 3] and torch.equal(out["x"][:, 0], torch.arange(4.0))
+    assert parts.done() == [] and not parts.folder.exists()
+    # recomputing starts afresh: leftover parts are removed first
+    parts.get(0, lambda: {"x": torch.full((2,), -1.0), "k": -1})
+    out = results.cached("demo", params, compute(stop_at=None), root=tmp_path, recompute=True)
+    assert out["ks"] == [0, 1, 2, 3] and parts.done() == []
+    assert [p.name for p in (tmp_path / "results" / "demo").iterdir()
+            if p.name.startswith(".")] == []
+    with pytest.raises(ValueError, match="part key"):
+        parts.get("../x", dict)
+    with pytest.raises(TypeError, match="must return a dict"):
+        parts.get(5, lambda: [1])

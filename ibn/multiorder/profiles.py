@@ -10,6 +10,7 @@ from typing import Any, Callable, Iterable, Sequence
 import numpy as np
 import torch
 
+from .._progress import tqdm
 from ..transforms import masks_to_index, n_players
 from . import interactions as mo
 from .theory import order_ratios
@@ -65,12 +66,18 @@ def _lookup(values_row: torch.Tensor) -> Callable[[torch.Tensor], torch.Tensor]:
     return evaluate
 
 
+_FIELDS = ("orders", "strength", "pairs", "mean", "sem")
+
+
 def sampled_orders(evaluators: Iterable[Callable], n: int, *, grid, pairs, n_pairs: int, radius: int,
-             contexts: int, ratios: Sequence[float], orders, seed: int,
-             unique: bool = True) -> dict[str, Any]:
+                   contexts: int, ratios: Sequence[float], orders, seed: int,
+                   unique: bool = True,
+                   checkpoint: Callable[[int, Callable[[], dict]], dict] | None = None,
+                   progress: bool = False) -> dict[str, Any]:
     r"""The reference sampling protocol (:func:`ibn.multiorder.sample`) run on several samples.
 
-    Sample k is evaluated by the k-th of ``evaluators`` with seed ``seed + k``.
+    Sample k is evaluated by the k-th of ``evaluators`` with seed ``seed + k``, so each sample's
+    estimate depends on nothing but its own evaluator and seed.
 
     Args:
         evaluators: one function per sample, each mapping a bool mask matrix ``(k, n)`` to
@@ -85,6 +92,11 @@ def sampled_orders(evaluators: Iterable[Callable], n: int, *, grid, pairs, n_pai
         orders: explicit orders instead of ``ratios``, or None.
         seed: the seed of the first sample.
         unique: evaluate each distinct mask once per pair.
+        checkpoint: ``checkpoint(k, compute)`` returns sample k's estimate (a dict of its
+            ``orders``, ``strength``, ``pairs``, ``mean`` and ``sem``), running ``compute()`` only
+            when it has none stored, e.g. ``ibn.results.Parts(name, params).get``: a run
+            interrupted between samples resumes at the sample it stopped in.
+        progress: show a progress bar over the samples.
 
     Returns:
         A dict of numpy arrays, as :func:`sampled_from_values`.
@@ -93,20 +105,22 @@ def sampled_orders(evaluators: Iterable[Callable], n: int, *, grid, pairs, n_pai
         ValueError: no evaluators, or a bad argument (see :func:`ibn.multiorder.sample`).
         TypeError: an argument of the wrong type (see :func:`ibn.multiorder.sample`).
     """
-    res = []
-    for k, ev in enumerate(evaluators):
-        res.append(mo.sample(ev, n, pairs=pairs, grid=grid, n_pairs=n_pairs, radius=radius,
-                             contexts=contexts, ratios=ratios, orders=orders, seed=seed + k,
-                             unique=unique, progress=False))
+    def one(k: int, ev: Callable) -> dict:
+        r = mo.sample(ev, n, pairs=pairs, grid=grid, n_pairs=n_pairs, radius=radius,
+                      contexts=contexts, ratios=ratios, orders=orders, seed=seed + k,
+                      unique=unique, progress=False)
+        return {f: getattr(r, f) for f in _FIELDS}
+
+    keep = checkpoint if checkpoint is not None else (lambda k, compute: compute())
+    res = [{f: torch.as_tensor(v) for f, v in keep(k, lambda k=k, ev=ev: one(k, ev)).items()}
+           for k, ev in enumerate(tqdm(evaluators, desc="samples", disable=not progress))]
     if not res:
         raise ValueError("no samples")
-    ms = res[0].orders.numpy()
-    S = torch.stack([r.strength for r in res])
+    ms = res[0]["orders"].numpy()
+    S = torch.stack([r["strength"] for r in res])
+    out = {f: torch.stack([r[f] for r in res]).numpy() for f in ("pairs", "mean", "sem")}
     return {"orders": ms, "ratios": order_ratios(ms, n), "strength": S.numpy(),
-            "J": mo.relative_strength(S).numpy(), "n": n, "contexts": contexts,
-            "pairs": torch.stack([r.pairs for r in res]).numpy(),
-            "mean": torch.stack([r.mean for r in res]).numpy(),
-            "sem": torch.stack([r.sem for r in res]).numpy()}
+            "J": mo.relative_strength(S).numpy(), "n": n, "contexts": contexts, **out}
 
 
 def sampled_from_values(values: torch.Tensor, *, grid: tuple[int, int] | None = None,
@@ -144,5 +158,5 @@ def sampled_from_values(values: torch.Tensor, *, grid: tuple[int, int] | None = 
         v = v.unsqueeze(0)
     n = n_players(v.shape[-1])
     return sampled_orders((_lookup(row) for row in v), n, grid=grid, pairs=pairs, n_pairs=n_pairs,
-                    radius=radius, contexts=contexts, ratios=ratios, orders=orders, seed=seed,
+                          radius=radius, contexts=contexts, ratios=ratios, orders=orders, seed=seed,
                     unique=False)
