@@ -33,9 +33,10 @@ from ibn.train import evaluate
 from ibn.transforms import mobius, orders
 from papers._setup import PAGE_WIDTH
 from papers.generalizable import _predict as predict
+from papers.protocol_b_text import TextSetupB, is_text, text_games
 from papers.reference import RECIPES, ImageSetup, ModelSpec, parse_setups, train_reference
 
-__all__ = ["SetupB", "SETUPS_B", "SCALES_B", "SOLVERS", "NOISE_B", "N_MISCLASSIFIED", "games",
+__all__ = ["SetupB", "TextSetupB", "SETUPS_B", "TEXT_SETUPS_B", "SCALES_B", "SOLVERS", "NOISE_B", "N_MISCLASSIFIED", "games",
            "effects", "misclassified", "correct_group", "noise", "upper_share", "gate",
            "chosen_setups", "setup_record", "gate_row", "plot_fig2"]
 
@@ -48,6 +49,8 @@ SCALES_B: dict[str, dict[str, int]] = {
 #: the four image setups of paper B's Figs. 2, 4, 5, 7, 8 run here.
 SETUPS_B = (("resnet20", "mnist"), ("vgg11", "mnist"), ("resnet20", "fashion-mnist"),
             ("vgg11", "fashion-mnist"))
+#: the text setup of Fig. 2 (:mod:`papers.protocol_b_text`).
+TEXT_SETUPS_B = (("minilm", "rt_sentences"),)
 #: how the AND-OR effects of a game are found: the exact optimum, or the lab's SGD preset.
 SOLVERS = {"exact": {}, "sgd": {"solver": "sgd", "preset": "e954ff2"}}
 
@@ -109,14 +112,18 @@ def _play(setup: SetupB, nets: list[torch.nn.Module], x: torch.Tensor, y: torch.
     return torch.stack(vals, 1).to(torch.float64), players, layer
 
 
-def games(setup: SetupB, *, progress: bool = False, recompute: bool = False) -> dict[str, Any]:
+def games(setup: SetupB | TextSetupB, *, progress: bool = False, recompute: bool = False
+          ) -> dict[str, Any]:
     """The values of the target and of the k baselines on the setup's test samples (cached).
 
     Keys: ``values`` (N, 2^n), ``baseline_values`` (k, N, 2^n), ``labels``, ``indices`` (into the
-    test split), ``players`` (the cells of each sample), ``target_test_acc``,
-    ``baseline_val_acc`` (k; on training images no model was trained on) and ``layer``."""
+    test split), ``players`` (the cells, or words, of each sample), ``target_test_acc``,
+    ``baseline_val_acc`` (k; on samples no model was trained on) and ``layer``. A text setup's
+    games are :func:`papers.protocol_b_text.text_games`."""
 
     def compute() -> dict[str, Any]:
+        if isinstance(setup, TextSetupB):
+            return text_games(setup, progress=progress)
         target, tinfo = train_reference(setup.target())
         bases = [train_reference(b) for b in setup.baselines()]
         x, y = load_images(setup.dataset, "test")
@@ -135,7 +142,8 @@ def games(setup: SetupB, *, progress: bool = False, recompute: bool = False) -> 
                           recompute=recompute, scale=setup.scale)
 
 
-def effects(setup: SetupB, solver: str = "exact", *, recompute: bool = False) -> dict[str, Any]:
+def effects(setup: SetupB | TextSetupB, solver: str = "exact", *, recompute: bool = False
+            ) -> dict[str, Any]:
     """:func:`games` plus the AND-OR effects of every game (cached per solver):
     ``and``/``or`` (N, 2^n) of the target, ``baseline_and``/``baseline_or`` (k, N, 2^n)."""
     return _with_effects(f"B_protocol_effects_{setup.name}", setup.key(), games(setup), solver,
@@ -264,16 +272,22 @@ def gate(res_exact: dict[str, Any], res_sgd: dict[str, Any] | None = None) -> di
     return out
 
 
-def chosen_setups(scale: str, only: str | None = None) -> list[SetupB]:
+def chosen_setups(scale: str, only: str | None = None) -> list[SetupB | TextSetupB]:
     """The setups of a scale (smoke: ResNet-20 on MNIST), or those named in ``only``
-    ("model:dataset,model:dataset")."""
-    every = parse_setups(only, [SETUPS_B[0]] if scale == "smoke" else list(SETUPS_B))
-    return [SetupB(m, d, scale) for m, d in every]
+    ("model:dataset,model:dataset"; ``minilm:rt_sentences`` is the text setup)."""
+    if not only:
+        every = [SETUPS_B[0]] if scale == "smoke" else list(SETUPS_B)
+        text = [] if scale == "smoke" else [TextSetupB(m, scale) for m, _ in TEXT_SETUPS_B]
+        return [SetupB(m, d, scale) for m, d in every] + text
+    pairs = [tuple(p.strip() for p in part.split(":")) for part in only.split(",") if part.strip()]
+    return [TextSetupB(p[0], scale, dataset=p[1]) if len(p) == 2 and is_text(*p)
+            else SetupB(*parse_setups(":".join(p))[0], scale) for p in pairs]
 
 
 def setup_record(setup: SetupB, g: dict[str, Any]) -> dict[str, Any]:
     """The setup's verdict-record entry with its models' accuracies (from its games ``g``)."""
-    return {**setup.record(), "target_test_acc": round(float(g["target_test_acc"]), 4),
+    extra = {"target_val_acc": round(float(g["target_val_acc"]), 4)} if "target_val_acc" in g else {}
+    return {**setup.record(), "target_test_acc": round(float(g["target_test_acc"]), 4), **extra,
             "baseline_acc": [round(float(a), 4) for a in g["baseline_val_acc"]],
             "samples": "random test samples", "layer": g["layer"]}
 

@@ -201,7 +201,9 @@ def reference_checkpoint(spec: ModelSpec, epoch: int) -> dict[str, torch.Tensor]
 
 
 #: the test accuracy a target must reach for its setup to count as the papers' protocol.
-ACCURACY_FLOOR = {"mnist": 0.99, "fashion-mnist": 0.90}
+#: (the sentences' floor, set before the text run: a fine-tuned BERT-type encoder reaches about
+#: 85 % on sentence sentiment of this kind.)
+ACCURACY_FLOOR = {"mnist": 0.99, "fashion-mnist": 0.90, "rt_sentences": 0.80}
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,8 @@
 
 Usage: ``python -m papers.run_protocol A --scale book [--setups resnet20:mnist,...]`` (paper A:
 the order profiles at initialisation, early and final; paper B: the games, the exact effects
-and the lab SGD's effects, the misclassified samples' (Fig. 8) and the noise levels' (Figs. 5
-and 7)). Every stage is cached (``data/results``); a rerun skips what is
+and the lab SGD's effects, and for the image setups the misclassified samples' (Fig. 8) and the
+noise levels' (Figs. 5 and 7)). Every stage is cached (``data/results``); a rerun skips what is
 done, so an interrupted run loses at most the stage it was in (paper A's profiles: at most the
 image it was in). Trains the models it needs
 (:mod:`papers.reference`) when they are not stored yet.
@@ -48,6 +48,8 @@ def main(argv: list[str] | None = None) -> int:
                 res = PB.effects(s, solver)
                 print(f"B {s.name} {solver}: {time.perf_counter() - t0:.0f} s; "
                       f"target test acc {res['target_test_acc']:.4f}; gate {PB.gate(res)}", flush=True)
+            if isinstance(s, PB.TextSetupB):  # Figs. 5, 7 and 8 are run on the images
+                continue
             for solver in PB.SOLVERS:
                 t0 = time.perf_counter()
                 res = PB.misclassified(s, solver)
