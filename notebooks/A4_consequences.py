@@ -58,6 +58,7 @@ verdicts = CA.consequence_records(per_seed, control_table, P, scale=scale,
                                   chapter="notebooks/A4_consequences.py", reference=per_seed_ref,
                                   steering={"adam": CA.steering_gap(results),
                                             "reference": CA.steering_gap(reference)})
+verdicts.append(CA.structural_record(scale=scale, chapter="notebooks/A4_consequences.py"))
 path = V.write(verdicts, elapsed_s=time.perf_counter() - t_start)
 V.header(verdicts,
          departures=('MLP-8 on breast cancer with its first 12 features as players, trained with Adam '

@@ -63,6 +63,9 @@ class SetupA(ImageSetup):
         return self.settings["grid"] ** 2
 
     def key(self, stage: str) -> dict[str, Any]:
+        """What determines the profile at ``stage`` (``"init"``, ``"early"`` or ``"final"``):
+        the target's training key, the grid, the image choice, pairs, contexts, radius, the
+        order ratios and the baseline (the scale itself is not part of it)."""
         pairs, contexts = self.settings["final" if stage == "final" else "other"]
         return {"model": self.target().key(), "stage": stage, "grid": self.settings["grid"],
                 "per_class": self.settings["per_class"], "classes": self.settings["classes"],
@@ -72,8 +75,18 @@ class SetupA(ImageSetup):
 
 def pick_images(net: torch.nn.Module, dataset: str, per_class: int, classes: int
                 ) -> torch.Tensor:
-    """The reference's image choice: for each class, the first ``per_class`` images of the
-    training split (in index order) that ``net`` classifies correctly."""
+    """The reference's image choice (Conventions page, conventions-protocol-a).
+
+    Args:
+        net: the trained classifier (eval mode).
+        dataset: ``"mnist"`` or ``"fashion-mnist"``.
+        per_class: how many images of each class.
+        classes: the classes ``0 .. classes − 1`` to draw from.
+
+    Returns:
+        The sorted indices (into the training split) of, for each class, the first
+        ``per_class`` images in index order that ``net`` classifies correctly.
+    """
     x, y = load_images(dataset, "train")
     chosen: list[int] = []
     with torch.inference_mode():
@@ -110,17 +123,35 @@ def noise_floor(sem: np.ndarray) -> np.ndarray:
 
 
 def profile_name(setup: SetupA, stage: str) -> str:
-    """The cache name of :func:`profile`: ``A_protocol_<model>_<dataset>_<stage>``."""
+    """The cache name of :func:`profile` for ``setup`` at ``stage``:
+    ``A_protocol_<model>_<dataset>_<stage>``."""
     return f"A_protocol_{setup.name}_{stage}"
 
 
 def profile(setup: SetupA, stage: str, *, recompute: bool = False,
             progress: bool = False) -> dict[str, Any]:
-    """The sampled order profile of the setup's model at ``stage`` (cached): ``orders``,
-    ``ratios``, ``strength`` (N, K), ``J`` (K,), ``floor`` (K,, in strength units), ``sem``,
-    the images' ``indices`` and ``labels``, and the model's accuracies. Each image's estimate is
-    kept as it finishes (:class:`ibn.results.Parts`): an interrupted run resumes at the image it
-    stopped in."""
+    r"""The sampled order profile of the setup's model at ``stage`` (cached; Conventions page,
+    eq-strength, eq-relative-strength, eq-reference-orders).
+
+    Each image's estimate is kept as it finishes (:class:`ibn.results.Parts`): an interrupted
+    run resumes at the image it stopped in.
+
+    Args:
+        setup: the model, data set and scale.
+        stage: ``"init"`` (the weights before training), ``"early"`` (the step at 5 % of the
+            training) or ``"final"`` (the kept best-validation epoch).
+        recompute: ignore a stored result and compute it again.
+        progress: show a progress bar over the images.
+
+    Returns:
+        ``orders`` and ``ratios`` (K,), ``strength`` (N, K): :math:`S^{(m)}(x)` per image,
+        ``J`` (K,): :math:`J^{(m)}`, ``floor`` (K,): the noise floor in strength units
+        (:func:`noise_floor`), ``mean``/``sem`` (N, P, K), ``pairs`` (N, P, 2), the images'
+        ``indices`` and ``labels``, ``test_acc``, ``best_epoch`` and ``early_step``.
+
+    Raises:
+        ValueError: an unknown ``stage``.
+    """
     if stage not in STAGES:
         raise ValueError(f"stage must be one of {STAGES}, got {stage!r}")
     s = setup.settings
@@ -153,9 +184,18 @@ def profile(setup: SetupA, stage: str, *, recompute: bool = False,
 
 
 def u_rule(ratios: np.ndarray, strength: np.ndarray, floor: np.ndarray) -> tuple[bool, str]:
-    """The bottleneck rule (fixed before the runs): mean J over r ∈ {0, .05} and over
-    r ∈ {.95, 1} both above mean J over r ∈ [.3, .7], and the mid-order mean strength above
-    its mean noise floor. ``strength`` (N, K) or (K,); ``floor`` (K,)."""
+    r"""The bottleneck rule (fixed before the runs): the mean :math:`J^{(m)}` over
+    :math:`r \in \{0, .05\}` and over :math:`r \in \{.95, 1\}` both above the mean over
+    :math:`r \in [.3, .7]`, and the mid-order mean strength above its mean noise floor.
+
+    Args:
+        ratios: the order ratios :math:`r = m/(n-2)` (K,).
+        strength: :math:`S^{(m)}` per image (N, K), or their mean (K,).
+        floor: the noise floor per order (K,), in strength units.
+
+    Returns:
+        (whether the rule holds, one line with the three comparisons).
+    """
     low, mid, high, S, mid_mask = _bands(ratios, strength)
     above = S[mid_mask].mean() > np.asarray(floor, dtype=float)[mid_mask].mean()
     checks = {f"J low {low:.2f} > J mid {mid:.2f}": low > mid,
@@ -185,8 +225,13 @@ LEARNED_RATIO = 0.8
 
 
 def dip_depth(p: dict[str, Any]) -> float:
-    """J over r ∈ [.3, .7] divided by the smaller of J over r ∈ {0, .05} and over r ∈ {.95, 1}
-    (below 1: a dip in the middle; the smaller, the deeper)."""
+    r"""The depth of the middle dip of a profile: :math:`J` over :math:`r \in [.3, .7]`
+    divided by the smaller of :math:`J` over :math:`r \in \{0, .05\}` and over
+    :math:`r \in \{.95, 1\}` (below 1: a dip in the middle; the smaller, the deeper).
+
+    Args:
+        p: a profile with ``ratios`` and ``strength`` (:func:`profile`).
+    """
     low, mid, high, _, _ = _bands(p["ratios"], p["strength"])
     return mid / min(low, high)
 
@@ -194,7 +239,15 @@ def dip_depth(p: dict[str, Any]) -> float:
 def learned_rule(init: dict[str, Any], final: dict[str, Any]) -> tuple[bool, str]:
     """The bottleneck is learned (fixed before the runs on the other setups): the initial
     network's profile fails :func:`u_rule`, or the trained network's :func:`dip_depth` is at
-    most :data:`LEARNED_RATIO` times the initial one's (training deepened the dip)."""
+    most :data:`LEARNED_RATIO` times the initial one's (training deepened the dip).
+
+    Args:
+        init: the profile at initialisation (with ``ratios``, ``strength``, ``floor``).
+        final: the trained network's profile.
+
+    Returns:
+        (whether the rule holds, one line with the depths).
+    """
     u_init = u_rule(init["ratios"], init["strength"], init["floor"])[0]
     d0, d1 = dip_depth(init), dip_depth(final)
     ok = (not u_init) or d1 <= LEARNED_RATIO * d0
@@ -211,8 +264,17 @@ def planted_u_game(n: int, *, power: int = 4, noise: float = 0.02, seed: int = 0
     D(m) = (1 − r)^p + r^p with r = m/(n − 2), so every pair has I^(m)(i, j) = D(m) (the
     closed form's own shape: 1 at the lowest and highest orders, 2·0.5^p in the middle);
     e₃(u_S) = Σ_{a<b<c ∈ S} u_a u_b u_c with u ~ N(0, 1) per player adds context noise
-    (Δv gains noise·u_i u_j Σ_{c∈S} u_c, zero on average). Returns
-    ``evaluate(masks (B, n)) -> (B,)``."""
+    (Δv gains noise·u_i u_j Σ_{c∈S} u_c, zero on average).
+
+    Args:
+        n: the number of players.
+        power: the exponent p of the planted shape (1 plants a flat profile).
+        noise: the weight of the context noise.
+        seed: the seed of the players' u.
+
+    Returns:
+        ``evaluate(masks (B, n)) -> (B,)``, the game's values.
+    """
     r = torch.arange(n - 1, dtype=torch.float64) / (n - 2)
     D = (1 - r) ** power + r ** power
     F = torch.zeros(n + 1, dtype=torch.float64)
@@ -231,9 +293,17 @@ def planted_u_game(n: int, *, power: int = 4, noise: float = 0.02, seed: int = 0
 
 
 def control_profile(setup: SetupA, n_games: int = 3, *, power: int = 4) -> dict[str, Any]:
-    """The sampler and settings of the setup's final stage run on games of
-    :func:`planted_u_game` with ``power`` (one per image slot, seeded), with the noise floor
-    (``power=1`` plants a flat profile: (1 − r) + r = 1 at every order)."""
+    """The sampler and settings of the setup's final stage run on planted games (the control).
+
+    Args:
+        setup: whose grid, pairs and contexts are used.
+        n_games: how many games of :func:`planted_u_game` (seeded 0, 1, ...).
+        power: their exponent (``power=1`` plants a flat profile: (1 − r) + r = 1 at every
+            order).
+
+    Returns:
+        The keys of :func:`ibn.multiorder.profiles.sampled_orders` and ``floor``.
+    """
     s = setup.settings
     pairs, contexts = s["final"]
     g = s["grid"]
@@ -247,7 +317,8 @@ def control_profile(setup: SetupA, n_games: int = 3, *, power: int = 4) -> dict[
 
 
 def setup_record(setup: SetupA, final: dict[str, Any]) -> dict[str, Any]:
-    """The verdict-record entry of a setup (from its final-stage profile)."""
+    """The verdict-record entry of ``setup`` from its ``final``-stage profile (model, data
+    set, n, images, grid, pairs, contexts, accuracy, epochs, kept epoch, scale)."""
     s = setup.settings
     pairs, contexts = s["final"]
     return {"model": setup.model, "dataset": setup.dataset, "n_players": setup.n_players,
@@ -266,7 +337,20 @@ def discovery_records(profiles: dict[tuple[str, str], dict[str, Any]], setups: l
     training and stays so at the end) and, with ``flat_control`` (:func:`control_profile` with
     ``power=1``, standing in for an initial network without a dip), ``A.discovery.learned``
     (:func:`learned_rule` from initialisation to the end; its control: flat → planted U).
-    ``profiles[(setup name, stage)]``."""
+
+    Args:
+        profiles: ``profiles[(setup name, stage)]``, :func:`profile` of every setup and stage.
+        setups: the setups run.
+        control: :func:`control_profile` of the planted U.
+        scale: the scale of the run (smoke, book or paper).
+        chapter: the chapter's source, for the records.
+        planned: the names of the setups of the scale; those not run are named in ``why``.
+        flat_control: :func:`control_profile` with ``power=1``, or None (no ``learned``
+            record).
+
+    Returns:
+        The :class:`papers.verdicts.Verdict` records.
+    """
     from papers.verdicts import Control, Verdict, categorize
 
     ok, why = u_rule(control["ratios"], control["strength"], control["floor"])
@@ -321,8 +405,14 @@ def discovery_records(profiles: dict[tuple[str, str], dict[str, Any]], setups: l
 
 def plot_profiles(setups: list[SetupA], profiles: dict[tuple[str, str], dict[str, Any]],
                   control: dict[str, Any] | None = None):
-    """J^(m) over r per setup at the three stages, each with its noise floor (dotted, the same
-    normalisation), and the control's curve in the first panel when given."""
+    r"""A figure of :math:`J^{(m)}` over :math:`r` per setup at the three stages, each with its
+    noise floor (dotted, the same normalisation).
+
+    Args:
+        setups: the setups, one panel each.
+        profiles: ``profiles[(setup name, stage)]`` for the three stages.
+        control: :func:`control_profile`'s result, drawn in a first panel, or None.
+    """
     import matplotlib.pyplot as plt
 
     panels = len(setups) + (control is not None)
@@ -351,15 +441,15 @@ def plot_profiles(setups: list[SetupA], profiles: dict[tuple[str, str], dict[str
 
 
 def chosen_setups(scale: str, only: str | None = None) -> list[SetupA]:
-    """The setups of a scale (smoke: ResNet-20 on MNIST), or those named in ``only``
-    ("model:dataset,model:dataset")."""
+    """The setups of ``scale`` (smoke: ResNet-20 on MNIST; otherwise :data:`SETUPS_A`), or
+    those named in ``only`` ("model:dataset,model:dataset")."""
     every = parse_setups(only, [("resnet20", "mnist")] if scale == "smoke" else list(SETUPS_A))
     return [SetupA(m, d, scale) for m, d in every]
 
 
 def stored_profiles(scale: str, stage: str = "final") -> dict[str, dict[str, Any]]:
-    """The ``stage`` profiles of the scale's setups that are stored (computed by the protocol
-    chapter or :mod:`papers.run_protocol`), by setup name; none is computed here."""
+    """The ``stage`` profiles of the setups of ``scale`` that are stored (computed by the
+    protocol chapter or :mod:`papers.run_protocol`), by setup name; none is computed here."""
     out = {}
     for s in chosen_setups(scale):
         if results.result_path(profile_name(s, stage), s.key(stage)).is_file():
@@ -369,9 +459,17 @@ def stored_profiles(scale: str, stage: str = "final") -> dict[str, dict[str, Any
 
 def effective_n_rows(profiles: dict[str, dict[str, Any]], n_max: float = 255.0
                      ) -> list[dict[str, Any]]:
-    """Paper A's closed form (:func:`ibn.multiorder.theory.fit_effective_n`) fitted to each
-    profile's J^(m) normalised at r = 0: per setup the fitted n', its log-RMSE, and the measured
-    and fitted J at r = 1 (relative to r = 0), beside the true n."""
+    r"""Paper A's closed form (:func:`ibn.multiorder.theory.fit_effective_n`; Conventions page,
+    eq-learning-signal) fitted to each profile's :math:`J^{(m)}` normalised at :math:`r = 0`.
+
+    Args:
+        profiles: profiles by setup name (:func:`stored_profiles`).
+        n_max: the largest :math:`n'` the fit may take.
+
+    Returns:
+        One row per setup: the fitted :math:`n'`, its log-RMSE, and the measured and fitted
+        :math:`J` at :math:`r = 1` (relative to :math:`r = 0`), beside the true n.
+    """
     from ibn.multiorder.theory import fit_effective_n
 
     rows = []

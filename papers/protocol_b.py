@@ -38,7 +38,7 @@ from papers.reference import RECIPES, ImageSetup, ModelSpec, parse_setups, train
 
 __all__ = ["SetupB", "TextSetupB", "SETUPS_B", "TEXT_SETUPS_B", "SCALES_B", "SOLVERS", "NOISE_B", "N_MISCLASSIFIED", "games",
            "effects", "misclassified", "correct_group", "noise", "upper_share", "gate",
-           "chosen_setups", "setup_record", "gate_row", "plot_fig2"]
+           "chosen_setups", "setup_record", "gate_row", "plot_fig2", "seconds_per_game"]
 
 #: n players, samples per setup and baselines per scale (``book`` and ``paper``: Appendix K).
 SCALES_B: dict[str, dict[str, int]] = {
@@ -119,7 +119,13 @@ def games(setup: SetupB | TextSetupB, *, progress: bool = False, recompute: bool
     Keys: ``values`` (N, 2^n), ``baseline_values`` (k, N, 2^n), ``labels``, ``indices`` (into the
     test split), ``players`` (the cells, or words, of each sample), ``target_test_acc``,
     ``baseline_val_acc`` (k; on samples no model was trained on) and ``layer``. A text setup's
-    games are :func:`papers.protocol_b_text.text_games`."""
+    games are :func:`papers.protocol_b_text.text_games`.
+
+    Args:
+        setup: an image or a text setup.
+        progress: a progress bar over the samples.
+        recompute: ignore a stored result and compute it again.
+    """
 
     def compute() -> dict[str, Any]:
         if isinstance(setup, TextSetupB):
@@ -144,8 +150,22 @@ def games(setup: SetupB | TextSetupB, *, progress: bool = False, recompute: bool
 
 def effects(setup: SetupB | TextSetupB, solver: str = "exact", *, recompute: bool = False
             ) -> dict[str, Any]:
-    """:func:`games` plus the AND-OR effects of every game (cached per solver):
-    ``and``/``or`` (N, 2^n) of the target, ``baseline_and``/``baseline_or`` (k, N, 2^n)."""
+    r""":func:`games` plus the AND-OR effects of every game (cached per solver; Conventions page,
+    eq-sparsest, noise bound 0.02).
+
+    Args:
+        setup: an image or a text setup.
+        solver: ``"exact"`` (the sparsest decomposition) or ``"sgd"`` (the lab's SGD with its
+            published defaults), a key of :data:`SOLVERS`.
+        recompute: ignore the stored effects and compute them again.
+
+    Returns:
+        The games' keys and ``and``/``or`` (N, :math:`2^n`) of the target,
+        ``baseline_and``/``baseline_or`` (k, N, :math:`2^n`), ``objective`` and ``solver``.
+
+    Raises:
+        ValueError: an unknown ``solver``.
+    """
     return _with_effects(f"B_protocol_effects_{setup.name}", setup.key(), games(setup), solver,
                          setup.scale, recompute)
 
@@ -163,9 +183,27 @@ def _with_effects(name: str, games_key: dict[str, Any], g: dict[str, Any], solve
         return {"and": a[0], "or": o[0], "baseline_and": a[1:], "baseline_or": o[1:],
                 "objective": res.objective.reshape(both.shape[:-1]), "solver": solver}
 
-    key = {"games": games_key, "solver": solver, **SOLVERS[solver], "noise_bound": 0.02}
+    key = _effects_key(games_key, solver)
     eff = results.cached(f"{name}_{solver}", key, compute, recompute=recompute, scale=scale)
     return {**g, **eff}
+
+
+def _effects_key(games_key: dict[str, Any], solver: str) -> dict[str, Any]:
+    return {"games": games_key, "solver": solver, **SOLVERS[solver], "noise_bound": 0.02}
+
+
+def seconds_per_game(setup: SetupB | TextSetupB, solver: str) -> float:
+    """The wall time the stored effects of ``setup`` took per game (target and baselines on
+    every sample), from their provenance; NaN when not recorded.
+
+    Args:
+        setup: an image or a text setup whose :func:`effects` are stored.
+        solver: ``"exact"`` or ``"sgd"``.
+    """
+    meta = results.load_provenance(f"B_protocol_effects_{setup.name}_{solver}",
+                                   _effects_key(setup.key(), solver))
+    elapsed = meta.get("provenance", {}).get("elapsed_s")
+    return float(elapsed) / (setup.n_samples * (1 + setup.k)) if elapsed else float("nan")
 
 
 #: misclassified test samples per setup for Fig. 8 (compared with as many correct ones).
@@ -178,7 +216,14 @@ def misclassified(setup: SetupB, solver: str = "exact", *, progress: bool = Fals
     random test images the target misclassifies (reward: the log-odds of the true label),
     players drawn as for :func:`games`; ``n_wrong`` is how many the test split holds;
     ``correct_positions``: as many of :func:`games`' samples (positions in its order) that the
-    target classifies correctly, the group Fig. 8 compares with."""
+    target classifies correctly, the group Fig. 8 compares with.
+
+    Args:
+        setup: an image setup.
+        solver: ``"exact"`` or ``"sgd"`` (:func:`effects`).
+        progress: a progress bar over the samples.
+        recompute: ignore stored results and compute them again.
+    """
     n_wrong_wanted = N_MISCLASSIFIED[setup.scale]
     key = {"games": setup.key(), "misclassified": n_wrong_wanted}
 
@@ -203,7 +248,8 @@ def misclassified(setup: SetupB, solver: str = "exact", *, progress: bool = Fals
 
 
 def correct_group(res: dict[str, Any], positions: torch.Tensor) -> dict[str, Any]:
-    """The samples at ``positions`` of a result of :func:`effects` (games and effects)."""
+    """The samples at ``positions`` (into the sample axis) of ``res``, a result of
+    :func:`effects` (games and effects), as a result of the same form."""
     pos = torch.as_tensor(positions)
     out = dict(res)
     for key in ("values", "and", "or", "labels", "indices"):
@@ -227,7 +273,13 @@ NOISE_B: dict[str, dict[str, Any]] = {
 
 def noise(setup: SetupB, *, progress: bool = False, recompute: bool = False) -> dict[str, Any]:
     """Figs. 5 and 7: the target's interactions on the setup's samples clean and under every
-    level of ``NOISE_B[scale]`` (cached; keys of :func:`papers.noise.run_noise`)."""
+    level of ``NOISE_B[scale]`` (cached; keys of :func:`papers.noise.run_noise`).
+
+    Args:
+        setup: an image setup.
+        progress: a progress bar over the levels.
+        recompute: ignore a stored result and compute it again.
+    """
     from papers.noise import noise_levels
 
     settings = NOISE_B[setup.scale]
@@ -248,9 +300,16 @@ def noise(setup: SetupB, *, progress: bool = False, recompute: bool = False) -> 
 
 
 def upper_share(*effects_: torch.Tensor) -> float:
-    """Σ|I_S| over |S| ≥ n/2 divided by Σ|I_S| over |S| ≥ 1, over every sample and every given
-    effect tensor (..., 2^n) together (the gate: how much of the strength sits in the upper
-    half of the orders)."""
+    r"""The gate: how much of the strength sits in the upper half of the orders,
+    :math:`\sum_{|S| \ge n/2} |I_S| \,/ \sum_{|S| \ge 1} |I_S|` over every sample and every
+    given effect tensor together.
+
+    Args:
+        effects_: effect tensors (..., :math:`2^n`), e.g. the AND and the OR effects.
+
+    Returns:
+        The share (NaN when every effect is zero).
+    """
     upper = total = 0.0
     for eff in effects_:
         e = torch.as_tensor(eff, dtype=torch.float64).abs()
@@ -264,7 +323,15 @@ def upper_share(*effects_: torch.Tensor) -> float:
 def gate(res_exact: dict[str, Any], res_sgd: dict[str, Any] | None = None) -> dict[str, float]:
     """The share of the strength at m ≥ n/2 (:func:`upper_share`) of the target's raw Harsanyi
     effects (the Möbius transform of its values), its exact sparsest AND-OR effects and (when
-    given) its AND-OR effects from the lab's SGD."""
+    given) its AND-OR effects from the lab's SGD.
+
+    Args:
+        res_exact: :func:`effects` with ``"exact"``.
+        res_sgd: :func:`effects` with ``"sgd"``, or None.
+
+    Returns:
+        ``{"harsanyi": share, "exact": share[, "sgd": share]}``.
+    """
     out = {"harsanyi": upper_share(mobius(res_exact["values"])),
            "exact": upper_share(res_exact["and"], res_exact["or"])}
     if res_sgd is not None:
@@ -304,12 +371,20 @@ def gate_row(setup: SetupB, ex: dict[str, Any], sg: dict[str, Any]) -> dict[str,
     return {"setup": setup.name, "target test acc": float(ex["target_test_acc"]),
             "upper share, Harsanyi": shares["harsanyi"], "upper share, exact": shares["exact"],
             "upper share, lab SGD": shares["sgd"], "salient per sample, exact": count["exact"],
-            "salient per sample, lab SGD": count["sgd"]}
+            "salient per sample, lab SGD": count["sgd"],
+            "s per game, exact": seconds_per_game(setup, "exact"),
+            "s per game, lab SGD": seconds_per_game(setup, "sgd")}
 
 
 def plot_fig2(setups: list[SetupB], judged: dict):
-    """Fig. 2 per setup: generalizable and non-generalizable A^(m),± (k = all baselines) of the
-    exact optimum and of the lab's SGD, one row per setup."""
+    r"""Fig. 2 per setup: generalizable and non-generalizable :math:`A^{(m),\pm}` (k = all
+    baselines; Conventions page, eq-gen-non) of the exact optimum and of the lab's SGD, one row
+    per setup.
+
+    Args:
+        setups: the setups, one row each.
+        judged: ``judged[(setup name, solver)]``, :func:`papers.claims_b.judge_fig2` of each.
+    """
     import matplotlib.pyplot as plt
 
     from ibn.distributions import plots

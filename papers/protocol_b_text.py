@@ -42,7 +42,8 @@ SCALES_BT: dict[str, dict[str, Any]] = {
 
 
 def is_text(model: str, dataset: str) -> bool:
-    """Whether ``model:dataset`` names a text setup (a text classifier on the sentences)."""
+    """Whether ``model`` on ``dataset`` names a text setup (a text classifier or the
+    sentences)."""
     return model in T.TEXT_MODELS or dataset.replace("-", "_") == TEXT_DATASET
 
 
@@ -82,8 +83,8 @@ class TextSetupB:
         return SCALES_BT[self.scale]["k"]
 
     def training(self, role: str) -> dict[str, Any]:
-        """The keyword arguments of :func:`papers.text_models.train_text_classifier` for the
-        ``"target"`` or a ``"baseline"`` (besides split and seed)."""
+        """The keyword arguments of :func:`papers.text_models.train_text_classifier` (besides
+        split and seed) for ``role``: ``"target"`` or ``"baseline"``."""
         t = SCALES_BT[self.scale][role]
         return {"n_train": t.n_train, "epochs": t.epochs, "label_noise": t.label_noise}
 
@@ -108,10 +109,26 @@ def _accuracy(net: torch.nn.Module, texts: list[str], labels: list[int]) -> floa
 
 
 def text_games(setup: TextSetupB, *, progress: bool = False) -> dict[str, Any]:
-    """The values of the target and of the k baselines on ``n_samples`` random eligible test
-    sentences (the keys of :func:`papers.protocol_b.games`; ``layer`` names the masking, the
-    accuracies are on the validation split, which no model was trained on, and the target's
-    also on the test split)."""
+    r"""The values :math:`v(x_T)` of the target and of the k baselines on ``n_samples`` random
+    eligible test sentences (Conventions page, eq-reward, conventions-protocol-b).
+
+    Trains (or loads) the models first.
+
+    Args:
+        setup: the text setup.
+        progress: progress bars while training and over the sentences.
+
+    Returns:
+        The keys of :func:`papers.protocol_b.games`: ``values`` (N, :math:`2^n`),
+        ``baseline_values`` (k, N, :math:`2^n`), ``labels``, ``indices`` (into the test split),
+        ``players`` (the words of each sentence), ``layer`` (names the masking), the
+        accuracies on the validation split, which no model was trained on
+        (``target_val_acc``, ``baseline_val_acc``), and the target's on the test split
+        (``target_test_acc``) and on the chosen sentences.
+
+    Raises:
+        ValueError: fewer eligible test sentences than ``n_samples``.
+    """
     target = T.train_text_classifier(setup.model, "train", seed=setup.seed,
                                      progress=progress, **setup.training("target"))
     bases = [T.train_text_classifier(setup.model, "test", seed=setup.seed + 1 + j,

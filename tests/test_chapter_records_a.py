@@ -167,3 +167,9 @@ def test_steering_gap_is_the_high_minus_low_order_centre() -> None:
                            ("normal", 0): ({}, high)})
     assert gap == pytest.approx((r * r).sum() / r.sum() - (r * low["J"]).sum() / low["J"].sum())
     assert np.isnan(CA.steering_gap({("low", 0): ({}, low)}))
+
+
+def test_structural_record_is_untested_and_says_so() -> None:
+    rec = CA.structural_record(scale="smoke", chapter="notebooks/A4_consequences.py")
+    assert rec.claim == CA.STRUCTURAL_CLAIM[0] and rec.verdict == "inconclusive"
+    assert rec.control.outcome == "none" and rec.why.startswith("not tested")

@@ -57,6 +57,7 @@ API_MODULES = [
     ("papers.reference", "The reference recipe: both papers' image models, trained once"),
     ("papers.protocol_a", "Paper A's discovery at the reference protocol"),
     ("papers.protocol_b", "Paper B at its own protocol (Appendix K)"),
+    ("papers.protocol_b_text", "Paper B's text setup at its protocol"),
     ("papers.claims_b", "Paper B's Fig. 2 rules, controls and records"),
     ("papers.claims_b_figs", "Paper B's Figs. 4, 5, 7 and 8: rules, controls and records"),
     ("papers.figures_b", "Paper B's Figs. 4, 5, 7 and 8: the figures"),
