@@ -1,32 +1,40 @@
-"""Paper A's claims of the chapters A2–A4 judged by rules fixed in code, positive controls run
+r"""Paper A's claims of the chapters A2–A4 judged by rules fixed in code, positive controls run
 through the same pipelines, and the verdict records (:mod:`papers.verdicts`).
 
-The chapters run far from paper A's protocol (small MLPs on 12 features of scikit-learn tables,
-Adam, a few samples and seeds), so every record is categorised with ``powered=False``: an
-absent effect is "inconclusive", never "not reproduced".
+The chapters run far from paper A's protocol (Conventions page, conventions-protocol-a): small
+MLPs on 12 features of scikit-learn tables, Adam, a few samples and seeds. So every record is
+categorised with ``powered=False``: an absent effect is "inconclusive", never "not reproduced".
+
+Order ratios are :math:`r = m/(n-2)` (Conventions page, conventions-multiorder); :math:`g_S` is
+the gradient :math:`\nabla_\theta \Delta v(i, j, S)` of one context :math:`S` (Conventions
+page, eq-delta-v).
 
 **A2 · cause** (Conventions page, eq-learning-signal), on the per-order gradient statistics of
 :func:`papers.bottleneck.gradient_statistics` at each kept epoch (a model passes when every
 kept epoch passes):
 
-* contextual variability (:func:`variability_rule`): the ratio ‖mean context gradient‖ /
-  RMS ‖g_S‖ is U-shaped over the orders by :func:`papers.bottleneck.shape_summary`;
-* independence (:func:`independence_rule`): the mean correlation ρ of two contexts' gradients
-  over 0.3 ≤ r ≤ 0.7 is below :data:`INDEPENDENCE_TOL` in absolute value;
-* closed form (:func:`closed_form_rule`): the learning signal R^(m)‖∇θ I^(m)‖ is smallest in
-  the middle band 0.3 ≤ r ≤ 0.7, where the closed form has its minimum;
-* effective n' (:func:`n_prime_rule`): the fitted n' is at most n − 1.
+* contextual variability (:func:`variability_rule`): the ratio
+  :math:`\lVert \operatorname{mean}_S g_S \rVert / \operatorname{RMS}_S \lVert g_S \rVert` is
+  U-shaped over the orders by :func:`papers.bottleneck.shape_summary`;
+* independence (:func:`independence_rule`): the mean correlation :math:`\rho` of two contexts'
+  gradients over :math:`0.3 \le r \le 0.7` is below :data:`INDEPENDENCE_TOL` in absolute
+  value;
+* closed form (:func:`closed_form_rule`): the learning signal
+  :math:`R^{(m)} \lVert \nabla_\theta I^{(m)} \rVert` is smallest in the middle band
+  :math:`0.3 \le r \le 0.7`, where the closed form has its minimum;
+* effective :math:`n'` (:func:`n_prime_rule`): the fitted :math:`n'` is at most :math:`n - 1`.
 
 Control: :class:`PlantedGradientModel`, a model with one weight per coalition (its coalition
 gradients are orthogonal, so the contexts' gradients are independent by construction; reading
 only 8 of the 12 players it has fewer effective players).
 
-**A3 · modulation** (Conventions page, eq-steering-delta-u), on the exact J^(m) of each model:
-:func:`moves_rule` (the chapter's test: centre r̄ up for the high-order preset, down for the
-low-order one, J_mid up for the mid-order boost, each against the normal model) and
+**A3 · modulation** (Conventions page, eq-steering-delta-u), on the exact :math:`J^{(m)}` of
+each model (Conventions page, eq-relative-strength): :func:`moves_rule` (the chapter's test:
+centre :math:`\bar r` up for the high-order preset, down for the low-order one,
+:math:`J_{\mathrm{mid}}` up for the mid-order boost, each against the normal model) and
 :func:`second_peak_rule` (an interior peak of :func:`papers.bottleneck.interior_peaks` that the
-normal model lacks). Control: :func:`planted_modulation`, games whose J^(m) is moved the
-preset's way by construction.
+normal model lacks). Control: :func:`planted_modulation`, games whose :math:`J^{(m)}` is moved
+the preset's way by construction.
 
 **A4 · consequences**: the low-order against the high-order models, per quantity
 (:func:`low_vs_high`): the paper's direction by more than the seed noise (one pooled sd,
@@ -61,13 +69,15 @@ __all__ = [
     "planted_modulation", "modulation_records", "NOISE_SD", "CONSEQUENCE_CLAIMS",
     "consequence_table", "MIN_STEER", "order_centres", "steering_gap", "low_vs_high", "direction_table", "consequence_metrics",
     "planted_consequence_models", "consequence_controls", "consequence_records",
+    "STRUCTURAL_CLAIM", "structural_record",
 ]
 
-#: the middle band of order ratios r = m/(n − 2) (the bands of the chapters' tables).
+#: the middle band of order ratios :math:`r = m/(n-2)` (the bands of the chapters' tables).
 MID_BAND = (0.3, 0.7)
-#: |mean ρ| over the middle band below which contexts' gradients count as nearly uncorrelated.
+#: :math:`|\operatorname{mean} \rho|` over the middle band below which contexts' gradients
+#: count as nearly uncorrelated.
 INDEPENDENCE_TOL = 0.05
-#: the largest n' the chapter's fit of the closed form tries.
+#: the largest :math:`n'` the chapter's fit of the closed form tries.
 N_FIT_MAX = 60.0
 
 
@@ -94,9 +104,25 @@ def _why(core: str, verdict: str, scope: str, decide: str) -> str:
 
 
 def variability_rule(st: Mapping[str, Any]) -> tuple[bool, float, str]:
-    """Contextual variability: ‖mean_S g_S‖ / RMS ‖g_S‖ (``st["indep"]``, 1 where a single
-    context exists) is "U-shaped" by :func:`papers.bottleneck.shape_summary` (the middle band
-    at least 20 % below both ends). Returns (passed, the middle band's mean ratio, why)."""
+    r"""Contextual variability: the ratio
+    :math:`\lVert \operatorname{mean}_S g_S \rVert / \operatorname{RMS}_S \lVert g_S \rVert`
+    (``st["indep"]``, 1 where a single context exists) is "U-shaped" by
+    :func:`papers.bottleneck.shape_summary` (the middle band at least 20 % below both ends).
+
+    Args:
+        st: the per-order gradient statistics of one model at one kept epoch
+            (:func:`papers.bottleneck.gradient_statistics`); the rule reads ``ratios`` (the order
+            ratios :math:`r = m/(n-2)`) and ``indep`` (the ratio above, per order).
+
+    Returns:
+        ``(passed, value, why)``: whether the ratio is U-shaped over the orders, its mean over the
+        middle band :math:`0.3 \le r \le 0.7`, and one sentence with the means over
+        :math:`r \le 0.1`, the middle band and :math:`r \ge 0.9` and the shape.
+
+    Raises:
+        ValueError: as :func:`papers.bottleneck.shape_summary`: ``ratios`` and ``indep`` differ in
+            shape, or a band holds no ratio.
+    """
     s = bn.shape_summary(st["ratios"], st["indep"])
     ok = s["verdict"] == "U-shaped"
     return ok, float(s["J_mid"]), (f"‖mean‖/RMS {s['J_low']:.2f} (r ≤ 0.1), {s['J_mid']:.2f} "
@@ -104,9 +130,22 @@ def variability_rule(st: Mapping[str, Any]) -> tuple[bool, float, str]:
 
 
 def independence_rule(st: Mapping[str, Any]) -> tuple[bool, float, str]:
-    """Independence of the contexts' gradients: |mean ρ| over the middle band below
-    :data:`INDEPENDENCE_TOL` (ρ = the mean correlation of two contexts' gradients, 0 for
-    independent zero-mean gradients). Returns (passed, mean ρ, why)."""
+    r"""Independence of the contexts' gradients: :math:`|\operatorname{mean} \rho|` over the middle
+    band below :data:`INDEPENDENCE_TOL` (:math:`\rho` = the mean correlation of two contexts'
+    gradients, 0 for independent zero-mean gradients).
+
+    Args:
+        st: the per-order gradient statistics of one model at one kept epoch
+            (:func:`papers.bottleneck.gradient_statistics`); the rule reads ``ratios`` (the order
+            ratios :math:`r = m/(n-2)`) and ``rho`` (:math:`\rho` per order, NaN where an order has
+            a single context; NaN entries are left out of the mean).
+
+    Returns:
+        ``(passed, value, why)``: whether :math:`|\operatorname{mean} \rho|` over
+        :math:`0.3 \le r \le 0.7` is below :data:`INDEPENDENCE_TOL`, that mean :math:`\rho` (NaN
+        when the band holds no finite :math:`\rho`, which fails the rule), and one sentence with
+        it.
+    """
     rho = float(np.nanmean(np.asarray(st["rho"], dtype=np.float64)[_mid(st["ratios"])]))
     ok = abs(rho) < INDEPENDENCE_TOL
     return ok, rho, (f"mean ρ over {MID_BAND[0]} ≤ r ≤ {MID_BAND[1]} = {rho:.3f} "
@@ -114,9 +153,25 @@ def independence_rule(st: Mapping[str, Any]) -> tuple[bool, float, str]:
 
 
 def closed_form_rule(st: Mapping[str, Any]) -> tuple[bool, float, str]:
-    """The learning signal R^(m)·√E‖∇θ I^(m)‖² (``st["signal"]``) is smallest in the middle
-    band, as the closed form at ``st["n"]`` (eq-learning-signal). Returns (passed, the ratio r
-    of the smallest signal, why)."""
+    r"""The learning signal :math:`R^{(m)} \sqrt{\mathbb{E} \lVert \nabla_\theta I^{(m)} \rVert^2}`
+    (``st["signal"]``) is smallest in the middle band :math:`0.3 \le r \le 0.7`, as the closed
+    form at ``st["n"]`` (Conventions page, eq-learning-signal).
+
+    Args:
+        st: the per-order gradient statistics of one model at one kept epoch
+            (:func:`papers.bottleneck.gradient_statistics`); the rule reads ``ratios`` (the order
+            ratios :math:`r = m/(n-2)`), ``signal`` (the measured learning signal per order) and
+            ``n`` (the number of players).
+
+    Returns:
+        ``(passed, value, why)``: whether the smallest signal lies in the middle band, the ratio
+        :math:`r` of the smallest signal, and one sentence with it and the ratio where the closed
+        form at :math:`n` is smallest.
+
+    Raises:
+        ValueError: :math:`n \le 2` (:func:`papers.bottleneck.predicted_signal`) or an empty
+            ``signal``.
+    """
     r = np.asarray(st["ratios"], dtype=np.float64)
     k = int(np.argmin(st["signal"]))
     kp = int(np.argmin(bn.predicted_signal(st["n"], r)))
@@ -126,9 +181,24 @@ def closed_form_rule(st: Mapping[str, Any]) -> tuple[bool, float, str]:
 
 
 def n_prime_rule(st: Mapping[str, Any]) -> tuple[bool, float, str]:
-    """The closed form fitted to the signal (:func:`papers.bottleneck.fit_effective_n`, n' up
-    to :data:`N_FIT_MAX`) needs fewer players than the true n: n' ≤ n − 1. Returns (passed, n',
-    why with the fit's log-RMSE)."""
+    r"""The closed form fitted to the signal (:func:`papers.bottleneck.fit_effective_n`, :math:`n'`
+    up to :data:`N_FIT_MAX`; Conventions page, eq-learning-signal) needs fewer players than the
+    true :math:`n`: :math:`n' \le n - 1`.
+
+    Args:
+        st: the per-order gradient statistics of one model at one kept epoch
+            (:func:`papers.bottleneck.gradient_statistics`); the rule reads ``ratios`` (the order
+            ratios :math:`r = m/(n-2)`), ``signal`` (the measured learning signal per order) and
+            ``n`` (the number of players).
+
+    Returns:
+        ``(passed, value, why)``: whether :math:`n' \le n - 1`, the fitted :math:`n'`, and one
+        sentence with :math:`n'`, :math:`n` and the fit's log-RMSE.
+
+    Raises:
+        ValueError: fewer than two positive values in ``signal``
+            (:func:`papers.bottleneck.fit_effective_n`).
+    """
     fit = bn.fit_effective_n(st["ratios"], st["signal"], n_max=N_FIT_MAX)
     ok = fit["n_eff"] <= st["n"] - 1
     return ok, float(fit["n_eff"]), (f"n' = {fit['n_eff']:.1f} (n = {st['n']}, log-RMSE "
@@ -174,13 +244,27 @@ _CAUSE_CONTROLS = {
 
 
 class PlantedGradientModel(nn.Module):
-    """A two-class model whose reward is one weight per coalition: logits W·φ(T) with φ the
-    one-hot code of T ∩ ``relevant`` (or of |T| when ``by_size``), T read from which features
-    differ from the baseline 0. Its coalition gradients ∇_W v(x_T) are orthogonal for
-    different T ∩ A (the contexts' gradients are independent by construction, the case the
-    closed form assumes); with ``by_size`` every context of an order has the same gradient
-    (ρ = 1). All parameters sit in one ``nn.Linear`` (the exact Gram of
-    :func:`papers.bottleneck.gradient_gram` applies)."""
+    r"""A two-class model whose reward is one weight per coalition.
+
+    The logits are :math:`W \varphi(T)`, with :math:`\varphi` the one-hot code of
+    :math:`T \cap A` (:math:`A` = ``relevant``), or of :math:`|T \cap A|` when ``by_size``;
+    :math:`T` is read from which features differ from the baseline 0. Its coalition gradients
+    :math:`\nabla_W v(x_T)` are orthogonal for different :math:`T \cap A` (the contexts' gradients
+    are independent by construction, the case the closed form of Conventions page,
+    eq-learning-signal assumes); with ``by_size`` every context of an order has the same gradient
+    (:math:`\rho = 1`). All parameters sit in one ``nn.Linear`` (the exact Gram of
+    :func:`papers.bottleneck.gradient_gram` applies).
+
+    Args:
+        n: the number of players (input features); player :math:`i` is present when feature
+            :math:`i` is non-zero.
+        relevant: the players :math:`A` the model reads (default: all :math:`n`); the others do
+            not change its output.
+        by_size: code only the number :math:`|T \cap A|` of present relevant players
+            (:math:`|A| + 1` weights per class) instead of the coalition :math:`T \cap A`
+            (:math:`2^{|A|}` weights per class).
+        seed: the seed of the weights, drawn from a standard normal.
+    """
 
     def __init__(self, n: int, *, relevant: Iterable[int] | None = None, by_size: bool = False,
                  seed: int = 0) -> None:
@@ -193,6 +277,15 @@ class PlantedGradientModel(nn.Module):
             self.out.weight.copy_(torch.randn(2, dim, generator=torch.Generator().manual_seed(seed)))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        r"""The logits of a batch of inputs.
+
+        Args:
+            x: the inputs ``(B, n)``; the coalition :math:`T` of a row is the set of its
+                non-zero features.
+
+        Returns:
+            The logits ``(B, 2)``, :math:`W \varphi(T)` per row.
+        """
         bits = (x[:, self.relevant] != 0).long()
         idx = bits.sum(1) if self.by_size else (bits << torch.arange(bits.shape[1])).sum(1)
         phi = nn.functional.one_hot(idx, self.out.in_features).to(self.out.weight.dtype)
@@ -201,9 +294,22 @@ class PlantedGradientModel(nn.Module):
 
 def planted_gradient_stats(n: int = N_FEATURES, *, relevant: Iterable[int] | None = None,
                            by_size: bool = False, seed: int = 0) -> dict[str, Any]:
-    """:func:`papers.bottleneck.gradient_statistics` (the chapter's pipeline, float32 Gram
+    r""":func:`papers.bottleneck.gradient_statistics` (the chapter's pipeline, float32 Gram
     products) of a :class:`PlantedGradientModel` on one sample with every feature 1, baseline
-    0, reward the log-odds of class 0."""
+    0, reward the log-odds of class 0.
+
+    Args:
+        n: the number of players (default :data:`papers.bottleneck_runs.N_FEATURES`, 12).
+        relevant: the players the model reads (default: all), as in
+            :class:`PlantedGradientModel`.
+        by_size: code the number of present relevant players instead of the coalition, as in
+            :class:`PlantedGradientModel`.
+        seed: the seed of the model's weights.
+
+    Returns:
+        The dict of :func:`papers.bottleneck.gradient_statistics` (per order: ``ratios``,
+        ``indep``, ``rho``, ``signal`` and the others; ``n``), the input of the A2 rules.
+    """
     from ibn.maskers import TabularMasker
 
     model = PlantedGradientModel(n, relevant=relevant, by_size=by_size, seed=seed)
@@ -212,9 +318,16 @@ def planted_gradient_stats(n: int = N_FEATURES, *, relevant: Iterable[int] | Non
 
 
 def cause_controls(n: int = N_FEATURES) -> dict[str, dict[str, Any]]:
-    """The A2 controls' statistics: ``"independent"`` (every player relevant: independent
-    contexts) and ``"subset"`` (2n/3 of the n players relevant: fewer effective players).
-    About 15 s at n = 12."""
+    r"""The A2 controls' statistics (:func:`planted_gradient_stats`).
+
+    Args:
+        n: the number of players (default :data:`papers.bottleneck_runs.N_FEATURES`, 12).
+
+    Returns:
+        ``{"independent": ..., "subset": ...}``: the statistics of the planted model with every
+        player relevant (independent contexts) and with the first :math:`2n/3` of the :math:`n`
+        players relevant (fewer effective players; 8 at :math:`n = 12`).
+    """
     return {"independent": planted_gradient_stats(n),
             "subset": planted_gradient_stats(n, relevant=range(2 * n // 3))}
 
@@ -226,9 +339,23 @@ def _cause_snapshots(results: Mapping[tuple[str, str], tuple[Mapping[str, Any], 
 
 def cause_judgements(results: Mapping[tuple[str, str], tuple[Mapping[str, Any], Mapping[str, Any]]],
                      controls: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
-    """Each A2 rule on each (model, kept epoch) of ``results`` ({(dataset, model): (params,
-    result of :func:`papers.bottleneck_runs.a2_gradients`)}) and on its control: one row per
-    rule and case with ``passes`` and ``why``."""
+    r"""Each A2 rule on each (model, kept epoch) of ``results`` and on its control.
+
+    Args:
+        results: ``{(dataset, model): (params, result)}`` with the result of
+            :func:`papers.bottleneck_runs.a2_gradients` (its ``stats``: the gradient statistics
+            per kept epoch).
+        controls: the controls' statistics, :func:`cause_controls` (keys ``"independent"`` and
+            ``"subset"``).
+
+    Returns:
+        A DataFrame with one row per rule and case (each claim's control first, then every model
+        and kept epoch): ``claim``, ``case``, ``passes`` and ``why``.
+
+    Raises:
+        ValueError: as the rules (:func:`variability_rule`, :func:`closed_form_rule`,
+            :func:`n_prime_rule`).
+    """
     import pandas as pd
 
     rows = []
@@ -245,8 +372,25 @@ def cause_judgements(results: Mapping[tuple[str, str], tuple[Mapping[str, Any], 
 def cause_records(results: Mapping[tuple[str, str], tuple[Mapping[str, Any], Mapping[str, Any]]],
                   controls: Mapping[str, Mapping[str, Any]], *, scale: str,
                   chapter: str) -> list[Verdict]:
-    """The A2 records, one per :data:`CAUSE_CLAIMS` entry. A model is a setup; it shows the
-    effect when its rule passes at every kept epoch. ``controls``: :func:`cause_controls`."""
+    r"""The A2 records, one per :data:`CAUSE_CLAIMS` entry. A model is a setup; it shows the
+    effect when its rule passes at every kept epoch.
+
+    Args:
+        results: ``{(dataset, model): (params, result)}`` with the params and result of
+            :func:`papers.bottleneck_runs.a2_gradients` (params: ``epochs``, ``lr``; result:
+            ``stats`` per kept epoch, ``sample_index``, ``test_acc``).
+        controls: the controls' statistics, :func:`cause_controls`.
+        scale: the scale of the chapter's run (``"smoke"``, ``"book"`` or ``"paper"``), for the
+            record.
+        chapter: the chapter's source, for the record.
+
+    Returns:
+        The :class:`papers.verdicts.Verdict` records in the order of :data:`CAUSE_CLAIMS`.
+
+    Raises:
+        ValueError: as the rules (:func:`variability_rule`, :func:`closed_form_rule`,
+            :func:`n_prime_rule`).
+    """
     from papers.verdicts import Control, Verdict, categorize
 
     setups, present_by_claim = [], {k: [] for k in CAUSE_CLAIMS}
@@ -302,7 +446,8 @@ def _rule_text(key: str) -> str:
 # A3 · Modulation
 # ---------------------------------------------------------------------------------------------
 
-#: what each preset must do to J^(m), against the normal model: (quantity, sign, words).
+#: what each preset must do to :math:`J^{(m)}`, against the normal model: (quantity, sign,
+#: words).
 INTENDED: dict[str, tuple[str, int, str]] = {
     "high": ("centre", 1, "centre r̄ moved up"),
     "low": ("centre", -1, "centre r̄ moved down"),
@@ -311,10 +456,25 @@ INTENDED: dict[str, tuple[str, int, str]] = {
 
 
 def profile_row(res: Mapping[str, Any]) -> dict[str, Any]:
-    """The numbers of a J^(m) curve the A3 rules read (``res``: ``ratios`` and ``J``): the band
-    means and shape of :func:`papers.bottleneck.shape_summary`, the centre r̄
-    (:func:`papers.bottleneck_runs.order_centre`) and the ratios of its interior peaks
-    (:func:`papers.bottleneck.interior_peaks`)."""
+    r"""The numbers of a :math:`J^{(m)}` curve the A3 rules read (Conventions page,
+    eq-relative-strength).
+
+    Args:
+        res: the curve: ``ratios`` (the order ratios :math:`r = m/(n-2)`) and ``J`` (the relative
+            strength :math:`J^{(m)}` at them), e.g. the result of
+            :func:`papers.bottleneck_runs.a3_modulation` or of
+            :func:`papers.bottleneck.exact_profile`.
+
+    Returns:
+        A dict: ``J_low``, ``J_mid``, ``J_high`` and ``shape`` (the band means and the verdict of
+        :func:`papers.bottleneck.shape_summary`), ``centre`` (the centre :math:`\bar r` of
+        :func:`papers.bottleneck_runs.order_centre`) and ``peaks`` (the ratios of the interior
+        peaks of :func:`papers.bottleneck.interior_peaks`).
+
+    Raises:
+        ValueError: as :func:`papers.bottleneck.shape_summary`: ``ratios`` and ``J`` differ in
+            shape, or a band holds no ratio.
+    """
     r, J = np.asarray(res["ratios"], dtype=np.float64), np.asarray(res["J"], dtype=np.float64)
     s = bn.shape_summary(r, J)
     return {"J_low": s["J_low"], "J_mid": s["J_mid"], "J_high": s["J_high"],
@@ -324,9 +484,22 @@ def profile_row(res: Mapping[str, Any]) -> dict[str, Any]:
 
 def moves_rule(preset: str, row: Mapping[str, Any], normal: Mapping[str, Any]
                ) -> tuple[bool, str]:
-    """The chapter's test of a preset's model (``row`` of :func:`profile_row`) against the
-    normal model's: :data:`INTENDED` (centre up for "high", down for "low", J_mid up for
-    "mid")."""
+    r"""The chapter's test of a preset's model against the normal model's: :data:`INTENDED`
+    (centre :math:`\bar r` up for "high", down for "low", :math:`J_{\mathrm{mid}}` up for "mid").
+
+    Args:
+        preset: the preset, a key of :data:`INTENDED` (``"low"``, ``"mid"`` or ``"high"``).
+        row: the preset's model's :func:`profile_row`.
+        normal: the normal model's :func:`profile_row`.
+
+    Returns:
+        ``(passed, why)``: whether the preset's quantity of :data:`INTENDED` moved the intended
+        way (strictly), and one sentence with the normal model's value, the preset's value and
+        the verdict.
+
+    Raises:
+        KeyError: ``preset`` is not a key of :data:`INTENDED`.
+    """
     key, sign, words = INTENDED[preset]
     ok = sign * (row[key] - normal[key]) > 0
     return ok, f"{key} {normal[key]:.3f} → {row[key]:.3f} ({words}: {'yes' if ok else 'NO'})"
@@ -334,8 +507,21 @@ def moves_rule(preset: str, row: Mapping[str, Any], normal: Mapping[str, Any]
 
 def second_peak_rule(rows: Mapping[float, Mapping[str, Any]], normal: Mapping[str, Any]
                      ) -> tuple[bool, str]:
-    """A second peak: the normal model's curve has no interior peak and the preset's curve has
-    one at some λ (``rows``: {λ: :func:`profile_row`})."""
+    r"""A second peak: the normal model's curve has no interior peak
+    (:func:`papers.bottleneck.interior_peaks`) and the preset's curve has one at some
+    :math:`\lambda`.
+
+    Args:
+        rows: ``{λ: row}``, the preset's model's :func:`profile_row` at each weight
+            :math:`\lambda` of the steering term (a key may also be a string naming the case, e.g.
+            ``"planted"`` for the control).
+        normal: the normal model's :func:`profile_row`.
+
+    Returns:
+        ``(passed, why)``: whether the normal curve has no interior peak and the preset's curve
+        has one at some :math:`\lambda`, and one sentence with the peaks' ratios per
+        :math:`\lambda`, how many of the curves have one, and the normal model's peaks.
+    """
     with_peak = {lam: row["peaks"] for lam, row in rows.items() if row["peaks"]}
     ok = not normal["peaks"] and bool(with_peak)
     normal_txt = ("normal model: none" if not normal["peaks"] else
@@ -351,10 +537,27 @@ def _lam(key: float | str) -> str:
 
 def planted_profile_values(D: Sequence[float], *, noise: float = 0.02, n_games: int = 3,
                            seed: int = 0) -> torch.Tensor:
-    """The values (n_games, 2^n) of games whose every pair has I^(m)(i, j) = D(m), m = 0..n−2
-    (n = len(D) + 1), plus context noise: v(S) = F(|S|) + noise·e₃(u_S) with F's second
-    difference D and e₃ the third elementary symmetric polynomial of per-player u ~ N(0, 1)
-    (the construction of :func:`papers.protocol_a.planted_u_game` with any profile)."""
+    r"""The values of games whose every pair has :math:`I^{(m)}(i, j) = D(m)`,
+    :math:`m = 0, \dots, n-2` (Conventions page, eq-multiorder), plus context noise.
+
+    The values are :math:`v(S) = F(|S|) + \mathrm{noise} \cdot e_3(u_S)`, with :math:`F` the
+    function of the coalition's size whose second difference is :math:`D`
+    (:math:`F(0) = F(1) = 0`, :math:`F(m+2) - 2F(m+1) + F(m) = D(m)`) and :math:`e_3` the third
+    elementary symmetric polynomial of per-player :math:`u_k \sim \mathcal{N}(0, 1)` over the
+    players of :math:`S` (the construction of :func:`papers.protocol_a.planted_u_game` with any
+    profile).
+
+    Args:
+        D: the profile :math:`D(m)` for :math:`m = 0, \dots, n-2`; :math:`n` = ``len(D) + 1``
+            players.
+        noise: the weight of the context noise :math:`e_3(u_S)` (default 0.02; 0: no noise).
+        n_games: the number of games, each with its own draw of :math:`u`.
+        seed: the seed of the draws of :math:`u`.
+
+    Returns:
+        A float64 tensor ``(n_games, 2**n)``: each game's values, coalitions in the order of
+        :func:`ibn.transforms.all_masks`.
+    """
     from ibn.transforms import all_masks
 
     D_t = torch.as_tensor(np.asarray(D, dtype=np.float64))
@@ -376,11 +579,32 @@ def planted_profile_values(D: Sequence[float], *, noise: float = 0.02, n_games: 
 def planted_modulation(presets: Iterable[str] = ("low", "mid", "high"), *, n: int = N_FEATURES,
                        factor: float = 0.5, n_games: int = 3, seed: int = 0
                        ) -> dict[str, dict[str, Any]]:
-    """The A3 control: exact profiles (:func:`papers.bottleneck.exact_profile`) of planted games
-    (:func:`planted_profile_values`) for a "normal" model with a falling profile
-    D(r) = (1 − r)² + 0.3 and, per preset (mode, r1, r2) of :data:`ibn.train.PRESETS`, the same
-    profile with the orders r ∈ [r1, r2] multiplied by 1 + ``factor`` (boost) or 1 − ``factor``
-    (suppress): the preset's effect by construction (``factor=0``: none)."""
+    r"""The A3 control: exact profiles (:func:`papers.bottleneck.exact_profile`) of planted games
+    (:func:`planted_profile_values`) for a "normal" model and one model per preset.
+
+    The normal model has the falling profile :math:`D(r) = (1 - r)^2 + 0.3`; per preset
+    ``(mode, r1, r2)`` of :data:`ibn.train.PRESETS`, the same profile with the orders
+    :math:`r \in [r_1, r_2]` multiplied by :math:`1 + \mathrm{factor}` (boost) or
+    :math:`1 - \mathrm{factor}` (suppress): the preset's effect by construction (``factor=0``:
+    none). Conventions page, eq-steering-boost and eq-steering-suppress give the losses whose
+    effect this plants.
+
+    Args:
+        presets: the presets of :data:`ibn.train.PRESETS` to plant (default all three).
+        n: the number of players of the games (default
+            :data:`papers.bottleneck_runs.N_FEATURES`, 12).
+        factor: the relative change of the preset's orders (default 0.5: the chapter's control
+            scales them by 1.5 or 0.5).
+        n_games: the number of games per model (:func:`planted_profile_values`).
+        seed: the seed of the games' context noise (the same for every model).
+
+    Returns:
+        ``{"normal": profile, preset: profile, ...}``: the dicts of
+        :func:`papers.bottleneck.exact_profile` (``ratios``, ``J`` and the others).
+
+    Raises:
+        KeyError: a preset that is not in :data:`ibn.train.PRESETS`.
+    """
     r = np.arange(n - 1, dtype=np.float64) / (n - 2)
     base = (1 - r) ** 2 + 0.3
     out = {"normal": bn.exact_profile(planted_profile_values(base, n_games=n_games, seed=seed))}
@@ -396,13 +620,28 @@ def modulation_records(results: Mapping[tuple[str, str, float],
                                         tuple[Mapping[str, Any], Mapping[str, Any]]],
                        controls: Mapping[str, Mapping[str, Any]], *, scale: str,
                        chapter: str) -> list[Verdict]:
-    """The A3 records: ``A.modulation.losses_move_profile`` (a setup is a preset on a dataset;
-    it shows the effect when :func:`moves_rule` passes at every λ) and
+    r"""The A3 records: ``A.modulation.losses_move_profile`` (a setup is a preset on a dataset; it
+    shows the effect when :func:`moves_rule` passes at every :math:`\lambda`) and
     ``A.modulation.second_peak`` (the boost presets; :func:`second_peak_rule`).
-    ``results[(setup, preset, λ)]`` = (params, result of
-    :func:`papers.bottleneck_runs.a3_modulation`), preset "normal" at λ = 0, where ``setup``
-    names a dataset and a training recipe (the dataset's name alone for Adam); ``controls``:
-    :func:`planted_modulation`."""
+
+    Args:
+        results: ``{(setup, preset, λ): (params, result)}`` with the params and result of
+            :func:`papers.bottleneck_runs.a3_modulation`, preset ``"normal"`` at
+            :math:`\lambda = 0` for every setup, where ``setup`` names a dataset and a training
+            recipe (the dataset's name alone for Adam).
+        controls: the control's profiles, :func:`planted_modulation`.
+        scale: the scale of the chapter's run (``"smoke"``, ``"book"`` or ``"paper"``), for the
+            record.
+        chapter: the chapter's source, for the record.
+
+    Returns:
+        Two :class:`papers.verdicts.Verdict` records: ``A.modulation.losses_move_profile`` and
+        ``A.modulation.second_peak``.
+
+    Raises:
+        KeyError: a setup without its normal model at :math:`\lambda = 0`, or a preset missing
+            from ``controls``.
+    """
     from papers.verdicts import Control, Verdict, categorize
 
     rows = {k: profile_row(res) for k, (_, res) in results.items()}
@@ -490,6 +729,11 @@ def modulation_records(results: Mapping[tuple[str, str, float],
 #: a low − high difference counts when it exceeds this many pooled seed sds.
 NOISE_SD = 1.0
 
+#: the consequence the book cannot test (no protocol): claim id, paper section, statement.
+STRUCTURAL_CLAIM = ("A.consequence.structural", "§6 (structural modelling)",
+                    "High-order models capture the structure of their inputs better than "
+                    "low-order ones (the abstract's 'structural modeling capability').")
+
 #: the A4 claims: (claim id, figure, statement, quantities or prefixes "fgsm@", which model the
 #: paper expects to be better: "low" or "high").
 CONSEQUENCE_CLAIMS: tuple[tuple[str, str, str, tuple[str, ...], str], ...] = (
@@ -513,10 +757,21 @@ CONSEQUENCE_CLAIMS: tuple[tuple[str, str, str, tuple[str, ...], str], ...] = (
 
 def consequence_table(results: Mapping[tuple[str, int], tuple[Any, Mapping[str, Any]]]
                       ) -> pd.DataFrame:
-    """One row per (model kind, seed) of ``results`` ({(kind, seed): (params, result of
-    :func:`papers.bottleneck_runs.a4_consequences` or :func:`consequence_metrics`)}): losses,
-    accuracies, the gaps test − train loss and train − test accuracy, and the accuracies under
-    attacks and corruptions (not the clean one)."""
+    r"""One row per (model kind, seed) of ``results``: losses, accuracies, the gaps test − train
+    loss and train − test accuracy, and the accuracies under attacks and corruptions (not the
+    clean one).
+
+    Args:
+        results: ``{(kind, seed): (params, result)}`` with the result of
+            :func:`papers.bottleneck_runs.a4_consequences` or of :func:`consequence_metrics`
+            (``train_loss``, ``train_acc``, ``test_loss``, ``test_acc``, ``robustness``).
+
+    Returns:
+        A DataFrame with the columns ``model`` (the kind), ``seed``, ``train loss``,
+        ``test loss``, ``loss gap``, ``train acc``, ``test acc``, ``acc gap`` and the keys of
+        :func:`papers.bottleneck.robustness` but ``clean`` (``fgsm@ε``, ``pgd@ε``, ``noise@σ``,
+        ``mask@f``).
+    """
     import pandas as pd
 
     rows = []
@@ -530,16 +785,25 @@ def consequence_table(results: Mapping[tuple[str, int], tuple[Any, Mapping[str, 
     return pd.DataFrame(rows)
 
 
-#: the precondition of a consequence comparison: the high-order models' mean order centre r̄
-#: exceeds the low-order models' by at least this (a fifth of the order range), else the two
-#: kinds do not differ in what they encode and their quantities are shown, not counted
+#: the precondition of a consequence comparison: the high-order models' mean order centre
+#: :math:`\bar r` exceeds the low-order models' by at least this (a fifth of the order range),
+#: else the two kinds do not differ in what they encode and their quantities are shown, not
+#: counted.
 MIN_STEER = 0.2
 
 
 def order_centres(results: Mapping[tuple[str, int], tuple[Any, Mapping[str, Any]]]
                   ) -> dict[str, list[float]]:
-    """The order centre r̄ (:func:`papers.bottleneck_runs.order_centre`) of every run of
-    ``results`` ({(kind, seed): (params, result with ``ratios`` and ``J``)}), by kind."""
+    r"""The order centre :math:`\bar r` (:func:`papers.bottleneck_runs.order_centre`) of every run
+    of ``results``, by kind.
+
+    Args:
+        results: ``{(kind, seed): (params, result)}``, each result with ``ratios`` and ``J`` (the
+            :math:`J^{(m)}` curve), e.g. of :func:`papers.bottleneck_runs.a4_consequences`.
+
+    Returns:
+        ``{kind: [r̄, ...]}``: the centres of the kind's runs, in the order of ``results``.
+    """
     from papers.bottleneck_runs import order_centre
 
     out: dict[str, list[float]] = {}
@@ -549,8 +813,16 @@ def order_centres(results: Mapping[tuple[str, int], tuple[Any, Mapping[str, Any]
 
 
 def steering_gap(results: Mapping[tuple[str, int], tuple[Any, Mapping[str, Any]]]) -> float:
-    """Mean order centre r̄ (:func:`order_centres`) of the high-order models minus that of the
-    low-order models, over the seeds of ``results``; NaN without both kinds."""
+    r"""The mean order centre :math:`\bar r` (:func:`order_centres`) of the high-order models minus
+    that of the low-order models, over the seeds of ``results``.
+
+    Args:
+        results: ``{(kind, seed): (params, result)}``, each result with ``ratios`` and ``J``, as
+            in :func:`order_centres`.
+
+    Returns:
+        The gap as a float; NaN without both kinds ``"low"`` and ``"high"``.
+    """
     centre = order_centres(results)
     if not centre.get("low") or not centre.get("high"):
         return float("nan")
@@ -562,10 +834,20 @@ def _higher_is_better(col: str) -> bool:
 
 
 def low_vs_high(per_seed: pd.DataFrame) -> pd.DataFrame:
-    """The chapter's low- against high-order comparison of :func:`consequence_table`: per
-    quantity the seed means, low − high, its size in pooled seed sds (NaN with one seed) and
-    whether the low-order model is better (higher accuracy, lower loss or gap). Empty without
-    both kinds."""
+    r"""The chapter's low- against high-order comparison of :func:`consequence_table`.
+
+    Per quantity: the seed means, low − high, its size in pooled seed sds
+    :math:`\sqrt{(s_{\mathrm{low}}^2 + s_{\mathrm{high}}^2)/2}` (NaN with one seed) and whether the
+    low-order model is better (higher accuracy, lower loss or gap).
+
+    Args:
+        per_seed: the table of :func:`consequence_table` (one row per kind and seed).
+
+    Returns:
+        A DataFrame with one row per quantity: ``quantity``, ``low``, ``high``, ``low − high``,
+        ``in pooled sd`` and ``low-order model better``. Empty (with those columns) without both
+        kinds ``"low"`` and ``"high"``.
+    """
     import pandas as pd
 
     metrics = [c for c in per_seed.columns if c not in ("model", "seed")]
@@ -601,9 +883,26 @@ def _parts(table: pd.DataFrame, quantities: Sequence[str]) -> list[dict[str, Any
 
 def direction_table(per_seed: pd.DataFrame, pgd: Sequence[float], fgsm: Sequence[float],
                     *, many_seeds: bool) -> pd.DataFrame:
-    """The chapter's comparison of the full order of the kinds' means with paper A's order,
-    per quantity the paper reports (loss and accuracy gap, training loss, PGD and FGSM
-    accuracy), with the means (± sd with ``many_seeds``) and the reference."""
+    r"""The chapter's comparison of the full order of the kinds' means with paper A's order, per
+    quantity the paper reports (loss and accuracy gap, training loss, PGD and FGSM accuracy),
+    with the means (± sd with ``many_seeds``) and the reference.
+
+    Args:
+        per_seed: the table of :func:`consequence_table` (one row per kind and seed).
+        pgd: the PGD radii :math:`\varepsilon` of the chapter's settings (the columns
+            ``pgd@ε``).
+        fgsm: the FGSM radii :math:`\varepsilon` of the chapter's settings (the columns
+            ``fgsm@ε``).
+        many_seeds: show each mean with its seed sd.
+
+    Returns:
+        A DataFrame with one row per comparison: ``quantity``, ``paper's order``, ``order here``
+        (the kinds present, sorted by their means), ``agrees``, ``means`` and ``reference`` (the
+        paper's numbers). A comparison with fewer than two of its kinds present is left out.
+
+    Raises:
+        KeyError: a radius of ``pgd`` or ``fgsm`` without its column in ``per_seed``.
+    """
     import pandas as pd
 
     metrics = [c for c in per_seed.columns if c not in ("model", "seed")]
@@ -639,10 +938,24 @@ def direction_table(per_seed: pd.DataFrame, pgd: Sequence[float], fgsm: Sequence
 
 def consequence_metrics(model: nn.Module, tab: Any, settings: Mapping[str, Any],
                         seed: int) -> dict[str, Any]:
-    """The evaluation of :func:`papers.bottleneck_runs.a4_consequences` on a given model:
+    r"""The evaluation of :func:`papers.bottleneck_runs.a4_consequences` on a given model:
     training and test loss and accuracy (eval mode) and :func:`papers.bottleneck.robustness`
     on the test split with the chapter's ``settings`` (``fgsm``, ``pgd``, ``sigma``, ``mask``;
-    PGD 20 steps; players the 12 features at baseline 0)."""
+    PGD 20 steps; players the 12 features at baseline 0).
+
+    Args:
+        model: the two-class model to evaluate.
+        tab: the table (:func:`ibn.data.load_tabular` on its 12 first features,
+            :func:`papers.bottleneck.select_features`) with ``x_train``, ``y_train``, ``x_test``
+            and ``y_test``.
+        settings: the chapter's preset (:class:`papers.specs.ConsequencesSpec` or a mapping)
+            with the attack and corruption levels ``fgsm``, ``pgd``, ``sigma`` and ``mask``.
+        seed: the seed of PGD's random start, the Gaussian noise and the masks.
+
+    Returns:
+        A dict: ``train_loss``, ``train_acc``, ``test_loss``, ``test_acc`` and ``robustness``
+        (the flat dict of :func:`papers.bottleneck.robustness`).
+    """
     from ibn.maskers import TabularMasker
     from ibn.train import evaluate
 
@@ -682,12 +995,28 @@ class _PlantedClassifier(nn.Module):
 
 def planted_consequence_models(tab: Any, seed: int, *, k: float = 50.0, a: float = 10.0,
                                h: float = 0.3) -> tuple[nn.Module, nn.Module]:
-    """The A4 control's pair on a two-class table ``tab``: "low" = a ridge linear classifier fit
-    to a bootstrap sample (``seed``) of the training split; "high" = the same plus a term that
-    memorises every training point (RBF bumps of width ``h``, weight ``a``: a lower training
-    loss and a larger gap by construction) and a weight ``k`` along the training data's
-    least-variance direction (little change on the data, large under perturbations: less
-    robust by construction)."""
+    r"""The A4 control's pair on a two-class table ``tab``.
+
+    "low" is a ridge linear classifier fit to a bootstrap sample (``seed``) of the training
+    split, with logits :math:`(-z/2, z/2)`, :math:`z = w \cdot x + b`; "high" is the same plus a
+    term that memorises every training point (RBF bumps of width ``h``, weight ``a``: a lower
+    training loss and a larger gap by construction) and a weight ``k`` along the training
+    data's least-variance direction :math:`u` (little change on the data, large under
+    perturbations: less robust by construction):
+    :math:`z = w \cdot x + b + k\, (u \cdot x) + a \sum_t \pm \exp(-\lVert x - x_t \rVert^2 / 2h^2)`
+    over the training points :math:`x_t` (sign + for class 1).
+
+    Args:
+        tab: the two-class table with ``x_train`` and ``y_train`` (e.g. the chapter's 12
+            features of :func:`ibn.data.load_tabular`).
+        seed: the seed of the bootstrap sample.
+        k: the weight along the least-variance direction (default 50).
+        a: the weight of the memorising bumps (default 10).
+        h: the width of the bumps (default 0.3).
+
+    Returns:
+        ``(low, high)``: the two models, in eval mode.
+    """
     X = tab.x_train.double()
     y = tab.y_train
     idx = torch.as_tensor(np.random.default_rng(seed).choice(len(y), len(y)))
@@ -703,9 +1032,20 @@ def planted_consequence_models(tab: Any, seed: int, *, k: float = 50.0, a: float
 
 def consequence_controls(settings: Mapping[str, Any], seeds: Sequence[int] = (0, 1, 2)
                          ) -> pd.DataFrame:
-    """:func:`consequence_table` of :func:`planted_consequence_models` on the chapter's table
+    r""":func:`consequence_table` of :func:`planted_consequence_models` on the chapter's table
     (``settings["dataset"]``, the 12 first features, split seed 0) over ``seeds``, evaluated
-    by :func:`consequence_metrics` (a few seconds)."""
+    by :func:`consequence_metrics`.
+
+    Args:
+        settings: the chapter's preset (:class:`papers.specs.ConsequencesSpec` or a mapping)
+            with ``dataset`` and the attack and corruption levels ``fgsm``, ``pgd``, ``sigma``
+            and ``mask``.
+        seeds: the seeds of the bootstrap samples and of the evaluation (default 0, 1, 2).
+
+    Returns:
+        The table of :func:`consequence_table` with the kinds ``"low"`` and ``"high"``, one row
+        per kind and seed.
+    """
     from ibn.data import load_tabular
 
     tab = bn.select_features(load_tabular(settings["dataset"], seed=0), list(range(N_FEATURES)))
@@ -721,17 +1061,32 @@ def consequence_records(per_seed: pd.DataFrame, control_table: pd.DataFrame,
                         settings: Mapping[str, Any], *, scale: str, chapter: str,
                         reference: pd.DataFrame | None = None,
                         steering: Mapping[str, float] | None = None) -> list[Verdict]:
-    """The A4 records, one per :data:`CONSEQUENCE_CLAIMS` entry: the parts of a claim are its
-    quantities (e.g. PGD at each ε); a part shows the effect when the expected model is better
-    by more than :data:`NOISE_SD` pooled seed sds in :func:`low_vs_high`. The paper's full
-    order (:func:`direction_table`) is named in ``why``. ``per_seed``: the chapter's
-    :func:`consequence_table`; ``control_table``: :func:`consequence_controls`; ``settings``:
-    the chapter's preset. ``reference``: the same table for the models trained with paper A's
-    reference recipe (:func:`papers.bottleneck.fit_tabular`), a second setup whose quantities
-    are parts of each claim beside the Adam models'. ``steering``: {"adam": gap, "reference":
-    gap} of :func:`steering_gap`; a setup whose gap is below :data:`MIN_STEER` did not steer
-    the orders, and its quantities are named in ``why`` but not counted (a setup without a gap
-    counts)."""
+    r"""The A4 records, one per :data:`CONSEQUENCE_CLAIMS` entry.
+
+    The parts of a claim are its quantities (e.g. PGD at each :math:`\varepsilon`); a part shows
+    the effect when the expected model is better by more than :data:`NOISE_SD` pooled seed sds
+    in :func:`low_vs_high`. The paper's full order (:func:`direction_table`) is named in
+    ``why``.
+
+    Args:
+        per_seed: the chapter's :func:`consequence_table`.
+        control_table: the control's table, :func:`consequence_controls`.
+        settings: the chapter's preset (:class:`papers.specs.ConsequencesSpec` or a mapping) with
+            ``dataset``, ``model``, ``kinds``, ``lam``, ``seeds``, ``epochs``, ``fgsm`` and
+            ``pgd``.
+        scale: the scale of the chapter's run (``"smoke"``, ``"book"`` or ``"paper"``), for the
+            record.
+        chapter: the chapter's source, for the record.
+        reference: the same table for the models trained with paper A's reference recipe
+            (:func:`papers.bottleneck.fit_tabular`), a second setup whose quantities are parts of
+            each claim beside the Adam models'.
+        steering: ``{"adam": gap, "reference": gap}`` of :func:`steering_gap`; a setup whose gap
+            is below :data:`MIN_STEER` did not steer the orders, and its quantities are named in
+            ``why`` but not counted (a setup without a gap counts).
+
+    Returns:
+        The :class:`papers.verdicts.Verdict` records in the order of :data:`CONSEQUENCE_CLAIMS`.
+    """
     from ibn.data import load_tabular
     from papers.verdicts import Control, Verdict, categorize
 
@@ -810,3 +1165,31 @@ def consequence_records(per_seed: pd.DataFrame, control_table: pd.DataFrame,
                            verdict=verdict, why=_why(core, verdict, scope, decide), scale=scale,
                            setups=setups, control=control, chapter=chapter))
     return out
+
+
+def structural_record(*, scale: str, chapter: str) -> Verdict:
+    r"""The record of :data:`STRUCTURAL_CLAIM`, a consequence the book does not test: paper A's
+    experiment for it (task, perturbation, metric) is not available here, so there is no rule
+    and no control, and the verdict is inconclusive with what would decide it.
+
+    Args:
+        scale: the scale of the chapter's run (``"smoke"``, ``"book"`` or ``"paper"``), for the
+            record.
+        chapter: the chapter's source, for the record.
+
+    Returns:
+        The :class:`papers.verdicts.Verdict` record (verdict ``"inconclusive"``, control
+        ``"none"``).
+    """
+    from papers.verdicts import Control, Verdict, categorize
+
+    claim, figure, statement = STRUCTURAL_CLAIM
+    untested = Control("none: no test of this claim was run", "none",
+                       "without the paper's task and metric there is no rule to control")
+    return Verdict(claim=claim, paper="A", figure=figure, statement=statement,
+                   verdict=categorize([], untested, powered=False),
+                   why=("not tested: paper A's experiment for structural modelling (its task, "
+                        "perturbation and metric) is not available offline, only the abstract's "
+                        "sentence, and the reference code has no such test; that protocol run "
+                        "on order-steered image models would decide it"),
+                   scale=scale, setups=[], control=untested, chapter=chapter)
