@@ -28,9 +28,19 @@ def scale_params(scale: str, presets: Mapping[str, Mapping[str, Any]], **overrid
 
     ``presets`` maps each scale name to a dict of settings, e.g.
     ``{"smoke": {"n": 6}, "book": {"n": 10}, "paper": {"n": 10, "samples": 50}}``.
-    An unknown scale, or one that ``presets`` does not define, raises ``ValueError`` naming the
-    choices. Overrides whose value is ``None`` are ignored (handy for optional papermill
-    parameters).
+    Overrides whose value is ``None`` are ignored (handy for optional papermill parameters).
+
+    Args:
+        scale: one of :data:`SCALES`.
+        presets: ``{scale name: settings}``, a dict (or a frozen spec) of settings per scale.
+        **overrides: settings that replace those of the preset (None values are ignored).
+
+    Returns:
+        a new dict of settings, or a changed copy of a frozen spec.
+
+    Raises:
+        ValueError: an unknown scale, or one that ``presets`` does not define (naming the
+            choices).
 
     >>> scale_params("smoke", {"smoke": {"n": 4}, "book": {"n": 8}})
     {'n': 4}
@@ -59,7 +69,21 @@ def provenance(result_or_params: Any, params: Mapping | None = None) -> dict:
     """The provenance record (the one schema :func:`ibn.results.provenance` writes) of a cached
     result: its *name* with its ``params`` (looked up with ``ibn.results.load_provenance``), a
     path to the ``.json`` written beside a result (or to the result, ``x.pt`` -> ``x.json``),
-    or the record itself (a dict; a result's ``.json`` holds it under ``"provenance"``)."""
+    or the record itself (a dict; a result's ``.json`` holds it under ``"provenance"``).
+
+    Args:
+        result_or_params: a result's name (with ``params``), a path to a result's ``.json`` or
+            ``.pt``, or a provenance record (a dict, or a result's whole ``.json`` record).
+        params: the result's settings when ``result_or_params`` is its name; None otherwise.
+
+    Returns:
+        the provenance record, a new dict.
+
+    Raises:
+        FileNotFoundError: no ``.json`` for the path, or no stored result for the name and
+            params.
+        TypeError: ``result_or_params`` is none of these.
+    """
     obj = result_or_params
     if params is not None:
         from ibn.results import load_provenance
@@ -129,7 +153,17 @@ def _fmt_hardware(hw) -> str:
 
 def provenance_rows(result_or_params: Any, params: Mapping | None = None
                     ) -> list[tuple[str, str]]:
-    """(field, value) rows of a provenance record: scale, commit, date, hardware, run time."""
+    """(field, value) rows of a provenance record: scale, commit, date, hardware, run time.
+
+    Args:
+        result_or_params: what :func:`provenance` takes: a result's name (with ``params``), a
+            path, or a record.
+        params: the result's settings when ``result_or_params`` is its name; None otherwise.
+
+    Returns:
+        ``(field, value)`` string pairs; a missing field's value is ``"?"``. A record that says
+        whether it came from the cache adds a ``"from cache"`` row.
+    """
     rec = provenance(result_or_params, params)
     scale = _first(rec, "scale", default="?")
     commit = _first(rec, "git.commit", default="?")
@@ -155,9 +189,16 @@ def show_provenance(result_or_params: Any, params: Mapping | None = None
                     ) -> list[tuple[str, str]]:
     """Print a provenance table (scale, commit, date, hardware, run time) and return its rows.
 
-    ``result_or_params`` (and ``params``): see :func:`provenance`, e.g.
-    ``show_provenance("bottleneck_curves", params)`` for a result of ``ibn.results.cached``.
     Missing fields print as ``?``.
+
+    Args:
+        result_or_params: what :func:`provenance` takes: a result's name (with ``params``), a
+            path, or a record; e.g. ``show_provenance("bottleneck_curves", params)`` for a
+            result of :func:`ibn.results.cached`.
+        params: the result's settings when ``result_or_params`` is its name; None otherwise.
+
+    Returns:
+        the rows of :func:`provenance_rows`.
     """
     rows = provenance_rows(result_or_params, params)
     width = max(len(k) for k, _ in rows)

@@ -1,13 +1,14 @@
-"""One call from a model and its inputs to their AND-OR interactions, named, plotted and saved
+r"""One call from a model and its inputs to their AND-OR interactions, named, plotted and saved
 (Conventions page, conventions-and-or).
 
-:func:`explain` evaluates the 2^n masked inputs of every input (:func:`ibn.games.all_values`, on
-the model's device), extracts the sparsest AND-OR effects of all of them with one batched
-:func:`ibn.and_or.extract` call and, on request, their multi-order interactions
-(:func:`ibn.multiorder.exact`); with ``client=`` (a Dask client or scheduler address) each
-sample is one task on a cluster instead, with the same effects (:mod:`ibn.study`). It returns
-an :class:`Explanation`, which knows its players' names (``"cell (r, c)"`` for image patches,
-the word for text, ``"feature j"`` for tables):
+:func:`explain` evaluates the :math:`2^n` masked inputs of every input
+(:func:`ibn.games.all_values`, on the model's device), extracts the sparsest AND-OR effects of
+all of them with one batched :func:`ibn.and_or.extract` call (Conventions page, eq-sparsest)
+and, on request, their multi-order interactions (:func:`ibn.multiorder.exact`; Conventions
+page, eq-multiorder); with ``client=`` (a Dask client or scheduler address) each sample is one
+task on a cluster instead, with the same effects (:mod:`ibn.study`). It returns an
+:class:`Explanation`, which knows its players' names (``"cell (r, c)"`` for image patches, the
+word for text, ``"feature j"`` for tables):
 
 * ``expl[i]``: one sample of a batch; ``len(expl)``: the number of samples;
 * :meth:`Explanation.top`: the strongest interactions as a pandas DataFrame;
@@ -72,17 +73,23 @@ def _members(S: int, n: int) -> list[int]:
 
 @dataclass(eq=False)
 class Explanation:
-    """The AND-OR interactions of one input or a batch, with their players' names.
+    r"""The AND-OR interactions of one input or a batch, with their players' names
+    (Conventions page, conventions-and-or).
+
+    ``expl[i]`` is sample :math:`i` as a one-sample Explanation, ``expl[a:b]`` a smaller batch
+    and ``len(expl)`` the number of samples :math:`B`.
 
     Attributes:
         result: the :class:`~ibn.and_or.AndOrResult` of the batch, batch first: tensors
-            (B, 2^n) (bit i of a coalition = player i), even for one sample;
-            ``result.values`` are the values v(x_T).
-        players: per sample, the names of its n players (player i first).
-        targets: (B,) int64, the class whose log-odds is the reward (−1 when the reward has
-            no class).
-        multiorder: (B, n−1, n, n) float64 multi-order interactions I^(m)(i, j)
-            (Conventions page, eq-multiorder), or None when not computed.
+            ``(B, 2**n)`` (bit :math:`i` of a coalition = player :math:`i`; Conventions page,
+            eq-mask), even for one sample; ``result.values`` are the values :math:`v(x_T)`
+            (None when they were not kept).
+        players: per sample, the names of its :math:`n` players (player :math:`i` first).
+        targets: ``(B,)`` int64, the class whose log-odds is the reward (Conventions page,
+            eq-reward; −1 when the reward has no class).
+        multiorder: ``(B, n - 1, n, n)`` float64 multi-order interactions
+            :math:`I^{(m)}(i, j)`, indexed ``[b, m, i, j]`` (Conventions page, eq-multiorder),
+            or None when not computed.
         single: True when :func:`explain` was given one input (or for ``expl[i]``).
     """
 
@@ -151,11 +158,22 @@ class Explanation:
 
     def top(self, k: int = 10):
         r"""The ``k`` strongest AND and OR interactions (:math:`S \neq \emptyset`, non-zero
-        effects) of each sample, by :math:`\lvert I_S\rvert`, as a pandas DataFrame with the
-        columns ``kind`` ("AND"/"OR"), ``players`` (their names, joined by ", "), ``order``
-        (:math:`\lvert S\rvert`), ``effect`` (:math:`I_S`) and ``coalition`` (the bitmask
-        :math:`S`); for a batch also ``sample``, first. Ties keep AND before OR and smaller
-        bitmasks first."""
+        effects) of each sample, by :math:`\lvert I_S\rvert`. Ties keep AND before OR and
+        smaller bitmasks first.
+
+        Args:
+            k: the number of interactions per sample (AND and OR together), at least 1
+                (default 10).
+
+        Returns:
+            a pandas DataFrame with the columns ``kind`` ("AND"/"OR"), ``players`` (their
+            names, joined by ", "), ``order`` (:math:`\lvert S\rvert`), ``effect``
+            (:math:`I_S`) and ``coalition`` (the bitmask :math:`S`); for a batch also
+            ``sample``, first.
+
+        Raises:
+            ValueError: ``k`` is not a positive integer.
+        """
         import pandas as pd
 
         check_number("k", k, low=1, integer=True)
@@ -179,10 +197,17 @@ class Explanation:
         return out.drop(columns="sample") if self.single else out
 
     def order_strength(self):
-        r""":math:`\sum_{\lvert S\rvert=m} \lvert I^{\mathrm{AND}}_S\rvert` and
-        :math:`\sum_{\lvert S\rvert=m} \lvert I^{\mathrm{OR}}_S\rvert` for each order
-        :math:`m = 1, \dots, n` of one sample, as a pandas DataFrame with the columns ``order``,
-        ``AND``, ``OR``."""
+        r"""The strength of each order :math:`m = 1, \dots, n` of one sample:
+        :math:`\sum_{\lvert S\rvert=m} \lvert I^{\mathrm{AND}}_S\rvert` and
+        :math:`\sum_{\lvert S\rvert=m} \lvert I^{\mathrm{OR}}_S\rvert`.
+
+        Returns:
+            a pandas DataFrame with the columns ``order``, ``AND``, ``OR`` (one row per
+            order).
+
+        Raises:
+            ValueError: the explanation holds several samples (select one with ``expl[i]``).
+        """
         import pandas as pd
 
         self._need_one("order_strength")
@@ -201,9 +226,20 @@ class Explanation:
         strength per order (:math:`\sum_{\lvert S\rvert=m} \lvert I_S\rvert`, AND and OR side
         by side).
 
-        ``ax``: None (a new figure with both panels), a pair of axes (the two panels), or one
-        axes (the bars only). Labels list at most ``max_names`` names, then "+j". Returns the
-        matplotlib Figure.
+        Args:
+            ax: None (a new figure with both panels), a pair of matplotlib axes (the two
+                panels), or one axes (the bars only).
+            k: the number of interactions shown (default 10), as in :meth:`top`.
+            max_names: the most players' names a bar's label lists, then "+j" for the
+                :math:`j` others (default 3).
+
+        Returns:
+            the matplotlib Figure.
+
+        Raises:
+            ValueError: the explanation holds several samples, or ``k`` or ``max_names`` is
+                not a positive integer.
+            TypeError: ``ax`` is none of the three.
         """
         import matplotlib.pyplot as plt
         from matplotlib.patches import Patch
@@ -273,8 +309,13 @@ class Explanation:
           and ``baseline_value`` = :math:`u^{\mathrm{OR}}_\emptyset = 0`. It equals
           ``shapiq.ExactComputer(u_or_game, n)("Co-Moebius")``.
 
-        Raises ValueError for a batch of several samples (select one with ``expl[i]``) and
-        ImportError when shapiq is not installed.
+        Returns:
+            ``{"and": InteractionValues, "or": InteractionValues}``, both of ``max_order``
+            :math:`n`.
+
+        Raises:
+            ValueError: the explanation holds several samples (select one with ``expl[i]``).
+            ImportError: shapiq is not installed.
         """
         self._need_one("to_shapiq")
         try:
@@ -302,7 +343,17 @@ class Explanation:
     def save(self, path: str | Path) -> Path:
         """Write the explanation to ``path`` in the versioned format of this module's docstring
         (``torch.save`` of plain tensors and a JSON text; ``torch.load(weights_only=True)`` reads
-        it); :func:`load` rebuilds it bit for bit. Returns the path."""
+        it); :func:`load` rebuilds it bit for bit.
+
+        Args:
+            path: the file to write (overwritten when it exists; conventionally ``.pt``).
+
+        Returns:
+            the path, as a :class:`~pathlib.Path`.
+
+        Raises:
+            TypeError: the solver's ``info`` holds something that is not JSON-able.
+        """
         r = self.result
         tensors = {name: getattr(r, name).detach().cpu().clone() for name in _RESULT_TENSORS
                    if getattr(r, name) is not None}
@@ -338,6 +389,12 @@ def _plain(x: Any) -> Any:
 def load(path: str | Path) -> Explanation:
     """Read an :class:`Explanation` written by :meth:`Explanation.save` (``torch.load`` with
     ``weights_only=True``, onto the CPU).
+
+    Args:
+        path: the file written by :meth:`Explanation.save`.
+
+    Returns:
+        the :class:`Explanation`, equal bit for bit to the one saved.
 
     Raises:
         ValueError: one line, when the file is not an ibn explanation file or has another format
@@ -432,15 +489,19 @@ def explain(model: Any, inputs: Any, masker: Any, targets: Any = None, *,
             values (:func:`ibn.multiorder.exact`; Conventions page, eq-multiorder); needs
             :math:`n \geq 2`.
         names: the players' names (n strings), instead of those the masker gives.
-        reward, batch_size, device, max_players: as in :func:`ibn.games.all_values` (device:
-            default the model's).
+        reward: ``reward(outputs, target) -> (k,)`` values, as in
+            :func:`ibn.games.all_values` (default :func:`ibn.games.log_odds`).
+        batch_size: masked inputs per forward pass (default 256; None = all at once).
+        device: where the model runs (default: the device of its parameters, else CPU).
+        max_players: the largest number of players allowed (default 20: :math:`2^{20}`
+            forward passes per input), as in :func:`ibn.games.all_values`.
         progress: a progress bar over the inputs and over the extraction.
         client: None (default: everything in this process), or a ``dask.distributed.Client``
             or a scheduler address (a Client is then opened and closed): each sample's values
             and AND-OR extraction run as one Dask task (:mod:`ibn.study`); the model is sent to
             each worker once (a ModelFactory is built there once). The effects are the same, bit
             for bit, as without a client, given the same values (see :mod:`ibn.study`).
-        return_values: keep the values v(x_T) in ``result.values`` (None, the default: yes
+        return_values: keep the values :math:`v(x_T)` in ``result.values`` (None, the default: yes
             without a client, no with one, where they are then not sent back; False:
             ``result.values`` is None).
         retries: with a client, how often a failed task is run again (default 2).

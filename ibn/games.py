@@ -2,15 +2,16 @@ r"""The bridge from a model, an input and a masker to the values :math:`v(x_T)` 
 (Conventions page, conventions-notation).
 
 - :func:`log_odds` the reward :math:`v = \log \frac{p(y \mid x)}{1 - p(y \mid x)}` computed
-  stably (paper B eq. 1).
+  stably (paper B eq. 1; Conventions page, eq-reward).
 - :class:`Masker` what a masker is: ``n_players`` and ``masker(model, x, masks) -> outputs``
   (concrete maskers live in :mod:`ibn.maskers`).
-- :func:`evaluate` values of k masks (chunked, ``torch.inference_mode``, model's device).
+- :func:`evaluate` values of :math:`k` masks (chunked, ``torch.inference_mode``, model's
+  device).
 - :func:`evaluate_fn` the same for a plain function of a mask matrix (numpy returns accepted).
 - :class:`Game` a game: its :math:`2^n` values with the players' names, the target class and what
   made it.
 - :func:`all_values` the :class:`Game` of a model on one input: every coalition's value (bit
-  i = player i), with a cost guard.
+  :math:`i` = player :math:`i`; Conventions page, eq-mask), with a cost guard.
 """
 
 from __future__ import annotations
@@ -40,14 +41,21 @@ def log_odds(logits, target) -> torch.Tensor:
     :math:`z` (paper B eq. 1; Conventions page, eq-reward).
 
     Args:
-        logits: (..., C) unnormalised scores (float64 is used internally).
-        target: class index y, an int or an integer tensor broadcastable to ``logits.shape[:-1]``.
+        logits: ``(..., C)`` unnormalised scores :math:`z` (float64 is used internally), e.g.
+            the outputs ``(k, C)`` of a model on :math:`k` masked inputs.
+        target: the class index :math:`y`, an int or an integer tensor broadcastable to
+            ``logits.shape[:-1]`` (one class per row).
 
     Returns:
         float64 tensor ``logits.shape[:-1]``. Stable for huge logits (no softmax is formed).
         With a single output column (:math:`C = 1`) the column is read as the logit :math:`z`
         of a binary model (:math:`p = \sigma(z)`): :math:`v = z` for target 1 and :math:`-z`
         for target 0.
+
+    Raises:
+        ValueError: ``logits`` has no class dimension; a target is outside
+            :math:`0, \dots, C-1` (or not 0 or 1 with a single column).
+        TypeError: ``target`` holds floating-point or complex numbers.
     """
     z = torch.as_tensor(logits).to(torch.float64)
     if z.ndim < 1:
@@ -70,12 +78,18 @@ def log_odds(logits, target) -> torch.Tensor:
 
 @runtime_checkable
 class Masker(Protocol):
-    """Produces a model's outputs on masked versions of one input (Conventions page,
+    r"""Produces a model's outputs on masked versions of one input (Conventions page,
     conventions-notation).
 
-    ``masker(model, x, masks)`` with ``masks`` a bool tensor (k, n_players) (True = player kept,
-    column i = player i) returns the model's outputs on the k inputs x_T, e.g. logits (k, C).
-    Players outside T are replaced by the masker's baseline.
+    A masker has an int attribute ``n_players`` (the number :math:`n` of players) and is
+    called as ``masker(model, x, masks)`` with ``model`` the model to run, ``x`` one input (no
+    batch dimension) and ``masks`` a bool tensor ``(k, n_players)`` (True = player kept, column
+    :math:`i` = player :math:`i`); it returns the model's outputs on the :math:`k` inputs
+    :math:`x_T`, e.g. logits ``(k, C)``. Players outside :math:`T` are replaced by the
+    masker's baseline. The concrete maskers are in :mod:`ibn.maskers`.
+
+    This is a protocol (checked with ``isinstance(obj, Masker)``), not a class to instantiate:
+    its constructor's ``*args, **kwargs`` are those of ``typing.Protocol`` and take nothing.
     """
 
     n_players: int
@@ -109,11 +123,14 @@ class Game:
     :math:`i` = player :math:`i`), with what it needs to be read.
 
     Attributes:
-        values: float64 tensor :math:`(2^n,)` on the CPU.
-        names: the players' readable names, player i first (:func:`ibn.maskers.player_names`).
-        players: what the masker chose as players (grid cells, features, words), player i first.
-        target: the class :math:`y` whose reward :math:`v` is (resolved: the predicted class when none was
-            given), or None for a game that is not a classifier's.
+        values: float64 tensor :math:`(2^n,)` on the CPU, entry :math:`T` the value
+            :math:`v(x_T)` of coalition :math:`T` (Conventions page, eq-mask).
+        names: the players' readable names, player :math:`i` first
+            (:func:`ibn.maskers.player_names`).
+        players: what the masker chose as players (grid cells, features, words), player
+            :math:`i` first.
+        target: the class :math:`y` whose reward :math:`v` is (resolved: the predicted class
+            when none was given), or None for a game that is not a classifier's.
         made_by: what made the values: the model's class, the masker's ``describe()`` and the
             reward's name (a plain function's name for a function game).
 
@@ -208,11 +225,23 @@ def _chunks(k: int, batch_size: int | None, progress: bool | None, desc: str):
 
 def evaluate_fn(fn: Callable, masks, *, batch_size: int | None = None, progress: bool | None = None,
                 as_numpy: bool = False) -> torch.Tensor:
-    """Values (k,) float64 of a plain function ``fn(masks (k', n) bool) -> (k',)`` in chunks.
+    """The values ``(k,)`` float64 of a plain function of coalition masks, evaluated in chunks.
 
-    ``fn`` may return a tensor, a numpy array or a list (non-torch models). ``as_numpy=True``
-    hands it numpy bool arrays instead of tensors. ``batch_size=None`` evaluates all at once.
-    Non-finite values raise a ValueError naming the masks.
+    Args:
+        fn: ``fn(masks)`` with ``masks`` a bool ``(k', n)`` chunk (column i = player i) returns
+            its ``k'`` values, as a tensor, a numpy array or a list (non-torch models too).
+        masks: bool ``(k, n)``, one coalition per row (Conventions page, eq-mask).
+        batch_size: masks per call of ``fn``; None (the default) evaluates all at once.
+        progress: a tqdm bar over the chunks (None: automatic when there are more than a few).
+        as_numpy: hand ``fn`` numpy bool arrays instead of tensors.
+
+    Returns:
+        float64 tensor ``(k,)`` on the CPU, entry r the value of mask row r.
+
+    Raises:
+        ValueError: a value is not finite (the message names the masks), or ``fn`` returns
+            another number of values than it was given masks.
+        TypeError: ``fn`` returns something that is not numbers.
     """
     masks = check_masks(masks)
     k = masks.shape[0]
@@ -238,24 +267,34 @@ def evaluate(
     device=None,
     progress: bool | None = None,
 ) -> torch.Tensor:
-    """Values :math:`v(x_T)` (k,) float64 of the k coalitions in ``masks`` (bool (k, n), bit i =
-    player i).
+    r"""The values :math:`v(x_T)` of the :math:`k` coalitions :math:`T` in ``masks``
+    (Conventions page, eq-mask and eq-reward).
 
     Args:
         model: a torch model (or any object the masker knows how to run). Without a ``masker``,
             ``model`` is a plain function of the masks and this is :func:`evaluate_fn`.
-        x: the input (moved to the device when it is a tensor).
+        x: the input, one sample without a batch dimension (moved to the device when it is a
+            tensor); None without a masker.
         masker: a :class:`Masker`; ``masker(model, x, masks_chunk)`` gives the outputs.
+        masks: bool ``(k, n)``, one coalition per row (column :math:`i` = player :math:`i`,
+            True = kept); required.
         reward: ``reward(outputs, target) -> (k,)`` values; default :func:`log_odds`.
-        target: the class y of the reward. ``None`` = the class the model predicts on the
-            unmasked input x_N (argmax of its outputs). The papers use the true label: pass it.
-        batch_size: masks per forward pass.
+        target: the class :math:`y` of the reward. ``None`` = the class the model predicts on
+            the unmasked input :math:`x_N` (argmax of its outputs). The papers use the true
+            label: pass it.
+        batch_size: masks per forward pass (default 256; None = all at once).
         device: where to run (default: the device of the model's parameters, else CPU).
         progress: tqdm bar (None: automatic when there are more than a few chunks).
 
+    Returns:
+        float64 tensor ``(k,)`` on the CPU, entry :math:`r` the value of mask row :math:`r`.
+
+    Raises:
+        ValueError: no ``masks``; an ``x`` without a masker; masks of the wrong shape; a
+            non-finite reward (the message names the masks).
+
     Runs under ``torch.inference_mode()``; the model should be in eval mode (a warning is
     given when it is training, unless the masker has ``eval_mode = True``, i.e. switches it).
-    Non-finite rewards raise a ValueError naming the masks.
     """
     if masks is None:
         raise ValueError("evaluate needs masks: a (k, n) boolean matrix of coalitions")
@@ -307,14 +346,33 @@ def all_values(
     device=None,
     progress: bool | None = None,
 ) -> Game:
-    """The :class:`Game` of every coalition T's value :math:`v(x_T)`, indexed by bitmask (bit i =
-    player i) (Conventions page, eq-mask), with its players' names and its target class.
+    r"""The :class:`Game` of every coalition :math:`T`'s value :math:`v(x_T)`, indexed by
+    bitmask (bit :math:`i` = player :math:`i`; Conventions page, eq-mask), with its players'
+    names and its target class.
 
-    ``n`` defaults to ``masker.n_players``; without a masker ``model_or_fn`` is a plain function
-    of mask matrices and ``n`` is required. Refuses n > ``max_players`` (2^20 passes by
-    default): raise ``max_players`` to allow more. Other arguments as in :func:`evaluate`;
-    ``target=None`` takes the class the model predicts on the unmasked input (the Game's
-    ``target`` says which).
+    Args:
+        model_or_fn: a torch model (or any object the masker runs); without a masker, a plain
+            function of mask matrices as in :func:`evaluate_fn`.
+        x: the input, one sample without a batch dimension; None without a masker.
+        masker: a :class:`Masker`; None for a plain function.
+        n: the number of players; defaults to ``masker.n_players`` (which it must equal when
+            both are given) and is required without a masker.
+        max_players: the largest :math:`n` allowed (default 20: :math:`2^{20}` forward
+            passes); raise it to allow more.
+        reward: ``reward(outputs, target) -> (k,)``; default :func:`log_odds`.
+        target: the class :math:`y` of the reward; None takes the class the model predicts on
+            the unmasked input (the Game's ``target`` says which).
+        batch_size: masks per forward pass (default 256; None = all at once).
+        device: where to run (default: the device of the model's parameters, else CPU).
+        progress: a tqdm bar over the chunks (None: automatic when there are more than a few).
+
+    Returns:
+        a :class:`Game` of :math:`2^n` values with the players' names, the target used and
+        what made it.
+
+    Raises:
+        ValueError: ``n`` is missing or disagrees with the masker; :math:`n >` ``max_players``;
+            an ``x`` without a masker; a non-finite value (as in :func:`evaluate`).
     """
     if masker is not None:
         m = int(masker.n_players)

@@ -1,11 +1,12 @@
-"""Maskers: turn one input and k coalition masks into the model's outputs on x_T
-(Conventions page, conventions-notation and conventions-protocols).
+r"""Maskers: turn one input and :math:`k` coalition masks into the model's outputs on
+:math:`x_T` (Conventions page, conventions-notation and conventions-protocols).
 
 A masker implements the ``ibn.games`` protocol: attribute ``n_players`` and
 ``masker(model, x, masks) -> outputs`` where ``x`` is ONE input (no batch dimension) and
-``masks`` is a bool tensor (k, n_players), column i = player i (bit i of the coalition
-integer). Players outside the coalition are replaced by the baseline; everything that is not a
-player keeps its original value. The masks are processed in chunks of ``batch_size``.
+``masks`` is a bool tensor ``(k, n_players)``, column :math:`i` = player :math:`i` (bit
+:math:`i` of the coalition integer; Conventions page, eq-mask). Players outside the
+coalition are replaced by the baseline; everything that is not a player keeps its original
+value. The masks are processed in chunks of ``batch_size``.
 
 Every masker also has ``apply(model, xb, masks)`` (row b of ``masks`` applies to ``xb[b]``,
 used by the order-steering losses during training), ``players`` (which cells, features or
@@ -14,7 +15,7 @@ is switched to eval mode during a call and restored afterwards (``eval_mode=Fals
 its mode); gradients are NOT disabled, so penalty losses can back-propagate through maskers.
 With the all-kept mask the masked input (or feature map) is the unmasked one exactly
 (``torch.where``), so the output equals ``model(x[None])`` up to batch-size effects of the
-kernels (~1e-8 in float32 on CPU).
+kernels (about :math:`10^{-8}` in float32 on CPU).
 """
 
 from __future__ import annotations
@@ -47,10 +48,24 @@ couldn ain ma let lets also us
 
 
 def central_cells(grid: int, central: int, n: int, seed: int) -> list[int]:
-    r"""Draw ``n`` distinct cells of the central ``central``×``central`` block of a
-    ``grid``×``grid`` grid (seeded; numpy ``default_rng(seed).choice``), returned sorted as
-    row-major cell indices :math:`r \cdot \mathrm{grid} + c` (paper B's protocol: grid 8, central 6, n 10;
-    Conventions page, conventions-protocol-b)."""
+    r"""Draw ``n`` distinct cells of the central ``central`` × ``central`` block of a
+    ``grid`` × ``grid`` grid (seeded; numpy ``default_rng(seed).choice``), returned sorted as
+    row-major cell indices :math:`r \cdot \mathrm{grid} + c` (paper B's protocol: grid 8,
+    central 6, n 10; Conventions page, conventions-protocol-b).
+
+    Args:
+        grid: the number of cells per side of the grid.
+        central: the side of the central block the cells are drawn from, ``1..grid`` (the block
+            is offset by ``(grid - central) // 2`` from the top left).
+        n: the number of cells to draw, ``1..central**2``.
+        seed: the seed of ``numpy.random.default_rng``.
+
+    Returns:
+        the ``n`` cell indices, sorted ascending.
+
+    Raises:
+        ValueError: ``central`` is not in ``1..grid`` or ``n`` is not in ``1..central**2``.
+    """
     if not 0 < central <= grid:
         raise ValueError(f"central must be in 1..grid={grid}, got {central}")
     if not 0 < n <= central * central:
@@ -130,10 +145,32 @@ class _Masker:
 
 
 class PatchMasker(_Masker):
-    r"""Input patches as players: the image (C, H, W) is cut into a ``grid`` (int or (gh, gw))
-    of nearly equal cells (edges :math:`\lfloor i H / g_h \rfloor`); players are all cells (row-major), the listed
-    ``cells``, or ``n_players`` cells drawn (seeded) from the central ``central``² block.
-    Masked cells take ``baseline`` (a scalar or a tensor broadcastable to (C, H, W))."""
+    r"""Input patches as players: the image ``(C, H, W)`` is cut into a grid of
+    :math:`g_h \times g_w` nearly equal cells (row edges :math:`\lfloor i H / g_h \rfloor`,
+    column edges :math:`\lfloor j W / g_w \rfloor`); masked cells take the ``baseline``
+    (Conventions page, conventions-notation).
+
+    Args:
+        grid: the grid, an int :math:`g` (a :math:`g \times g` grid) or a pair
+            ``(gh, gw)`` (default 8).
+        baseline: what masked pixels take: a scalar or a tensor broadcastable to
+            ``(C, H, W)`` (default 0.0, in the model's input space).
+        cells: the cells that are players, as row-major indices :math:`r g_w + c` (player
+            :math:`i` = ``cells[i]``); None = all cells, unless ``n_players`` is given.
+        n_players: draw this many cells (seeded, :func:`central_cells`) from the central
+            block; needs a square grid; exclusive with ``cells``.
+        central: the side of the central block the ``n_players`` cells are drawn from
+            (default None = the whole grid).
+        seed: the seed of the draw of ``n_players`` cells (default 0).
+        batch_size: masks per forward pass when the masker is called (default 256).
+        eval_mode: switch the model to eval mode during a call and restore its mode after
+            (default True).
+
+    Raises:
+        ValueError: both ``cells`` and ``n_players``; ``n_players`` with a non-square grid;
+            cells that repeat or lie outside the grid; a draw that :func:`central_cells`
+            refuses.
+    """
 
     def __init__(self, grid: int | tuple[int, int] = 8, baseline: float | torch.Tensor = 0.0,
                  cells: Sequence[int] | None = None, n_players: int | None = None,
@@ -160,12 +197,35 @@ class PatchMasker(_Masker):
         self._pmaps: dict[tuple[int, int], torch.Tensor] = {}
 
     def keep_map(self, masks: torch.Tensor, h: int, w: int) -> torch.Tensor:
-        """(k, 1, h, w) bool map of the pixels each mask keeps."""
+        """The bool map of the pixels each mask keeps (non-player pixels are always kept).
+
+        Args:
+            masks: bool ``(k, n_players)``, one coalition per row (True = player kept).
+            h: the height of the image (or feature map) in pixels.
+            w: its width in pixels.
+
+        Returns:
+            bool ``(k, 1, h, w)`` on the device of ``masks``; True where the pixel keeps its
+            value.
+        """
         if (h, w) not in self._pmaps:
             self._pmaps[(h, w)] = _player_map(h, w, *self.grid, self.players)
         return _keep_map(masks, self._pmaps[(h, w)])
 
     def mask_inputs(self, xb: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
+        """The masked images: masked cells set to the ``baseline``, everything else unchanged.
+
+        Args:
+            xb: images ``(B, C, H, W)`` with :math:`B = k` (row b masked by ``masks[b]``) or
+                :math:`B = 1` (one image, masked by every row).
+            masks: bool ``(k, n_players)``, one coalition per row (True = player kept).
+
+        Returns:
+            ``(k, C, H, W)`` in the dtype and on the device of ``xb``.
+
+        Raises:
+            ValueError: ``xb`` is not 4-D.
+        """
         if xb.ndim != 4:
             raise ValueError(f"PatchMasker expects images (C, H, W), got batch {tuple(xb.shape)}")
         keep = self.keep_map(masks, xb.shape[-2], xb.shape[-1])
@@ -173,24 +233,61 @@ class PatchMasker(_Masker):
         return torch.where(keep, xb, base)
 
     def apply(self, model: nn.Module, xb: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
+        """The model's outputs on the masked images (row b of ``masks`` applies to ``xb[b]``);
+        no eval-mode switch and no chunking (the call ``masker(model, x, masks)`` adds them).
+
+        Args:
+            model: the model, called on a batch ``(k, C, H, W)``.
+            xb: images ``(k, C, H, W)``, or ``(1, C, H, W)`` for one image under every mask.
+            masks: bool ``(k, n_players)``, one coalition per row (True = player kept).
+
+        Returns:
+            the model's outputs on the :math:`k` masked images, e.g. logits ``(k, C)``.
+        """
         return model(self.mask_inputs(xb, masks))
 
     def describe(self) -> dict[str, Any]:
+        """The masker's settings for provenance.
+
+        Returns:
+            a JSON-able dict: ``masker`` (the class name), ``grid``, ``n_players``,
+            ``players``, ``central``, ``seed`` and ``baseline`` (a tensor baseline as its shape
+            and mean).
+        """
         return {"masker": "PatchMasker", "grid": list(self.grid), "n_players": self.n_players,
                 "players": self.players, "central": self.central, "seed": self.seed,
                 "baseline": _baseline_repr(self.baseline)}
 
 
 class FeatureMapMasker(_Masker):
-    """Patches of an intermediate feature map as players (paper B App. K; Conventions page,
+    r"""Patches of an intermediate feature map as players (paper B App. K; Conventions page,
     conventions-protocol-b).
 
     A forward hook on the named ``layer`` (default: the model's ``masking_layer``:
     ``features.relu2`` for VGG, ``features.relu1`` for AlexNet) replaces its output
-    h (B, C, H', W') by ``where(keep, h, baseline)``. For a single input the prefix runs once
-    and the hook expands the map to the k masked versions (broadcasting), so the suffix sees a
-    batch of k. The map is cut into a ``grid``×``grid`` grid; ``n_players`` cells are drawn
-    (seeded) from the central ``central``×``central`` block, or given as ``cells``.
+    :math:`h` ``(B, C, H', W')`` by ``where(keep, h, baseline)``. For a single input the
+    prefix runs once and the hook expands the map to the :math:`k` masked versions
+    (broadcasting), so the suffix sees a batch of :math:`k`. The map is cut into a
+    ``grid`` × ``grid`` grid; ``n_players`` cells are drawn (seeded) from the central
+    ``central`` × ``central`` block, or given as ``cells``. The layer actually used is kept in
+    ``layer_used`` after the first call.
+
+    Args:
+        layer: the name of the submodule whose output is masked (as in
+            ``model.get_submodule``); None (the default) = the model's ``masking_layer``.
+        grid: the number of cells per side of the feature map's grid (default 8).
+        central: the side of the central block the players are drawn from (default 6).
+        n_players: the number of cells drawn (default 10); ignored when ``cells`` is given.
+        seed: the seed of the draw (default 0).
+        baseline: what masked cells of the map take: a scalar or a tensor broadcastable to
+            ``(C, H', W')`` (default 0.0, the baseline of a post-ReLU map).
+        cells: the player cells as row-major indices, instead of a draw; None = draw.
+        batch_size: masks per forward pass when the masker is called (default 256).
+        eval_mode: switch the model to eval mode during a call and restore its mode after
+            (default True).
+
+    Raises:
+        ValueError: invalid cells or a draw that :func:`central_cells` refuses.
     """
 
     def __init__(self, layer: str | None = None, grid: int = 8, central: int = 6,
@@ -208,12 +305,41 @@ class FeatureMapMasker(_Masker):
         self.batch_size, self.eval_mode = batch_size, eval_mode
 
     def layer_name(self, model: nn.Module) -> str:
+        """The name of the layer that is masked in ``model``.
+
+        Args:
+            model: the model; its ``masking_layer`` attribute is read when no ``layer`` was
+                given.
+
+        Returns:
+            ``layer``, else ``model.masking_layer``.
+
+        Raises:
+            ValueError: no ``layer`` was given and the model has no ``masking_layer``.
+        """
         name = self.layer or getattr(model, "masking_layer", None)
         if name is None:
             raise ValueError("no layer given and the model has no `masking_layer` attribute")
         return name
 
     def apply(self, model: nn.Module, xb: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
+        """The model's outputs with the masked layer's feature map masked by ``masks`` (row b of
+        ``masks`` applies to ``xb[b]``); no eval-mode switch and no chunking (the call
+        ``masker(model, x, masks)`` adds them).
+
+        Args:
+            model: the model, with a submodule named by :meth:`layer_name`.
+            xb: inputs ``(k, C, H, W)``, or ``(1, C, H, W)``: one input whose feature map is
+                computed once and expanded to the :math:`k` masks.
+            masks: bool ``(k, n_players)``, one coalition per row (True = player kept).
+
+        Returns:
+            the model's outputs on the :math:`k` masked versions, e.g. logits ``(k, C)``.
+
+        Raises:
+            ValueError: the model has no such layer, or the layer's output is not a feature
+                map ``(B, C, H, W)``.
+        """
         name = self.layer_name(model)
         self.layer_used = name
         try:
@@ -234,6 +360,13 @@ class FeatureMapMasker(_Masker):
             handle.remove()
 
     def describe(self) -> dict[str, Any]:
+        """The masker's settings for provenance.
+
+        Returns:
+            a JSON-able dict: ``masker`` (the class name), ``layer`` (the one given, else the
+            one used), ``grid``, ``central``, ``n_players``, ``players``, ``seed`` and
+            ``baseline`` (a tensor baseline as its shape and mean).
+        """
         return {"masker": "FeatureMapMasker", "layer": self.layer or self.layer_used,
                 "grid": self.grid,
                 "central": self.central, "n_players": self.n_players, "players": self.players,
@@ -241,8 +374,22 @@ class FeatureMapMasker(_Masker):
 
 
 class TabularMasker(_Masker):
-    """Features as players; masked features take ``baseline`` (a (d,) vector; use
-    :meth:`from_data` for the training mean). ``features`` selects a subset as players."""
+    """Features of a table row as players; masked features take the ``baseline`` (Conventions
+    page, conventions-notation).
+
+    Args:
+        baseline: the per-feature baseline, a vector ``(d,)`` (stored as float32); use
+            :meth:`from_data` for the training mean.
+        features: the feature indices that are players (player i = ``features[i]``); None
+            (the default) = all ``d`` features. The other features keep their values.
+        batch_size: masks per forward pass when the masker is called (default 1024).
+        eval_mode: switch the model to eval mode during a call and restore its mode after
+            (default True).
+
+    Raises:
+        ValueError: ``baseline`` is not a vector, or ``features`` repeat or lie outside
+            ``0..d-1``.
+    """
 
     def __init__(self, baseline: Any, features: Sequence[int] | None = None,
                  batch_size: int = 1024, eval_mode: bool = True) -> None:
@@ -260,11 +407,34 @@ class TabularMasker(_Masker):
     @classmethod
     def from_data(cls, x_train: Any, features: Sequence[int] | None = None,
                   **kw: Any) -> "TabularMasker":
-        """Baseline = the per-feature mean of the training data (N, d)."""
+        """A masker whose baseline is the per-feature mean of the training data.
+
+        Args:
+            x_train: the training data ``(N, d)`` (anything ``numpy.asarray`` reads).
+            features: the feature indices that are players; None = all.
+            **kw: the other arguments of the constructor (``batch_size``, ``eval_mode``).
+
+        Returns:
+            the :class:`TabularMasker`.
+        """
         x = torch.as_tensor(np.asarray(x_train), dtype=torch.float32)
         return cls(x.mean(0), features, **kw)
 
     def apply(self, model: nn.Module, xb: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
+        """The model's outputs on the masked rows (row b of ``masks`` applies to ``xb[b]``); no
+        eval-mode switch and no chunking (the call ``masker(model, x, masks)`` adds them).
+
+        Args:
+            model: the model, called on a batch ``(k, d)``.
+            xb: rows ``(k, d)``, or ``(1, d)`` for one row under every mask.
+            masks: bool ``(k, n_players)``, one coalition per row (True = player kept).
+
+        Returns:
+            the model's outputs on the :math:`k` masked rows, e.g. logits ``(k, C)``.
+
+        Raises:
+            ValueError: the rows do not have ``d`` features.
+        """
         d = self.baseline.shape[0]
         if xb.shape[-1] != d:
             raise ValueError(f"inputs have {xb.shape[-1]} features, baseline has {d}")
@@ -274,6 +444,12 @@ class TabularMasker(_Masker):
         return model(torch.where(keep, xb, base))
 
     def describe(self) -> dict[str, Any]:
+        """The masker's settings for provenance.
+
+        Returns:
+            a JSON-able dict: ``masker`` (the class name), ``n_players``, ``players`` and
+            ``baseline`` (as a list).
+        """
         return {"masker": "TabularMasker", "n_players": self.n_players, "players": self.players,
                 "baseline": self.baseline.tolist()}
 
@@ -289,8 +465,32 @@ class TokenMasker(_Masker):
     BERT), or, with ``baseline_embedding`` (a (hidden,) vector), the model is fed ``inputs_embeds``
     in which those tokens' word embeddings are replaced (for LMs without a [MASK] token). The model
     must accept ``input_ids``/``inputs_embeds`` and ``attention_mask`` keywords and, for the
-    embedding baseline, expose ``input_embeddings()`` (see :mod:`ibn.models.text`). Raises
-    ValueError when the sentence has no meaningful word.
+    embedding baseline, expose ``input_embeddings()`` (see :mod:`ibn.models.text`). The masker
+    is built for one sentence: the ``x`` of a call must be that text, its ``input_ids``, or
+    None.
+
+    Args:
+        tokenizer: a Hugging Face fast tokenizer (it must give ``return_offsets_mapping`` and
+            ``word_ids()``).
+        text: the sentence.
+        n_players: the largest number of words drawn as players (default 10; fewer when the
+            sentence has fewer meaningful words).
+        seed: the seed of the draw (default 0).
+        mask_token_id: the token id masked tokens become; None = the tokenizer's
+            ``mask_token_id``.
+        baseline_embedding: a ``(hidden,)`` vector that replaces the word embeddings of masked
+            tokens instead (the model is then fed ``inputs_embeds``); None = use
+            ``mask_token_id``.
+        stop_words: the lower-case words never drawn (default :data:`STOP_WORDS`).
+        max_length: truncate the tokenized sentence to this many tokens; None = no
+            truncation.
+        batch_size: masks per forward pass when the masker is called (default 128).
+        eval_mode: switch the model to eval mode during a call and restore its mode after
+            (default True).
+
+    Raises:
+        ValueError: the sentence has no meaningful word, or neither a mask token nor a
+            baseline embedding is available; a call with another sentence.
     """
 
     def __init__(self, tokenizer: Any, text: str, n_players: int = 10, seed: int = 0,
@@ -339,6 +539,18 @@ class TokenMasker(_Masker):
         return None
 
     def apply(self, model: nn.Module, xb: Any, masks: torch.Tensor) -> torch.Tensor:
+        """The model's outputs on the :math:`k` masked versions of the sentence; no eval-mode
+        switch and no chunking (the call ``masker(model, x, masks)`` adds them).
+
+        Args:
+            model: the text model, called with ``input_ids`` (or ``inputs_embeds``) and
+                ``attention_mask`` of shape ``(k, L)``.
+            xb: not read (the masker holds its sentence); None.
+            masks: bool ``(k, n_players)``, one coalition per row (True = word kept).
+
+        Returns:
+            the model's outputs, e.g. logits ``(k, C)``.
+        """
         dev = next(model.parameters()).device
         masks = masks.to(dev)
         ext = torch.cat([masks, torch.ones(masks.shape[0], 1, dtype=torch.bool, device=dev)], 1)
@@ -353,6 +565,13 @@ class TokenMasker(_Masker):
         return model(inputs_embeds=torch.where(keep.unsqueeze(-1), emb, base), attention_mask=att)
 
     def describe(self) -> dict[str, Any]:
+        """The masker's settings for provenance.
+
+        Returns:
+            a JSON-able dict: ``masker`` (the class name), ``text``, ``n_players``,
+            ``players`` (each word with its token positions), ``seed``, ``mask_token_id`` and
+            ``baseline_embedding`` (its shape and mean, or None).
+        """
         return {"masker": "TokenMasker", "text": self.text, "n_players": self.n_players,
                 "players": self.players, "seed": self.seed, "mask_token_id": self.mask_token_id,
                 "baseline_embedding": None if self.baseline_embedding is None
@@ -372,7 +591,14 @@ def player_names(masker: Any) -> list[str]:
     :class:`~ibn.maskers.PatchMasker` or :class:`~ibn.maskers.FeatureMapMasker` (row and column
     of the grid cell), the word for a :class:`~ibn.maskers.TokenMasker`, ``"feature j"`` for a
     :class:`~ibn.maskers.TabularMasker`, the masker's own ``players`` when they are strings, else
-    ``"player i"``. A name that occurs twice is followed by its player index."""
+    ``"player i"``. A name that occurs twice is followed by its player index.
+
+    Args:
+        masker: a masker (anything with ``n_players``; ``players`` is read when present).
+
+    Returns:
+        ``n_players`` distinct strings, player i first.
+    """
     n = int(masker.n_players)
     players = getattr(masker, "players", None)
     if isinstance(masker, (PatchMasker, FeatureMapMasker)):

@@ -36,7 +36,22 @@ __all__ = ["model_dir", "cached_model", "checkpoint"]
 
 def model_dir(name: str, spec: Mapping[str, Any], root: str | os.PathLike[str] | None = None
               ) -> Path:
-    """``<data root>/models/<name>/<spec hash>/``."""
+    """The folder of the model ``(name, spec)``.
+
+    Args:
+        name: the model's name: letters, digits, ``_``, ``.`` and ``-``, starting with a
+            letter or digit.
+        spec: the JSON-serializable settings that determine its weights
+            (:func:`ibn.results.params_hash` of them names the folder).
+        root: the data root; None = the environment variable ``IBN_DATA``, else the
+            repository's ``data`` folder (:func:`ibn.data.fetch.data_root`).
+
+    Returns:
+        ``<data root>/models/<name>/<spec hash>/`` (not created).
+
+    Raises:
+        ValueError: ``name`` is not a valid name.
+    """
     if not isinstance(name, str) or not _NAME_RE.match(name):
         raise ValueError(f"model name must match {_NAME_RE.pattern} (letters, digits, _ . -), "
                          f"got {name!r}")
@@ -49,11 +64,30 @@ def cached_model(name: str, spec: Mapping[str, Any], build: Callable[[], nn.Modu
                  map_location: str | torch.device = "cpu") -> tuple[nn.Module, dict[str, Any]]:
     """The model of ``(name, spec)``, in eval mode, and the info its training returned.
 
-    ``build()`` returns the untrained model (seeded: the same spec gives the same start);
-    ``fit(model, train_dir)`` trains it in place and returns an info dict (tensors, numbers,
-    strings, lists; e.g. the training history's last accuracies), or None. Stored once trained;
-    with ``recompute=True`` or ``IBN_RECOMPUTE=1`` trained again (the training's own resumable
-    state in ``train_dir`` is removed first, so the run starts over).
+    Stored once trained; with ``recompute=True`` or ``IBN_RECOMPUTE=1`` trained again (the
+    training's own resumable state in ``train_dir`` is removed first, so the run starts over).
+
+    Args:
+        name: the model's name: letters, digits, ``_``, ``.`` and ``-``.
+        spec: the JSON-serializable settings that determine the weights (their hash names
+            the folder, :func:`model_dir`; ``scale`` entries are left out of it).
+        build: ``build()`` returns the untrained model (seeded: the same spec gives the same
+            start); called on every call, also when the weights are loaded.
+        fit: ``fit(model, train_dir)`` trains the model in place and returns an info dict
+            (tensors, numbers, strings, lists; e.g. the training history's last accuracies),
+            or None; ``train_dir`` is the folder for the training's own checkpoints.
+        root: the data root; None = the environment variable ``IBN_DATA``, else the
+            repository's ``data`` folder (:func:`ibn.data.fetch.data_root`).
+        recompute: train again even when the weights are stored.
+        map_location: where the stored weights are loaded (``torch.load``'s
+            ``map_location``; default ``"cpu"``).
+
+    Returns:
+        ``(model, info)``: the trained model in eval mode and the info dict ``fit`` returned.
+
+    Raises:
+        ValueError: ``name`` is not a valid name.
+        TypeError: ``spec`` is not JSON-serializable.
     """
     folder = model_dir(name, spec, root)
     path = folder / "model.pt"
@@ -87,8 +121,22 @@ def _save_model(folder: Path, name: str, spec: Mapping[str, Any], model: nn.Modu
 
 def checkpoint(name: str, spec: Mapping[str, Any], epoch: int, *,
                root: str | os.PathLike[str] | None = None) -> dict[str, torch.Tensor]:
-    """The state dict kept at ``epoch`` (``checkpoint_at`` of :func:`ibn.train.train`; 0 = the
-    initial weights) by the training of ``(name, spec)``."""
+    """The state dict kept at ``epoch`` by the training of ``(name, spec)``.
+
+    Args:
+        name: the model's name, as given to :func:`cached_model`.
+        spec: its settings, as given to :func:`cached_model`.
+        epoch: the epoch kept with ``checkpoint_at`` of :func:`ibn.train.train` (0 = the
+            initial weights).
+        root: the data root; None = the environment variable ``IBN_DATA``, else the
+            repository's ``data`` folder (:func:`ibn.data.fetch.data_root`).
+
+    Returns:
+        the model's state dict at that epoch, tensors on the CPU.
+
+    Raises:
+        FileNotFoundError: that epoch was not kept.
+    """
     path = model_dir(name, spec, root) / "train" / f"epoch_{int(epoch):04d}.pt"
     if not path.is_file():
         raise FileNotFoundError(f"no checkpoint of epoch {epoch} for model {name!r} "

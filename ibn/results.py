@@ -8,12 +8,16 @@ computed from JSON-serializable ``params``.  It is stored as::
 
 where ``<hash>`` is the first 12 hex digits of the SHA-256 of the canonical JSON of
 ``params`` (its key, :func:`key_params`: an entry ``scale`` — smoke / book / paper — anywhere in
-``params`` is a label of the run, recorded in the provenance and left out of the key).  ``data/results/`` is committed to git, so results should stay small (a warning is
-given above 5 MB); a large tensor that is mostly zeros (the sparsest AND-OR effects of many
-games) is stored as its nonzero entries and their flat positions, and loaded back dense, bit
-for bit.  Both files are first written to temporaries beside them, then renamed (``os.replace``), the
-``.json`` before the ``.pt``: an interrupted run leaves the old result or none, never a
-corrupt one, and a ``.pt`` always has its provenance beside it.
+``params`` is a label of the run, recorded in the provenance and left out of the key).
+``data/results/`` is committed to git, so results should stay small (a warning is given above
+5 MB); a large tensor that is mostly zeros (the sparsest AND-OR effects of many games) is stored
+as its nonzero entries and their flat positions, and loaded back dense, bit for bit.  Both files
+are first written to temporaries beside them, then renamed (``os.replace``), the ``.json``
+before the ``.pt``: an interrupted run leaves the old result or none, never a corrupt one, and a
+``.pt`` always has its provenance beside it.
+
+``root`` arguments name the data root (:func:`ibn.data.fetch.data_root`); None = the
+environment variable ``IBN_DATA``, else the repository's ``data`` folder.
 """
 
 from __future__ import annotations
@@ -98,7 +102,17 @@ SCALE_LABEL = "scale"
 
 def key_params(params: Mapping[str, Any]) -> dict[str, Any]:
     """``params`` without its :data:`SCALE_LABEL` entries, at every depth of nested dicts: what
-    names a result (the same settings at two scales are one result)."""
+    names a result (the same settings at two scales are one result).
+
+    Args:
+        params: the settings of a run, a dict (nested dicts and lists are searched too).
+
+    Returns:
+        a new dict without the ``scale`` entries.
+
+    Raises:
+        TypeError: ``params`` is not a dict.
+    """
     if not isinstance(params, Mapping):
         raise TypeError(f"params must be a dict, got {type(params).__name__}")
 
@@ -113,7 +127,14 @@ def key_params(params: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def scale_label(params: Mapping[str, Any]) -> str | None:
-    """The :data:`SCALE_LABEL` of ``params`` (top level first, then nested dicts; None if absent)."""
+    """The :data:`SCALE_LABEL` of ``params``: the top level first, then nested dicts.
+
+    Args:
+        params: the settings of a run, a dict.
+
+    Returns:
+        the scale as a string (``"smoke"``, ``"book"`` or ``"paper"``), or None if absent.
+    """
     if params.get(SCALE_LABEL) is not None:
         return str(params[SCALE_LABEL])
     for value in params.values():
@@ -123,8 +144,18 @@ def scale_label(params: Mapping[str, Any]) -> str | None:
 
 
 def params_hash(params: Mapping[str, Any]) -> str:
-    """First 12 hex digits of the SHA-256 of the canonical (sorted-key) JSON of the key of
-    ``params`` (:func:`key_params`)."""
+    """The first 12 hex digits of the SHA-256 of the canonical (sorted-key) JSON of the key of
+    ``params`` (:func:`key_params`).
+
+    Args:
+        params: the settings of a run, a dict of JSON-serializable values (string keys).
+
+    Returns:
+        a 12-character lower-case hex string.
+
+    Raises:
+        TypeError: ``params`` is not a dict, or holds something that is not JSON-serializable.
+    """
     return hashlib.sha256(_canonical(key_params(params)).encode()).hexdigest()[:12]
 
 
@@ -142,7 +173,12 @@ def _cpu_model() -> str:
 
 
 def hardware() -> dict[str, Any]:
-    """Hostname-free description: CPU model, cores, torch threads, OS, Python, torch, CUDA device."""
+    """A hostname-free description of this machine and its software.
+
+    Returns:
+        a dict: ``cpu`` (the CPU model), ``cores``, ``torch_threads``, ``os``, ``python``,
+        ``torch``, ``numpy``, ``cuda_device`` and ``cuda_version`` (None without CUDA).
+    """
     cuda = torch.cuda.is_available()
     return {
         "cpu": _cpu_model(),
@@ -158,7 +194,15 @@ def hardware() -> dict[str, Any]:
 
 
 def git_info(repo: str | os.PathLike[str] | None = None) -> dict[str, Any]:
-    """``{"commit": sha or None, "dirty": bool or None}`` of the ibn checkout (tracked files only)."""
+    """The commit of the ibn checkout and whether its tracked files are changed.
+
+    Args:
+        repo: the folder of the git checkout; None = the project's repository root (else the
+            current folder).
+
+    Returns:
+        ``{"commit": sha or None, "dirty": bool or None}`` (None where git gives no answer).
+    """
     cwd = Path(repo) if repo is not None else (_repo_root() or Path.cwd())
     try:
         commit = subprocess.run(
@@ -191,7 +235,19 @@ def provenance(
     ``hardware``, ``start``, ``end`` (ISO-8601 UTC; ``end`` defaults to now, ``start`` to
     ``end``) and ``elapsed_s``. The scale is recorded here, not hashed with the params:
     ``scale`` or, when None, the params' own label (:func:`scale_label`); ``params`` is their key
-    (:func:`key_params`)."""
+    (:func:`key_params`).
+
+    Args:
+        params: the settings of the run, a dict of JSON-serializable values.
+        scale: the scale the run was made for (``"smoke"``, ``"book"`` or ``"paper"``); None =
+            the label in ``params``, if any.
+        start: when the run started, an ISO-8601 UTC string; None = ``end``.
+        end: when it ended, an ISO-8601 UTC string; None = now.
+        elapsed_s: the run time in seconds (rounded to ms), or None.
+
+    Returns:
+        the record, a JSON-serializable dict.
+    """
     from . import __version__
 
     end = end or _now()
@@ -295,7 +351,21 @@ def _scalars(result: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def result_path(name: str, params: Mapping[str, Any], root: str | os.PathLike[str] | None = None) -> Path:
-    """``<data root>/results/<name>/<params hash>.pt`` (the ``.json`` sits beside it)."""
+    """Where the result ``(name, params)`` is stored.
+
+    Args:
+        name: the result's name: letters, digits, ``_``, ``.`` and ``-``, starting with a
+            letter or digit.
+        params: its settings (:func:`params_hash` of them names the file).
+        root: the data root; None = the environment variable ``IBN_DATA``, else the
+            repository's ``data`` folder (:func:`ibn.data.fetch.data_root`).
+
+    Returns:
+        ``<data root>/results/<name>/<params hash>.pt`` (the ``.json`` sits beside it).
+
+    Raises:
+        ValueError: ``name`` is not a valid name.
+    """
     if not isinstance(name, str) or not _NAME_RE.match(name):
         raise ValueError(f"result name must match {_NAME_RE.pattern} (letters, digits, _ . -), got {name!r}")
     return data_root(root) / "results" / name / f"{params_hash(params)}.pt"
@@ -327,7 +397,12 @@ def _tmp_beside(path: Path) -> Path:
 def write_atomically(writes: Sequence[tuple[Path, Callable[[Path], None]]]) -> None:
     """Write each target through ``write(temporary)`` to a temporary beside it (mode from the
     umask), then rename them into place in the given order; after a failure or an interrupt the
-    temporaries are removed and no target is left half-written."""
+    temporaries are removed and no target is left half-written.
+
+    Args:
+        writes: ``(target, write)`` pairs: ``write(path)`` writes the content of ``target`` to
+            the temporary file ``path`` (the target's folder is created when missing).
+    """
     tmps: list[Path] = []
     try:
         for target, write in writes:
@@ -369,7 +444,17 @@ def load_result(
 ) -> dict[str, Any]:
     """Load a stored result (numpy arrays come back as numpy, tensors as CPU tensors).
 
-    Raises ``FileNotFoundError`` naming the path when no result is stored for these params.
+    Args:
+        name: the result's name.
+        params: its settings.
+        root: the data root; None = the environment variable ``IBN_DATA``, else the
+            repository's ``data`` folder (:func:`ibn.data.fetch.data_root`).
+
+    Returns:
+        the result dict, as ``compute()`` returned it to :func:`cached`.
+
+    Raises:
+        FileNotFoundError: no result is stored for these params (the message names the path).
     """
     path = result_path(name, params, root)
     if not path.is_file():
@@ -380,7 +465,21 @@ def load_result(
 def load_provenance(
     name: str, params: Mapping[str, Any], *, root: str | os.PathLike[str] | None = None
 ) -> dict[str, Any]:
-    """The ``.json`` record stored beside a result (name, params, provenance, keys, scalars)."""
+    """The ``.json`` record stored beside a result.
+
+    Args:
+        name: the result's name.
+        params: its settings.
+        root: the data root; None = the environment variable ``IBN_DATA``, else the
+            repository's ``data`` folder (:func:`ibn.data.fetch.data_root`).
+
+    Returns:
+        the record: ``name``, ``params_hash``, ``params``, ``provenance`` (:func:`provenance`),
+        ``keys`` (the result's keys) and ``scalars`` (its top-level scalar entries).
+
+    Raises:
+        FileNotFoundError: no record is stored for these params.
+    """
     path = result_path(name, params, root).with_suffix(".json")
     if not path.is_file():
         raise FileNotFoundError(f"no provenance for result {name!r} (expected {path})")
@@ -395,6 +494,15 @@ class Parts:
     ``compute_part()``, stores its dict (atomically, as a result is) and returns it. The parts lie
     in ``<data root>/results/<name>/.parts-<params hash>/``; :func:`cached` removes them once the
     whole result is saved, and before it starts when asked to recompute.
+
+    Args:
+        name: the result's name, as given to :func:`cached`.
+        params: its settings, as given to :func:`cached`.
+        root: the data root; None = the environment variable ``IBN_DATA``, else the
+            repository's ``data`` folder (:func:`ibn.data.fetch.data_root`).
+
+    Raises:
+        ValueError: ``name`` is not a valid result name.
     """
 
     def __init__(self, name: str, params: Mapping[str, Any], *,
@@ -409,11 +517,29 @@ class Parts:
         return self.folder / f"{key}.pt"
 
     def done(self) -> list[str]:
-        """The keys of the stored parts, sorted."""
+        """The keys of the stored parts.
+
+        Returns:
+            the keys, as strings, sorted.
+        """
         return sorted(p.stem for p in self.folder.glob("*.pt")) if self.folder.is_dir() else []
 
     def get(self, key: str | int, compute_part: Callable[[], Mapping[str, Any]]) -> dict[str, Any]:
-        """Part ``key``: loaded when stored, else computed and stored."""
+        """Part ``key``: loaded when stored, else computed and stored.
+
+        Args:
+            key: the part's name: letters, digits, ``_``, ``.`` and ``-`` (an int is taken as
+                its decimal string).
+            compute_part: a function of no arguments that returns the part's dict (the same
+                kinds of values as a result).
+
+        Returns:
+            the part's dict, decoded as :func:`load_result` decodes a result.
+
+        Raises:
+            ValueError: ``key`` is not a valid part name.
+            TypeError: ``compute_part()`` does not return a dict.
+        """
         path = self._path(key)
         if path.is_file():
             return _decode(torch.load(path, map_location="cpu", weights_only=True))
@@ -438,7 +564,8 @@ def cached(
     recompute: bool = False,
     scale: str | None = None,
 ) -> dict[str, Any]:
-    """Return the stored result for ``(name, params)``, or run ``compute()`` and store it with provenance.
+    """Return the stored result for ``(name, params)``, or run ``compute()`` and store it with
+    provenance.
 
     ``scale`` is recorded in the provenance (not in the key: the params alone name a result,
     and a ``scale`` entry in them is a label, :func:`key_params`).
@@ -449,6 +576,26 @@ def cached(
     A ``compute`` that keeps its finished parts in :class:`Parts` (same ``name`` and ``params``)
     resumes from them when rerun after an interruption; they are removed once the result is
     saved, and before ``compute`` starts when recomputing.
+
+    Args:
+        name: the result's name: letters, digits, ``_``, ``.`` and ``-``.
+        params: its settings, a dict of JSON-serializable values (:func:`params_hash` of its
+            key names the file).
+        compute: a function of no arguments that returns the result as a dict of tensors,
+            numpy arrays, scalars, strings, lists/tuples and nested dicts with string keys.
+        root: the data root; None = the environment variable ``IBN_DATA``, else the
+            repository's ``data`` folder (:func:`ibn.data.fetch.data_root`).
+        recompute: ignore a stored result and compute it again.
+        scale: the scale label recorded in the provenance; None = the one in ``params``.
+
+    Returns:
+        the result dict, as loaded back from its file (so a first run and a cached run return
+        the same thing).
+
+    Raises:
+        ValueError: ``name`` is not a valid name.
+        TypeError: ``params`` is not JSON-serializable, or ``compute()`` does not return a
+            dict or returns something that cannot be stored.
     """
     path = result_path(name, params, root)
     recompute = recompute or os.environ.get("IBN_RECOMPUTE", "") not in ("", "0")
@@ -471,8 +618,15 @@ def cached(
 def list_results(root: str | os.PathLike[str] | None = None) -> list[dict[str, Any]]:
     """One row per stored result, for the reproducibility page.
 
-    Keys: ``name``, ``params_hash``, ``params``, ``commit``, ``dirty``, ``hardware`` (one line),
-    ``cuda_device``, ``start``, ``elapsed_s``, ``bytes``, ``path``.  Sorted by name then start.
+    Args:
+        root: the data root; None = the environment variable ``IBN_DATA``, else the
+            repository's ``data`` folder (:func:`ibn.data.fetch.data_root`).
+
+    Returns:
+        the rows, dicts with the keys ``name``, ``params_hash``, ``params``, ``commit``,
+        ``dirty``, ``hardware`` (one line), ``cuda_device``, ``start``, ``elapsed_s``,
+        ``bytes`` and ``path``, sorted by name then start; empty when there is no results
+        folder.
     """
     base = data_root(root) / "results"
     rows = []

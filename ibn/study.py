@@ -1,4 +1,4 @@
-"""Studies that outgrow one machine: every (model, sample) pair as a task on a Dask cluster.
+r"""Studies that outgrow one machine: every (model, sample) pair as a task on a Dask cluster.
 
 - :func:`study`: every model of a dict on every sample, on a cluster (``client=``) or in this
   process; with ``cache_dir`` each finished (model, sample) result is written to its own file as
@@ -9,9 +9,10 @@
 - :func:`connect`, :func:`run_tasks`: the plumbing, shared with ``ibn extract --scheduler``.
 
 One task per (model, sample): the sample's target class (when none is given, the class the model
-predicts), its 2^n values (:func:`ibn.games.all_values`) and the AND-OR extraction of that sample
-alone (:func:`ibn.and_or.extract`). A task sends back the sample's :class:`AndOrResult` (effects,
-γ, δ, objective, bounds), not its 2^n values, unless they are asked for (``return_values=True``;
+predicts), its :math:`2^n` values (:func:`ibn.games.all_values`) and the AND-OR extraction of
+that sample alone (:func:`ibn.and_or.extract`; Conventions page, eq-sparsest). A task sends back the
+sample's :class:`~ibn.and_or.AndOrResult` (effects, :math:`\gamma`, :math:`\delta`, objective,
+bounds), not its :math:`2^n` values, unless they are asked for (``return_values=True``;
 ``multiorder=True`` needs them too: the multi-order interactions are computed here, on the whole
 batch, as ``ibn.explain`` does).
 
@@ -91,6 +92,16 @@ class ModelFactory:
     ``fn`` and its arguments travel with every task: keep them small (paths, names, seeds).
     ``key`` names the model in the workers' caches (default: a hash of the pickled ``fn`` and
     arguments); two factories with one key are taken for the same model.
+
+    Args:
+        fn: the function that builds the model (importable on the workers).
+        *args: its positional arguments.
+        key: the model's name in the workers' caches; None = a hash of ``fn`` and its
+            arguments (a random key when they cannot be pickled).
+        **kwargs: its keyword arguments.
+
+    Raises:
+        TypeError: ``fn`` is not callable, or ``key`` is not a non-empty string.
     """
 
     def __init__(self, fn: Callable[..., Any], *args: Any, key: str | None = None,
@@ -111,7 +122,11 @@ class ModelFactory:
         self.key = key
 
     def build(self) -> Any:
-        """The model, built here (``fn(*args, **kwargs)``; eval mode for a torch module)."""
+        """The model, built here (``fn(*args, **kwargs)``; eval mode for a torch module).
+
+        Returns:
+            what ``fn`` returns, a torch module switched to eval mode.
+        """
         model = self.fn(*self.args, **self.kwargs)
         if isinstance(model, torch.nn.Module):
             model.eval()
@@ -153,8 +168,18 @@ def _task(fn: Callable[..., Any], model: Any, home: tuple[str, int], *args: Any)
 
 
 def connect(client: Any, timeout: float = CONNECT_TIMEOUT_S) -> tuple[Any, bool]:
-    """``(client, owned)``: ``client`` itself when it is a ``dask.distributed.Client`` (owned
-    False), else a new Client of the scheduler at the address ``client`` (owned True: close it).
+    """A Dask client for ``client``: itself when it is one, else a new one of the scheduler at
+    that address.
+
+    Args:
+        client: a ``dask.distributed.Client``, or a scheduler address such as
+            ``"tcp://host:8786"``.
+        timeout: the seconds to wait for the scheduler (default :data:`CONNECT_TIMEOUT_S`).
+
+    Returns:
+        ``(client, owned)``: ``client`` itself when it is a ``dask.distributed.Client``
+        (``owned`` False), else a new Client of the scheduler at the address (``owned`` True:
+        the caller closes it).
 
     Raises:
         ConnectionError: one line, when no scheduler answers at the address within ``timeout``
@@ -218,6 +243,25 @@ def run_tasks(client: Any, fn: Callable[..., Any], jobs: Sequence[tuple[Any, tup
     called here as each task finishes. A task that still fails: with ``fail_fast`` the others are
     cancelled and its error raised; otherwise the others finish first (``on_result`` is called
     for them) and the first error is raised then, with a note of how many tasks failed.
+
+    Args:
+        client: a ``dask.distributed.Client``.
+        fn: ``fn(model, *args)``, a top-level function importable on the workers.
+        jobs: ``(model, args)`` pairs, one task each; ``model`` is an object (sent once per
+            distinct object) or a :class:`ModelFactory`.
+        retries: how often a failed task runs again (default :data:`DEFAULT_RETRIES`).
+        on_result: ``on_result(i, value)``, called in this process as task ``i`` finishes;
+            None = nothing.
+        fail_fast: cancel the other tasks at the first task that still fails (default True).
+        progress: a progress bar over the tasks.
+        desc: the bar's label and the prefix of the Dask task keys (default ``"ibn"``).
+
+    Returns:
+        the tasks' results, in the order of ``jobs``.
+
+    Raises:
+        ValueError: ``retries`` is not a non-negative integer.
+        Exception: the error of a task that still fails after its retries.
     """
     from distributed import as_completed
 
@@ -383,9 +427,38 @@ def explain_on_cluster(client: Any, model: Any, xs: Sequence[Any], maskers: Sequ
                        batch_size: int | None, device: Any, max_players: int, progress: bool,
                        return_values: bool, retries: int,
                        options: Mapping[str, Any]) -> Explanation:
-    """``ibn.explain`` with a client: one Dask task per sample (see the module's docstring);
-    the arguments as :func:`ibn.explain` checked them. Returns a batch Explanation (tensors on
-    the CPU) named by the maskers' players."""
+    """``ibn.explain`` with a client: one Dask task per sample (see the module's docstring).
+    The arguments are those :func:`ibn.explain` has checked.
+
+    Args:
+        client: a ``dask.distributed.Client`` or a scheduler address (a Client is then opened
+            and closed).
+        model: the model, a callable the maskers run, or a :class:`ModelFactory`.
+        xs: the inputs, one per sample.
+        maskers: one masker per input, all with the same ``n_players``.
+        given: the target class per input, int64 ``(B,)``, or None = the class the model
+            predicts on each unmasked input.
+        multiorder: also compute the multi-order interactions of the whole batch here
+            (Conventions page, eq-multiorder); the values are then sent back.
+        reward: the reward function, as in :func:`ibn.games.all_values`.
+        batch_size: masked inputs per forward pass (None = all at once).
+        device: where the model runs on a worker (None = the device of its parameters).
+        max_players: the largest number of players allowed.
+        progress: a progress bar over the tasks.
+        return_values: keep the values :math:`v(x_T)` in ``result.values``.
+        retries: how often a failed task runs again.
+        options: the options of :func:`ibn.and_or.extract` (``noise_scale="mean"`` is
+            refused).
+
+    Returns:
+        a batch :class:`~ibn.explanation.Explanation` (tensors on the CPU) named by the
+        maskers' players.
+
+    Raises:
+        ValueError: bad extraction options.
+        ConnectionError: no scheduler answers at the address.
+        Exception: a task's own error when it still fails after its retries.
+    """
     n = int(maskers[0].n_players)
     shared, per = _settings(n, reward, batch_size, device, max_players,
                             return_values or multiorder, options, len(xs))
@@ -409,7 +482,13 @@ def explain_on_cluster(client: Any, model: Any, xs: Sequence[Any], maskers: Sequ
 class StudyResult(dict):
     """``{model name: Explanation}`` of :func:`study` (the samples in the order given), with
     ``computed`` and ``loaded``: the (model name, sample index) pairs computed by this call and
-    those read from the cache folder."""
+    those read from the cache folder.
+
+    Args:
+        explanations: ``{model name: Explanation}``, the dict's contents.
+        computed: the ``(model name, sample index)`` pairs computed by the call.
+        loaded: the pairs read from the cache folder.
+    """
 
     def __init__(self, explanations: Mapping[str, Explanation], computed: list[tuple[str, int]],
                  loaded: list[tuple[str, int]]) -> None:
@@ -484,10 +563,10 @@ def study(models: Mapping[str, Any], inputs: Any, masker: Any, targets: Any = No
     Args:
         models: ``{name: model}``, each a torch model (sent to every worker once), a callable
             the masker runs, or a :class:`ModelFactory` (built once per worker).
-        inputs: as in :func:`ibn.explain`; so are masker, targets, multiorder, names,
-            reward, batch_size, device and max_players.
-        **options: for :func:`ibn.and_or.extract`, as in :func:`ibn.explain`
-            (``noise_scale="mean"`` is refused).
+        inputs: one input or a batch, as in :func:`ibn.explain`.
+        masker: an ibn masker, or one per input, as in :func:`ibn.explain`.
+        targets: the class whose log-odds is the reward: an int, one per input, or None (the
+            class each model predicts), as in :func:`ibn.explain`.
         client: a ``dask.distributed.Client``, a scheduler address (a Client is opened and
             closed), or None: every task in this process, one after the other.
         cache_dir: a folder; each finished (model, sample) result is written there as it arrives
@@ -496,9 +575,19 @@ def study(models: Mapping[str, Any], inputs: Any, masker: Any, targets: Any = No
             computed. The digest covers the input, masker, target and settings, not the model's
             weights: give a changed model another name or another folder.
         retries: how often a failed task runs again (default 2).
-        return_values: keep the values v(x_T) (sent back from the workers, and written to the
-            cache); default False: ``result.values`` is None.
+        return_values: keep the values :math:`v(x_T)` (sent back from the workers, and
+            written to the cache); default False: ``result.values`` is None.
+        multiorder: also compute the multi-order interactions :math:`I^{(m)}(i, j)`
+            (Conventions page, eq-multiorder), as in :func:`ibn.explain`.
+        names: the players' names (n strings), instead of those the masker gives.
+        reward: the reward function, as in :func:`ibn.games.all_values` (default
+            :func:`ibn.games.log_odds`).
+        batch_size: masked inputs per forward pass (default 256; None = all at once).
+        device: where the models run (default: the device of their parameters, else CPU).
+        max_players: the largest number of players allowed (default 20).
         progress: a progress bar over the tasks.
+        **options: for :func:`ibn.and_or.extract`, as in :func:`ibn.explain`
+            (``noise_scale="mean"`` is refused).
 
     Returns:
         a :class:`StudyResult`: ``{name: Explanation}`` (one sample when one input was given),

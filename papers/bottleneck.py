@@ -1,4 +1,4 @@
-"""Paper A: the interaction bottleneck (Conventions page, conventions-multiorder) — the pipelines
+r"""Paper A: the interaction bottleneck (Conventions page, conventions-multiorder) — the pipelines
 of the notebooks A1–A4.
 
 The theory and the measurements are the library's, re-exported here under the names the
@@ -12,22 +12,28 @@ attacks and corruptions (:mod:`ibn.train.robustness`: :func:`fgsm`, :func:`pgd`,
 
 What is paper A's own lives here:
 
-- **Order profiles of models** (A1): :func:`pick_samples`, :func:`game_values` (the 2^n values
-  of each sample, reward the log-odds of the true label) and :func:`sampled_profile` (the
-  reference sampling protocol on a model); :func:`shape_summary` gives the numbers behind a
-  "U-shaped or not" verdict, :func:`interior_peaks` finds peaks between the ends (A3's "second
-  peak").
-- **Order-steered models** (A3, A4): :func:`steering_loss` builds the λ-term of a preset or of
-  explicit (mode, r1, r2) (Conventions page, eq-steering-delta-u; :mod:`ibn.train.losses`);
-  :func:`train_snapshots` trains with :func:`ibn.train.train` keeping the weights of chosen
-  epochs.
+- **Order profiles of models** (A1): :func:`pick_samples`, :func:`game_values` (the
+  :math:`2^n` values :math:`v(x_T)` of each sample, reward the log-odds of the true label,
+  Conventions page, eq-reward) and :func:`sampled_profile` (the reference sampling protocol on
+  a model, Conventions page, eq-reference-orders); :func:`shape_summary` gives the numbers
+  behind a "U-shaped or not" verdict of a :math:`J^{(m)}` curve, :func:`interior_peaks` finds
+  peaks between the ends (A3's "second peak").
+- **Order-steered models** (A3, A4): :func:`steering_loss` builds the :math:`\lambda`-term of a
+  preset or of an explicit ``(mode, r1, r2)`` (Conventions page, eq-steering-delta-u,
+  eq-steering-boost, eq-steering-suppress; :mod:`ibn.train.losses`); :func:`train_snapshots`
+  trains with :func:`ibn.train.train` keeping the weights of chosen epochs.
+- **Tabular MLPs** (A1–A4): :func:`train_tabular`, :func:`fit_tabular` and
+  :func:`fitted_part` train on the first features of a scikit-learn table
+  (:func:`select_features`) by the Adam recipe or paper A's reference recipe
+  (:data:`REFERENCE_TABULAR`).
 - **Trained image CNNs** (A1): :func:`train_image_model` trains a CNN of :mod:`ibn.models` on
-  (Fashion-)MNIST once, keeping the weights of chosen epochs under ``data/models/A1/``
-  (git-ignored, keyed by the hash of the settings, resumable); a second call only loads.
-  :func:`load_snapshot` rebuilds the model of one kept epoch. :func:`cnn_profiles` and
-  :func:`text_profiles` are A1's pipelines.
+  (Fashion-)MNIST (:func:`image_data`) once, keeping the weights of chosen epochs under
+  ``data/models/A1/`` (git-ignored, keyed by the hash of the settings, resumable); a second
+  call only loads. :func:`load_snapshot` rebuilds the model of one kept epoch.
+  :func:`cnn_profiles` and :func:`text_profiles` are A1's pipelines.
 
-Order ratios are r = m/(n−2) ∈ [0, 1] (the reference protocol's m = int((n−2)·r)).
+Order ratios are :math:`r = m / (n-2) \in [0, 1]` (the reference protocol's
+:math:`m = \operatorname{int}((n-2)\, r)`, Conventions page, eq-reference-orders).
 """
 
 from __future__ import annotations
@@ -76,12 +82,33 @@ def _band(ratios: np.ndarray, J: np.ndarray, lo: float, hi: float) -> float:
 def shape_summary(ratios: Sequence[float], J: Sequence[float], *, low: float = 0.1,
                   high: float = 0.9, mid: tuple[float, float] = (0.3, 0.7),
                   margin: float = 0.8) -> dict[str, Any]:
-    """The numbers behind a U-shape verdict of a J^(m) curve.
+    r"""The numbers behind a U-shape verdict of a :math:`J^{(m)}` curve.
 
-    J_low = mean J over r ≤ ``low``, J_high over r ≥ ``high``, J_mid over ``mid``. An end counts
-    as *above* the middle when J_mid < ``margin``·J_end (default: the middle at least 20 %
-    lower). Verdict: "U-shaped" (both ends above), "falling" (only the low end above), "rising"
-    (only the high end), "mid peak" (the middle above both ends by the same margin), else "flat".
+    :math:`J_{\mathrm{low}}` is the mean of the curve over the ratios :math:`r \le` ``low``,
+    :math:`J_{\mathrm{high}}` the mean over :math:`r \ge` ``high`` and :math:`J_{\mathrm{mid}}`
+    the mean over the band ``mid`` (bounds included). An end counts as *above* the middle when
+    :math:`J_{\mathrm{mid}} < \mathrm{margin} \cdot J_{\mathrm{end}}` (default: the middle at least
+    20 % lower). Verdict: "U-shaped" (both ends above), "falling" (only the low end above),
+    "rising" (only the high end), "mid peak" (the middle above both ends by the same margin),
+    else "flat".
+
+    Args:
+        ratios: the order ratios :math:`r = m/(n-2)` of the curve's points, in [0, 1].
+        J: the curve at those ratios, e.g. the relative strength :math:`J^{(m)}` (Conventions
+            page, eq-relative-strength); the same length as ``ratios``.
+        low: the upper end of the low band of ratios (default 0.1).
+        high: the lower end of the high band of ratios (default 0.9).
+        mid: ``(lo, hi)``, the band of ratios of the middle (default ``(0.3, 0.7)``).
+        margin: the factor by which the middle must lie below an end for that end to count as
+            above it (default 0.8).
+
+    Returns:
+        A dict: ``J_low``, ``J_mid``, ``J_high`` (the three band means), ``mid_over_low`` and
+        ``mid_over_high`` (their ratios, NaN when the end's mean is 0) and ``verdict`` (one of the
+        five strings above).
+
+    Raises:
+        ValueError: ``ratios`` and ``J`` differ in shape, or a band holds no ratio.
     """
     r, J = np.asarray(ratios, dtype=np.float64), np.asarray(J, dtype=np.float64)
     if r.shape != J.shape:
@@ -106,9 +133,24 @@ def shape_summary(ratios: Sequence[float], J: Sequence[float], *, low: float = 0
 
 def interior_peaks(ratios: Sequence[float], J: Sequence[float], *,
                    min_prominence: float = 0.1) -> list[dict[str, float]]:
-    """Interior local maxima of a curve (not at the first or last order) whose prominence —
-    the height above the higher of the lowest points on either side before a higher value —
-    is at least ``min_prominence`` × the curve's mean. Used to detect A3's second peak."""
+    r"""Interior local maxima of a curve, used to detect A3's second peak of :math:`J^{(m)}`.
+
+    Point :math:`k` (neither the first nor the last) is a local maximum when
+    :math:`J_k > J_{k-1}` and :math:`J_k \ge J_{k+1}`. Its prominence is its height above the
+    higher of the lowest points on either side, each side searched up to the first higher value
+    (or the end of the curve). Maxima whose prominence is at least ``min_prominence`` × the mean
+    of :math:`|J|` are kept.
+
+    Args:
+        ratios: the order ratios :math:`r` of the curve's points (reported for each peak).
+        J: the curve at those ratios, e.g. :math:`J^{(m)}`; the same length as ``ratios``.
+        min_prominence: the smallest prominence kept, relative to the mean of :math:`|J|` (taken
+            as 1 when that mean is 0); default 0.1.
+
+    Returns:
+        One dict per kept peak, in the curve's order: ``ratio``, ``index`` (its position in the
+        curve), ``J`` (its value) and ``prominence``.
+    """
     r, J = np.asarray(ratios, dtype=np.float64), np.asarray(J, dtype=np.float64)
     scale = float(np.mean(np.abs(J))) or 1.0
     out = []
@@ -140,9 +182,26 @@ def interior_peaks(ratios: Sequence[float], J: Sequence[float], *,
 
 def pick_samples(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, per_class: int,
                  seed: int = 0, correct: bool = True, batch_size: int = 512) -> torch.Tensor:
-    """Indices of up to ``per_class`` samples of each class, drawn with ``default_rng(seed)``
-    among the samples the model classifies correctly (``correct=True``, the reference protocol:
-    5 per class) or among all. Sorted by class, then index."""
+    r"""Indices of up to ``per_class`` samples of each class (the reference protocol: 5 per class,
+    correctly classified; Conventions page, conventions-protocol-a).
+
+    For each label present in ``y`` (in increasing order) the indices are drawn without
+    replacement with ``numpy.random.default_rng(seed)`` among the samples of that class that the
+    model classifies correctly (``correct=True``) or among all of them; a class with fewer
+    candidates gives all it has.
+
+    Args:
+        model: the classifier, mapping a batch of ``x`` to logits ``(B, classes)``.
+        x: the inputs ``(N, ...)``, e.g. images ``(N, C, H, W)`` or table rows ``(N, D)``.
+        y: their integer labels ``(N,)``.
+        per_class: the largest number of samples per class.
+        seed: the seed of the draw (default 0).
+        correct: draw only among the correctly classified samples (default True).
+        batch_size: inputs per forward pass when classifying ``x`` (default 512).
+
+    Returns:
+        An int64 tensor of indices into ``x``, sorted by class, then by index.
+    """
     y = torch.as_tensor(y).long()
     ok = predict(model, x, batch_size) == y if correct else torch.ones_like(y, dtype=torch.bool)
     rng = np.random.default_rng(seed)
@@ -157,9 +216,28 @@ def pick_samples(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, per_clas
 
 def game_values(model: nn.Module, xs: torch.Tensor, ys: torch.Tensor, masker: Any, *,
                 batch_size: int = 1024, max_players: int = 16) -> torch.Tensor:
-    """v(x_T) for all 2^n coalitions of each sample: (N, 2^n) float64, reward = log-odds of the
-    true label ``ys[k]`` (Conventions page, eq-reward), bit i = player i. The model is put in eval
-    mode."""
+    r"""The values :math:`v(x_T)` of all :math:`2^n` coalitions :math:`T` of each sample.
+
+    The reward is the log-odds of the true label ``ys[k]`` (Conventions page, eq-reward); bit
+    :math:`i` of the coalition index is player :math:`i` (Conventions page, eq-mask). The model is
+    put in eval mode.
+
+    Args:
+        model: the classifier (logits).
+        xs: the samples ``(N, ...)``, each one input as ``masker`` takes it.
+        ys: their true labels ``(N,)``, the target class of each sample's game.
+        masker: the :math:`n` players and their baseline (an :mod:`ibn.maskers` masker, e.g.
+            :class:`~ibn.maskers.PatchMasker` or :class:`~ibn.maskers.TabularMasker`).
+        batch_size: masked inputs per forward pass (default 1024).
+        max_players: the largest :math:`n` accepted (default 16, i.e. :math:`2^{16}` masked
+            inputs per sample).
+
+    Returns:
+        A float64 tensor :math:`(N, 2^n)`; :math:`(0, 2^n)` when ``xs`` is empty.
+
+    Raises:
+        ValueError: :math:`n` exceeds ``max_players`` (from :func:`ibn.games.all_values`).
+    """
     model.eval()
     out = [all_values(model, x, masker, target=int(y), batch_size=batch_size,
                       max_players=max_players, progress=False).values for x, y in zip(xs, ys)]
@@ -171,10 +249,37 @@ def sampled_profile(model: nn.Module, xs: torch.Tensor, ys: torch.Tensor, masker
                     radius: int = 2, contexts: int = 100,
                     ratios: Sequence[float] = mo.REFERENCE_RATIOS, orders=None, seed: int = 0,
                     batch_size: int = 1024) -> dict[str, Any]:
-    """The reference sampling protocol on a model (Conventions page, eq-reference-orders): for each
-    sample, ``n_pairs`` pairs (j among the grid neighbours of i when ``grid`` is given),
-    ``contexts`` random contexts per pair and order, |·| after averaging. Reward: log-odds of the
-    true label. Output as :func:`sampled_from_values`."""
+    r"""The reference sampling protocol on a model (Conventions page, eq-reference-orders).
+
+    For each sample: ``n_pairs`` pairs :math:`(i, j)` (:math:`j` among the grid neighbours of
+    :math:`i` when ``grid`` is given), ``contexts`` random contexts :math:`S` per pair and order,
+    and :math:`|\cdot|` taken after averaging :math:`\Delta v(i, j, S)` over the contexts
+    (Conventions page, eq-delta-v, eq-strength). Reward: the log-odds of the true label
+    (Conventions page, eq-reward). Sample :math:`k` is drawn with seed ``seed + k``.
+
+    Args:
+        model: the classifier (logits); put in eval mode.
+        xs: the samples ``(N, ...)``.
+        ys: their true labels ``(N,)``.
+        masker: the :math:`n` players and their baseline (an :mod:`ibn.maskers` masker).
+        grid: ``(h, w)``, the players' grid, to draw neighbour pairs; None draws pairs among all
+            players.
+        pairs: explicit ``(P, 2)`` pairs of players instead of drawn ones, or None.
+        n_pairs: the number of pairs drawn per sample when ``pairs`` is None (default 200).
+        radius: the largest :math:`L^\infty` grid distance of a neighbour (default 2: the 24
+            neighbours).
+        contexts: the number of random contexts per pair and order (default 100).
+        ratios: the order ratios :math:`r`, orders :math:`m = \operatorname{int}((n-2)\, r)`
+            (default the reference's 13, ``ibn.multiorder.REFERENCE_RATIOS``).
+        orders: explicit orders :math:`m` instead of ``ratios``, or None.
+        seed: the seed of the first sample (default 0).
+        batch_size: masked inputs per forward pass (default 1024).
+
+    Returns:
+        A dict of numpy arrays as :func:`sampled_from_values`: ``orders``, ``ratios``,
+        ``strength`` ``(N, K)``, ``J``, ``pairs`` ``(N, P, 2)``, ``mean`` and ``sem``
+        ``(N, P, K)``, ``contexts`` and ``n``.
+    """
     from ibn.games import evaluate
 
     model.eval()
@@ -200,9 +305,28 @@ def sampled_profile(model: nn.Module, xs: torch.Tensor, ys: torch.Tensor, masker
 
 
 def steering_loss(kind: str | tuple[str, float, float] | None, lam: float, masker: Any):
-    """The order-steering λ-term (Conventions page, eq-steering-delta-u) for ``kind`` =
-    "normal"/None (no term, returns None), a preset name ("low", "mid", "high") or an explicit
-    (mode, r1, r2); players = ``masker``."""
+    r"""The order-steering :math:`\lambda`-term, an ``extra_loss`` of :func:`ibn.train.train`.
+
+    The term is :math:`\lambda\, \mathrm{CE}(\Delta u, y)` (mode ``"boost"``) or
+    :math:`-\lambda\, H(\operatorname{softmax}(\Delta u))` (mode ``"suppress"``), with
+    :math:`\Delta u` of Conventions page, eq-steering-delta-u (the losses of eq-steering-boost and
+    eq-steering-suppress without their cross-entropy, which the training loop adds).
+
+    Args:
+        kind: ``"normal"`` or None (no term), a preset name of :data:`ibn.train.PRESETS`
+            (``"low"``, ``"mid"``, ``"high"``), or an explicit ``(mode, r1, r2)`` with mode
+            ``"boost"`` or ``"suppress"`` and :math:`0 \le r_1 < r_2 \le 1`.
+        lam: the weight :math:`\lambda`; 0 gives no term.
+        masker: the players of the steering coalitions :math:`S_1 \subset S_2` (a masker, or a
+            baseline value, as ``masker_or_baseline`` of :class:`ibn.train.OrderSteeringLoss`).
+
+    Returns:
+        An :class:`ibn.train.OrderSteeringLoss`, or None for the normal model (``kind`` normal or
+        None, or ``lam`` = 0).
+
+    Raises:
+        ValueError: an unknown preset name, or an invalid ``(mode, r1, r2)``.
+    """
     from ibn.train import OrderSteeringLoss
 
     if kind is None or kind == "normal" or lam == 0:
@@ -215,8 +339,20 @@ def steering_loss(kind: str | tuple[str, float, float] | None, lam: float, maske
 
 def train_snapshots(model: nn.Module, train_set, *, snapshot_epochs: Iterable[int] = (),
                     **train_kw) -> tuple[Any, dict[int, dict[str, torch.Tensor]]]:
-    """:func:`ibn.train.train` keeping copies of the weights after the epochs in
-    ``snapshot_epochs`` (0 = before training). Returns (History, {epoch: state_dict})."""
+    r""":func:`ibn.train.train` keeping copies of the weights after chosen epochs.
+
+    Args:
+        model: the network to train (in place).
+        train_set: the training data as :func:`ibn.train.train` takes it, e.g. an ``(x, y)``
+            pair of tensors.
+        snapshot_epochs: the epochs after which the weights are copied (0 = before training).
+        **train_kw: further keyword arguments of :func:`ibn.train.train` (``epochs``, ``lr``,
+            ``test_set``, ...); a ``callback`` among them is still called after each epoch, and
+            ``progress`` defaults to False.
+
+    Returns:
+        ``(History, {epoch: state_dict})``, the state dicts detached copies on the CPU.
+    """
     from ibn.train import train
 
     keep = set(int(e) for e in snapshot_epochs)
@@ -251,7 +387,16 @@ def train_snapshots(model: nn.Module, train_set, *, snapshot_epochs: Iterable[in
 
 
 def select_features(tab: Any, features: Sequence[int]) -> Any:
-    """A copy of an :class:`ibn.data.Tabular` split keeping only ``features`` (columns)."""
+    r"""A copy of a tabular split keeping only some of its columns.
+
+    Args:
+        tab: an :class:`ibn.data.Tabular` split (standardised train and test tables).
+        features: the indices of the columns to keep, in the order wanted.
+
+    Returns:
+        A new :class:`ibn.data.Tabular` with those columns of ``x_train`` and ``x_test`` and the
+        matching ``feature_names``, ``mean`` and ``std``.
+    """
     import dataclasses
 
     f = list(features)
@@ -266,17 +411,34 @@ def select_features(tab: Any, features: Sequence[int]) -> Any:
 #: part, the epoch of best validation accuracy kept (ties: lower validation loss)
 REFERENCE_TABULAR = {"optimizer": "sgd", "lr": 0.01, "momentum": 0.9, "weight_decay": 5e-4,
                      "schedule": "logspace", "val_fraction": 0.2, "select": "best-val"}
+#: the training recipes of :func:`fit_tabular`: Adam, or :data:`REFERENCE_TABULAR`
 TABULAR_RECIPES = ("adam", "reference")
 
 
 def train_tabular(dataset: str, model_name: str, *, features: Sequence[int], epochs: int,
                   snapshots: Iterable[int], seed: int, recipe: str = "adam"
                   ) -> tuple[Any, nn.Module, Any, dict]:
-    """The tabular setting of paper A's discovery and cause experiments: ``features`` (columns)
-    of scikit-learn's ``dataset`` (seeded split), ``model_name`` (e.g. MLP-5) built with
-    ``seed`` and trained by :func:`fit_tabular` with ``recipe``.
+    r"""The tabular setting of paper A's discovery and cause experiments: an MLP on some features of
+    a scikit-learn table.
 
-    Returns (Tabular split, model, History, {epoch: state_dict}).
+    Args:
+        dataset: the name of the table for :func:`ibn.data.load_tabular` (``"wine"``,
+            ``"breast_cancer"``, ``"digits"``), split with ``seed``.
+        model_name: the model of :func:`ibn.models.build`, e.g. ``"mlp5"``.
+        features: the indices of the columns that are the inputs (and the players).
+        epochs: the number of training epochs.
+        snapshots: the epochs whose weights are kept (0 = initialisation; see
+            :func:`fit_tabular`).
+        seed: the seed of the split, the initial weights and the training.
+        recipe: ``"adam"`` (default) or ``"reference"`` (:data:`REFERENCE_TABULAR`), as
+            :func:`fit_tabular`.
+
+    Returns:
+        ``(Tabular split, model, History, {epoch: state_dict})``; the model holds the weights
+        :func:`fit_tabular` ends with.
+
+    Raises:
+        ValueError: an unknown data set, model or recipe.
     """
     from ibn.data import load_tabular
     from ibn.models import build
@@ -290,9 +452,18 @@ def train_tabular(dataset: str, model_name: str, *, features: Sequence[int], epo
 
 
 def fitted_part(tab: Any, *, seed: int, recipe: str = "adam") -> torch.Tensor:
-    """The indices of ``tab``'s training split that :func:`fit_tabular` trains on with
-    ``recipe``: all of them for Adam; for the reference recipe all but a stratified, seeded
-    validation part of ``REFERENCE_TABULAR["val_fraction"]`` (sorted)."""
+    r"""The indices of a split's training rows that :func:`fit_tabular` trains on.
+
+    Args:
+        tab: the :class:`ibn.data.Tabular` split.
+        seed: the seed of the validation draw (``random_state`` of scikit-learn's
+            ``train_test_split``).
+        recipe: ``"adam"`` (default: every training row) or ``"reference"`` (all but a
+            stratified, seeded validation part of ``REFERENCE_TABULAR["val_fraction"]``).
+
+    Returns:
+        An int64 tensor of row indices into ``tab.x_train``, sorted.
+    """
     n = len(tab.y_train)
     if recipe == "adam":
         return torch.arange(n)
@@ -306,18 +477,36 @@ def fitted_part(tab: Any, *, seed: int, recipe: str = "adam") -> torch.Tensor:
 def fit_tabular(model: nn.Module, tab: Any, *, epochs: int, seed: int, recipe: str = "adam",
                 snapshots: Iterable[int] = (), extra_loss: Any = None
                 ) -> tuple[Any, dict, int]:
-    """Train ``model`` on the training part of the split ``tab`` (batch 32, CPU, cross-entropy
-    plus ``extra_loss``, e.g. :func:`steering_loss`) by ``recipe``:
+    r"""Train ``model`` on the training part of the split ``tab`` by ``recipe``.
+
+    Batches of 32 on the CPU, loss the cross-entropy plus ``extra_loss``:
 
     - ``"adam"``: Adam at 1e-3 on the whole training split for ``epochs`` epochs; the weights
-      after the epochs in ``snapshots`` (:func:`train_snapshots`; 0 = initialisation).
-    - ``"reference"``: :data:`REFERENCE_TABULAR`; the model ends with the kept (best
-      validation) epoch's weights, the snapshots are those of ``snapshots`` before it and the
-      kept epoch itself (the largest key). Each History record also has ``val_loss``/``val_acc``.
+      after the epochs in ``snapshots`` are kept (:func:`train_snapshots`; 0 = initialisation).
+    - ``"reference"``: :data:`REFERENCE_TABULAR` on :func:`fitted_part`, the rest of the training
+      split being the validation part; the model ends with the kept (best validation accuracy,
+      ties: lower validation loss) epoch's weights, the snapshots are those of ``snapshots``
+      before it and the kept epoch itself (the largest key). Each History record also has
+      ``val_loss``/``val_acc``.
 
-    ``test_loss``/``test_acc`` of the records are on the test split. Returns (History,
-    {epoch: state_dict}, the kept epoch: the last for Adam, the best-validation one for the
-    reference recipe)."""
+    Args:
+        model: the network to train (in place).
+        tab: the :class:`ibn.data.Tabular` split.
+        epochs: the number of training epochs.
+        seed: the seed of the training (batch order) and of the validation draw.
+        recipe: ``"adam"`` (default) or ``"reference"``.
+        snapshots: the epochs whose weights are kept (0 = initialisation).
+        extra_loss: an ``extra_loss(model, x, y, logits)`` term of :func:`ibn.train.train`, e.g.
+            :func:`steering_loss`, or None.
+
+    Returns:
+        ``(History, {epoch: state_dict}, kept epoch)``: the kept epoch is the last for Adam, the
+        best-validation one for the reference recipe. ``test_loss``/``test_acc`` of the records
+        are on the test split.
+
+    Raises:
+        ValueError: ``recipe`` is not one of :data:`TABULAR_RECIPES`.
+    """
     from ibn.train import evaluate
 
     if recipe not in TABULAR_RECIPES:
@@ -354,9 +543,25 @@ def fit_tabular(model: nn.Module, tab: Any, *, epochs: int, seed: int, recipe: s
 
 def image_data(name: str, *, size: int = 28, n_train: int | None = None,
                n_test: int | None = None, seed: int = 0) -> dict[str, torch.Tensor]:
-    """(Fashion-)MNIST as float images (N, 1, size, size), standardised with the mean and std
-    of the (sub-sampled) training images; ``n_train`` / ``n_test`` draw seeded subsets.
-    Returns ``x_train``, ``y_train``, ``x_test``, ``y_test``, ``mean``, ``std``."""
+    r"""(Fashion-)MNIST as standardised float images.
+
+    The images are resized to ``size`` px and standardised with the mean and standard deviation
+    of the (sub-sampled) training images.
+
+    Args:
+        name: ``"mnist"`` or ``"fashion-mnist"``.
+        size: the side of the images in pixels (default 28).
+        n_train: the number of training images, a seeded subset (None: all).
+        n_test: the number of test images, a seeded subset (None: all).
+        seed: the seed of the subsets (default 0).
+
+    Returns:
+        A dict: ``x_train``, ``x_test`` (float images ``(N, 1, size, size)``), ``y_train``,
+        ``y_test`` (labels), ``mean`` and ``std`` (scalar tensors of the standardisation).
+
+    Raises:
+        ValueError: an unknown ``name``.
+    """
     from ibn.data import load_fashion_mnist, load_mnist, to_float_images
 
     loader = {"mnist": load_mnist, "fashion-mnist": load_fashion_mnist}.get(name)
@@ -388,20 +593,43 @@ def train_image_model(model: str, dataset: str, *, size: int = 28, n_train: int 
                       lr: float = 1e-3, lr_schedule: str = "constant", batch_size: int = 128,
                       seed: int = 0, models_dir: Any = None,
                       device: str = "cpu") -> dict[str, Any]:
-    """Train ``model`` (a name of :func:`ibn.models.build`, 1 input channel, 10 classes) on
-    :func:`image_data` (``dataset``, ``size`` px, seeded subsets of ``n_train`` / ``n_test``
-    images) with Adam (``lr``, batch ``batch_size``, per-epoch ``lr_schedule`` of
-    :func:`ibn.train.train`: "constant", "cosine" or "logspace" = lr → lr/10 over the epochs),
-    or load the stored run.
+    r"""Train a CNN on (Fashion-)MNIST with Adam, or load the stored run.
 
     The model lives in the model store (:func:`ibn.model_store.cached_model`, name
-    ``A1-<model>-<dataset>``, under the data root or ``models_dir``, a data root); its
-    training folder keeps ``epoch_XXXX.pt`` for each epoch of ``checkpoint_epochs`` (0 = the
-    initial weights) and the final epoch, and ``step_XXXXXXX.pt`` for each global step of
-    ``checkpoint_steps``. Returns ``{"model"`` (final weights, eval mode), ``"data"``
-    (:func:`image_data`), ``"spec"``, ``"records"`` (per-epoch train/test loss and accuracy),
-    ``"train_time_s"`` (of the run that trained it), ``"dir"`` (the training folder),
-    ``"epochs"`` (kept epochs), ``"steps"`` (kept steps), ``"steps_per_epoch"``}``."""
+    ``A1-<model>-<dataset>``, keyed by the settings); its training folder keeps
+    ``epoch_XXXX.pt`` for each epoch of ``checkpoint_epochs`` and the final epoch, and
+    ``step_XXXXXXX.pt`` for each global step of ``checkpoint_steps``.
+
+    Args:
+        model: a model name of :func:`ibn.models.build` (1 input channel, 10 classes), e.g.
+            ``"resnet20"``.
+        dataset: ``"mnist"`` or ``"fashion-mnist"`` (:func:`image_data`).
+        size: the side of the images in pixels (default 28).
+        n_train: the number of training images, a seeded subset (None: all).
+        n_test: the number of test images, a seeded subset (None: all).
+        epochs: the number of training epochs (default 1).
+        checkpoint_epochs: epochs whose weights are kept, in 0..``epochs`` (0 = the initial
+            weights); the final epoch is always kept.
+        checkpoint_steps: global steps whose weights are kept.
+        lr: Adam's learning rate (default 1e-3).
+        lr_schedule: the per-epoch schedule of :func:`ibn.train.train`: ``"constant"``
+            (default), ``"cosine"`` or ``"logspace"`` (lr → lr/10 over the epochs).
+        batch_size: the training batch size (default 128).
+        seed: the seed of the subsets, the initial weights and the batch order (default 0).
+        models_dir: the data root of the model store (default: the project's, the weights under
+            ``data/models/A1``).
+        device: the device the model trains on (default ``"cpu"``); the returned model is on the
+            CPU.
+
+    Returns:
+        A dict: ``model`` (final weights, eval mode), ``data`` (:func:`image_data`), ``spec``
+        (the settings that key the store), ``records`` (per-epoch train/test loss and accuracy),
+        ``train_time_s`` (of the run that trained it), ``dir`` (the training folder), ``epochs``
+        (kept epochs), ``steps`` (kept steps) and ``steps_per_epoch``.
+
+    Raises:
+        ValueError: a checkpoint epoch outside 0..``epochs``, or an unknown data set.
+    """
     import time
 
     from ibn.model_store import cached_model, model_dir
@@ -441,8 +669,21 @@ def train_image_model(model: str, dataset: str, *, size: int = 28, n_train: int 
 
 def load_snapshot(run: Mapping[str, Any], epoch: int | None = None, *,
                   step: int | None = None) -> nn.Module:
-    """The model of a :func:`train_image_model` run after ``epoch`` (one of ``run["epochs"]``)
-    or after global ``step`` (one of ``run["steps"]``), in eval mode on the CPU."""
+    r"""The model of a :func:`train_image_model` run after a kept epoch or global step.
+
+    Give exactly one of ``epoch`` and ``step``.
+
+    Args:
+        run: the dict returned by :func:`train_image_model`.
+        epoch: one of ``run["epochs"]``, or None.
+        step: one of ``run["steps"]``, or None.
+
+    Returns:
+        The network with those weights, in eval mode on the CPU.
+
+    Raises:
+        ValueError: both or neither of ``epoch`` and ``step`` given, or one that was not kept.
+    """
     from ibn.models import build
 
     if (epoch is None) == (step is None):
@@ -479,19 +720,36 @@ def _agreement_arrays(values: torch.Tensor, *, grid, n_pairs: int, contexts: int
 
 
 def cnn_profiles(p: Mapping[str, Any], *, models_dir: Any = None) -> dict[str, Any]:
-    """Exact and sampled J^(m) of one CNN on (Fashion-)MNIST over its training (A1).
+    r"""Exact and sampled :math:`J^{(m)}` of one CNN on (Fashion-)MNIST over its training (A1).
 
-    ``p``: ``model``, ``dataset``, ``size``, ``n_train``, ``n_test``, ``epochs``, ``snapshots``
-    (kept epochs), ``snapshot_steps`` (kept global steps), ``lr``, ``lr_schedule`` (optional,
-    default "constant"), ``batch_size``, ``seed`` (training, :func:`train_image_model`);
-    ``exact_grid`` (gh, gw) with gh·gw ≤ 16 and ``n_exact`` images (exact values at every kept
-    epoch, :func:`exact_profile`); ``agree_pairs`` / ``agree_contexts`` (the sampled protocol
-    on the final exact values, :func:`sampled_from_values`); ``grid`` (g: g×g patches),
-    ``n_sampled`` images, ``pairs``, ``contexts`` (the reference protocol on the final model,
-    :func:`sampled_profile`). Images: correctly classified test images, one per class
-    (:func:`pick_samples`), the first ``n_exact`` / ``n_sampled`` classes. Baseline 0 = the
-    mean pixel after standardisation. ``models_dir``: where the trained weights live (default
-    ``data/models/A1``)."""
+    Images: correctly classified test images, one per class (:func:`pick_samples`), the first
+    ``n_exact`` / ``n_sampled`` classes. Players: patches of the image
+    (:class:`~ibn.maskers.PatchMasker`), baseline 0 = the mean pixel after standardisation;
+    reward the log-odds of the true label (Conventions page, eq-reward).
+
+    Args:
+        p: the settings: ``model``, ``dataset``, ``size``, ``n_train``, ``n_test``, ``epochs``,
+            ``snapshots`` (kept epochs), ``snapshot_steps`` (kept global steps), ``lr``,
+            ``lr_schedule`` (optional, default "constant"), ``batch_size``, ``seed`` (training,
+            :func:`train_image_model`); ``exact_grid`` ``(gh, gw)`` with gh·gw ≤ 16 and
+            ``n_exact`` images (exact values at every kept epoch and step, :func:`exact_profile`);
+            ``agree_pairs`` / ``agree_contexts`` (the sampled protocol on the final exact values,
+            :func:`sampled_from_values`); ``grid`` (g: g×g patches), ``n_sampled`` images,
+            ``pairs``, ``contexts`` (the reference protocol on the final model,
+            :func:`sampled_profile`).
+        models_dir: the data root of the trained weights (default: the project's,
+            ``data/models/A1``).
+
+    Returns:
+        A dict: ``epochs`` (kept epochs), ``sample_index``, ``labels``, ``train_loss``,
+        ``train_acc``, ``test_acc`` (per epoch), ``snapshot_epoch`` (the real-valued epoch of each
+        kept step or epoch, in training order), ``strength`` (snapshots, images, n−1: the exact
+        :math:`S^{(m)}(x)`, Conventions page, eq-strength), the ``agree_*`` arrays (``agree_exact``
+        ``(N, P, K)``: the exact :math:`I^{(m)}(i, j)` of the sampled pairs and orders, and the
+        sampled protocol's ``agree_orders``, ``agree_strength``, ``agree_mean``, ``agree_sem``,
+        ``agree_pairs``), ``fine_orders``, ``fine_ratios``, ``fine_strength``, ``fine_sem``,
+        ``fine_mean`` (the reference protocol on the g×g grid) and ``timing`` (seconds per step).
+    """
     import time
 
     timing: dict[str, float] = {}
@@ -542,16 +800,29 @@ def cnn_profiles(p: Mapping[str, Any], *, models_dir: Any = None) -> dict[str, A
 
 
 def text_profiles(p: Mapping[str, Any], *, models_dir: Any = None) -> dict[str, Any]:
-    """Exact J^(m) of a text classifier on Rotten Tomatoes test sentences (A1).
+    r"""Exact :math:`J^{(m)}` of a text classifier on Rotten Tomatoes test sentences (A1).
 
-    ``p``: ``model`` ("minilm" | "bert_medium"), ``n_train``, ``epochs``, ``lr`` (None = the
-    default), ``seed`` (:func:`papers.text_models.train_text_classifier` on the train
-    split); ``n_test`` (accuracy on the first ``n_test`` test sentences); ``n_players`` meaningful words per sentence, ``n_sentences``, ``max_tokens``: the
-    sentences are the first test sentences with at least ``n_players`` meaningful words and at
-    most ``max_tokens`` tokens — the same for every model, whether the model classifies them
-    correctly or not (``correct`` records it); ``agree_pairs`` / ``agree_contexts`` as in
-    :func:`cnn_profiles`. Reward: log-odds of the true label. ``models_dir``: where the weights
-    live (default ``data/models/text``)."""
+    The sentences are the first test sentences with at least ``n_players`` meaningful words and at
+    most ``max_tokens`` tokens, the same for every model, whether the model classifies them
+    correctly or not. Players: ``n_players`` meaningful words per sentence
+    (:func:`papers.text_models.token_masker`); reward the log-odds of the true label
+    (Conventions page, eq-reward).
+
+    Args:
+        p: the settings: ``model`` (``"minilm"`` or ``"bert_medium"``), ``n_train``, ``epochs``,
+            ``lr`` (None = the default), ``seed`` (:func:`papers.text_models.train_text_classifier`
+            on the train split); ``n_test`` (accuracy on the first ``n_test`` test sentences);
+            ``n_players``, ``n_sentences``, ``max_tokens`` (the sentences, above);
+            ``agree_pairs`` / ``agree_contexts`` as in :func:`cnn_profiles`.
+        models_dir: the data root of the trained weights (default: the project's,
+            ``data/models/text``).
+
+    Returns:
+        A dict: ``sentence_index``, ``labels``, ``words`` (the players of each sentence),
+        ``correct`` (whether :math:`v(x_N) > 0`), ``test_acc``, ``train_acc``, ``train_time_s``,
+        ``strength`` (sentences, n−1: the exact :math:`S^{(m)}(x)`, Conventions page,
+        eq-strength), the ``agree_*`` arrays as in :func:`cnn_profiles` and ``timing``.
+    """
     import time
 
     from . import text_models as tm

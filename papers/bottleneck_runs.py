@@ -111,17 +111,40 @@ def _with_recipe(params: dict[str, Any], recipe: str) -> None:
 
 def a1_tabular(dataset: str, model_name: str, settings: Mapping[str, Any], *, seed: int,
                scale: str, recipe: str = "adam", recompute: bool = False) -> Run:
-    """A1's tabular run: ``model_name`` (MLP) trained by ``recipe``
-    (:func:`papers.bottleneck.train_tabular`) on the 12 first features of ``dataset``, exact
-    J^(m) strengths after each kept epoch, and the sampled protocol on the final (for the
-    reference recipe: the kept, best-validation) model's recorded values beside the exact
-    I^(m)(i, j) (cached as ``A1_tabular``).
+    r"""A1's tabular run (cached as ``A1_tabular``).
 
-    ``settings``: ``tab_epochs``, ``tab_snapshots``, ``tab_per_class``, ``agree_pairs``,
-    ``agree_contexts``. Result: ``epochs``, ``sample_index``, ``train_loss``/``train_acc``/
-    ``test_acc`` per epoch, ``strength`` (snapshots, samples, n−1), ``agree_exact`` and the
-    sampled protocol's ``agree_*`` arrays; for the reference recipe also ``val_loss``/``val_acc``
-    per epoch and ``kept_epoch`` (the last of ``epochs``)."""
+    ``model_name`` is trained by ``recipe`` (:func:`papers.bottleneck.train_tabular`) on the 12
+    first features of ``dataset``; the exact :math:`J^{(m)}` strengths are measured after each kept
+    epoch, and the sampled protocol runs on the final (for the reference recipe: the kept,
+    best-validation) model's recorded values beside the exact :math:`I^{(m)}(i, j)` (Conventions
+    page, eq-multiorder, eq-reference-orders). Players: the 12 features, baseline 0 (the training
+    mean of the standardised table); reward the log-odds of the true label.
+
+    Args:
+        dataset: the scikit-learn table (``"wine"``, ``"breast_cancer"``; see
+            :func:`ibn.data.load_tabular`).
+        model_name: the MLP of :func:`ibn.models.build`, e.g. ``"mlp5"``.
+        settings: A1's preset (:class:`papers.specs.DiscoverySpec` or a mapping) with
+            ``tab_epochs``, ``tab_snapshots``, ``tab_per_class``, ``agree_pairs``,
+            ``agree_contexts``.
+        seed: the seed of the table's split, the initial weights, the training and the samples'
+            draw.
+        scale: the name of the preset's scale (``"smoke"``, ``"book"`` or ``"paper"``), recorded
+            in the params as a label (not part of the cache key, :func:`ibn.results.key_params`).
+        recipe: the training recipe of :func:`papers.bottleneck.fit_tabular`: ``"adam"``
+            (default) or ``"reference"`` (:data:`papers.bottleneck.REFERENCE_TABULAR`).
+        recompute: ignore a stored result and compute it again (:func:`ibn.results.cached`).
+
+    Returns:
+        ``(params, result)``: the cache key and the result, with ``epochs`` (kept epochs),
+        ``sample_index``, ``train_loss``/``train_acc``/``test_acc`` per epoch, ``strength``
+        (snapshots, samples, n−1: :math:`S^{(m)}(x)`, Conventions page, eq-strength),
+        ``agree_exact`` and the sampled protocol's ``agree_*`` arrays; for the reference recipe
+        also ``val_loss``/``val_acc`` per epoch and ``kept_epoch`` (the last of ``epochs``).
+
+    Raises:
+        ValueError: an unknown ``recipe``.
+    """
     settings = _plain(settings)
     params = {"experiment": "A1_tabular", "dataset": dataset, "model": model_name,
               "features": list(range(N_FEATURES)), "epochs": settings["tab_epochs"],
@@ -168,10 +191,21 @@ def a1_tabular(dataset: str, model_name: str, settings: Mapping[str, Any], *, se
 
 
 def tabular_recipe_rows(runs: Mapping[tuple[str, str, str], Run]) -> list[dict[str, Any]]:
-    """One row per tabular run ``{(dataset, model, recipe): a1_tabular(...)}``: the kept epoch
-    (the last for Adam, the best-validation one for the reference recipe), its train and test
-    accuracy, and the shape of the exact J^(m) at initialisation and at the kept epoch
-    (:func:`papers.bottleneck.shape_summary`: verdict, mid/low and mid/high)."""
+    r"""One table row per tabular run, comparing the training recipes.
+
+    Each row has the kept epoch (the last for Adam, the best-validation one for the reference
+    recipe), its train and test accuracy, and the shape of the exact :math:`J^{(m)}` at
+    initialisation and at the kept epoch (:func:`papers.bottleneck.shape_summary`: verdict,
+    mid/low and mid/high).
+
+    Args:
+        runs: ``{(dataset, model, recipe): a1_tabular(...)}``, the runs of :func:`a1_tabular`
+            keyed by their data set, model and recipe.
+
+    Returns:
+        A list of dicts with the keys ``dataset``, ``model``, ``recipe``, ``kept epoch``,
+        ``train acc``, ``test acc``, ``at init``, ``kept``, ``mid/low`` and ``mid/high``.
+    """
     rows = []
     for (d, m, recipe), (_, res) in runs.items():
         kept = int(res["epochs"][-1])
@@ -191,14 +225,28 @@ def tabular_recipe_rows(runs: Mapping[tuple[str, str, str], Run]) -> list[dict[s
 
 def a1_cnn_params(dataset: str, model: str, settings: Mapping[str, Any], *, seed: int,
                   scale: str) -> dict[str, Any]:
-    """Settings of one A1 CNN run (training, players, protocols): the cache key of
-    :func:`a1_cnn` and the parameters of :func:`papers.bottleneck.cnn_profiles`.
+    r"""Settings of one A1 CNN run (training, players, protocols).
 
-    ``settings``: ``cnn_train[model]`` = [training images, epochs, rate, (batch size)],
-    ``cnn_size``, ``cnn_test``, ``cnn_batch``, ``cnn_snapshots``, ``cnn_steps``,
-    ``cnn_exact_grid``, ``cnn_exact``, ``cnn_sampled``, ``cnn_grid``, ``cnn_pairs``,
-    ``cnn_contexts``, ``agree_pairs``, ``agree_contexts`` (``cnn_test`` absent or ``None``:
-    the whole test set)."""
+    They are the cache key of :func:`a1_cnn` and the parameters ``p`` of
+    :func:`papers.bottleneck.cnn_profiles`.
+
+    Args:
+        dataset: ``"mnist"`` or ``"fashion-mnist"``.
+        model: the CNN of :func:`ibn.models.build` (a key of ``settings["cnn_train"]``), e.g.
+            ``"resnet20"``.
+        settings: A1's preset (:class:`papers.specs.DiscoverySpec` or a mapping) with
+            ``cnn_train[model]`` = [training images, epochs, rate, (batch size)], ``cnn_size``,
+            ``cnn_test``, ``cnn_batch``, ``cnn_snapshots``, ``cnn_steps``, ``cnn_exact_grid``,
+            ``cnn_exact``, ``cnn_sampled``, ``cnn_grid``, ``cnn_pairs``, ``cnn_contexts``,
+            ``agree_pairs``, ``agree_contexts`` (``cnn_test`` absent or None: the whole test set).
+        seed: the seed of the image subsets, the initial weights, the training and the protocols.
+        scale: the name of the preset's scale (``"smoke"``, ``"book"`` or ``"paper"``), recorded
+            in the params as a label (not part of the cache key, :func:`ibn.results.key_params`).
+
+    Returns:
+        The settings as a plain dict (``experiment`` ``"A1_cnn"``, the training settings, the
+        kept epochs up to the last, the players' grids and the protocols' sizes).
+    """
     settings = _plain(settings)
     n_train, epochs, lr, *batch = settings["cnn_train"][model]
     return {"experiment": "A1_cnn", "dataset": dataset, "model": model,
@@ -216,8 +264,22 @@ def a1_cnn_params(dataset: str, model: str, settings: Mapping[str, Any], *, seed
 
 def a1_cnn(dataset: str, model: str, settings: Mapping[str, Any], *, seed: int, scale: str,
            recompute: bool = False) -> Run:
-    """A1's CNN run: :func:`papers.bottleneck.cnn_profiles` of :func:`a1_cnn_params`
-    (cached as ``A1_cnn``)."""
+    r"""A1's CNN run: :func:`papers.bottleneck.cnn_profiles` of :func:`a1_cnn_params` (cached as
+    ``A1_cnn``).
+
+    Args:
+        dataset: ``"mnist"`` or ``"fashion-mnist"``.
+        model: the CNN of :func:`ibn.models.build`, e.g. ``"resnet20"``.
+        settings: A1's preset, as in :func:`a1_cnn_params`.
+        seed: the seed of the image subsets, the initial weights, the training and the protocols.
+        scale: the name of the preset's scale (``"smoke"``, ``"book"`` or ``"paper"``), recorded
+            in the params as a label (not part of the cache key, :func:`ibn.results.key_params`).
+        recompute: ignore a stored result and compute it again (:func:`ibn.results.cached`).
+
+    Returns:
+        ``(params, result)``: the cache key (:func:`a1_cnn_params`) and the result of
+        :func:`papers.bottleneck.cnn_profiles`.
+    """
     params = a1_cnn_params(dataset, model, settings, seed=seed, scale=scale)
 
     def compute() -> dict[str, Any]:
@@ -228,12 +290,25 @@ def a1_cnn(dataset: str, model: str, settings: Mapping[str, Any], *, seed: int, 
 
 def a1_text_params(model: str, settings: Mapping[str, Any], *, seed: int,
                    scale: str) -> dict[str, Any]:
-    """Settings of one A1 text-classifier run: the cache key of :func:`a1_text` and the
-    parameters of :func:`papers.bottleneck.text_profiles`.
+    r"""Settings of one A1 text-classifier run.
 
-    ``settings``: ``text_train[model]`` = [training sentences, epochs], ``text_test``,
-    ``text_players``, ``text_sentences``, ``text_max_tokens``, ``agree_pairs``,
-    ``agree_contexts``."""
+    They are the cache key of :func:`a1_text` and the parameters ``p`` of
+    :func:`papers.bottleneck.text_profiles`.
+
+    Args:
+        model: the text classifier (``"minilm"`` or ``"bert_medium"``, a key of
+            ``settings["text_train"]``).
+        settings: A1's preset (:class:`papers.specs.DiscoverySpec` or a mapping) with
+            ``text_train[model]`` = [training sentences, epochs], ``text_test``,
+            ``text_players``, ``text_sentences``, ``text_max_tokens``, ``agree_pairs``,
+            ``agree_contexts``.
+        seed: the seed of the fine-tuning, the players' draw and the sampled protocol.
+        scale: the name of the preset's scale (``"smoke"``, ``"book"`` or ``"paper"``), recorded
+            in the params as a label (not part of the cache key, :func:`ibn.results.key_params`).
+
+    Returns:
+        The settings as a plain dict (``experiment`` ``"A1_text"``, ``lr`` None = the default).
+    """
     settings = _plain(settings)
     n_train, epochs = settings["text_train"][model]
     return {"experiment": "A1_text", "model": model, "n_train": n_train, "epochs": epochs,
@@ -245,8 +320,21 @@ def a1_text_params(model: str, settings: Mapping[str, Any], *, seed: int,
 
 def a1_text(model: str, settings: Mapping[str, Any], *, seed: int, scale: str,
             recompute: bool = False) -> Run:
-    """A1's text run: :func:`papers.bottleneck.text_profiles` of :func:`a1_text_params`
-    (cached as ``A1_text``)."""
+    r"""A1's text run: :func:`papers.bottleneck.text_profiles` of :func:`a1_text_params` (cached as
+    ``A1_text``).
+
+    Args:
+        model: the text classifier (``"minilm"`` or ``"bert_medium"``).
+        settings: A1's preset, as in :func:`a1_text_params`.
+        seed: the seed of the fine-tuning, the players' draw and the sampled protocol.
+        scale: the name of the preset's scale (``"smoke"``, ``"book"`` or ``"paper"``), recorded
+            in the params as a label (not part of the cache key, :func:`ibn.results.key_params`).
+        recompute: ignore a stored result and compute it again (:func:`ibn.results.cached`).
+
+    Returns:
+        ``(params, result)``: the cache key (:func:`a1_text_params`) and the result of
+        :func:`papers.bottleneck.text_profiles`.
+    """
     params = a1_text_params(model, settings, seed=seed, scale=scale)
 
     def compute() -> dict[str, Any]:
@@ -257,14 +345,22 @@ def a1_text(model: str, settings: Mapping[str, Any], *, seed: int, scale: str,
 
 def exact_vs_sampled(res: Mapping[str, Any], label: str
                      ) -> tuple[dict[str, Any], np.ndarray, np.ndarray]:
-    """How well the sampled protocol (run on recorded values) agrees with the exact I^(m)(i, j)
-    on the same pairs: a table row for ``label`` and the two J curves (exact, sampled).
+    r"""How well the sampled protocol (run on recorded values) agrees with the exact
+    :math:`I^{(m)}(i, j)` on the same pairs and orders.
 
-    ``res``: a result with ``agree_mean``, ``agree_sem``, ``agree_exact`` (samples, pairs, K)
-    and ``agree_strength`` (:func:`a1_tabular`, :func:`a1_cnn`, :func:`a1_text`). The row has
-    the largest difference where a single context exists (sem = 0), the correlation of sampled
-    and exact values, the z-scores' mean, sd and share within ±2, and the largest difference of
-    the J curves."""
+    Args:
+        res: a result of :func:`a1_tabular`, :func:`a1_cnn` or :func:`a1_text`, with
+            ``agree_mean``, ``agree_sem``, ``agree_exact`` (samples, pairs, K) and
+            ``agree_strength``.
+        label: the name of the model in the table row.
+
+    Returns:
+        ``(row, J_exact, J_sampled)``: the row holds ``model`` (= ``label``), the number of
+        ``pairs × orders``, the largest difference where a single context exists (sem = 0; NaN if
+        none), the correlation of sampled and exact values, the z-scores' mean, sd and share within
+        ±2, and the largest difference of the two J curves; the curves ``(K,)`` are the exact and
+        the sampled strengths on the sampled pairs, relative to their mean.
+    """
     mean, sem, ex = res["agree_mean"], res["agree_sem"], res["agree_exact"]
     single = sem == 0
     z = (mean[~single] - ex[~single]) / sem[~single]
@@ -281,9 +377,18 @@ def exact_vs_sampled(res: Mapping[str, Any], label: str
 
 
 def sampled_noise_floor(res: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray]:
-    """Sampled J(m) of an A1 CNN's final model and its noise floor, both relative to the mean
-    strength: the floor is E|X̄| of pure sampling noise, √(2/π)·sem averaged over pairs and
-    images (``res``: ``fine_strength``, ``fine_sem`` of :func:`a1_cnn`)."""
+    r"""Sampled :math:`J^{(m)}` of an A1 CNN's final model and its noise floor.
+
+    Both are relative to the mean strength. The floor is :math:`\mathbb{E}|\bar X|` of pure
+    sampling noise, :math:`\sqrt{2/\pi}\,\mathrm{sem}` averaged over pairs and images.
+
+    Args:
+        res: a result of :func:`a1_cnn`, with ``fine_strength`` (images, K) and ``fine_sem``
+            (images, pairs, K).
+
+    Returns:
+        ``(J, floor)``, two arrays ``(K,)`` over the sampled orders.
+    """
     S = res["fine_strength"]
     norm = S.mean()
     return S.mean(0) / norm, (np.sqrt(2 / np.pi) * res["fine_sem"]).mean(1).mean(0) / norm
@@ -306,15 +411,31 @@ A2_PRESETS: dict[str, CauseSpec] = {
 
 def a2_gradients(dataset: str, model_name: str, settings: Mapping[str, Any], *, seed: int,
                  scale: str, recompute: bool = False) -> Run:
-    """A2's run: per-order gradient statistics (:func:`papers.bottleneck.gradient_statistics`)
-    of ``model_name`` on the 12 first features of ``dataset`` after each kept epoch, on
-    ``samples`` correctly classified test samples (classes in turn), and a numerical check of
-    the decomposition weights R^(m) on one sample (cached as ``A2_gradients``).
+    r"""A2's run: per-order gradient statistics of a tabular MLP (cached as ``A2_gradients``).
 
-    ``settings``: ``epochs``, ``snapshots``, ``samples``. Result: ``epochs``,
-    ``sample_index``, ``train_loss``/``test_acc`` per epoch, ``stats`` (per kept epoch),
-    ``seconds_per_sample``, ``identity_lhs`` = v(N) − v(∅) − Σ μ_i and ``identity_rhs`` =
-    Σ_(i≠j) Σ_m R^(m) I^(m)(i, j)."""
+    ``model_name`` is trained with Adam on the 12 first features of ``dataset``; after each kept
+    epoch, :func:`papers.bottleneck.gradient_statistics` measures the per-context gradients of
+    :math:`\Delta v(i, j, S)` (Conventions page, eq-learning-signal) on ``samples`` correctly
+    classified test samples (classes in turn); and one sample checks the decomposition weights
+    :math:`R^{(m)}` numerically (Conventions page, eq-efficiency).
+
+    Args:
+        dataset: the scikit-learn table (``"wine"``, ``"breast_cancer"``).
+        model_name: the MLP of :func:`ibn.models.build`, e.g. ``"mlp5"``.
+        settings: A2's preset (:class:`papers.specs.CauseSpec` or a mapping) with ``epochs``,
+            ``snapshots``, ``samples``.
+        seed: the seed of the table's split, the initial weights, the training and the samples'
+            draw.
+        scale: the name of the preset's scale (``"smoke"``, ``"book"`` or ``"paper"``), recorded
+            in the params as a label (not part of the cache key, :func:`ibn.results.key_params`).
+        recompute: ignore a stored result and compute it again (:func:`ibn.results.cached`).
+
+    Returns:
+        ``(params, result)``: the result has ``epochs``, ``sample_index``,
+        ``train_loss``/``test_acc`` per epoch, ``stats`` (per kept epoch, keyed by the epoch as a
+        string), ``seconds_per_sample``, ``identity_lhs`` :math:`= v(N) - v(\emptyset) - \sum_i
+        \mu_i` and ``identity_rhs`` :math:`= \sum_{i \neq j} \sum_m R^{(m)} I^{(m)}(i, j)`.
+    """
     settings = _plain(settings)
     params = {"experiment": "A2_gradients", "dataset": dataset, "model": model_name,
               "features": list(range(N_FEATURES)), "epochs": settings["epochs"],
@@ -373,15 +494,38 @@ A3_PRESETS: dict[str, ModulationSpec] = {
 
 def a3_modulation(dataset: str, preset: str, lam: float, settings: Mapping[str, Any], *,
                   seed: int, scale: str, recipe: str = "adam", recompute: bool = False) -> Run:
-    """A3's run: ``settings["model"]`` trained on the 12 first features of ``dataset`` with the
-    order-steering term of ``preset`` (:data:`ibn.train.PRESETS`) at weight ``lam`` (λ = 0: the
-    normal model, recorded as preset ``"normal"``) by ``recipe``
-    (:func:`papers.bottleneck.fit_tabular`), then its exact J^(m) on correctly classified test
-    samples (cached as ``A3_modulation``).
+    r"""A3's run: a tabular MLP trained with an order-steering term, and its :math:`J^{(m)}` (cached
+    as ``A3_modulation``).
 
-    ``settings``: ``model``, ``epochs``, ``per_class``. Result: ``strength``, ``J``,
-    ``ratios``, the last epoch's ``train_loss``/``train_acc``/``test_acc``/``test_loss``,
-    ``n_samples`` and ``train_s``."""
+    ``settings["model"]`` is trained on the 12 first features of ``dataset`` with the
+    order-steering term of ``preset`` at weight ``lam`` (Conventions page, eq-steering-boost,
+    eq-steering-suppress; :func:`papers.bottleneck.steering_loss`) by ``recipe``
+    (:func:`papers.bottleneck.fit_tabular`); then its exact :math:`J^{(m)}` is measured on
+    correctly classified test samples.
+
+    Args:
+        dataset: the scikit-learn table (``"wine"``, ``"breast_cancer"``).
+        preset: a preset name of :data:`ibn.train.PRESETS` (``"low"``, ``"mid"``, ``"high"``).
+        lam: the weight :math:`\lambda` of the term; 0 trains the normal model, recorded as preset
+            ``"normal"``.
+        settings: A3's preset (:class:`papers.specs.ModulationSpec` or a mapping) with
+            ``model``, ``epochs``, ``per_class``.
+        seed: the seed of the table's split, the initial weights, the training and the samples'
+            draw.
+        scale: the name of the preset's scale (``"smoke"``, ``"book"`` or ``"paper"``), recorded
+            in the params as a label (not part of the cache key, :func:`ibn.results.key_params`).
+        recipe: the training recipe of :func:`papers.bottleneck.fit_tabular`: ``"adam"``
+            (default) or ``"reference"`` (:data:`papers.bottleneck.REFERENCE_TABULAR`).
+        recompute: ignore a stored result and compute it again (:func:`ibn.results.cached`).
+
+    Returns:
+        ``(params, result)``: the result has ``strength``, ``J``, ``ratios``, the kept epoch's
+        ``train_loss``/``train_acc``/``test_acc``/``test_loss``, ``n_samples`` and ``train_s``.
+
+    Raises:
+        ValueError: an unknown ``recipe``.
+        KeyError: an unknown ``preset`` (with ``lam`` ≠ 0).
+    """
     settings = _plain(settings)
     params = {"experiment": "A3_modulation", "dataset": dataset, "model": settings["model"],
               "features": list(range(N_FEATURES)), "epochs": settings["epochs"],
@@ -417,10 +561,25 @@ def a3_modulation(dataset: str, preset: str, lam: float, settings: Mapping[str, 
 
 def a3_sweep(settings: Mapping[str, Any], *, seed: int, scale: str, recipe: str = "adam",
              recompute: bool = False) -> dict[tuple[str, str, float], Run]:
-    """A3's runs of one training ``recipe``: per dataset of ``settings`` the normal model
-    (preset "normal", λ = 0) and every preset at every λ of ``settings["lams"]``, keyed
-    (setup, preset, λ), where the setup is the dataset's name (with ", reference recipe" for
-    the reference recipe), as :func:`papers.claims_a.modulation_records` takes them."""
+    r"""A3's runs of one training recipe: per data set, the normal model and every preset at every
+    :math:`\lambda` (:func:`a3_modulation`).
+
+    Args:
+        settings: A3's preset (:class:`papers.specs.ModulationSpec` or a mapping) with
+            ``datasets``, ``presets``, ``lams`` and the settings of :func:`a3_modulation`.
+        seed: the seed of the table's split, the initial weights, the training and the samples'
+            draw.
+        scale: the name of the preset's scale (``"smoke"``, ``"book"`` or ``"paper"``), recorded
+            in the params as a label (not part of the cache key, :func:`ibn.results.key_params`).
+        recipe: the training recipe of :func:`papers.bottleneck.fit_tabular`: ``"adam"``
+            (default) or ``"reference"`` (:data:`papers.bottleneck.REFERENCE_TABULAR`).
+        recompute: ignore a stored result and compute it again (:func:`ibn.results.cached`).
+
+    Returns:
+        ``{(setup, preset, λ): (params, result)}``, with the normal model under
+        ``(setup, "normal", 0.0)``; the setup is the data set's name (with ", reference recipe"
+        for the reference recipe), as :func:`papers.claims_a.modulation_records` takes them.
+    """
     out: dict[tuple[str, str, float], Run] = {}
     for d in settings["datasets"]:
         label = d if recipe == "adam" else f"{d}, reference recipe"
@@ -436,8 +595,16 @@ def a3_sweep(settings: Mapping[str, Any], *, seed: int, scale: str, recipe: str 
 
 
 def order_centre(ratios: np.ndarray, J: np.ndarray) -> float:
-    """The centre of mass r̄ = Σ r·J / Σ J of a J^(m) curve over the order ratios (arrays of
-    the same length, e.g. ``ratios`` and ``J`` of :func:`a3_modulation`)."""
+    r"""The centre of mass :math:`\bar r = \sum_m r_m J^{(m)} / \sum_m J^{(m)}` of a curve over the
+    order ratios.
+
+    Args:
+        ratios: the order ratios :math:`r_m`, e.g. ``ratios`` of :func:`a3_modulation`.
+        J: the curve :math:`J^{(m)}` at those ratios (the same length).
+
+    Returns:
+        :math:`\bar r` as a float.
+    """
     return float((ratios * J).sum() / J.sum())
 
 
@@ -464,16 +631,39 @@ A4_PRESETS: dict[str, ConsequencesSpec] = {
 
 def a4_consequences(kind: str, seed: int, settings: Mapping[str, Any], *, scale: str,
                     recipe: str = "adam", recompute: bool = False) -> Run:
-    """A4's run: ``settings["model"]`` trained with seed ``seed`` on the 12 first features of
-    ``settings["dataset"]`` (split seed 0), with the order-steering term of preset ``kind`` at
-    weight ``settings["lam"]`` (``"normal"``: none) by ``recipe``
-    (:func:`papers.bottleneck.fit_tabular`; the reference recipe's losses are on the part of
-    the training split it trains on), then its losses and accuracies, its
-    accuracy under attacks and corruptions (:func:`papers.bottleneck.robustness`) and its exact
-    J^(m) (cached as ``A4_consequences``).
+    r"""A4's run: an order-steered tabular MLP, its accuracy, robustness and :math:`J^{(m)}`
+    (cached as ``A4_consequences``).
 
-    ``settings``: ``dataset``, ``model``, ``lam``, ``epochs``, ``per_class``, ``fgsm``,
-    ``pgd``, ``sigma``, ``mask``."""
+    ``settings["model"]`` is trained with seed ``seed`` on the 12 first features of
+    ``settings["dataset"]`` (split seed 0), with the order-steering term of preset ``kind`` at
+    weight ``settings["lam"]`` by ``recipe`` (:func:`papers.bottleneck.fit_tabular`; the reference
+    recipe's training loss and accuracy are on the part of the training split it trains on). Then
+    its losses and accuracies, its accuracy under attacks and corruptions
+    (:func:`papers.bottleneck.robustness`: FGSM, 20-step PGD, Gaussian noise, masked players) and
+    its exact :math:`J^{(m)}` on correctly classified test samples are measured.
+
+    Args:
+        kind: a preset name of :data:`ibn.train.PRESETS` (``"low"``, ``"mid"``, ``"high"``), or
+            ``"normal"`` (no term).
+        seed: the seed of the initial weights, the training, the attacks' draws and the samples.
+        settings: A4's preset (:class:`papers.specs.ConsequencesSpec` or a mapping) with
+            ``dataset``, ``model``, ``lam``, ``epochs``, ``per_class``, ``fgsm``, ``pgd``,
+            ``sigma``, ``mask`` (the attack and corruption levels).
+        scale: the name of the preset's scale (``"smoke"``, ``"book"`` or ``"paper"``), recorded
+            in the params as a label (not part of the cache key, :func:`ibn.results.key_params`).
+        recipe: the training recipe of :func:`papers.bottleneck.fit_tabular`: ``"adam"``
+            (default) or ``"reference"`` (:data:`papers.bottleneck.REFERENCE_TABULAR`).
+        recompute: ignore a stored result and compute it again (:func:`ibn.results.cached`).
+
+    Returns:
+        ``(params, result)``: the result has ``train_s``, ``kept_epoch``, ``train_loss``,
+        ``train_acc``, ``test_loss``, ``test_acc``, ``robustness`` (the flat dict of
+        :func:`papers.bottleneck.robustness`), ``J`` and ``ratios``.
+
+    Raises:
+        ValueError: an unknown ``recipe``.
+        KeyError: an unknown ``kind``.
+    """
     settings = _plain(settings)
     params = {"experiment": "A4_consequences", "dataset": settings["dataset"],
               "model": settings["model"], "features": list(range(N_FEATURES)), "kind": kind,
@@ -514,7 +704,15 @@ def a4_consequences(kind: str, seed: int, settings: Mapping[str, Any], *, scale:
 
 
 def order_of(series: pd.Series, kinds: Sequence[str], descending: bool) -> list[str]:
-    """The ``kinds`` present in ``series``' index, sorted by their value (largest first if
-    ``descending``)."""
+    r"""The kinds present in a series' index, sorted by their value.
+
+    Args:
+        series: a pandas Series indexed by kind (e.g. a mean per model kind).
+        kinds: the kinds to sort; those absent from the index are left out.
+        descending: largest value first when True, smallest first when False.
+
+    Returns:
+        The kinds, in order.
+    """
     sub = series[[k for k in kinds if k in series.index]]
     return list(sub.sort_values(ascending=not descending).index)

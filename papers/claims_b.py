@@ -1,15 +1,17 @@
-"""Paper B's Fig. 2 claims judged at the protocol: rules fixed in code, a planted positive
+r"""Paper B's Fig. 2 claims judged at the protocol: rules fixed in code, a planted positive
 control through the same pipeline, and the verdict records (:mod:`papers.verdicts`).
 
-The rules (Conventions page, conventions-distributions), on the sample-averaged curves of the
-target's salient AND-OR interactions split by the k baselines (eq-gen-non):
+The rules (Conventions page, conventions-distributions), on the sample-averaged curves
+:math:`A^{(m),\pm}_{\mathrm{gen}}` and :math:`A^{(m),\pm}_{\mathrm{non}}` of the target's
+salient AND-OR interactions split by the k baselines (Conventions page, eq-gen-non):
 
 * **decay** (generalizable part): :func:`papers.generalizable.decay_verdict`: its peak order is
-  at most max(2, n/4) and its strength-weighted mean order is below n/2 and below the
-  non-generalizable one.
-* **spindle** (non-generalizable part, as the paper words it): its peak is interior
-  (3 ≤ peak ≤ n − 2), its strength at the lowest (m = 1) and the highest (m = n) order is at
-  most half the peak's, and its ± cancellation is stronger than the generalizable part's.
+  at most :math:`\max(2, n/4)` and its strength-weighted mean order is below :math:`n/2` and
+  below the non-generalizable one.
+* **spindle** (non-generalizable part, as the paper words it): its peak :math:`m^*` is
+  interior (:math:`3 \le m^* \le n - 2`), its strength at the lowest (:math:`m = 1`) and the
+  highest (:math:`m = n`) order is at most half the peak's, and its :math:`\pm` cancellation is
+  stronger than the generalizable part's.
 * **convergence by k = 3**: the non-generalizable share with k = 3 baselines is within 10 % of
   the share with k = 5 (relative).
 
@@ -40,7 +42,25 @@ CONVERGENCE_RTOL = 0.10
 
 
 def spindle_rule(non: dist.Strengths, summary: Mapping[str, float]) -> tuple[bool, str]:
-    """The spindle rule on the sample-averaged non-generalizable curve (see the module)."""
+    r"""The spindle rule on the sample-averaged non-generalizable curve.
+
+    With :math:`w(m) = A^{(m),+}_{\mathrm{non}} - A^{(m),-}_{\mathrm{non}}` (the strength of
+    both signs, averaged over the samples) and its peak :math:`m^* = \arg\max_m w(m)`: the peak
+    is interior, :math:`3 \le m^* \le n - 2`; the ends are low, :math:`w(1) \le w(m^*)/2` and
+    :math:`w(n) \le w(m^*)/2`; and the non-generalizable curve cancels more than the
+    generalizable one (``summary["cancel_non"] < summary["cancel_gen"]``, the ratios of
+    :func:`papers.generalizable.cancellation_total`).
+
+    Args:
+        non: the per-sample non-generalizable curves :math:`A^{(m),\pm}_{\mathrm{non}}`,
+            ``(N, n+1)`` (:func:`papers.generalizable.split_strengths`).
+        summary: :func:`papers.generalizable.shape_summary` of the same setup (its
+            ``cancel_non`` and ``cancel_gen`` are read).
+
+    Returns:
+        ``(passed, why)``: whether every check holds, and each check with its numbers and
+        ``yes`` or ``NO``.
+    """
     mean = non.mean()
     total = (mean.plus - mean.minus)[1:]  # orders 1..n
     n = len(total)
@@ -57,7 +77,20 @@ def spindle_rule(non: dist.Strengths, summary: Mapping[str, float]) -> tuple[boo
 
 
 def convergence_rule(shares: Mapping[int, float]) -> tuple[bool, str]:
-    """Non-generalizable share at k = 3 within :data:`CONVERGENCE_RTOL` of the share at k = 5."""
+    r"""Convergence by k = 3: the non-generalizable share with 3 baselines is within
+    :data:`CONVERGENCE_RTOL` of the share with 5, :math:`|s_3 - s_5| / s_5 \le 0.1`.
+
+    Args:
+        shares: per number of baselines k, the non-generalizable share of the sample-averaged
+            curves, :math:`s_k = \sum_m \sum_\pm |A^{(m),\pm}_{\mathrm{non}}| / \sum_m \sum_\pm
+            |A^{(m),\pm}|`; must hold k = 3 and k = 5 (k = 1 is reported when present).
+
+    Returns:
+        ``(passed, why)``; a share of 0 at k = 5 counts as an infinite change (not passed).
+
+    Raises:
+        KeyError: ``shares`` lacks k = 3 or k = 5.
+    """
     s3, s5 = shares[3], shares[5]
     change = abs(s3 - s5) / s5 if s5 > 0 else float("inf")
     ok = change <= CONVERGENCE_RTOL
@@ -66,8 +99,21 @@ def convergence_rule(shares: Mapping[int, float]) -> tuple[bool, str]:
 
 
 def judge_fig2(res: Mapping[str, Any]) -> dict[str, Any]:
-    """The three Fig. 2 rules on one setup's result (games plus effects): per-claim
-    ``(passed, why)`` and the numbers (the summary with k = 5, the shares for k = 1, 3, 5)."""
+    r"""The three Fig. 2 rules on one setup's result.
+
+    Args:
+        res: the games plus effects of one setup, in the keys of
+            :func:`papers.generalizable.interactions`: ``values``, ``and``, ``or``
+            ``(N, 2^n)`` and ``baseline_and``, ``baseline_or`` ``(k, N, 2^n)``.
+
+    Returns:
+        A dict: ``summary`` (:func:`papers.generalizable.shape_summary` with all k baselines),
+        ``shares`` (the non-generalizable share per k in 1, 3, 5, for each k up to the number of
+        baselines), ``curves`` (the per-sample :math:`A`, :math:`A_{\mathrm{gen}}`,
+        :math:`A_{\mathrm{non}}` with all baselines) and, per claim, ``decay``, ``spindle`` and
+        ``convergence``: ``(passed, why)`` (convergence is not passed, with the reason, with
+        fewer than 5 baselines).
+    """
     k_all = res["baseline_and"].shape[0]
     total, gen, non = split_strengths(res)
     summary = shape_summary(total, gen, non)
@@ -86,14 +132,36 @@ def judge_fig2(res: Mapping[str, Any]) -> dict[str, Any]:
 def planted_games(n: int = 10, n_samples: int = 20, k: int = 5, *, seed: int = 0,
                   baseline_spindle: str = "own", shared_scale: float = 1.0,
                   own_scale: float = 1.0) -> dict[str, torch.Tensor]:
-    """Games with a known decay part and a known spindle part (the Fig. 2 control).
+    r"""Games with a known decay part and a known spindle part (the Fig. 2 control).
 
-    Per sample, a **shared** set of AND effects (orders 1–3, counts 6, 4, 2, magnitudes
-    0.5–1.5, mostly positive) enters the target and all k baselines; each model also draws its
-    **own** spindle set (± effects of magnitude 0.2–0.6 at orders 3–7, counts 2, 4, 6, 4, 2,
-    scaled to n), which no other model shares. ``shared_scale`` / ``own_scale`` multiply the
-    magnitudes of the two parts. Values are v = Σ_{S ⊆ T} I_S (eq-and-or).
-    Returns ``values`` (N, 2^n) and ``baseline_values`` (k, N, 2^n)."""
+    Per sample, a **shared** set of AND effects (orders 1, 2, 3 with counts 6, 4, 2, magnitudes
+    uniform in [0.5, 1.5], positive with probability 0.8) enters the target and all k
+    baselines; each model also draws its **own** spindle set (effects of magnitude uniform in
+    [0.2, 0.6], either sign equally likely, at the orders :math:`h-2, \dots, h+2` with
+    :math:`h = \lfloor n/2 \rfloor` and counts 2, 4, 6, 4, 2; orders outside :math:`1..n` are
+    left out), which no other model shares. The values are the zeta transform of the effects,
+    :math:`v(x_T) = \sum_{S \subseteq T} I_S` (the inverse of Conventions page, eq-harsanyi).
+
+    Args:
+        n: the number of players (default 10).
+        n_samples: the number of samples N, one game per sample and model (default 20).
+        k: the number of baselines (default 5).
+        seed: the seed of every draw (default 0).
+        baseline_spindle: ``"own"`` (default): each baseline draws its own spindle part;
+            ``"common"``: the k baselines of a sample share one spindle part (not the
+            target's), so the non-generalizable share cannot change with k.
+        shared_scale: the factor on the shared part's magnitudes, in the target and the
+            baselines (default 1).
+        own_scale: the factor on the target's own spindle part (the baselines' own parts are
+            not scaled; default 1).
+
+    Returns:
+        ``values`` ``(N, 2^n)`` (the target's games) and ``baseline_values``
+        ``(k, N, 2^n)``, float64.
+
+    Raises:
+        ValueError: ``baseline_spindle`` is neither ``"own"`` nor ``"common"``.
+    """
     rng = np.random.default_rng(seed)
     m_of = orders(n).numpy()
     by_order = {m: np.flatnonzero(m_of == m) for m in range(n + 1)}
@@ -123,8 +191,20 @@ def planted_games(n: int = 10, n_samples: int = 20, k: int = 5, *, seed: int = 0
 
 
 def with_exact_effects(g: Mapping[str, torch.Tensor], **options: Any) -> dict[str, Any]:
-    """``g`` plus the AND-OR effects of every game (``extract`` with ``options``), in the keys
-    :func:`judge_fig2` reads."""
+    """Games plus the AND-OR effects of every game, in the keys :func:`judge_fig2` reads.
+
+    The effects are the sparsest decomposition (:func:`ibn.and_or.extract`, Conventions page,
+    eq-sparsest) with ``noise_bound=0.02`` (Conventions page, eq-noise-bound).
+
+    Args:
+        g: games with ``values`` ``(N, 2^n)`` and ``baseline_values`` ``(k, N, 2^n)``
+            (:func:`planted_games`).
+        **options: further keyword arguments of :func:`ibn.and_or.extract` (e.g. ``solver``).
+
+    Returns:
+        ``g`` plus ``and``, ``or`` ``(N, 2^n)`` and ``baseline_and``, ``baseline_or``
+        ``(k, N, 2^n)``.
+    """
     both = torch.cat([g["values"][None], g["baseline_values"]])
     res = extract(both.reshape(-1, both.shape[-1]), noise_bound=0.02, **options)
     a, o = res.and_effects.reshape(both.shape), res.or_effects.reshape(both.shape)
@@ -133,7 +213,7 @@ def with_exact_effects(g: Mapping[str, torch.Tensor], **options: Any) -> dict[st
 
 #: the Fig. 2 claims: id, statement.
 FIG2_CLAIMS = {
-    "decay": ("B.fig2.decay", "The generalizable interactions of a trained image classifier "
+    "decay": ("B.fig2.decay", "The generalizable interactions of a trained classifier "
               "concentrate on low orders, their strength decaying with the order."),
     "spindle": ("B.fig2.spindle", "The non-generalizable interactions form a spindle over the "
                 "orders (an interior peak, little strength at the lowest and highest orders) "
@@ -144,8 +224,20 @@ FIG2_CLAIMS = {
 
 
 def powered(setup_record: Mapping[str, Any]) -> bool:
-    """A setup at the paper's protocol: n = 10, >= 50 samples, 5 baselines, the target at its
-    accuracy floor."""
+    r"""Whether a setup is at the paper's protocol: :math:`n = 10` players, at least 50
+    samples, at least 5 baselines and the target at its accuracy floor
+    (:data:`papers.reference.ACCURACY_FLOOR`).
+
+    Args:
+        setup_record: the setup's record entry: ``n_players``, ``n_samples``, ``dataset`` and,
+            where known, ``k`` and ``target_test_acc`` (missing: not at the protocol).
+
+    Returns:
+        True when the setup is at the protocol.
+
+    Raises:
+        KeyError: a setup that passes the other checks on a dataset without a floor.
+    """
     return (setup_record["n_players"] == 10 and setup_record["n_samples"] >= 50
             and setup_record.get("k", 0) >= 5
             and setup_record.get("target_test_acc", 0.0) >= ACCURACY_FLOOR[setup_record["dataset"]])
@@ -156,12 +248,26 @@ def fig2_records(judged: Mapping[tuple[str, str], Mapping[str, Any]],
                  *, scale: str, chapter: str, planned: Sequence[str] = ()) -> list:
     """One :class:`papers.verdicts.Verdict` per Fig. 2 claim.
 
-    ``judged[(setup name, solver)]`` is :func:`judge_fig2` of that setup with solver "exact" or
-    "sgd"; ``setups[name]`` its record entry (:meth:`papers.protocol_b.SetupB.record` plus the
-    accuracies); ``controls["mixture"]`` / ``controls["common"]`` are :func:`judge_fig2` of the
-    planted games (own spindles: decay and spindle; common spindle: convergence). The verdict
-    is the exact optimum's; the lab SGD's outcome is named in ``why``, and so are the
-    ``planned`` setups of the scale that were not run."""
+    The verdict is the exact optimum's; the lab SGD's outcome is named in ``why``, and so are
+    the planned setups that were not run. The run has power (:func:`powered`) only when the
+    scale is not ``smoke`` and every setup is at the protocol.
+
+    Args:
+        judged: :func:`judge_fig2` per ``(setup name, solver)``, solver ``"exact"`` (needed for
+            every setup) or ``"sgd"`` (optional).
+        setups: per setup name, its record entry (:meth:`papers.protocol_b.SetupB.record` plus
+            the accuracies).
+        controls: :func:`judge_fig2` of the planted games: ``"mixture"`` (own spindles, for
+            the decay and spindle claims) and ``"common"`` (one spindle part common to the
+            baselines, for the convergence claim).
+        scale: ``"smoke"``, ``"book"`` or ``"paper"``.
+        chapter: the chapter that writes the records.
+        planned: the setup names the scale plans (those missing from ``setups`` are named in
+            ``why``).
+
+    Returns:
+        The records, in the order of ``FIG2_CLAIMS``.
+    """
     from papers.verdicts import Control, Verdict, categorize
 
     names = list(setups)

@@ -1,4 +1,4 @@
-"""Paper B's Figs. 3, 9 and 6 and Appendix J judged by the rules their chapters apply
+r"""Paper B's Figs. 3, 9 and 6 and Appendix J judged by the rules their chapters apply
 (``B3_dynamics``, ``B6_llm_logic``, ``BJ_penalty``), positive controls through the same code,
 and the verdict records (:mod:`papers.verdicts`).
 
@@ -12,35 +12,42 @@ The rules, unchanged from the chapters (Conventions page, conventions-distributi
   epoch and the training loss (same window) is lower at the last epoch than at the boundary.
 * **Fig. 3, normal-learning phase** (:func:`judge_phase1`): at every checkpoint up to the
   boundary the generalizable interactions are decay-shaped, by the Fig. 2 rule
-  :func:`papers.generalizable.decay_verdict` (peak order ≤ max(2, n/4), strength-weighted mean
-  order below n/2 and below the non-generalizable one).
+  :func:`papers.generalizable.decay_verdict` (peak order :math:`\le \max(2, n/4)`,
+  strength-weighted mean order below :math:`n/2` and below the non-generalizable one).
 * **Fig. 3, over-fitting phase** (:func:`judge_phase2`): the non-generalizable share
-  Σ|A_non|/Σ|A| is larger, on average, at the checkpoints after the boundary than at those up to
-  it and positively rank-correlated (Spearman) with the loss gap test − train over the
-  checkpoints, and what A_non gains from the boundary's checkpoint to the last is
-  spindle-shaped as Fig. 2's rule words it (:func:`emerged_non`: its strength |ΔA⁺| + |ΔA⁻|
-  peaks at an order 3 ≤ m ≤ n − 2, with at most half the peak at m = 1 and at m = n; the R² of
-  eq. 7's spindle fit is reported). The eq. 10 fit's spindle share is reported beside it, not
-  judged: with I* taken from the last checkpoint, M(δ)·I* already holds the spindle the network
-  added, so that share cannot grow by construction (the planted control showed it falling).
+  :math:`\sum |A_{\mathrm{non}}| / \sum |A|` is larger, on average, at the checkpoints after the
+  boundary than at those up to it and positively rank-correlated (Spearman) with the loss gap
+  test − train over the checkpoints, and what :math:`A_{\mathrm{non}}` gains from the
+  boundary's checkpoint to the last is spindle-shaped as Fig. 2's rule words it
+  (:func:`emerged_non`: its strength :math:`|\Delta A^{+}| + |\Delta A^{-}|` peaks at an order
+  :math:`3 \le m \le n - 2`, with at most half the peak at :math:`m = 1` and at :math:`m = n`;
+  the :math:`R^2` of eq. 7's spindle fit is reported). The eq. 10 fit's spindle share is
+  reported beside it, not judged: with :math:`I^*` taken from the last checkpoint,
+  :math:`M(\delta) I^*` already holds the spindle the network added, so that share cannot grow
+  by construction (the planted control showed it falling).
 * **Fig. 9, Theorem 3.1 across checkpoints** (:func:`judge_fig9`): over the checkpoints before
-  the last (I* = the last one's interactions), the fitted γ·A_decay(M(δ) I*) has a median
-  relative error ≤ 0.3, beats the δ → 0 reference (I* only rescaled) at more than half of them,
-  and the fitted log10 δ falls with the epoch (Spearman < 0).
+  the last (:math:`I^*` = the last one's interactions), the fitted
+  :math:`\gamma A_{\mathrm{decay}}(M(\delta) I^*)` (Conventions page, eq-decay,
+  eq-decay-curve) has a median relative error :math:`\le 0.3`, beats the :math:`\delta \to 0`
+  reference (:math:`I^*` only rescaled) at more than half of them, and the fitted
+  :math:`\log_{10} \delta` falls with the epoch (Spearman :math:`< 0`).
 * **Fig. 6, a sparse AND-OR logical model** (:func:`judge_fig6`), per prompt: universal matching
-  (max |h(x_T) − (v(x_T) − δ_T)| on freshly re-evaluated coalitions within the re-run noise
-  + 1e-6·max(|v(x_N)|, 1)) and the k most salient interactions reach R² ≥ 0.9 over all 2^n
-  coalitions with k ≤ 10 % of the 2(2^n − 1) possible ones.
+  (:math:`\max_T |h(x_T) - (v(x_T) - \delta_T)|` on freshly re-evaluated coalitions within the
+  re-run noise plus :math:`10^{-6} \max(|v(x_N)|, 1)`) and the k most salient interactions
+  reach :math:`R^2 \ge 0.9` over all :math:`2^n` coalitions with k at most 10 % of the
+  :math:`2(2^n - 1)` possible ones.
 * **Appendix J, the penalty raises test accuracy** (:func:`papers.penalty.verdicts`), per
-  setting: mean(penalty) − mean(plain) > sd(penalty) + sd(plain) over the seeds.
+  setting: mean(penalty) − mean(plain) > sd(penalty) + sd(plain) over the seeds (Conventions
+  page, eq-penalty).
 
 Controls: Fig. 3 — planted checkpoint games (:func:`planted_dynamics`: a decay part shared with
 the baselines throughout, a spindle part each model draws on its own that grows after a planted
 turn of the test loss) through the whole analysis; Fig. 9 — curves that are the theory's own
-prediction γ·A_decay(M(δ_c) I*) for a δ_c falling with the epoch, with the run's I*
-(:func:`fig9_control`); Fig. 6 — a planted sparse AND-OR game (:func:`planted_logic_run`) through
-the same extraction and rule; Appendix J — the same rule on a known accuracy gain of the same
-runs, the plain network trained on the full pool against the scarce one (:func:`appj_control`).
+prediction :math:`\gamma A_{\mathrm{decay}}(M(\delta_c) I^*)` for a :math:`\delta_c` falling
+with the epoch, with the run's :math:`I^*` (:func:`fig9_control`); Fig. 6 — a planted sparse
+AND-OR game (:func:`planted_logic_run`) through the same extraction and rule; Appendix J — the
+same rule on a known accuracy gain of the same runs, the plain network trained on the full pool
+against the scarce one (:func:`appj_control`).
 """
 
 from __future__ import annotations
@@ -77,8 +84,22 @@ def _smoothed(values: Sequence[float], smooth: int = SMOOTH) -> np.ndarray:
 
 def overfitting(res: Mapping[str, Any], boundary: int, smooth: int = SMOOTH) -> tuple[bool, str]:
     """Whether the run reached a real over-fitting phase (the precondition of Figs. 3 and 9): a
-    checkpoint after the ``boundary`` epoch, and the training loss (centred window of ``smooth``
-    epochs) lower at the last epoch than at the boundary. Returns ``(occurred, why)``."""
+    checkpoint after the ``boundary`` epoch, and the training loss (averaged over a centred
+    window of ``smooth`` epochs) lower at the last epoch than at the boundary.
+
+    Args:
+        res: a :func:`papers.dynamics.run_dynamics` result (or :func:`planted_dynamics`):
+            ``epochs``, ``train_loss`` and ``test_loss`` (per epoch) and ``ckpt_epochs``.
+        boundary: the end of the normal-learning phase, an epoch of ``res["epochs"]``
+            (:func:`papers.dynamics.phase_boundary`).
+        smooth: the width of the centred window, in epochs (default :data:`SMOOTH`).
+
+    Returns:
+        ``(occurred, why)``.
+
+    Raises:
+        ValueError: ``boundary`` is not one of ``res["epochs"]``.
+    """
     epochs = list(res["epochs"])
     after = [e for e in res["ckpt_epochs"] if e > boundary]
     train = _smoothed(res["train_loss"], smooth)
@@ -98,9 +119,20 @@ def overfitting(res: Mapping[str, Any], boundary: int, smooth: int = SMOOTH) -> 
 
 def judge_phase1(curves: Mapping[str, list], epochs: Sequence[int], boundary: int
                  ) -> dict[str, Any]:
-    """The normal-learning rule: :func:`papers.generalizable.decay_verdict` on the averaged
-    A_gen and A_non (:func:`papers.dynamics.checkpoint_curves`) of every checkpoint up to
-    ``boundary``. Returns ``passed`` (None without such a checkpoint), ``why`` and ``rows``."""
+    r"""The normal-learning rule: :func:`papers.generalizable.decay_verdict` on the averaged
+    :math:`A_{\mathrm{gen}}` and :math:`A_{\mathrm{non}}` of every checkpoint up to the boundary.
+
+    Args:
+        curves: :func:`papers.dynamics.checkpoint_curves` of the run (its ``gen`` and ``non``
+            lists, one averaged curve per checkpoint, are read).
+        epochs: the checkpoints' epochs, in the order of ``curves``.
+        boundary: the end of the normal-learning phase (an epoch).
+
+    Returns:
+        A dict: ``passed`` (every checkpoint up to ``boundary`` passes; None without such a
+        checkpoint), ``why`` and ``rows`` (per such checkpoint: ``epoch``, ``passed``, ``why``,
+        ``n``, ``peak_gen``, ``mean_order_gen`` and ``mean_order_non``).
+    """
     rows = []
     for e, gen, non in zip(epochs, curves["gen"], curves["non"]):
         if e > boundary:
@@ -122,12 +154,31 @@ def judge_phase1(curves: Mapping[str, list], epochs: Sequence[int], boundary: in
 
 def emerged_non(non: Sequence[dist.Strengths], epochs: Sequence[int], boundary: int
                 ) -> dict[str, Any] | None:
-    """What A_non gains from the last checkpoint up to ``boundary`` to the last checkpoint
-    (ΔA⁺ ≥ 0 where positive strength grows, ΔA⁻ ≤ 0 where negative strength grows), its eq. 7
-    spindle fit (:func:`papers.noise.fit_spindle`), the peak order of its strength
-    w(m) = max(ΔA⁺, 0) − min(ΔA⁻, 0) and whether it is spindle-shaped as Fig. 2's rule words it
-    (3 ≤ peak ≤ n − 2, w(1) and w(n) at most half the peak). None without a checkpoint on each
-    side of the boundary."""
+    r"""What :math:`A_{\mathrm{non}}` gains from the last checkpoint up to the boundary,
+    :math:`b`, to the last checkpoint, :math:`e`, and whether the gain is spindle-shaped as
+    Fig. 2's rule words it.
+
+    The gain is :math:`\Delta A^{(m),\pm} = A^{(m),\pm}_{\mathrm{non}}(e) -
+    A^{(m),\pm}_{\mathrm{non}}(b)` (:math:`\Delta A^{+} \ge 0` where positive strength grows,
+    :math:`\Delta A^{-} \le 0` where negative strength grows), its strength
+    :math:`w(m) = \max(\Delta A^{(m),+}, 0) - \min(\Delta A^{(m),-}, 0)`. It is spindle-shaped
+    when :math:`w` is not all zero, its peak :math:`m^*` lies in :math:`3 \le m^* \le n - 2`, and
+    :math:`w(1)` and :math:`w(n)` are at most :math:`w(m^*)/2`.
+
+    Args:
+        non: the averaged :math:`A_{\mathrm{non}}` per checkpoint, ``(n+1,)`` each
+            (:func:`papers.dynamics.checkpoint_curves`' ``non``).
+        epochs: the checkpoints' epochs, in the order of ``non``.
+        boundary: the end of the normal-learning phase (an epoch).
+
+    Returns:
+        None without a checkpoint on each side of the boundary; else a dict: ``from`` and
+        ``to`` (the epochs :math:`b` and :math:`e`), ``curve`` (the gain, a
+        :class:`~ibn.distributions.Strengths`), ``fit`` (its eq. 7 spindle fit,
+        :func:`papers.noise.fit_spindle`; Conventions page, eq-spindle), ``peak`` (:math:`m^*`;
+        -1 when there is no gain), ``r2`` (the fit's :math:`R^2`), ``ends``
+        (:math:`(w(1), w(n))`) and ``passed``.
+    """
     from papers import noise as Nz
 
     before = [i for i, e in enumerate(epochs) if e <= boundary]
@@ -150,9 +201,28 @@ def emerged_non(non: Sequence[dist.Strengths], epochs: Sequence[int], boundary: 
 def judge_phase2(non_share: Sequence[float], spindle_share: Sequence[float],
                  gap: Sequence[float], epochs: Sequence[int], boundary: int,
                  non: Sequence[dist.Strengths] | None = None) -> dict[str, Any]:
-    """The over-fitting rule of ``B3_dynamics`` on per-checkpoint numbers and the A_non curves
-    ``non`` (:func:`emerged_non`). Returns ``passed`` (None without checkpoints on both sides
-    of the boundary), ``why`` and the numbers."""
+    r"""The over-fitting rule of ``B3_dynamics`` (see the module) on per-checkpoint numbers and
+    the :math:`A_{\mathrm{non}}` curves.
+
+    Args:
+        non_share: per checkpoint, the non-generalizable share
+            :math:`\sum |A_{\mathrm{non}}| / \sum |A|`
+            (:func:`papers.dynamics.disentangle_checkpoints`' ``non_share``).
+        spindle_share: per checkpoint, the eq. 10 fit's spindle share (reported, not judged).
+        gap: per checkpoint, the test loss less the training loss.
+        epochs: the checkpoints' epochs, in the same order.
+        boundary: the end of the normal-learning phase (an epoch).
+        non: the averaged :math:`A_{\mathrm{non}}` per checkpoint, for :func:`emerged_non`
+            (None: no shape check, and ``passed`` is None).
+
+    Returns:
+        A dict: ``passed`` (the share rises after the boundary, its Spearman correlation with
+        ``gap`` is positive and :func:`emerged_non` passes; None without checkpoints on both
+        sides of the boundary or without ``non``), ``why``, ``non`` and ``spindle``
+        (:func:`papers.dynamics.rises_after` of the two shares), ``rho_non`` and
+        ``rho_spindle`` (their Spearman correlations with ``gap``) and ``emerged``
+        (:func:`emerged_non`, or None).
+    """
     share = D.rises_after(non_share, epochs, boundary)
     spin = D.rises_after(spindle_share, epochs, boundary)
     rho_non, rho_spin = D.spearman(non_share, gap), D.spearman(spindle_share, gap)
@@ -172,8 +242,23 @@ def judge_phase2(non_share: Sequence[float], spindle_share: Sequence[float],
 
 
 def judge_fig9(preds: Sequence[Mapping[str, Any]], epochs: Sequence[int]) -> dict[str, Any]:
-    """The Fig. 9 rule on :func:`papers.dynamics.theorem_predictions` per checkpoint (the last
-    one gives I*). Returns ``passed`` (None without an earlier checkpoint), ``why``, numbers."""
+    r"""The Fig. 9 rule (see the module) on the Theorem 3.1 predictions per checkpoint.
+
+    Args:
+        preds: :func:`papers.dynamics.theorem_predictions` per checkpoint (``rel_err``,
+            ``rel_err_identity``, ``log10_delta``, ``at_bound``); the last checkpoint gives
+            :math:`I^*`.
+        epochs: the checkpoints' epochs, in the order of ``preds``.
+
+    Returns:
+        A dict: ``passed`` (:math:`M(\delta) I^*` has a lower relative error than the
+        :math:`\delta \to 0` reference at more than half of the earlier checkpoints, the
+        Spearman correlation of :math:`\log_{10} \delta` with the epoch over all checkpoints is
+        negative and the median relative error is at most :data:`FIG9_MAX_ERR`; None without an
+        earlier checkpoint), ``why``, ``better`` (how many earlier checkpoints beat the
+        reference), ``earlier`` (how many there are), ``median_err``, ``median_ref`` and
+        ``trend`` (that Spearman correlation).
+    """
     earlier = list(preds)[:-1]
     err = np.array([p["rel_err"] for p in earlier])
     ref = np.array([p["rel_err_identity"] for p in earlier])
@@ -195,10 +280,25 @@ def judge_fig9(preds: Sequence[Mapping[str, Any]], epochs: Sequence[int]) -> dic
 
 def judge_dynamics(res: Mapping[str, Any], k: int | None = None, *, fig9: bool = True
                    ) -> dict[str, Any]:
-    """Every Fig. 3 / Fig. 9 step of ``B3_dynamics`` on a :func:`papers.dynamics.run_dynamics`
-    result (or a planted one): the boundary, the loss gap at the checkpoints, the curves
-    (:func:`papers.dynamics.checkpoint_curves`), the eq. 10 fits, the precondition, the two
-    phase rules and (``fig9``) the Theorem 3.1 predictions and their rule."""
+    r"""Every Fig. 3 / Fig. 9 step of ``B3_dynamics`` on one training run.
+
+    Args:
+        res: a :func:`papers.dynamics.run_dynamics` result (or :func:`planted_dynamics`):
+            per epoch ``epochs``, ``train_loss``, ``test_loss``; per checkpoint ``ckpt_epochs``,
+            ``ckpt_train_loss``, ``ckpt_test_loss``, ``values``, ``and``, ``or``; and the
+            baselines' ``baseline_and``, ``baseline_or`` ``(k, N, 2^n)``.
+        k: the number of baselines used (None: all of them).
+        fig9: also compute the Theorem 3.1 predictions and judge Fig. 9 (default True).
+
+    Returns:
+        A dict: ``epochs`` (the checkpoints'), ``boundary``
+        (:func:`papers.dynamics.phase_boundary` over :data:`SMOOTH` epochs), ``gap`` (test less
+        training loss per checkpoint), ``curves`` (:func:`papers.dynamics.checkpoint_curves`),
+        ``fits`` (:func:`papers.dynamics.disentangle_checkpoints`, :math:`I^*` = the last
+        checkpoint's effects), ``overfitting`` (:func:`overfitting`), ``phase1``
+        (:func:`judge_phase1`), ``phase2`` (:func:`judge_phase2`) and, with ``fig9``, ``preds``
+        (:func:`papers.dynamics.theorem_predictions`) and ``fig9`` (:func:`judge_fig9`).
+    """
     epochs = [int(e) for e in res["ckpt_epochs"]]
     boundary = D.phase_boundary(res["epochs"], res["test_loss"], smooth=SMOOTH)
     gap = (np.asarray(res["ckpt_test_loss"]) - np.asarray(res["ckpt_train_loss"])).tolist()
@@ -220,15 +320,35 @@ def judge_dynamics(res: Mapping[str, Any], k: int | None = None, *, fig9: bool =
 def planted_dynamics(n: int = 8, n_samples: int = 4, k: int = 3, *, n_epochs: int = 8,
                      boundary: int = 4, own: float = 0.3, growth: float = 0.5, seed: int = 0
                      ) -> dict[str, Any]:
-    """The Fig. 3 control: a training run whose two phases are planted, in the keys of
+    r"""The Fig. 3 control: a training run whose two phases are planted, in the keys of
     :func:`papers.dynamics.run_dynamics` (a checkpoint at every epoch).
 
     The games of :func:`papers.claims_b.planted_games` (per sample a decay part of orders 1–3
     shared by the target and the k baselines, and a spindle part of middle orders each model
-    draws on its own) with the target's own part scaled by ``own`` up to the ``boundary`` epoch
-    and by ``own·(1 + growth·(e − boundary))`` after it; the test loss falls to the boundary and
-    rises after it while the training loss keeps falling. AND-OR effects by the exact LP, as
-    :func:`papers.dynamics.run_dynamics`."""
+    draws on its own; the same draws at every epoch) with the target's own part scaled by
+    ``own`` up to the ``boundary`` epoch and by
+    :math:`\mathrm{own} \cdot (1 + \mathrm{growth} \cdot (e - \mathrm{boundary}))` at an epoch
+    :math:`e` after it. The test loss, :math:`0.3 + 0.1 |e - \mathrm{boundary}|`, falls to the
+    boundary and rises after it, while the training loss, :math:`0.5^e`, keeps falling. The
+    AND-OR effects are the exact optimum (:func:`ibn.and_or.extract`, ``solver="lp"``, noise
+    bound 0.02), as in :func:`papers.dynamics.run_dynamics`.
+
+    Args:
+        n: the number of players (default 8).
+        n_samples: the number of samples N (default 4).
+        k: the number of baselines (default 3).
+        n_epochs: the number of epochs, each a checkpoint (default 8).
+        boundary: the epoch at which the planted test loss turns up (default 4).
+        own: the scale of the target's own (spindle) part up to the boundary (default 0.3).
+        growth: the relative growth of that scale per epoch after the boundary (default 0.5).
+        seed: the seed of the games (default 0).
+
+    Returns:
+        A dict: ``epochs``, ``train_loss``, ``test_loss``, ``ckpt_epochs``,
+        ``ckpt_train_loss``, ``ckpt_test_loss`` (per epoch); ``values``, ``and``, ``or``
+        ``(C, N, 2^n)`` (C checkpoints); ``baseline_values``, ``baseline_and``, ``baseline_or``
+        ``(k, N, 2^n)``; and ``planted`` (``boundary`` and the ``own_scale`` per epoch).
+    """
     from ibn.and_or import extract
     from papers.claims_b import planted_games
 
@@ -252,11 +372,21 @@ def planted_dynamics(n: int = 8, n_samples: int = 4, k: int = 3, *, n_epochs: in
 
 def fig9_control(and_star: torch.Tensor, or_star: torch.Tensor, epochs: Sequence[int]
                  ) -> dict[str, Any]:
-    """The Fig. 9 control: at each of ``epochs`` the measured curve is the theory's own
-    prediction A_decay(M(δ_e) I*) (eq. 9, with the given I*), log10 δ_e falling linearly over the
-    middle half of the identifiable box (:func:`ibn.distributions.disentangle.delta_box`) from
-    the first epoch to the last; judged by :func:`judge_fig9` after
-    :func:`papers.dynamics.theorem_predictions`."""
+    r"""The Fig. 9 control: at each of ``epochs`` the measured curve is the theory's own
+    prediction :math:`A_{\mathrm{decay}}(M(\delta_e) I^*)` (eq. 9; Conventions page, eq-decay,
+    eq-decay-curve), with :math:`\log_{10} \delta_e` falling linearly over the middle half of
+    the identifiable box (:func:`ibn.distributions.disentangle.delta_box`) from the first epoch
+    to the last; judged by :func:`judge_fig9` after :func:`papers.dynamics.theorem_predictions`.
+
+    Args:
+        and_star: the AND effects of :math:`I^*` (the run's last checkpoint), ``(N, 2^n)``.
+        or_star: the OR effects of :math:`I^*`, of the same shape.
+        epochs: the checkpoints' epochs.
+
+    Returns:
+        The dict of :func:`judge_fig9`, plus ``planted_log10_delta`` (the planted
+        :math:`\log_{10} \delta_e`) and ``preds`` (the predictions judged).
+    """
     from ibn.distributions.disentangle import delta_box
 
     n = tf.n_players(and_star.shape[-1])
@@ -276,9 +406,20 @@ def fig9_control(and_star: torch.Tensor, or_star: torch.Tensor, epochs: Sequence
 
 def dynamics_controls(n: int, and_star: torch.Tensor, or_star: torch.Tensor,
                       epochs: Sequence[int]) -> dict[str, Any]:
-    """The controls of Figs. 3 and 9: :func:`judge_dynamics` on :func:`planted_dynamics` with
-    ``n`` players (``"fig3"``) and :func:`fig9_control` with the run's I* and checkpoint
-    epochs (``"fig9"``)."""
+    r"""The controls of Figs. 3 and 9.
+
+    Args:
+        n: the number of players of the planted run.
+        and_star: the AND effects of the run's :math:`I^*` (its last checkpoint),
+            ``(N, 2^n)``.
+        or_star: the OR effects of :math:`I^*`, of the same shape.
+        epochs: the run's checkpoint epochs.
+
+    Returns:
+        ``{"fig3": ..., "fig9": ...}``: :func:`judge_dynamics` of :func:`planted_dynamics` with
+        ``n`` players (without Fig. 9), and :func:`fig9_control` with the run's :math:`I^*` and
+        epochs.
+    """
     return {"fig3": judge_dynamics(planted_dynamics(n=n), fig9=False),
             "fig9": fig9_control(and_star, or_star, epochs)}
 
@@ -302,7 +443,21 @@ PAPER_DYNAMICS = {"n_players": 10, "n_samples": 50, "k": 3}
 
 def dynamics_setup(run_params: Mapping[str, Any], res: Mapping[str, Any], boundary: int
                    ) -> dict[str, Any]:
-    """The record entry of one :func:`papers.dynamics.run_dynamics` run."""
+    """The record entry of one :func:`papers.dynamics.run_dynamics` run.
+
+    Args:
+        run_params: the run's params (those of :func:`papers.dynamics.run_dynamics`; ``model``,
+            ``dataset``, ``n_players``, ``k``, ``n_eval`` and ``target``'s ``n_train``,
+            ``epochs``, ``label_noise`` and ``lr`` are read).
+        res: the run's result (``indices``, ``test_acc`` per epoch and ``ckpt_epochs`` are
+            read).
+        boundary: the end of the normal-learning phase (an epoch).
+
+    Returns:
+        A dict with ``model``, ``dataset``, ``n_players``, ``n_samples``, ``samples``, ``k``,
+        ``n_train``, ``epochs``, ``label_noise``, ``optimizer``, ``target_test_acc`` (at the
+        last epoch), ``n_test_eval``, ``checkpoints`` and ``boundary_epoch``.
+    """
     tp = run_params["target"]
     return {"model": run_params["model"], "dataset": run_params["dataset"],
             "n_players": int(run_params["n_players"]), "n_samples": len(res["indices"]),
@@ -323,12 +478,23 @@ def _departures(setup: Mapping[str, Any]) -> str:
 
 def dynamics_records(judged: Mapping[str, Any], ctl: Mapping[str, Any],
                      setup: Mapping[str, Any], *, scale: str, chapter: str) -> list:
-    """The records of :data:`DYNAMICS_CLAIMS` from :func:`judge_dynamics` of the run
-    (``judged``), :func:`dynamics_controls` (``ctl``) and :func:`dynamics_setup` (``setup``).
+    """The records of :data:`DYNAMICS_CLAIMS`.
 
     Phase 2 and Fig. 9 need the over-fitting phase (:func:`overfitting`); without it, or
     without checkpoints on the sides a rule compares, the claim is inconclusive and ``why`` says
-    so. The run is never at the paper's protocol (``powered=False``)."""
+    so. The run is never at the paper's protocol (``powered=False``).
+
+    Args:
+        judged: :func:`judge_dynamics` of the run.
+        ctl: :func:`dynamics_controls`.
+        setup: :func:`dynamics_setup` of the run.
+        scale: ``"smoke"``, ``"book"`` or ``"paper"``.
+        chapter: the chapter that writes the records.
+
+    Returns:
+        One :class:`papers.verdicts.Verdict` per claim, in the order of
+        :data:`DYNAMICS_CLAIMS`.
+    """
     from papers.verdicts import Control, Verdict, categorize
 
     over, over_why = judged["overfitting"]
@@ -388,10 +554,23 @@ SPARSE_SHARE = 0.1
 
 
 def judge_fig6(run: Mapping[str, Any]) -> dict[str, Any]:
-    """The Fig. 6 rule of ``B6_llm_logic`` on one :func:`papers.llm.run_prompt` result (or a
-    planted one with the same keys): universal matching up to the re-run noise, and the
-    smallest k whose top-k patterns reach R² ≥ :data:`R2_MIN` at most :data:`SPARSE_SHARE` of
-    the possible ones; ``k_and`` is the same count for the AND-only (Harsanyi) explanation."""
+    r"""The Fig. 6 rule of ``B6_llm_logic`` on one prompt: universal matching up to the re-run
+    noise, and the smallest k whose top-k patterns reach :math:`R^2 \ge` :data:`R2_MIN` at most
+    :data:`SPARSE_SHARE` of the :math:`2(2^n - 1)` possible ones.
+
+    Args:
+        run: a :func:`papers.llm.run_prompt` result (or :func:`planted_logic_run`): ``values``
+            ``(2^n,)``, ``and_effects``, ``or_effects``, ``delta``, ``noise_bound``,
+            ``check_masks`` and ``check_values``.
+
+    Returns:
+        A dict: ``matched`` (the matching error :math:`\max_T |h(x_T) - (v(x_T) - \delta_T)|`
+        is at most the re-run noise plus :math:`10^{-6} \max(|v(x_N)|, 1)`), ``k90`` (the
+        smallest k, or None when no k reaches it), ``k90_and`` (the same count for the AND-only
+        (Harsanyi) explanation, Conventions page, eq-harsanyi), ``possible``
+        (:math:`2(2^n - 1)`), ``sparse``, ``passed`` (matched and sparse), ``why`` and the keys
+        of :func:`papers.llm.matching_report`.
+    """
     from papers import llm as L
 
     rep = L.matching_report(run)
@@ -411,13 +590,33 @@ def judge_fig6(run: Mapping[str, Any]) -> dict[str, Any]:
 
 def planted_logic_run(n: int = 8, *, n_and: int = 3, n_or: int = 3, noise: float = 0.005,
                       n_check: int = 48, dense: bool = False, seed: int = 0) -> dict[str, Any]:
-    """The Fig. 6 control: a game that is a sparse AND-OR logical model by construction, in the
-    keys :func:`judge_fig6` reads. A bias plus ``n_and`` AND and ``n_or`` OR interactions
-    (orders 1–3, |I_S| uniform in [1, 3], random signs) give v(x_T) for every coalition, plus
-    i.i.d. N(0, (noise·|v(x_N) − v(x_∅)|)²); ``dense`` draws every v(x_T) i.i.d. N(0, 1)
-    instead (no sparse model). The effects are the sparsest AND-OR decomposition
-    (``ibn.and_or.extract``, ζ = 0.02·|v(x_N) − v(x_∅)|, as :func:`papers.llm.run_prompt`);
-    the "re-run" on ``n_check`` random coalitions reads the same values (no re-run noise)."""
+    r"""The Fig. 6 control: a game that is a sparse AND-OR logical model by construction, in the
+    keys :func:`judge_fig6` reads.
+
+    A bias (uniform in :math:`[-2, 2]`) plus ``n_and`` AND and ``n_or`` OR interactions (orders
+    1–3, :math:`|I_S|` uniform in :math:`[1, 3]`, random signs) give :math:`v(x_T)` for every
+    coalition, plus i.i.d. :math:`\mathcal{N}\bigl(0, (\mathrm{noise} \cdot |v(x_N) -
+    v(x_\emptyset)|)^2\bigr)`. The effects are the sparsest AND-OR decomposition
+    (:func:`ibn.and_or.extract`, :math:`\zeta = 0.02 \cdot |v(x_N) - v(x_\emptyset)|`;
+    Conventions page, eq-sparsest, eq-noise-bound), as in :func:`papers.llm.run_prompt`; the
+    "re-run" on ``n_check`` random coalitions reads the same values (no re-run noise).
+
+    Args:
+        n: the number of players (default 8).
+        n_and: the number of AND interactions planted (default 3).
+        n_or: the number of OR interactions planted (default 3).
+        noise: the sd of the value noise, relative to :math:`|v(x_N) - v(x_\emptyset)|`
+            (default 0.005).
+        n_check: the number of random coalitions of the matching check (default 48).
+        dense: draw every :math:`v(x_T)` i.i.d. :math:`\mathcal{N}(0, 1)` instead (no sparse
+            model; default False).
+        seed: the seed of the game and of the check's coalitions (default 0).
+
+    Returns:
+        A dict: ``values`` ``(2^n,)``, ``and_effects``, ``or_effects``, ``delta``
+        ``(2^n,)``, ``noise_bound`` (0.02), ``check_masks`` ``(n_check, n)`` (bool) and
+        ``check_values`` ``(n_check,)``.
+    """
     from ibn.and_or import extract
     from papers import llm as L
 
@@ -444,7 +643,14 @@ def planted_logic_run(n: int = 8, *, n_and: int = 3, n_or: int = 3, noise: float
 
 
 def fig6_control(n: int) -> dict[str, Any]:
-    """:func:`judge_fig6` on :func:`planted_logic_run` with ``n`` players."""
+    """The Fig. 6 control: :func:`judge_fig6` on :func:`planted_logic_run`.
+
+    Args:
+        n: the number of players (that of the prompts).
+
+    Returns:
+        The dict of :func:`judge_fig6`.
+    """
     return judge_fig6(planted_logic_run(n))
 
 
@@ -456,8 +662,20 @@ FIG6_CLAIM = ("B.fig6.logic_model", "Fig. 6",
 
 def fig6_setup(name: str, spec: Mapping[str, Any], run: Mapping[str, Any], *, n_players: int,
                n_check: int) -> dict[str, Any]:
-    """The record entry of one prompt (``spec`` as :func:`papers.llm.run_prompt`'s, ``run`` its
-    result): one prompt is one setup of one sample."""
+    """The record entry of one prompt: one prompt is one setup of one sample.
+
+    Args:
+        name: the prompt's name.
+        spec: the prompt, as :func:`papers.llm.run_prompt` takes it (its ``target`` is read).
+        run: its :func:`papers.llm.run_prompt` result (``p_target`` and ``players`` are
+            read).
+        n_players: the number of players (words).
+        n_check: the number of random coalitions re-evaluated for the matching check.
+
+    Returns:
+        A dict with ``model``, ``dataset``, ``n_players``, ``n_samples`` (1), ``target``,
+        ``p_target``, ``players``, ``masking`` and ``n_check``.
+    """
     return {"model": "SmolLM2-135M-Instruct", "dataset": f"prompt: {name}",
             "n_players": int(n_players), "n_samples": 1, "target": spec["target"],
             "p_target": round(float(run["p_target"]), 4), "players": list(run["players"]),
@@ -466,9 +684,19 @@ def fig6_setup(name: str, spec: Mapping[str, Any], run: Mapping[str, Any], *, n_
 
 def fig6_records(judged: Mapping[str, Mapping[str, Any]], ctl: Mapping[str, Any],
                  setups: Mapping[str, Mapping[str, Any]], *, scale: str, chapter: str) -> list:
-    """The Fig. 6 record from :func:`judge_fig6` per prompt name (``judged``), the control
-    (:func:`fig6_control`) and each prompt's record entry (``setups``). SmolLM2 and the
-    project's prompts are not the paper's protocol (``powered=False``)."""
+    """The Fig. 6 record. SmolLM2 and the project's prompts are not the paper's protocol
+    (``powered=False``).
+
+    Args:
+        judged: :func:`judge_fig6` per prompt name.
+        ctl: :func:`fig6_control`.
+        setups: per prompt name, its record entry (:func:`fig6_setup`).
+        scale: ``"smoke"``, ``"book"`` or ``"paper"``.
+        chapter: the chapter that writes the record.
+
+    Returns:
+        A list of one :class:`papers.verdicts.Verdict`.
+    """
     from papers.verdicts import Control, Verdict, categorize
 
     claim, figure, statement = FIG6_CLAIM
@@ -498,10 +726,17 @@ APPJ_CLAIM = ("B.appJ.penalty", "App. J",
 
 
 def appj_control(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-    """The App. J control: :func:`papers.penalty.verdicts`'s accuracy rule on a known accuracy
-    gain of the same runs, the plain networks (λ = 0) trained on the full pool against those
-    trained on the scarce one (same seeds). ``rows``: :func:`papers.penalty.summarize`.
-    ``passed`` is None when the runs lack one of the two settings."""
+    r"""The App. J control: :func:`papers.penalty.verdicts`'s accuracy rule on a known accuracy
+    gain of the same runs, the plain networks (:math:`\lambda = 0`) trained on the full pool
+    against those trained on the scarce one (same seeds).
+
+    Args:
+        rows: :func:`papers.penalty.summarize` of the runs.
+
+    Returns:
+        A dict: ``passed`` (the gain exceeds the sum of the two sds; None when the runs lack
+        the plain run of one of the two settings) and ``why``.
+    """
     from papers import penalty as P
 
     plain = {r["setting"]: r for r in rows if r["lam"] == 0}
@@ -521,10 +756,23 @@ def appj_control(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
 
 def appj_records(rows: Sequence[Mapping[str, Any]], params: Mapping[str, Any],
                  n_pool: Mapping[str, int], *, scale: str, chapter: str) -> list:
-    """The App. J record: one setup per (setting, λ > 0) of :func:`papers.penalty.summarize`
-    (``rows``), present when :func:`papers.penalty.verdicts` finds the accuracy improved;
-    ``n_pool[setting]`` is the number of training images. The held-out generalizable share is
-    named in ``why``. Not the paper's own experiment (``powered=False``)."""
+    r"""The App. J record: one setup per (setting, :math:`\lambda > 0`), where the claim is
+    present when :func:`papers.penalty.verdicts` finds the accuracy improved (Conventions page,
+    eq-penalty). The held-out generalizable share is named in ``why``. Not the paper's own
+    experiment (``powered=False``).
+
+    Args:
+        rows: :func:`papers.penalty.summarize` of the runs.
+        params: the penalty settings (a :data:`papers.penalty.PRESETS` entry as a mapping;
+            ``depth``, ``width``, ``n_eval``, ``epochs`` per setting, ``per_batch`` and
+            ``seeds`` are read).
+        n_pool: per setting, the number of training images.
+        scale: ``"smoke"``, ``"book"`` or ``"paper"``.
+        chapter: the chapter that writes the record.
+
+    Returns:
+        A list of one :class:`papers.verdicts.Verdict` (control: :func:`appj_control`).
+    """
     from papers import penalty as P
     from papers.verdicts import Control, Verdict, categorize
 

@@ -1,33 +1,40 @@
-"""Paper B's Figs. 4, 5, 7 and 8 judged at the protocol: rules fixed in code, positive controls
+r"""Paper B's Figs. 4, 5, 7 and 8 judged at the protocol: rules fixed in code, positive controls
 through the same pipeline, and the verdict records (:mod:`papers.verdicts`).
 
 The rules (Conventions page, conventions-distributions), each on one setup:
 
-* **Fig. 4, the fit disentangles** (:func:`judge_fig4`): eq. 10 fitted with the constrained box
-  (α·n ≥ 2, δ ≥ 1e-4) to the sample-averaged A reaches R² ≥ 0.8, and its parts land on the right
-  sides: Jaccard(A_gen, decay) > Jaccard(A_gen, spindle), Jaccard(A_non, spindle) >
-  Jaccard(A_non, decay), and SIM > the SIM with decay and spindle swapped. The free fit and the
-  best SIM any decay and spindle curves reach on these data (:func:`best_similarity`) are
-  reported beside it.
+* **Fig. 4, the fit disentangles** (:func:`judge_fig4`): eq. 10 (Conventions page,
+  eq-disentangle) fitted with the constrained box (:math:`\alpha n \ge 2`,
+  :math:`\delta \ge 10^{-4}`) to the sample-averaged :math:`A` reaches :math:`R^2 \ge 0.8`, and
+  its parts land on the right sides: :math:`J(A_{\mathrm{gen}}, A_{\mathrm{decay}}) >
+  J(A_{\mathrm{gen}}, A_{\mathrm{spindle}})`, :math:`J(A_{\mathrm{non}}, A_{\mathrm{spindle}})
+  > J(A_{\mathrm{non}}, A_{\mathrm{decay}})` (:math:`J` the Jaccard similarity of two curves,
+  one term of Conventions page, eq-jaccard), and SIM exceeds the SIM with decay and spindle
+  swapped. The free fit and the best SIM any decay and spindle curves reach on these data
+  (:func:`best_similarity`) are reported beside it.
 * **Fig. 5, noise feeds the spindle** (:func:`judge_fig5`): on the *mild* parameter-noise levels
   (accuracy within :data:`papers.noise.MILD_DROP` of the clean model's) the spindle share of the
-  eq. 10 fit rises with σ (Spearman ρ ≥ 0.8 over σ = 0 and the mild levels, and the largest mild
-  level's share above the clean one's) while the decay part stays
-  (relative change ≤ :data:`papers.noise.GEN_TOL` at every mild level).
+  eq. 10 fit rises with :math:`\sigma` (Spearman :math:`\rho \ge 0.8` over :math:`\sigma = 0`
+  and the mild levels, and the largest mild level's share above the clean one's) while the
+  decay part stays (relative change :math:`\le` :data:`papers.noise.GEN_TOL` at every mild
+  level).
 * **Fig. 7, what noise adds is a spindle** (:func:`judge_fig7`):
   :func:`papers.noise.spindle_verdict` on the mild levels of each kind of noise (parameter
-  noise, FGSM): the spindle fit of ΔA (eq. 19) has R² ≥ 0.8 and ΔA peaks at 2 ≤ m ≤ n − 1.
-* **Fig. 8, misclassified samples** (:func:`judge_fig8`), with one τ for both groups: the
-  per-sample non-generalizable share is larger for misclassified samples, and the per-sample
-  generalizable strength Σ|A_gen| smaller, each by a one-sided Mann–Whitney test at p < 0.05.
-  A difference in the claimed direction (by the medians) that misses p < 0.05 decides nothing
-  (the spread covers both outcomes): the record is then inconclusive, not "not reproduced".
+  noise, FGSM): the spindle fit of :math:`\Delta A` (eq. 19; Conventions page, eq-emerged) has
+  :math:`R^2 \ge 0.8` and :math:`\Delta A` peaks at :math:`2 \le m \le n - 1`.
+* **Fig. 8, misclassified samples** (:func:`judge_fig8`), with one :math:`\tau` for both
+  groups: the per-sample non-generalizable share is larger for misclassified samples, and the
+  per-sample generalizable strength :math:`\sum_m \sum_\pm |A^{(m),\pm}_{\mathrm{gen}}|`
+  smaller, each by a one-sided Mann–Whitney test at :math:`p <` :data:`P_MAX`. A difference in
+  the claimed direction (by the medians) that misses :math:`p < 0.05` decides nothing (the
+  spread covers both outcomes): the record is then inconclusive, not "not reproduced".
 
 Controls: for Fig. 4 a measured curve made of the theory's own parts (:func:`fig4_control`: a
-decay of the setup's I* plus a spindle, each with half the strength); for Figs. 5 and 7 i.i.d.
-noise of growing size added to the values of planted games (:func:`value_noise_control`; small
-levels for Fig. 5, where the decay part survives by construction, larger ones for Fig. 7); for
-Fig. 8 two groups of planted games, one with a weaker shared part and a stronger own part.
+decay of the setup's :math:`I^*` plus a spindle, each with half the strength); for Figs. 5 and
+7 i.i.d. noise of growing size added to the values of planted games
+(:func:`value_noise_control`; small levels for Fig. 5, where the decay part survives by
+construction, larger ones for Fig. 7); for Fig. 8 two groups of planted games, one with a
+weaker shared part and a stronger own part.
 """
 
 from __future__ import annotations
@@ -69,9 +76,29 @@ def _fit(total: Strengths, and_star: torch.Tensor, or_star: torch.Tensor, constr
 
 def best_similarity(gen: Strengths, non: Strengths, and_star: torch.Tensor,
                     or_star: torch.Tensor, *, grid: int = 40) -> float:
-    """The largest SIM (eq. 11) any γ·decay(δ) (Theorem 3.1 on I* = ``and_star``, ``or_star``)
-    and β·spindle(α) reach against these A_gen and A_non (a grid over δ in the identifiable box,
-    α ∈ [0.05, 1.5] and the scales γ, β): the ceiling the two families allow on the data."""
+    r"""The largest SIM (eq. 11; Conventions page, eq-jaccard) that any decay curve
+    :math:`\gamma A_{\mathrm{decay}}(\delta)` (Theorem 3.1 on :math:`I^*`; Conventions page,
+    eq-decay-curve) and spindle :math:`\beta A_{\mathrm{spindle}}(\alpha)` (Conventions page,
+    eq-spindle) reach against these :math:`A_{\mathrm{gen}}` and :math:`A_{\mathrm{non}}`: the
+    ceiling the two families allow on the data.
+
+    The search is a grid: ``grid`` values of :math:`\log_{10} \delta` over the identifiable box
+    (:func:`ibn.distributions.disentangle.delta_box`), ``grid`` values of :math:`\alpha` in
+    :math:`[0.05, 1.5]`, and for each curve 121 log-spaced scales from :math:`10^{-3}` to
+    :math:`10^3` times the scale that gives it the data's total strength.
+
+    Args:
+        gen: :math:`A_{\mathrm{gen}}`, per sample ``(N, n+1)`` (averaged over the samples
+            here) or one curve ``(n+1,)``.
+        non: :math:`A_{\mathrm{non}}`, of the same form.
+        and_star: the AND effects of :math:`I^*`, ``(N, 2^n)`` (per sample) or ``(2^n,)``.
+        or_star: the OR effects of :math:`I^*`, of the shape of ``and_star``.
+        grid: the number of grid points over :math:`\delta` and over :math:`\alpha`
+            (default 40).
+
+    Returns:
+        The largest SIM found, in :math:`[0, 1]`.
+    """
     g, nn_ = gen.mean(), non.mean()
     n = g.n
     model = dist.DecayModel(and_star, or_star)
@@ -97,14 +124,39 @@ def best_similarity(gen: Strengths, non: Strengths, and_star: torch.Tensor,
 
 
 def judge_fig4(res: Mapping[str, Any]) -> dict[str, Any]:
-    """The Fig. 4 rule on one setup's result (games plus effects, all baselines)."""
+    r"""The Fig. 4 rule on one setup's result (:func:`judge_fig4_curves` with all its
+    baselines).
+
+    Args:
+        res: the games plus effects of one setup, in the keys of
+            :func:`papers.generalizable.interactions`; its ``and`` and ``or`` are :math:`I^*`.
+
+    Returns:
+        The dict of :func:`judge_fig4_curves`.
+    """
     return judge_fig4_curves(*G.split_strengths(res), res["and"], res["or"])
 
 
 def judge_fig4_curves(total: Strengths, gen: Strengths, non: Strengths, and_star: torch.Tensor,
                       or_star: torch.Tensor) -> dict[str, Any]:
-    """The Fig. 4 rule on measured A, A_gen, A_non (per sample or averaged) with I*:
-    ``passed``, ``why`` and the numbers of the constrained and the free fit and the best SIM."""
+    r"""The Fig. 4 rule on measured curves with :math:`I^*` (see the module).
+
+    Args:
+        total: the measured :math:`A`, per sample ``(N, n+1)`` or averaged ``(n+1,)``.
+        gen: :math:`A_{\mathrm{gen}}`, of the same form.
+        non: :math:`A_{\mathrm{non}}`, of the same form.
+        and_star: the AND effects of :math:`I^*` (the theory's final interactions), ``(N, 2^n)``
+            or ``(2^n,)``.
+        or_star: the OR effects of :math:`I^*`, of the shape of ``and_star``.
+
+    Returns:
+        A dict: ``curves`` (``(total, gen, non)``); ``constrained`` and ``free``, each with
+        ``fit`` (the :class:`~ibn.distributions.disentangle.DisentangleResult` of eq. 10 on the
+        averaged :math:`A`, in the box :data:`CONSTRAINED` or the default one) and the keys of
+        :func:`papers.generalizable.cross_similarity`; ``best_sim``
+        (:func:`best_similarity`); ``passed`` (every check of the constrained fit holds) and
+        ``why`` (each check with its numbers).
+    """
     out: dict[str, Any] = {"curves": (total, gen, non)}
     for name in ("constrained", "free"):
         fit = _fit(total.mean(), and_star, or_star, name == "constrained")
@@ -124,10 +176,25 @@ def judge_fig4_curves(total: Strengths, gen: Strengths, non: Strengths, and_star
 
 def fig4_control(res: Mapping[str, Any], *, log10_delta: float | None = None,
                  alpha: float = 0.5) -> dict[str, Any]:
-    """The Fig. 4 control, a measured curve generated by the theory's own formulas: A_gen =
-    decay(δ₀) of I* (Theorem 3.1 on the given result's ``and``/``or``; δ₀ mid-box unless given),
-    A_non = a spindle (eq. 7, α₀ = ``alpha``) of the same total strength, A = their sum; judged
-    by :func:`judge_fig4_curves` with the same I*."""
+    r"""The Fig. 4 control, a measured curve generated by the theory's own formulas:
+    :math:`A_{\mathrm{gen}} = A_{\mathrm{decay}}(\delta_0)` of :math:`I^*` (Theorem 3.1 on the
+    result's ``and``/``or``; Conventions page, eq-decay-curve),
+    :math:`A_{\mathrm{non}} = \beta A_{\mathrm{spindle}}(\alpha_0)` (Conventions page,
+    eq-spindle) with :math:`\beta` chosen for the same total strength, and
+    :math:`A = A_{\mathrm{gen}} + A_{\mathrm{non}}`; judged by :func:`judge_fig4_curves` with the
+    same :math:`I^*`.
+
+    Args:
+        res: a setup's games plus effects; its ``and`` and ``or`` ``(N, 2^n)`` are
+            :math:`I^*`.
+        log10_delta: :math:`\log_{10} \delta_0` of the planted decay (None: the middle of the
+            constrained box, from :math:`\max(\mathrm{low}, -4)` to the box's high end).
+        alpha: :math:`\alpha_0` of the planted spindle (default 0.5).
+
+    Returns:
+        The dict of :func:`judge_fig4_curves`, plus ``planted``: ``log10_delta``, ``alpha`` and
+        ``beta``.
+    """
     n = int(round(np.log2(res["and"].shape[-1])))
     lo, hi = delta_box(n)
     ld = 0.5 * (max(lo, CONSTRAINED["min_log10_delta"]) + hi) if log10_delta is None else log10_delta
@@ -148,8 +215,25 @@ def _mild(rows: Sequence[Mapping[str, Any]], clean_acc: float) -> list[Mapping[s
 
 
 def judge_fig5(noise_res: Mapping[str, Any]) -> dict[str, Any]:
-    """The Fig. 5 rule on one setup's :func:`papers.protocol_b.noise` result (parameter noise,
-    all baselines)."""
+    r"""The Fig. 5 rule (see the module) on one setup's parameter noise, with all its
+    baselines.
+
+    A level is mild when its accuracy is at least the clean accuracy less
+    :data:`papers.noise.MILD_DROP`. The checks: Spearman :math:`\rho(\sigma, \text{spindle
+    share}) \ge 0.8` over the mild levels (NaN, so not passed, with fewer than 3 mild levels or a
+    constant share); the share at the largest mild level above the share at the first (clean)
+    one; the decay part's largest relative change over the mild levels :math:`\sigma > 0` at
+    most :data:`papers.noise.GEN_TOL`.
+
+    Args:
+        noise_res: the setup's :func:`papers.protocol_b.noise` result (the keys of
+            :func:`papers.noise.run_noise`: ``clean_and``, ``clean_or``, ``clean_gap``,
+            ``clean_acc``, ``baseline_and``, ``baseline_or`` and the ``params_*`` levels).
+
+    Returns:
+        A dict: ``rows`` and ``curves`` (:func:`papers.noise.level_rows` of kind ``params``),
+        ``mild`` (the mild levels :math:`\sigma`), ``passed`` and ``why``.
+    """
     k = noise_res["baseline_and"].shape[0]
     rows, curves = Nz.level_rows(noise_res, k, "params")
     mild = _mild(rows, noise_res["clean_acc"])
@@ -168,7 +252,21 @@ def judge_fig5(noise_res: Mapping[str, Any]) -> dict[str, Any]:
 
 def judge_fig7(noise_res: Mapping[str, Any], kinds: Sequence[str] = ("params", "fgsm")
                ) -> dict[str, Any]:
-    """The Fig. 7 rule on one setup's noise result, per kind of noise (mild levels > 0)."""
+    r"""The Fig. 7 rule on one setup's noise result, per kind of noise:
+    :func:`papers.noise.spindle_verdict` on the mild levels above 0 (accuracy at least the clean
+    one less :data:`papers.noise.MILD_DROP`).
+
+    Args:
+        noise_res: the setup's noise result (the keys of :func:`papers.noise.run_noise`; all its
+            baselines are used).
+        kinds: the kinds of noise judged (default parameter noise and FGSM); a kind without
+            levels in ``noise_res`` is skipped.
+
+    Returns:
+        A dict with, per kind judged, ``rows`` and ``curves`` (:func:`papers.noise.level_rows`
+        without the decay fit), ``passed`` and ``why``; and overall ``passed`` (every kind
+        judged passes; true when none is) and ``why``.
+    """
     k = noise_res["baseline_and"].shape[0]
     n = int(round(np.log2(noise_res["clean_and"].shape[-1])))
     out: dict[str, Any] = {}
@@ -188,8 +286,27 @@ def judge_fig7(noise_res: Mapping[str, Any], kinds: Sequence[str] = ("params", "
 
 
 def judge_fig8(correct: Mapping[str, Any], wrong: Mapping[str, Any]) -> dict[str, Any]:
-    """The Fig. 8 rule: ``correct`` / ``wrong`` are results (games plus effects) of correctly
-    classified and misclassified samples; one τ (0.02·E|v(x_N) − v(x_∅)| over both groups)."""
+    r"""The Fig. 8 rule on correctly classified and misclassified samples.
+
+    One threshold :math:`\tau = 0.02 \cdot \mathbb{E}_x |v(x_N) - v(x_\emptyset)|` over both
+    groups (Conventions page, eq-salient) serves both. Per sample: the non-generalizable share
+    (:func:`papers.generalizable.per_sample_share`) and the generalizable strength
+    :math:`\sum_m \sum_\pm |A^{(m),\pm}_{\mathrm{gen}}|`, compared by one-sided Mann–Whitney tests
+    (share greater, strength smaller for the misclassified samples).
+
+    Args:
+        correct: the games plus effects of the correctly classified samples (``values``,
+            ``and``, ``or``, ``baseline_and``, ``baseline_or``, as
+            :func:`papers.generalizable.interactions`).
+        wrong: the same for the misclassified samples.
+
+    Returns:
+        A dict: ``groups`` (``"correct"`` and ``"misclassified"``, each with ``curves``
+        ``(A, A_gen, A_non)``, ``non_share`` and ``gen_strength``, arrays over its samples);
+        ``n`` (the two group sizes); ``non_share`` and ``gen_strength``: ``(passed, why)``,
+        passed when :math:`p <` :data:`P_MAX`; ``decided``: per test, False when the
+        difference is in the claimed direction (by the medians) but not significant.
+    """
     tau = dist.tau_from_values(torch.cat([correct["values"], wrong["values"]]))
     groups = {}
     for name, r in (("correct", correct), ("misclassified", wrong)):
@@ -223,10 +340,26 @@ CONTROL_LEVELS = {"fig5": (0.0, 0.005, 0.01, 0.015, 0.02), "fig7": (0.0, 0.04, 0
 def value_noise_control(n: int = 10, n_samples: int = 20, k: int = 5, *,
                         levels: Sequence[float] = CONTROL_LEVELS["fig5"], seed: int = 0
                         ) -> dict[str, Any]:
-    """The Figs. 5 and 7 control: planted games (:func:`papers.claims_b.planted_games`) whose
-    values get i.i.d. N(0, (ℓ·E|v(x_N) − v(x_∅)|)²) noise per level ℓ, through the same
-    extraction; a result with the keys of :func:`papers.noise.run_noise` (kind ``params``, one
-    draw, accuracy 1 at every level)."""
+    r"""The Figs. 5 and 7 control: planted games (:func:`papers.claims_b.planted_games`) whose
+    target values get i.i.d. :math:`\mathcal{N}\bigl(0, (\ell \cdot \mathbb{E}_x |v(x_N) -
+    v(x_\emptyset)|)^2\bigr)` noise per level :math:`\ell`, through the same extraction
+    (:func:`ibn.and_or.extract`, noise bound 0.02).
+
+    Args:
+        n: the number of players (default 10).
+        n_samples: the number of samples N (default 20).
+        k: the number of baselines (default 5).
+        levels: the levels :math:`\ell`, multiples of the mean total change of reward (default
+            :data:`CONTROL_LEVELS` ``["fig5"]``).
+        seed: the seed of the games and of the noise (default 0).
+
+    Returns:
+        A result with the keys of :func:`papers.noise.run_noise` for kind ``params``, one draw
+        per level and accuracy 1 everywhere: ``clean_and``, ``clean_or`` ``(N, 2^n)``,
+        ``clean_gap`` ``(N,)``, ``clean_acc``, ``baseline_and``, ``baseline_or``
+        ``(k, N, 2^n)``, ``params_levels`` ``(L,)``, ``params_and``, ``params_or``
+        ``(L, 1, N, 2^n)`` and ``params_acc`` ``(L, 1)``.
+    """
     from papers.claims_b import planted_games
 
     g = planted_games(n, n_samples, k, seed=seed)
@@ -249,8 +382,19 @@ def value_noise_control(n: int = 10, n_samples: int = 20, k: int = 5, *,
 def fig8_control(n: int = 10, n_samples: int = 20, k: int = 5, seed: int = 0
                  ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Two groups of planted games for the Fig. 8 control: the "correct" group as
-    :func:`papers.claims_b.planted_games`, the "misclassified" one with its shared (decay) part
-    halved and its own (spindle) part doubled; both with their exact effects."""
+    :func:`papers.claims_b.planted_games`, the "misclassified" one (seeded ``seed + 1``) with
+    its shared (decay) part halved and its own (spindle) part doubled; both with their exact
+    effects (:func:`papers.claims_b.with_exact_effects`).
+
+    Args:
+        n: the number of players (default 10).
+        n_samples: the number of samples per group (default 20).
+        k: the number of baselines (default 5).
+        seed: the seed of the "correct" group (default 0).
+
+    Returns:
+        ``(correct, wrong)``, the inputs of :func:`judge_fig8`.
+    """
     from papers.claims_b import planted_games, with_exact_effects
 
     correct = with_exact_effects(planted_games(n, n_samples, k, seed=seed))
@@ -280,12 +424,27 @@ def records(present: Mapping[str, Mapping[str, tuple[bool, str]]],
             *, scale: str, chapter: str, planned: Sequence[str] = (),
             notes: Mapping[str, str] | None = None,
             undecided: Mapping[str, Sequence[str]] | None = None) -> list:
-    """One :class:`papers.verdicts.Verdict` per claim of :data:`CLAIMS`.
+    """One :class:`papers.verdicts.Verdict` per claim of :data:`CLAIMS` that ``present``
+    holds, in the order of :data:`CLAIMS`.
 
-    ``present[claim][setup name] = (passed, why)``; ``controls[claim] = (detected, kind, why)``;
-    ``setups[name]`` the setup's record entry; ``notes[claim]`` is appended to ``why`` (for
-    example the lab SGD's outcome); ``undecided[claim]`` names the setups whose absence the
-    test could not decide (the claim is then inconclusive rather than not reproduced)."""
+    The run has power only when the scale is not ``smoke``, every setup is at the paper's
+    protocol (:func:`papers.claims_b.powered`) and no setup is undecided for the claim.
+
+    Args:
+        present: per claim, per setup name, ``(passed, why)``.
+        controls: per claim, ``(detected, kind, why)`` of its positive control.
+        setups: per setup name, its record entry.
+        scale: ``"smoke"``, ``"book"`` or ``"paper"``.
+        chapter: the chapter that writes the records.
+        planned: the setup names the scale plans (those missing from ``setups`` are named in
+            ``why``).
+        notes: per claim, a note appended to ``why`` (for example the lab SGD's outcome).
+        undecided: per claim, the setups whose absence the test could not decide (the claim is
+            then inconclusive rather than not reproduced).
+
+    Returns:
+        The records.
+    """
     from papers.claims_b import powered
     from papers.verdicts import Control, Verdict, categorize
 
@@ -317,10 +476,21 @@ def records(present: Mapping[str, Mapping[str, tuple[bool, str]]],
 
 
 def judge_setup(setup) -> dict[str, Any]:
-    """Every rule of this module on one :class:`papers.protocol_b.SetupB`, from its cached
-    results, for the exact optimum (``"exact"``) and the lab's SGD (``"sgd"``; Figs. 4 and 8
-    only): ``{"exact": {"fig4": ..., "fig5": ..., "fig7": ..., "fig8": ...}, "sgd": {...},
-    "record": the setup's record entry}``."""
+    """Every rule of this module on one setup, for the exact optimum (``"exact"``) and the
+    lab's SGD (``"sgd"``; Figs. 4 and 8 only).
+
+    Args:
+        setup: a :class:`papers.protocol_b.SetupB`; its results come from
+            :func:`papers.protocol_b.effects`, :func:`papers.protocol_b.misclassified` and
+            :func:`papers.protocol_b.noise` (cached).
+
+    Returns:
+        ``{"exact": {...}, "sgd": {...}, "record": ...}``: per solver ``fig4``
+        (:func:`judge_fig4`) and ``fig8`` (:func:`judge_fig8`); for ``"exact"`` also ``fig5``,
+        ``fig7``, ``fig4_control`` (:func:`fig4_control`) and ``clean_acc``; ``record`` is the
+        setup's record entry (:func:`papers.protocol_b.setup_record` plus the Fig. 8 samples
+        and the noise settings).
+    """
     from papers import protocol_b as PB
 
     out: dict[str, Any] = {}
@@ -342,8 +512,17 @@ def judge_setup(setup) -> dict[str, Any]:
 
 
 def controls(scale: str) -> dict[str, Any]:
-    """The planted controls of Figs. 5, 7 and 8 (20 samples at ``book`` and ``paper``, 4 at
-    ``smoke``): ``{"fig5": judge_fig5(...), "fig7": judge_fig7(...), "fig8": judge_fig8(...)}``."""
+    """The planted controls of Figs. 5, 7 and 8.
+
+    Args:
+        scale: ``"smoke"`` (4 samples; 6 per Fig. 8 group), ``"book"`` or ``"paper"`` (20
+            samples).
+
+    Returns:
+        ``{"fig5": ..., "fig7": ...}``: :func:`judge_fig5` and :func:`judge_fig7` (parameter
+        kind) of :func:`value_noise_control` at the levels of :data:`CONTROL_LEVELS`; and
+        ``"fig8"``: :func:`judge_fig8` of :func:`fig8_control`.
+    """
     n = 4 if scale == "smoke" else 20
     return {"fig5": judge_fig5(value_noise_control(n_samples=n)),
             "fig7": judge_fig7(value_noise_control(n_samples=n, levels=CONTROL_LEVELS["fig7"]),
@@ -369,8 +548,20 @@ CONTROL_KINDS = {
 
 def setup_records(judged: Mapping[str, Mapping[str, Any]], ctl: Mapping[str, Any], *, scale: str,
                   chapter: str, planned: Sequence[str] = ()) -> list:
-    """The verdict records of this module's claims from :func:`judge_setup` per setup name
-    (``judged``) and :func:`controls` (``ctl``); the lab SGD's outcome is named in ``why``."""
+    """The verdict records of this module's claims; the lab SGD's outcome is named in ``why``.
+
+    Args:
+        judged: :func:`judge_setup` per setup name (the first setup's ``fig4_control`` serves
+            as the Fig. 4 control).
+        ctl: :func:`controls` of the scale.
+        scale: ``"smoke"``, ``"book"`` or ``"paper"``.
+        chapter: the chapter that writes the records.
+        planned: the setup names the scale plans (those not in ``judged`` are named in
+            ``why``).
+
+    Returns:
+        The records of :func:`records`, one per claim of :data:`CLAIMS`.
+    """
     def pick(j: Mapping[str, Any], claim: str) -> tuple[bool, str]:
         if claim == "B.fig4.sim":
             f = j["fig4"]

@@ -1,26 +1,31 @@
-"""Paper B Fig. 3 and Fig. 9: interactions through training, and Theorem 3.1 across checkpoints.
+r"""Paper B Fig. 3 and Fig. 9: interactions through training, and Theorem 3.1 across checkpoints.
 
 :func:`run_dynamics` trains one *target* model (a small subset of the MNIST training split, 1 %
-label noise, Adam; Conventions page, conventions-protocol-b) and keeps its weights at chosen epochs,
-through the normal-learning phase and into the over-fitting phase. At every checkpoint it records
-the values v(x_T) of all 2^n coalitions of the same training samples and players (feature-map
-patches, zero baseline, reward = log-odds of the true label; as
-:mod:`papers.generalizable`), and the AND-OR effects (exact LP, Conventions page,
-eq-sparsest). The k *baseline* models trained on the test split are those of
+label noise, Adam; Conventions page, conventions-protocol-b) and keeps its weights at chosen
+epochs, through the normal-learning phase and into the over-fitting phase. At every checkpoint it
+records the values :math:`v(x_T)` of all :math:`2^n` coalitions of the same training samples and
+players (feature-map patches, zero baseline, reward the log-odds of the true label, Conventions
+page, eq-reward; as :mod:`papers.generalizable`), and the AND-OR effects (exact LP, Conventions
+page, eq-sparsest). The :math:`k` *baseline* models trained on the test split are those of
 :func:`papers.generalizable.train_model` (shared weights with Fig. 2).
 
 Analysis (cheap, not cached):
 
-* :func:`checkpoint_curves` — A^(m),± total / generalizable / non-generalizable per checkpoint
-  (Conventions page, eq-gen-non), normalised by Z = E_x Σ_{salient, |S|=1} |I_S| of that checkpoint
-  (paper B K.3);
+* :func:`checkpoint_curves` — :math:`A^{(m),\pm}` total / generalizable / non-generalizable per
+  checkpoint (Conventions page, eq-gen-non), normalised by
+  :math:`Z = \mathbb{E}_x \sum_{S \text{ salient},\, |S|=1} |I_S|` of that checkpoint
+  (Conventions page, eq-normaliser; paper B K.3);
 * :func:`phase_boundary` — the end of the normal-learning phase: the epoch of minimal test loss
   (after it the train/test loss gap opens);
-* :func:`disentangle_checkpoints` — decay + spindle fits (eq. 10) of each checkpoint with I* =
-  the final checkpoint's interactions; ``spindle_share`` = Σ|spindle| / Σ(|decay| + |spindle|);
-* :func:`theorem_predictions` — Fig. 9: for each checkpoint, the best δ (and scale γ) such that
-  A_decay(M(δ) I*) matches the measured curve, with the relative error, against the δ → 0
-  prediction (I* itself, only rescaled) as a reference.
+* :func:`disentangle_checkpoints` — decay + spindle fits (paper B eq. 10; Conventions page,
+  conventions-distributions) of each checkpoint with :math:`I^*` = the final checkpoint's
+  interactions; ``spindle_share`` = Σ|spindle| / Σ(|decay| + |spindle|);
+* :func:`theorem_predictions` — Fig. 9: for each checkpoint, the best :math:`\delta` (and scale
+  :math:`\gamma`) such that :math:`A_{\text{decay}}(M(\delta) I^*)` matches the measured curve
+  (Conventions page, eq-decay), with the relative error, against the :math:`\delta \to 0`
+  prediction (:math:`I^*` itself, only rescaled) as a reference;
+* :func:`rises_after` and :func:`spearman` — whether a per-checkpoint number rises after the
+  phase boundary.
 """
 
 from __future__ import annotations
@@ -75,17 +80,36 @@ PRESETS: dict[str, DynamicsSpec] = {
 
 def run_dynamics(params: Mapping[str, Any], *, recompute: bool = False,
                  progress: bool = False) -> dict[str, Any]:
-    """Train with checkpoints, record games and AND-OR effects per checkpoint (cached).
+    r"""Train with checkpoints, record games and AND-OR effects per checkpoint (cached).
 
-    ``params``: ``model``, ``dataset`` (``"mnist"``), ``seed``, ``n_players``, ``n_samples``,
-    ``n_eval`` (test images for the loss curve), ``k`` (baselines), ``checkpoints`` (epochs),
-    ``target`` (``n_train``, ``epochs``, ``lr``, ``batch_size``, ``label_noise``), ``baseline``
-    (as :func:`papers.generalizable.train_model`), ``scale`` (recorded only).
-    Result keys: ``epochs`` (per-epoch history), ``train_loss``/``test_loss``/``train_acc``/
-    ``test_acc`` per epoch, ``ckpt_epochs``, ``ckpt_train_loss``/``ckpt_test_loss`` (eval mode),
-    ``values`` (C, N, 2^n), ``and``/``or`` (C, N, 2^n), ``baseline_values``/``baseline_and``/
-    ``baseline_or`` (k, N, 2^n), ``indices``, ``labels``, ``players``. ``progress``: a
-    progress bar over the checkpoints while their games are played (not part of the cache key).
+    The target trains on a seeded subset of the training split with label noise; at each
+    checkpoint the values of all coalitions of the same ``n_samples`` training samples (clean
+    labels, classified correctly by the final model) are recorded, with the baselines' values on
+    the same samples and players, and all are decomposed together (:func:`ibn.and_or.extract`,
+    ``solver="lp"``, noise bound 0.02; Conventions page, eq-sparsest, eq-noise-bound). The
+    result is cached under the name :func:`dynamics_name`.
+
+    Args:
+        params: the settings (a preset of :data:`PRESETS` plus the setup): ``model``,
+            ``dataset`` (``"mnist"``), ``seed``, ``n_players``, ``n_samples``, ``n_eval`` (test
+            images for the loss curve), ``k`` (baselines), ``checkpoints`` (epochs; the last must
+            be the last epoch), ``target`` (``n_train``, ``epochs``, ``lr``, ``batch_size``,
+            ``label_noise``), ``baseline`` (as :func:`papers.generalizable.train_model`),
+            ``scale`` (recorded only).
+        recompute: ignore a stored result and compute it again (:func:`ibn.results.cached`).
+        progress: a progress bar over the checkpoints while their games are played (not part of
+            the cache key).
+
+    Returns:
+        A dict: ``epochs`` (per-epoch history), ``train_loss``/``test_loss``/``train_acc``/
+        ``test_acc`` per epoch, ``ckpt_epochs``, ``ckpt_train_loss``/``ckpt_test_loss`` (eval mode;
+        the training loss on the noisy labels), ``values`` :math:`(C, N, 2^n)`,
+        ``and``/``or`` :math:`(C, N, 2^n)`, ``baseline_values``/``baseline_and``/``baseline_or``
+        :math:`(k, N, 2^n)`, ``extractor``, ``indices``, ``labels``, ``players`` (the feature-map
+        cells of each sample) and ``n_flipped`` (training labels flipped by the noise).
+
+    Raises:
+        ValueError: the last checkpoint is not the last epoch.
     """
     p = dict(params)
     return results.cached(dynamics_name(p), p,
@@ -93,7 +117,14 @@ def run_dynamics(params: Mapping[str, Any], *, recompute: bool = False,
 
 
 def dynamics_name(params: Mapping[str, Any]) -> str:
-    """The cache name of :func:`run_dynamics`: ``B3_dynamics_<model>_<dataset>``."""
+    r"""The cache name of :func:`run_dynamics`: ``B3_dynamics_<model>_<dataset>``.
+
+    Args:
+        params: the settings of :func:`run_dynamics` (only ``model`` and ``dataset`` are read).
+
+    Returns:
+        The name, e.g. ``"B3_dynamics_resnet20_mnist"``.
+    """
     return f"B3_dynamics_{G.setup_slug(params)}"
 
 
@@ -170,11 +201,23 @@ def _compute(p: dict[str, Any], *, progress: bool = False) -> dict[str, Any]:
 
 def checkpoint_curves(res: Mapping[str, Any], k: int | None = None, normalise: bool = True
                       ) -> dict[str, list[Strengths]]:
-    """Per checkpoint: sample-averaged A (``total``), A_gen (``gen``), A_non (``non``)
+    r"""Per checkpoint: the sample-averaged strengths :math:`A^{(m),\pm}` (``total``),
+    :math:`A^{(m),\pm}_{\text{gen}}` (``gen``) and :math:`A^{(m),\pm}_{\text{non}}` (``non``)
     (Conventions page, eq-gen-non).
 
-    τ = 0.02·E_x|v(x_N) − v(x_∅)| of that checkpoint (used for the baselines' ρ too). With
-    ``normalise`` every curve is divided by Z of that checkpoint (paper B K.3); ``Z`` lists them.
+    The salience threshold is :math:`\tau = 0.02 \cdot \mathbb{E}_x |v(x_N) - v(x_\emptyset)|`
+    of that checkpoint (Conventions page, eq-salient), used for the baselines' :math:`\rho_S` too
+    (Conventions page, eq-rho).
+
+    Args:
+        res: a result of :func:`run_dynamics`.
+        k: the number of baselines used (the first ``k``); None uses all of them.
+        normalise: divide every curve by :math:`Z` of that checkpoint (Conventions page,
+            eq-normaliser; paper B K.3); default True.
+
+    Returns:
+        A dict of lists over the checkpoints: ``total``, ``gen``, ``non`` (:class:`Strengths`),
+        ``Z`` (the normalisers; 1.0 without ``normalise`` or when :math:`Z = 0`) and ``tau``.
     """
     kk = res["baseline_and"].shape[0] if k is None else k
     base = [(res["baseline_and"][j], res["baseline_or"][j]) for j in range(kk)]
@@ -193,10 +236,19 @@ def checkpoint_curves(res: Mapping[str, Any], k: int | None = None, normalise: b
 
 
 def phase_boundary(epochs: Sequence[int], test_loss: Sequence[float], smooth: int = 1) -> int:
-    """End of the normal-learning phase: the (first) epoch of minimal test loss.
+    r"""End of the normal-learning phase: the (first) epoch of minimal test loss.
 
-    With ``smooth`` > 1 the test loss is first averaged over a centred window of that many
-    epochs (shrunk at the ends), so that one noisy epoch does not move the boundary.
+    Args:
+        epochs: the epochs, one per loss value.
+        test_loss: the test loss at those epochs.
+        smooth: the width of a centred moving average (shrunk at the ends) applied to the test
+            loss first, so that one noisy epoch does not move the boundary; 1 (default) = none.
+
+    Returns:
+        The epoch of the (smoothed) minimum.
+
+    Raises:
+        ValueError: empty or unequal-length inputs, or ``smooth`` < 1.
     """
     if len(epochs) != len(test_loss) or not len(epochs):
         raise ValueError("epochs and test_loss must be non-empty and of the same length")
@@ -215,10 +267,20 @@ def _share(part: Strengths, whole: Strengths) -> float:
 
 def disentangle_checkpoints(curves: Mapping[str, list], and_star: torch.Tensor,
                             or_star: torch.Tensor) -> list[dict[str, Any]]:
-    """Eq. 10 per checkpoint (I* = the final checkpoint's effects): parameters, R², shares.
+    r"""The disentangling fit (paper B eq. 10; Conventions page, conventions-distributions) of each
+    checkpoint's total curve, with :math:`I^*` the final checkpoint's effects.
 
-    ``non_share`` = Σ|A_non| / Σ|A| (baseline-based); ``spindle_share`` = Σ|spindle| /
-    (Σ|decay| + Σ|spindle|) (fit-based); ``fit`` holds the :class:`DisentangleResult`.
+    Args:
+        curves: the output of :func:`checkpoint_curves` (``total``, ``gen``, ``non`` lists).
+        and_star: the AND effects :math:`I^{*,\mathrm{AND}}` of the final checkpoint,
+            :math:`(N, 2^n)` (``res["and"][-1]`` of :func:`run_dynamics`).
+        or_star: its OR effects :math:`I^{*,\mathrm{OR}}`, of the same shape.
+
+    Returns:
+        One dict per checkpoint: ``alpha``, ``beta``, ``delta``, ``gamma``, ``r2`` and ``ok`` of
+        the fit; ``spindle_share`` = Σ|spindle| / (Σ|decay| + Σ|spindle|) (fit-based, orders
+        :math:`\ge 1`); ``non_share`` = Σ|A_non| / Σ|A| (baseline-based); and ``fit``, the
+        :class:`~ibn.distributions.DisentangleResult`.
     """
     rows = []
     for tot, gen, non in zip(curves["total"], curves["gen"], curves["non"]):
@@ -235,12 +297,31 @@ def disentangle_checkpoints(curves: Mapping[str, list], and_star: torch.Tensor,
 def fit_decay_to_curve(measured: Strengths, model: dist.DecayModel,
                        log10_delta_bounds: tuple[float, float] | None = None, grid: int = 60
                        ) -> dict[str, float]:
-    """min over δ, γ ≥ 0 of Σ_m Σ_± (A^(m),± − γ A_decay^(m),±(δ))² (Theorem 3.1 prediction).
+    r"""The Theorem 3.1 prediction closest to a measured curve (Conventions page, eq-decay).
 
-    γ is the closed-form non-negative least-squares scale; log10 δ is searched on a grid over the
-    identifiable box [n·log10 λ_1 − 1, n·log10 λ_0 + 1] and refined by bounded Brent. Returns
-    ``delta``, ``gamma``, ``rel_err`` = ‖A − A_pred‖ / ‖A‖ (orders 1..n, both signs) and the
-    prediction as ``pred`` (a :class:`Strengths`).
+    Minimises over :math:`\delta` and :math:`\gamma \ge 0`
+    :math:`\sum_{m \ge 1} \sum_\pm \bigl(A^{(m),\pm} - \gamma A^{(m),\pm}_{\text{decay}}(\delta)
+    \bigr)^2`. :math:`\gamma` is the closed-form non-negative least-squares scale; :math:`\log_{10}
+    \delta` is searched on a grid over the identifiable box :math:`[n \log_{10} \lambda_1 - 1,\
+    n \log_{10} \lambda_0 + 1]` (:math:`\lambda_0 > \lambda_1` the eigenvalues
+    ``ibn.distributions.EIGENVALUES``) and refined by bounded Brent.
+
+    Args:
+        measured: the measured curve (:class:`Strengths` over orders :math:`0, \dots, n`).
+        model: the decay of the reference interactions :math:`I^*`
+            (:class:`ibn.distributions.DecayModel`).
+        log10_delta_bounds: ``(lo, hi)`` bounds of :math:`\log_{10} \delta` instead of the
+            identifiable box, or None.
+        grid: the number of grid points of the search (default 60).
+
+    Returns:
+        A dict: ``delta``, ``log10_delta``, ``gamma``, ``rel_err``
+        :math:`= \lVert A - A_{\text{pred}} \rVert / \lVert A \rVert` (orders :math:`1, \dots, n`,
+        both signs), ``pred`` (the prediction, a :class:`Strengths` with order 0 set to 0) and
+        ``at_bound`` (whether the optimum lies at an end of the box).
+
+    Raises:
+        ValueError: the measured curve is all zero.
     """
     n = measured.n
     lam0, lam1 = (float(v) for v in dist.EIGENVALUES)
@@ -277,8 +358,21 @@ def fit_decay_to_curve(measured: Strengths, model: dist.DecayModel,
 
 def theorem_predictions(curves: Mapping[str, list], and_star: torch.Tensor, or_star: torch.Tensor
                         ) -> list[dict[str, Any]]:
-    """Fig. 9: per checkpoint, the Theorem 3.1 fit (:func:`fit_decay_to_curve` on the total
-    normalised curve) and the δ → 0 reference (γ·A(I*) with all interactions, rel. error)."""
+    r"""Fig. 9: per checkpoint, the Theorem 3.1 fit and the :math:`\delta \to 0` reference.
+
+    The fit is :func:`fit_decay_to_curve` on the checkpoint's total (normalised) curve; the
+    reference is the same fit with :math:`\delta` pinned near 0, i.e. :math:`\gamma \cdot A(I^*)`
+    with all interactions (Conventions page, eq-decay).
+
+    Args:
+        curves: the output of :func:`checkpoint_curves` (its ``total`` list is used).
+        and_star: the AND effects of the final checkpoint, :math:`(N, 2^n)`.
+        or_star: its OR effects, of the same shape.
+
+    Returns:
+        One dict per checkpoint: the keys of :func:`fit_decay_to_curve`, plus
+        ``rel_err_identity`` and ``pred_identity`` (the reference's relative error and curve).
+    """
     model = dist.DecayModel(and_star, or_star)
     n = curves["total"][0].n
     tiny = (n * math.log10(float(dist.EIGENVALUES[1])) - 6.0,) * 2
@@ -291,7 +385,18 @@ def theorem_predictions(curves: Mapping[str, list], and_star: torch.Tensor, or_s
 
 
 def spearman(x: Sequence[float], y: Sequence[float]) -> float:
-    """Spearman rank correlation of two sequences (average ranks for ties); NaN if constant."""
+    r"""Spearman rank correlation of two sequences (average ranks for ties).
+
+    Args:
+        x: the first sequence of numbers.
+        y: the second, of the same length.
+
+    Returns:
+        The correlation; NaN with fewer than 3 points or a constant sequence.
+
+    Raises:
+        ValueError: ``x`` and ``y`` differ in length.
+    """
     from scipy.stats import spearmanr
 
     a, b = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
@@ -304,8 +409,20 @@ def spearman(x: Sequence[float], y: Sequence[float]) -> float:
 
 def rises_after(values: Sequence[float], epochs: Sequence[int], boundary: int
                 ) -> dict[str, float]:
-    """Mean of ``values`` at checkpoints ≤ ``boundary`` (normal learning) and after it
-    (over-fitting), their difference, and the Spearman correlation with the epoch."""
+    r"""Whether a per-checkpoint number rises after the phase boundary.
+
+    Args:
+        values: one number per checkpoint (e.g. ``non_share`` of
+            :func:`disentangle_checkpoints`).
+        epochs: the checkpoints' epochs, the same length as ``values``.
+        boundary: the last epoch of the normal-learning phase (:func:`phase_boundary`).
+
+    Returns:
+        A dict: ``before`` (mean of ``values`` at checkpoints ≤ ``boundary``, normal learning),
+        ``after`` (mean after it, over-fitting; NaN for an empty side), ``rise`` = after − before,
+        and ``spearman_epoch``, the rank correlation of ``values`` with the epoch (NaN with fewer
+        than 3 checkpoints or constant values).
+    """
     v = np.asarray(values, dtype=float)
     e = np.asarray(epochs)
     before, after = v[e <= boundary], v[e > boundary]

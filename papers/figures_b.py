@@ -16,8 +16,18 @@ __all__ = ["plot_fig4", "plot_fig5", "plot_fig7", "plot_fig8", "fig5_table"]
 
 
 def plot_fig4(judged: Mapping[str, Mapping[str, Any]]):
-    """Per setup: the constrained eq. 10 fit over the measured A, then A_gen with the fitted
-    decay part and A_non with the fitted spindle (exact optimum)."""
+    r"""Fig. 4 per setup, one row of three panels (exact optimum): the constrained eq. 10 fit
+    (Conventions page, eq-disentangle) over the measured :math:`A^{(m),\pm}`, then
+    :math:`A^{(m),\pm}_{\mathrm{gen}}` with the fitted decay part and
+    :math:`A^{(m),\pm}_{\mathrm{non}}` with the fitted spindle.
+
+    Args:
+        judged: :func:`papers.claims_b_figs.judge_setup` per setup name (one row of the figure
+            per setup, in this order).
+
+    Returns:
+        The matplotlib figure.
+    """
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(len(judged), 3, figsize=(PAGE_WIDTH, 2.7 * len(judged) + 0.9),
@@ -45,8 +55,17 @@ def plot_fig4(judged: Mapping[str, Mapping[str, Any]]):
 
 
 def fig5_table(judged: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
-    """Per setup and parameter-noise level σ: accuracy, the eq. 10 fit's spindle share, the
-    decay part's relative change and whether the level is mild."""
+    r"""The numbers of Fig. 5, one row per setup and parameter-noise level :math:`\sigma`.
+
+    Args:
+        judged: :func:`papers.claims_b_figs.judge_setup` per setup name (its exact optimum's
+            ``fig5`` is read).
+
+    Returns:
+        A table with the columns ``setup``, ``σ``, ``accuracy``, ``spindle share`` (of the
+        eq. 10 fit), ``decay part moves`` (the fitted decay part's relative change from the
+        clean model's) and ``mild`` (whether the level counts as mild).
+    """
     rows = []
     for name, j in judged.items():
         f = j["exact"]["fig5"]
@@ -58,8 +77,15 @@ def fig5_table(judged: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
 
 
 def plot_fig5(judged: Mapping[str, Mapping[str, Any]]):
-    """The spindle share of the eq. 10 fit and the decay part's relative change against σ,
-    one line per setup (filled markers: mild levels)."""
+    r"""Fig. 5: the spindle share of the eq. 10 fit and the decay part's relative change
+    against :math:`\sigma`, one line per setup (filled markers: mild levels; :func:`fig5_table`).
+
+    Args:
+        judged: :func:`papers.claims_b_figs.judge_setup` per setup name (one line per setup).
+
+    Returns:
+        The matplotlib figure.
+    """
     import matplotlib.pyplot as plt
 
     t = fig5_table(judged)
@@ -79,8 +105,17 @@ def plot_fig5(judged: Mapping[str, Mapping[str, Any]]):
 
 
 def plot_fig7(judged: Mapping[str, Mapping[str, Any]]):
-    """Per setup and kind of noise, one panel per level > 0: the newly emerged ΔA^(m),± with
-    the fitted spindle."""
+    r"""Fig. 7 per setup and kind of noise (parameter noise :math:`\sigma`, FGSM :math:`\epsilon`),
+    one row with one panel per level above 0: the newly emerged :math:`\Delta A^{(m),\pm}`
+    (Conventions page, eq-emerged) with the fitted spindle.
+
+    Args:
+        judged: :func:`papers.claims_b_figs.judge_setup` per setup name (one row per setup and
+            kind of noise its exact optimum's ``fig7`` holds).
+
+    Returns:
+        The matplotlib figure.
+    """
     import matplotlib.pyplot as plt
 
     rows = [(name, kind, j["exact"]["fig7"][kind]) for name, j in judged.items()
@@ -99,8 +134,16 @@ def plot_fig7(judged: Mapping[str, Mapping[str, Any]]):
 
 
 def plot_fig8(judged: Mapping[str, Mapping[str, Any]]):
-    """Per-sample non-generalizable share and generalizable strength Σ|A_gen| of correctly
-    classified and misclassified samples (exact optimum), one column pair per setup."""
+    r"""Fig. 8: the per-sample non-generalizable share (left) and generalizable strength
+    :math:`\sum_m \sum_\pm |A^{(m),\pm}_{\mathrm{gen}}|` (right) of correctly classified and
+    misclassified samples (exact optimum), a pair of boxes per setup in each panel.
+
+    Args:
+        judged: :func:`papers.claims_b_figs.judge_setup` per setup name.
+
+    Returns:
+        The matplotlib figure.
+    """
     import matplotlib.pyplot as plt
     import seaborn as sns
 

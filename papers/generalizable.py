@@ -1,4 +1,4 @@
-"""Paper B: generalizable vs non-generalizable interactions of image classifiers (Conventions page,
+r"""Paper B: generalizable vs non-generalizable interactions of image classifiers (Conventions page,
 conventions-generalizable, conventions-distributions, conventions-protocol-b).
 
 One *setup* is a model architecture on a dataset. :func:`run_games` trains (or loads)
@@ -9,7 +9,8 @@ One *setup* is a model architecture on a dataset. :func:`run_games` trains (or l
 * ``k_max`` **baseline** models on (a subset of) the TEST split, one seed each (Conventions page,
   conventions-generalizable),
 
-then records the values v(x_T) of every coalition (2^n, ``ibn.games.all_values``) of the target
+then records the values :math:`v(x_T)` of every coalition (:math:`2^n` of them,
+:func:`ibn.games.all_values`) of the target
 and of every baseline, on the same players (a :class:`ibn.maskers.FeatureMapMasker`: n patches
 of the feature map after VGG's 2nd ReLU / ResNet-20's first block, 8×8 grid, central 6×6,
 zero baseline; Conventions page, conventions-protocol-b) for
@@ -20,9 +21,11 @@ zero baseline; Conventions page, conventions-protocol-b) for
 
 The reward is the log-odds of the true label (Conventions page, eq-reward). :func:`interactions`
 extracts AND-OR interactions from those values with a chosen sparsifier (``"lp"``: the exact optimum
-of eq. 17; ``"sgd"``: the lab's SGD), both cached with :func:`ibn.results.cached`. The analysis
-helpers (:func:`split_strengths`, :func:`shape_summary`, :func:`fit_theory`, ...) turn effects into
-A^(m),± total / generalizable / non-generalizable curves, shape statistics and verdicts.
+of eq. 17, Conventions page, eq-sparsest; ``"sgd"``: the lab's SGD), both cached with
+:func:`ibn.results.cached`. The analysis helpers (:func:`split_strengths`, :func:`shape_summary`,
+:func:`fit_theory`, ...) turn effects into the curves :math:`A^{(m),\pm}` (total),
+:math:`A^{(m),\pm}_{\mathrm{gen}}` and :math:`A^{(m),\pm}_{\mathrm{non}}` (Conventions page,
+eq-order-strength, eq-gen-non), shape statistics and verdicts.
 """
 
 from __future__ import annotations
@@ -66,9 +69,28 @@ def train_model(model: str, dataset: str, *, split: str, n_train: int, epochs: i
     """Train ``model`` on ``n_train`` images of ``split`` (Adam, seeded), or load its weights.
 
     Weights are kept by :func:`ibn.model_store.cached_model` (``data/models/``, git-ignored,
-    keyed by the hash of the settings; an interrupted training resumes). Returns the model (eval mode) and an info dict with the training subset
-    indices (into ``split``), the flipped-label indices (into the subset) and the final
-    training accuracy (on the noisy labels).
+    keyed by the hash of the settings; an interrupted training resumes).
+
+    Args:
+        model: the architecture, a name of :func:`ibn.models.build` (e.g. ``"resnet20"``,
+            ``"vgg11"``), built for one input channel.
+        dataset: the dataset (``"mnist"`` or ``"fashion-mnist"``).
+        split: the split trained on: ``"train"`` (targets) or ``"test"`` (baselines).
+        n_train: the number of images trained on (a seeded subset of ``split``).
+        epochs: the number of epochs.
+        seed: the seed of the initial weights, the subset, the flipped labels and the batch
+            order.
+        lr: the Adam learning rate (default 1e-3).
+        batch_size: the mini-batch size (default 64).
+        label_noise: the fraction of the subset's labels flipped (default 0).
+        device: the device to train on and to move the model to (None: the trainer's default;
+            the model stays where the store loads it). Not part of the key.
+
+    Returns:
+        ``(model, info)``: the model in eval mode, and a dict with ``subset`` (the training
+        indices into ``split``), ``flipped`` (the flipped-label indices into the subset),
+        ``train_acc`` (the last epoch's training accuracy, on the noisy labels) and ``spec``
+        (the settings).
     """
     spec = {"model": model, "dataset": dataset, "split": split, "n_train": n_train,
             "epochs": epochs, "seed": seed, "lr": lr, "batch_size": batch_size,
@@ -100,23 +122,33 @@ def _predict(net: nn.Module, x: torch.Tensor, batch: int = 256) -> torch.Tensor:
 
 def run_games(params: Mapping[str, Any], *, recompute: bool = False,
               progress: bool = False) -> dict[str, Any]:
-    """Values v(x_T) of the target and of the k baselines on the chosen samples (cached).
-
-    ``params`` keys: ``model``, ``dataset``, ``n_players``, ``n_samples``, ``n_heldout``,
-    ``k_max``, ``seed``, ``target`` (dict: ``n_train``, ``epochs``, ``lr``, ``batch_size``,
-    ``label_noise``), ``baseline`` (dict: ``n_train``, ``epochs``, ``lr``, ``batch_size``),
-    ``n_eval`` (images used to measure accuracies). Result keys: ``values`` (N, 2^n) and
-    ``baseline_values`` (k_max, N, 2^n) on training samples, ``heldout_values`` /
-    ``heldout_baseline_values`` / ``heldout_correct`` on held-out samples, ``labels``,
-    ``players``, the models' accuracies, and ``baselines_reused``.
+    r"""Values :math:`v(x_T)` of the target and of the k baselines on the chosen samples
+    (cached as :func:`games_name`).
 
     Baseline j is seeded ``seed + 1 + j`` whatever ``k_max`` is, and the samples and players
     depend on the target alone, so the games with ``k_max`` baselines contain those with fewer.
-    When the cache holds the same setup with fewer baselines (k₀ < k_max), only baselines
-    k₀+1 ... k_max are trained and played; the target's values and the first k₀ baselines' are
-    taken from that cache (``baselines_reused`` = k₀; 0 for a full computation; never with
-    ``recompute`` or ``IBN_RECOMPUTE=1``). ``progress``: a progress bar over the samples while
-    the games are played (not part of the cache key).
+    When the cache holds the same setup with fewer baselines (:math:`k_0 <` ``k_max``), only
+    baselines :math:`k_0 + 1, \dots,` ``k_max`` are trained and played; the target's values and
+    the first :math:`k_0` baselines' are taken from that cache (never with ``recompute`` or
+    ``IBN_RECOMPUTE=1``).
+
+    Args:
+        params: the setup (:func:`setup_params`): ``model``, ``dataset``, ``n_players``,
+            ``n_samples``, ``n_heldout``, ``k_max``, ``seed``, ``target`` (dict: ``n_train``,
+            ``epochs``, ``lr``, ``batch_size``, ``label_noise``), ``baseline`` (dict:
+            ``n_train``, ``epochs``, ``lr``, ``batch_size``), ``n_eval`` (the images used to
+            measure accuracies); the whole mapping is the cache key.
+        recompute: ignore a stored result and compute it again.
+        progress: a progress bar over the samples while the games are played (not part of the
+            cache key).
+
+    Returns:
+        A dict: ``values`` ``(N, 2^n)`` and ``baseline_values`` ``(k_max, N, 2^n)`` on the
+        training samples, ``heldout_values``, ``heldout_baseline_values`` and
+        ``heldout_correct`` (whether the target classifies each held-out sample correctly) on
+        the held-out samples; ``labels``, ``indices``, ``players`` and their ``heldout_``
+        versions; ``n_flipped``; the models' accuracies (``accuracy`` as JSON, and its scalar
+        entries as keys); and ``baselines_reused`` (:math:`k_0`, 0 for a full computation).
     """
     p = dict(params)
     name = games_name(p)
@@ -134,18 +166,38 @@ def run_games(params: Mapping[str, Any], *, recompute: bool = False,
 
 
 def setup_slug(params: Mapping[str, Any]) -> str:
-    """``<model>_<dataset>`` of a setup's params, as a result name's part (``fashion-mnist`` is
-    written ``fashion_mnist``)."""
+    """The setup's part of a result name.
+
+    Args:
+        params: the setup's params (``model`` and ``dataset`` are read).
+
+    Returns:
+        ``<model>_<dataset>``, with ``fashion-mnist`` written ``fashion_mnist``.
+    """
     return f"{params['model']}_{params['dataset'].replace('-', '_')}"
 
 
 def games_name(params: Mapping[str, Any]) -> str:
-    """The cache name of :func:`run_games`: ``B_games_<model>_<dataset>``."""
+    """The cache name of :func:`run_games`.
+
+    Args:
+        params: the setup's params (``model`` and ``dataset`` are read).
+
+    Returns:
+        ``B_games_<model>_<dataset>`` (:func:`setup_slug`).
+    """
     return f"B_games_{setup_slug(params)}"
 
 
 def effects_name(params: Mapping[str, Any]) -> str:
-    """The cache name of :func:`interactions`: ``B_effects_<model>_<dataset>``."""
+    """The cache name of :func:`interactions`.
+
+    Args:
+        params: the setup's params (``model`` and ``dataset`` are read).
+
+    Returns:
+        ``B_effects_<model>_<dataset>`` (:func:`setup_slug`).
+    """
     return f"B_effects_{setup_slug(params)}"
 
 
@@ -260,15 +312,29 @@ SGD_EXTRACTOR = ("ibn.and_or.extract(solver='sgd', lab _train_p_q with gamma_0 f
 
 def sgd_best_rate(values: torch.Tensor, noise_bound: float = 0.02, *, steps: int = SGD_STEPS,
                   lrs: Sequence[float] = SGD_LRS) -> dict[str, torch.Tensor]:
-    """The lab's SGD sparsifier of eq. 17 (Conventions page, eq-sparsest) run with every rate of
-    ``lrs``; per game the result with the smallest objective Σ_{S≠∅}|I^AND_S| + |I^OR_S| is kept.
+    r"""The lab's SGD sparsifier of eq. 17 (Conventions page, eq-sparsest) run with every rate of
+    ``lrs``; per game the result with the smallest objective
+    :math:`\sum_{S \neq \emptyset} |I^{\mathrm{AND}}_S| + |I^{\mathrm{OR}}_S|` is kept.
 
     Each run is ``ibn.and_or.extract(values, solver="sgd", steps=steps, lr=rate)`` (the faithful
-    lab procedure of :mod:`ibn.and_or.sgd`: start u^AND = u^OR = v/2 up to the bias, momentum
-    0.9, rate decayed log-uniformly from ``rate`` to ``rate``/10, δ clipped to ±ζ with
-    ζ = noise_bound·|v_N − v_∅| per game). The step size is not scale-free (the subgradient has
-    entries up to 2^n), hence several rates. Returns ``and_effects``, ``or_effects``, ``delta``,
-    ``objective`` (B, ...) and ``lr`` (the rate chosen per game).
+    lab procedure of :mod:`ibn.and_or.sgd`: start :math:`u^{\mathrm{AND}} = u^{\mathrm{OR}} =
+    v/2` up to the bias, momentum 0.9, rate decayed log-uniformly from ``rate`` to ``rate``/10,
+    :math:`\delta` clipped to :math:`\pm\zeta` with :math:`\zeta = \mathtt{noise\_bound} \cdot
+    |v_N - v_\emptyset|` per game; Conventions page, eq-noise-bound). The step size is not
+    scale-free (the subgradient has entries up to :math:`2^n`), hence several rates.
+
+    Args:
+        values: the games, ``(..., 2^n)`` (converted to float64).
+        noise_bound: the factor of :math:`\zeta` (default 0.02).
+        steps: the number of SGD steps per run (default :data:`SGD_STEPS`).
+        lrs: the initial learning rates tried (default :data:`SGD_LRS`).
+
+    Returns:
+        A dict: ``and_effects``, ``or_effects`` and ``delta`` ``(..., 2^n)``, ``objective``
+        ``(...)`` and ``lr`` ``(...)`` (the rate chosen per game).
+
+    Raises:
+        ValueError: ``lrs`` is empty.
     """
     if len(lrs) == 0:
         raise ValueError("lrs must name at least one learning rate")
@@ -289,7 +355,21 @@ def sgd_best_rate(values: torch.Tensor, noise_bound: float = 0.02, *, steps: int
 
 def effects_key(params: Mapping[str, Any], solver: str = "lp", noise_bound: float = 0.02, *,
                 sgd_steps: int = SGD_STEPS, sgd_lrs: Sequence[float] = SGD_LRS) -> dict[str, Any]:
-    """The cache params of :func:`interactions` (for ``show_provenance``)."""
+    r"""The cache params of :func:`interactions` (also for ``show_provenance``).
+
+    Args:
+        params: the games' params (:func:`setup_params`).
+        solver: ``"lp"`` (default) or ``"sgd"``.
+        noise_bound: the factor of the noise bound :math:`\zeta` (Conventions page,
+            eq-noise-bound; default 0.02).
+        sgd_steps: the SGD steps (part of the key with ``solver="sgd"`` only).
+        sgd_lrs: the SGD learning rates (part of the key with ``solver="sgd"`` only).
+
+    Returns:
+        A dict: ``games`` (the params), ``solver``, ``noise_bound`` and ``scale``; with
+        ``solver="sgd"`` also ``sgd_lrs``, ``sgd_steps`` and ``sgd_extractor``
+        (:data:`SGD_EXTRACTOR`).
+    """
     key = {"games": dict(params), "solver": solver, "noise_bound": noise_bound,
            "scale": params.get("scale")}
     if solver == "sgd":  # the implementation is part of the key (a new one is a new result)
@@ -301,12 +381,28 @@ def effects_key(params: Mapping[str, Any], solver: str = "lp", noise_bound: floa
 def interactions(params: Mapping[str, Any], solver: str = "lp", noise_bound: float = 0.02, *,
                  sgd_steps: int = SGD_STEPS, sgd_lrs: Sequence[float] = SGD_LRS,
                  recompute: bool = False, progress: bool = False) -> dict[str, Any]:
-    """Games of :func:`run_games` plus the AND-OR effects of every game (cached per solver).
+    r"""Games of :func:`run_games` plus the AND-OR effects of every game (cached per solver as
+    :func:`effects_name` under :func:`effects_key`; :func:`with_effects`).
 
-    Adds ``and``/``or`` (N, 2^n), ``baseline_and``/``baseline_or`` (k, N, 2^n) and the same with a
-    ``heldout_`` prefix to the games' result (:func:`with_effects`). ``sgd_steps`` / ``sgd_lrs``
-    set the SGD solver (:func:`sgd_best_rate`); ``progress`` shows a bar while the games are
-    played (:func:`run_games`).
+    Args:
+        params: the setup (:func:`setup_params`).
+        solver: ``"lp"`` (default: the exact optimum of Conventions page, eq-sparsest) or
+            ``"sgd"`` (the lab's SGD, :func:`sgd_best_rate`).
+        noise_bound: the factor of the noise bound :math:`\zeta` (Conventions page,
+            eq-noise-bound; default 0.02).
+        sgd_steps: the SGD steps (with ``solver="sgd"``).
+        sgd_lrs: the SGD learning rates tried (with ``solver="sgd"``).
+        recompute: ignore stored effects and compute them again (the games are still read
+            from their cache).
+        progress: a progress bar while the games are played (:func:`run_games`).
+
+    Returns:
+        The games' result plus ``and``, ``or`` ``(N, 2^n)``, ``baseline_and``,
+        ``baseline_or`` ``(k, N, 2^n)``, the same with a ``heldout_`` prefix, ``extractor``
+        and, with ``"sgd"``, ``sgd_lr`` (the rate chosen per game).
+
+    Raises:
+        ValueError: an unknown ``solver``.
     """
     return with_effects(run_games(params, progress=progress), params,
                         effects_name(params), solver, noise_bound,
@@ -316,10 +412,31 @@ def interactions(params: Mapping[str, Any], solver: str = "lp", noise_bound: flo
 def with_effects(games: Mapping[str, Any], params: Mapping[str, Any], name: str, solver: str = "lp",
                  noise_bound: float = 0.02, *, sgd_steps: int = SGD_STEPS,
                  sgd_lrs: Sequence[float] = SGD_LRS, recompute: bool = False) -> dict[str, Any]:
-    """``games`` (a result with ``values``, ``baseline_values`` and their ``heldout_`` versions,
-    games of ``params``) plus the AND-OR effects of every game, cached as ``name`` under
+    r"""Games plus the AND-OR effects of every game, cached as ``name`` under
     :func:`effects_key`. Shared by the image (:func:`interactions`) and the text setups
-    (:mod:`papers.generalizable_text`)."""
+    (:mod:`papers.generalizable_text`).
+
+    Args:
+        games: a games result with ``values`` ``(N, 2^n)``, ``baseline_values``
+            ``(k, N, 2^n)`` and their ``heldout_`` versions.
+        params: the params of those games (part of the cache key).
+        name: the cache name.
+        solver: ``"lp"`` (default: the exact optimum, :func:`ibn.and_or.extract`) or ``"sgd"``
+            (the lab's SGD, :func:`sgd_best_rate`).
+        noise_bound: the factor of the noise bound :math:`\zeta` (Conventions page,
+            eq-noise-bound; default 0.02).
+        sgd_steps: the SGD steps (with ``solver="sgd"``).
+        sgd_lrs: the SGD learning rates tried (with ``solver="sgd"``).
+        recompute: ignore stored effects and compute them again.
+
+    Returns:
+        ``games`` plus ``and``, ``or`` ``(N, 2^n)``, ``baseline_and``, ``baseline_or``
+        ``(k, N, 2^n)``, the same with a ``heldout_`` prefix, ``extractor`` and, with
+        ``"sgd"``, ``sgd_lr`` (and ``heldout_sgd_lr``).
+
+    Raises:
+        ValueError: an unknown ``solver``.
+    """
     if solver not in ("lp", "sgd"):
         raise ValueError(f"solver must be 'lp' or 'sgd', got {solver!r}")
     key = effects_key(params, solver, noise_bound, sgd_steps=sgd_steps, sgd_lrs=sgd_lrs)
@@ -357,10 +474,24 @@ def with_effects(games: Mapping[str, Any], params: Mapping[str, Any], name: str,
 
 def split_strengths(res: Mapping[str, Any], k: int | None = None, *, prefix: str = "",
                     tau: float | torch.Tensor | None = None) -> tuple[Strengths, Strengths, Strengths]:
-    """Per-sample (A, A_gen, A_non), each (N, n+1), using the first ``k`` baselines
-    (Conventions page, eq-gen-non).
+    r"""Per-sample :math:`A`, :math:`A_{\mathrm{gen}}` and :math:`A_{\mathrm{non}}` using the
+    first ``k`` baselines (Conventions page, eq-rho-hat, eq-order-strength, eq-gen-non).
 
-    ``tau`` defaults to 0.02·E_x|v(x_N) − v(x_∅)| over the target's values of these samples.
+    Args:
+        res: games plus effects (:func:`interactions`): ``{prefix}values``, ``{prefix}and``,
+            ``{prefix}or`` ``(N, 2^n)``, ``{prefix}baseline_and`` and ``{prefix}baseline_or``
+            ``(k, N, 2^n)``.
+        k: the number of baselines used, the first ones (None: all).
+        prefix: ``""`` (default: the training samples) or ``"heldout_"`` (the held-out ones).
+        tau: the salience threshold :math:`\tau` (Conventions page, eq-salient); None:
+            :math:`0.02 \cdot \mathbb{E}_x |v(x_N) - v(x_\emptyset)|` over the target's values of
+            these samples.
+
+    Returns:
+        ``(total, gen, non)``, :class:`~ibn.distributions.Strengths` of shape ``(N, n+1)``.
+
+    Raises:
+        ValueError: ``k`` is not between 1 and the number of baselines.
     """
     a, o = res[f"{prefix}and"], res[f"{prefix}or"]
     kk = res[f"{prefix}baseline_and"].shape[0] if k is None else k
@@ -373,9 +504,16 @@ def split_strengths(res: Mapping[str, Any], k: int | None = None, *, prefix: str
 
 
 def cancellation(s: Strengths) -> torch.Tensor:
-    """|A⁺ + A⁻| / (A⁺ − A⁻) per order (..., n+1); 0 = full +/− cancellation, 1 = one sign only.
+    r"""The cancellation ratio per order,
+    :math:`|A^{(m),+} + A^{(m),-}| / (A^{(m),+} - A^{(m),-})`: 0 = full :math:`\pm`
+    cancellation, 1 = one sign only. (:math:`A^{(m),-} \le 0`, so the denominator is
+    :math:`A^{(m),+} + |A^{(m),-}|`.)
 
-    NaN where an order has no strength. (A⁻ ≤ 0, so A⁺ − A⁻ = A⁺ + |A⁻|.)
+    Args:
+        s: the curves, ``(..., n+1)``.
+
+    Returns:
+        The ratios, ``(..., n+1)``; NaN where an order has no strength.
     """
     den = s.plus - s.minus
     return torch.where(den > 0, (s.plus + s.minus).abs() / den.where(den > 0, torch.ones_like(den)),
@@ -383,7 +521,15 @@ def cancellation(s: Strengths) -> torch.Tensor:
 
 
 def cancellation_total(s: Strengths) -> torch.Tensor:
-    """Σ_m |A⁺ + A⁻| / Σ_m (A⁺ − A⁻) over the orders (per leading index); NaN if empty."""
+    r"""The cancellation ratio over all orders,
+    :math:`\sum_m |A^{(m),+} + A^{(m),-}| / \sum_m (A^{(m),+} - A^{(m),-})`.
+
+    Args:
+        s: the curves, ``(..., n+1)``.
+
+    Returns:
+        The ratio per leading index, ``(...)``; NaN where the curve has no strength.
+    """
     num = (s.plus + s.minus).abs().sum(-1)
     den = (s.plus - s.minus).sum(-1)
     return torch.where(den > 0, num / den.where(den > 0, torch.ones_like(den)),
@@ -398,13 +544,21 @@ def _nan_stats(x: torch.Tensor) -> tuple[float, float]:
 
 
 def shape_summary(total: Strengths, gen: Strengths, non: Strengths) -> dict[str, float]:
-    """Shape statistics of per-sample curves (N, n+1): means, spread over samples, shares.
+    r"""Shape statistics of per-sample curves: means, spread over samples, shares.
 
-    ``mean_order_*`` is the strength-weighted mean order of the sample-averaged curve,
-    ``mean_order_*_std`` the standard deviation of the per-sample values; ``peak_*`` the peak
-    order of the averaged curve; ``cancel_*`` the cancellation ratio Σ|A⁺+A⁻| / Σ(A⁺−A⁻) of the
-    averaged curve (``_std`` over samples); ``non_share`` the fraction of the total strength
-    that is non-generalizable.
+    Args:
+        total: the per-sample :math:`A`, ``(N, n+1)``.
+        gen: the per-sample :math:`A_{\mathrm{gen}}`, ``(N, n+1)``.
+        non: the per-sample :math:`A_{\mathrm{non}}`, ``(N, n+1)``.
+
+    Returns:
+        A dict, with ``*`` each of ``total``, ``gen`` and ``non``: ``mean_order_*`` (the
+        strength-weighted mean order of the sample-averaged curve,
+        :func:`ibn.distributions.mean_order`) and ``mean_order_*_std`` (the standard deviation
+        of the per-sample values); ``peak_*`` (the peak order of the averaged curve);
+        ``cancel_*`` (:func:`cancellation_total` of the averaged curve) and ``cancel_*_std``
+        (over the samples); ``strength_*`` (the total strength of the averaged curve);
+        ``non_share`` (``strength_non / strength_total``, NaN when that is 0) and ``n``.
     """
     out: dict[str, float] = {}
     for key, s in (("total", total), ("gen", gen), ("non", non)):
@@ -421,8 +575,18 @@ def shape_summary(total: Strengths, gen: Strengths, non: Strengths) -> dict[str,
 
 
 def decay_verdict(summary: Mapping[str, float]) -> tuple[bool, str]:
-    """Claim 1 (decay): the generalizable curve peaks at a low order (≤ max(2, n/4)) and its
-    strength-weighted mean order is below both n/2 and the non-generalizable one."""
+    r"""Claim 1 (decay): the generalizable curve peaks at a low order
+    (:math:`\le \max(2, \operatorname{round}(n/4))`) and its strength-weighted mean order is
+    below both :math:`n/2` and the non-generalizable one.
+
+    Args:
+        summary: :func:`shape_summary` (or a mapping with ``n``, ``peak_gen``,
+            ``mean_order_gen`` and ``mean_order_non``).
+
+    Returns:
+        ``(passed, why)``: whether every check holds, and each check with its numbers and
+        ``yes`` or ``NO``.
+    """
     n = summary["n"]
     low = max(2, round(n / 4))
     checks = {f"peak_gen {summary['peak_gen']} <= {low}": summary["peak_gen"] <= low,
@@ -435,8 +599,18 @@ def decay_verdict(summary: Mapping[str, float]) -> tuple[bool, str]:
 
 
 def spindle_verdict(summary: Mapping[str, float]) -> tuple[bool, str]:
-    """Claim 2 (spindle): the non-generalizable curve peaks at an interior order (2..n−1), its mean
-    order exceeds the generalizable one, and its +/− cancellation is stronger (smaller ratio)."""
+    r"""Claim 2 (spindle): the non-generalizable curve peaks at an interior order
+    (:math:`2 \le m^* \le n - 1`), its mean order exceeds the generalizable one, and its
+    :math:`\pm` cancellation is stronger (a smaller ratio, :func:`cancellation_total`).
+
+    Args:
+        summary: :func:`shape_summary` (``n``, ``peak_non``, ``mean_order_non``,
+            ``mean_order_gen``, ``cancel_non`` and ``cancel_gen`` are read).
+
+    Returns:
+        ``(passed, why)``: whether every check holds, and each check with its numbers and
+        ``yes`` or ``NO``.
+    """
     n = summary["n"]
     checks = {f"2 <= peak_non {summary['peak_non']} <= {n - 1}": 2 <= summary["peak_non"] <= n - 1,
               f"mean_order_non {summary['mean_order_non']:.2f} > mean_order_gen "
@@ -448,7 +622,15 @@ def spindle_verdict(summary: Mapping[str, float]) -> tuple[bool, str]:
 
 
 def order_table(curves: Mapping[str, Strengths]) -> list[dict[str, float]]:
-    """Rows m = 1..n of A^(m),± (and the cancellation ratio) of named averaged curves."""
+    r"""A table of named averaged curves, one row per order :math:`m = 1, \dots, n`.
+
+    Args:
+        curves: named curves, each ``(n+1,)`` (all of the same n).
+
+    Returns:
+        One dict per order: ``m`` and, per name, ``<name>+`` (:math:`A^{(m),+}`), ``<name>-``
+        (:math:`A^{(m),-}`) and ``<name> cancel`` (:func:`cancellation`).
+    """
     rows = []
     first = next(iter(curves.values()))
     for m in range(1, first.n + 1):
@@ -463,16 +645,38 @@ def order_table(curves: Mapping[str, Strengths]) -> list[dict[str, float]]:
 
 def fit_theory(total: Strengths, and_star: torch.Tensor, or_star: torch.Tensor, **kw: Any
                ) -> dist.DisentangleResult:
-    """Eq. 10: fit decay(I*) + spindle to the sample-averaged measured curve (no warnings)."""
+    r"""Eq. 10 (Conventions page, eq-disentangle): fit
+    :math:`A_{\mathrm{decay}}(I^*) + A_{\mathrm{spindle}}` to the sample-averaged measured curve
+    (:func:`ibn.distributions.disentangle`, without warnings unless ``on_failure`` says).
+
+    Args:
+        total: the measured :math:`A`, per sample ``(N, n+1)`` (averaged here).
+        and_star: the AND effects of :math:`I^*`, ``(..., 2^n)``.
+        or_star: the OR effects of :math:`I^*`, of the same shape.
+        **kw: further keyword arguments of :func:`ibn.distributions.disentangle` (e.g.
+            ``alpha_bounds``, ``log10_delta_bounds``; ``on_failure`` defaults to
+            ``"ignore"``).
+
+    Returns:
+        The :class:`~ibn.distributions.disentangle.DisentangleResult`.
+    """
     kw.setdefault("on_failure", "ignore")
     return dist.disentangle(total.mean(), and_star, or_star, **kw)
 
 
 def cross_similarity(gen: Strengths, non: Strengths, fit: dist.DisentangleResult) -> dict[str, float]:
-    """SIM of eq. 11 plus the per-part Jaccard similarities, matched and swapped.
+    r"""SIM of eq. 11 (Conventions page, eq-jaccard) plus the per-part Jaccard similarities,
+    matched and swapped. A disentangling that means something has ``sim > sim_swapped``.
 
-    ``sim`` compares (gen, non) with (decay, spindle); ``sim_swapped`` with (spindle, decay). A
-    disentangling that means something has ``sim > sim_swapped``.
+    Args:
+        gen: :math:`A_{\mathrm{gen}}`, per sample ``(N, n+1)`` (averaged here).
+        non: :math:`A_{\mathrm{non}}`, per sample ``(N, n+1)`` (averaged here).
+        fit: an eq. 10 fit (:func:`fit_theory`).
+
+    Returns:
+        A dict: ``sim`` (gen and non against decay and spindle), ``sim_swapped`` (against
+        spindle and decay), and the Jaccard similarities ``gen_vs_decay``,
+        ``gen_vs_spindle``, ``non_vs_spindle`` and ``non_vs_decay``.
     """
     g, nn_ = gen.mean(), non.mean()
     return {"sim": dist.similarity(g, nn_, fit.decay, fit.spindle),
@@ -518,21 +722,42 @@ PRESETS: dict[str, GamesSpec] = {
 def setup_of(model: str, dataset: str, settings: Mapping[str, Any], scale: str | None,
              seed: int = 0) -> dict[str, Any]:
     """:func:`setup_params` with the notebooks' rule: every setup trains
-    max(k_ablation + [k]) baselines (for the k ablation).
+    ``max(k_ablation + [k])`` baselines (for the k ablation).
 
-    ``seed`` seeds the target (``seed``), the baselines (``seed + 1 ... seed + k_max``), the
-    training subset and the sample and player draws."""
+    Args:
+        model: the architecture (a name of :func:`ibn.models.build`).
+        dataset: the dataset (normalised by :func:`ibn.data.dataset_name`).
+        settings: a preset of :data:`PRESETS` (or a mapping with its fields).
+        scale: ``"smoke"``, ``"book"`` or ``"paper"``, recorded for provenance tables (None:
+            not recorded).
+        seed: seeds the target (``seed``), the baselines (``seed + 1 ... seed + k_max``), the
+            training subset and the sample and player draws (default 0).
+
+    Returns:
+        The :func:`run_games` params.
+    """
     k_max = max(list(settings.get("k_ablation", [])) + [settings["k"]])
     return setup_params(model, dataset, settings, seed=seed, k_max=k_max, scale=scale)
 
 
 def setup_params(model: str, dataset: str, settings: Mapping[str, Any], *, k_max: int | None = None,
                  seed: int = 0, scale: str | None = None) -> dict[str, Any]:
-    """The :func:`run_games` params of one setup from a notebook's preset ``settings``.
+    """The :func:`run_games` params of one setup from a notebook's preset.
 
-    ``settings["training"][model]`` (optional) overrides the ``target`` / ``baseline`` training
-    settings for that model. ``scale`` (smoke / book / paper) is recorded so that provenance
-    tables can show it.
+    Args:
+        model: the architecture (a name of :func:`ibn.models.build`).
+        dataset: the dataset (normalised by :func:`ibn.data.dataset_name`).
+        settings: a preset of :data:`PRESETS` (or a mapping with its fields);
+            ``settings["training"][model]`` (optional) overrides the ``target`` / ``baseline``
+            training settings for that model.
+        k_max: the number of baselines trained (None: ``settings["k"]``).
+        seed: the setup's seed (default 0; see :func:`setup_of`).
+        scale: ``"smoke"``, ``"book"`` or ``"paper"``, recorded so that provenance tables can
+            show it (None: not recorded).
+
+    Returns:
+        A dict with ``n_players``, ``n_samples``, ``n_heldout``, ``n_eval``, ``target``,
+        ``baseline``, ``model``, ``dataset``, ``seed``, ``scale`` and ``k_max``.
     """
     keys = ("n_players", "n_samples", "n_heldout", "n_eval", "target", "baseline")
     p = {k: settings[k] for k in keys}
@@ -544,7 +769,17 @@ def setup_params(model: str, dataset: str, settings: Mapping[str, Any], *, k_max
 
 
 def per_sample_share(part: Strengths, total: Strengths) -> torch.Tensor:
-    """Σ_m (|A_part⁺| + |A_part⁻|) / Σ_m (|A⁺| + |A⁻|) per sample (NaN where the total is 0)."""
+    r"""The share of a part in the total strength, per sample:
+    :math:`\sum_m (|A^{(m),+}_{\mathrm{part}}| + |A^{(m),-}_{\mathrm{part}}|) / \sum_m
+    (|A^{(m),+}| + |A^{(m),-}|)`.
+
+    Args:
+        part: the part's curves (e.g. :math:`A_{\mathrm{non}}`), ``(N, n+1)``.
+        total: the total curves :math:`A`, ``(N, n+1)``.
+
+    Returns:
+        The shares, ``(N,)``; NaN where the total is 0.
+    """
     num, den = part.total().sum(-1), total.total().sum(-1)
     return torch.where(den > 0, num / den.where(den > 0, torch.ones_like(den)),
                        torch.full_like(den, float("nan")))
@@ -552,11 +787,20 @@ def per_sample_share(part: Strengths, total: Strengths) -> torch.Tensor:
 
 def heldout_groups(res: Mapping[str, Any], k: int | None = None
                    ) -> dict[str, tuple[Strengths, Strengths, Strengths, torch.Tensor]]:
-    """Held-out samples split by the target's prediction (paper B Fig. 8).
+    r"""Held-out samples split by the target's prediction (paper B Fig. 8).
 
-    Returns ``{"correct": ..., "misclassified": ...}``, each ``(A, A_gen, A_non, index)`` with
-    per-sample curves (N_group, n+1); one τ (0.02·E_x|v(x_N) − v(x_∅)| over all held-out
-    samples) serves both groups so that they are comparable. A group without samples is left out.
+    One :math:`\tau = 0.02 \cdot \mathbb{E}_x |v(x_N) - v(x_\emptyset)|` over all held-out
+    samples (Conventions page, eq-salient) serves both groups, so that they are comparable.
+
+    Args:
+        res: games plus effects (:func:`interactions`) with the ``heldout_`` keys and
+            ``heldout_correct``.
+        k: the number of baselines used, the first ones (None: all).
+
+    Returns:
+        ``{"correct": ..., "misclassified": ...}``, each ``(A, A_gen, A_non, index)``: the
+        group's per-sample curves ``(N_group, n+1)`` and its positions among the held-out
+        samples. A group without samples is left out.
     """
     tau = dist.tau_from_values(res["heldout_values"])
     tot, gen, non = split_strengths(res, k, prefix="heldout_", tau=tau)
@@ -570,6 +814,15 @@ def heldout_groups(res: Mapping[str, Any], k: int | None = None
 
 
 def spindle_share(fit: dist.DisentangleResult) -> float:
-    """Σ|A_spindle| / (Σ|A_decay| + Σ|A_spindle|) of a fitted eq. 10 (both signs, all orders)."""
+    r"""The spindle share of a fitted eq. 10,
+    :math:`\sum |A_{\mathrm{spindle}}| / (\sum |A_{\mathrm{decay}}| + \sum |A_{\mathrm{spindle}}|)`
+    (both signs, all orders).
+
+    Args:
+        fit: the fit (:func:`fit_theory`).
+
+    Returns:
+        The share; NaN when both parts are 0.
+    """
     sp, de = float(fit.spindle.total().sum()), float(fit.decay.total().sum())
     return sp / (sp + de) if sp + de > 0 else float("nan")

@@ -1,4 +1,4 @@
-"""Paper B Fig. 2, text half: generalizable vs non-generalizable interactions of BERT-type
+r"""Paper B Fig. 2, text half: generalizable vs non-generalizable interactions of BERT-type
 classifiers on the Rotten Tomatoes sentences (Conventions page, conventions-generalizable and
 conventions-protocol-b).
 
@@ -11,9 +11,9 @@ trains (or loads, cached weights)
 * ``k_max`` **baselines** on the first ``n_train`` sentences of the TEST split, seeded
   ``seed + 1 ... seed + k_max`` (one seed each, Conventions page, conventions-generalizable),
 
-then records v(x_T) for all 2^n coalitions (v = log-odds of the true label; players = ``n_players``
-meaningful words masked with [MASK], :func:`papers.text_models.text_values`) of the target
-and of every baseline on
+then records :math:`v(x_T)` for all :math:`2^n` coalitions (:math:`v` the log-odds of the true
+label, Conventions page, eq-reward; players: ``n_players`` meaningful words masked with [MASK],
+:func:`papers.text_models.text_values`) of the target and of every baseline on
 
 * ``n_samples`` training sentences of the target (label not flipped, correctly classified, with
   at least ``n_players`` meaningful words, so every game has exactly n players), and
@@ -71,8 +71,22 @@ TEXT_PRESETS: dict[str, TextGamesSpec] = {
 
 def text_setup(model: str, settings: Mapping[str, Any], scale: str | None, seed: int = 0
                ) -> dict[str, Any]:
-    """The :func:`run_text_games` params of ``model`` from a preset of :data:`TEXT_PRESETS`
-    (``k_max`` = max(k_ablation + [k]); ``scale`` is recorded for provenance tables)."""
+    """The :func:`run_text_games` params of one text setup from a preset.
+
+    Args:
+        model: the classifier, one of :data:`TEXT_MODELS`.
+        settings: a preset of :data:`TEXT_PRESETS` (or a mapping with its fields); the setup
+            trains ``k_max = max(k_ablation + [k])`` baselines.
+        scale: ``"smoke"``, ``"book"`` or ``"paper"``, recorded for provenance tables (None:
+            not recorded).
+        seed: seeds the target (``seed``), the baselines (``seed + 1 ... seed + k_max``) and the
+            sentence and player draws (default 0).
+
+    Returns:
+        A dict with ``n_players``, ``n_samples``, ``n_heldout``, ``n_eval``, ``target``,
+        ``baseline``, ``model``, ``dataset`` (:data:`DATASET`), ``seed``, ``scale`` and
+        ``k_max``.
+    """
     keys = ("n_players", "n_samples", "n_heldout", "n_eval", "target", "baseline")
     p = {k: settings[k] for k in keys}
     k_max = max(list(settings.get("k_ablation", [])) + [settings["k"]])
@@ -81,7 +95,16 @@ def text_setup(model: str, settings: Mapping[str, Any], scale: str | None, seed:
 
 
 def predict_texts(net: nn.Module, texts: Sequence[str], batch: int = 64) -> torch.Tensor:
-    """Predicted labels of ``texts`` (a classifier with ``collate``, :class:`ibn.models.BertClassifier`)."""
+    """Predicted labels of sentences.
+
+    Args:
+        net: a classifier with ``collate`` (:class:`ibn.models.BertClassifier`).
+        texts: the sentences.
+        batch: the number of sentences per forward pass (default 64).
+
+    Returns:
+        The predicted labels, ``(len(texts),)``, int64 on the CPU.
+    """
     out = []
     with torch.inference_mode():
         for i in range(0, len(texts), batch):
@@ -90,9 +113,20 @@ def predict_texts(net: nn.Module, texts: Sequence[str], batch: int = 64) -> torc
 
 
 def run_text_games(params: Mapping[str, Any], *, recompute: bool = False) -> dict[str, Any]:
-    """Values v(x_T) of the target and of the k baselines on chosen sentences (cached as
-    ``B_games_<model>_rt_sentences``); the keys of
-    :func:`papers.generalizable.run_games` (``players``: the word positions masked)."""
+    r"""Values :math:`v(x_T)` of the target and of the k baselines on chosen sentences (cached
+    as ``B_games_<model>_rt_sentences``; see the module).
+
+    Args:
+        params: the setup (:func:`text_setup`); the whole mapping is the cache key.
+        recompute: ignore a stored result and compute it again.
+
+    Returns:
+        The keys of :func:`papers.generalizable.run_games` (``values`` ``(N, 2^n)``,
+        ``baseline_values`` ``(k_max, N, 2^n)``, their ``heldout_`` versions, ``labels``,
+        ``indices``, ``heldout_correct``, ``n_flipped``, ``baselines_reused`` (0), the
+        accuracies; ``players``: the words masked, per sentence) plus ``texts`` (the training
+        sentences, as JSON).
+    """
     p = dict(params)
     return results.cached(G.games_name(p), p, lambda: _compute(p),
                           recompute=recompute)
@@ -169,16 +203,44 @@ def _compute(p: dict[str, Any]) -> dict[str, Any]:
 
 def text_interactions(params: Mapping[str, Any], solver: str = "lp", noise_bound: float = 0.02, *,
                       recompute: bool = False, **sgd: Any) -> dict[str, Any]:
-    """:func:`run_text_games` plus the AND-OR effects of every game
-    (``generalizable.with_effects``, cached as ``B_effects_<model>_rt_sentences``)."""
+    r""":func:`run_text_games` plus the AND-OR effects of every game
+    (:func:`papers.generalizable.with_effects`, cached as ``B_effects_<model>_rt_sentences``).
+
+    Args:
+        params: the setup (:func:`text_setup`).
+        solver: ``"lp"`` (default: the exact optimum of Conventions page, eq-sparsest) or
+            ``"sgd"`` (the lab's SGD, :func:`papers.generalizable.sgd_best_rate`).
+        noise_bound: the factor of the noise bound :math:`\zeta` (Conventions page,
+            eq-noise-bound; default 0.02).
+        recompute: ignore stored effects and compute them again (the games are still read
+            from their cache).
+        **sgd: ``sgd_steps`` and ``sgd_lrs`` of :func:`papers.generalizable.with_effects`.
+
+    Returns:
+        The games plus ``and``, ``or`` ``(N, 2^n)``, ``baseline_and``, ``baseline_or``
+        ``(k, N, 2^n)`` and the same with a ``heldout_`` prefix.
+
+    Raises:
+        ValueError: an unknown ``solver``.
+    """
     return G.with_effects(run_text_games(params), params, G.effects_name(params),
                           solver, noise_bound, recompute=recompute, **sgd)
 
 
 def target_accuracy(params: Mapping[str, Any], *, recompute: bool = False) -> dict[str, float]:
-    """Accuracies of the target of ``params`` alone (no baselines, no games; cached as
-    ``B_text_target_<model>``): ``train_acc`` (last epoch, noisy labels) and ``test_acc`` (first
-    ``n_eval`` test sentences). For a model whose games are not run, to say how well it learned."""
+    """Accuracies of the target of a setup alone (no baselines, no games; cached as
+    ``B_text_target_<model>``). For a model whose games are not run, to say how well it learned.
+
+    Args:
+        params: the setup (:func:`text_setup`; ``model``, ``seed``, ``target``, ``n_eval`` and
+            ``scale`` are read and make the cache key).
+        recompute: ignore a stored result and compute it again (the stored model is still
+            loaded).
+
+    Returns:
+        ``{"train_acc": ..., "test_acc": ...}``: the last epoch's training accuracy (on the
+        noisy labels) and the accuracy on the first ``n_eval`` test sentences.
+    """
     p = {k: params[k] for k in ("model", "seed", "target", "n_eval", "scale")}
 
     def compute() -> dict[str, float]:

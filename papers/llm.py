@@ -1,8 +1,9 @@
-"""Paper B Fig. 6: the AND-OR logical model of a language model's next-token prediction.
+r"""Paper B Fig. 6: the AND-OR logical model of a language model's next-token prediction.
 
-Players are n words of a prompt; the game value is the log-odds of a target next token
-(paper B eq. 1; Conventions page, eq-reward), v(x_T) = logit_{y*} − logsumexp(other logits),
-computed by a causal LM (SmolLM2-135M, :func:`ibn.models.smollm2`) on the masked prompt x_T.
+Players are :math:`n` words of a prompt; the game value is the log-odds of a target next token
+(paper B eq. 1; Conventions page, eq-reward),
+:math:`v(x_T) = z_{y^*}(x_T) - \log \sum_{y \neq y^*} e^{z_y(x_T)}`, computed by a causal LM
+(SmolLM2-135M, :func:`ibn.models.smollm2`) on the masked prompt :math:`x_T`.
 
 **Masking baseline (decision).** SmolLM2 has no [MASK] token. A masked word is **removed**
 from the prompt (:class:`WordRemovalMasker`, ``mode="remove"``): the LM then reads a shorter,
@@ -12,11 +13,13 @@ would add interactions of its own with the others). Words that are not players a
 ``mode="replace"`` (every token of a masked word replaced by one fixed token, e.g. the
 end-of-text token) is available for comparison.
 
-The 2^n values are decomposed by the sparsest AND-OR decomposition (paper B eq. 17;
-Conventions page, eq-sparsest) with
-``ibn.and_or.extract``. :func:`predict` evaluates the logical model
-h(x_T) = b + Σ_{∅≠S⊆T} I^AND_S + Σ_{S∩T≠∅} I^OR_S (universal matching: h = v − δ), and
-:func:`topk_explained` how much of v the k most salient patterns explain.
+The :math:`2^n` values are decomposed by the sparsest AND-OR decomposition (paper B eq. 17;
+Conventions page, eq-sparsest) with :func:`ibn.and_or.extract`. :func:`predict` evaluates the
+logical model
+:math:`h(x_T) = b + \sum_{\emptyset \neq S \subseteq T} I^{\mathrm{AND}}_S
++ \sum_{S \cap T \neq \emptyset} I^{\mathrm{OR}}_S` (universal matching: :math:`h = v - \delta`,
+Conventions page, eq-universal-matching), and :func:`topk_explained` how much of :math:`v` the
+:math:`k` most salient patterns explain (Conventions page, eq-salient).
 """
 
 from __future__ import annotations
@@ -41,9 +44,18 @@ _WORD_RE = re.compile(r"\s*[^\W_]+(?:'[^\W_]+)?|\s*[^\w\s]+|\s*_+")
 
 
 def split_words(text: str) -> list[str]:
-    """Segments of ``text``: each word or punctuation run with its leading whitespace.
+    r"""Segments of a text: each word or punctuation run with its leading whitespace.
 
     ``"".join(split_words(t)) == t.rstrip()`` for texts without trailing whitespace.
+
+    Args:
+        text: the prompt.
+
+    Returns:
+        The segments, in order.
+
+    Raises:
+        ValueError: the text cannot be segmented this way.
     """
     segs = _WORD_RE.findall(text)
     if "".join(segs) != text.rstrip():
@@ -52,14 +64,30 @@ def split_words(text: str) -> list[str]:
 
 
 class WordRemovalMasker:
-    """Words of one prompt as players for a causal LM (``ibn.games`` masker protocol).
+    r"""Words of one prompt as players for a causal LM (the masker protocol of :mod:`ibn.games`).
 
-    ``players``: the words (without their leading space) that act as players, in any order;
-    each must occur in ``text`` (the first free occurrence is used) and player i is the i-th
-    word **in sentence order** (bit i). ``mode="remove"`` drops the masked words' tokens (the
-    batch is right-padded, the LM reads the last real position); ``mode="replace"`` puts
-    ``replace_id`` in place of each of their tokens. Each word is tokenised with its leading
-    space, so the unmasked prompt is the concatenation of the words' tokens.
+    Player :math:`i` is the :math:`i`-th player word **in sentence order** (bit :math:`i`,
+    Conventions page, eq-mask). ``mode="remove"`` drops the masked words' tokens (the batch is
+    right-padded, the LM reads the last real position); ``mode="replace"`` puts ``replace_id`` in
+    place of each of their tokens. Each word is tokenised with its leading space, so the unmasked
+    prompt is the concatenation of the words' tokens. Attributes: ``players`` (the words in
+    sentence order), ``n_players``, ``input_ids`` (the unmasked prompt's tokens) and ``owner``
+    (the player of each token, −1 for tokens that always stay).
+
+    Args:
+        tokenizer: the LM's Hugging Face tokenizer (called on each segment without special
+            tokens; its ``pad_token_id``, else ``eos_token_id``, pads the batches).
+        text: the prompt.
+        players: the words (without their leading space) that act as players, in any order;
+            each must occur in ``text`` (the first free occurrence is used).
+        mode: ``"remove"`` (default) or ``"replace"``.
+        replace_id: the token that replaces a masked word's tokens; required for
+            ``mode="replace"``.
+        batch_size: masked prompts per forward pass (default 64).
+
+    Raises:
+        ValueError: an unknown ``mode``, ``"replace"`` without ``replace_id``, a player word not
+            in ``text``, or a text that cannot be segmented.
     """
 
     def __init__(self, tokenizer: Any, text: str, players: Sequence[str], *, mode: str = "remove",
@@ -94,14 +122,30 @@ class WordRemovalMasker:
         self.pad_id = int(pad if pad is not None else (tokenizer.eos_token_id or 0))
 
     def keep_tokens(self, masks: torch.Tensor) -> torch.Tensor:
-        """(k, L) bool: which tokens each coalition keeps (non-player tokens always)."""
+        r"""Which tokens each coalition keeps (the tokens of non-player words always).
+
+        Args:
+            masks: bool coalitions :math:`(k, n)`, column :math:`i` = player :math:`i` present.
+
+        Returns:
+            A bool tensor :math:`(k, L)`, :math:`L` the unmasked prompt's number of tokens.
+        """
         masks = torch.as_tensor(masks).bool()
         ext = torch.cat([masks, torch.ones(masks.shape[0], 1, dtype=torch.bool)], 1)
         idx = torch.where(self.owner < 0, masks.shape[1], self.owner)
         return ext[:, idx]
 
     def batch(self, masks: torch.Tensor) -> dict[str, torch.Tensor]:
-        """``input_ids`` and ``attention_mask`` (k, L') of the masked prompts."""
+        r"""The model inputs of the masked prompts.
+
+        Args:
+            masks: bool coalitions :math:`(k, n)`, column :math:`i` = player :math:`i` present.
+
+        Returns:
+            ``{"input_ids": ..., "attention_mask": ...}``, two long tensors :math:`(k, L')`:
+            right-padded to the longest kept prompt for ``"remove"``, the full length :math:`L`
+            for ``"replace"``.
+        """
         keep = self.keep_tokens(torch.as_tensor(masks).cpu())
         ids = self.input_ids.expand(keep.shape[0], -1)
         if self.mode == "replace":
@@ -118,7 +162,15 @@ class WordRemovalMasker:
         return {"input_ids": out, "attention_mask": att}
 
     def texts(self, masks: torch.Tensor) -> list[str]:
-        """The masked prompts as text (removed words dropped; for display)."""
+        r"""The masked prompts as text, for display (removed words dropped, also in ``"replace"``
+        mode).
+
+        Args:
+            masks: bool coalitions :math:`(k, n)`, column :math:`i` = player :math:`i` present.
+
+        Returns:
+            One string per coalition, stripped.
+        """
         masks = torch.as_tensor(masks).bool()
         out = []
         for row in masks:
@@ -128,6 +180,17 @@ class WordRemovalMasker:
         return out
 
     def __call__(self, model: torch.nn.Module, x: Any, masks: torch.Tensor) -> torch.Tensor:
+        r"""The LM's logits on the masked prompts, in batches of ``batch_size``.
+
+        Args:
+            model: the causal LM (called with ``input_ids`` and ``attention_mask``, returning the
+                logits of the next token).
+            x: unused (the prompt is the masker's).
+            masks: bool coalitions :math:`(k, n)`, column :math:`i` = player :math:`i` present.
+
+        Returns:
+            The logits :math:`(k, \text{vocabulary})`.
+        """
         dev = next(model.parameters()).device
         outs = []
         for s in range(0, masks.shape[0], self.batch_size):
@@ -136,13 +199,22 @@ class WordRemovalMasker:
         return torch.cat(outs, 0)
 
     def describe(self) -> dict[str, Any]:
+        r"""The masker's settings, for a result's provenance.
+
+        Returns:
+            A dict: ``masker``, ``text``, ``players``, ``mode`` and ``replace_id``.
+        """
         return {"masker": "WordRemovalMasker", "text": self.text, "players": self.players,
                 "mode": self.mode, "replace_id": self.replace_id}
 
 
 @functools.lru_cache(maxsize=1)
 def load_lm() -> torch.nn.Module:
-    """SmolLM2-135M (``ibn.models.build("smollm2")``), loaded once per process, eval mode."""
+    r"""SmolLM2-135M (``ibn.models.build("smollm2")``), loaded once per process, eval mode.
+
+    Returns:
+        The causal LM; its tokenizer is ``.tokenizer``.
+    """
     from transformers.utils import logging as hf_logging
 
     from ibn.models import build
@@ -155,7 +227,18 @@ def load_lm() -> torch.nn.Module:
 
 
 def target_id(tokenizer: Any, target: str) -> int:
-    """The token id of ``target`` (e.g. ``" Paris"``); it must be exactly one token."""
+    r"""The token id of a one-token target.
+
+    Args:
+        tokenizer: the LM's Hugging Face tokenizer.
+        target: the target text, e.g. ``" Paris"`` (with its leading space).
+
+    Returns:
+        The token id.
+
+    Raises:
+        ValueError: ``target`` is not exactly one token.
+    """
     ids = tokenizer(target, add_special_tokens=False)["input_ids"]
     if len(ids) != 1:
         raise ValueError(f"target {target!r} is {len(ids)} tokens {ids}; choose a one-token target")
@@ -164,10 +247,18 @@ def target_id(tokenizer: Any, target: str) -> int:
 
 def predict(and_effects: torch.Tensor, or_effects: torch.Tensor, masks: torch.Tensor
             ) -> torch.Tensor:
-    """h(x_T) = b + Σ_{∅≠S⊆T} I^AND_S + Σ_{S∩T≠∅} I^OR_S for each row T of ``masks``
+    r"""The logical model
+    :math:`h(x_T) = b + \sum_{\emptyset \neq S \subseteq T} I^{\mathrm{AND}}_S
+    + \sum_{S \cap T \neq \emptyset} I^{\mathrm{OR}}_S` for each row :math:`T` of ``masks``
     (Conventions page, eq-universal-matching).
 
-    ``and_effects[0]`` is the bias b; ``or_effects[0]`` is ignored. ``masks``: (k, n) bool.
+    Args:
+        and_effects: the AND effects :math:`(2^n,)`; ``and_effects[0]`` is the bias :math:`b`.
+        or_effects: the OR effects :math:`(2^n,)`; ``or_effects[0]`` is ignored.
+        masks: bool coalitions :math:`(k, n)`.
+
+    Returns:
+        A float64 tensor :math:`(k,)`.
     """
     a = torch.as_tensor(and_effects, dtype=torch.float64)
     o = torch.as_tensor(or_effects, dtype=torch.float64).clone()
@@ -177,14 +268,35 @@ def predict(and_effects: torch.Tensor, or_effects: torch.Tensor, masks: torch.Te
 
 
 def random_masks(n: int, k: int, seed: int = 0) -> torch.Tensor:
-    """``k`` random coalitions (k, n) bool, each player kept with probability ½ (seeded)."""
+    r"""Random coalitions, each player kept with probability 1/2 (seeded).
+
+    Args:
+        n: the number of players.
+        k: the number of coalitions.
+        seed: the seed of a CPU ``torch.Generator`` (default 0).
+
+    Returns:
+        A bool tensor :math:`(k, n)`.
+    """
     g = torch.Generator().manual_seed(seed)
     return torch.rand(k, n, generator=g) < 0.5
 
 
 def salient_patterns(and_effects: torch.Tensor, or_effects: torch.Tensor, tau: float = 0.0,
                      top: int | None = None) -> list[dict[str, Any]]:
-    """Interactions with |I_S| > τ (S ≠ ∅), largest |I_S| first: dicts kind/mask/effect."""
+    r"""The interactions with :math:`|I_S| > \tau` (:math:`S \neq \emptyset`; Conventions page,
+    eq-salient), largest :math:`|I_S|` first.
+
+    Args:
+        and_effects: the AND effects :math:`(2^n,)`.
+        or_effects: the OR effects :math:`(2^n,)`.
+        tau: the threshold :math:`\tau` (default 0: every non-zero effect).
+        top: keep only the first ``top`` patterns (None: all).
+
+    Returns:
+        A list of dicts: ``kind`` (``"AND"`` or ``"OR"``), ``mask`` (the coalition bitmask,
+        Conventions page, eq-mask) and ``effect``.
+    """
     rows = []
     for kind, eff in (("AND", and_effects), ("OR", or_effects)):
         e = torch.as_tensor(eff, dtype=torch.float64)
@@ -196,14 +308,32 @@ def salient_patterns(and_effects: torch.Tensor, or_effects: torch.Tensor, tau: f
 
 
 def pattern_label(mask: int, words: Sequence[str], kind: str) -> str:
-    """``"Eiffel ∧ Tower"`` (AND) or ``"city ∨ capital"`` (OR) for a coalition bitmask."""
+    r"""A readable label of a pattern: ``"Eiffel ∧ Tower"`` (AND) or ``"city ∨ capital"`` (OR).
+
+    Args:
+        mask: the coalition bitmask :math:`S` (bit :math:`i` = player :math:`i`).
+        words: the players' words, in player order (repeated words are numbered,
+            :func:`unique_words`).
+        kind: ``"AND"`` (joined by ∧) or anything else, e.g. ``"OR"`` (joined by ∨).
+
+    Returns:
+        The label.
+    """
     sep = " ∧ " if kind == "AND" else " ∨ "
     return sep.join(w for i, w in enumerate(unique_words(words)) if mask >> i & 1)
 
 
 def unique_words(words: Sequence[str]) -> list[str]:
-    """Words with repeated ones numbered in order: ``["apples", "x", "apples"]`` →
-    ``["apples(1)", "x", "apples(2)"]`` (so that pattern labels are unambiguous)."""
+    r"""Words with repeated ones numbered in order, so that pattern labels are unambiguous.
+
+    ``["apples", "x", "apples"]`` → ``["apples(1)", "x", "apples(2)"]``.
+
+    Args:
+        words: the players' words.
+
+    Returns:
+        The words, repeated ones suffixed with their occurrence number.
+    """
     seen: dict[str, int] = {}
     out = []
     for w in words:
@@ -217,10 +347,22 @@ def unique_words(words: Sequence[str]) -> list[str]:
 
 def topk_explained(values: torch.Tensor, and_effects: torch.Tensor, or_effects: torch.Tensor,
                    ks: Sequence[int]) -> list[dict[str, float]]:
-    """How well the k largest interactions (plus the bias) reproduce v over all 2^n coalitions.
+    r"""How well the :math:`k` largest interactions (plus the bias) reproduce :math:`v` over all
+    :math:`2^n` coalitions.
 
-    For each k: ``r2`` = 1 − Σ_T (v_T − h_k(T))² / Σ_T (v_T − mean v)², where h_k keeps only
-    the k salient-most AND/OR effects, and ``max_err`` = max_T |v_T − h_k(T)|.
+    For each :math:`k`: ``r2`` :math:`= 1 - \sum_T (v_T - h_k(T))^2 / \sum_T (v_T -
+    \bar v)^2`, where :math:`h_k` is :func:`predict` keeping only the :math:`k` largest
+    :math:`|I_S|` among the AND and OR effects (:func:`salient_patterns`), and ``max_err``
+    :math:`= \max_T |v_T - h_k(T)|`.
+
+    Args:
+        values: the game :math:`v(x_T)`, :math:`(2^n,)`.
+        and_effects: its AND effects :math:`(2^n,)` (index 0 the bias).
+        or_effects: its OR effects :math:`(2^n,)`.
+        ks: the numbers of patterns :math:`k` to keep.
+
+    Returns:
+        One dict per :math:`k`: ``k``, ``r2`` (NaN for a constant game) and ``max_err``.
     """
     v = tf.as_values(values)
     n = tf.n_players(v.shape[0])
@@ -244,7 +386,26 @@ def topk_explained(values: torch.Tensor, and_effects: torch.Tensor, or_effects: 
 def prompt_params(spec: Mapping[str, Any], *, n_players: int, n_check: int = 32,
                   noise_bound: float = 0.02, mode: str = "remove", seed: int = 0,
                   scale: str | None = None) -> dict[str, Any]:
-    """The cache params of :func:`run_prompt` (also for ``show_provenance("B6_llm", ...)``)."""
+    r"""The cache params of :func:`run_prompt` (also for ``show_provenance("B6_llm", ...)``).
+
+    Args:
+        spec: the prompt: ``text``, ``target`` (one token, e.g. ``" Paris"``) and ``players``
+            (content words in priority order).
+        n_players: the number of players :math:`n`: the first ``n_players`` words of
+            ``spec["players"]``.
+        n_check: the number of random coalitions re-evaluated by the matching check (default 32).
+        noise_bound: the bound :math:`r` of :math:`\zeta = r \cdot |v(x_N) - v(x_\emptyset)|`
+            (Conventions page, eq-noise-bound; default 0.02).
+        mode: the masking, ``"remove"`` (default) or ``"replace"`` (:class:`WordRemovalMasker`).
+        seed: the seed of the check's coalitions (default 0).
+        scale: the name of the scale, recorded as a label (not part of the cache key).
+
+    Returns:
+        The params dict, with the model's name.
+
+    Raises:
+        ValueError: ``spec["players"]`` has fewer than ``n_players`` words.
+    """
     params = {"text": spec["text"], "target": spec["target"],
               "players": list(spec["players"][:n_players]), "n_players": n_players,
               "n_check": n_check, "noise_bound": noise_bound, "mode": mode, "seed": seed,
@@ -256,7 +417,18 @@ def prompt_params(spec: Mapping[str, Any], *, n_players: int, n_check: int = 32,
 
 def k_for_r2(values: torch.Tensor, and_effects: torch.Tensor, or_effects: torch.Tensor,
              r2: float = 0.9) -> int | None:
-    """The smallest k whose top-k patterns reach R² ≥ ``r2`` (:func:`topk_explained`), or None."""
+    r"""The smallest :math:`k` whose top-:math:`k` patterns reach :math:`R^2 \ge` ``r2``
+    (:func:`topk_explained`).
+
+    Args:
+        values: the game :math:`v(x_T)`, :math:`(2^n,)`.
+        and_effects: its AND effects :math:`(2^n,)`.
+        or_effects: its OR effects :math:`(2^n,)`.
+        r2: the target :math:`R^2` (default 0.9).
+
+    Returns:
+        :math:`k`, or None when even all non-zero patterns fall short.
+    """
     n_eff = len(salient_patterns(and_effects, or_effects))
     for row in topk_explained(values, and_effects, or_effects, range(0, n_eff + 1)):
         if row["r2"] >= r2:
@@ -268,14 +440,39 @@ def run_prompt(spec: Mapping[str, Any], *, n_players: int, n_check: int = 32,
                noise_bound: float = 0.02, mode: str = "remove", seed: int = 0,
                scale: str | None = None, recompute: bool = False,
                progress: bool = False) -> dict[str, Any]:
-    """Values, AND-OR effects and a universal-matching check of one prompt (cached).
+    r"""Values, AND-OR effects and a universal-matching check of one prompt (cached under
+    ``data/results/B6_llm``).
 
-    ``spec``: ``text``, ``target`` (one token, e.g. ``" Paris"``), ``players`` (content words in
-    priority order; the first ``n_players`` are used, then put in sentence order). The check
-    re-runs the LM on ``n_check`` random coalitions (fresh forward passes, other batches) and
-    compares with the logical model's prediction. Cached under ``data/results/B6_llm``.
-    ``progress``: a progress bar while the 2^n masked prompts are evaluated (not part of the
-    cache key).
+    The LM is run on all :math:`2^n` masked prompts; the values are decomposed by
+    :func:`ibn.and_or.extract` (Conventions page, eq-sparsest). The check re-runs the LM on
+    ``n_check`` random coalitions (fresh forward passes, other batches) to compare with the
+    logical model's prediction (:func:`matching_report`).
+
+    Args:
+        spec: the prompt: ``text``, ``target`` (one token, e.g. ``" Paris"``), ``players``
+            (content words in priority order; the first ``n_players`` are used, then put in
+            sentence order).
+        n_players: the number of players :math:`n`.
+        n_check: the number of random coalitions of the check (default 32).
+        noise_bound: the bound :math:`r` of :math:`\zeta` (Conventions page, eq-noise-bound;
+            default 0.02).
+        mode: the masking, ``"remove"`` (default) or ``"replace"`` (the end-of-text token).
+        seed: the seed of the check's coalitions (default 0).
+        scale: the name of the scale, recorded as a label (not part of the cache key).
+        recompute: ignore a stored result and compute it again (:func:`ibn.results.cached`).
+        progress: a progress bar while the :math:`2^n` masked prompts are evaluated (not part of
+            the cache key).
+
+    Returns:
+        A dict: ``noise_bound``, ``values`` :math:`(2^n,)`, ``and_effects``, ``or_effects``,
+        ``delta``, ``extractor``, ``check_masks`` :math:`(n_{\text{check}}, n)`,
+        ``check_values``, ``players`` (in sentence order), ``target_id``, ``p_target`` (the
+        target's probability on the full prompt), ``top5`` and ``top5_p`` (the five likeliest
+        next tokens), ``values_seconds`` and ``masked_example`` (one masked prompt as text).
+
+    Raises:
+        ValueError: too few player words, a player word not in the text, or a target that is not
+            one token.
     """
     params = prompt_params(spec, n_players=n_players, n_check=n_check, noise_bound=noise_bound,
                            mode=mode, seed=seed, scale=scale)
@@ -311,12 +508,19 @@ def _compute(p: dict[str, Any], *, progress: bool = False) -> dict[str, Any]:
 
 
 def matching_report(res: Mapping[str, Any]) -> dict[str, float]:
-    """Universal matching on the re-evaluated random coalitions of :func:`run_prompt`.
+    r"""Universal matching on the re-evaluated random coalitions of :func:`run_prompt` (Conventions
+    page, eq-universal-matching).
 
-    ``err_v_minus_delta`` = max |h(x_T) − (v(x_T) − δ_T)| (δ from the decomposition; v from the
-    fresh forward passes), ``err_v`` = max |h(x_T) − v(x_T)| (≤ ζ up to re-evaluation noise),
-    ``zeta`` = noise_bound·|v_N − v_∅|, ``rerun_noise`` = max |v_fresh − v_all_values| (batch
-    effects of float32 kernels).
+    Args:
+        res: a result of :func:`run_prompt`.
+
+    Returns:
+        A dict: ``err_v_minus_delta`` :math:`= \max |h(x_T) - (v(x_T) - \delta_T)|`
+        (:math:`\delta` from the decomposition; :math:`v` from the fresh forward passes),
+        ``err_v`` :math:`= \max |h(x_T) - v(x_T)|` (:math:`\le \zeta` up to re-evaluation
+        noise), ``zeta`` :math:`= \mathtt{noise\_bound} \cdot |v_N - v_\emptyset|` and
+        ``rerun_noise`` :math:`= \max |v_{\text{fresh}} - v_{\text{all}}|` (batch effects of
+        float32 kernels).
     """
     masks = torch.as_tensor(res["check_masks"]).bool()
     idx = tf.masks_to_index(masks)

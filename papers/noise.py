@@ -1,24 +1,29 @@
-"""Paper B Figs. 5, 7, 13: interactions that newly emerge under noise (eq. 19;
+r"""Paper B Figs. 5, 7, 13: interactions that newly emerge under noise (paper B eq. 19;
 Conventions page, eq-emerged).
 
-A trained target model of :mod:`papers.generalizable` (its samples, players and k
+A trained target model of :mod:`papers.generalizable` (its samples, players and :math:`k`
 baselines, from :func:`~papers.generalizable.run_games`) is perturbed in two ways:
 
-* **parameter noise**: N(0, σ²) added to every parameter (:func:`perturb_parameters`; BatchNorm
-  running statistics are buffers, not parameters, and stay), several seeded draws per σ; draw d
-  uses the same standard-normal direction at every σ (common random numbers), so a sweep scales
-  one perturbation;
-* **FGSM** on the input: x + ε·sign(∇_x v(x)) with v the log-odds of the true label
-  (Conventions page, eq-fgsm; :func:`fgsm`, ``direction=+1``). That step *raises* v; the usual
-  adversarial step lowers it (``direction=-1``, kind ``"fgsm_attack"``), run as well.
+* **parameter noise**: :math:`\mathcal{N}(0, \sigma^2)` added to every parameter
+  (:func:`perturb_parameters`; BatchNorm running statistics are buffers, not parameters, and
+  stay), several seeded draws per :math:`\sigma`; draw :math:`d` uses the same standard-normal
+  direction at every :math:`\sigma` (common random numbers), so a sweep scales one perturbation;
+* **FGSM** on the input: :math:`x + \epsilon \cdot \operatorname{sign}(\nabla_x v(x))` with
+  :math:`v` the log-odds of the true label (Conventions page, eq-fgsm; :func:`fgsm`,
+  ``direction=+1``). That step *raises* :math:`v`; the usual adversarial step lowers it
+  (``direction=-1``, kind ``"fgsm_attack"``), run as well.
 
-At every level the values v(x_T) of all 2^n coalitions are recomputed on the same samples with
-the same players (feature-map patches), the AND-OR interactions extracted with
-:func:`ibn.and_or.extract` (exact, default solver), and :func:`run_noise` caches them. The
-analysis (:func:`level_rows`) gives per level: ΔI = I − I_noise, ΔA^(m),± (eq. 19,
-:func:`ibn.distributions.emerged_strengths`), a spindle fit of ΔA (:func:`fit_spindle`, eq. 7),
-the relative change of the generalizable curve A_gen (k baselines' ρ̂, Conventions page, eq-rho-hat)
-and of the decay part of the eq. 10 fit, and the noisy model's accuracy.
+At every level the values :math:`v(x_T)` of all :math:`2^n` coalitions are recomputed on the
+same samples with the same players (feature-map patches), the AND-OR interactions extracted
+with :func:`ibn.and_or.extract` (exact, default solver; Conventions page, eq-sparsest), and
+:func:`run_noise` caches them. The analysis (:func:`level_rows`) gives per level:
+:math:`\Delta I = I - I_{\text{noise}}`, :math:`\Delta A^{(m),\pm}` (Conventions page,
+eq-emerged; :func:`ibn.distributions.emerged_strengths`), a spindle fit of :math:`\Delta A`
+(:func:`fit_spindle`, paper B eq. 7; Conventions page, eq-spindle), the relative change of the
+generalizable curve :math:`A_{\text{gen}}` (:math:`k` baselines' :math:`\hat\rho_S`,
+Conventions page, eq-rho and eq-gen-non) and of the decay part of the paper B eq. 10 fit
+(Conventions page, conventions-distributions), and the noisy model's accuracy.
+:func:`spindle_verdict` and :func:`stays_put_verdict` turn the rows into the chapter's claims.
 """
 
 from __future__ import annotations
@@ -50,7 +55,8 @@ __all__ = ["KINDS", "PRESETS", "perturb_parameters", "fgsm", "game_values", "acc
 #: the noise kinds: parameter noise, FGSM as in paper B (Conventions page, eq-fgsm; + sign), the
 #: adversarial FGSM (− sign).
 KINDS = ("params", "fgsm", "fgsm_attack")
-#: a level counts as spindle-shaped when the spindle fit of ΔA reaches this R² (and ΔA peaks inside).
+#: a level counts as spindle-shaped when the spindle fit of ΔA reaches this R² (and ΔA peaks
+#: inside; :func:`spindle_verdict`).
 R2_MIN = 0.8
 #: the generalizable curve "stays put" when its relative change is at most this.
 GEN_TOL = 0.25
@@ -77,11 +83,24 @@ PRESETS: dict[str, NoiseSpec] = {
 
 
 def perturb_parameters(model: nn.Module, sigma: float, seed: int) -> nn.Module:
-    """A copy of ``model`` with N(0, σ²) added to every parameter (paper B eq. 19's noise).
+    r"""A copy of ``model`` with :math:`\mathcal{N}(0, \sigma^2)` added to every parameter (the
+    parameter noise of paper B eq. 19).
 
     The noise is drawn on the CPU from ``torch.Generator().manual_seed(seed)`` in the order of
-    ``model.parameters()``, so it is reproducible and, for one seed, the same direction at every σ.
-    ``model`` itself is not modified. σ = 0 returns an exact copy.
+    ``model.parameters()``, so it is reproducible and, for one seed, the same direction at every
+    :math:`\sigma`. ``model`` itself is not modified; buffers (e.g. BatchNorm running
+    statistics) are copied unchanged.
+
+    Args:
+        model: the trained network.
+        sigma: the standard deviation :math:`\sigma \ge 0` of the noise; 0 returns an exact copy.
+        seed: the seed of the standard-normal draw.
+
+    Returns:
+        The perturbed copy, on the devices and dtypes of ``model``'s parameters.
+
+    Raises:
+        ValueError: ``sigma`` is negative or not finite.
     """
     if not math.isfinite(sigma) or sigma < 0:
         raise ValueError(f"sigma must be finite and >= 0, got {sigma}")
@@ -97,10 +116,22 @@ def perturb_parameters(model: nn.Module, sigma: float, seed: int) -> nn.Module:
 
 def game_values(model: nn.Module, images: torch.Tensor, labels: torch.Tensor,
                 players: Sequence[Sequence[int]]) -> torch.Tensor:
-    """v(x_T) of all 2^n coalitions per sample (N, 2^n): feature-map patch ``players[i]`` of
-    image i (the cells of a :class:`~ibn.maskers.FeatureMapMasker`, zero baseline), reward the
-    log-odds of ``labels[i]`` (Conventions page, eq-reward and
-    conventions-protocol-b)."""
+    r"""The values :math:`v(x_T)` of all :math:`2^n` coalitions per sample.
+
+    Player :math:`j` of image :math:`i` is the feature-map cell ``players[i][j]`` of a
+    :class:`~ibn.maskers.FeatureMapMasker` (zero baseline); the reward is the log-odds of
+    ``labels[i]`` (Conventions page, eq-reward and conventions-protocol-b).
+
+    Args:
+        model: the classifier (logits).
+        images: the images :math:`(N, C, H, W)`.
+        labels: their target labels :math:`(N,)`.
+        players: per image, the :math:`n` feature-map cells that are its players.
+
+    Returns:
+        A float64 tensor :math:`(N, 2^n)`, bit :math:`i` of the index = player :math:`i`
+        (Conventions page, eq-mask).
+    """
     return torch.stack([all_values(model, images[i], FeatureMapMasker(cells=list(players[i])),
                                    target=int(labels[i]), progress=False)
                         for i in range(len(images))])
@@ -108,7 +139,20 @@ def game_values(model: nn.Module, images: torch.Tensor, labels: torch.Tensor,
 
 def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, epsilon: float = 0.0,
              direction: int = 1, batch: int = 250) -> float:
-    """Accuracy of ``model`` on (x, y), each image FGSM-perturbed with ε first (0: clean)."""
+    r"""Accuracy of ``model`` on ``(x, y)``, each image FGSM-perturbed first when ``epsilon`` > 0.
+
+    Args:
+        model: the classifier (logits); its inputs are moved to its device.
+        x: the images :math:`(N, C, H, W)`.
+        y: their labels :math:`(N,)`.
+        epsilon: the FGSM step :math:`\epsilon` (Conventions page, eq-fgsm); 0 (default) = clean.
+        direction: the sign of the FGSM step: +1 (default, raises the log-odds of the label, as
+            paper B) or −1 (the adversarial step).
+        batch: images per batch (default 250).
+
+    Returns:
+        The share of correctly classified images (0 for an empty set).
+    """
     dev = next(model.parameters()).device
     correct = 0
     for i in range(0, len(y), batch):
@@ -123,27 +167,56 @@ def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, epsilon: flo
 
 
 def noise_key(games: Mapping[str, Any], settings: Mapping[str, Any]) -> dict[str, Any]:
-    """The cache params of :func:`run_noise` (for ``show_provenance``)."""
+    r"""The cache params of :func:`run_noise` (also for ``show_provenance``).
+
+    Args:
+        games: the params of the games (:func:`papers.generalizable.run_games`), stored whole.
+        settings: the noise settings (a :class:`papers.specs.NoiseSpec` or a mapping) with
+            ``sigmas``, ``draws``, ``epsilons``, ``noise_seed``, ``n_eval``.
+
+    Returns:
+        A dict: ``games``, those five settings, ``solver``, ``noise_bound`` and ``scale`` (the
+        games' scale label).
+    """
     keys = ("sigmas", "draws", "epsilons", "noise_seed", "n_eval")
     return {"games": dict(games), **{k: settings[k] for k in keys}, "solver": "auto",
             "noise_bound": 0.02, "scale": games.get("scale")}
 
 
 def noise_name(games: Mapping[str, Any]) -> str:
-    """The cache name of :func:`run_noise`: ``B5_noise_<model>_<dataset>``."""
+    r"""The cache name of :func:`run_noise`: ``B5_noise_<model>_<dataset>``.
+
+    Args:
+        games: the params of the games (only ``model`` and ``dataset`` are read).
+
+    Returns:
+        The name, e.g. ``"B5_noise_resnet20_mnist"``.
+    """
     return f"B5_noise_{G.setup_slug(games)}"
 
 
 def run_noise(games: Mapping[str, Any], settings: Mapping[str, Any], *,
               recompute: bool = False) -> dict[str, Any]:
-    """Interactions of the target of ``games`` (a :func:`generalizable.run_games` params dict)
-    under every noise level of ``settings`` (cached as ``B5_noise_<model>_<dataset>``).
+    r"""Interactions of the target of ``games`` under every noise level of ``settings`` (cached as
+    ``B5_noise_<model>_<dataset>``).
 
-    Result keys: ``clean_and``/``clean_or`` (N, 2^n), ``clean_gap`` (N,) = v(x_N) − v(x_∅),
-    ``baseline_and``/``baseline_or`` (k, N, 2^n), ``values_check`` (max |recomputed − cached
-    clean values|), ``clean_acc``; per kind: ``<kind>_levels`` (L,), ``<kind>_and``/``<kind>_or``
-    (L, D, N, 2^n), ``<kind>_gap`` (L, D, N), ``<kind>_acc`` (L, D) (D = draws for ``params``,
-    1 for FGSM).
+    The target and its samples, players and baselines are those of
+    :func:`papers.generalizable.run_games`; the levels are measured by :func:`noise_levels`, with
+    accuracies on the first ``n_eval`` test images.
+
+    Args:
+        games: a :func:`papers.generalizable.run_games` params dict.
+        settings: the noise settings (a :class:`papers.specs.NoiseSpec` or a mapping) with
+            ``sigmas``, ``draws``, ``epsilons``, ``noise_seed``, ``n_eval``.
+        recompute: ignore a stored result and compute it again (:func:`ibn.results.cached`).
+
+    Returns:
+        A dict: ``clean_and``/``clean_or`` :math:`(N, 2^n)`, ``clean_gap`` :math:`(N,)`
+        :math:`= v(x_N) - v(x_\emptyset)`, ``baseline_and``/``baseline_or``
+        :math:`(k, N, 2^n)`, ``values_check`` (max :math:`|` recomputed − cached clean values
+        :math:`|`), ``clean_acc``; per kind of :data:`KINDS`: ``<kind>_levels`` :math:`(L,)`,
+        ``<kind>_and``/``<kind>_or`` :math:`(L, D, N, 2^n)`, ``<kind>_gap`` :math:`(L, D, N)`,
+        ``<kind>_acc`` :math:`(L, D)` (:math:`D` = ``draws`` for ``params``, 1 for FGSM).
     """
     return results.cached(noise_name(games), noise_key(games, settings), lambda: _compute(dict(games), dict(settings)),
                           recompute=recompute)
@@ -166,11 +239,29 @@ def noise_levels(target: nn.Module, x: torch.Tensor, y: torch.Tensor,
                  players: Sequence[Sequence[int]], *, clean_values: torch.Tensor,
                  baseline_values: torch.Tensor, eval_set: tuple[torch.Tensor, torch.Tensor],
                  settings: Mapping[str, Any], progress: bool = False) -> dict[str, Any]:
-    """The interactions of ``target`` on samples ``x`` (labels ``y``, feature-map cells
-    ``players``) clean and at every level of ``settings`` (``sigmas``, ``draws``, ``epsilons``,
-    ``noise_seed``), with the clean games' ``clean_values`` (checked against a recomputation) and
-    the baselines' ``baseline_values`` (k, N, 2^n); accuracies on ``eval_set``. The result keys
-    are :func:`run_noise`'s."""
+    r"""The interactions of ``target`` clean and at every noise level.
+
+    Parameter noise: ``draws`` draws per :math:`\sigma` of ``sigmas``, draw :math:`d` seeded
+    ``noise_seed * 1000 + d`` (:func:`perturb_parameters`); FGSM with each :math:`\epsilon` of
+    ``epsilons``, in both directions (kinds ``"fgsm"`` and ``"fgsm_attack"``). Every game is
+    decomposed by :func:`ibn.and_or.extract` with noise bound 0.02.
+
+    Args:
+        target: the trained target model.
+        x: the samples' images :math:`(N, C, H, W)`.
+        y: their labels :math:`(N,)`.
+        players: per sample, its :math:`n` feature-map cells.
+        clean_values: the clean games' values :math:`(N, 2^n)` as cached, checked against a
+            recomputation (``values_check``).
+        baseline_values: the baselines' values :math:`(k, N, 2^n)` on the same samples and
+            players.
+        eval_set: ``(images, labels)`` on which the accuracies are measured.
+        settings: ``sigmas``, ``draws``, ``epsilons``, ``noise_seed``.
+        progress: a progress bar over the noisy games (default False).
+
+    Returns:
+        The dict of :func:`run_noise`.
+    """
     from ibn._progress import tqdm
 
     s = settings
@@ -223,7 +314,18 @@ def noise_levels(target: nn.Module, x: torch.Tensor, y: torch.Tensor,
 
 @dataclass(frozen=True)
 class SpindleFit:
-    """β·C(αn, m) fitted to both signs of a curve (eq. 7); ``curve`` is the fitted spindle."""
+    r"""A spindle :math:`\pm\beta \binom{\alpha n}{m}` fitted to both signs of a curve (paper B
+    eq. 7; Conventions page, eq-spindle), as returned by :func:`fit_spindle`.
+
+    Its fields:
+
+    - ``alpha``: the fitted :math:`\alpha`;
+    - ``beta``: the fitted scale :math:`\beta \ge 0`;
+    - ``r2``: :math:`1 - \mathrm{SSR}/\mathrm{SST}`, SST per sign around its mean over
+      :math:`m = 1, \dots, n` (as in :func:`ibn.distributions.disentangle`); NaN for an
+      all-zero curve;
+    - ``curve``: the fitted spindle (:class:`Strengths`).
+    """
 
     alpha: float
     beta: float
@@ -233,11 +335,22 @@ class SpindleFit:
 
 def fit_spindle(s: Strengths, alpha_bounds: tuple[float, float] = (0.05, 1.5),
                 grid: int = 60) -> SpindleFit:
-    """Least-squares spindle (eq. 7) A⁺ = β·C(αn, m), A⁻ = −β·C(αn, m), m = 1..n.
+    r"""The least-squares spindle :math:`A^{(m),+} = \beta \binom{\alpha n}{m}`,
+    :math:`A^{(m),-} = -\beta \binom{\alpha n}{m}`, :math:`m = 1, \dots, n` (paper B eq. 7;
+    Conventions page, eq-spindle).
 
-    ``s`` is one curve (n+1,) with A⁻ ≤ 0 (pass eq. 19's ΔA as ``Strengths(ΔA⁺, −ΔA⁻)``). For a
-    fixed α, β ≥ 0 is the closed-form least-squares value; α is found on a grid over
-    ``alpha_bounds`` refined by bounded Brent. An all-zero curve gives β = 0 and R² = NaN.
+    For a fixed :math:`\alpha`, :math:`\beta \ge 0` is the closed-form least-squares value;
+    :math:`\alpha` is found on a grid over ``alpha_bounds`` refined by bounded Brent.
+
+    Args:
+        s: one curve, a :class:`Strengths` over orders :math:`0, \dots, n` with
+            :math:`A^{(m),-} \le 0` (pass :math:`\Delta A` of Conventions page, eq-emerged, as
+            ``Strengths(ΔA⁺, −ΔA⁻)``); order 0 is ignored.
+        alpha_bounds: ``(lo, hi)``, the range of :math:`\alpha` searched (default (0.05, 1.5)).
+        grid: the number of grid points over ``alpha_bounds`` (default 60).
+
+    Returns:
+        A :class:`SpindleFit`; an all-zero curve gives :math:`\beta = 0` and :math:`R^2` = NaN.
     """
     n = s.n
     y = torch.cat((s.plus[1:], s.minus[1:])).double().numpy()
@@ -265,7 +378,17 @@ def fit_spindle(s: Strengths, alpha_bounds: tuple[float, float] = (0.05, 1.5),
 
 
 def relative_change(new: Strengths, old: Strengths) -> float:
-    """Σ_m Σ_± |A_new − A_old| / Σ_m Σ_± |A_old| of two averaged curves (NaN if old is 0)."""
+    r"""The relative change
+    :math:`\sum_m \sum_\pm |A_{\text{new}} - A_{\text{old}}| / \sum_m \sum_\pm |A_{\text{old}}|`
+    of two averaged curves.
+
+    Args:
+        new: the curve under noise (:class:`Strengths`).
+        old: the reference (clean) curve, of the same shape.
+
+    Returns:
+        The relative change; NaN when ``old`` is all zero.
+    """
     num = float((new.plus - old.plus).abs().sum() + (new.minus - old.minus).abs().sum())
     den = float(old.total().sum())
     return num / den if den > 0 else float("nan")
@@ -277,18 +400,33 @@ def _flat(a: torch.Tensor) -> torch.Tensor:
 
 def level_rows(res: Mapping[str, Any], k: int, kind: str, *, fit_decay: bool = True,
                salient_only: bool = True) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """One row of numbers per noise level of ``kind``, and the curves behind them.
+    r"""One row of numbers per noise level of ``kind``, and the curves behind them.
 
-    τ = 0.02·E_x|v(x_N) − v(x_∅)| of the clean model serves every level (salience of I, of
-    I_noise and of ΔI; with ``salient_only=False`` every ΔI_S, S ≠ ∅, enters ΔA).
-    Row keys: ``level``, ``acc`` (mean over draws), ``dA`` (Σ ΔA⁺ + ΔA⁻),
-    ``peak`` and ``mean_order`` of ΔA, ``alpha``/``beta``/``r2`` of :func:`fit_spindle` on ΔA,
-    ``cancel`` (|ΣΔA⁺ − ΣΔA⁻| / Σ(ΔA⁺ + ΔA⁻)), ``r_gen`` / ``r_non`` / ``r_total`` (relative
-    change of A_gen / A_non / A, :func:`relative_change`) and, with ``fit_decay``, ``r_decay``:
-    the relative change of the decay part of the eq. 10 fit (I* = the clean interactions), and
-    ``spindle_share``: that fit's :func:`papers.generalizable.spindle_share`.
-    The curves dict holds ``dA`` (list of Strengths, eq. 19 sign convention), ``fit``
-    (SpindleFit list), ``gen`` (A_gen curves, clean first) and ``decay`` (fitted decay curves).
+    :math:`\tau = 0.02 \cdot \mathbb{E}_x |v(x_N) - v(x_\emptyset)|` of the clean model serves
+    every level (salience of :math:`I`, of :math:`I_{\text{noise}}` and of :math:`\Delta I`;
+    Conventions page, eq-salient).
+
+    Args:
+        res: a result of :func:`run_noise`.
+        k: the number of baselines that judge generalizability (the first ``k``).
+        kind: the noise kind, one of :data:`KINDS`.
+        fit_decay: also fit the paper B eq. 10 decay + spindle (:math:`I^*` = the clean
+            interactions) at every level (default True).
+        salient_only: count only the salient :math:`\Delta I_S` in :math:`\Delta A` (default
+            True); False lets every :math:`\Delta I_S`, :math:`S \neq \emptyset`, enter.
+
+    Returns:
+        ``(rows, curves)``. Row keys: ``level``, ``draws``, ``acc`` (mean over draws), ``dA``
+        (:math:`\sum (\Delta A^{+} + \Delta A^{-})`), ``peak`` and ``mean_order`` of
+        :math:`\Delta A`, ``alpha``/``beta``/``r2`` of :func:`fit_spindle` on :math:`\Delta A`,
+        ``cancel`` (:math:`|\sum \Delta A^{+} - \sum \Delta A^{-}| / \sum (\Delta A^{+} +
+        \Delta A^{-})`), ``r_gen`` / ``r_non`` / ``r_total`` (relative change of
+        :math:`A_{\text{gen}}` / :math:`A_{\text{non}}` / :math:`A`, :func:`relative_change`)
+        and, with ``fit_decay``, ``r_decay`` (the relative change of the fit's decay part) and
+        ``spindle_share`` (that fit's :func:`papers.generalizable.spindle_share`). The curves
+        dict holds ``dA`` (list of :class:`Strengths`, Conventions page, eq-emerged), ``fit``
+        (list of :class:`SpindleFit`), ``gen`` (:math:`A_{\text{gen}}` curves, clean first) and
+        ``decay`` (fitted decay curves, clean first; None without ``fit_decay``).
     """
     tau = float(res["clean_gap"].abs().mean() * 0.02)
     ca, co = res["clean_and"], res["clean_or"]
@@ -328,8 +466,18 @@ def level_rows(res: Mapping[str, Any], k: int, kind: str, *, fit_decay: bool = T
 
 
 def spindle_verdict(rows: Sequence[Mapping[str, Any]], n: int) -> tuple[bool, list[bool]]:
-    """Per level > 0: ΔA is spindle-shaped when the spindle fit has R² ≥ :data:`R2_MIN` and ΔA
-    peaks at an interior order 2 ≤ m ≤ n−1. Returns (all such levels pass, per-level flags)."""
+    r"""Whether :math:`\Delta A` is spindle-shaped at every noise level > 0.
+
+    A level passes when :math:`\Delta A` is not zero, the spindle fit has :math:`R^2 \ge`
+    :data:`R2_MIN` and :math:`\Delta A` peaks at an interior order :math:`2 \le m \le n-1`.
+
+    Args:
+        rows: the rows of :func:`level_rows`.
+        n: the number of players.
+
+    Returns:
+        ``(all levels > 0 pass, per-level flags)``; False when there is no level > 0.
+    """
     flags = [bool(r["dA"] > 0 and r["r2"] >= R2_MIN and 2 <= r["peak"] <= n - 1)
              for r in rows if r["level"] > 0]
     return bool(flags) and all(flags), flags
@@ -337,10 +485,20 @@ def spindle_verdict(rows: Sequence[Mapping[str, Any]], n: int) -> tuple[bool, li
 
 def stays_put_verdict(rows: Sequence[Mapping[str, Any]], clean_acc: float
                       ) -> tuple[bool, list[bool], list[bool]]:
-    """Per level > 0: the generalizable curve stays put when r_gen ≤ :data:`GEN_TOL` and
-    r_gen < r_non (it moves less than the non-generalizable part). The claim is judged on the
-    *mild* levels (accuracy ≥ clean − :data:`MILD_DROP`). Returns (all mild levels pass,
-    per-level flags, per-level mildness)."""
+    r"""Whether the generalizable curve stays put under mild noise.
+
+    Per level > 0, the generalizable curve stays put when ``r_gen`` ≤ :data:`GEN_TOL` and
+    ``r_gen`` < ``r_non`` (it moves less than the non-generalizable part). The claim is judged on
+    the *mild* levels, whose accuracy is at least the clean one minus :data:`MILD_DROP`.
+
+    Args:
+        rows: the rows of :func:`level_rows`.
+        clean_acc: the clean model's accuracy (``clean_acc`` of :func:`run_noise`).
+
+    Returns:
+        ``(all mild levels pass, per-level flags, per-level mildness)``, over the levels > 0;
+        False when no level is mild.
+    """
     pos = [r for r in rows if r["level"] > 0]
     flags = [bool(r["r_gen"] <= GEN_TOL and r["r_gen"] < r["r_non"]) for r in pos]
     mild = [bool(r["acc"] >= clean_acc - MILD_DROP) for r in pos]

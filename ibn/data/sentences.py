@@ -25,7 +25,20 @@ _SPLITS = ("train", "validation", "test", "all")
 
 
 def read_rt_ratings(root: str | os.PathLike[str] | None = None) -> list[tuple[int, float, str]]:
-    """All 10 605 rows in file order as (id, mean rating, text); the file is read as latin-1."""
+    """All 10 605 rows of the rating file in file order (blank lines skipped).
+
+    Args:
+        root: the data root, resolved by :func:`ibn.data.data_root` (None = the default root).
+
+    Returns:
+        A list of ``(id, mean rating, text)`` tuples: the int sentence id, the float mean human
+        rating on -4..4 and the sentence (the file is read as latin-1).
+
+    Raises:
+        MissingDataError: the source ``rt-sentences`` is not fetched.
+        ChecksumError: the file does not have its pinned hash.
+        ValueError: a line is not ``id<TAB>rating<TAB>text``.
+    """
     path = verify("rt-sentences", root) / RT_FILE
     rows = []
     with open(path, encoding="latin-1", newline="") as fh:
@@ -46,11 +59,29 @@ def load_rt_sentences(
     root: str | os.PathLike[str] | None = None,
     fractions: tuple[float, float, float] = (0.8, 0.1, 0.1),
 ) -> list[tuple[str, int]]:
-    """(text, label) pairs of one split; label 1 = positive, 0 = negative (rating sign, zeros dropped).
+    """(text, label) pairs of one split; label 1 = positive, 0 = negative (the sign of the mean
+    rating; sentences rated exactly 0 are dropped).
 
-    ``split`` is 'train', 'validation', 'test' or 'all' (file order, no shuffling).  The split is
-    a deterministic function of ``seed`` and ``fractions``; the three parts are disjoint and
-    cover every kept sentence.
+    The split is a deterministic function of ``seed`` and ``fractions``; the three parts are
+    disjoint and cover every kept sentence.  These sentences stand in for SST-2 (Data page).
+
+    Args:
+        split: ``"train"``, ``"validation"``, ``"test"`` or ``"all"`` (every kept sentence in
+            file order, no shuffling).
+        seed: seed of the permutation (``numpy.random.default_rng(seed)``); ignored for
+            ``"all"``.
+        root: the data root, resolved by :func:`ibn.data.data_root` (None = the default root).
+        fractions: the (train, validation, test) fractions, non-negative and summing to 1
+            (default 80/10/10); each part has ``round(fraction · 10 568)`` sentences, the test
+            part the rest.
+
+    Returns:
+        A list of ``(text, label)`` pairs.
+
+    Raises:
+        ValueError: an unknown ``split`` or invalid ``fractions``.
+        MissingDataError: the source ``rt-sentences`` is not fetched.
+        ChecksumError: the file does not have its pinned hash.
     """
     if split not in _SPLITS:
         raise ValueError(f"split must be one of {_SPLITS}, got {split!r}")

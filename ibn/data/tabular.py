@@ -14,10 +14,21 @@ TABULAR_SETS = ("breast_cancer", "wine", "digits")
 
 @dataclass
 class Tabular:
-    """A standardized train/test split.
+    """A standardized train/test split, as :func:`load_tabular` returns it.
 
-    ``x_*`` are float32 (N, D) tensors standardized with the *training* mean and standard
-    deviation (constant features keep scale 1); ``y_*`` are int64 (N,) class labels.
+    A dataclass; each argument is kept as the attribute of the same name.
+
+    Args:
+        x_train: float32 (N_train, D) features, standardized with the *training* mean and
+            standard deviation (constant features keep scale 1).
+        y_train: int64 (N_train,) class labels.
+        x_test: float32 (N_test, D) features, standardized with the same training statistics.
+        y_test: int64 (N_test,) class labels.
+        feature_names: the D feature names, in column order.
+        class_names: the class names, index = label.
+        mean: float32 (D,) training mean of the raw features.
+        std: float32 (D,) training standard deviation of the raw features (1 for constant
+            features).
     """
 
     x_train: torch.Tensor
@@ -31,18 +42,35 @@ class Tabular:
 
     @property
     def n_features(self) -> int:
+        """The number of features D."""
         return self.x_train.shape[1]
 
     @property
     def n_classes(self) -> int:
+        """The number of classes (``len(class_names)``)."""
         return len(self.class_names)
 
 
 def load_tabular(name: str, *, test_fraction: float = 0.2, seed: int = 0) -> Tabular:
-    """Load ``breast_cancer`` (569 x 30, 2 classes), ``wine`` (178 x 13, 3) or ``digits`` (1797 x 64, 10).
+    """Load one of scikit-learn's bundled tabular sets, split and standardized.
 
     The split is stratified by class (``sklearn.model_selection.train_test_split`` with
     ``random_state=seed``), so it is a deterministic function of ``seed`` and ``test_fraction``.
+    These sets stand in for paper A's tabular data (Conventions page, conventions-protocol-a;
+    Data page).
+
+    Args:
+        name: ``"breast_cancer"`` (569 samples × 30 features, 2 classes), ``"wine"``
+            (178 × 13, 3 classes) or ``"digits"`` (1797 × 64, 10 classes).
+        test_fraction: the fraction of samples held out for the test split, in (0, 1)
+            (default 0.2).
+        seed: the random state of the split.
+
+    Returns:
+        A :class:`Tabular` with standardized float32 features and int64 labels.
+
+    Raises:
+        ValueError: an unknown ``name`` or a ``test_fraction`` outside (0, 1).
     """
     from sklearn import datasets
     from sklearn.model_selection import train_test_split

@@ -1,17 +1,24 @@
 """Models of the ibn project and a name registry: ``build(name, **kw)``.
 
-| name | model | notes |
-|---|---|---|
-| ``resnet20`` | :class:`ResNet20` | He et al. CIFAR ResNet-20 |
-| ``vgg11``, ``vgg16`` | :class:`VGG` | BatchNorm by default (``batch_norm=False`` to drop it) |
-| ``alexnet`` | :class:`AlexNetDeng` | Deng et al. ICLR 2022 CIFAR AlexNet |
-| ``mlp5``, ``mlp8`` | :class:`MLP` | 100-wide hidden layers, needs ``in_features`` |
-| ``minilm`` | :func:`minilm_classifier` | pretrained MiniLM-L6 + linear head (local files) |
-| ``bert_medium`` | :func:`bert_medium_classifier` | BERT-Medium config, from scratch |
-| ``smollm2`` | :func:`smollm2` | SmolLM2-135M next-token wrapper (local gguf) |
+======================= ================================ ==================================
+name                    model                            notes
+======================= ================================ ==================================
+``resnet20``            :class:`ResNet20`                He et al. CIFAR ResNet-20
+``vgg11``, ``vgg16``    :class:`VGG`                     BatchNorm by default
+                                                         (``batch_norm=False`` drops it)
+``alexnet``             :class:`AlexNetDeng`             Deng et al. ICLR 2022 CIFAR AlexNet
+``mlp5``, ``mlp8``      :class:`MLP`                     100-wide hidden layers, needs
+                                                         ``in_features``
+``minilm``              :func:`minilm_classifier`        pretrained MiniLM-L6 + linear head
+                                                         (local files)
+``bert_medium``         :func:`bert_medium_classifier`   BERT-Medium config, from scratch
+``smollm2``             :func:`smollm2`                  SmolLM2-135M next-token wrapper
+                                                         (local gguf)
+======================= ================================ ==================================
 
 ``build(name, seed=s, ...)`` draws the initial weights under ``torch.manual_seed(s)`` without
-disturbing the caller's global random state.
+disturbing the caller's global random state.  The pretrained weights are fetched data sources
+(``ibn data fetch minilm``, ``ibn data fetch smollm2``; Data page).
 """
 
 from __future__ import annotations
@@ -45,12 +52,32 @@ REGISTRY: dict[str, Callable[..., nn.Module]] = {
 
 
 def available() -> list[str]:
-    """Names accepted by :func:`build`."""
+    """Names accepted by :func:`build`.
+
+    Returns:
+        The registry's names, sorted (spellings with ``-`` or without ``_`` are accepted too).
+    """
     return sorted(REGISTRY)
 
 
 def build(name: str, *, seed: int | None = None, **kw: Any) -> nn.Module:
-    """Build a model by name (see the module table); ``seed`` fixes the initial weights."""
+    """Build a model by name (see the module table).
+
+    Args:
+        name: a registry name (:func:`available`); case, ``-`` and ``_`` are ignored, so
+            ``"VGG-11"`` and ``"bert-medium"`` work.
+        seed: when given, the model is built under ``torch.manual_seed(seed)`` inside a forked
+            RNG, so the initial weights are a function of ``seed`` and the caller's global
+            random state is left untouched; None = draw from the current global state.
+        **kw: keyword arguments of the model's constructor or factory (e.g. ``num_classes``,
+            ``in_channels``, ``in_features``, ``path``).
+
+    Returns:
+        The new ``torch.nn.Module``.
+
+    Raises:
+        ValueError: ``name`` is not in the registry.
+    """
     key = name.lower().replace("-", "").replace("_", "")
     table = {k.replace("_", ""): v for k, v in REGISTRY.items()}
     if key not in table:

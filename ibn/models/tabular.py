@@ -16,7 +16,19 @@ __all__ = ["MLP"]
 
 
 class MLP(nn.Module):
-    """``depth`` linear layers, ``width`` hidden units, ReLU between them."""
+    """``depth`` linear layers, ``width`` hidden units, ReLU between them.
+
+    Layers are named ``layers.fc{i}`` (i = 1..depth) and ``layers.relu{i}`` (i = 1..depth-1).
+
+    Args:
+        in_features: the number of input features D (≥ 1).
+        num_classes: the number of output logits (default 2).
+        depth: the number of linear layers (≥ 1; default 5, MLP-5; 8 for MLP-8).
+        width: units of every hidden layer (≥ 1; default 100).
+
+    Raises:
+        ValueError: ``depth``, ``in_features`` or ``width`` is below 1.
+    """
 
     def __init__(self, in_features: int, num_classes: int = 2, depth: int = 5,
                  width: int = 100) -> None:
@@ -36,6 +48,18 @@ class MLP(nn.Module):
         self.in_features = in_features
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits of a batch of feature vectors.
+
+        Args:
+            x: float features (..., in_features), e.g. (B, D) standardized as by
+                :func:`ibn.data.load_tabular`.
+
+        Returns:
+            Logits (..., num_classes).
+
+        Raises:
+            ValueError: the last dimension of ``x`` is not ``in_features``.
+        """
         if x.shape[-1] != self.in_features:
             raise ValueError(f"MLP expects {self.in_features} features, got shape {tuple(x.shape)}")
         return self.layers(x)

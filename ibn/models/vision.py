@@ -54,7 +54,19 @@ class _BasicBlock(nn.Module):
 
 class ResNet20(nn.Module):
     """ResNet-20 for 28/32 px images (He et al. 2016, CIFAR variant: 3 stages of 3 basic blocks,
-    16/32/64 channels, option-A shortcuts, global average pooling, one linear layer)."""
+    16/32/64 channels, option-A shortcuts, global average pooling, one linear layer).
+
+    Convolution and linear weights are drawn with Kaiming-normal initialisation. The class
+    attribute ``masking_layer`` (``"layer1"``, the output of the first stage) names the layer a
+    feature-map masker hooks by default.
+
+    Args:
+        num_classes: the number of output logits (default 10).
+        in_channels: 1 (grey images) or 3 (RGB).
+
+    Raises:
+        ValueError: ``in_channels`` is not 1 or 3.
+    """
 
     masking_layer = "layer1"
 
@@ -81,6 +93,15 @@ class ResNet20(nn.Module):
                 nn.init.kaiming_normal_(m.weight)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits of a batch of images.
+
+        Args:
+            x: float images (B, in_channels, H, W), H and W about 28 or 32 px, standardised
+                (e.g. by :func:`ibn.data.load_images`).
+
+        Returns:
+            Logits (B, num_classes).
+        """
         x = self.relu1(self.bn1(self.conv1(x)))
         x = self.layer3(self.layer2(self.layer1(x)))
         return self.fc(self.flatten(self.avgpool(x)))
@@ -102,7 +123,18 @@ class VGG(nn.Module):
     1×1, then 512→512→512→classes with ReLU and optional dropout.
     Layers are named ``features.conv{i}``, ``features.bn{i}``, ``features.relu{i}``,
     ``features.pool{j}``; paper B's protocol (Conventions page, conventions-protocol-b) masks the
-    output of ``features.relu2``.
+    output of ``features.relu2`` (the class attribute ``masking_layer``).
+
+    Args:
+        depth: 11 (configuration A) or 16 (configuration D).
+        num_classes: the number of output logits (default 10).
+        in_channels: 1 (grey images) or 3 (RGB).
+        batch_norm: put a BatchNorm layer after every convolution (default True).
+        dropout: dropout probability before the second and third linear layers (default 0,
+            no dropout).
+
+    Raises:
+        ValueError: ``depth`` is not 11 or 16, or ``in_channels`` is not 1 or 3.
     """
 
     masking_layer = "features.relu2"
@@ -138,6 +170,15 @@ class VGG(nn.Module):
         ]))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits of a batch of images.
+
+        Args:
+            x: float images (B, in_channels, H, W), H and W about 28 or 32 px, standardised
+                (e.g. by :func:`ibn.data.load_images`).
+
+        Returns:
+            Logits (B, num_classes).
+        """
         return self.classifier(self.avgpool(self.features(x)))
 
 
@@ -148,7 +189,16 @@ class AlexNetDeng(nn.Module):
     fc 512→classes. Differences from that code: ``in_channels`` is a parameter, an adaptive
     average pool to 4×4 precedes the classifier (a no-op for 28 and 32 px inputs), and the
     layers are split into named ``features`` / ``classifier`` blocks (paper B's protocol,
-    Conventions page, conventions-protocol-b, masks ``features.relu1``).
+    Conventions page, conventions-protocol-b, masks ``features.relu1``, the class attribute
+    ``masking_layer``).
+
+    Args:
+        num_classes: the number of output logits (default 10).
+        in_channels: 1 (grey images) or 3 (RGB).
+        dropout: dropout probability of the two dropout layers of the classifier (default 0.5).
+
+    Raises:
+        ValueError: ``in_channels`` is not 1 or 3.
     """
 
     masking_layer = "features.relu1"
@@ -175,4 +225,13 @@ class AlexNetDeng(nn.Module):
         ]))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits of a batch of images.
+
+        Args:
+            x: float images (B, in_channels, H, W), H and W about 28 or 32 px, standardised
+                (e.g. by :func:`ibn.data.load_images`).
+
+        Returns:
+            Logits (B, num_classes).
+        """
         return self.classifier(self.avgpool(self.features(x)))

@@ -1,6 +1,15 @@
-"""Contextual variability measured: the Gram matrix of the parameter gradients of the rewards of
-all 2^n coalitions, and from it the per-order statistics of the per-context gradients
-g_S = ∇_θ Δv(i, j, S) (Conventions page, eq-learning-signal)."""
+r"""Contextual variability measured: the Gram matrix of the parameter gradients of the rewards of
+all :math:`2^n` coalitions, and from it the per-order statistics of the per-context gradients
+:math:`g_S = \nabla_\theta \Delta v(i, j, S)` (Conventions page, eq-delta-v and
+eq-learning-signal; section conventions-multiorder).
+
+- :func:`masked_inputs`: the masked inputs :math:`x_T` of one input for a list of masks.
+- :func:`gradient_gram`: the Gram matrix :math:`K` of the gradients of all :math:`2^n` rewards.
+- :func:`context_gradient_stats`: per order :math:`m` and pair, the norm of the averaged gradient
+  :math:`\nabla_\theta I^{(m)}(i, j)` and the mean norm of one context's gradient, from :math:`K`.
+- :func:`gradient_statistics`: the same averaged over samples and pairs, beside the prediction
+  of independent contexts (Conventions page, eq-learning-signal).
+"""
 
 from __future__ import annotations
 
@@ -21,8 +30,24 @@ __all__ = ["masked_inputs", "gradient_gram", "context_gradient_stats", "gradient
 
 
 def masked_inputs(masker: Any, x: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
-    """The k masked inputs x_T (k, ...) of one input ``x`` (no batch dim) for a
-    :class:`~ibn.maskers.TabularMasker` or :class:`~ibn.maskers.PatchMasker`."""
+    r"""The :math:`k` masked inputs :math:`x_T` of one input (Conventions page, eq-mask and
+    conventions-notation), as the masker would feed them to the model.
+
+    Args:
+        masker: a :class:`~ibn.maskers.TabularMasker` (masked features take its ``baseline``)
+            or a :class:`~ibn.maskers.PatchMasker` (masked cells take its ``baseline``).
+        x: one input without a batch dimension: a row ``(d,)`` for a TabularMasker, an image
+            ``(C, H, W)`` for a PatchMasker.
+        masks: bool ``(k, n)``, one coalition :math:`T` per row, column :math:`i` = player
+            :math:`i` (True = kept).
+
+    Returns:
+        the masked inputs ``(k, *x.shape)``, row :math:`r` the input :math:`x_T` of mask row
+        :math:`r`, in the dtype of ``x``.
+
+    Raises:
+        TypeError: ``masker`` is neither a TabularMasker nor a PatchMasker.
+    """
     masks = torch.as_tensor(masks).bool()
     xb = torch.as_tensor(x).unsqueeze(0)
     if isinstance(masker, PatchMasker):
@@ -103,14 +128,44 @@ def _gram_explicit(model: nn.Module, inputs: torch.Tensor, target: int,
 def gradient_gram(model: nn.Module, x: torch.Tensor, y: int, masker: Any, *,
                   method: str = "auto", dtype: torch.dtype = torch.float64,
                   matmul_dtype: torch.dtype = torch.float64) -> torch.Tensor:
-    """K[T, T'] = ⟨∇_θ v(x_T), ∇_θ v(x_T')⟩ for all 2^n coalitions T, T' (bit i = player i),
-    v = log-odds of class ``y``, θ = all trainable parameters. (2^n, 2^n) float64.
+    r"""The Gram matrix of the parameter gradients of the rewards of all :math:`2^n` coalitions,
 
-    ``method``: "linear" (per-example gradient trick; all parameters in ``nn.Linear`` layers),
-    "explicit" (``torch.func`` per-example gradients, any model), "auto" (linear when possible).
-    The model is copied, cast to ``dtype`` and put in eval mode; the original is untouched.
-    ``matmul_dtype`` (linear method): precision of the (2^n × width) Gram products, summed in
-    float64 (float32 halves the time at n = 12 and changes K by ~1e-7 relative)."""
+    .. math::
+
+        K[T, T'] = \bigl\langle \nabla_\theta v(x_T),\ \nabla_\theta v(x_{T'}) \bigr\rangle ,
+
+    for all coalitions :math:`T, T'` indexed by bitmask (bit :math:`i` = player :math:`i`;
+    Conventions page, eq-mask), with :math:`v` the log-odds of class ``y`` (Conventions page,
+    eq-reward) and :math:`\theta` all trainable parameters of the model.
+
+    The model is copied, cast to ``dtype``, moved to the CPU and put in eval mode; the original
+    is untouched.
+
+    Args:
+        model: the torch model whose parameter gradients are taken.
+        x: one input without a batch dimension (a row ``(d,)`` or an image ``(C, H, W)``, as
+            ``masker`` expects).
+        y: the class whose log-odds is the reward :math:`v`.
+        masker: a :class:`~ibn.maskers.TabularMasker` or :class:`~ibn.maskers.PatchMasker`
+            with :math:`n` players (see :func:`masked_inputs`).
+        method: ``"linear"`` (the per-example gradient trick; every trainable parameter must
+            sit in an ``nn.Linear`` layer), ``"explicit"`` (``torch.func`` per-example
+            gradients, any model) or ``"auto"`` (the default: linear when possible, else
+            explicit).
+        dtype: the dtype the model copy and the masked inputs are cast to (default float64).
+        matmul_dtype: the precision of the :math:`(2^n \times \text{width})` Gram products of
+            the linear method, which are then summed in float64 (float32 halves the time at
+            :math:`n = 12` and changes :math:`K` by about :math:`10^{-7}` relative); ignored by
+            the explicit method.
+
+    Returns:
+        :math:`K`, a float64 tensor ``(2**n, 2**n)`` on the CPU.
+
+    Raises:
+        ValueError: ``method`` is not one of the three; ``method="linear"`` for a model with a
+            trainable parameter outside ``nn.Linear``; a linear layer sees inputs that are not
+            2-D (one row per masked input).
+    """
     from ibn.transforms import all_masks
 
     n = masker.n_players
@@ -137,14 +192,40 @@ def _context_index(n: int, i: int, j: int) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def context_gradient_stats(K: torch.Tensor, *, pairs=None) -> dict[str, np.ndarray]:
-    """Per-order statistics of the per-context gradients g_S = ∇_θ Δv(i,j,S) from a Gram
-    matrix K (2^n, 2^n) of :func:`gradient_gram`, for every pair i < j (or the given ``pairs``).
+    r"""Per-order statistics of the per-context gradients
+    :math:`g_S = \nabla_\theta \Delta v(i, j, S)` (Conventions page, eq-delta-v) from the Gram
+    matrix of :func:`gradient_gram`, for every pair :math:`i < j` or the given ``pairs``.
 
-    Returns (each (n−1, P), order m = row):
-    - ``mean_sq``: ‖mean_S g_S‖² = ‖∇_θ I^(m)(i,j)‖² (the mean over all C(n−2, m) contexts);
-    - ``ctx_sq``: mean_S ‖g_S‖² (the mean squared norm of one context's gradient);
-    - ``var``: ctx_sq − mean_sq = mean_S ‖g_S − mean‖² (trace of the covariance over contexts);
-    and ``pairs`` (P, 2), ``contexts`` (n−1,) = C(n−2, m)."""
+    With :math:`C_m = \binom{n-2}{m}` the number of contexts :math:`S \subseteq N \setminus
+    \{i, j\}` of size :math:`m`, the mean of :math:`g_S` over them is the gradient of the
+    order-:math:`m` interaction :math:`I^{(m)}(i, j)` (Conventions page, eq-multiorder). All
+    norms come from :math:`K` alone: no gradient is formed.
+
+    Args:
+        K: the Gram matrix ``(2**n, 2**n)`` of the rewards' gradients, coalitions indexed by
+            bitmask (Conventions page, eq-mask); converted to float64.
+        pairs: the player pairs :math:`(i, j)`, :math:`i \neq j`, as an array-like ``(P, 2)``;
+            None (the default) = all :math:`P = n(n-1)/2` pairs :math:`i < j` in row-major
+            order.
+
+    Returns:
+        a dict of numpy arrays; the first three are ``(n - 1, P)``, row :math:`m` = order
+        :math:`m = 0, \dots, n-2`, column :math:`p` = pair :math:`p`:
+
+        - ``mean_sq``: :math:`\lVert \operatorname{mean}_S g_S \rVert^2 =
+          \lVert \nabla_\theta I^{(m)}(i, j) \rVert^2` (the mean over all :math:`C_m`
+          contexts);
+        - ``ctx_sq``: :math:`\operatorname{mean}_S \lVert g_S \rVert^2`, the mean squared norm
+          of one context's gradient;
+        - ``var``: ``ctx_sq - mean_sq`` :math:`= \operatorname{mean}_S \lVert g_S -
+          \bar g \rVert^2` (the trace of the covariance of the gradients over the contexts);
+        - ``pairs``: the pairs ``(P, 2)``, int64;
+        - ``contexts``: :math:`C_m` for :math:`m = 0, \dots, n-2`, ``(n - 1,)``.
+
+    Raises:
+        ValueError: ``K`` is not square ``(2**n, 2**n)``; a pair names a player outside
+            :math:`0, \dots, n-1` or the same player twice.
+    """
     K = torch.as_tensor(K, dtype=torch.float64)
     n = n_players(K.shape[-1])
     if K.shape != (1 << n, 1 << n):
@@ -182,16 +263,52 @@ def context_gradient_stats(K: torch.Tensor, *, pairs=None) -> dict[str, np.ndarr
 def gradient_statistics(model: nn.Module, xs: torch.Tensor, ys: torch.Tensor, masker: Any, *,
                         method: str = "auto", pairs=None,
                         matmul_dtype: torch.dtype = torch.float64) -> dict[str, Any]:
-    """:func:`context_gradient_stats` averaged over samples (and pairs), per order m.
+    r""":func:`context_gradient_stats` averaged over samples and pairs, per order :math:`m`:
+    the measured counterpart of the learning signal of contextual variability (Conventions
+    page, eq-efficiency and eq-learning-signal).
 
-    Returns numpy arrays over m = 0..n−2: ``mean_sq`` = E‖∇_θ I^(m)(i,j)‖², ``ctx_sq`` =
-    E‖g_S‖², ``var`` = E mean_S‖g_S − ḡ‖², ``snr`` = mean_sq / var, ``rho`` = the mean
-    pairwise correlation of the C contexts' gradients, (C·mean_sq/ctx_sq − 1)/(C − 1) (0 for
-    independent zero-mean gradients; NaN where C = 1), ``indep`` = √(mean_sq/ctx_sq) beside
-    ``indep_pred`` = 1/√C (what independent zero-mean gradients would give), ``signal`` =
-    R^(m)·√mean_sq normalised at m = 0 beside ``predicted`` (the closed form at n), plus
-    ``orders``, ``ratios``, ``contexts``, ``n`` and the per-sample ``per_sample_mean_sq`` /
-    ``per_sample_ctx_sq`` (N, n−1) (averaged over pairs)."""
+    For each sample the Gram matrix of :func:`gradient_gram` is formed and its statistics are
+    averaged over the pairs, then over the samples. With :math:`C = C_m = \binom{n-2}{m}` the
+    number of contexts of order :math:`m`, independent zero-mean per-context gradients would
+    give :math:`\rho = 0` and ``indep`` :math:`= 1 / \sqrt{C}`.
+
+    Args:
+        model: the torch model (copied for each sample; see :func:`gradient_gram`).
+        xs: the inputs, an iterable of ``N`` single inputs (e.g. a tensor ``(N, d)`` or
+            ``(N, C, H, W)``).
+        ys: the ``N`` classes whose log-odds are the rewards, one per input.
+        masker: a :class:`~ibn.maskers.TabularMasker` or :class:`~ibn.maskers.PatchMasker`
+            with :math:`n` players.
+        method: how the gradients are formed, as in :func:`gradient_gram` (``"auto"``,
+            ``"linear"`` or ``"explicit"``).
+        pairs: the player pairs ``(P, 2)`` as in :func:`context_gradient_stats`; None = all
+            pairs :math:`i < j`.
+        matmul_dtype: the precision of the linear method's Gram products, as in
+            :func:`gradient_gram`.
+
+    Returns:
+        a dict; arrays over the orders :math:`m = 0, \dots, n-2` unless said otherwise:
+
+        - ``mean_sq``: :math:`\mathbb{E} \lVert \nabla_\theta I^{(m)}(i, j) \rVert^2`;
+        - ``ctx_sq``: :math:`\mathbb{E} \lVert g_S \rVert^2`;
+        - ``var``: :math:`\mathbb{E} \operatorname{mean}_S \lVert g_S - \bar g \rVert^2`;
+        - ``snr``: ``mean_sq / var``;
+        - ``rho``: the mean pairwise correlation of the :math:`C` contexts' gradients,
+          :math:`(C \cdot \mathrm{mean\_sq} / \mathrm{ctx\_sq} - 1) / (C - 1)` (0 for independent
+          zero-mean gradients; NaN where :math:`C = 1`);
+        - ``indep``: :math:`\sqrt{\mathrm{mean\_sq} / \mathrm{ctx\_sq}}`, beside ``indep_pred``
+          :math:`= 1 / \sqrt{C}`;
+        - ``signal``: :math:`R^{(m)} \sqrt{\mathrm{mean\_sq}}` normalised to 1 at :math:`m = 0`
+          (:math:`R^{(m)}` of Conventions page, eq-efficiency), beside ``predicted``, the
+          closed form of Conventions page, eq-learning-signal at :math:`n`;
+        - ``orders`` (:math:`m`), ``ratios`` (:math:`r = m / (n-2)`), ``contexts``
+          (:math:`C_m`) and ``n`` (an int);
+        - ``per_sample_mean_sq``, ``per_sample_ctx_sq``: ``(N, n - 1)``, each sample's values
+          averaged over the pairs.
+
+    Raises:
+        ValueError, TypeError: as :func:`gradient_gram` and :func:`context_gradient_stats`.
+    """
     per_mean, per_ctx = [], []
     for x, y in zip(xs, ys):
         K = gradient_gram(model, x, int(y), masker, method=method, matmul_dtype=matmul_dtype)

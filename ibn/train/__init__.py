@@ -1,4 +1,4 @@
-"""Training: one loop for all models (:func:`train`), label noise and subsets, and the
+r"""Training: one loop for all models (:func:`train`), label noise and subsets, and the
 order-steering losses of paper A (Conventions page, eq-steering-delta-u to
 eq-steering-suppress).
 
@@ -7,8 +7,10 @@ eq-steering-suppress).
 - ``flip_labels(y, fraction, num_classes, seed) -> (y_noisy, flipped_indices)``
 - ``order_loss(model, x, y, *, r1, r2, mode, lam, masker_or_baseline)`` and
   ``OrderSteeringLoss`` (the λ-term as an ``extra_loss``), presets ``PRESETS``.
-- ``NonGeneralizablePenalty`` (paper B App. J: λ·Σ|I_S^non| as an ``extra_loss``) and its
-  parts ``effects_at``, ``sample_values``, ``nongeneralizable_masks``, ``masked_l1``.
+- ``NonGeneralizablePenalty`` (paper B App. J: the term
+  :math:`\lambda \sum_S \lvert I_S^{\mathrm{non}} \rvert` as an ``extra_loss``;
+  Conventions page, eq-penalty) and its parts ``effects_at``, ``sample_values``,
+  ``nongeneralizable_masks``, ``masked_l1``.
 """
 
 from .losses import PRESETS, OrderSteeringLoss, delta_u, order_loss

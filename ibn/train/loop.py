@@ -42,9 +42,21 @@ STATE_FILE = "state.pt"
 
 @dataclass
 class History:
-    """Per-epoch records (the same dicts as the JSON-lines log), the training indices used
-    (``subset``, None = all), the flipped label indices (into the training data after the
-    subset) and the configuration."""
+    """What :func:`train` returns: per-epoch records, the training data used and the
+    configuration.
+
+    A dataclass; each argument is kept as the attribute of the same name.
+
+    Args:
+        records: one dict per epoch, the same as the JSON-lines log's ``"epoch"`` records:
+            ``epoch`` (1-based), ``step`` (global step count), ``lr``, ``train_loss`` (mean
+            cross-entropy), ``train_acc``, ``train_extra_loss`` (with extra losses),
+            ``test_loss`` and ``test_acc`` (with a test set) and ``time_s`` (seconds).
+        subset: the indices into ``train_set`` that were trained on; None = all.
+        flipped: the indices of the flipped labels, into the training data *after* the subset.
+        config: the run's configuration (epochs, batch size, optimizer, learning rate, seed,
+            label noise, number of training samples, extra losses, ...).
+    """
 
     records: list[dict[str, Any]] = field(default_factory=list)
     subset: list[int] | None = None
@@ -52,6 +64,17 @@ class History:
     config: dict[str, Any] = field(default_factory=dict)
 
     def last(self, key: str) -> Any:
+        """The value of ``key`` in the last epoch's record.
+
+        Args:
+            key: a record key, e.g. ``"test_acc"`` or ``"train_loss"``.
+
+        Returns:
+            The value, or None when no epoch has been recorded.
+
+        Raises:
+            KeyError: the last record has no such key.
+        """
         return self.records[-1][key] if self.records else None
 
 
@@ -128,7 +151,27 @@ def _atomic_save(obj: Any, path: Path) -> None:
 def evaluate(model: nn.Module, dataset: Any, *, batch_size: int = 256,
              collate: Callable[[Any], Any] | None = None,
              device: str | torch.device | None = None) -> dict[str, float]:
-    """Mean cross-entropy and accuracy of ``model`` on a dataset ``(x, y)`` (eval mode)."""
+    """Mean cross-entropy and accuracy of ``model`` on a dataset ``(x, y)``.
+
+    The model runs in eval mode without gradients and is put back in its previous mode
+    afterwards; uint8 tensor inputs are converted with ``.float()`` only.
+
+    Args:
+        model: the classifier; it returns logits (B, C) for a tensor batch, or for
+            ``model(**collate(texts))``.
+        dataset: a pair ``(x, y)``: ``x`` a tensor (N, ...) or a list of N texts, ``y`` N
+            integer labels.
+        batch_size: samples per forward pass (default 256).
+        collate: turns a list of texts into the model's keyword inputs; None = the model's
+            own ``collate`` for non-tensor inputs (tensors are fed as they are).
+        device: where the batches go; None = the device of the model's first parameter.
+
+    Returns:
+        ``{"loss": mean cross-entropy, "acc": accuracy in [0, 1]}``.
+
+    Raises:
+        ValueError: ``dataset`` is not a pair of matching length.
+    """
     x, y = _split(dataset, "dataset")
     dev = torch.device(device) if device is not None else next(model.parameters()).device
     collate = collate or (getattr(model, "collate", None) if not isinstance(x, torch.Tensor)
@@ -166,29 +209,78 @@ def train(model: nn.Module, train_set: Any, *, test_set: Any = None, epochs: int
           transform: Callable[[torch.Tensor, torch.Generator], torch.Tensor] | None = None,
           callback: Callable[[int, History], None] | None = None,
           eval_batch_size: int = 256, grad_clip: float | None = None) -> History:
-    """Train ``model`` with cross-entropy (+ ``extra_loss`` terms) and return its History.
+    r"""Train ``model`` with cross-entropy (+ ``extra_loss`` terms) and return its History.
 
-    - ``optimizer``: ``"sgd"`` (with ``momentum``) or ``"adam"``; ``lr_schedule`` per epoch:
-      ``"constant"``, ``"cosine"``, ``"logspace"`` (lr → lr/10, the Deng et al. schedule) or a
-      callable epoch → factor.
-    - ``subset``: train on a subset (int count, float fraction or indices; seeded).
-    - ``label_noise``: flip exactly round(fraction·N) training labels (after the subset) to a
-      different random class (seeded); indices in ``History.flipped``.
-    - ``extra_loss(model, x, y, logits) -> scalar`` (or a list of them) is added to the CE, e.g.
-      :class:`ibn.train.OrderSteeringLoss` or paper B's App. J penalty; ``x`` is the batch as
-      fed to the model (tensor or dict), ``y`` the (possibly noisy) labels. A callable with
-      the attribute ``needs_indices = True`` also receives ``indices=`` (the batch's indices
-      into ``train_set``), e.g. to look up per-sample interactions precomputed for paper B's
-      App. J penalty.
-    - ``checkpoint_dir``: resumable state after each epoch (``state.pt``, atomic) plus
-      ``epoch_XXXX.pt`` for each epoch in ``checkpoint_at`` (0 = the initial weights) and
-      ``step_XXXXXXX.pt`` for each global step in ``checkpoint_steps`` (model weights only).
-    - ``log_path``: JSON-lines log, one ``{"event": "epoch", ...}`` record per epoch with
-      train/test loss and accuracy (a ``{"event": "start"}`` record first).
-    - ``transform(x_batch, generator)``: optional augmentation (generator seeded per epoch).
-    - ``callback(epoch, history)`` after each epoch, once the state is saved (raising from it
-      interrupts the run; a later call resumes).
-    - uint8 tensors are converted with ``.float()`` only: normalise images beforehand.
+    Each step minimises the mean :math:`\mathrm{CE}(f(x), y)` of a shuffled batch plus the
+    ``extra_loss`` terms. uint8 tensors are converted with ``.float()`` only, so normalise
+    images beforehand (e.g. :func:`ibn.data.load_images`). The run is deterministic for a given
+    seed, inputs and device, and resumable (see the module docstring).
+
+    Args:
+        model: the classifier, returning logits (B, C); moved to ``device`` and trained in
+            place.
+        train_set: a pair ``(x, y)``: ``x`` a tensor (N, ...) (or a numpy array) or a list of
+            N texts, ``y`` N integer labels.
+        test_set: a pair of the same form, evaluated after each epoch (``test_loss`` and
+            ``test_acc`` in the records); None = no evaluation.
+        epochs: the number of epochs (≥ 0).
+        batch_size: training samples per step (≥ 1; the last batch of an epoch may be
+            smaller).
+        optimizer: ``"sgd"`` (with ``momentum``) or ``"adam"``.
+        lr: the base learning rate.
+        momentum: SGD momentum (unused by Adam).
+        weight_decay: the optimizer's L2 weight decay (default 0).
+        lr_schedule: the factor on ``lr`` in epoch :math:`e` (0-based) of :math:`E`:
+            ``"constant"`` (1), ``"cosine"`` (:math:`\tfrac12 (1 + \cos(\pi e / E))`),
+            ``"logspace"`` (:math:`10^{-e/(E-1)}`, lr → lr/10 log-uniformly, the Deng et al.
+            schedule) or a callable ``epoch -> factor``.
+        label_noise: the fraction of training labels (after the subset) flipped to a different
+            random class, exactly ``round(fraction · N)`` of them, seeded
+            (:func:`ibn.train.flip_labels`); their indices are ``History.flipped``.
+        num_classes: the number of classes for label noise; None = the largest label + 1.
+        subset: train on a subset of ``train_set`` (:func:`ibn.train.choose_subset`): an int
+            count, a float fraction in (0, 1] or explicit indices, seeded; None = all.
+        seed: seeds torch's, numpy's and Python's global RNGs at the start (dropout, extra
+            losses), the per-epoch shuffling generator, the subset and the label noise.
+        device: where to train; None = CUDA when available, else the CPU.
+        checkpoint_dir: a folder for the resumable state after each epoch (``state.pt``,
+            written atomically) and the checkpoints below; None = no checkpoints.
+        checkpoint_at: epochs whose model weights are saved as ``epoch_XXXX.pt`` (0 = the
+            initial weights); needs ``checkpoint_dir``.
+        checkpoint_steps: global steps (1-based) whose model weights are saved as
+            ``step_XXXXXXX.pt``; needs ``checkpoint_dir``.
+        extra_loss: a callable ``extra_loss(model, x, y, logits) -> scalar`` (or a list of
+            them) added to the cross-entropy, e.g. :class:`ibn.train.OrderSteeringLoss` or
+            :class:`ibn.train.NonGeneralizablePenalty`; ``x`` is the batch as fed to the model
+            (tensor or dict), ``y`` the (possibly noisy) labels. A callable with the attribute
+            ``needs_indices = True`` also receives ``indices=`` (the batch's indices into
+            ``train_set``), e.g. to look up per-sample interactions computed once. A
+            ``describe()`` method, when present, names it in the configuration.
+        log_path: a JSON-lines log: a ``{"event": "start", ...}`` record (or ``"resume"``),
+            then one ``{"event": "epoch", ...}`` record per epoch (as in ``History.records``);
+            appended to. None = no log.
+        resume: continue from ``checkpoint_dir/state.pt`` when it exists (the configuration
+            must match); False = start over.
+        progress: show a progress bar per epoch and print a one-line summary after it.
+        collate: turns a list of texts into the model's keyword inputs; None = the model's own
+            ``collate`` for non-tensor inputs.
+        transform: ``transform(x_batch, generator) -> x_batch``, an augmentation of each
+            training batch with the epoch's seeded generator; None = none.
+        callback: ``callback(epoch, history)`` after each epoch (1-based), once the state is
+            saved; raising from it interrupts the run, and a later call resumes.
+        eval_batch_size: the batch size of the evaluation on ``test_set`` (default 256).
+        grad_clip: the maximum gradient norm (``torch.nn.utils.clip_grad_norm_``); None = no
+            clipping.
+
+    Returns:
+        The :class:`History` of the run (with the records of earlier epochs when resumed).
+
+    Raises:
+        ValueError: invalid ``epochs``, ``batch_size`` or ``optimizer``, datasets that are not
+            matching ``(x, y)`` pairs, text inputs without a collate function, checkpoint epochs
+            or steps without ``checkpoint_dir``, or a stored state made with another
+            configuration.
+        FloatingPointError: the loss became non-finite.
     """
     if epochs < 0 or batch_size < 1:
         raise ValueError(f"need epochs >= 0 and batch_size >= 1, got {epochs}, {batch_size}")

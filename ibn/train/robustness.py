@@ -1,5 +1,6 @@
-"""Accuracy of a classifier under attacks and corruptions: FGSM and PGD on the cross-entropy
-loss, Gaussian input noise, randomly masked players."""
+"""Accuracy of a classifier under attacks and corruptions: FGSM (Conventions page, eq-fgsm) and
+PGD on the cross-entropy loss, Gaussian input noise, randomly masked players (Conventions page,
+conventions-notation)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,17 @@ __all__ = ["accuracy", "predict", "fgsm", "pgd", "gaussian_noise", "random_mask"
 
 @torch.no_grad()
 def predict(model: nn.Module, x: torch.Tensor, batch_size: int = 512) -> torch.Tensor:
+    """Predicted classes (the argmax of the logits), in eval mode and without gradients; the
+    model's train/eval mode is restored afterwards.
+
+    Args:
+        model: the classifier, returning logits (B, C).
+        x: the inputs (N, ...); moved batch by batch to the model's device.
+        batch_size: inputs per forward pass (default 512).
+
+    Returns:
+        int64 classes (N,), on the CPU.
+    """
     was = model.training
     model.eval()
     try:
@@ -30,7 +42,17 @@ def predict(model: nn.Module, x: torch.Tensor, batch_size: int = 512) -> torch.T
 
 @torch.no_grad()
 def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 512) -> float:
-    """Top-1 accuracy (eval mode)."""
+    """Top-1 accuracy (eval mode, without gradients; see :func:`predict`).
+
+    Args:
+        model: the classifier, returning logits (B, C).
+        x: the inputs (N, ...).
+        y: the true labels (N,) (a tensor or anything ``torch.as_tensor`` takes), on the CPU.
+        batch_size: inputs per forward pass (default 512).
+
+    Returns:
+        The fraction of correctly classified inputs, in [0, 1].
+    """
     return float((predict(model, x, batch_size) == torch.as_tensor(y)).float().mean())
 
 
@@ -43,14 +65,35 @@ def _input_grad(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Ten
 
 def fgsm(model: nn.Module, x: torch.Tensor, y: torch.Tensor | int, eps: float, *,
          direction: int = -1) -> torch.Tensor:
-    """The fast gradient sign step x + direction·ε·sign(∇_x v(x)), v = log p(y|x)/(1 − p(y|x))
-    the log-odds of the label (Conventions page, eq-fgsm, eq-reward).
+    r"""The fast gradient sign step (Conventions page, eq-fgsm, eq-reward):
 
-    ``direction=-1`` (default) is the adversarial FGSM: it lowers v, and since v and the
-    cross-entropy are monotone in p(y|x) in opposite directions it is the usual step
-    x + ε·sign(∇_x CE(f(x), y)). ``direction=+1`` is paper B's eq. 19 (it raises v). ``x`` is a
-    batch (B, ...) and ``y`` the labels (B,) (or one int). The model runs in eval mode and its
-    parameter gradients are left untouched; ε = 0 returns a copy of ``x``.
+    .. math::
+
+       x' = x + d\, \varepsilon\, \operatorname{sign}\bigl(\nabla_x v(x)\bigr), \qquad
+       v(x) = \log \frac{p(y \mid x)}{1 - p(y \mid x)},
+
+    with :math:`d` = ``direction`` and :math:`v` the log-odds of the label.
+
+    ``direction=-1`` (default) is the adversarial FGSM: it lowers :math:`v`, and since
+    :math:`v` and the cross-entropy are monotone in :math:`p(y \mid x)` in opposite directions
+    it is the usual step :math:`x + \varepsilon\, \operatorname{sign}(\nabla_x
+    \mathrm{CE}(f(x), y))`. ``direction=+1`` is paper B's eq. 19 (it raises :math:`v`). The
+    model runs in eval mode (its mode is restored afterwards) and its parameter gradients are
+    left untouched. No clipping to a data range.
+
+    Args:
+        model: the classifier, returning logits (B, C).
+        x: the input batch (B, ...).
+        y: the labels (B,), or one int for every input.
+        eps: the step size :math:`\varepsilon \ge 0`, in the units of ``x`` (e.g.
+            standardised pixels); 0 returns a copy of ``x``.
+        direction: :math:`d`, -1 (lower :math:`v`, adversarial) or +1 (raise :math:`v`).
+
+    Returns:
+        The perturbed batch :math:`x'`, detached, on the device and in the dtype of ``x``.
+
+    Raises:
+        ValueError: ``direction`` is not ±1, or ``eps`` is negative or not finite.
     """
     if direction not in (1, -1):
         raise ValueError(f"direction must be +1 or -1, got {direction}")
@@ -72,9 +115,27 @@ def fgsm(model: nn.Module, x: torch.Tensor, y: torch.Tensor | int, eps: float, *
 
 def pgd(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float, *, steps: int = 20,
         alpha: float | None = None, random_start: bool = True, seed: int = 0) -> torch.Tensor:
-    """L∞ PGD on the cross-entropy (Madry et al.): ``steps`` signed-gradient steps of size
-    ``alpha`` (default 2.5·ε/steps), projected onto the ε-ball around x, from a uniform random
-    start (seeded). No clipping to a data range (inputs are standardised)."""
+    r""":math:`L_\infty` PGD on the cross-entropy (Madry et al.): ``steps`` ascent steps
+    :math:`\delta \leftarrow \mathrm{clip}_{[-\varepsilon, \varepsilon]}\bigl(\delta +
+    \alpha\, \operatorname{sign}(\nabla_x \mathrm{CE}(f(x + \delta), y))\bigr)`, projected
+    onto the :math:`\varepsilon`-ball around ``x``. No clipping to a data range (inputs are
+    standardised). The model runs in eval mode (its mode is restored afterwards).
+
+    Args:
+        model: the classifier, returning logits (B, C).
+        x: the input batch (B, ...), on the model's device.
+        y: the int64 labels (B,).
+        eps: the radius :math:`\varepsilon` of the :math:`L_\infty` ball, in the units of
+            ``x``.
+        steps: the number of steps (default 20).
+        alpha: the step size :math:`\alpha`; None = :math:`2.5\, \varepsilon /` ``steps``.
+        random_start: start from a uniform random point of the ball (seeded); False = start
+            at ``x``.
+        seed: the seed of the random start.
+
+    Returns:
+        The adversarial batch :math:`x + \delta`, detached.
+    """
     was = model.training
     model.eval()
     alpha = 2.5 * eps / steps if alpha is None else alpha
@@ -91,13 +152,36 @@ def pgd(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float, *, steps
 
 
 def gaussian_noise(x: torch.Tensor, sigma: float, seed: int = 0) -> torch.Tensor:
-    """x + N(0, σ²) (seeded)."""
+    r""":math:`x + \sigma \epsilon` with :math:`\epsilon \sim \mathcal{N}(0, 1)` per entry,
+    drawn from a seeded generator.
+
+    Args:
+        x: the inputs (any shape).
+        sigma: the standard deviation :math:`\sigma` of the noise, in the units of ``x``.
+        seed: the seed of the noise.
+
+    Returns:
+        The noisy inputs, same shape, device and dtype as ``x``.
+    """
     g = torch.Generator().manual_seed(seed)
     return x + sigma * torch.randn(x.shape, generator=g).to(x)
 
 
 def random_mask(x: torch.Tensor, fraction: float, masker: Any, seed: int = 0) -> torch.Tensor:
-    """Each sample with round(fraction·n) random players of ``masker`` set to its baseline."""
+    """Each sample with ``round(fraction * n)`` random players of ``masker`` set to its
+    baseline (an independent seeded draw per sample; Conventions page, conventions-notation).
+
+    Args:
+        x: the inputs (N, ...), one per row, as the masker takes them without a batch
+            dimension (rows (d,) for a ``TabularMasker``, images (C, H, W) for a
+            ``PatchMasker``).
+        fraction: the fraction of the :math:`n` players masked, in [0, 1].
+        masker: the players, a ``TabularMasker`` or ``PatchMasker`` (``ibn.maskers``).
+        seed: the seed of the draws.
+
+    Returns:
+        The masked inputs, shape of ``x``.
+    """
     g = torch.Generator().manual_seed(seed)
     n = masker.n_players
     k = int(round(fraction * n))
@@ -113,9 +197,26 @@ def robustness(model: nn.Module, x: torch.Tensor, y: torch.Tensor, masker: Any, 
                eps: Sequence[float] = (), pgd_eps: Sequence[float] = (), pgd_steps: int = 20,
                sigma: Sequence[float] = (), mask_fraction: Sequence[float] = (),
                seed: int = 0) -> dict[str, Any]:
-    """Accuracy on clean inputs and under FGSM (``eps``), PGD (``pgd_eps``), Gaussian input
-    noise (``sigma``) and random masking of players (``mask_fraction``). Returns a flat dict:
-    ``clean``, ``fgsm@ε``, ``pgd@ε``, ``noise@σ``, ``mask@f``."""
+    """Accuracy on clean inputs and under FGSM, PGD, Gaussian input noise and random masking
+    of players.
+
+    Args:
+        model: the classifier, returning logits (B, C).
+        x: the inputs (N, ...).
+        y: the int64 labels (N,).
+        masker: the players for ``mask_fraction`` (see :func:`random_mask`); unused without
+            it.
+        eps: the step sizes of the adversarial :func:`fgsm` (``direction=-1``).
+        pgd_eps: the radii of :func:`pgd`.
+        pgd_steps: the number of PGD steps (default 20).
+        sigma: the standard deviations of :func:`gaussian_noise`.
+        mask_fraction: the fractions of players masked by :func:`random_mask`.
+        seed: the seed of the PGD starts, the noise and the masks.
+
+    Returns:
+        A flat dict of accuracies: ``clean``, and ``fgsm@<eps>``, ``pgd@<eps>``,
+        ``noise@<sigma>``, ``mask@<fraction>`` for each value given (formatted with ``:g``).
+    """
     out: dict[str, Any] = {"clean": accuracy(model, x, y)}
     for e in eps:
         out[f"fgsm@{e:g}"] = accuracy(model, fgsm(model, x, y, e), y)
