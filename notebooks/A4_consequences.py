@@ -80,6 +80,10 @@ V.header(verdicts,
 # | VGG-16 on CIFAR-10: train/test loss gap | 0.396 | 0.507 | — | 0.614 |
 # | MLP-8 on Census: accuracy under PGD (%) | 44.65 | 39.33 | 18.10 | 2.02 |
 #
+# Paper A's abstract also credits high-order models with a better "structural modeling
+# capability". The experiment behind that sentence (its task, perturbation and metric) is not
+# available here, so that claim is recorded as untested (inconclusive) rather than judged.
+#
 # **What is measured here.** MLP-8 on *breast cancer* with the 12 first features as players (the
 # setup of A1/A3: masked features at the training mean 0, Adam $10^{-3}$, batch 32), trained as
 # the normal model and with the three presets of {ref}`Conventions: multi-order interactions <conventions-multiorder>` (low = suppress $(0.7, 1)$, mid = boost
