@@ -22,7 +22,7 @@ from ibn.data import data_root
 from ibn.results import git_info, hardware, write_atomically
 
 __all__ = ["CATEGORIES", "OUTCOMES", "Control", "Verdict", "categorize", "write", "load_all",
-           "records_for", "verdict_path", "table", "header"]
+           "records_for", "verdict_path", "table", "header", "finding_box"]
 
 CATEGORIES = ("reproduced", "partly reproduced", "not reproduced", "inconclusive")
 OUTCOMES = ("detected", "missed", "none")
@@ -301,6 +301,30 @@ def _setups_line(records: Sequence[Verdict]) -> str:
     scales = sorted({r.scale for r in records})
     return (f"{', '.join(seen)} (n = {'/'.join(map(str, sorted(n)))}, "
             f"{'/'.join(map(str, sorted(samples)))} samples; {'/'.join(scales)} scale)")
+
+
+def finding_box(findings: Sequence[str], *, scope: str, reading: str):
+    """The box a chapter that judges none of the papers' claims opens with (the same look as
+    :func:`header`): its findings, computed by the chapter, what they were measured on, and how
+    to read the main figure.
+
+    Args:
+        findings: one sentence per finding, with its numbers.
+        scope: the setups and scale the findings come from.
+        reading: how to read the chapter's main figure.
+
+    Returns:
+        An ``IPython.display.HTML`` object for the notebook.
+    """
+    from html import escape
+
+    from IPython.display import HTML
+
+    rows = [f"<tr><th>Finding</th><td>{escape(f)}</td></tr>" for f in findings]
+    rows.append(f"<tr><th>Measured on</th><td>{escape(scope)}</td></tr>")
+    rows.append(f"<tr><th>Main figure</th><td>{escape(reading)}</td></tr>")
+    return HTML('<div class="ibn-header"><p class="ibn-header-title">At a glance</p>'
+                f'<table class="ibn-header-table">{"".join(rows)}</table></div>')
 
 
 def header(records: Sequence[Verdict], *, departures: str, reading: str, link: bool = False):

@@ -62,6 +62,7 @@ API_MODULES = [
     ("papers.claims_b_figs", "Paper B's Figs. 4, 5, 7 and 8: rules, controls and records"),
     ("papers.figures_b", "Paper B's Figs. 4, 5, 7 and 8: the figures"),
     ("papers.claims_b_chapters", "Paper B's Figs. 3, 9, 6 and Appendix J: rules, controls and records"),
+    ("papers.solver_compare", "The exact optimum against the lab's SGD (B_beyond_solver)"),
     ("papers.claims_a", "Paper A's cause, modulation and consequences: rules, controls and records"),
     ("papers.verdicts", "Verdicts as data"),
     ("papers.bottleneck", "Paper A's pipelines: the interaction bottleneck"),
