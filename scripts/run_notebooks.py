@@ -72,9 +72,16 @@ def is_machinery(cell) -> bool:
         ln.startswith(("import ", "from ", "papers.setup(", "#")) for ln in lines)
 
 
+#: the notebooks that teach the library: their code is the lesson and stays on the page.
+TUTORIALS = ("00_quickstart", "T1_own_model")
+_SHOWN_OR_HIDDEN = {"remove-cell", "remove-input", "hide-input", "hide-cell"}
+
+
 def hide_machinery(path: Path, source: Path | None = None) -> None:
     """Tag the executed notebook's machinery cells ``remove-cell`` (the book leaves them out;
-    the notebook keeps them for a rerun), and write papermill's input and output paths relative
+    the notebook keeps them for a rerun) and, in a chapter (not one of :data:`TUTORIALS`),
+    fold every other code cell's input behind a toggle (``hide-input``: the reader sees the
+    outputs, the code is one click away; a cell without output is left out); write papermill's input and output paths relative
     to the project (the source notebook and this file), not as this machine's paths."""
     import nbformat
 
@@ -83,11 +90,16 @@ def hide_machinery(path: Path, source: Path | None = None) -> None:
     if pm_meta is not None:
         pm_meta["input_path"] = _rel(source) if source is not None else None
         pm_meta["output_path"] = _rel(path)
+    chapter = (source or path).stem not in TUTORIALS
     for cell in nb.cells:
-        if cell.cell_type == "code" and is_machinery(cell) and not cell.get("outputs"):
-            tags = cell.metadata.setdefault("tags", [])
+        if cell.cell_type != "code":
+            continue
+        tags = cell.metadata.setdefault("tags", [])
+        if is_machinery(cell) and not cell.get("outputs"):
             if "remove-cell" not in tags:
                 tags.append("remove-cell")
+        elif chapter and not _SHOWN_OR_HIDDEN & set(tags):
+            tags.append("hide-input" if cell.get("outputs") else "remove-cell")
     nbformat.write(nb, path)
 
 

@@ -166,6 +166,23 @@ def test_executed_notebook_records_project_paths_and_hides_machinery(tmp_path):
     assert back.metadata["papermill"] == {"input_path": "notebooks/00_quickstart.py",
                                           "output_path": "book/_test_executed.ipynb"}
     assert "remove-cell" in back.cells[0].metadata["tags"] and not back.cells[1].metadata.get("tags")
+    # in a chapter, the code that is not machinery is folded behind a toggle
+    try:
+        nbformat.write(nb, out)
+        runner.hide_machinery(out, runner.SOURCES / "A1_protocol.py")
+        chapter = nbformat.read(out, as_version=4)
+    finally:
+        out.unlink(missing_ok=True)
+    assert chapter.cells[1].metadata["tags"] == ["remove-cell"]  # no output: left out
+    nb.cells[1].outputs = [nbformat.v4.new_output("stream", text="1\n")]
+    try:
+        nbformat.write(nb, out)
+        runner.hide_machinery(out, runner.SOURCES / "A1_protocol.py")
+        chapter = nbformat.read(out, as_version=4)
+    finally:
+        out.unlink(missing_ok=True)
+    assert chapter.cells[1].metadata["tags"] == ["hide-input"]
+    assert "hide-input" not in chapter.cells[0].metadata["tags"]
     committed = sorted((ROOT / "book" / "notebooks").glob("*.ipynb"))
     absolute = [p.name for p in committed for key in ("input_path", "output_path")
                 if str(nbformat.read(p, as_version=4).metadata.get("papermill", {}).get(key) or "")
