@@ -43,11 +43,11 @@ from papers import verdicts as V
 
 papers.setup(scale)
 t_start = time.perf_counter()
-chosen = PB.chosen_setups(scale, setups)
+chosen = PB.chosen_setups(scale, setups, text=False)
 judged = {s.name: F.judge_setup(s) for s in chosen}
 ctl = F.controls(scale)
 verdicts = F.setup_records(judged, ctl, scale=scale, chapter="notebooks/B1_protocol_figs.py",
-                           planned=[s.name for s in PB.chosen_setups(scale)])
+                           planned=[s.name for s in PB.chosen_setups(scale, text=False)])
 path = V.write(verdicts, elapsed_s=time.perf_counter() - t_start)
 V.header(verdicts,
          departures=('The same games and models as the Fig. 2 chapter; parameter noise with two draws '

@@ -339,16 +339,27 @@ def gate(res_exact: dict[str, Any], res_sgd: dict[str, Any] | None = None) -> di
     return out
 
 
-def chosen_setups(scale: str, only: str | None = None) -> list[SetupB | TextSetupB]:
-    """The setups of a scale (smoke: ResNet-20 on MNIST), or those named in ``only``
-    ("model:dataset,model:dataset"; ``minilm:rt_sentences`` is the text setup)."""
+def chosen_setups(scale: str, only: str | None = None, *, text: bool = True
+                  ) -> list[SetupB | TextSetupB]:
+    """The setups of a scale, or those named in ``only``.
+
+    Args:
+        scale: smoke (ResNet-20 on MNIST), book or paper (:data:`SETUPS_B` and, with ``text``,
+            :data:`TEXT_SETUPS_B`).
+        only: ``"model:dataset,model:dataset"`` (``minilm:rt_sentences`` is the text setup), or
+            None for the scale's setups.
+        text: include text setups (Fig. 2 has one; Figs. 4, 5, 7 and 8 are run on the
+            images, so their chapter leaves them out).
+    """
     if not only:
         every = [SETUPS_B[0]] if scale == "smoke" else list(SETUPS_B)
-        text = [] if scale == "smoke" else [TextSetupB(m, scale) for m, _ in TEXT_SETUPS_B]
+        text = [] if scale == "smoke" or not text else [TextSetupB(m, scale)
+                                                        for m, _ in TEXT_SETUPS_B]
         return [SetupB(m, d, scale) for m, d in every] + text
     pairs = [tuple(p.strip() for p in part.split(":")) for part in only.split(",") if part.strip()]
     return [TextSetupB(p[0], scale, dataset=p[1]) if len(p) == 2 and is_text(*p)
-            else SetupB(*parse_setups(":".join(p))[0], scale) for p in pairs]
+            else SetupB(*parse_setups(":".join(p))[0], scale) for p in pairs
+            if text or not (len(p) == 2 and is_text(*p))]
 
 
 def setup_record(setup: SetupB, g: dict[str, Any]) -> dict[str, Any]:

@@ -69,3 +69,9 @@ def test_text_protocol_games_are_the_test_sentences_games(tmp_path, monkeypatch)
     assert 0.0 <= r["target_test_acc"] <= 1.0 and len(r["baseline_val_acc"]) == 2
     rec = PB.setup_record(s, r)
     assert rec["dataset"] == "rt_sentences" and "target_val_acc" in rec
+
+
+def test_figure_chapters_leave_text_setups_out():
+    assert [s.name for s in PB.chosen_setups("book", "minilm:rt_sentences,vgg11:mnist",
+                                             text=False)] == ["vgg11_mnist"]
+    assert not any(isinstance(s, PT.TextSetupB) for s in PB.chosen_setups("book", text=False))
