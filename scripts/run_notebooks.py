@@ -81,7 +81,8 @@ def hide_machinery(path: Path, source: Path | None = None) -> None:
     """Tag the executed notebook's machinery cells ``remove-cell`` (the book leaves them out;
     the notebook keeps them for a rerun) and, in a chapter (not one of :data:`TUTORIALS`),
     fold every other code cell's input behind a toggle (``hide-input``: the reader sees the
-    outputs, the code is one click away; a cell without output is left out); write papermill's input and output paths relative
+    outputs, the code is one click away; a cell without output is left out; the cells that
+    print the provenance show it folded, without their code); write papermill's input and output paths relative
     to the project (the source notebook and this file), not as this machine's paths."""
     import nbformat
 
@@ -98,6 +99,8 @@ def hide_machinery(path: Path, source: Path | None = None) -> None:
         if is_machinery(cell) and not cell.get("outputs"):
             if "remove-cell" not in tags:
                 tags.append("remove-cell")
+        elif chapter and "show_provenance(" in cell.source and not _SHOWN_OR_HIDDEN & set(tags):
+            tags += ["remove-input", "hide-output"]  # the provenance: one folded block
         elif chapter and not _SHOWN_OR_HIDDEN & set(tags):
             tags.append("hide-input" if cell.get("outputs") else "remove-cell")
     nbformat.write(nb, path)

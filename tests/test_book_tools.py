@@ -182,6 +182,14 @@ def test_executed_notebook_records_project_paths_and_hides_machinery(tmp_path):
     finally:
         out.unlink(missing_ok=True)
     assert chapter.cells[1].metadata["tags"] == ["hide-input"]
+    nb.cells[1].source = "show_provenance(name, params)"
+    try:
+        nbformat.write(nb, out)
+        runner.hide_machinery(out, runner.SOURCES / "A1_protocol.py")
+        chapter = nbformat.read(out, as_version=4)
+    finally:
+        out.unlink(missing_ok=True)
+    assert chapter.cells[1].metadata["tags"] == ["remove-input", "hide-output"]
     assert "hide-input" not in chapter.cells[0].metadata["tags"]
     committed = sorted((ROOT / "book" / "notebooks").glob("*.ipynb"))
     absolute = [p.name for p in committed for key in ("input_path", "output_path")
