@@ -436,6 +436,11 @@ def _save(name: str, params: Mapping[str, Any], result: Mapping[str, Any], prov:
     return path
 
 
+def _load_pt(path: Path) -> dict[str, Any]:
+    """A stored result or part, decoded (numpy arrays back as numpy, tensors on the CPU)."""
+    return _decode(torch.load(path, map_location="cpu", weights_only=True))
+
+
 def load_result(
     name: str,
     params: Mapping[str, Any],
@@ -459,7 +464,7 @@ def load_result(
     path = result_path(name, params, root)
     if not path.is_file():
         raise FileNotFoundError(f"no stored result {name!r} for params {_canonical(params)} (expected {path})")
-    return _decode(torch.load(path, map_location="cpu", weights_only=True))
+    return _load_pt(path)
 
 
 def load_provenance(
@@ -542,7 +547,7 @@ class Parts:
         """
         path = self._path(key)
         if path.is_file():
-            return _decode(torch.load(path, map_location="cpu", weights_only=True))
+            return _load_pt(path)
         part = compute_part()
         if not isinstance(part, Mapping):
             raise TypeError(f"compute_part() for part {key!r} must return a dict, got {type(part).__name__}")

@@ -41,7 +41,7 @@ from papers import text_models as T
 from papers.specs import TextGamesSpec, Training
 
 __all__ = ["DATASET", "TEXT_MODELS", "TEXT_PRESETS", "text_setup", "run_text_games", "text_interactions",
-           "predict_texts", "target_accuracy"]
+           "predict_texts", "target_accuracy", "eligible_sentences"]
 
 #: the dataset name used in cache names and tables.
 DATASET = "rt_sentences"
@@ -132,9 +132,22 @@ def run_text_games(params: Mapping[str, Any], *, recompute: bool = False) -> dic
                           recompute=recompute)
 
 
-def _eligible(net: nn.Module, texts: Sequence[str], order: np.ndarray, n_players: int,
-              want: int, seed: int) -> list[int]:
-    """The first ``want`` indices of ``order`` whose sentence has ``n_players`` meaningful words."""
+def eligible_sentences(net: nn.Module, texts: Sequence[str], order: np.ndarray,
+                       n_players: int, want: int, seed: int) -> list[int]:
+    """The sentences whose game has exactly ``n_players`` players.
+
+    Args:
+        net: the classifier whose tokenizer cuts the words
+            (:func:`papers.text_models.token_masker`).
+        texts: the sentences.
+        order: indices into ``texts``, in the order they are tried.
+        n_players: the number of meaningful words a sentence needs.
+        want: how many indices to return at most.
+        seed: the seed of the players' draw (sentence i draws with ``seed * 100_003 + i``).
+
+    Returns:
+        The first ``want`` indices of ``order`` whose sentence has ``n_players`` meaningful words.
+    """
     out = []
     for i in order:
         if len(out) == want:
@@ -161,15 +174,16 @@ def _compute(p: dict[str, Any]) -> dict[str, Any]:
     # training sentences of the target: clean labels, correctly classified
     clean = np.array([i for i in range(n_train) if i not in flipped])
     right = clean[(predict_texts(target, [texts[i] for i in clean]) == y[clean]).numpy()]
-    train_idx = np.sort(_eligible(target, texts, rng.permutation(right), n, p["n_samples"], seed))
+    train_idx = np.sort(eligible_sentences(target, texts, rng.permutation(right), n,
+                                           p["n_samples"], seed))
     # sentences of the training split the target never saw
     outside = np.arange(n_train, len(texts))
     cand = rng.choice(outside, size=min(len(outside), p["n_eval"]), replace=False)
     cand_pred = predict_texts(target, [texts[i] for i in cand])
     ok = (cand_pred == y[cand]).numpy()
     h = p["n_heldout"]
-    wrong = _eligible(target, texts, cand[~ok], n, h // 2, seed)
-    good = _eligible(target, texts, cand[ok], n, h - len(wrong), seed)
+    wrong = eligible_sentences(target, texts, cand[~ok], n, h // 2, seed)
+    good = eligible_sentences(target, texts, cand[ok], n, h - len(wrong), seed)
     ho_idx = np.array(wrong + good, dtype=np.int64)
     acc = {"target_train_acc_noisy": float(target.training_info["train_acc"]),
            "target_test_acc": T.text_accuracy(target, "test", p["n_eval"]),

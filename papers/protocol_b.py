@@ -166,8 +166,13 @@ def effects(setup: SetupB | TextSetupB, solver: str = "exact", *, recompute: boo
     Raises:
         ValueError: an unknown ``solver``.
     """
-    return _with_effects(f"B_protocol_effects_{setup.name}", setup.key(), games(setup), solver,
+    return _with_effects(_effects_stem(setup), setup.key(), games(setup), solver,
                          setup.scale, recompute)
+
+
+def _effects_stem(setup: SetupB | TextSetupB) -> str:
+    """The cache name of :func:`effects` without the solver's suffix."""
+    return f"B_protocol_effects_{setup.name}"
 
 
 def _with_effects(name: str, games_key: dict[str, Any], g: dict[str, Any], solver: str,
@@ -200,7 +205,7 @@ def seconds_per_game(setup: SetupB | TextSetupB, solver: str) -> float:
         setup: an image or a text setup whose :func:`effects` are stored.
         solver: ``"exact"`` or ``"sgd"``.
     """
-    meta = results.load_provenance(f"B_protocol_effects_{setup.name}_{solver}",
+    meta = results.load_provenance(f"{_effects_stem(setup)}_{solver}",
                                    _effects_key(setup.key(), solver))
     elapsed = meta.get("provenance", {}).get("elapsed_s")
     return float(elapsed) / (setup.n_samples * (1 + setup.k)) if elapsed else float("nan")
@@ -352,14 +357,16 @@ def chosen_setups(scale: str, only: str | None = None, *, text: bool = True
             images, so their chapter leaves them out).
     """
     if not only:
-        every = [SETUPS_B[0]] if scale == "smoke" else list(SETUPS_B)
-        text = [] if scale == "smoke" or not text else [TextSetupB(m, scale)
-                                                        for m, _ in TEXT_SETUPS_B]
-        return [SetupB(m, d, scale) for m, d in every] + text
-    pairs = [tuple(p.strip() for p in part.split(":")) for part in only.split(",") if part.strip()]
-    return [TextSetupB(p[0], scale, dataset=p[1]) if len(p) == 2 and is_text(*p)
-            else SetupB(*parse_setups(":".join(p))[0], scale) for p in pairs
-            if text or not (len(p) == 2 and is_text(*p))]
+        every: list[SetupB | TextSetupB] = [SetupB(m, d, scale) for m, d in
+                                            ([SETUPS_B[0]] if scale == "smoke" else SETUPS_B)]
+        if scale != "smoke":
+            every += [TextSetupB(m, scale) for m, _ in TEXT_SETUPS_B]
+    else:
+        pairs = [tuple(p.strip() for p in part.split(":")) for part in only.split(",")
+                 if part.strip()]
+        every = [TextSetupB(p[0], scale, dataset=p[1]) if len(p) == 2 and is_text(*p)
+                 else SetupB(*parse_setups(":".join(p))[0], scale) for p in pairs]
+    return [s for s in every if text or not isinstance(s, TextSetupB)]
 
 
 def setup_record(setup: SetupB, g: dict[str, Any]) -> dict[str, Any]:

@@ -22,7 +22,7 @@ import torch
 
 from ibn._progress import tqdm
 from papers import text_models as T
-from papers.generalizable_text import predict_texts
+from papers.generalizable_text import eligible_sentences, predict_texts
 from papers.specs import Training
 
 __all__ = ["TEXT_DATASET", "SCALES_BT", "TextSetupB", "is_text", "text_games"]
@@ -137,16 +137,8 @@ def text_games(setup: TextSetupB, *, progress: bool = False) -> dict[str, Any]:
     texts, labels = T.load_sentences("test")
     val_texts, val_labels = T.load_sentences("validation")
     n = setup.n_players
-    chosen: list[int] = []
-    for i in np.random.default_rng(setup.seed).permutation(len(texts)):
-        try:
-            masker = T.token_masker(target, texts[int(i)], n, setup.seed * 100_003 + int(i))
-        except ValueError:  # no meaningful word
-            continue
-        if masker.n_players == n:
-            chosen.append(int(i))
-        if len(chosen) == setup.n_samples:
-            break
+    chosen = eligible_sentences(target, texts, np.random.default_rng(setup.seed).permutation(
+        len(texts)), n, setup.n_samples, setup.seed)
     if len(chosen) < setup.n_samples:
         raise ValueError(f"only {len(chosen)} test sentences have {n} meaningful words")
     idx = np.sort(chosen)

@@ -56,11 +56,12 @@ def sparsity(runs: Runs, setups: Sequence[tuple[str, str]],
     rows = []
     for s in setups:
         row: dict[str, Any] = {"setup": _label(s)}
+        l1 = {solver: _all_l1(runs[(s, solver)]) for solver in SOLVERS}
         for solver in SOLVERS:
             r = runs[(s, solver)]
             tau = dist.tau_from_values(r["values"])
             n_sal = (dist.salient(r["and"], tau).sum(-1) + dist.salient(r["or"], tau).sum(-1))
-            row[f"L1 {solver}"] = float(_all_l1(r).mean())
+            row[f"L1 {solver}"] = float(l1[solver].mean())
             row[f"salient {solver}"] = float(n_sal.double().mean())
             row[f"extractor {solver}"] = r["extractor"]
         r = runs[(s, "lp")]
@@ -73,7 +74,7 @@ def sparsity(runs: Runs, setups: Sequence[tuple[str, str]],
         if "sgd_lr" in runs[(s, "sgd")]:
             lrs = runs[(s, "sgd")]["sgd_lr"].flatten()
             row["SGD lr chosen"] = ", ".join(f"{x:g}: {int((lrs == x).sum())}" for x in sgd_lrs)
-        ratio = _all_l1(runs[(s, "sgd")]) / _all_l1(runs[(s, "lp")])
+        ratio = l1["sgd"] / l1["lp"]
         row["L1 sgd / lp (median)"] = float(ratio.median())
         row["L1 sgd / lp (max)"] = float(ratio.max())
         rows.append(row)

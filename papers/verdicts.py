@@ -323,8 +323,13 @@ def finding_box(findings: Sequence[str], *, scope: str, reading: str):
     rows = [f"<tr><th>Finding</th><td>{escape(f)}</td></tr>" for f in findings]
     rows.append(f"<tr><th>Measured on</th><td>{escape(scope)}</td></tr>")
     rows.append(f"<tr><th>Main figure</th><td>{escape(reading)}</td></tr>")
-    return HTML('<div class="ibn-header"><p class="ibn-header-title">At a glance</p>'
-                f'<table class="ibn-header-table">{"".join(rows)}</table></div>')
+    return HTML(_glance_box(rows))
+
+
+def _glance_box(rows: Sequence[str]) -> str:
+    """The "At a glance" box of a chapter around its table rows (``<tr>`` strings)."""
+    return ('<div class="ibn-header"><p class="ibn-header-title">At a glance</p>'
+            f'<table class="ibn-header-table">{"".join(rows)}</table></div>')
 
 
 def header(records: Sequence[Verdict], *, departures: str, reading: str, link: bool = False):
@@ -361,8 +366,7 @@ def header(records: Sequence[Verdict], *, departures: str, reading: str, link: b
         rows.append(f"<tr><th>Judged on</th><td>{escape(_setups_line(records))}</td></tr>")
     rows.append(f"<tr><th>Departures</th><td>{escape(departures)}</td></tr>")
     rows.append(f"<tr><th>Main figure</th><td>{escape(reading)}</td></tr>")
-    box = ('<div class="ibn-header"><p class="ibn-header-title">At a glance</p>'
-           f'<table class="ibn-header-table">{"".join(rows)}</table></div>')
+    box = _glance_box(rows)
     details = table(records, link=link) if records else None
     more = details.to_html() if details is not None and hasattr(details, "to_html") else ""
     return HTML(box + (f'<details class="ibn-records"><summary>Each record: why, setups, '

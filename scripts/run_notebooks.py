@@ -99,10 +99,11 @@ def hide_machinery(path: Path, source: Path | None = None) -> None:
         if is_machinery(cell) and not cell.get("outputs"):
             if "remove-cell" not in tags:
                 tags.append("remove-cell")
-        elif chapter and "show_provenance(" in cell.source and not _SHOWN_OR_HIDDEN & set(tags):
-            tags += ["remove-input", "hide-output"]  # the provenance: one folded block
         elif chapter and not _SHOWN_OR_HIDDEN & set(tags):
-            tags.append("hide-input" if cell.get("outputs") else "remove-cell")
+            if "show_provenance(" in cell.source:
+                tags += ["remove-input", "hide-output"]  # the provenance: one folded block
+            else:
+                tags.append("hide-input" if cell.get("outputs") else "remove-cell")
     nbformat.write(nb, path)
 
 

@@ -157,38 +157,28 @@ def test_executed_notebook_records_project_paths_and_hides_machinery(tmp_path):
                 nbformat.v4.new_code_cell("print(1)")]
     nb.metadata["papermill"] = {"input_path": "/tmp/x/A.ipynb", "output_path": str(tmp_path)}
     out = runner.OUTPUT.parent / "_test_executed.ipynb"
-    try:
-        nbformat.write(nb, out)
-        runner.hide_machinery(out, runner.SOURCES / "00_quickstart.py")
-        back = nbformat.read(out, as_version=4)
-    finally:
-        out.unlink(missing_ok=True)
+
+    def tagged(source: str):
+        """``nb`` written, passed through hide_machinery as the notebook ``source``, read back."""
+        try:
+            nbformat.write(nb, out)
+            runner.hide_machinery(out, runner.SOURCES / source)
+            return nbformat.read(out, as_version=4)
+        finally:
+            out.unlink(missing_ok=True)
+
+    back = tagged("00_quickstart.py")
     assert back.metadata["papermill"] == {"input_path": "notebooks/00_quickstart.py",
                                           "output_path": "book/_test_executed.ipynb"}
     assert "remove-cell" in back.cells[0].metadata["tags"] and not back.cells[1].metadata.get("tags")
     # in a chapter, the code that is not machinery is folded behind a toggle
-    try:
-        nbformat.write(nb, out)
-        runner.hide_machinery(out, runner.SOURCES / "A1_protocol.py")
-        chapter = nbformat.read(out, as_version=4)
-    finally:
-        out.unlink(missing_ok=True)
+    chapter = tagged("A1_protocol.py")
     assert chapter.cells[1].metadata["tags"] == ["remove-cell"]  # no output: left out
     nb.cells[1].outputs = [nbformat.v4.new_output("stream", text="1\n")]
-    try:
-        nbformat.write(nb, out)
-        runner.hide_machinery(out, runner.SOURCES / "A1_protocol.py")
-        chapter = nbformat.read(out, as_version=4)
-    finally:
-        out.unlink(missing_ok=True)
+    chapter = tagged("A1_protocol.py")
     assert chapter.cells[1].metadata["tags"] == ["hide-input"]
     nb.cells[1].source = "show_provenance(name, params)"
-    try:
-        nbformat.write(nb, out)
-        runner.hide_machinery(out, runner.SOURCES / "A1_protocol.py")
-        chapter = nbformat.read(out, as_version=4)
-    finally:
-        out.unlink(missing_ok=True)
+    chapter = tagged("A1_protocol.py")
     assert chapter.cells[1].metadata["tags"] == ["remove-input", "hide-output"]
     assert "hide-input" not in chapter.cells[0].metadata["tags"]
     committed = sorted((ROOT / "book" / "notebooks").glob("*.ipynb"))
