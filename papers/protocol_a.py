@@ -31,7 +31,7 @@ from ibn.multiorder.profiles import sampled_orders
 from papers._setup import PAGE_WIDTH
 from papers.reference import ACCURACY_FLOOR, ImageSetup, parse_setups, train_reference
 
-__all__ = ["SetupA", "SCALES_A", "STAGES", "SETUPS_A", "pick_images", "profile",
+__all__ = ["SetupA", "SCALES_A", "STAGES", "SETUPS_A", "pick_images", "profile", "image_profile",
            "noise_floor", "setup_record", "discovery_records", "plot_profiles",
            "u_rule", "dip_depth", "learned_rule", "LEARNED_RATIO", "planted_u_game",
            "control_profile", "chosen_setups", "profile_name", "stored_profiles",
@@ -161,26 +161,63 @@ def profile(setup: SetupA, stage: str, *, recompute: bool = False,
         final, info = train_reference(setup.target())
         idx = pick_images(final, setup.dataset, s["per_class"], s["classes"])
         net, _ = _stage_model(setup, stage)
-        x, y = load_images(setup.dataset, "train")
-        g = s["grid"]
-        masker = PatchMasker(grid=(g, g), baseline=0.0, batch_size=1024)
-        from ibn.games import evaluate
-
-        evaluators = [(lambda m, xi=x[i], yi=int(y[i]): evaluate(net, xi, masker, m, target=yi,
-                                                                  batch_size=1024, progress=False))
-                      for i in idx.tolist()]
         done = results.Parts(profile_name(setup, stage), setup.key(stage))
-        out = sampled_orders(evaluators, masker.n_players, grid=(g, g), pairs=None,
-                             n_pairs=pairs, radius=2, contexts=contexts,
-                             ratios=mo.REFERENCE_RATIOS, orders=None, seed=setup.seed,
-                             checkpoint=done.get, progress=progress)
-        out.update(floor=noise_floor(out["sem"]), indices=idx.numpy(), labels=y[idx].numpy(),
-                   test_acc=float(info["test_acc"]), best_epoch=int(info["best_epoch"]),
+        out = image_profile(net, setup.dataset, idx, grid=s["grid"], pairs=pairs,
+                            contexts=contexts, seed=setup.seed, checkpoint=done.get,
+                            progress=progress)
+        out.update(test_acc=float(info["test_acc"]), best_epoch=int(info["best_epoch"]),
                    early_step=int(info["early_step"]), scale=setup.scale)
         return out
 
     return results.cached(profile_name(setup, stage), setup.key(stage), compute,
                           recompute=recompute, scale=setup.scale)
+
+
+def image_profile(net: torch.nn.Module, dataset: str, indices: torch.Tensor, *, grid: int,
+                  pairs: int, contexts: int, seed: int,
+                  checkpoint: Callable[..., Any] | None = None, progress: bool = False
+                  ) -> dict[str, Any]:
+    r"""The reference's sampled estimate of :math:`I^{(m)}(i, j)` on training images of a
+    classifier (Conventions page, eq-strength, eq-relative-strength, eq-reference-orders).
+
+    The players are the cells of a ``grid`` × ``grid`` grid at baseline 0 (the standardised
+    black pixel's mean), the reward the log-odds of the image's label; pairs :math:`j` among
+    the 24 neighbours of :math:`i` within distance 2, ``contexts`` random contexts per pair and
+    order, the 13 reference ratios.
+
+    Args:
+        net: the classifier (eval mode).
+        dataset: ``"mnist"`` or ``"fashion-mnist"`` (the images of its training split).
+        indices: the images' indices into the training split (:func:`pick_images`).
+        grid: the side of the grid of players.
+        pairs: the pairs per image.
+        contexts: the contexts per pair and order.
+        seed: the seed of the pairs and contexts (image k is seeded ``seed + k``).
+        checkpoint: keeps each image's finished estimate (``results.Parts(...).get``), or None.
+        progress: show a progress bar over the images.
+
+    Returns:
+        The keys of :func:`ibn.multiorder.profiles.sampled_orders` (``strength``, ``J``,
+        ``ratios``, ``mean``, ``sem``, ...), ``floor`` (:func:`noise_floor`), the images'
+        ``indices`` and ``labels``.
+
+    Raises:
+        ValueError: no images in ``indices``.
+    """
+    from ibn.games import evaluate
+
+    if len(indices) == 0:
+        raise ValueError("indices: no images to profile (does the model classify any correctly?)")
+    x, y = load_images(dataset, "train")
+    masker = PatchMasker(grid=(grid, grid), baseline=0.0, batch_size=1024)
+    evaluators = [(lambda m, xi=x[i], yi=int(y[i]): evaluate(net, xi, masker, m, target=yi,
+                                                              batch_size=1024, progress=False))
+                  for i in indices.tolist()]
+    out = sampled_orders(evaluators, masker.n_players, grid=(grid, grid), pairs=None,
+                         n_pairs=pairs, radius=2, contexts=contexts, ratios=mo.REFERENCE_RATIOS,
+                         orders=None, seed=seed, checkpoint=checkpoint, progress=progress)
+    out.update(floor=noise_floor(out["sem"]), indices=indices.numpy(), labels=y[indices].numpy())
+    return out
 
 
 def u_rule(ratios: np.ndarray, strength: np.ndarray, floor: np.ndarray) -> tuple[bool, str]:

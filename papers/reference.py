@@ -33,7 +33,7 @@ from torch import nn
 from ibn.data import data_root, dataset_name, load_images
 from ibn.model_store import cached_model, checkpoint
 from ibn.models import build
-from ibn.train import evaluate, train
+from ibn.train import PRESETS, OrderSteeringLoss, evaluate, train
 
 __all__ = ["Recipe", "ModelSpec", "RECIPES", "ImageSetup", "ACCURACY_FLOOR", "parse_setups",
            "protocol_models", "train_reference",
@@ -97,10 +97,14 @@ class ModelSpec:
         seed: the seed of the initial weights, the batch order and the crops (and of the draw of
             ``recipe.n_train`` images).
         recipe: the training :class:`Recipe`.
+        steer: paper A's order-steering term added to the loss, ``(preset, λ)`` with a preset
+            of :data:`ibn.train.PRESETS` (:meth:`ibn.train.OrderSteeringLoss.preset`, players
+            the cells of a 16×16 grid at baseline 0, as the reference code; Conventions page,
+            eq-steering-boost, eq-steering-suppress); None (default) = plain cross-entropy.
 
     Raises:
-        ValueError: ``role`` is neither ``"target"`` nor ``"baseline"``, or an unknown
-            ``dataset``.
+        ValueError: ``role`` is neither ``"target"`` nor ``"baseline"``, an unknown
+            ``dataset`` or an unknown preset in ``steer``.
     """
 
     model: str
@@ -108,26 +112,35 @@ class ModelSpec:
     role: str
     seed: int
     recipe: Recipe
+    steer: tuple[str, float] | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "dataset", dataset_name(self.dataset))
         if self.role not in ("target", "baseline"):
             raise ValueError(f"role must be 'target' or 'baseline', got {self.role!r}")
+        if self.steer is not None and self.steer[0] not in PRESETS:
+            raise ValueError(f"steer's preset must be one of {sorted(PRESETS)}, "
+                             f"got {self.steer[0]!r}")
 
     @property
     def name(self) -> str:
-        """The model store's name of the model: ``reference-<model>-<dataset>-<role>``."""
-        return f"reference-{self.model}-{self.dataset}-{self.role}"
+        """The model store's name of the model: ``reference-<model>-<dataset>-<role>``, with
+        ``-steer-<preset>`` appended for a steered model."""
+        tail = f"-steer-{self.steer[0]}" if self.steer is not None else ""
+        return f"reference-{self.model}-{self.dataset}-{self.role}{tail}"
 
     def key(self) -> dict[str, Any]:
         """The model store's key of the model (the store hashes it).
 
         Returns:
             ``model``, ``dataset``, ``role``, ``seed`` and ``recipe`` (:meth:`Recipe.key`) as
-            plain data.
+            plain data, and ``steer`` (preset and λ) for a steered model.
         """
-        return {"model": self.model, "dataset": self.dataset, "role": self.role,
-                "seed": self.seed, "recipe": self.recipe.key()}
+        out = {"model": self.model, "dataset": self.dataset, "role": self.role,
+               "seed": self.seed, "recipe": self.recipe.key()}
+        if self.steer is not None:
+            out["steer"] = [self.steer[0], float(self.steer[1])]
+        return out
 
 
 _MNIST_LIKE = ("mnist", "fashion-mnist")
@@ -275,6 +288,8 @@ def _trained(spec: ModelSpec, device: str | None, root: str) -> tuple[nn.Module,
     val_set = (x_tr[val], y_tr[val])
     n_train = len(data[1])
     fill = float(x_tr.min())
+    steer = (None if spec.steer is None else
+             OrderSteeringLoss.preset(spec.steer[0], spec.steer[1], masker_or_baseline=0.0, grid=16))
 
     def fit(net: nn.Module, train_dir) -> dict[str, Any]:
         hist = train(net, data, test_set=val_set, epochs=r.epochs, batch_size=r.batch_size,
@@ -282,7 +297,8 @@ def _trained(spec: ModelSpec, device: str | None, root: str) -> tuple[nn.Module,
                      lr_schedule=r.schedule, seed=spec.seed, device=device,
                      checkpoint_dir=train_dir, checkpoint_at=range(r.epochs + 1),
                      checkpoint_steps=[early_step(spec, n_train)],
-                     transform=random_crop(r.crop_padding, fill), progress=False,
+                     transform=random_crop(r.crop_padding, fill), extra_loss=steer,
+                     progress=False,
                      log_path=train_dir / "log.jsonl")
         accs = [rec["test_acc"] for rec in hist.records]
         best = int(np.argmax(accs)) + 1

@@ -1,7 +1,8 @@
 """Compute (and cache) the protocol runs of one paper, one setup after another.
 
 Usage: ``python -m papers.run_protocol A --scale book [--setups resnet20:mnist,...]`` (paper A:
-the order profiles at initialisation, early and final; paper B: the games, the exact effects
+the order profiles at initialisation, early and final; ``A3``: the CNN trained with each
+order-steering preset and its profile, :mod:`papers.steering_a`; paper B: the games, the exact effects
 and the lab SGD's effects, and for the image setups the misclassified samples' (Fig. 8) and the
 noise levels' (Figs. 5 and 7)). Every stage is cached (``data/results``); a rerun skips what is
 done, so an interrupted run loses at most the stage it was in (paper A's profiles: at most the
@@ -15,6 +16,7 @@ import argparse
 import sys
 import time
 
+import numpy as np
 import torch
 
 from papers import protocol_a as PA
@@ -24,7 +26,7 @@ from papers import protocol_b as PB
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m papers.run_protocol",
                                  description=__doc__.split("\n")[0])
-    ap.add_argument("paper", choices=("A", "B"))
+    ap.add_argument("paper", choices=("A", "A3", "B"))
     ap.add_argument("--scale", default="book", choices=("smoke", "book", "paper"))
     ap.add_argument("--setups", default=None, help="model:dataset,... (default: all of the scale)")
     ap.add_argument("--stages", default="final,init,early",
@@ -33,7 +35,16 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if args.threads is not None:
         torch.set_num_threads(args.threads)
-    if args.paper == "A":
+    if args.paper == "A3":
+        from papers import steering_a as SA
+
+        for s in [None, *SA.STEERING_A[args.scale]["presets"]]:
+            for lam in [0.0] if s is None else SA.STEERING_A[args.scale]["lams"]:
+                t0 = time.perf_counter()
+                _, res = SA.steered_run(s, lam, args.scale, progress=True)
+                print(f"A3 {s or 'normal'} λ={lam:g}: {time.perf_counter() - t0:.0f} s; test acc "
+                      f"{res['test_acc']:.4f}; J {np.round(res['J'], 2).tolist()}", flush=True)
+    elif args.paper == "A":
         for s in PA.chosen_setups(args.scale, args.setups):
             for stage in args.stages.split(","):
                 t0 = time.perf_counter()

@@ -369,3 +369,51 @@ def test_fig_records_and_the_misclassified_group(tiny):
     verdicts = {r.claim: r.verdict for r in recs}
     assert verdicts["B.fig8.non_share"] == "inconclusive"
     assert verdicts["B.fig8.gen_strength"] == "not reproduced"
+
+
+def test_a_steered_spec_keeps_plain_keys_and_names_its_preset():
+    plain = R.ModelSpec("resnet20", "mnist", "target", 0, R.Recipe(epochs=3))
+    assert "steer" not in plain.key() and plain.name == "reference-resnet20-mnist-target"
+    steered = R.ModelSpec("resnet20", "mnist", "target", 0, R.Recipe(epochs=3), steer=("mid", 1.0))
+    assert steered.key()["steer"] == ["mid", 1.0] and steered.name.endswith("-steer-mid")
+    assert steered.key() != plain.key()
+    with pytest.raises(ValueError, match="steer"):
+        R.ModelSpec("resnet20", "mnist", "target", 0, R.Recipe(epochs=3), steer=("middle", 1.0))
+
+
+def test_a_steered_model_trains_with_the_steering_term(tiny):
+    recipe = R.RECIPES["smoke"][("mnist", "target")]
+    plain, _ = R.train_reference(R.ModelSpec("resnet20", "mnist", "target", 0, recipe))
+    spec = R.ModelSpec("resnet20", "mnist", "target", 0, recipe, steer=("low", 1.0))
+    net, info = R.train_reference(spec)
+    start = json.loads((model_dir(spec.name, spec.key()) / "train" / "log.jsonl")
+                       .read_text().splitlines()[0])
+    assert start["extra_loss"][0]["loss"] == "order_steering"
+    assert (start["extra_loss"][0]["mode"], start["extra_loss"][0]["r1"]) == ("suppress", 0.7)
+    assert all("train_extra_loss" in h for h in info["history"])
+    assert any(not torch.equal(v, plain.state_dict()[k]) for k, v in net.state_dict().items()
+               if v.is_floating_point())
+
+
+def test_steering_sweep_feeds_the_modulation_records(tiny, monkeypatch):
+    import papers.steering_a as SA
+    from papers import claims_a as CA
+
+    monkeypatch.setattr(PA, "load_images", _tiny)
+    monkeypatch.setitem(SA.STEERING_A, "smoke", {
+        "model": "resnet20", "dataset": "mnist", "recipe": R.RECIPES["smoke"][("mnist", "target")],
+        "presets": ("low",), "lams": (1.0,), "grid": 4, "per_class": 1, "classes": 2,
+        "pairs": 2, "contexts": 2})
+    runs = SA.sweep("smoke")
+    label = SA.setup_label("smoke")
+    assert set(runs) == {(label, "normal", 0.0), (label, "low", 1.0)}
+    for params, res in runs.values():
+        assert res["J"].shape == (13,) and res["n_samples"] >= 1
+        assert 0 <= SA.noise_share(res) < np.inf
+    assert runs[(label, "low", 1.0)][0]["training"]["steer"] == ["low", 1.0]
+    recs = CA.modulation_records(runs, CA.planted_modulation(["low"]), scale="smoke",
+                                 chapter="notebooks/A3_modulation.py")
+    assert [r.claim for r in recs] == ["A.modulation.losses_move_profile",
+                                       "A.modulation.second_peak"]
+    assert recs[0].setups[0]["n_players"] == 16 and recs[0].setups[0]["recipe"] == "reference"
+    assert "trained 2 epochs" in recs[0].why

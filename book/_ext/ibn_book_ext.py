@@ -56,6 +56,7 @@ API_MODULES = [
     ("ibn.book", "Helpers for the book's notebooks"),
     ("papers.reference", "The reference recipe: both papers' image models, trained once"),
     ("papers.protocol_a", "Paper A's discovery at the reference protocol"),
+    ("papers.steering_a", "Paper A's order-steering losses on a CNN"),
     ("papers.protocol_b", "Paper B at its own protocol (Appendix K)"),
     ("papers.protocol_b_text", "Paper B's text setup at its protocol"),
     ("papers.claims_b", "Paper B's Fig. 2 rules, controls and records"),

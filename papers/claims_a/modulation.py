@@ -232,8 +232,11 @@ def modulation_records(results: Mapping[tuple[str, str, float],
     def setup(d: str, preset: str) -> dict[str, Any]:
         keys = [k for k in results if k[0] == d and k[1] == preset]
         params = results[keys[0]][0]
+        extra = ({k: params[k] for k in ("pairs", "contexts") if k in params}
+                 | ({"n_train": params["training"]["recipe"]["n_train"]}
+                    if "training" in params else {}))
         return {"model": params["model"], "dataset": params["dataset"], "setup": d,
-                "n_players": len(params["features"]),
+                "n_players": int(params.get("n_players") or len(params["features"])), **extra,
                 "n_samples": int(min(results[k][1]["n_samples"] for k in keys)),
                 "preset": preset, "steer": list(PRESETS[preset]),
                 "lams": [float(k[2]) for k in keys],
@@ -242,9 +245,21 @@ def modulation_records(results: Mapping[tuple[str, str, float],
                 "epochs": int(params["epochs"]), "seed": int(params["seed"]),
                 "optimizer": params["optimizer"], "recipe": params.get("recipe", "adam")}
 
-    scope = ("MLP-5 on 12 features of scikit-learn tables, one seed, exact J^(m) on the "
-             "correctly classified test samples, not paper A's networks")
-    decide = "more seeds and paper A's models would decide it"
+    cnn = [d for d in datasets if "n_players" in results[(d, "normal", 0.0)][0]]
+    scope = ("MLP-5 on 12 features of scikit-learn tables (exact J^(m) on the correctly "
+             "classified test samples)" if len(cnn) < len(datasets) else "")
+    if cnn:
+        p0 = results[(cnn[0], "normal", 0.0)][0]
+        rec = p0["training"]["recipe"]
+        scope += ((" and " if scope else "") + f"{', '.join(cnn)} with the reference code's "
+                  f"players and recipe, trained {rec['epochs']} epochs on "
+                  + (f"{rec['n_train']:,} training images" if rec["n_train"] else
+                     "the full training split")
+                  + f" (sampled J^(m), {p0['pairs']} pairs × "
+                  f"{p0['contexts']} contexts per image)")
+    scope += ", one seed each"
+    decide = ("more seeds and paper A's image networks trained to the end (200 epochs, the "
+              "reference's 200 pairs × 100 contexts) would decide it")
 
     # losses move the profile
     ctl_checks = [moves_rule(p, ctl_rows[p], ctl_rows["normal"]) for p in presets]
