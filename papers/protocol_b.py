@@ -33,7 +33,7 @@ from ibn.train import evaluate
 from ibn.transforms import mobius, orders
 from papers._setup import PAGE_WIDTH
 from papers.generalizable import _predict as predict
-from papers.protocol_b_text import TextSetupB, is_text, text_games
+from papers.protocol_b_text import CountsOfScale, TextSetupB, is_text, text_games
 from papers.reference import RECIPES, ImageSetup, ModelSpec, parse_setups, train_reference
 
 __all__ = ["SetupB", "TextSetupB", "SETUPS_B", "TEXT_SETUPS_B", "SCALES_B", "SOLVERS", "NOISE_B", "N_MISCLASSIFIED", "games",
@@ -56,22 +56,11 @@ SOLVERS = {"exact": {}, "sgd": {"solver": "sgd", "preset": "e954ff2"}}
 
 
 @dataclass(frozen=True)
-class SetupB(ImageSetup):
+class SetupB(CountsOfScale, ImageSetup):
     """One paper-B setup: ``model`` on ``dataset`` at ``scale`` (smoke, book or paper)."""
 
     SCALES = tuple(SCALES_B)
-
-    @property
-    def n_players(self) -> int:
-        return SCALES_B[self.scale]["n_players"]
-
-    @property
-    def n_samples(self) -> int:
-        return SCALES_B[self.scale]["n_samples"]
-
-    @property
-    def k(self) -> int:
-        return SCALES_B[self.scale]["k"]
+    COUNTS = SCALES_B
 
     def baselines(self) -> list[ModelSpec]:
         rec = RECIPES[self.scale][(self.dataset, "baseline")]

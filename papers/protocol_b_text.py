@@ -25,7 +25,7 @@ from papers import text_models as T
 from papers.generalizable_text import eligible_sentences, predict_texts
 from papers.specs import Training
 
-__all__ = ["TEXT_DATASET", "SCALES_BT", "TextSetupB", "is_text", "text_games"]
+__all__ = ["TEXT_DATASET", "SCALES_BT", "CountsOfScale", "TextSetupB", "is_text", "text_games"]
 
 #: the sentences' dataset name in setups and cache names.
 TEXT_DATASET = "rt_sentences"
@@ -47,10 +47,32 @@ def is_text(model: str, dataset: str) -> bool:
     return model in T.TEXT_MODELS or dataset.replace("-", "_") == TEXT_DATASET
 
 
+class CountsOfScale:
+    """A paper-B setup's ``n_players``, ``n_samples`` and ``k`` (baselines), read from its
+    scale's settings (the class attribute ``COUNTS``, a dict by scale)."""
+
+    COUNTS: dict[str, dict[str, Any]] = {}
+    scale: str
+
+    @property
+    def n_players(self) -> int:
+        return self.COUNTS[self.scale]["n_players"]
+
+    @property
+    def n_samples(self) -> int:
+        return self.COUNTS[self.scale]["n_samples"]
+
+    @property
+    def k(self) -> int:
+        return self.COUNTS[self.scale]["k"]
+
+
 @dataclass(frozen=True)
-class TextSetupB:
+class TextSetupB(CountsOfScale):
     """One paper-B text setup: ``model`` (``"minilm"`` or ``"bert_medium"``) on the sentences at
     ``scale`` (smoke, book or paper)."""
+
+    COUNTS = SCALES_BT
 
     model: str
     scale: str
@@ -69,18 +91,6 @@ class TextSetupB:
     @property
     def name(self) -> str:
         return f"{self.model}_{self.dataset}"
-
-    @property
-    def n_players(self) -> int:
-        return SCALES_BT[self.scale]["n_players"]
-
-    @property
-    def n_samples(self) -> int:
-        return SCALES_BT[self.scale]["n_samples"]
-
-    @property
-    def k(self) -> int:
-        return SCALES_BT[self.scale]["k"]
 
     def training(self, role: str) -> dict[str, Any]:
         """The keyword arguments of :func:`papers.text_models.train_text_classifier` (besides
