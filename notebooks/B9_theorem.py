@@ -18,8 +18,9 @@
 from papers import verdicts as V
 
 V.header(V.records_for(["B.fig9"]),
-         departures=('The checkpoints of the dynamics run (one ResNet-20 on 300 MNIST images, Adam, n '
-                     '= 8); the record is written by the dynamics chapter.'),
+         departures=('The checkpoints of the dynamics chapter\'s run (its network, training '
+                     'subset and settings are in the record); the record is written by that '
+                     'chapter.'),
          reading=("Per checkpoint, the measured strength per order beside Theorem 3.1's prediction "
                   "M(δ)·I* from the final model's interactions."),
          link=True)

@@ -470,10 +470,12 @@ def dynamics_setup(run_params: Mapping[str, Any], res: Mapping[str, Any], bounda
 
 
 def _departures(setup: Mapping[str, Any]) -> str:
-    return (f"one run far from paper B's protocol: n = {setup['n_players']} "
-            f"(paper {PAPER_DYNAMICS['n_players']}), {setup['n_samples']} samples "
-            f"(paper {PAPER_DYNAMICS['n_samples']}), {setup['n_train']} training images (paper: "
-            f"the full MNIST split) for {setup['epochs']} epochs")
+    differ = [f"{name} = {setup[key]} (paper {PAPER_DYNAMICS[key]})"
+              for key, name in (("n_players", "n"), ("n_samples", "samples"), ("k", "k"))
+              if setup[key] != PAPER_DYNAMICS[key]]
+    return ("one run, " + ", ".join(differ + [f"{setup['model']} on {setup['n_train']:,} "
+                                             f"training images (paper: the full MNIST split) "
+                                             f"for {setup['epochs']} epochs"]))
 
 
 def dynamics_records(judged: Mapping[str, Any], ctl: Mapping[str, Any],

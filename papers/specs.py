@@ -126,7 +126,8 @@ class TextGamesSpec(Spec):
 class DynamicsSpec(Spec):
     """Paper B Figs. 3 and 9 (:mod:`papers.dynamics`): one target trained with checkpoints at
     the epochs ``checkpoints`` (the last = its last epoch), ``k`` baselines, ``n_players``
-    players on ``n_samples`` training samples, the test loss on ``n_eval`` test images."""
+    players on ``n_samples`` training samples, the test loss on ``n_eval`` test images;
+    ``model`` names the architecture (:func:`ibn.models.build`; None: the chapter's default)."""
 
     n_players: int
     n_samples: int
@@ -135,6 +136,7 @@ class DynamicsSpec(Spec):
     checkpoints: tuple[int, ...]
     target: Training
     baseline: Training
+    model: str | None = None
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from ibn.models import MLP, VGG, available, bert_medium_config, build, log_odds
 from ibn.train import train
 
 torch.set_num_threads(1)
-VISION = ["resnet20", "vgg11", "vgg16", "alexnet"]
+VISION = ["resnet20", "vgg11", "vgg16", "alexnet", "vgg11_plain"]
 
 
 def _ok(name: str, getter: str) -> bool:
@@ -50,6 +50,9 @@ def test_vgg_batchnorm_switch_and_depth():
     with_bn, without = build("vgg11"), build("vgg11", batch_norm=False)
     assert any(isinstance(x, nn.BatchNorm2d) for x in with_bn.modules())
     assert not any(isinstance(x, nn.BatchNorm2d) for x in without.modules())
+    plain = build("vgg11_plain", seed=0)  # the registry's name for VGG-11 without BatchNorm
+    assert [type(x) for x in plain.modules()] == [type(x) for x in without.modules()]
+    assert plain.masking_layer == "features.relu2"
     n_conv = lambda m: sum(isinstance(x, nn.Conv2d) for x in m.modules())  # noqa: E731
     assert n_conv(build("vgg11")) == 8 and n_conv(build("vgg16")) == 13
     assert n_conv(build("resnet20")) == 19  # + 1 linear = 20 weight layers

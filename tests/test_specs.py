@@ -38,7 +38,7 @@ def test_replace_and_scale_params_give_changed_copies():
     book = D.PRESETS["book"]
     got = scale_params("book", D.PRESETS, n_players=6, n_samples=None)
     assert isinstance(got, Spec) and got.n_players == 6 and got.n_samples == book.n_samples
-    assert D.PRESETS["book"].n_players == 8  # the preset itself is untouched
+    assert D.PRESETS["book"].n_players == 10  # the preset itself is untouched
 
 
 @pytest.mark.parametrize("presets", [G.PRESETS, GT.TEXT_PRESETS, D.PRESETS, Nz.PRESETS, P.PRESETS])

@@ -6,6 +6,7 @@ name                    model                            notes
 ``resnet20``            :class:`ResNet20`                He et al. CIFAR ResNet-20
 ``vgg11``, ``vgg16``    :class:`VGG`                     BatchNorm by default
                                                          (``batch_norm=False`` drops it)
+``vgg11_plain``         :class:`VGG`                     VGG-11 without BatchNorm
 ``alexnet``             :class:`AlexNetDeng`             Deng et al. ICLR 2022 CIFAR AlexNet
 ``mlp5``, ``mlp8``      :class:`MLP`                     100-wide hidden layers, needs
                                                          ``in_features``
@@ -42,6 +43,7 @@ REGISTRY: dict[str, Callable[..., nn.Module]] = {
     "resnet20": ResNet20,
     "vgg11": lambda **kw: VGG(depth=11, **kw),
     "vgg16": lambda **kw: VGG(depth=16, **kw),
+    "vgg11_plain": lambda **kw: VGG(depth=11, batch_norm=False, **kw),
     "alexnet": AlexNetDeng,
     "mlp5": lambda **kw: MLP(depth=5, **kw),
     "mlp8": lambda **kw: MLP(depth=8, **kw),
