@@ -78,8 +78,13 @@ print(f"checkpoints: {ck.tolist()}, I* from epoch {ck[-1]}")
 
 # %%
 C = len(ck)
-fig, axes = plt.subplots(1, C, figsize=(2.2 * C, 2.8), sharey=True, squeeze=False)
-for c, ax in enumerate(axes[0]):
+cols = min(C, 5)
+rows_ = -(-C // cols)
+fig, axes = plt.subplots(rows_, cols, figsize=(papers.PAGE_WIDTH, 2.5 * rows_), sharey=True,
+                         squeeze=False)
+for ax in axes.flat[C:]:
+    ax.set_visible(False)
+for c, ax in enumerate(axes.flat[:C]):
     meas, pred = curves["total"][c], preds[c]["pred"]
     m = np.arange(1, meas.n + 1)
     ax.bar(m, meas.plus[1:].numpy(), color="lightgray", label="measured")
@@ -89,7 +94,8 @@ for c, ax in enumerate(axes[0]):
     ax.axhline(0, color="black", lw=0.5)
     ax.set_title(f"epoch {ck[c]}\nrel. err {preds[c]['rel_err']:.2f}", fontsize=9)
     ax.set_xlabel("order m")
-axes[0, 0].set_ylabel("$A^{(m),\\pm} / Z$")
+for row in axes:
+    row[0].set_ylabel("$A^{(m),\\pm} / Z$")
 axes[0, 0].legend(fontsize=9)
 fig.tight_layout()
 plt.show()

@@ -3,7 +3,8 @@ r"""Paper A's order-steering losses on a CNN, with the reference code's players 
 eq-steering-suppress).
 
 The reference code steers its image networks with :math:`\lambda = 1` on the cells of a 16×16
-grid at baseline 0, trained by the reference recipe. Here ResNet-20 (BatchNorm: the two masked
+grid at baseline 0, trained by the reference recipe (the ``book`` scale adds
+:math:`\lambda = 0.1`, the ``paper`` scale keeps the reference's 1). Here ResNet-20 (BatchNorm: the two masked
 batches of the steering term go through the network in separate forward passes,
 :func:`ibn.train.delta_u`) is trained on MNIST at 32×32 with each preset, and a normal model
 with the same recipe and no steering term; :func:`sweep` measures each model's sampled
@@ -34,7 +35,7 @@ STEERING_A: dict[str, dict[str, Any]] = {
               "lams": (1.0,), "grid": 16, "per_class": 1, "classes": 2, "pairs": 4,
               "contexts": 4},
     "book": {"model": "resnet20", "dataset": "mnist", "recipe": Recipe(epochs=5, n_train=10_000),
-             "presets": ("low", "mid", "high"), "lams": (1.0,), "grid": 16, "per_class": 1,
+             "presets": ("low", "mid", "high"), "lams": (0.1, 1.0), "grid": 16, "per_class": 1,
              "classes": 10, "pairs": 16, "contexts": 16},
     "paper": {"model": "resnet20", "dataset": "mnist", "recipe": Recipe(epochs=200),
               "presets": ("low", "mid", "high"), "lams": (1.0,), "grid": 16, "per_class": 5,
