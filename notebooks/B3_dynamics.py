@@ -58,8 +58,8 @@ setup = CC.dynamics_setup(run_params, res, judged["boundary"])
 verdicts = CC.dynamics_records(judged, ctl, setup, scale=scale, chapter="notebooks/B3_dynamics.py")
 path = V.write(verdicts, elapsed_s=time.perf_counter() - t_start)
 V.header(verdicts,
-         departures=(f"One {setup['model']} trained with {setup['optimizer']} for "
-                     f"{setup['epochs']} epochs on {setup['n_train']:,} MNIST images with "
+         departures=(f"One {papers.model_label(setup['model'])} trained with "
+                     f"{setup['optimizer']} for {setup['epochs']} epochs on {setup['n_train']:,} MNIST images with "
                      f"{setup['label_noise']:.0%} label noise (paper: the full split); n = "
                      f"{setup['n_players']}, {setup['n_samples']} samples, k = {setup['k']}."),
          reading=('The generalizable and non-generalizable strength per order at each checkpoint, '

@@ -11,13 +11,29 @@ import sys
 
 from ibn.book import SCALES
 
-__all__ = ["setup", "usable_cpus", "PAGE_WIDTH"]
+__all__ = ["setup", "usable_cpus", "PAGE_WIDTH", "MODEL_LABELS", "model_label"]
 
 #: torch threads a notebook uses by default (the book is built on a shared 2-core machine).
 DEFAULT_THREADS = 2
 #: the width (inches) of a figure that fills the book's text column at its natural size, so
 #: that its 9-10 pt text reads at 9-10 pt in the page (a wider figure is shrunk, text and all).
 PAGE_WIDTH = 7.6
+#: how the book names the architectures of :func:`ibn.models.build`.
+MODEL_LABELS = {"resnet20": "ResNet-20", "vgg11": "VGG-11", "vgg16": "VGG-16",
+                "vgg11_plain": "VGG-11 without BatchNorm", "alexnet": "AlexNet",
+                "mlp5": "MLP-5", "mlp8": "MLP-8", "minilm": "MiniLM", "bert_medium": "BERT-Medium"}
+
+
+def model_label(name: str) -> str:
+    """The book's name of an architecture, e.g. ``"ResNet-20"`` for ``"resnet20"``.
+
+    Args:
+        name: a name of :func:`ibn.models.build`.
+
+    Returns:
+        Its label in :data:`MODEL_LABELS`, or ``name`` itself.
+    """
+    return MODEL_LABELS.get(name, name)
 
 
 def usable_cpus() -> int:

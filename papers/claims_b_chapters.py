@@ -60,6 +60,7 @@ import torch
 
 from ibn import distributions as dist
 from ibn import transforms as tf
+from papers._setup import model_label
 from papers import dynamics as D
 from papers.generalizable import decay_verdict
 
@@ -473,7 +474,8 @@ def _departures(setup: Mapping[str, Any]) -> str:
     differ = [f"{name} = {setup[key]} (paper {PAPER_DYNAMICS[key]})"
               for key, name in (("n_players", "n"), ("n_samples", "samples"), ("k", "k"))
               if setup[key] != PAPER_DYNAMICS[key]]
-    return ("one run, " + ", ".join(differ + [f"{setup['model']} on {setup['n_train']:,} "
+    return ("one run, " + ", ".join(differ + [f"{model_label(setup['model'])} on "
+                                             f"{setup['n_train']:,} "
                                              f"training images (paper: the full MNIST split) "
                                              f"for {setup['epochs']} epochs"]))
 

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from ibn import results
+from papers._setup import model_label
 from papers.protocol_a import image_profile, pick_images
 from papers.reference import ModelSpec, Recipe, train_reference
 
@@ -73,7 +74,7 @@ def setup_label(scale: str) -> str:
     """The name of the scale's setup in the runs' keys, e.g. ``"ResNet-20 on MNIST, 16×16
     grid"``."""
     s = _settings(scale)
-    model = {"resnet20": "ResNet-20", "vgg11": "VGG-11", "alexnet": "AlexNet"}[s["model"]]
+    model = model_label(s["model"])
     data = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST"}[s["dataset"]]
     return f"{model} on {data}, {s['grid']}×{s['grid']} grid"
 
