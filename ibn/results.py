@@ -11,7 +11,8 @@ where ``<hash>`` is the first 12 hex digits of the SHA-256 of the canonical JSON
 ``params`` is a label of the run, recorded in the provenance and left out of the key).
 ``data/results/`` is committed to git, so results should stay small (a warning is given above
 5 MB); a large tensor that is mostly zeros (the sparsest AND-OR effects of many games) is stored
-as its nonzero entries and their flat positions, and loaded back dense, bit for bit.  Both files
+as its nonzero entries and their flat positions, and a large dense one as its bytes, grouped by
+significance and deflated (zlib); both are loaded back dense, bit for bit.  Both files
 are first written to temporaries beside them, then renamed (``os.replace``), the ``.json``
 before the ``.pt``: an interrupted run leaves the old result or none, never a corrupt one, and a
 ``.pt`` always has its provenance beside it.
@@ -31,6 +32,7 @@ import shutil
 import subprocess
 import tempfile
 import time
+import zlib
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timezone
@@ -61,10 +63,14 @@ __all__ = [
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _ND = "__ndarray__"
 _SPARSE = "__mostly_zeros__"
+_DEFLATED = "__deflated__"
 SIZE_WARNING_BYTES = 5 * 2**20
 #: a floating tensor of at least this many entries, at least this share of them zeros, is stored
 #: as its nonzero entries (int32 flat positions and values; loaded back dense, bit for bit)
 SPARSE_MIN_ENTRIES, SPARSE_MIN_ZEROS = 1 << 14, 0.75
+#: any other floating tensor of at least SPARSE_MIN_ENTRIES entries is stored deflated when that
+#: saves at least this share of its bytes
+DEFLATE_MIN_SAVING = 0.1
 
 
 # ---------------------------------------------------------------- params and hashes
@@ -283,8 +289,8 @@ def _encode(obj: Any, where: str = "result") -> Any:
         for k, v in obj.items():
             if not isinstance(k, str):
                 raise TypeError(f"{where}: keys must be strings, got {k!r}")
-            if k in (_ND, _SPARSE):
-                raise ValueError(f"{where}: the key {_ND!r} is reserved")
+            if k in (_ND, _SPARSE, _DEFLATED):
+                raise ValueError(f"{where}: the key {k!r} is reserved")
             out[k] = _encode(v, f"{where}[{k!r}]")
         return out
     if isinstance(obj, list):
@@ -298,18 +304,28 @@ def _encode(obj: Any, where: str = "result") -> Any:
 
 
 def _pack(t: torch.Tensor) -> Any:
-    """``t`` itself, or, for a large floating tensor that is mostly zeros, its shape, the flat
-    positions of its nonzero entries and their values (``_unpack`` rebuilds it bit for bit;
-    -0.0 counts as nonzero so that its sign bit is kept)."""
+    """``t`` itself, or, for a large floating tensor, a smaller form that ``_unpack`` rebuilds
+    bit for bit: when it is mostly zeros, its shape, the flat positions of its nonzero entries and
+    their values (-0.0 counts as nonzero so that its sign bit is kept); otherwise, when that saves
+    enough, its bytes grouped by significance (byte k of every entry together) and deflated."""
     if not t.is_floating_point() or t.numel() < SPARSE_MIN_ENTRIES or t.numel() >= 2**31:
         return t
     flat = t.reshape(-1)
     keep = (flat != 0) | torch.signbit(flat)
     if int(keep.sum()) > (1 - SPARSE_MIN_ZEROS) * flat.numel():
-        return t
+        return _deflate(t)
     pos = keep.nonzero().flatten()
     return {_SPARSE: {"shape": list(t.shape), "positions": pos.to(torch.int32),
                       "values": flat[pos].clone()}}
+
+
+def _deflate(t: torch.Tensor) -> Any:
+    raw = t.contiguous().reshape(-1).view(torch.uint8).reshape(t.numel(), -1).T.contiguous()
+    packed = zlib.compress(raw.numpy().tobytes(), 6)
+    if len(packed) > (1 - DEFLATE_MIN_SAVING) * raw.numel():
+        return t
+    return {_DEFLATED: {"shape": list(t.shape), "dtype": str(t.dtype).removeprefix("torch."),
+                        "bytes": torch.frombuffer(bytearray(packed), dtype=torch.uint8)}}
 
 
 def _unpack(packed: Mapping[str, Any]) -> torch.Tensor:
@@ -319,12 +335,22 @@ def _unpack(packed: Mapping[str, Any]) -> torch.Tensor:
     return out.reshape(packed["shape"])
 
 
+def _inflate(packed: Mapping[str, Any]) -> torch.Tensor:
+    dtype = getattr(torch, packed["dtype"])
+    raw = torch.frombuffer(bytearray(zlib.decompress(packed["bytes"].numpy().tobytes())),
+                           dtype=torch.uint8)
+    width = torch.empty((), dtype=dtype).element_size()
+    return raw.reshape(width, -1).T.contiguous().view(dtype).reshape(packed["shape"])
+
+
 def _decode(obj: Any) -> Any:
     if isinstance(obj, dict):
         if set(obj) == {_ND}:
             return obj[_ND].numpy()
         if set(obj) == {_SPARSE}:
             return _unpack(obj[_SPARSE])
+        if set(obj) == {_DEFLATED}:
+            return _inflate(obj[_DEFLATED])
         return {k: _decode(v) for k, v in obj.items()}
     if isinstance(obj, list):
         return [_decode(v) for v in obj]

@@ -109,8 +109,8 @@ def run_dynamics(params: Mapping[str, Any], *, recompute: bool = False,
         A dict: ``epochs`` (per-epoch history), ``train_loss``/``test_loss``/``train_acc``/
         ``test_acc`` per epoch, ``ckpt_epochs``, ``ckpt_train_loss``/``ckpt_test_loss`` (eval mode;
         the training loss on the noisy labels), ``values`` :math:`(C, N, 2^n)`,
-        ``and``/``or`` :math:`(C, N, 2^n)`, ``baseline_values``/``baseline_and``/``baseline_or``
-        :math:`(k, N, 2^n)`, ``extractor``, ``indices``, ``labels``, ``players`` (the feature-map
+        ``and``/``or`` :math:`(C, N, 2^n)`, ``baseline_and``/``baseline_or`` :math:`(k, N, 2^n)`
+        (the baselines' effects; their games are not kept), ``extractor``, ``indices``, ``labels``, ``players`` (the feature-map
         cells of each sample) and ``n_flipped`` (training labels flipped by the noise).
 
     Raises:
@@ -197,7 +197,7 @@ def _compute(p: dict[str, Any], *, progress: bool = False) -> dict[str, Any]:
         "train_acc": [r["train_acc"] for r in rec], "test_acc": [r["test_acc"] for r in rec],
         "ckpt_epochs": ckpts, "ckpt_train_loss": ck_train, "ckpt_test_loss": ck_test,
         "values": vals_t, "and": eff.and_effects[:C], "or": eff.or_effects[:C],
-        "baseline_values": bvals, "baseline_and": eff.and_effects[C:],
+        "baseline_and": eff.and_effects[C:],
         "baseline_or": eff.or_effects[C:], "extractor": "ibn.and_or.extract(solver='lp')",
         "indices": idx, "labels": y_tr[idx], "players": [m.players for m in maskers],
         "n_flipped": len(flipped),

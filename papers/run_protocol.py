@@ -38,12 +38,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.paper == "A3":
         from papers import steering_a as SA
 
-        for s in [None, *SA.STEERING_A[args.scale]["presets"]]:
-            for lam in [0.0] if s is None else SA.STEERING_A[args.scale]["lams"]:
-                t0 = time.perf_counter()
-                _, res = SA.steered_run(s, lam, args.scale, progress=True)
-                print(f"A3 {s or 'normal'} λ={lam:g}: {time.perf_counter() - t0:.0f} s; test acc "
-                      f"{res['test_acc']:.4f}; J {np.round(res['J'], 2).tolist()}", flush=True)
+        for s, lam in SA.runs(args.scale):
+            t0 = time.perf_counter()
+            _, res = SA.steered_run(s, lam, args.scale, progress=True)
+            print(f"A3 {s or 'normal'} λ={lam:g}: {time.perf_counter() - t0:.0f} s; test acc "
+                  f"{res['test_acc']:.4f}; J {np.round(res['J'], 2).tolist()}", flush=True)
     elif args.paper == "A":
         for s in PA.chosen_setups(args.scale, args.setups):
             for stage in args.stages.split(","):

@@ -25,7 +25,7 @@ from papers._setup import model_label
 from papers.protocol_a import image_profile, pick_images
 from papers.reference import ModelSpec, Recipe, train_reference
 
-__all__ = ["STEERING_A", "steered_spec", "steered_run", "sweep", "setup_label", "noise_share"]
+__all__ = ["STEERING_A", "steered_spec", "steered_run", "runs", "sweep", "setup_label", "noise_share"]
 
 #: the settings per scale: the model and dataset, the training recipe, the presets and their
 #: :math:`\lambda`, and the sampled profile's grid, images (``per_class`` × ``classes``),
@@ -126,10 +126,27 @@ def steered_run(preset: str | None, lam: float, scale: str, *, recompute: bool =
     return params, res
 
 
+def runs(scale: str) -> list[tuple[str | None, float]]:
+    r"""The ``(preset, λ)`` of every model of a scale, in the order they are computed: the normal
+    model ``(None, 0.0)`` first, then each preset at each :math:`\lambda`.
+
+    Args:
+        scale: ``"smoke"``, ``"book"`` or ``"paper"``.
+
+    Returns:
+        The list of ``(preset, λ)``.
+
+    Raises:
+        ValueError: an unknown ``scale``.
+    """
+    s = _settings(scale)
+    return [(None, 0.0)] + [(preset, float(lam)) for preset in s["presets"] for lam in s["lams"]]
+
+
 def sweep(scale: str, *, recompute: bool = False, progress: bool = False
           ) -> dict[tuple[str, str, float], tuple[dict[str, Any], dict[str, Any]]]:
     r"""The normal model and every preset at every :math:`\lambda` of the scale
-    (:func:`steered_run`).
+    (:func:`runs`, :func:`steered_run`).
 
     Args:
         scale: ``"smoke"``, ``"book"`` or ``"paper"``.
@@ -140,15 +157,10 @@ def sweep(scale: str, *, recompute: bool = False, progress: bool = False
         ``{(setup, preset, λ): (params, result)}`` with the normal model under
         ``(setup, "normal", 0.0)``, ``setup`` = :func:`setup_label`.
     """
-    s = _settings(scale)
     label = setup_label(scale)
-    out = {(label, "normal", 0.0): steered_run(None, 0.0, scale, recompute=recompute,
-                                               progress=progress)}
-    for preset in s["presets"]:
-        for lam in s["lams"]:
-            out[(label, preset, float(lam))] = steered_run(preset, lam, scale,
-                                                           recompute=recompute, progress=progress)
-    return out
+    return {(label, preset or "normal", lam): steered_run(preset, lam, scale, recompute=recompute,
+                                                          progress=progress)
+            for preset, lam in runs(scale)}
 
 
 def noise_share(res: dict[str, Any]) -> float:

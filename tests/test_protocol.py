@@ -404,6 +404,9 @@ def test_steering_sweep_feeds_the_modulation_records(tiny, monkeypatch):
         "model": "resnet20", "dataset": "mnist", "recipe": R.RECIPES["smoke"][("mnist", "target")],
         "presets": ("low",), "lams": (1.0,), "grid": 4, "per_class": 1, "classes": 2,
         "pairs": 2, "contexts": 2})
+    assert SA.runs("smoke") == [(None, 0.0), ("low", 1.0)]
+    with pytest.raises(ValueError, match="scale"):
+        SA.runs("huge")
     runs = SA.sweep("smoke")
     label = SA.setup_label("smoke")
     assert set(runs) == {(label, "normal", 0.0), (label, "low", 1.0)}

@@ -187,24 +187,43 @@ def test_cached_recompute_environment_variable(tmp_path, monkeypatch):
     assert len(calls) == 2
 
 
+def _bits(t: torch.Tensor) -> torch.Tensor:
+    """``t``'s bit patterns, so that NaNs compare equal to themselves."""
+    return t.view({8: torch.int64, 4: torch.int32}[t.element_size()]) if t.is_floating_point() else t
+
+
 def test_mostly_zero_tensors_stored_sparse_and_loaded_bit_for_bit(tmp_path):
     g = torch.Generator().manual_seed(0)
     effects = torch.zeros(4, 3, 2048, dtype=torch.float64)
     hit = torch.rand(effects.shape, generator=g) < 0.05
     effects[hit] = torch.randn(int(hit.sum()), generator=g, dtype=torch.float64)
     effects[0, 0, 7] = -0.0  # the sign of a zero survives
-    dense = torch.randn(4, 3, 2048, generator=g)  # float32, no zeros: stored as it is
+    # float32 with random bits: nothing to deflate, stored as it is
+    dense = torch.randint(0, 2**31 - 1, (4, 3, 2048), generator=g, dtype=torch.int32).view(torch.float32)
     ints = torch.zeros(1 << 15, dtype=torch.int64)  # not floating: stored as it is
     made = {"effects": effects, "nested": {"list": [effects[1]]}, "dense": dense, "ints": ints}
     back = results.cached("sparse", {"a": 1}, lambda: made, root=tmp_path)
     for got, want in ((back["effects"], effects), (back["nested"]["list"][0], effects[1]),
                       (back["dense"], dense), (back["ints"], ints)):
-        assert got.dtype == want.dtype and got.shape == want.shape and torch.equal(got, want)
+        assert got.dtype == want.dtype and got.shape == want.shape and torch.equal(_bits(got), _bits(want))
     assert torch.signbit(back["effects"][0, 0, 7])
     stored = torch.load(results.result_path("sparse", {"a": 1}, tmp_path), weights_only=True)
     assert set(stored["effects"]) == {"__mostly_zeros__"} and isinstance(stored["dense"], torch.Tensor)
     results.cached("sparse", {"a": 2}, lambda: {"effects": effects}, root=tmp_path)
     assert results.result_path("sparse", {"a": 2}, tmp_path).stat().st_size < effects.numel() * 8 * 0.2
+
+
+def test_dense_floating_tensors_stored_deflated_and_loaded_bit_for_bit(tmp_path):
+    g = torch.Generator().manual_seed(1)
+    values = torch.randn(6, 50, 1024, generator=g, dtype=torch.float64).cumsum(-1) * 1e-3
+    values[0, 0, :4] = torch.tensor([float("nan"), float("inf"), -0.0, 1e-310])
+    halves = values.to(torch.float32)
+    back = results.cached("deflated", {"a": 1}, lambda: {"v": values, "h": [halves]}, root=tmp_path)
+    for got, want in ((back["v"], values), (back["h"][0], halves)):
+        assert got.dtype == want.dtype and got.shape == want.shape and torch.equal(_bits(got), _bits(want))
+    stored = torch.load(results.result_path("deflated", {"a": 1}, tmp_path), weights_only=True)
+    assert set(stored["v"]) == {"__deflated__"}
+    assert results.result_path("deflated", {"a": 1}, tmp_path).stat().st_size < 0.9 * (values.numel() * 12)
 
 
 def test_parts_resume_an_interrupted_compute_and_are_removed_once_saved(tmp_path, monkeypatch):
