@@ -768,8 +768,8 @@ def appj_records(rows: Sequence[Mapping[str, Any]], params: Mapping[str, Any],
     Args:
         rows: :func:`papers.penalty.summarize` of the runs.
         params: the penalty settings (a :data:`papers.penalty.PRESETS` entry as a mapping;
-            ``depth``, ``width``, ``n_eval``, ``epochs`` per setting, ``per_batch`` and
-            ``seeds`` are read).
+            ``dataset``, ``width``, ``n_players``, ``n_eval``, ``epochs`` per setting,
+            ``per_batch``, ``k_pen`` and ``seeds`` are read).
         n_pool: per setting, the number of training images.
         scale: ``"smoke"``, ``"book"`` or ``"paper"``.
         chapter: the chapter that writes the record.
@@ -790,11 +790,13 @@ def appj_records(rows: Sequence[Mapping[str, Any]], params: Mapping[str, Any],
     setups, present, parts = [], [], []
     for v in P.verdicts(rows):
         s, lam = v["setting"], v["lam"]
-        setups.append({"model": f"MLP ({params['depth']} layers of {params['width']})",
-                       "dataset": "digits", "n_players": 8, "n_samples": int(params["n_eval"]),
+        setups.append({"model": f"small CNN (width {params['width']})",
+                       "dataset": params["dataset"], "n_players": int(params["n_players"]),
+                       "n_samples": int(params["n_eval"]),
                        "setting": s, "n_train": int(n_pool[s]), "epochs": int(params["epochs"][s]),
                        "lam": float(lam), "seeds": int(v["seeds"]),
                        "penalised_per_batch": int(params["per_batch"]),
+                       "penalty_baselines": int(params["k_pen"]),
                        "target_test_acc": round(float(plain[s]["test_acc"]), 4)})
         present.append(bool(v["test_acc improved"]))
         parts.append(f"{s} (λ = {lam:g}, {v['seeds']} seed{'s' if v['seeds'] != 1 else ''}): "
@@ -808,7 +810,8 @@ def appj_records(rows: Sequence[Mapping[str, Any]], params: Mapping[str, Any],
     why = ("; ".join(parts)
            + ("" if control.outcome == "detected" else
               f"; no detected control ({control.outcome}: {ctl['why']})")
-           + "; not paper B's experiment: an MLP on 8x8 digits, n = 8 image patches, "
+           + f"; not paper B's experiment: a small CNN on {params['dataset']}, "
+             f"n = {params['n_players']} feature-map players, "
              f"seeds {', '.join(str(s) for s in params['seeds'])}")
     return [Verdict(claim=claim, paper="B", figure=figure, statement=statement,
                     verdict=categorize(present, control, powered=False), why=why, scale=scale,

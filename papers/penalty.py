@@ -2,19 +2,20 @@ r"""Paper B Appendix J: does penalising non-generalizable interactions help? (Co
 conventions-generalizable and eq-penalty; the penalty is
 :class:`ibn.train.NonGeneralizablePenalty`).
 
-Protocol (CPU-sized; the same code runs every scale):
+Protocol (the same code runs every scale):
 
-* **Data**: scikit-learn's ``digits`` (8×8 images, 10 classes; :func:`ibn.data.load_tabular`,
-  standardized, stratified 80/20 split). The 80 % training part is cut (seeded) into a
-  **validation** split (trains the penalty's baseline DNN, App. J), a **reference** split
-  (trains the ``k_eval`` baselines that *measure* generalizability, :math:`\hat\rho_S` of
-  Conventions page, eq-rho-hat — independent of the penalty's baseline) and the **pool** the
-  target models learn from: all of it ("full") or ``n_scarce`` samples of it (a seeded subset
-  per seed: "scarce"). Accuracy is measured on the 20 % test split.
-* **Model**: an MLP (``depth`` linear layers of ``width`` units) on the 64 pixels.
-* **Players**: :math:`n = 8` patches of the image (a 2×4 grid of 4×2-pixel cells, covering all
-  pixels), masked to the pool's mean image. Reward: log-odds of the true label (Conventions
-  page, eq-reward).
+* **Data**: MNIST or Fashion-MNIST at 32×32 (:func:`ibn.data.load_images`). The training split
+  is cut (seeded) into a **validation** split (trains the ``k_pen`` baselines of the penalty,
+  App. J), a **reference** split (trains the ``k_eval`` baselines that *measure*
+  generalizability, :math:`\hat\rho_S` of Conventions page, eq-rho-hat — independent of the
+  penalty's baselines) and the **pool** the target models learn from: ``n_full`` images of it
+  ("full"; None = all of it) or ``n_scarce`` ("scarce"), a seeded subset per seed. Accuracy is
+  measured on the whole test split.
+* **Model**: :class:`ibn.models.SmallCNN` (``width``).
+* **Players**: ``n_players`` cells of the 8×8 grid of the feature map after the second ReLU,
+  drawn once (seed 0) from the central 6×6 block, the same for every image, masked to 0 (paper
+  B App. K's players, :class:`ibn.maskers.FeatureMapMasker`). Reward: log-odds of the true
+  label (Conventions page, eq-reward).
 * **Training**: Adam, cross-entropy, with or without
   :math:`\lambda \sum_S |I^{\text{non}}_S|` on ``per_batch`` samples per batch (Conventions
   page, eq-penalty; :class:`ibn.train.NonGeneralizablePenalty`), the same seed, subset and
@@ -24,7 +25,7 @@ Protocol (CPU-sized; the same code runs every scale):
   salient interactions, :math:`\tau = 0.02 \cdot \mathbb{E}_x |v(x_N) - v(x_\emptyset)|`,
   :math:`\hat\rho_S` against the reference baselines), the total strength :math:`\sum |A|` and
   per-order curves; on ``n_eval`` training samples the L1 of the interactions that the
-  *penalty's* baseline calls non-generalizable (what the penalty minimises).
+  *penalty's* baselines call non-generalizable (what the penalty minimises).
 
 Each run (setting, seed, :math:`\lambda`) is cached with :func:`ibn.results.cached` under
 ``data/results/BJ_penalty_<dataset>/``; the baseline models are kept by the model store
@@ -44,51 +45,51 @@ from torch import nn
 
 from ibn import distributions as dist
 from ibn import results
-from ibn.data import load_tabular
+from ibn.data import load_images
 from ibn.explanation import explain
-from ibn.maskers import PatchMasker
+from ibn.maskers import FeatureMapMasker
 from ibn.model_store import cached_model
-from ibn.models import MLP
+from ibn.models import SmallCNN
 from ibn.train import NonGeneralizablePenalty, evaluate, train
 from papers.specs import PenaltySpec
 
 __all__ = ["PRESETS", "Splits", "load_splits", "build_model", "masker_for", "train_baseline",
-           "run_key", "run_one", "run_all", "summarize", "verdicts", "mean_sd"]
+           "run_key", "run_one", "run_all", "summarize", "verdicts", "mean_sd", "lam_label"]
 
 #: the settings per scale (:class:`papers.specs.PenaltySpec`).
 PRESETS: dict[str, PenaltySpec] = {
-    "smoke": PenaltySpec(dataset="digits", n_val=200, n_ref=200, n_scarce=100, seeds=(1,),
-                         settings=("scarce",), lams=(0.1,), per_batch=1,
-                         batch_size={"full": 64, "scarce": 32}, epochs={"full": 2, "scarce": 4},
-                         baseline_epochs=20, baseline_batch_size=32, depth=3, width=100,
-                         lr=1e-3, n_eval=4, k_pen=1, k_eval=1),
-    # book: about 25 min on one shared CPU core; λ = 0.1 was chosen on a probe with seed 0
-    # (scarce; λ = 0.01 lowered the training non-generalizable L1 much less), so the book's
-    # seeds start at 1.
-    "book": PenaltySpec(dataset="digits", n_val=300, n_ref=300, n_scarce=200, seeds=(1, 2, 3),
-                        settings=("full", "scarce"), lams=(0.1,), per_batch=2,
-                        batch_size={"full": 64, "scarce": 32}, epochs={"full": 15, "scarce": 40},
-                        baseline_epochs=40, baseline_batch_size=32, depth=3, width=100,
-                        lr=1e-3, n_eval=30, k_pen=1, k_eval=2),
-    # paper: the same protocol with more seeds, λ values, penalised samples and baselines (the
-    # project's reference does not give App. J's own settings)
-    "paper": PenaltySpec(dataset="digits", n_val=300, n_ref=300, n_scarce=200,
+    "smoke": PenaltySpec(dataset="mnist", n_val=300, n_ref=300, n_full=600, n_scarce=100,
+                         seeds=(1,), settings=("scarce",), lams=(1.0,), per_batch=8,
+                         batch_size={"full": 64, "scarce": 32}, epochs={"full": 2, "scarce": 10},
+                         baseline_epochs=5, baseline_batch_size=64, width=8, lr=3e-3,
+                         n_eval=4, k_pen=1, k_eval=1, n_players=8),
+    # book: paper B App. J's design (>= 8 penalised samples per batch, 3 penalty baselines, a
+    # λ grid, 5 seeds, a full and a 200-image pool) on a CNN the 2 CPU cores can train with
+    # the penalty: n = 8 players (the exact LP per penalised sample and step costs about 12x
+    # more at n = 10), a 6 000-image "full" pool
+    "book": PenaltySpec(dataset="mnist", n_val=5000, n_ref=5000, n_full=6000, n_scarce=200,
+                        seeds=(1, 2, 3, 4, 5), settings=("full", "scarce"), lams=(0.3, 1.0, 3.0),
+                        per_batch=8, batch_size={"full": 64, "scarce": 32},
+                        epochs={"full": 8, "scarce": 40}, baseline_epochs=10,
+                        baseline_batch_size=64, width=16, lr=3e-3, n_eval=50, k_pen=3, k_eval=3,
+                        n_players=8),
+    # paper: App. K's n = 10 players and the whole pool (the project's reference does not give
+    # App. J's own settings)
+    "paper": PenaltySpec(dataset="mnist", n_val=5000, n_ref=5000, n_full=None, n_scarce=200,
                          seeds=tuple(range(1, 11)), settings=("full", "scarce"),
-                         lams=(0.01, 0.03, 0.1, 0.3), per_batch=8,
-                         batch_size={"full": 64, "scarce": 32}, epochs={"full": 30, "scarce": 80},
-                         baseline_epochs=60, baseline_batch_size=32, depth=3, width=100,
-                         lr=1e-3, n_eval=50, k_pen=3, k_eval=3),
+                         lams=(0.1, 0.3, 1.0, 3.0), per_batch=8,
+                         batch_size={"full": 128, "scarce": 32}, epochs={"full": 20, "scarce": 80},
+                         baseline_epochs=20, baseline_batch_size=64, width=16, lr=3e-3,
+                         n_eval=50, k_pen=3, k_eval=3, n_players=10),
 }
 
 #: baseline effects on pool samples, shared by the penalised runs with the same baselines.
 _PEN_CACHE: dict[str, dict] = {}
 
-#: the grid of image patches that are the players (2 rows × 4 columns of the 8×8 image).
-GRID = (2, 4)
-
 
 class Splits:
-    r"""Images :math:`(N, 1, 8, 8)` and labels of the pool, validation, reference and test splits.
+    r"""Images :math:`(N, 1, 32, 32)` and labels of the pool, validation, reference and test
+    splits.
 
     Each split is an attribute (``pool``, ``val``, ``ref``, ``test``) holding an
     ``(images, labels)`` pair of tensors.
@@ -101,50 +102,42 @@ class Splits:
     def __init__(self, parts: Mapping[str, tuple[torch.Tensor, torch.Tensor]]) -> None:
         self.pool, self.val, self.ref, self.test = (parts[k] for k in ("pool", "val", "ref", "test"))
 
-    @property
-    def baseline_image(self) -> torch.Tensor:
-        r"""The pool's mean image :math:`(1, 8, 8)`: the masked patches' value."""
-        return self.pool[0].mean(0)
-
 
 @functools.lru_cache(maxsize=4)
-def load_splits(dataset: str = "digits", n_val: int = 300, n_ref: int = 300,
+def load_splits(dataset: str = "mnist", n_val: int = 5000, n_ref: int = 5000,
                 seed: int = 0) -> Splits:
-    r"""Seeded pool / validation / reference / test splits (see the module docstring); cached per
-    process.
+    r"""Seeded pool / validation / reference splits of the training split, and the test split
+    (see the module docstring); cached per process.
 
     Args:
-        dataset: the table; only ``"digits"`` (8×8 images, patch players) is set up.
-        n_val: the size of the validation split (trains the penalty's baselines; default 300).
-        n_ref: the size of the reference split (trains the measuring baselines; default 300).
-        seed: the seed of the 80/20 train/test split and of the permutation that cuts the
-            training part (default 0).
+        dataset: ``"mnist"`` or ``"fashion-mnist"`` (:func:`ibn.data.load_images`, 32×32).
+        n_val: the size of the validation split (trains the penalty's baselines).
+        n_ref: the size of the reference split (trains the measuring baselines).
+        seed: the seed of the permutation that cuts the training split (default 0).
 
     Returns:
-        The :class:`Splits`; the pool is what the training part leaves.
+        The :class:`Splits`; the pool is what the training split leaves.
 
     Raises:
         ValueError: another data set, or ``n_val + n_ref`` that leaves no training pool.
     """
-    if dataset != "digits":
-        raise ValueError(f"only 'digits' (8×8 images, patch players) is set up, got {dataset!r}")
-    d = load_tabular(dataset, seed=seed)
-    img = lambda x: x.reshape(-1, 1, 8, 8)  # noqa: E731
-    perm = torch.as_tensor(np.random.default_rng(seed).permutation(len(d.y_train)))
+    if dataset not in ("mnist", "fashion-mnist"):
+        raise ValueError(f"dataset must be 'mnist' or 'fashion-mnist', got {dataset!r}")
+    x, y = load_images(dataset, "train")
+    perm = torch.as_tensor(np.random.default_rng(seed).permutation(len(y)))
     if n_val + n_ref >= len(perm):
         raise ValueError(f"n_val + n_ref = {n_val + n_ref} leaves no training pool")
     val, ref, pool = perm[:n_val], perm[n_val:n_val + n_ref], perm[n_val + n_ref:]
-    xt, yt = img(d.x_train), d.y_train
-    return Splits({"val": (xt[val], yt[val]), "ref": (xt[ref], yt[ref]),
-                   "pool": (xt[pool], yt[pool]), "test": (img(d.x_test), d.y_test)})
+    return Splits({"val": (x[val], y[val]), "ref": (x[ref], y[ref]), "pool": (x[pool], y[pool]),
+                   "test": load_images(dataset, "test")})
 
 
 def build_model(p: Mapping[str, Any], seed: int) -> nn.Module:
-    r"""Flatten + :class:`ibn.models.MLP` (64 inputs, 10 classes), initial weights from ``seed``.
+    r""":class:`ibn.models.SmallCNN` (grey images, 10 classes), initial weights from ``seed``.
 
     Args:
         p: the preset (a :class:`papers.specs.PenaltySpec` from :data:`PRESETS` or a mapping of
-            its settings); ``depth`` and ``width`` are read.
+            its settings); ``width`` is read.
         seed: the seed of the initial weights (the global random state is left as it was).
 
     Returns:
@@ -152,19 +145,20 @@ def build_model(p: Mapping[str, Any], seed: int) -> nn.Module:
     """
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        return nn.Sequential(nn.Flatten(), MLP(64, 10, depth=p["depth"], width=p["width"]))
+        return SmallCNN(width=p["width"], in_channels=1)
 
 
-def masker_for(splits: Splits) -> PatchMasker:
-    r"""The :math:`n = 8` players: a 2×4 grid of patches, masked to the pool's mean image.
+def masker_for(p: Mapping[str, Any]) -> FeatureMapMasker:
+    r"""The players: ``n_players`` cells of the feature map after the second ReLU (8×8 grid,
+    drawn with seed 0 from the central 6×6 block, masked to 0), the same for every image.
 
     Args:
-        splits: the :class:`Splits` whose pool gives the baseline image.
+        p: the preset (or a mapping of its settings); ``n_players`` is read.
 
     Returns:
-        A :class:`~ibn.maskers.PatchMasker`.
+        A :class:`~ibn.maskers.FeatureMapMasker`.
     """
-    return PatchMasker(grid=GRID, baseline=splits.baseline_image)
+    return FeatureMapMasker(n_players=p["n_players"], seed=0, batch_size=1024)
 
 
 def _split_key(p: Mapping[str, Any]) -> dict[str, Any]:
@@ -172,15 +166,25 @@ def _split_key(p: Mapping[str, Any]) -> dict[str, Any]:
     return {"scale": p.get("scale"), **{k: p[k] for k in ("dataset", "n_val", "n_ref")}}
 
 
+def _n_train(p: Mapping[str, Any], setting: str) -> int | None:
+    """The pool size of a setting (None = the whole pool)."""
+    return p["n_scarce"] if setting == "scarce" else p.get("n_full")
+
+
+def _model_key(p: Mapping[str, Any]) -> dict[str, Any]:
+    """The settings of the architecture and the players (part of every cache key)."""
+    return {"model": "small_cnn", "width": p["width"], "n_players": p["n_players"]}
+
+
 def train_baseline(p: Mapping[str, Any], split: str, seed: int) -> nn.Module:
-    r"""A baseline MLP trained on the validation split (penalty) or the reference split (measure),
+    r"""A baseline CNN trained on the validation split (penalty) or the reference split (measure),
     kept by the model store (:func:`ibn.model_store.cached_model`).
 
     Adam at ``p["lr"]`` for ``baseline_epochs`` epochs in batches of ``baseline_batch_size``.
 
     Args:
         p: the preset (a :class:`papers.specs.PenaltySpec` from :data:`PRESETS` or a mapping of
-            its settings); ``dataset``, ``n_val``, ``n_ref``, ``depth``, ``width``, ``lr``,
+            its settings); ``dataset``, ``n_val``, ``n_ref``, ``width``, ``lr``,
             ``baseline_epochs`` and ``baseline_batch_size`` are read.
         split: ``"val"`` (a penalty baseline) or ``"ref"`` (a measuring baseline).
         seed: the seed of the initial weights and the batch order (the runs use 1000 + j for the
@@ -189,7 +193,7 @@ def train_baseline(p: Mapping[str, Any], split: str, seed: int) -> nn.Module:
     Returns:
         The trained network.
     """
-    key = {**_split_key(p), "split": split, "seed": seed, "depth": p["depth"], "width": p["width"],
+    key = {**_split_key(p), "split": split, "seed": seed, "model": "small_cnn", "width": p["width"],
            "epochs": p["baseline_epochs"], "lr": p["lr"], "batch_size": p["baseline_batch_size"]}
     splits = load_splits(p["dataset"], p["n_val"], p["n_ref"])
 
@@ -213,7 +217,7 @@ def _reference_effects(key: str, p_items: tuple, split: str, idx: tuple[int, ...
     sel = torch.as_tensor(idx)
     nets = ([train_baseline(p, "ref", 2000 + j) for j in range(p["k_eval"])] if key == "eval"
             else [train_baseline(p, "val", 1000 + j) for j in range(p["k_pen"])])
-    out = [explain(b, x[sel], masker_for(splits), targets=y[sel]) for b in nets]
+    out = [explain(b, x[sel], masker_for(p), targets=y[sel]) for b in nets]
     return [(e.result.and_effects, e.result.or_effects) for e in out]
 
 
@@ -232,7 +236,7 @@ def _measure(model: nn.Module, p: Mapping[str, Any], splits: Splits, train_idx: 
              ) -> dict[str, Any]:
     """Generalizable share on held-out test samples and the penalty's non-gen L1 on training
     samples (see the module docstring)."""
-    masker = masker_for(splits)
+    masker = masker_for(p)
     items = tuple(sorted((k, v) for k, v in p.items() if isinstance(v, (int, float, str))))
     out: dict[str, Any] = {}
     tot, gen, non, tau = _split_strengths(model, masker, *splits.test, tuple(range(p["n_eval"])),
@@ -258,13 +262,14 @@ def run_key(p: Mapping[str, Any], setting: str, seed: int, lam: float) -> dict[s
     Args:
         p: the preset (a :class:`papers.specs.PenaltySpec` from :data:`PRESETS` or a mapping of
             its settings).
-        setting: ``"full"`` (the whole pool) or ``"scarce"`` (``n_scarce`` samples of it).
+        setting: ``"full"`` (``n_full`` samples of the pool, None = all of it) or ``"scarce"``
+            (``n_scarce`` samples of it).
         seed: the seed of the target's weights, subset and batch order.
         lam: the penalty weight :math:`\lambda` (0: plain cross-entropy).
 
     Returns:
         A dict of the settings that name the run (``per_batch`` and ``k_pen`` are 0 when
-        ``lam`` = 0, ``n_scarce`` None for the full setting).
+        ``lam`` = 0; ``n_train``, the pool size of the setting, None = the whole pool).
 
     Raises:
         ValueError: an unknown ``setting``.
@@ -273,9 +278,9 @@ def run_key(p: Mapping[str, Any], setting: str, seed: int, lam: float) -> dict[s
         raise ValueError(f"setting must be 'full' or 'scarce', got {setting!r}")
     return {**_split_key(p), "setting": setting, "seed": seed, "lam": float(lam),
             "per_batch": p["per_batch"] if lam > 0 else 0, "k_pen": p["k_pen"] if lam > 0 else 0,
-            "n_scarce": p["n_scarce"] if setting == "scarce" else None,
+            "n_train": _n_train(p, setting), **_model_key(p),
             "epochs": p["epochs"][setting], "batch_size": p["batch_size"][setting],
-            **{k: p[k] for k in ("baseline_epochs", "baseline_batch_size", "depth", "width", "lr",
+            **{k: p[k] for k in ("baseline_epochs", "baseline_batch_size", "lr",
                                  "n_eval", "k_eval")}}
 
 
@@ -283,7 +288,8 @@ def run_one(p: Mapping[str, Any], setting: str, seed: int, lam: float,
             recompute: bool = False) -> dict[str, Any]:
     r"""Train one target model and measure it (cached under ``BJ_penalty_<dataset>``).
 
-    The target trains with Adam on the pool (or its seeded ``n_scarce`` subset) with
+    The target trains with Adam on a seeded subset of the pool (``n_full`` or ``n_scarce``
+    images) with
     cross-entropy plus, when ``lam`` > 0, the penalty :math:`\lambda \sum_S |I^{\text{non}}_S|`
     against ``k_pen`` baselines trained on the validation split (Conventions page, eq-penalty).
 
@@ -316,15 +322,15 @@ def run_one(p: Mapping[str, Any], setting: str, seed: int, lam: float,
         if lam > 0:
             bases = [train_baseline(p, "val", 1000 + j) for j in range(p["k_pen"])]
             cache = _PEN_CACHE.setdefault(
-                repr(sorted({**_split_key(p), "k_pen": p["k_pen"], "depth": p["depth"],
-                             "width": p["width"], "epochs": p["baseline_epochs"],
+                repr(sorted({**_split_key(p), **_model_key(p), "k_pen": p["k_pen"],
+                             "epochs": p["baseline_epochs"],
                 "batch_size": p["baseline_batch_size"]}.items())), {})
-            extra = NonGeneralizablePenalty(bases, masker_for(splits), lam=lam,
+            extra = NonGeneralizablePenalty(bases, masker_for(p), lam=lam,
                                             per_batch=p["per_batch"], cache=cache)
         t0 = time.perf_counter()
         hist = train(net, splits.pool, test_set=splits.test, epochs=p["epochs"][setting],
                      batch_size=p["batch_size"][setting], optimizer="adam", lr=p["lr"], seed=seed,
-                     subset=p["n_scarce"] if setting == "scarce" else None, extra_loss=extra,
+                     subset=_n_train(p, setting), extra_loss=extra,
                      progress=False)
         train_s = time.perf_counter() - t0
         net.eval()
@@ -363,6 +369,18 @@ def run_all(p: Mapping[str, Any], progress: bool = False) -> list[dict[str, Any]
                     print(f"{setting} seed {seed} λ={lam:g}: acc {out[-1]['test_acc']:.4f} "
                           f"({time.perf_counter() - t0:.0f} s)", flush=True)
     return out
+
+
+def lam_label(lam: float) -> str:
+    r"""The book's label of a run's :math:`\lambda`: ``"plain"`` for 0, else ``"λ=<lam>"``.
+
+    Args:
+        lam: the penalty weight.
+
+    Returns:
+        The label.
+    """
+    return "plain" if lam == 0 else f"λ={lam:g}"
 
 
 def mean_sd(x: Sequence[float]) -> tuple[float, float]:

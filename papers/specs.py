@@ -156,15 +156,17 @@ class NoiseSpec(Spec):
 
 @dataclass(frozen=True)
 class PenaltySpec(Spec):
-    """Paper B Appendix J (:mod:`papers.penalty`): an MLP (``depth``, ``width``, ``lr``) on
-    ``dataset`` with ``n_val`` validation and ``n_ref`` reference images, trained on the full
-    pool and on a scarce one of ``n_scarce`` (``settings``), per seed and λ in ``lams``, with
-    ``per_batch`` penalized samples per batch, ``k_pen`` penalty baselines and ``k_eval``
-    evaluation baselines; batch sizes and epochs per setting; the ``scale`` it was chosen for."""
+    """Paper B Appendix J (:mod:`papers.penalty`): a small CNN (``width``, Adam at ``lr``) on
+    ``dataset`` with ``n_val`` validation and ``n_ref`` reference images, trained on a pool of
+    ``n_full`` images (None = the whole pool) and on a scarce one of ``n_scarce`` (``settings``),
+    per seed and λ in ``lams``, with ``per_batch`` penalized samples per batch on
+    ``n_players`` feature-map players, ``k_pen`` penalty baselines and ``k_eval`` evaluation
+    baselines; batch sizes and epochs per setting; the ``scale`` it was chosen for."""
 
     dataset: str
     n_val: int
     n_ref: int
+    n_full: int | None
     n_scarce: int
     seeds: tuple[int, ...]
     settings: tuple[str, ...]
@@ -174,12 +176,12 @@ class PenaltySpec(Spec):
     epochs: Mapping[str, int]
     baseline_epochs: int
     baseline_batch_size: int
-    depth: int
     width: int
     lr: float
     n_eval: int
     k_pen: int
     k_eval: int
+    n_players: int
     scale: str | None = None
 
 

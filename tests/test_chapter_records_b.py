@@ -179,8 +179,8 @@ def _row(setting: str, lam: float, acc: float, acc_sd: float, share: float = 0.7
             "heldout_share": share, "heldout_share_sd": 0.01}
 
 
-_PARAMS = {"depth": 3, "width": 100, "n_eval": 30, "epochs": {"full": 15, "scarce": 40},
-           "per_batch": 2, "seeds": [1, 2, 3]}
+_PARAMS = {"dataset": "mnist", "width": 16, "n_players": 8, "n_eval": 50,
+           "epochs": {"full": 8, "scarce": 40}, "per_batch": 8, "k_pen": 3, "seeds": [1, 2, 3]}
 
 
 def test_appj_control_detects_a_known_gain_and_not_an_equal_pair():
@@ -196,11 +196,13 @@ def test_appj_control_detects_a_known_gain_and_not_an_equal_pair():
 def test_appj_records(gain, verdict):
     rows = [_row("full", 0.0, 0.96, 0.002), _row("full", 0.1, 0.96 + gain, 0.002),
             _row("scarce", 0.0, 0.91, 0.01), _row("scarce", 0.1, 0.91 + gain, 0.01)]
-    (rec,) = CC.appj_records(rows, _PARAMS, {"full": 837, "scarce": 200}, scale="book",
+    (rec,) = CC.appj_records(rows, _PARAMS, {"full": 6000, "scarce": 200}, scale="book",
                              chapter="notebooks/BJ.py")
     assert rec.claim == "B.appJ.penalty" and rec.control.outcome == "detected"
     assert rec.verdict == verdict
-    assert [s["n_train"] for s in rec.setups] == [837, 200]
+    assert [s["n_train"] for s in rec.setups] == [6000, 200]
+    assert {(s["n_players"], s["penalised_per_batch"], s["penalty_baselines"])
+            for s in rec.setups} == {(8, 8, 3)}
     # no control without both settings: inconclusive whatever the accuracy did
     (rec,) = CC.appj_records(rows[2:], _PARAMS, {"scarce": 200}, scale="smoke",
                              chapter="notebooks/BJ.py")

@@ -10,7 +10,7 @@ from ibn.models import MLP, VGG, available, bert_medium_config, build, log_odds
 from ibn.train import train
 
 torch.set_num_threads(1)
-VISION = ["resnet20", "vgg11", "vgg16", "alexnet", "vgg11_plain"]
+VISION = ["resnet20", "vgg11", "vgg16", "alexnet", "vgg11_plain", "small_cnn"]
 
 
 def _ok(name: str, getter: str) -> bool:
@@ -34,6 +34,12 @@ def test_named_masking_layers():
     assert isinstance(build("alexnet").get_submodule("features.relu1"), nn.ReLU)
     assert build("vgg11").masking_layer == "features.relu2"
     assert build("alexnet").masking_layer == "features.relu1"
+    small, seen = build("small_cnn", width=3), {}
+    small.features.relu2.register_forward_hook(lambda _m, _i, o: seen.update(s=o.shape))
+    small(torch.randn(1, 1, 32, 32))
+    assert small.masking_layer == "features.relu2" and seen["s"] == (1, 6, 16, 16)
+    with pytest.raises(ValueError, match="width"):
+        build("small_cnn", width=0)
     # VGG-16's 2nd ReLU is before the first pool (full resolution), VGG-11's after it
     for depth, side in ((11, 16), (16, 32)):
         m, seen = VGG(depth), {}
@@ -81,7 +87,8 @@ def test_build_registry_and_seed():
 
 
 @pytest.mark.parametrize("name,steps,lr", [("resnet20", 10, 1e-3), ("vgg11", 12, 1e-3),
-                                           ("vgg16", 14, 1e-3), ("alexnet", 20, 3e-4)])
+                                           ("vgg16", 14, 1e-3), ("alexnet", 20, 3e-4),
+                                           ("small_cnn", 60, 1e-2)])
 def test_vision_overfits_tiny_batch(name, steps, lr):
     # 16 px keeps it fast (the models also take 28/32 px, see test_vision_shapes)
     g = torch.Generator().manual_seed(0)

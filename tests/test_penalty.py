@@ -146,6 +146,31 @@ def test_patch_masker_values_match_all_values():
     assert torch.allclose(v.detach(), all_values(net, img, masker, target=1), atol=1e-12)
 
 
+def test_feature_map_values_match_a_hand_masked_map_with_gradients():
+    from ibn.maskers import FeatureMapMasker
+    from ibn.models import SmallCNN
+
+    torch.manual_seed(0)
+    net = SmallCNN(width=2).double().eval()
+    img = torch.randn(1, 32, 32, dtype=torch.float64)
+    masker = FeatureMapMasker(n_players=4, seed=3)
+    v = sample_values(net, img, 7, masker)
+    assert v.requires_grad
+    h = net.features[:4](img[None])  # the map after relu2, (1, 4, 16, 16): cells of 2x2
+    prefix_out = []
+    for t in range(1 << 4):
+        hm = h.clone()
+        for bit, cell in enumerate(masker.players):
+            if not (t >> bit) & 1:
+                r, c = divmod(int(cell), 8)
+                hm[..., 2 * r:2 * r + 2, 2 * c:2 * c + 2] = 0.0
+        with torch.no_grad():
+            p = torch.softmax(net.classifier(net.avgpool(net.features[4:](hm))), -1)[0, 7]
+        prefix_out.append(float(torch.log(p / (1 - p))))
+    assert torch.allclose(v.detach(), torch.tensor(prefix_out, dtype=torch.float64), atol=1e-10)
+    assert torch.allclose(v.detach(), all_values(net, img, masker, target=7), atol=1e-12)
+
+
 def _nongen_l1(model, pen, x, y):
     eval_pen = NonGeneralizablePenalty(pen.baselines, pen.masker, per_batch=len(y), cache=pen.cache)
     return float(eval_pen.terms(model, x, y, torch.arange(len(y)))[0].detach().sum())
@@ -176,15 +201,40 @@ def test_argument_checks():
 
 # ---------------------------------------------------------------- papers.penalty
 
-def test_splits_are_disjoint_and_sized():
+def _images(dataset: str, split: str, size: int = 32):
+    """Class c = a bright square at one of 10 places, plus noise (learnable in a few steps)."""
+    n = 300 if split == "train" else 60
+    g = torch.Generator().manual_seed(0 if split == "train" else 1)
+    y = torch.arange(n) % 10
+    x = 0.3 * torch.randn(n, 1, 32, 32, generator=g)
+    for i, c in enumerate(y.tolist()):
+        r, col = 4 + 12 * (c // 5), 2 + 6 * (c % 5)
+        x[i, 0, r:r + 8, col:col + 4] += 2.0
+    return x, y
+
+
+@pytest.fixture
+def images(monkeypatch):
     from papers import penalty as P
 
-    s = P.load_splits("digits", 200, 150)
-    assert len(s.val[1]) == 200 and len(s.ref[1]) == 150 and len(s.test[1]) == 360
-    assert len(s.pool[1]) == 1437 - 350 and s.pool[0].shape[1:] == (1, 8, 8)
+    monkeypatch.setattr(P, "load_images", _images)
+    P.load_splits.cache_clear()
+    yield P
+    P.load_splits.cache_clear()
+
+
+def test_splits_are_disjoint_and_sized(images):
+    P = images
+    s = P.load_splits("mnist", 50, 40)
+    assert len(s.val[1]) == 50 and len(s.ref[1]) == 40 and len(s.test[1]) == 60
+    assert len(s.pool[1]) == 300 - 90 and s.pool[0].shape[1:] == (1, 32, 32)
     rows = {tuple(r.tolist()) for part in (s.pool, s.val, s.ref) for r in part[0].flatten(1)}
-    assert len(rows) >= 1437 - 5  # (digits has a few duplicate images)
-    assert P.masker_for(s).n_players == 8
+    assert len(rows) == 300
+    assert P.masker_for({"n_players": 8}).n_players == 8
+    with pytest.raises(ValueError, match="dataset"):
+        P.load_splits("digits", 50, 40)
+    with pytest.raises(ValueError, match="n_val"):
+        P.load_splits("mnist", 200, 100)
 
 
 def test_summary_and_verdict_rule():
@@ -205,17 +255,19 @@ def test_summary_and_verdict_rule():
     assert v["test_acc improved"] and not v["heldout_share improved"]
 
 
-def test_run_one_smoke(tmp_path, monkeypatch):
-    from papers import penalty as P
-
+def test_run_one_smoke(tmp_path, monkeypatch, images):
+    P = images
     monkeypatch.setenv("IBN_DATA", str(tmp_path))
-    p = dict(P.PRESETS["smoke"], scale="test", n_eval=2, epochs={"full": 1, "scarce": 1},
-             baseline_epochs=1, n_scarce=40)
-    plain, pen = P.run_one(p, "scarce", 1, 0.0), P.run_one(p, "scarce", 1, 0.1)
+    monkeypatch.delenv("IBN_RECOMPUTE", raising=False)
+    p = dict(P.PRESETS["smoke"], scale="test", n_val=50, n_ref=50, n_eval=2,
+             epochs={"full": 1, "scarce": 2}, baseline_epochs=1, n_scarce=40, n_players=4)
+    plain, pen = P.run_one(p, "scarce", 1, 0.0), P.run_one(p, "scarce", 1, 1.0)
     for r in (plain, pen):
         assert 0 <= r["test_acc"] <= 1 and 0 <= r["heldout_share"] <= 1
-        assert r["curve_total"].shape == (2, 9)
+        assert r["curve_total"].shape == (2, 5)
     assert float(pen["extra_curve"][0]) > 0 and float(plain["extra_curve"][0]) == 0
     assert list((tmp_path / "results").iterdir())
+    assert P.run_key(p, "scarce", 1, 0.0)["n_train"] == 40
+    assert P.run_key(p, "full", 1, 0.0)["n_train"] == p["n_full"]
     with pytest.raises(ValueError):
         P.run_key(p, "huge", 1, 0.0)

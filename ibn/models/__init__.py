@@ -8,6 +8,7 @@ name                    model                            notes
                                                          (``batch_norm=False`` drops it)
 ``vgg11_plain``         :class:`VGG`                     VGG-11 without BatchNorm
 ``alexnet``             :class:`AlexNetDeng`             Deng et al. ICLR 2022 CIFAR AlexNet
+``small_cnn``           :class:`SmallCNN`                3 convolutions, 8-wide by default
 ``mlp5``, ``mlp8``      :class:`MLP`                     100-wide hidden layers, needs
                                                          ``in_features``
 ``minilm``              :func:`minilm_classifier`        pretrained MiniLM-L6 + linear head
@@ -33,9 +34,9 @@ from .tabular import MLP
 from .text import (BertClassifier, CausalLMNextToken, bert_medium_classifier, bert_medium_config,
                    log_odds,
                    minilm_classifier, smollm2)
-from .vision import VGG, AlexNetDeng, ResNet20
+from .vision import VGG, AlexNetDeng, ResNet20, SmallCNN
 
-__all__ = ["build", "available", "ResNet20", "VGG", "AlexNetDeng", "MLP", "BertClassifier",
+__all__ = ["build", "available", "ResNet20", "VGG", "AlexNetDeng", "SmallCNN", "MLP", "BertClassifier",
            "CausalLMNextToken", "minilm_classifier", "bert_medium_classifier", "bert_medium_config", "smollm2",
            "log_odds", "REGISTRY"]
 
@@ -45,6 +46,7 @@ REGISTRY: dict[str, Callable[..., nn.Module]] = {
     "vgg16": lambda **kw: VGG(depth=16, **kw),
     "vgg11_plain": lambda **kw: VGG(depth=11, batch_norm=False, **kw),
     "alexnet": AlexNetDeng,
+    "small_cnn": SmallCNN,
     "mlp5": lambda **kw: MLP(depth=5, **kw),
     "mlp8": lambda **kw: MLP(depth=8, **kw),
     "minilm": minilm_classifier,

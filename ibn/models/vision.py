@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["ResNet20", "VGG", "AlexNetDeng", "VGG_CONFIGS"]
+__all__ = ["ResNet20", "VGG", "AlexNetDeng", "SmallCNN", "VGG_CONFIGS"]
 
 
 def _check_channels(in_channels: int) -> None:
@@ -230,6 +230,59 @@ class AlexNetDeng(nn.Module):
         Args:
             x: float images (B, in_channels, H, W), H and W about 28 or 32 px, standardised
                 (e.g. by :func:`ibn.data.load_images`).
+
+        Returns:
+            Logits (B, num_classes).
+        """
+        return self.classifier(self.avgpool(self.features(x)))
+
+
+class SmallCNN(nn.Module):
+    """A small plain CNN for experiments that need many masked forward passes per training step
+    (paper B App. J's penalty; Conventions page, eq-penalty).
+
+    ``conv1`` (3×3, stride 2) → ``relu1`` → ``conv2`` → ``relu2`` → ``pool1`` → ``conv3`` →
+    ``relu3`` → ``pool2``, then adaptive average pooling to 2×2 and one linear layer. A 32 px
+    input gives a 16×16 map at ``features.relu2`` (the class attribute ``masking_layer``, as for
+    VGG), so paper B's 8×8 grid of feature-map players (Conventions page,
+    conventions-protocol-b) has cells of 2×2 positions, and only ``conv3`` onwards runs per
+    masked input.
+
+    Args:
+        width: the channels of ``conv1``; ``conv2`` and ``conv3`` have 2× and 4× as many
+            (default 8).
+        num_classes: the number of output logits (default 10).
+        in_channels: 1 (grey images) or 3 (RGB).
+
+    Raises:
+        ValueError: ``width`` < 1, or ``in_channels`` is not 1 or 3.
+    """
+
+    masking_layer = "features.relu2"
+
+    def __init__(self, width: int = 8, num_classes: int = 10, in_channels: int = 1) -> None:
+        super().__init__()
+        _check_channels(in_channels)
+        if isinstance(width, bool) or not isinstance(width, int) or width < 1:
+            raise ValueError(f"width must be an int >= 1, got {width!r}")
+        w = width
+        self.features = nn.Sequential(OrderedDict([
+            ("conv1", nn.Conv2d(in_channels, w, 3, stride=2, padding=1)), ("relu1", nn.ReLU()),
+            ("conv2", nn.Conv2d(w, 2 * w, 3, padding=1)), ("relu2", nn.ReLU()),
+            ("pool1", nn.MaxPool2d(2, 2, ceil_mode=True)),
+            ("conv3", nn.Conv2d(2 * w, 4 * w, 3, padding=1)), ("relu3", nn.ReLU()),
+            ("pool2", nn.MaxPool2d(2, 2, ceil_mode=True)),
+        ]))
+        self.avgpool = nn.AdaptiveAvgPool2d(2)
+        self.classifier = nn.Sequential(OrderedDict([
+            ("flatten", nn.Flatten()), ("fc", nn.Linear(16 * w, num_classes))]))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits of a batch of images.
+
+        Args:
+            x: float images (B, in_channels, H, W), standardised (e.g. by
+                :func:`ibn.data.load_images`).
 
         Returns:
             Logits (B, num_classes).
