@@ -66,10 +66,11 @@ PRESETS: dict[str, PenaltySpec] = {
     # book: paper B App. J's design (>= 8 penalised samples per batch, 3 penalty baselines, a
     # λ grid, 5 seeds, a full and a 200-image pool) on a CNN the 2 CPU cores can train with
     # the penalty: n = 8 players (the exact LP per penalised sample and step costs about 12x
-    # more at n = 10), a 6 000-image "full" pool
+    # more at n = 10), a 6 000-image "full" pool in batches of 128 (375 penalised steps per run);
+    # the λ grid from a probe with seed 0 on the scarce pool (λ = 0.3 ... 10)
     "book": PenaltySpec(dataset="mnist", n_val=5000, n_ref=5000, n_full=6000, n_scarce=200,
                         seeds=(1, 2, 3, 4, 5), settings=("full", "scarce"), lams=(0.3, 1.0, 3.0),
-                        per_batch=8, batch_size={"full": 64, "scarce": 32},
+                        per_batch=8, batch_size={"full": 128, "scarce": 32},
                         epochs={"full": 8, "scarce": 40}, baseline_epochs=10,
                         baseline_batch_size=64, width=16, lr=3e-3, n_eval=50, k_pen=3, k_eval=3,
                         n_players=8),
