@@ -264,7 +264,7 @@ class FeatureMapMasker(_Masker):
     conventions-protocol-b).
 
     A forward hook on the named ``layer`` (default: the model's ``masking_layer``:
-    ``features.relu2`` for VGG, ``features.relu1`` for AlexNet) replaces its output
+    ``features.relu2`` for VGG and SmallCNN, ``features.relu1`` for AlexNet) replaces its output
     :math:`h` ``(B, C, H', W')`` by ``where(keep, h, baseline)``. For a single input the
     prefix runs once and the hook expands the map to the :math:`k` masked versions
     (broadcasting), so the suffix sees a batch of :math:`k`. The map is cut into a

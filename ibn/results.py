@@ -12,7 +12,8 @@ where ``<hash>`` is the first 12 hex digits of the SHA-256 of the canonical JSON
 ``data/results/`` is committed to git, so results should stay small (a warning is given above
 5 MB); a large tensor that is mostly zeros (the sparsest AND-OR effects of many games) is stored
 as its nonzero entries and their flat positions, and a large dense one as its bytes, grouped by
-significance and deflated (zlib); both are loaded back dense, bit for bit.  Both files
+significance and deflated (zlib, with the byte order recorded); both are loaded back dense, bit
+for bit (a checkout older than these forms loads them as the dicts they are stored as).  Both files
 are first written to temporaries beside them, then renamed (``os.replace``), the ``.json``
 before the ``.pt``: an interrupted run leaves the old result or none, never a corrupt one, and a
 ``.pt`` always has its provenance beside it.
@@ -31,6 +32,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+import sys
 import time
 import zlib
 import warnings
@@ -304,12 +306,15 @@ def _encode(obj: Any, where: str = "result") -> Any:
 
 
 def _pack(t: torch.Tensor) -> Any:
-    """``t`` itself, or, for a large floating tensor, a smaller form that ``_unpack`` rebuilds
+    """``t`` itself, or, for a large floating tensor, a smaller form that ``_decode`` rebuilds
     bit for bit: when it is mostly zeros, its shape, the flat positions of its nonzero entries and
-    their values (-0.0 counts as nonzero so that its sign bit is kept); otherwise, when that saves
-    enough, its bytes grouped by significance (byte k of every entry together) and deflated."""
+    their values (-0.0 counts as nonzero so that its sign bit is kept; ``_unpack``); otherwise,
+    when that saves enough, its bytes grouped by significance (byte k of every entry together)
+    and deflated (``_inflate``)."""
     if not t.is_floating_point() or t.numel() < SPARSE_MIN_ENTRIES or t.numel() >= 2**31:
         return t
+    if t.element_size() == 1:  # float8: no signbit
+        return _deflate(t)
     flat = t.reshape(-1)
     keep = (flat != 0) | torch.signbit(flat)
     if int(keep.sum()) > (1 - SPARSE_MIN_ZEROS) * flat.numel():
@@ -325,6 +330,7 @@ def _deflate(t: torch.Tensor) -> Any:
     if len(packed) > (1 - DEFLATE_MIN_SAVING) * raw.numel():
         return t
     return {_DEFLATED: {"shape": list(t.shape), "dtype": str(t.dtype).removeprefix("torch."),
+                        "byteorder": sys.byteorder,
                         "bytes": torch.frombuffer(bytearray(packed), dtype=torch.uint8)}}
 
 
@@ -340,7 +346,10 @@ def _inflate(packed: Mapping[str, Any]) -> torch.Tensor:
     raw = torch.frombuffer(bytearray(zlib.decompress(packed["bytes"].numpy().tobytes())),
                            dtype=torch.uint8)
     width = torch.empty((), dtype=dtype).element_size()
-    return raw.reshape(width, -1).T.contiguous().view(dtype).reshape(packed["shape"])
+    groups = raw.reshape(width, -1)
+    if packed["byteorder"] != sys.byteorder:  # the groups run from the other end of each entry
+        groups = groups.flip(0)
+    return groups.T.contiguous().view(dtype).reshape(packed["shape"])
 
 
 def _decode(obj: Any) -> Any:

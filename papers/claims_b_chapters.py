@@ -347,7 +347,7 @@ def planted_dynamics(n: int = 8, n_samples: int = 4, k: int = 3, *, n_epochs: in
     Returns:
         A dict: ``epochs``, ``train_loss``, ``test_loss``, ``ckpt_epochs``,
         ``ckpt_train_loss``, ``ckpt_test_loss`` (per epoch); ``values``, ``and``, ``or``
-        ``(C, N, 2^n)`` (C checkpoints); ``baseline_values``, ``baseline_and``, ``baseline_or``
+        ``(C, N, 2^n)`` (C checkpoints); ``baseline_and``, ``baseline_or``
         ``(k, N, 2^n)``; and ``planted`` (``boundary`` and the ``own_scale`` per epoch).
     """
     from ibn.and_or import extract
@@ -367,7 +367,7 @@ def planted_dynamics(n: int = 8, n_samples: int = 4, k: int = 3, *, n_epochs: in
     c = len(epochs)
     return {"epochs": epochs, "train_loss": train, "test_loss": test, "ckpt_epochs": epochs,
             "ckpt_train_loss": train, "ckpt_test_loss": test, "values": vals, "and": a[:c],
-            "or": o[:c], "baseline_values": bvals, "baseline_and": a[c:], "baseline_or": o[c:],
+            "or": o[:c], "baseline_and": a[c:], "baseline_or": o[c:],
             "planted": {"boundary": boundary, "own_scale": scales}}
 
 

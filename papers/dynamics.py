@@ -110,8 +110,9 @@ def run_dynamics(params: Mapping[str, Any], *, recompute: bool = False,
         ``test_acc`` per epoch, ``ckpt_epochs``, ``ckpt_train_loss``/``ckpt_test_loss`` (eval mode;
         the training loss on the noisy labels), ``values`` :math:`(C, N, 2^n)`,
         ``and``/``or`` :math:`(C, N, 2^n)`, ``baseline_and``/``baseline_or`` :math:`(k, N, 2^n)`
-        (the baselines' effects; their games are not kept), ``extractor``, ``indices``, ``labels``, ``players`` (the feature-map
-        cells of each sample) and ``n_flipped`` (training labels flipped by the noise).
+        (the baselines' effects; their games are not kept), ``extractor``, ``indices``,
+        ``labels``, ``players`` (the feature-map cells of each sample) and ``n_flipped``
+        (training labels flipped by the noise).
 
     Raises:
         ValueError: the last checkpoint is not the last epoch.
@@ -128,7 +129,7 @@ def dynamics_name(params: Mapping[str, Any]) -> str:
         params: the settings of :func:`run_dynamics` (only ``model`` and ``dataset`` are read).
 
     Returns:
-        The name, e.g. ``"B3_dynamics_resnet20_mnist"``.
+        The name, e.g. ``"B3_dynamics_vgg11_plain_mnist"``.
     """
     return f"B3_dynamics_{G.setup_slug(params)}"
 

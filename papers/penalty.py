@@ -66,7 +66,7 @@ PRESETS: dict[str, PenaltySpec] = {
     # book: paper B App. J's design (>= 8 penalised samples per batch, 3 penalty baselines, a
     # λ grid, 5 seeds, a full and a 200-image pool) on a CNN the 2 CPU cores can train with
     # the penalty: n = 8 players (the exact LP per penalised sample and step costs about 12x
-    # more at n = 10), a 6 000-image "full" pool in batches of 128 (375 penalised steps per run);
+    # more at n = 10), a 6 000-image "full" pool in batches of 128 (376 penalised steps per run);
     # the λ grid from a probe with seed 0 on the scarce pool (λ = 0.3 ... 10)
     "book": PenaltySpec(dataset="mnist", n_val=5000, n_ref=5000, n_full=6000, n_scarce=200,
                         seeds=(1, 2, 3, 4, 5), settings=("full", "scarce"), lams=(0.3, 1.0, 3.0),
@@ -269,8 +269,9 @@ def run_key(p: Mapping[str, Any], setting: str, seed: int, lam: float) -> dict[s
         lam: the penalty weight :math:`\lambda` (0: plain cross-entropy).
 
     Returns:
-        A dict of the settings that name the run (``per_batch`` and ``k_pen`` are 0 when
-        ``lam`` = 0; ``n_train``, the pool size of the setting, None = the whole pool).
+        A dict of the settings that name the run (``per_batch`` is 0 when ``lam`` = 0; ``k_pen``
+        stays, since the training share is measured against the penalty's baselines;
+        ``n_train``, the pool size of the setting, None = the whole pool).
 
     Raises:
         ValueError: an unknown ``setting``.
@@ -278,7 +279,7 @@ def run_key(p: Mapping[str, Any], setting: str, seed: int, lam: float) -> dict[s
     if setting not in ("full", "scarce"):
         raise ValueError(f"setting must be 'full' or 'scarce', got {setting!r}")
     return {**_split_key(p), "setting": setting, "seed": seed, "lam": float(lam),
-            "per_batch": p["per_batch"] if lam > 0 else 0, "k_pen": p["k_pen"] if lam > 0 else 0,
+            "per_batch": p["per_batch"] if lam > 0 else 0, "k_pen": p["k_pen"],
             "n_train": _n_train(p, setting), **_model_key(p),
             "epochs": p["epochs"][setting], "batch_size": p["batch_size"][setting],
             **{k: p[k] for k in ("baseline_epochs", "baseline_batch_size", "lr",
@@ -324,7 +325,7 @@ def run_one(p: Mapping[str, Any], setting: str, seed: int, lam: float,
             bases = [train_baseline(p, "val", 1000 + j) for j in range(p["k_pen"])]
             cache = _PEN_CACHE.setdefault(
                 repr(sorted({**_split_key(p), **_model_key(p), "k_pen": p["k_pen"],
-                             "epochs": p["baseline_epochs"],
+                             "epochs": p["baseline_epochs"], "lr": p["lr"],
                 "batch_size": p["baseline_batch_size"]}.items())), {})
             extra = NonGeneralizablePenalty(bases, masker_for(p), lam=lam,
                                             per_batch=p["per_batch"], cache=cache)

@@ -217,10 +217,15 @@ def _images(dataset: str, split: str, size: int = 32):
 def images(monkeypatch):
     from papers import penalty as P
 
+    def clear():
+        P.load_splits.cache_clear()
+        P._reference_effects.cache_clear()
+        P._PEN_CACHE.clear()
+
     monkeypatch.setattr(P, "load_images", _images)
-    P.load_splits.cache_clear()
+    clear()
     yield P
-    P.load_splits.cache_clear()
+    clear()
 
 
 def test_splits_are_disjoint_and_sized(images):
@@ -230,7 +235,10 @@ def test_splits_are_disjoint_and_sized(images):
     assert len(s.pool[1]) == 300 - 90 and s.pool[0].shape[1:] == (1, 32, 32)
     rows = {tuple(r.tolist()) for part in (s.pool, s.val, s.ref) for r in part[0].flatten(1)}
     assert len(rows) == 300
-    assert P.masker_for({"n_players": 8}).n_players == 8
+    masker = P.masker_for({"n_players": 8})
+    assert masker.n_players == 8 and len(set(masker.players)) == 8
+    assert all(1 <= c // 8 <= 6 and 1 <= c % 8 <= 6 for c in masker.players)  # central 6x6
+    assert masker.players == P.masker_for({"n_players": 8}).players  # the same for every image
     with pytest.raises(ValueError, match="dataset"):
         P.load_splits("digits", 50, 40)
     with pytest.raises(ValueError, match="n_val"):

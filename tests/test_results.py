@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import socket
+import sys
 
 import numpy as np
 import pytest
+
 import torch
 
 from ibn import results
@@ -189,7 +191,10 @@ def test_cached_recompute_environment_variable(tmp_path, monkeypatch):
 
 def _bits(t: torch.Tensor) -> torch.Tensor:
     """``t``'s bit patterns, so that NaNs compare equal to themselves."""
-    return t.view({8: torch.int64, 4: torch.int32}[t.element_size()]) if t.is_floating_point() else t
+    if not t.is_floating_point():
+        return t
+    return t.contiguous().view({8: torch.int64, 4: torch.int32, 2: torch.int16,
+                                1: torch.uint8}[t.element_size()])
 
 
 def test_mostly_zero_tensors_stored_sparse_and_loaded_bit_for_bit(tmp_path):
@@ -218,12 +223,22 @@ def test_dense_floating_tensors_stored_deflated_and_loaded_bit_for_bit(tmp_path)
     values = torch.randn(6, 50, 1024, generator=g, dtype=torch.float64).cumsum(-1) * 1e-3
     values[0, 0, :4] = torch.tensor([float("nan"), float("inf"), -0.0, 1e-310])
     halves = values.to(torch.float32)
-    back = results.cached("deflated", {"a": 1}, lambda: {"v": values, "h": [halves]}, root=tmp_path)
-    for got, want in ((back["v"], values), (back["h"][0], halves)):
+    dense = {"v": values, "bf16": values.to(torch.bfloat16), "f16": values.half(),
+             "f8": values.to(torch.float8_e4m3fn),
+             "transposed": values[:, :, :512].transpose(0, 2), "expanded": values[0, 0].expand(40, -1)}
+    back = results.cached("deflated", {"a": 1}, lambda: {**dense, "h": [halves]}, root=tmp_path)
+    for got, want in [(back["h"][0], halves)] + [(back[k], t) for k, t in dense.items()]:
         assert got.dtype == want.dtype and got.shape == want.shape and torch.equal(_bits(got), _bits(want))
     stored = torch.load(results.result_path("deflated", {"a": 1}, tmp_path), weights_only=True)
     assert set(stored["v"]) == {"__deflated__"}
-    assert results.result_path("deflated", {"a": 1}, tmp_path).stat().st_size < 0.9 * (values.numel() * 12)
+    assert stored["v"]["__deflated__"]["byteorder"] == sys.byteorder
+    # bytes written on a machine of the other byte order are read back right
+    other = {"little": "big", "big": "little"}[sys.byteorder]
+    packed = results._pack(torch.from_numpy(values.numpy().byteswap()))  # its bytes there
+    packed["__deflated__"]["byteorder"] = other
+    assert torch.equal(_bits(results._decode(packed)), _bits(values))
+    dense_bytes = sum(t.numel() * t.element_size() for t in [halves, *dense.values()])
+    assert results.result_path("deflated", {"a": 1}, tmp_path).stat().st_size < 0.9 * dense_bytes
 
 
 def test_parts_resume_an_interrupted_compute_and_are_removed_once_saved(tmp_path, monkeypatch):
