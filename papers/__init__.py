@@ -18,6 +18,6 @@ Every notebook starts with :func:`setup` (the scale, the thread count, quiet pro
 pipelines show progress bars only when a call passes ``progress=True``.
 """
 
-from papers._setup import PAGE_WIDTH, model_label, setup
+from papers._setup import PAGE_WIDTH, dataset_label, model_label, setup
 
-__all__ = ["setup", "PAGE_WIDTH", "model_label"]
+__all__ = ["setup", "PAGE_WIDTH", "model_label", "dataset_label"]

@@ -11,7 +11,8 @@ import sys
 
 from ibn.book import SCALES
 
-__all__ = ["setup", "usable_cpus", "PAGE_WIDTH", "MODEL_LABELS", "model_label"]
+__all__ = ["setup", "usable_cpus", "PAGE_WIDTH", "MODEL_LABELS", "model_label", "DATASET_LABELS",
+           "dataset_label"]
 
 #: torch threads a notebook uses by default (the book is built on a shared 2-core machine).
 DEFAULT_THREADS = 2
@@ -21,7 +22,11 @@ PAGE_WIDTH = 7.6
 #: how the book names the architectures of :func:`ibn.models.build`.
 MODEL_LABELS = {"resnet20": "ResNet-20", "vgg11": "VGG-11", "vgg16": "VGG-16",
                 "vgg11_plain": "VGG-11 without BatchNorm", "alexnet": "AlexNet",
-                "mlp5": "MLP-5", "mlp8": "MLP-8", "minilm": "MiniLM", "bert_medium": "BERT-Medium"}
+                "mlp5": "MLP-5", "mlp8": "MLP-8", "minilm": "MiniLM", "bert_medium": "BERT-Medium",
+                "small_cnn": "small CNN"}
+
+#: the book's names of the image datasets (keys as :func:`ibn.data.dataset_name` gives them)
+DATASET_LABELS = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST"}
 
 
 def model_label(name: str) -> str:
@@ -34,6 +39,18 @@ def model_label(name: str) -> str:
         Its label in :data:`MODEL_LABELS`, or ``name`` itself.
     """
     return MODEL_LABELS.get(name, name)
+
+
+def dataset_label(name: str) -> str:
+    """The book's name of a dataset, e.g. ``"Fashion-MNIST"`` for ``"fashion-mnist"``.
+
+    Args:
+        name: the dataset's name.
+
+    Returns:
+        Its label in :data:`DATASET_LABELS`, or ``name`` itself.
+    """
+    return DATASET_LABELS.get(name, name)
 
 
 def usable_cpus() -> int:

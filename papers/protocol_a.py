@@ -28,7 +28,7 @@ from ibn.maskers import PatchMasker
 from ibn.model_store import model_dir
 from ibn.models import build
 from ibn.multiorder.profiles import sampled_orders
-from papers._setup import PAGE_WIDTH
+from papers._setup import PAGE_WIDTH, dataset_label, model_label
 from papers.reference import ACCURACY_FLOOR, ImageSetup, parse_setups, train_reference
 
 __all__ = ["SetupA", "SCALES_A", "STAGES", "SETUPS_A", "pick_images", "profile", "image_profile",
@@ -458,7 +458,8 @@ def plot_profiles(setups: list[SetupA], profiles: dict[tuple[str, str], dict[str
     fig, axes = plt.subplots(rows, cols, figsize=(PAGE_WIDTH, 2.7 * rows), squeeze=False,
                              sharex=True)
     items = ([("control: planted U", {"final": control})] if control is not None else []) + [
-        (s.name, {st: profiles[(s.name, st)] for st in STAGES}) for s in setups]
+        (f"{model_label(s.model)}, {dataset_label(s.dataset)}",
+         {st: profiles[(s.name, st)] for st in STAGES}) for s in setups]
     colours = {"init": "tab:gray", "early": "tab:orange", "final": "tab:blue"}
     for ax, (title, stages) in zip(axes.flat, items):
         for st, p in stages.items():

@@ -327,3 +327,12 @@ def test_chapter_b_plot_helpers_draw_every_level():
     CB.plot_gen_under_noise(axes, {"params": table}, {"params": curves}, {"params": "σ"}, 0.25)
     assert len(axes[1].lines) == 4  # r_gen, r_non, r_decay and the tolerance
     plt.close(fig)
+
+
+def test_book_labels_of_models_and_datasets():
+    import papers
+
+    assert papers.model_label("vgg11_plain") == "VGG-11 without BatchNorm"
+    assert papers.model_label("small_cnn") == "small CNN"
+    assert papers.dataset_label("fashion-mnist") == "Fashion-MNIST"
+    assert papers.model_label("mystery") == "mystery" and papers.dataset_label("cub") == "cub"
