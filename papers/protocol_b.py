@@ -34,7 +34,7 @@ from ibn.transforms import mobius, orders
 from papers._setup import PAGE_WIDTH
 from papers.generalizable import _predict as predict
 from papers.protocol_b_text import CountsOfScale, TextSetupB, is_text, text_games
-from papers.reference import RECIPES, ImageSetup, ModelSpec, parse_setups, train_reference
+from papers.reference import ImageSetup, ModelSpec, parse_setups, recipe, train_reference
 
 __all__ = ["SetupB", "TextSetupB", "SETUPS_B", "TEXT_SETUPS_B", "SCALES_B", "SOLVERS", "NOISE_B", "N_MISCLASSIFIED", "games",
            "effects", "misclassified", "correct_group", "noise", "upper_share", "gate",
@@ -63,7 +63,7 @@ class SetupB(CountsOfScale, ImageSetup):
     COUNTS = SCALES_B
 
     def baselines(self) -> list[ModelSpec]:
-        rec = RECIPES[self.scale][(self.dataset, "baseline")]
+        rec = recipe(self.scale, self.dataset, "baseline", self.model)
         return [ModelSpec(self.model, self.dataset, "baseline", self.seed + 1 + j, rec)
                 for j in range(self.k)]
 

@@ -54,6 +54,18 @@ def test_recipe_and_spec_keys_are_plain_and_stable():
         R.ModelSpec("resnet20", "cifar100", "target", 0, R.Recipe(epochs=1))
 
 
+def test_recipe_of_an_architecture_overrides_its_dataset():
+    assert R.recipe("book", "fashion-mnist", "target", "alexnet").epochs == 25
+    for model in ("resnet20", "vgg11"):  # their stored targets keep their keys
+        assert R.recipe("book", "fashion-mnist", "target", model) == R.Recipe(epochs=10)
+    assert R.recipe("book", "fashion-mnist", "baseline", "alexnet") == R.Recipe(epochs=15)
+    assert PA.SetupA("alexnet", "fashion-mnist", "book").target().recipe.epochs == 25
+    assert [s.recipe.epochs for s in R.protocol_models("book")
+            if (s.model, s.dataset, s.role) == ("alexnet", "fashion-mnist", "target")] == [25]
+    with pytest.raises(KeyError):
+        R.recipe("book", "cifar-10", "target", "alexnet")
+
+
 def test_protocol_models_order_and_counts():
     specs = R.protocol_models("book", k=5)
     names = [(s.model, s.dataset, s.role) for s in specs]
