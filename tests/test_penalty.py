@@ -12,6 +12,7 @@ from ibn.and_or import extract
 from ibn.games import all_values
 from ibn.maskers import PatchMasker, TabularMasker
 from ibn.train import NonGeneralizablePenalty, effects_at, masked_l1, sample_values, train
+from _oracles import square_images  # tests/ is on sys.path under pytest
 
 torch.set_num_threads(1)
 D = 4  # features = players
@@ -201,16 +202,7 @@ def test_argument_checks():
 
 # ---------------------------------------------------------------- papers.penalty
 
-def _images(dataset: str, split: str, size: int = 32):
-    """Class c = a bright square at one of 10 places, plus noise (learnable in a few steps)."""
-    n = 300 if split == "train" else 60
-    g = torch.Generator().manual_seed(0 if split == "train" else 1)
-    y = torch.arange(n) % 10
-    x = 0.3 * torch.randn(n, 1, 32, 32, generator=g)
-    for i, c in enumerate(y.tolist()):
-        r, col = 4 + 12 * (c // 5), 2 + 6 * (c % 5)
-        x[i, 0, r:r + 8, col:col + 4] += 2.0
-    return x, y
+_images = square_images(300, 60)
 
 
 @pytest.fixture

@@ -15,19 +15,10 @@ import papers.reference as R
 from papers import verdicts as V
 from ibn.model_store import model_dir
 from ibn.transforms import mobius, orders
+from _oracles import square_images  # tests/ is on sys.path under pytest
 
 
-@functools.lru_cache(maxsize=None)
-def _tiny(dataset: str, split: str, size: int = 32):
-    """Class c = a bright 8×8 square at one of 10 places, plus noise (learnable in an epoch)."""
-    n = 400 if split == "train" else 160
-    g = torch.Generator().manual_seed(0 if split == "train" else 1)
-    y = torch.arange(n) % 10
-    x = 0.3 * torch.randn(n, 1, 32, 32, generator=g)
-    for i, c in enumerate(y.tolist()):
-        r, col = 4 + 12 * (c // 5), 2 + 6 * (c % 5)
-        x[i, 0, r:r + 8, col:col + 4] += 2.0
-    return x, y
+_tiny = functools.lru_cache(maxsize=None)(square_images(400, 160))
 
 
 @pytest.fixture
