@@ -178,6 +178,12 @@ def _model_key(p: Mapping[str, Any]) -> dict[str, Any]:
     return {"model": "small_cnn", "width": p["width"], "n_players": p["n_players"]}
 
 
+def _baseline_key(p: Mapping[str, Any]) -> dict[str, Any]:
+    """What a baseline's weights depend on besides its split and seed."""
+    return {**_split_key(p), "model": "small_cnn", "width": p["width"],
+            "epochs": p["baseline_epochs"], "lr": p["lr"], "batch_size": p["baseline_batch_size"]}
+
+
 def train_baseline(p: Mapping[str, Any], split: str, seed: int) -> nn.Module:
     r"""A baseline CNN trained on the validation split (penalty) or the reference split (measure),
     kept by the model store (:func:`ibn.model_store.cached_model`).
@@ -195,8 +201,7 @@ def train_baseline(p: Mapping[str, Any], split: str, seed: int) -> nn.Module:
     Returns:
         The trained network.
     """
-    key = {**_split_key(p), "split": split, "seed": seed, "model": "small_cnn", "width": p["width"],
-           "epochs": p["baseline_epochs"], "lr": p["lr"], "batch_size": p["baseline_batch_size"]}
+    key = {**_baseline_key(p), "split": split, "seed": seed}
     splits = load_splits(p["dataset"], p["n_val"], p["n_ref"])
 
     def fit(net: nn.Module, train_dir: Any) -> dict[str, Any]:
@@ -325,9 +330,8 @@ def run_one(p: Mapping[str, Any], setting: str, seed: int, lam: float,
         if lam > 0:
             bases = [train_baseline(p, "val", 1000 + j) for j in range(p["k_pen"])]
             cache = _PEN_CACHE.setdefault(
-                repr(sorted({**_split_key(p), **_model_key(p), "k_pen": p["k_pen"],
-                             "epochs": p["baseline_epochs"], "lr": p["lr"],
-                "batch_size": p["baseline_batch_size"]}.items())), {})
+                repr(sorted({**_baseline_key(p), "n_players": p["n_players"],
+                             "k_pen": p["k_pen"]}.items())), {})
             extra = NonGeneralizablePenalty(bases, masker_for(p), lam=lam,
                                             per_batch=p["per_batch"], cache=cache)
         t0 = time.perf_counter()
