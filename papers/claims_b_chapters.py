@@ -813,6 +813,11 @@ def appj_records(rows: Sequence[Mapping[str, Any]], params: Mapping[str, Any],
            + f"; not paper B's experiment: a small CNN on {params['dataset']}, "
              f"n = {params['n_players']} feature-map players, "
              f"seeds {', '.join(str(s) for s in params['seeds'])}")
+    verdict = categorize(present, control, powered=False)
+    if verdict == "inconclusive":
+        why += ("; what would decide it: paper B's own networks and data (VGG-11 on CIFAR-10, "
+                "ResNet-18 on 200 images), which this machine cannot train, or at least the "
+                "`paper` preset (n = 10 players, the whole pool, 10 seeds) on a GPU")
     return [Verdict(claim=claim, paper="B", figure=figure, statement=statement,
-                    verdict=categorize(present, control, powered=False), why=why, scale=scale,
+                    verdict=verdict, why=why, scale=scale,
                     setups=setups, control=control, chapter=chapter)]

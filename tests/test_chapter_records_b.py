@@ -200,6 +200,7 @@ def test_appj_records(gain, verdict):
                              chapter="notebooks/BJ.py")
     assert rec.claim == "B.appJ.penalty" and rec.control.outcome == "detected"
     assert rec.verdict == verdict
+    assert ("what would decide it" in rec.why) == (verdict == "inconclusive")
     assert [s["n_train"] for s in rec.setups] == [6000, 200]
     assert {(s["n_players"], s["penalised_per_batch"], s["penalty_baselines"])
             for s in rec.setups} == {(8, 8, 3)}
