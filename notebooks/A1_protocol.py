@@ -51,17 +51,8 @@ verdicts = PA.discovery_records(profiles, chosen, control, scale=scale,
                                 planned=[s.name for s in PA.chosen_setups(scale)],
                                 flat_control=flat_control)
 path = V.write(verdicts, elapsed_s=time.perf_counter() - t_start)
-epochs = [s.target().recipe.epochs for s in chosen]
-sizes = chosen[0].settings
 V.header(verdicts,
-         departures=(f'{sizes["per_class"] * sizes["classes"]} images ({sizes["per_class"]} per '
-                     f'class) with {sizes["final"][0]} pairs × {sizes["final"][1]} contexts per '
-                     'order at the kept epoch, where the reference takes 50 images, 200 pairs and '
-                     '100 contexts; models trained for '
-                     + (f'{min(epochs)}' if min(epochs) == max(epochs)
-                        else f'{min(epochs)} to {max(epochs)}')
-                     + ' epochs of the reference recipe instead of 200 '
-                     '(to ≥ 99 % on MNIST, ≥ 90 % on Fashion-MNIST).'),
+         departures=PA.departures(chosen),
          reading=('J^(m) over the ratio r = m/n per setup: grey at initialisation, orange after 5 % '
                   "of training, blue at the kept epoch; dotted, each curve's noise floor. The "
                   'bottleneck is a U: high at both ends, low in the middle, above the floor.'))

@@ -29,9 +29,10 @@ from ibn.model_store import model_dir
 from ibn.models import build
 from ibn.multiorder.profiles import sampled_orders
 from papers._setup import PAGE_WIDTH, dataset_label, model_label
-from papers.reference import ACCURACY_FLOOR, ImageSetup, parse_setups, train_reference
+from papers.reference import (ACCURACY_FLOOR, ImageSetup, parse_setups, recipe,
+                              train_reference)
 
-__all__ = ["SetupA", "SCALES_A", "STAGES", "SETUPS_A", "pick_images", "profile", "image_profile",
+__all__ = ["SetupA", "SCALES_A", "STAGES", "SETUPS_A", "pick_images", "profile", "departures", "image_profile",
            "noise_floor", "setup_record", "discovery_records", "plot_profiles",
            "u_rule", "dip_depth", "learned_rule", "LEARNED_RATIO", "planted_u_game",
            "control_profile", "chosen_setups", "profile_name", "stored_profiles",
@@ -363,6 +364,22 @@ def setup_record(setup: SetupA, final: dict[str, Any]) -> dict[str, Any]:
             "pairs": pairs, "contexts": contexts, "target_test_acc": round(float(final["test_acc"]), 4),
             "epochs": setup.target().recipe.epochs, "best_epoch": int(final["best_epoch"]),
             "scale": setup.scale}
+
+
+def departures(setups: list[SetupA]) -> str:
+    """The departures of ``setups`` from the reference protocol (the ``paper`` settings and
+    recipe), in one sentence for the verdict box."""
+    s, ref = setups[0].settings, SCALES_A["paper"]
+    epochs = sorted({x.target().recipe.epochs for x in setups})
+    ref_epochs = recipe("paper", setups[0].dataset, "target", setups[0].model).epochs
+    floors = ", ".join(f"≥ {100 * ACCURACY_FLOOR[d]:g} % on {dataset_label(d)}"
+                       for d in dict.fromkeys(x.dataset for x in setups))
+    return (f"{s['per_class'] * s['classes']} images ({s['per_class']} per class) with "
+            f"{s['final'][0]} pairs × {s['final'][1]} contexts per order at the kept epoch, where "
+            f"the reference takes {ref['per_class'] * ref['classes']} images, {ref['final'][0]} "
+            f"pairs and {ref['final'][1]} contexts; models trained for "
+            + (f"{epochs[0]}" if len(epochs) == 1 else f"{epochs[0]} to {epochs[-1]}")
+            + f" epochs of the reference recipe instead of {ref_epochs} (to {floors}).")
 
 
 def discovery_records(profiles: dict[tuple[str, str], dict[str, Any]], setups: list[SetupA],

@@ -57,6 +57,15 @@ def test_recipe_of_an_architecture_overrides_its_dataset():
         R.recipe("book", "cifar-10", "target", "alexnet")
 
 
+def test_departures_name_this_run_and_the_reference():
+    setups = PA.chosen_setups("book", "alexnet:mnist,resnet20:fashion-mnist")
+    assert PA.departures(setups) == (
+        "10 images (1 per class) with 50 pairs × 50 contexts per order at the kept epoch, where "
+        "the reference takes 50 images, 200 pairs and 100 contexts; models trained for 8 to 10 "
+        "epochs of the reference recipe instead of 200 (to ≥ 99 % on MNIST, ≥ 90 % on "
+        "Fashion-MNIST).")
+
+
 def test_protocol_models_order_and_counts():
     specs = R.protocol_models("book", k=5)
     names = [(s.model, s.dataset, s.role) for s in specs]
