@@ -104,15 +104,16 @@ def pick_images(net: torch.nn.Module, dataset: str, per_class: int, classes: int
 
 def _stage_model(setup: SetupA, stage: str) -> tuple[torch.nn.Module, dict[str, Any]]:
     """The setup's model at ``stage`` (a fresh copy for init and early: the stored final
-    model is shared)."""
+    model is shared). The initial weights are the seeded build that training starts from, so
+    they need no stored checkpoint; the early weights are the training's step checkpoint."""
     spec = setup.target()
     net, info = train_reference(spec)
     if stage == "final":
         return net, info
-    folder = model_dir(spec.name, spec.key()) / "train"
-    path = folder / ("epoch_0000.pt" if stage == "init" else f"step_{info['early_step']:07d}.pt")
     fresh = build(spec.model, seed=spec.seed, in_channels=1)
-    fresh.load_state_dict(torch.load(path, map_location="cpu", weights_only=True)["model"])
+    if stage == "early":
+        path = model_dir(spec.name, spec.key()) / "train" / f"step_{info['early_step']:07d}.pt"
+        fresh.load_state_dict(torch.load(path, map_location="cpu", weights_only=True)["model"])
     return fresh.eval(), info
 
 

@@ -302,6 +302,9 @@ def test_protocol_a_profiles_at_every_stage(tiny, monkeypatch):
         assert 1 <= p["strength"].shape[0] <= 2 and p["strength"].shape[1] == 13
         assert p["floor"].shape == (13,)
     assert not np.allclose(profs[(setup.name, "init")]["strength"], profs[(setup.name, "final")]["strength"])
+    init, _ = PA._stage_model(setup, "init")  # the seeded build equals training's epoch 0
+    kept = R.reference_checkpoint(setup.target(), 0)
+    assert all(torch.equal(v, kept[k]) for k, v in init.state_dict().items())
     recs = PA.discovery_records(profs, [setup], PA.control_profile(setup, 1), scale="smoke",
                                 chapter="notebooks/A1_protocol.py")
     assert [r.claim for r in recs] == ["A.discovery.u_shape", "A.discovery.early"]
