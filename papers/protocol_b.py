@@ -37,7 +37,7 @@ from papers.protocol_b_text import CountsOfScale, TextSetupB, is_text, text_game
 from papers.reference import ImageSetup, ModelSpec, parse_setups, recipe, train_reference
 
 __all__ = ["SetupB", "TextSetupB", "SETUPS_B", "TEXT_SETUPS_B", "SCALES_B", "SOLVERS", "NOISE_B", "N_MISCLASSIFIED", "games",
-           "effects", "misclassified", "correct_group", "noise", "upper_share", "gate",
+           "effects", "misclassified", "misclassified_games", "correct_group", "noise", "upper_share", "gate",
            "chosen_setups", "setup_record", "gate_row", "plot_fig2", "seconds_per_game"]
 
 #: n players, samples per setup and baselines per scale (``book`` and ``paper``: Appendix K).
@@ -206,11 +206,7 @@ N_MISCLASSIFIED = {"smoke": 2, "book": 25, "paper": 25}
 
 def misclassified(setup: SetupB, solver: str = "exact", *, progress: bool = False,
                   recompute: bool = False) -> dict[str, Any]:
-    """Fig. 8's samples: the games and effects (as :func:`effects`) of ``N_MISCLASSIFIED``
-    random test images the target misclassifies (reward: the log-odds of the true label),
-    players drawn as for :func:`games`; ``n_wrong`` is how many the test split holds;
-    ``correct_positions``: as many of :func:`games`' samples (positions in its order) that the
-    target classifies correctly, the group Fig. 8 compares with.
+    """Fig. 8's samples: :func:`misclassified_games` and their effects (as :func:`effects`).
 
     Args:
         setup: an image setup.
@@ -218,8 +214,29 @@ def misclassified(setup: SetupB, solver: str = "exact", *, progress: bool = Fals
         progress: a progress bar over the samples.
         recompute: ignore stored results and compute them again.
     """
+    g = misclassified_games(setup, progress=progress, recompute=recompute)
+    return _with_effects(f"B_protocol_misclassified_effects_{setup.name}",
+                         _misclassified_key(setup), g, solver, setup.scale, recompute)
+
+
+def _misclassified_key(setup: SetupB) -> dict[str, Any]:
+    return {"games": setup.key(), "misclassified": N_MISCLASSIFIED[setup.scale]}
+
+
+def misclassified_games(setup: SetupB, *, progress: bool = False, recompute: bool = False
+                        ) -> dict[str, Any]:
+    """The games of ``N_MISCLASSIFIED`` random test images the target misclassifies (reward: the
+    log-odds of the true label; cached), players drawn as for :func:`games`; ``n_wrong`` is how
+    many the test split holds; ``correct_positions``: as many of :func:`games`' samples
+    (positions in its order) that the target classifies correctly, the group Fig. 8 compares
+    with.
+
+    Args:
+        setup: an image setup.
+        progress: a progress bar over the samples.
+        recompute: ignore a stored result and compute it again.
+    """
     n_wrong_wanted = N_MISCLASSIFIED[setup.scale]
-    key = {"games": setup.key(), "misclassified": n_wrong_wanted}
 
     def compute() -> dict[str, Any]:
         target, _ = train_reference(setup.target())
@@ -235,10 +252,9 @@ def misclassified(setup: SetupB, solver: str = "exact", *, progress: bool = Fals
                 "indices": torch.as_tensor(idx), "players": players, "layer": layer,
                 "n_wrong": len(wrong), "correct_positions": right[:n_wrong_wanted]}
 
-    g = results.cached(f"B_protocol_misclassified_games_{setup.name}", key, compute,
-                       recompute=recompute, scale=setup.scale)
-    return _with_effects(f"B_protocol_misclassified_effects_{setup.name}", key, g, solver,
-                         setup.scale, recompute)
+    return results.cached(f"B_protocol_misclassified_games_{setup.name}",
+                          _misclassified_key(setup), compute, recompute=recompute,
+                          scale=setup.scale)
 
 
 def correct_group(res: dict[str, Any], positions: torch.Tensor) -> dict[str, Any]:

@@ -2,19 +2,21 @@
 
 Usage: ``python -m papers.run_protocol A --scale book [--setups resnet20:mnist,...]`` (paper A:
 the order profiles at initialisation, early and final; ``A3``: the CNN trained with each
-order-steering preset and its profile, :mod:`papers.steering_a`; paper B: the games, the exact effects
-and the lab SGD's effects, and for the image setups the misclassified samples' (Fig. 8) and the
-noise levels' (Figs. 5 and 7)). Every stage is cached (``data/results``); a rerun skips what is
-done, so an interrupted run loses at most the stage it was in (paper A's profiles: at most the
-image it was in). Trains the models it needs
-(:mod:`papers.reference`) when they are not stored yet.
+order-steering preset and its profile, :mod:`papers.steering_a`; paper B: the games, for the
+image setups the misclassified samples' games (Fig. 8) and the noise levels (Figs. 5 and 7),
+then the exact effects and the lab SGD's effects, so that what needs the models' weights comes
+first). Every stage is cached (``data/results``); a rerun skips what is done, so an interrupted
+run loses at most the stage it was in (paper A's profiles: at most the image it was in). Trains
+the models it needs (:mod:`papers.reference`) when they are not stored yet.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 import time
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -53,24 +55,32 @@ def main(argv: list[str] | None = None) -> int:
                       flush=True)
     else:
         for s in PB.chosen_setups(args.scale, args.setups):
-            for solver in PB.SOLVERS:
-                t0 = time.perf_counter()
-                res = PB.effects(s, solver)
-                print(f"B {s.name} {solver}: {time.perf_counter() - t0:.0f} s; "
-                      f"target test acc {res['target_test_acc']:.4f}; gate {PB.gate(res)}", flush=True)
-            if isinstance(s, PB.TextSetupB):  # Figs. 5, 7 and 8 are run on the images
-                continue
-            for solver in PB.SOLVERS:
-                t0 = time.perf_counter()
-                res = PB.misclassified(s, solver)
-                print(f"B {s.name} misclassified {solver}: {time.perf_counter() - t0:.0f} s; "
-                      f"{len(res['indices'])} of {res['n_wrong']} misclassified test images",
-                      flush=True)
-            t0 = time.perf_counter()
-            res = PB.noise(s)
-            print(f"B {s.name} noise: {time.perf_counter() - t0:.0f} s; clean accuracy "
-                  f"{res['clean_acc']:.4f}, values check {res['values_check']:.2g}", flush=True)
+            _run_b(s)
     return 0
+
+
+def _run_b(s: PB.SetupB | PB.TextSetupB) -> None:
+    """Paper B's stages of one setup, those that need the models first (the games, the
+    misclassified samples' games, the noise levels), so that the extractions, which need no
+    weights, come last."""
+    def timed(label: str, fn: Callable[[], dict], summary: Callable[[dict], str]) -> None:
+        t0 = time.perf_counter()
+        res = fn()
+        print(f"B {s.name} {label}: {time.perf_counter() - t0:.0f} s; {summary(res)}", flush=True)
+
+    image = not isinstance(s, PB.TextSetupB)  # Figs. 5, 7 and 8 are run on the images
+    timed("games", lambda: PB.games(s, progress=True),
+          lambda r: f"target test acc {r['target_test_acc']:.4f}")
+    if image:
+        timed("misclassified games", lambda: PB.misclassified_games(s, progress=True),
+              lambda r: f"{len(r['indices'])} of {r['n_wrong']} misclassified test images")
+        timed("noise", lambda: PB.noise(s, progress=True),
+              lambda r: f"clean accuracy {r['clean_acc']:.4f}, values check {r['values_check']:.2g}")
+    for solver in PB.SOLVERS:
+        timed(solver, functools.partial(PB.effects, s, solver), lambda r: f"gate {PB.gate(r)}")
+        if image:
+            timed(f"misclassified {solver}", functools.partial(PB.misclassified, s, solver),
+                  lambda r: f"{len(r['indices'])} samples")
 
 
 if __name__ == "__main__":

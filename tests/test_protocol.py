@@ -435,3 +435,21 @@ def test_steering_sweep_feeds_the_modulation_records(tiny, monkeypatch):
                                        "A.modulation.second_peak"]
     assert recs[0].setups[0]["n_players"] == 16 and recs[0].setups[0]["recipe"] == "reference"
     assert "trained 2 epochs" in recs[0].why
+
+
+def test_run_b_needs_the_weights_only_before_its_extractions(tiny, monkeypatch):
+    from papers import run_protocol as RP
+
+    log: list[str] = []
+    real_train, real_effects = PB.train_reference, PB._with_effects
+    monkeypatch.setattr(PB, "train_reference", lambda spec: log.append("weights") or real_train(spec))
+    monkeypatch.setattr(PB, "_with_effects", lambda *a: log.append("extract") or real_effects(*a))
+    assert RP.main(["B", "--scale", "smoke", "--setups", "resnet20:mnist"]) == 0
+    assert log.count("extract") == 2 * len(PB.SOLVERS)  # the samples and the misclassified ones
+    assert "weights" not in log[log.index("extract"):]
+    # every stage is stored: loading them again needs no weights
+    monkeypatch.setattr(PB, "train_reference", lambda spec: pytest.fail("recomputed"))
+    setup = PB.SetupB("resnet20", "mnist", "smoke")
+    PB.noise(setup)
+    for solver in PB.SOLVERS:
+        assert PB.effects(setup, solver)["solver"] == PB.misclassified(setup, solver)["solver"] == solver
