@@ -239,12 +239,8 @@ def noise_levels(target: nn.Module, x: torch.Tensor, y: torch.Tensor,
                  players: Sequence[Sequence[int]], *, clean_values: torch.Tensor,
                  baseline_values: torch.Tensor, eval_set: tuple[torch.Tensor, torch.Tensor],
                  settings: Mapping[str, Any], progress: bool = False) -> dict[str, Any]:
-    r"""The interactions of ``target`` clean and at every noise level.
-
-    Parameter noise: ``draws`` draws per :math:`\sigma` of ``sigmas``, draw :math:`d` seeded
-    ``noise_seed * 1000 + d`` (:func:`perturb_parameters`); FGSM with each :math:`\epsilon` of
-    ``epsilons``, in both directions (kinds ``"fgsm"`` and ``"fgsm_attack"``). Every game is
-    decomposed by :func:`ibn.and_or.extract` with noise bound 0.02.
+    r"""The interactions of ``target`` clean and at every noise level: :func:`noise_values`,
+    then :func:`noise_effects`.
 
     Args:
         target: the trained target model.
@@ -262,26 +258,46 @@ def noise_levels(target: nn.Module, x: torch.Tensor, y: torch.Tensor,
     Returns:
         The dict of :func:`run_noise`.
     """
+    raw = noise_values(target, x, y, players, eval_set=eval_set, settings=settings,
+                       progress=progress)
+    return noise_effects(raw, clean_values=clean_values, baseline_values=baseline_values)
+
+
+def noise_values(target: nn.Module, x: torch.Tensor, y: torch.Tensor,
+                 players: Sequence[Sequence[int]], *, eval_set: tuple[torch.Tensor, torch.Tensor],
+                 settings: Mapping[str, Any], progress: bool = False) -> dict[str, Any]:
+    r"""The games of ``target`` clean and at every noise level, and its accuracies: everything of
+    :func:`noise_levels` that needs the model.
+
+    Parameter noise: ``draws`` draws per :math:`\sigma` of ``sigmas``, draw :math:`d` seeded
+    ``noise_seed * 1000 + d`` (:func:`perturb_parameters`); FGSM with each :math:`\epsilon` of
+    ``epsilons``, in both directions (kinds ``"fgsm"`` and ``"fgsm_attack"``).
+
+    Args:
+        target: the trained target model.
+        x: the samples' images :math:`(N, C, H, W)`.
+        y: their labels :math:`(N,)`.
+        players: per sample, its :math:`n` feature-map cells.
+        eval_set: ``(images, labels)`` on which the accuracies are measured.
+        settings: ``sigmas``, ``draws``, ``epsilons``, ``noise_seed``.
+        progress: a progress bar over the noisy games (default False).
+
+    Returns:
+        ``clean_values`` :math:`(N, 2^n)`, ``clean_acc``; per kind of :data:`KINDS`:
+        ``<kind>_levels`` :math:`(L,)`, ``<kind>_values`` :math:`(L, D, N, 2^n)` and
+        ``<kind>_acc`` :math:`(L, D)` (:math:`D` = ``draws`` for ``params``, 1 for FGSM).
+    """
     from ibn._progress import tqdm
 
     s = settings
     xe, ye = eval_set
-    clean_v = game_values(target, x, y, players)
-    out: dict[str, Any] = {"values_check": float((clean_v - clean_values).abs().max())}
-    clean = extract(clean_v.double(), noise_bound=0.02)
-    out["clean_and"], out["clean_or"] = clean.and_effects, clean.or_effects
-    out["clean_gap"] = clean_v[:, -1] - clean_v[:, 0]
-    base = extract(torch.as_tensor(baseline_values).double(), noise_bound=0.02)
-    out["baseline_and"], out["baseline_or"] = base.and_effects, base.or_effects
-    out["clean_acc"] = accuracy(target, xe, ye)
+    out: dict[str, Any] = {"clean_values": game_values(target, x, y, players),
+                           "clean_acc": accuracy(target, xe, ye)}
 
     def store(kind: str, levels: Sequence[float], per_level: list[list[torch.Tensor]],
               acc: list[list[float]]) -> None:
-        vals = torch.stack([torch.stack(d) for d in per_level])  # (L, D, N, 2^n)
-        eff = extract(vals.double(), noise_bound=0.02)
         out[f"{kind}_levels"] = torch.tensor(levels, dtype=torch.float64)
-        out[f"{kind}_and"], out[f"{kind}_or"] = eff.and_effects, eff.or_effects
-        out[f"{kind}_gap"] = vals[..., -1] - vals[..., 0]
+        out[f"{kind}_values"] = torch.stack([torch.stack(d) for d in per_level])  # (L, D, N, 2^n)
         out[f"{kind}_acc"] = torch.tensor(acc, dtype=torch.float64)
 
     bar = tqdm(total=len(s["sigmas"]) * s["draws"] + 2 * len(s["epsilons"]), desc="noise levels",
@@ -306,6 +322,39 @@ def noise_levels(target: nn.Module, x: torch.Tensor, y: torch.Tensor,
             bar.update()
         store(kind, s["epsilons"], vals, acc)
     bar.close()
+    return out
+
+
+def noise_effects(raw: Mapping[str, Any], *, clean_values: torch.Tensor,
+                  baseline_values: torch.Tensor) -> dict[str, Any]:
+    """The interactions of :func:`noise_values`' games: every game decomposed by
+    :func:`ibn.and_or.extract` with noise bound 0.02 (needs no model).
+
+    Args:
+        raw: a :func:`noise_values` dict.
+        clean_values: the clean games' values :math:`(N, 2^n)` as cached, checked against
+            ``raw``'s recomputation (``values_check``).
+        baseline_values: the baselines' values :math:`(k, N, 2^n)` on the same samples and
+            players.
+
+    Returns:
+        The dict of :func:`run_noise`.
+    """
+    clean_v = torch.as_tensor(raw["clean_values"])
+    out: dict[str, Any] = {"values_check": float((clean_v - clean_values).abs().max())}
+    clean = extract(clean_v.double(), noise_bound=0.02)
+    out["clean_and"], out["clean_or"] = clean.and_effects, clean.or_effects
+    out["clean_gap"] = clean_v[:, -1] - clean_v[:, 0]
+    base = extract(torch.as_tensor(baseline_values).double(), noise_bound=0.02)
+    out["baseline_and"], out["baseline_or"] = base.and_effects, base.or_effects
+    out["clean_acc"] = raw["clean_acc"]
+    for kind in KINDS:
+        vals = torch.as_tensor(raw[f"{kind}_values"])
+        eff = extract(vals.double(), noise_bound=0.02)
+        out[f"{kind}_levels"] = raw[f"{kind}_levels"]
+        out[f"{kind}_and"], out[f"{kind}_or"] = eff.and_effects, eff.or_effects
+        out[f"{kind}_gap"] = vals[..., -1] - vals[..., 0]
+        out[f"{kind}_acc"] = raw[f"{kind}_acc"]
     return out
 
 

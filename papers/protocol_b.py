@@ -37,7 +37,7 @@ from papers.protocol_b_text import CountsOfScale, TextSetupB, is_text, text_game
 from papers.reference import ImageSetup, ModelSpec, parse_setups, recipe, train_reference
 
 __all__ = ["SetupB", "TextSetupB", "SETUPS_B", "TEXT_SETUPS_B", "SCALES_B", "SOLVERS", "NOISE_B", "N_MISCLASSIFIED", "games",
-           "effects", "misclassified", "misclassified_games", "correct_group", "noise", "upper_share", "gate",
+           "model_stage", "effects", "misclassified", "misclassified_games", "correct_group", "noise", "upper_share", "gate",
            "chosen_setups", "setup_record", "gate_row", "plot_fig2", "seconds_per_game"]
 
 #: n players, samples per setup and baselines per scale (``book`` and ``paper``: Appendix K).
@@ -119,22 +119,91 @@ def games(setup: SetupB | TextSetupB, *, progress: bool = False, recompute: bool
     def compute() -> dict[str, Any]:
         if isinstance(setup, TextSetupB):
             return text_games(setup, progress=progress)
-        target, tinfo = train_reference(setup.target())
-        bases = [train_reference(b) for b in setup.baselines()]
-        x, y = load_images(setup.dataset, "test")
+        t, bases = _stages(setup, progress)
+        _, y = load_images(setup.dataset, "test")
         idx = _sample_indices(setup, len(y))
-        v, players, layer = _play(setup, [target] + [b[0] for b in bases], x, y, idx,
-                                  progress=progress)
-        return {"values": v[0], "baseline_values": v[1:], "labels": y[idx],
-                "indices": torch.as_tensor(idx), "players": players, "layer": layer,
-                "target_test_acc": float(tinfo["test_acc"]),
-                "target_best_epoch": int(tinfo["best_epoch"]),
-                "baseline_val_acc": [float(b[1]["test_acc"]) for b in bases],
-                "target_on_samples_acc": evaluate(target, (x[idx], y[idx]))["acc"],
-                "scale": setup.scale}
+        return {"values": t["values"], "baseline_values": torch.stack([b["values"] for b in bases]),
+                "labels": y[idx], "indices": torch.as_tensor(idx), "players": t["players"],
+                "layer": t["layer"], "target_test_acc": t["test_acc"],
+                "target_best_epoch": t["best_epoch"],
+                "baseline_val_acc": [b["test_acc"] for b in bases],
+                "target_on_samples_acc": t["on_samples_acc"], "scale": setup.scale}
 
     return results.cached(f"B_protocol_games_{setup.name}", setup.key(), compute,
                           recompute=recompute, scale=setup.scale)
+
+
+def model_stage(setup: SetupB, spec: ModelSpec, *, progress: bool = False,
+                recompute: bool = False) -> dict[str, Any]:
+    """Everything of an image setup that needs one of its models' weights (cached): the model's
+    values on the setup's samples (:func:`games`) and on the target's misclassified samples
+    (:func:`misclassified_games`), with the same players, and its accuracy; the target's stage
+    also picks the misclassified samples and holds the noise levels' games (:func:`noise`).
+
+    With these stored, the setup's results need no model, so its models need not all be at hand
+    at once: each may be trained, played and set aside in turn (the target first).
+
+    Args:
+        setup: an image setup.
+        spec: its target or one of its baselines.
+        progress: a progress bar over the samples.
+        recompute: ignore a stored result and compute it again.
+
+    Returns:
+        ``values`` (N, 2^n), ``players``, ``layer``, ``test_acc`` (baselines: on held-out
+        training images), ``best_epoch``, ``misclassified_values`` (M, 2^n) and
+        ``misclassified_players``; the target's also ``misclassified_indices`` (M; into the test
+        split), ``n_wrong``, ``correct_positions``, ``on_samples_acc`` and ``noise``
+        (:func:`papers.noise.noise_values` at ``NOISE_B[scale]``).
+
+    Raises:
+        ValueError: ``spec`` is neither the setup's target nor one of its baselines.
+    """
+    from papers.noise import noise_values
+
+    is_target = spec == setup.target()
+    if not is_target and spec not in setup.baselines():
+        raise ValueError(f"spec must be the target or a baseline of {setup.name}, got {spec.name}")
+    n_wrong_wanted = N_MISCLASSIFIED[setup.scale]
+    key = {**_misclassified_key(setup), "model": spec.key()}
+    if is_target:
+        key["noise"] = NOISE_B[setup.scale]
+
+    def compute() -> dict[str, Any]:
+        net, info = train_reference(spec)
+        x, y = load_images(setup.dataset, "test")
+        idx = _sample_indices(setup, len(y))
+        v, players, layer = _play(setup, [net], x, y, idx, progress=progress)
+        out = {"values": v[0], "players": players, "layer": layer,
+               "test_acc": float(info["test_acc"]), "best_epoch": int(info["best_epoch"])}
+        if is_target:
+            wrong = np.flatnonzero((predict(net, x) != y).numpy())
+            rng = np.random.default_rng(setup.seed + 7)
+            wrong_idx = np.sort(rng.choice(wrong, size=min(n_wrong_wanted, len(wrong)),
+                                           replace=False))
+            right = torch.nonzero(predict(net, x[idx]) == y[idx]).flatten()
+            settings = NOISE_B[setup.scale]
+            ev = torch.randperm(len(y), generator=torch.Generator().manual_seed(setup.seed))
+            ev = ev[: settings["n_eval"]]
+            out.update(misclassified_indices=torch.as_tensor(wrong_idx), n_wrong=len(wrong),
+                       correct_positions=right[:n_wrong_wanted],
+                       on_samples_acc=evaluate(net, (x[idx], y[idx]))["acc"],
+                       noise=noise_values(net, x[idx], y[idx], players, eval_set=(x[ev], y[ev]),
+                                          settings=settings, progress=progress))
+        else:
+            wrong_idx = np.asarray(model_stage(setup, setup.target())["misclassified_indices"])
+        vw, wplayers, _ = _play(setup, [net], x, y, wrong_idx, progress=progress)
+        out.update(misclassified_values=vw[0], misclassified_players=wplayers)
+        return out
+
+    return results.cached(f"B_protocol_model_{setup.name}_{spec.role}{spec.seed}", key, compute,
+                          recompute=recompute, scale=setup.scale)
+
+
+def _stages(setup: SetupB, progress: bool = False) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """:func:`model_stage` of the target and of every baseline, in that order."""
+    return (model_stage(setup, setup.target(), progress=progress),
+            [model_stage(setup, b, progress=progress) for b in setup.baselines()])
 
 
 def effects(setup: SetupB | TextSetupB, solver: str = "exact", *, recompute: bool = False
@@ -236,21 +305,15 @@ def misclassified_games(setup: SetupB, *, progress: bool = False, recompute: boo
         progress: a progress bar over the samples.
         recompute: ignore a stored result and compute it again.
     """
-    n_wrong_wanted = N_MISCLASSIFIED[setup.scale]
-
     def compute() -> dict[str, Any]:
-        target, _ = train_reference(setup.target())
-        bases = [train_reference(b)[0] for b in setup.baselines()]
-        x, y = load_images(setup.dataset, "test")
-        wrong = np.flatnonzero((predict(target, x) != y).numpy())
-        rng = np.random.default_rng(setup.seed + 7)
-        idx = np.sort(rng.choice(wrong, size=min(n_wrong_wanted, len(wrong)), replace=False))
-        v, players, layer = _play(setup, [target] + bases, x, y, idx, progress=progress)
-        sampled = torch.as_tensor(games(setup)["indices"])
-        right = torch.nonzero(predict(target, x[sampled]) == y[sampled]).flatten()
-        return {"values": v[0], "baseline_values": v[1:], "labels": y[idx],
-                "indices": torch.as_tensor(idx), "players": players, "layer": layer,
-                "n_wrong": len(wrong), "correct_positions": right[:n_wrong_wanted]}
+        t, bases = _stages(setup, progress)
+        _, y = load_images(setup.dataset, "test")
+        idx = np.asarray(t["misclassified_indices"])
+        return {"values": t["misclassified_values"],
+                "baseline_values": torch.stack([b["misclassified_values"] for b in bases]),
+                "labels": y[idx], "indices": torch.as_tensor(idx),
+                "players": t["misclassified_players"], "layer": t["layer"],
+                "n_wrong": t["n_wrong"], "correct_positions": t["correct_positions"]}
 
     return results.cached(f"B_protocol_misclassified_games_{setup.name}",
                           _misclassified_key(setup), compute, recompute=recompute,
@@ -290,20 +353,14 @@ def noise(setup: SetupB, *, progress: bool = False, recompute: bool = False) -> 
         progress: a progress bar over the levels.
         recompute: ignore a stored result and compute it again.
     """
-    from papers.noise import noise_levels
+    from papers.noise import noise_effects
 
     settings = NOISE_B[setup.scale]
 
     def compute() -> dict[str, Any]:
         g = games(setup)
-        target, _ = train_reference(setup.target())
-        x, y = load_images(setup.dataset, "test")
-        idx = torch.as_tensor(g["indices"])
-        gen = torch.Generator().manual_seed(setup.seed)
-        ev = torch.randperm(len(y), generator=gen)[: settings["n_eval"]]
-        return noise_levels(target, x[idx], y[idx], g["players"], clean_values=g["values"],
-                            baseline_values=g["baseline_values"], eval_set=(x[ev], y[ev]),
-                            settings=settings, progress=progress)
+        return noise_effects(model_stage(setup, setup.target(), progress=progress)["noise"],
+                             clean_values=g["values"], baseline_values=g["baseline_values"])
 
     return results.cached(f"B_protocol_noise_{setup.name}", {"games": setup.key(), **settings},
                           compute, recompute=recompute, scale=setup.scale)

@@ -2,12 +2,13 @@
 
 Usage: ``python -m papers.run_protocol A --scale book [--setups resnet20:mnist,...]`` (paper A:
 the order profiles at initialisation, early and final; ``A3``: the CNN trained with each
-order-steering preset and its profile, :mod:`papers.steering_a`; paper B: the games, for the
-image setups the misclassified samples' games (Fig. 8) and the noise levels (Figs. 5 and 7),
-then the exact effects and the lab SGD's effects, so that what needs the models' weights comes
-first). Every stage is cached (``data/results``); a rerun skips what is done, so an interrupted
-run loses at most the stage it was in (paper A's profiles: at most the image it was in). Trains
-the models it needs (:mod:`papers.reference`) when they are not stored yet.
+order-steering preset and its profile, :mod:`papers.steering_a`; paper B: for an image setup
+each model's stage first (:func:`papers.protocol_b.model_stage`: all that needs its weights),
+then the games, the misclassified samples' games (Fig. 8), the noise levels (Figs. 5 and 7),
+the exact effects and the lab SGD's effects). Every stage is cached (``data/results``); a rerun
+skips what is done, so an interrupted run loses at most the stage it was in (paper A's
+profiles: at most the image it was in). Trains the models it needs (:mod:`papers.reference`)
+when they are not stored yet.
 """
 
 from __future__ import annotations
@@ -60,15 +61,19 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run_b(s: PB.SetupB | PB.TextSetupB) -> None:
-    """Paper B's stages of one setup, those that need the models first (the games, the
-    misclassified samples' games, the noise levels), so that the extractions, which need no
-    weights, come last."""
+    """Paper B's stages of one setup: for an image setup each model's stage first, the target's
+    then the baselines' (:func:`papers.protocol_b.model_stage`: all that needs its weights), so
+    that the games, the misclassified samples' games, the noise levels and the extractions need
+    no model."""
     def timed(label: str, fn: Callable[[], dict], summary: Callable[[dict], str]) -> None:
         t0 = time.perf_counter()
         res = fn()
         print(f"B {s.name} {label}: {time.perf_counter() - t0:.0f} s; {summary(res)}", flush=True)
 
     image = not isinstance(s, PB.TextSetupB)  # Figs. 5, 7 and 8 are run on the images
+    for spec in [s.target(), *s.baselines()] if image else []:
+        timed(f"{spec.role} {spec.seed}", functools.partial(PB.model_stage, s, spec, progress=True),
+              lambda r: f"accuracy {r['test_acc']:.4f}")
     timed("games", lambda: PB.games(s, progress=True),
           lambda r: f"target test acc {r['target_test_acc']:.4f}")
     if image:

@@ -122,6 +122,12 @@ def test_protocol_b_games_effects_and_gate(tiny):
     assert g["values"].shape == (N, 2 ** n) and g["baseline_values"].shape == (k, N, 2 ** n)
     assert g["values"].dtype == torch.float64 and g["layer"] == "layer1"
     assert len(set(np.asarray(g["indices"]).tolist())) == N
+    # the models played one at a time (each model's stage) give what playing them together gives
+    nets = [R.train_reference(spec)[0] for spec in [setup.target(), *setup.baselines()]]
+    x, y = _tiny("mnist", "test")
+    v, players, _ = PB._play(setup, nets, x, y, np.asarray(g["indices"]))
+    assert torch.equal(v[0], g["values"]) and torch.equal(v[1:], g["baseline_values"])
+    assert players == g["players"]
     e = PB.effects(setup, "exact")
     # the effects explain every game up to the bounded error (universal matching, eq-and-or)
     from ibn.transforms import or_zeta, zeta
