@@ -63,6 +63,8 @@ __all__ = [
 ]
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+#: the results this process has computed and stored (``IBN_RECOMPUTE=1`` recomputes each once)
+_COMPUTED_HERE: set[Path] = set()
 _ND = "__ndarray__"
 _SPARSE = "__mostly_zeros__"
 _DEFLATED = "__deflated__"
@@ -612,7 +614,9 @@ def cached(
 
     ``compute`` takes no arguments (close over ``params``) and returns a dict.  With
     ``recompute=True``, or the environment variable ``IBN_RECOMPUTE=1`` (used by CI so that
-    every notebook really computes at smoke scale), the stored result is ignored and overwritten.
+    every notebook really computes at smoke scale), the stored result is ignored and overwritten;
+    under the environment variable, once per process (a result this process has already
+    computed, as the input of several others, is loaded).
     A ``compute`` that keeps its finished parts in :class:`Parts` (same ``name`` and ``params``)
     resumes from them when rerun after an interruption; they are removed once the result is
     saved, and before ``compute`` starts when recomputing.
@@ -638,7 +642,8 @@ def cached(
             dict or returns something that cannot be stored.
     """
     path = result_path(name, params, root)
-    recompute = recompute or os.environ.get("IBN_RECOMPUTE", "") not in ("", "0")
+    recompute = recompute or (os.environ.get("IBN_RECOMPUTE", "") not in ("", "0")
+                              and path not in _COMPUTED_HERE)
     if not recompute and path.is_file():
         return load_result(name, params, root=root)
     parts = Parts(name, params, root=root)
@@ -651,6 +656,7 @@ def cached(
         raise TypeError(f"compute() for result {name!r} must return a dict, got {type(result).__name__}")
     prov = provenance(params, scale=scale, start=start, end=_now(), elapsed_s=elapsed)
     _save(name, params, result, prov, root)
+    _COMPUTED_HERE.add(path)
     parts.clear()
     return load_result(name, params, root=root)
 
