@@ -5,9 +5,12 @@ v(x_T) (2^n per sample, the log-odds of the true label; Conventions page, eq-rew
 target and of k baselines (:mod:`papers.reference`: the target trained on the training split,
 the baselines on the test split) on ``n_samples`` random **test** samples, with n players drawn
 per sample from the central 6×6 cells of an 8×8 grid on the feature map of the model's masking
-layer (zero baseline). :func:`games` caches them; :func:`effects` caches the AND-OR effects of
-every game from the exact sparsest solution (``"exact"``, eq-sparsest) or from the lab's SGD
-with the published defaults (``"sgd"``: ``ibn.and_or.sgd.LAB_PRESETS["e954ff2"]``).
+layer (zero baseline). :func:`model_stage` caches all that needs one model's weights (its
+games, and the target's misclassified samples and noise levels), so that each model can be
+trained, played and set aside in turn; :func:`games` gathers them; :func:`effects` caches the
+AND-OR effects of every game from the exact sparsest solution (``"exact"``, eq-sparsest) or
+from the lab's SGD with the published defaults (``"sgd"``:
+``ibn.and_or.sgd.LAB_PRESETS["e954ff2"]``).
 
 The result dictionaries carry the keys :func:`papers.generalizable.split_strengths` reads
 (``values``, ``baseline_values``, ``and``, ``or``, ``baseline_and``, ``baseline_or``), so the
