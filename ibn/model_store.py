@@ -7,9 +7,7 @@ determine the weights) and stored as::
     <data root>/models/<name>/<hash>/model.json    name, spec, provenance, info's scalars
     <data root>/models/<name>/<hash>/train/        the training's own checkpoints
 
-``data/models/`` is not committed (weights are large; the repository's ``.gitignore`` names the
-few models kept while their results are still being computed); the results computed from a
-model are.
+``data/models/`` is not committed (weights are large); the results computed from a model are.
 :func:`cached_model` builds the untrained model, hands it to ``fit`` with the ``train/`` folder
 (pass it to :func:`ibn.train.train` as ``checkpoint_dir``: an interrupted fit then resumes from
 its last epoch, and ``checkpoint_at`` keeps the weights of chosen epochs there) and writes the
