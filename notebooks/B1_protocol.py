@@ -64,8 +64,9 @@ V.header(verdicts,
                      'training unspecified); targets trained 8 to 10 epochs of the reference recipe. '
                      'Text: MiniLM-L6 on Rotten Tomatoes sentences (labels from their ratings) '
                      "stands in for paper B's BERT on SST-2; target fine-tuned 3 epochs on the "
-                     'training split, baselines 5 epochs on the test split. '
-                     'Setups not yet run are named in each record.'),
+                     'training split, baselines 5 epochs on the test split.'
+                     + (' Setups not yet run are named in each record.'
+                        if len(chosen) < len(PB.chosen_setups(scale)) else '')),
          reading=('Per setup, the strength per order of the generalizable (blue) and non- '
                   'generalizable (red) interactions, positive above and negative below zero; paper '
                   "B's decay is blue falling with the order, its spindle red peaking in the middle."))
