@@ -11,9 +11,10 @@ where ``<hash>`` is the first 12 hex digits of the SHA-256 of the canonical JSON
 ``params`` is a label of the run, recorded in the provenance and left out of the key).
 ``data/results/`` is committed to git, so results should stay small (a warning is given above
 5 MB); a large tensor that is mostly zeros (the sparsest AND-OR effects of many games) is stored
-as its nonzero entries and their flat positions, and a large dense one as its bytes, grouped by
-significance and deflated (zlib, with the byte order recorded); both are loaded back dense, bit
-for bit (a checkout older than these forms loads them as the dicts they are stored as).  Both files
+as its nonzero entries and the gaps between their flat positions, both compressed as below, and a
+large dense one as its bytes, grouped by significance and compressed (xz; zlib in older results;
+the byte order recorded); both are loaded back dense, bit for bit (a checkout older than these
+forms loads them as the dicts they are stored as).  Both files
 are first written to temporaries beside them, then renamed (``os.replace``), the ``.json``
 before the ``.pt``: an interrupted run leaves the old result or none, never a corrupt one, and a
 ``.pt`` always has its provenance beside it.
@@ -26,6 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import lzma
 import os
 import platform
 import re
@@ -70,9 +72,11 @@ _SPARSE = "__mostly_zeros__"
 _DEFLATED = "__deflated__"
 SIZE_WARNING_BYTES = 5 * 2**20
 #: a floating tensor of at least this many entries, at least this share of them zeros, is stored
-#: as its nonzero entries (int32 flat positions and values; loaded back dense, bit for bit)
-SPARSE_MIN_ENTRIES, SPARSE_MIN_ZEROS = 1 << 14, 0.75
-#: any other floating tensor of at least SPARSE_MIN_ENTRIES entries is stored deflated when that
+#: as its nonzero entries (the gaps between their flat positions and their values, compressed;
+#: loaded back dense, bit for bit); at half zeros that form is already the smaller one, since the
+#: grouped dense form repeats the zero pattern in every byte group
+SPARSE_MIN_ENTRIES, SPARSE_MIN_ZEROS = 1 << 14, 0.5
+#: any other floating tensor of at least SPARSE_MIN_ENTRIES entries is stored compressed when that
 #: saves at least this share of its bytes
 DEFLATE_MIN_SAVING = 0.1
 
@@ -309,10 +313,11 @@ def _encode(obj: Any, where: str = "result") -> Any:
 
 def _pack(t: torch.Tensor) -> Any:
     """``t`` itself, or, for a large floating tensor, a smaller form that ``_decode`` rebuilds
-    bit for bit: when it is mostly zeros, its shape, the flat positions of its nonzero entries and
-    their values (-0.0 counts as nonzero so that its sign bit is kept; ``_unpack``); otherwise,
+    bit for bit: when at least SPARSE_MIN_ZEROS of its entries are zeros, its shape, the gaps
+    between the flat positions of its nonzero entries and their values, each compressed like a
+    dense tensor (-0.0 counts as nonzero so that its sign bit is kept; ``_unpack``); otherwise,
     when that saves enough, its bytes grouped by significance (byte k of every entry together)
-    and deflated (``_inflate``)."""
+    and compressed (``_inflate``)."""
     if not t.is_floating_point() or t.numel() < SPARSE_MIN_ENTRIES or t.numel() >= 2**31:
         return t
     if t.element_size() == 1:  # float8: no signbit
@@ -322,31 +327,37 @@ def _pack(t: torch.Tensor) -> Any:
     if int(keep.sum()) > (1 - SPARSE_MIN_ZEROS) * flat.numel():
         return _deflate(t)
     pos = keep.nonzero().flatten()
-    return {_SPARSE: {"shape": list(t.shape), "positions": pos.to(torch.int32),
-                      "values": flat[pos].clone()}}
+    gaps = torch.diff(pos, prepend=pos.new_zeros(1)).to(torch.int32)
+    return {_SPARSE: {"shape": list(t.shape), "gaps": _deflate(gaps), "values": _deflate(flat[pos])}}
 
 
 def _deflate(t: torch.Tensor) -> Any:
-    raw = t.contiguous().reshape(-1).view(torch.uint8).reshape(t.numel(), -1).T.contiguous()
-    packed = zlib.compress(raw.numpy().tobytes(), 6)
+    """``t``'s bytes grouped by significance and xz-compressed, or ``t`` itself when that saves
+    less than DEFLATE_MIN_SAVING of them."""
+    raw = t.contiguous().reshape(-1).view(torch.uint8).reshape(-1, t.element_size()).T.contiguous()
+    packed = lzma.compress(raw.numpy().tobytes())
     if len(packed) > (1 - DEFLATE_MIN_SAVING) * raw.numel():
         return t
     return {_DEFLATED: {"shape": list(t.shape), "dtype": str(t.dtype).removeprefix("torch."),
-                        "byteorder": sys.byteorder,
+                        "byteorder": sys.byteorder, "codec": "xz",
                         "bytes": torch.frombuffer(bytearray(packed), dtype=torch.uint8)}}
 
 
 def _unpack(packed: Mapping[str, Any]) -> torch.Tensor:
-    values = packed["values"]
+    values = _decode(packed["values"])
+    if "gaps" in packed:
+        positions = _decode(packed["gaps"]).long().cumsum(0)
+    else:  # stored before the gaps were
+        positions = packed["positions"].long()
     out = torch.zeros(int(np.prod(packed["shape"])), dtype=values.dtype)
-    out[packed["positions"].long()] = values
+    out[positions] = values
     return out.reshape(packed["shape"])
 
 
 def _inflate(packed: Mapping[str, Any]) -> torch.Tensor:
     dtype = getattr(torch, packed["dtype"])
-    raw = torch.frombuffer(bytearray(zlib.decompress(packed["bytes"].numpy().tobytes())),
-                           dtype=torch.uint8)
+    decompress = lzma.decompress if packed.get("codec") == "xz" else zlib.decompress
+    raw = torch.frombuffer(bytearray(decompress(packed["bytes"].numpy().tobytes())), dtype=torch.uint8)
     width = torch.empty((), dtype=dtype).element_size()
     groups = raw.reshape(width, -1)
     if packed["byteorder"] != sys.byteorder:  # the groups run from the other end of each entry

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import socket
 import sys
+import zlib
 
 import numpy as np
 import pytest
@@ -243,6 +244,26 @@ def test_dense_floating_tensors_stored_deflated_and_loaded_bit_for_bit(tmp_path)
     assert torch.equal(_bits(results._decode(packed)), _bits(values))
     dense_bytes = sum(t.numel() * t.element_size() for t in [halves, *dense.values()])
     assert results.result_path("deflated", {"a": 1}, tmp_path).stat().st_size < 0.9 * dense_bytes
+
+
+def test_results_stored_in_the_earlier_forms_still_load_bit_for_bit():
+    g = torch.Generator().manual_seed(2)
+    effects = torch.zeros(3, 4096, dtype=torch.float64)
+    effects[:, ::7] = torch.randn(3, 586, generator=g, dtype=torch.float64)
+    flat = effects.reshape(-1)
+    pos = flat.nonzero().flatten()
+    positions = {"__mostly_zeros__": {"shape": [3, 4096], "positions": pos.to(torch.int32),
+                                      "values": flat[pos].clone()}}
+    assert torch.equal(_bits(results._decode(positions)), _bits(effects))
+    values = torch.randn(4, 1024, generator=g, dtype=torch.float64).cumsum(-1)
+    grouped = values.reshape(-1).view(torch.uint8).reshape(-1, 8).T.contiguous().numpy().tobytes()
+    zlib_form = {"__deflated__": {"shape": [4, 1024], "dtype": "float64", "byteorder": sys.byteorder,
+                                  "bytes": torch.frombuffer(bytearray(zlib.compress(grouped, 6)),
+                                                            dtype=torch.uint8)}}
+    assert torch.equal(_bits(results._decode(zlib_form)), _bits(values))
+    for zeros in (torch.zeros(1 << 15, dtype=torch.float64), torch.zeros(2, 1 << 14)):
+        back = results._decode(results._pack(zeros))
+        assert back.dtype == zeros.dtype and torch.equal(_bits(back), _bits(zeros))
 
 
 def test_parts_resume_an_interrupted_compute_and_are_removed_once_saved(tmp_path, monkeypatch):
