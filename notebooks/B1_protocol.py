@@ -46,6 +46,7 @@ from papers import verdicts as V
 papers.setup(scale)
 t_start = time.perf_counter()
 chosen = PB.chosen_setups(scale, setups)
+planned = [s.name for s in PB.chosen_setups(scale)]
 judged, records, gates = {}, {}, []
 for s in chosen:
     found = {solver: PB.effects(s, solver) for solver in PB.SOLVERS}
@@ -57,7 +58,7 @@ controls = {case: C.judge_fig2(C.with_exact_effects(C.planted_games(baseline_spi
             for case, case_kind in (("mixture", "own"), ("common", "common"))}
 verdicts = C.fig2_records(judged, records, controls, scale=scale,
                           chapter="notebooks/B1_protocol.py",
-                          planned=[s.name for s in PB.chosen_setups(scale)])
+                          planned=planned)
 path = V.write(verdicts, elapsed_s=time.perf_counter() - t_start)
 V.header(verdicts,
          departures=('k = 5 baselines trained on the test split for 12 to 15 epochs (paper: k = 3, '
@@ -66,7 +67,7 @@ V.header(verdicts,
                      "stands in for paper B's BERT on SST-2; target fine-tuned 3 epochs on the "
                      'training split, baselines 5 epochs on the test split.'
                      + (' Setups not yet run are named in each record.'
-                        if len(chosen) < len(PB.chosen_setups(scale)) else '')),
+                        if len(chosen) < len(planned) else '')),
          reading=('Per setup, the strength per order of the generalizable (blue) and non- '
                   'generalizable (red) interactions, positive above and negative below zero; paper '
                   "B's decay is blue falling with the order, its spindle red peaking in the middle."))
